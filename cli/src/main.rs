@@ -1,0 +1,2 @@
+//! `terroir`: the command-line client.
+fn main() {}

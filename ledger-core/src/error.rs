@@ -1,0 +1,244 @@
+//! Typed errors of validation and storage.
+
+use crate::event::{EventKind, LotId, Quantity, Role, Unit};
+use crate::gs1::Gs1Error;
+use crate::hash::Hash;
+use crate::key::{PublicKey, WeakKey};
+
+/// Why a record was rejected. Each variant is one validation rule; every
+/// verdict depends only on the record and its causal past.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ValidationError {
+    /// Unknown record format version.
+    #[error("unsupported record version {0}")]
+    Version(u16),
+    /// Signed for another network.
+    #[error("record is for network {got}, this ledger is {expected}")]
+    WrongNetwork {
+        /// This ledger's network id.
+        expected: Hash,
+        /// The record's.
+        got: Hash,
+    },
+    /// Encoded size over the limit.
+    #[error("record is {len} bytes, over the {max}-byte limit")]
+    TooLarge {
+        /// Encoded length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The signature does not verify.
+    #[error("bad signature")]
+    BadSignature,
+    /// `prev` must be absent at seq 0 and present after.
+    #[error("seq {seq} {}", if *seq == 0 { "must not name a prev" } else { "must name a prev" })]
+    PrevShape {
+        /// The record's seq.
+        seq: u64,
+    },
+    /// `prev` is a record of another author.
+    #[error("prev {prev} is not a record of this author")]
+    PrevMismatch {
+        /// The prev hash named.
+        prev: Hash,
+    },
+    /// The record skips seq numbers after its prev.
+    #[error("seq gap: prev has seq {prev_seq}, this record has seq {seq}")]
+    SeqGap {
+        /// Seq of the prev record.
+        prev_seq: u64,
+        /// This record's seq.
+        seq: u64,
+    },
+    /// The record does not advance the seq after its prev.
+    #[error("seq reuse: prev has seq {prev_seq}, this record has seq {seq}")]
+    SeqReuse {
+        /// Seq of the prev record.
+        prev_seq: u64,
+        /// This record's seq.
+        seq: u64,
+    },
+    /// The author's first record neither is a genesis authority's nor
+    /// depends on an enrollment (or key rotation) of the author.
+    #[error("author {0} is not enrolled: its first record must depend on its enrollment")]
+    NotEnrolled(PublicKey),
+    /// The key was handed over to a successor and its chain has ended.
+    #[error("author key was rotated away at seq {at}; it may sign no more records")]
+    KeyRetired {
+        /// The seq of the rotate-key record.
+        at: u64,
+    },
+    /// The author's role may not sign this event.
+    #[error("a {role} may not sign a {kind} event")]
+    RoleNotAllowed {
+        /// The author's role.
+        role: Role,
+        /// The event kind.
+        kind: EventKind,
+    },
+    /// A dependency is not the kind of record this event needs.
+    #[error("dep {dep}: {why}")]
+    WrongDep {
+        /// The dep.
+        dep: Hash,
+        /// What it should have been.
+        why: String,
+    },
+    /// The event names a record or lot that must also be listed in `deps`.
+    #[error("{what} must be listed in deps")]
+    NotInDeps {
+        /// What is missing from deps.
+        what: String,
+    },
+    /// A dep listed twice, or the record's own prev listed as a dep.
+    #[error("dep {0} is listed twice")]
+    DuplicateDep(Hash),
+    /// More than the allowed number of deps, inputs, readings …
+    #[error("too many {what}: {len}, at most {max}")]
+    TooMany {
+        /// What.
+        what: &'static str,
+        /// How many.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A text field is empty or too long.
+    #[error("{field} {problem}")]
+    BadText {
+        /// Which field.
+        field: &'static str,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A quantity of zero.
+    #[error("{field} must be more than zero")]
+    ZeroQuantity {
+        /// Which field.
+        field: &'static str,
+    },
+    /// Shipping, transforming or selling more than the author holds.
+    #[error("lot {lot}: wants {wanted} but holds {held}")]
+    Overdraw {
+        /// The lot.
+        lot: LotId,
+        /// What the author holds.
+        held: Quantity,
+        /// What the record needs.
+        wanted: Quantity,
+    },
+    /// The author holds none of this lot.
+    #[error("lot {0} is not held by the author")]
+    NotHeld(LotId),
+    /// A quantity's unit differs from the lot's.
+    #[error("lot {lot} is counted in {expected:?}, record uses {got:?}")]
+    UnitMismatch {
+        /// The lot.
+        lot: LotId,
+        /// The lot's unit.
+        expected: Unit,
+        /// The record's unit.
+        got: Unit,
+    },
+    /// An addition of quantities overflowed.
+    #[error("quantity overflow in {0}")]
+    QuantityOverflow(&'static str),
+    /// Transform inputs ≠ outputs + loss.
+    #[error("transform does not conserve quantity: inputs {inputs} ≠ outputs {outputs} + loss {loss}")]
+    NotConserved {
+        /// Sum of inputs.
+        inputs: u64,
+        /// Sum of outputs.
+        outputs: u64,
+        /// Stated loss.
+        loss: u64,
+    },
+    /// The author already created a lot with this code.
+    #[error("lot code {0:?} already used by this author")]
+    LotExists(String),
+    /// A receive for a shipment addressed to someone else.
+    #[error("shipment {shipment} is addressed to {to}, not to the author")]
+    NotAddressed {
+        /// The ship record.
+        shipment: Hash,
+        /// Its recipient.
+        to: PublicKey,
+    },
+    /// The shipment was already received by the author.
+    #[error("shipment {0} was already received")]
+    AlreadyReceived(Hash),
+    /// A receive disagrees with its shipment (lot, unit, more than shipped).
+    #[error("receive does not match shipment {shipment}: {why}")]
+    ReceiveMismatch {
+        /// The ship record.
+        shipment: Hash,
+        /// What differs.
+        why: String,
+    },
+    /// A GTIN or GLN with a wrong check digit or shape.
+    #[error(transparent)]
+    Gs1(#[from] Gs1Error),
+    /// A weak public key in an enrollment or rotation.
+    #[error("key {key} is weak: {reason}")]
+    WeakKey {
+        /// The key.
+        key: PublicKey,
+        /// Why.
+        reason: WeakKey,
+    },
+    /// Time earlier than the author's previous record.
+    #[error("time {time} is earlier than the author's previous record ({prev_time})")]
+    TimeBeforePrev {
+        /// This record's time.
+        time: u64,
+        /// The prev's time.
+        prev_time: u64,
+    },
+    /// Time earlier than a dependency.
+    #[error("time {time} is earlier than dep {dep} ({dep_time})")]
+    TimeBeforeDep {
+        /// This record's time.
+        time: u64,
+        /// The dep.
+        dep: Hash,
+        /// Its time.
+        dep_time: u64,
+    },
+    /// A sensor reading with min > max.
+    #[error("reading range is empty: min {min} > max {max}")]
+    BadRange {
+        /// Lower bound.
+        min: i64,
+        /// Upper bound.
+        max: i64,
+    },
+}
+
+/// A failure of the storage engine (I/O, corruption). Never caused by a
+/// record's content.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The engine reported an error.
+    #[error("storage: {0}")]
+    Engine(String),
+    /// Stored bytes did not decode: the store is damaged.
+    #[error("storage corrupt at {key}: {why}")]
+    Corrupt {
+        /// Hex of the key.
+        key: String,
+        /// What failed.
+        why: String,
+    },
+    /// The directory holds no ledger.
+    #[error("{0} is not a Terroir ledger (no genesis); create one with `terroir init`")]
+    NotALedger(String),
+    /// The directory is used by another process.
+    #[error("ledger at {0} is locked by another process")]
+    Locked(String),
+    /// A ledger already exists here.
+    #[error("a ledger already exists at {0}")]
+    AlreadyExists(String),
+}

@@ -1,0 +1,528 @@
+//! The events a record can carry, with the FSMA 204 key data elements.
+//!
+//! Quantities are integers in a named base unit; there are no floating
+//! point numbers anywhere in signed data. Times are milliseconds since the
+//! Unix epoch (UTC).
+
+use std::fmt;
+
+use bincode::{Decode, Encode};
+use serde::{Deserialize, Serialize};
+
+use crate::hash::Hash;
+use crate::key::PublicKey;
+
+/// A participant's role; it decides which events it may sign.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Encode, Decode, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Grows and harvests; may also cool and pack its own produce.
+    Farm,
+    /// Receives lots and transforms them.
+    Processor,
+    /// Ships, stores and records cold-chain readings.
+    Logistics,
+    /// Receives and sells to consumers.
+    Retailer,
+    /// Enrolls, revokes, inspects, certifies and recalls.
+    Regulator,
+    /// Inspects (tests) and certifies.
+    Lab,
+}
+
+impl Role {
+    /// Every role, in declaration order.
+    pub const ALL: [Role; 6] = [
+        Role::Farm,
+        Role::Processor,
+        Role::Logistics,
+        Role::Retailer,
+        Role::Regulator,
+        Role::Lab,
+    ];
+
+    /// The lower-case name used in files, flags and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Farm => "farm",
+            Role::Processor => "processor",
+            Role::Logistics => "logistics",
+            Role::Retailer => "retailer",
+            Role::Regulator => "regulator",
+            Role::Lab => "lab",
+        }
+    }
+
+    /// Parses a lower-case role name.
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// Whether this role may sign an event of `kind`.
+    pub fn may_sign(self, kind: EventKind) -> bool {
+        use EventKind as K;
+        use Role as R;
+        match kind {
+            K::Harvest => self == R::Farm,
+            K::Transform => matches!(self, R::Processor | R::Farm),
+            K::Ship | K::Receive | K::Observe => {
+                matches!(self, R::Farm | R::Processor | R::Logistics | R::Retailer)
+            }
+            K::Inspect | K::Certify => matches!(self, R::Regulator | R::Lab),
+            K::Recall | K::Enroll | K::Revoke => self == R::Regulator,
+            K::Sell => self == R::Retailer,
+            K::RotateKey => true,
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The unit a quantity counts. Mass and volume are held in their smallest
+/// practical base unit so that every quantity is an integer.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Encode, Decode, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Unit {
+    /// Grams (UN/CEFACT `GRM`).
+    Gram,
+    /// Millilitres (UN/CEFACT `MLT`).
+    Millilitre,
+    /// Single items (UN/CEFACT `H87`).
+    Piece,
+    /// Cases (UN/CEFACT `CS`).
+    Case,
+    /// Bags or sacks (UN/CEFACT `BG`).
+    Bag,
+    /// Crates (UN/CEFACT `CR`).
+    Crate,
+}
+
+impl Unit {
+    /// Every unit, in declaration order.
+    pub const ALL: [Unit; 6] = [
+        Unit::Gram,
+        Unit::Millilitre,
+        Unit::Piece,
+        Unit::Case,
+        Unit::Bag,
+        Unit::Crate,
+    ];
+
+    /// The short symbol used when printing quantities.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Unit::Gram => "g",
+            Unit::Millilitre => "ml",
+            Unit::Piece => "piece",
+            Unit::Case => "case",
+            Unit::Bag => "bag",
+            Unit::Crate => "crate",
+        }
+    }
+
+    /// The UN/CEFACT Recommendation 20 code.
+    pub fn uncefact(self) -> &'static str {
+        match self {
+            Unit::Gram => "GRM",
+            Unit::Millilitre => "MLT",
+            Unit::Piece => "H87",
+            Unit::Case => "CS",
+            Unit::Bag => "BG",
+            Unit::Crate => "CR",
+        }
+    }
+}
+
+/// An integer amount of a unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode, Serialize, Deserialize)]
+pub struct Quantity {
+    /// How many base units.
+    pub amount: u64,
+    /// Which unit.
+    pub unit: Unit,
+}
+
+impl Quantity {
+    /// `amount` of `unit`.
+    pub const fn new(amount: u64, unit: Unit) -> Self {
+        Quantity { amount, unit }
+    }
+}
+
+impl fmt::Display for Quantity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.unit {
+            Unit::Gram if self.amount >= 1_000_000 && self.amount % 1000 == 0 => {
+                write!(f, "{} kg", self.amount / 1000)
+            }
+            Unit::Gram if self.amount >= 1000 => {
+                write!(f, "{}.{:03} kg", self.amount / 1000, self.amount % 1000)
+            }
+            Unit::Millilitre if self.amount >= 1000 => {
+                write!(f, "{}.{:03} l", self.amount / 1000, self.amount % 1000)
+            }
+            unit => write!(f, "{} {}", self.amount, unit.symbol()),
+        }
+    }
+}
+
+/// A traceability lot: the code its creator gave it, and the creator (the
+/// FSMA "traceability lot code source"). Lot codes are unique per creator.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Encode, Decode, Serialize, Deserialize,
+)]
+pub struct LotId {
+    /// The participant (identity key) that assigned the code.
+    pub source: PublicKey,
+    /// The traceability lot code.
+    pub code: String,
+}
+
+impl fmt::Display for LotId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{}", self.code, self.source.short())
+    }
+}
+
+/// What a lot is: description and optional GTIN.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct Product {
+    /// Free text, any language (e.g. `千岛湖茶 green tea`).
+    pub description: String,
+    /// GTIN-8/12/13/14 digits, check digit verified on validation.
+    pub gtin: Option<String>,
+}
+
+/// Where an event happened.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct Location {
+    /// Free text (field, village, warehouse …).
+    pub description: String,
+    /// 13-digit GLN, check digit verified on validation.
+    pub gln: Option<String>,
+}
+
+/// A business document backing an event (FSMA "reference document").
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct RefDoc {
+    /// The document type: `BOL`, `invoice`, `PO`, `lab report`, …
+    pub kind: String,
+    /// Its number.
+    pub number: String,
+}
+
+/// A quantity of an existing lot, used as a transform input.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct LotAmount {
+    /// Which lot.
+    pub lot: LotId,
+    /// How much of it.
+    pub quantity: Quantity,
+}
+
+/// A lot created by a transform.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct NewLot {
+    /// The new lot code (the author becomes its source).
+    pub code: String,
+    /// What it is.
+    pub product: Product,
+    /// How much was made.
+    pub quantity: Quantity,
+}
+
+/// What a sensor measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SensorKind {
+    /// Thousandths of a degree Celsius.
+    Temperature,
+    /// Thousandths of a percent relative humidity.
+    Humidity,
+}
+
+impl SensorKind {
+    /// Printable unit of the value after dividing by 1000.
+    pub fn unit_symbol(self) -> &'static str {
+        match self {
+            SensorKind::Temperature => "°C",
+            SensorKind::Humidity => "%RH",
+        }
+    }
+}
+
+/// One sensor reading, with the range the cold-chain contract allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct Reading {
+    /// When it was measured (ms since epoch).
+    pub time: u64,
+    /// What was measured.
+    pub kind: SensorKind,
+    /// The value in thousandths (milli-°C, milli-%RH).
+    pub value: i64,
+    /// Lowest allowed value, in thousandths.
+    pub min: i64,
+    /// Highest allowed value, in thousandths.
+    pub max: i64,
+}
+
+impl Reading {
+    /// Whether the value lies outside the allowed range (an excursion).
+    pub fn is_excursion(&self) -> bool {
+        self.value < self.min || self.value > self.max
+    }
+}
+
+/// Outcome of an inspection or test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Complies.
+    Pass,
+    /// Does not comply: an overlay warns on the lot and everything made from it.
+    Fail,
+}
+
+/// The event a record carries. See DESIGN.md's table for who may sign what.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// A farm harvests: creates a lot it holds.
+    Harvest {
+        /// New lot code.
+        lot_code: String,
+        /// What was harvested.
+        product: Product,
+        /// How much.
+        quantity: Quantity,
+        /// Field or farm.
+        location: Location,
+        /// Backing document, if any.
+        reference: Option<RefDoc>,
+    },
+    /// Consumes input quantities and creates output lots.
+    Transform {
+        /// What was done: `cool`, `wash`, `sort`, `pack`, `blend`, `mill`, …
+        process: String,
+        /// Consumed inputs, all held by the author.
+        inputs: Vec<LotAmount>,
+        /// Created lots.
+        outputs: Vec<NewLot>,
+        /// Stated loss (moisture, trimming); inputs = outputs + loss.
+        loss: u64,
+        /// Where.
+        location: Location,
+        /// Backing document, if any.
+        reference: Option<RefDoc>,
+    },
+    /// Moves a quantity of a held lot into transit to a named recipient.
+    Ship {
+        /// Which lot.
+        lot: LotId,
+        /// How much.
+        quantity: Quantity,
+        /// The recipient's identity key.
+        to: PublicKey,
+        /// Ship-from location.
+        from: Location,
+        /// Ship-to location.
+        destination: Location,
+        /// Bill of lading, invoice …
+        reference: Option<RefDoc>,
+    },
+    /// Acknowledges a shipment addressed to the author and credits it.
+    Receive {
+        /// The ship record (also listed in `deps`).
+        shipment: Hash,
+        /// The lot shipped.
+        lot: LotId,
+        /// How much arrived (at most what was shipped; the rest is transit loss).
+        quantity: Quantity,
+        /// Receiving location.
+        location: Location,
+        /// Backing document, if any.
+        reference: Option<RefDoc>,
+    },
+    /// Cold-chain or storage evidence for a lot.
+    Observe {
+        /// The lot observed.
+        lot: LotId,
+        /// Where.
+        location: Location,
+        /// The readings.
+        readings: Vec<Reading>,
+    },
+    /// An inspection or lab test of a lot.
+    Inspect {
+        /// The lot inspected.
+        lot: LotId,
+        /// What was tested (e.g. `pesticide residue`).
+        test: String,
+        /// Outcome.
+        verdict: Verdict,
+        /// Free-text findings.
+        notes: String,
+        /// Lab report.
+        reference: Option<RefDoc>,
+    },
+    /// Certifies a claim about a lot (organic, geographical indication …).
+    Certify {
+        /// The lot certified.
+        lot: LotId,
+        /// The claim (e.g. `organic`, `GI 千岛湖茶`).
+        claim: String,
+        /// Certificate.
+        reference: Option<RefDoc>,
+        /// Expiry (ms since epoch), if any.
+        valid_until: Option<u64>,
+    },
+    /// Recalls a lot and, by overlay, every lot derived from it.
+    Recall {
+        /// The lot recalled.
+        lot: LotId,
+        /// Why.
+        reason: String,
+    },
+    /// A retailer sells a quantity to consumers.
+    Sell {
+        /// Which lot.
+        lot: LotId,
+        /// How much.
+        quantity: Quantity,
+        /// Store.
+        location: Location,
+    },
+    /// A regulator enrolls a participant key with a role.
+    Enroll {
+        /// The participant's key (its identity).
+        participant: PublicKey,
+        /// Display name, any language.
+        name: String,
+        /// What it may sign.
+        role: Role,
+        /// Its location (GLN optional).
+        location: Location,
+    },
+    /// A regulator revokes a key; records after `last_trusted_seq` are flagged.
+    Revoke {
+        /// The revoked key.
+        key: PublicKey,
+        /// The last seq of that key that stays trusted (`None`: none).
+        last_trusted_seq: Option<u64>,
+        /// Why.
+        reason: String,
+    },
+    /// The author hands its identity to a new key; its own chain ends here.
+    RotateKey {
+        /// The successor key, whose first record depends on this one.
+        new_key: PublicKey,
+    },
+}
+
+/// The kind of an [`Event`], without its data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[allow(missing_docs)]
+pub enum EventKind {
+    Harvest,
+    Transform,
+    Ship,
+    Receive,
+    Observe,
+    Inspect,
+    Certify,
+    Recall,
+    Sell,
+    Enroll,
+    Revoke,
+    RotateKey,
+}
+
+impl EventKind {
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Harvest => "harvest",
+            EventKind::Transform => "transform",
+            EventKind::Ship => "ship",
+            EventKind::Receive => "receive",
+            EventKind::Observe => "observe",
+            EventKind::Inspect => "inspect",
+            EventKind::Certify => "certify",
+            EventKind::Recall => "recall",
+            EventKind::Sell => "sell",
+            EventKind::Enroll => "enroll",
+            EventKind::Revoke => "revoke",
+            EventKind::RotateKey => "rotate_key",
+        }
+    }
+}
+
+impl fmt::Display for EventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Event {
+    /// This event's kind.
+    pub fn kind(&self) -> EventKind {
+        match self {
+            Event::Harvest { .. } => EventKind::Harvest,
+            Event::Transform { .. } => EventKind::Transform,
+            Event::Ship { .. } => EventKind::Ship,
+            Event::Receive { .. } => EventKind::Receive,
+            Event::Observe { .. } => EventKind::Observe,
+            Event::Inspect { .. } => EventKind::Inspect,
+            Event::Certify { .. } => EventKind::Certify,
+            Event::Recall { .. } => EventKind::Recall,
+            Event::Sell { .. } => EventKind::Sell,
+            Event::Enroll { .. } => EventKind::Enroll,
+            Event::Revoke { .. } => EventKind::Revoke,
+            Event::RotateKey { .. } => EventKind::RotateKey,
+        }
+    }
+
+    /// Every existing lot this event refers to (not the lots it creates).
+    pub fn referenced_lots(&self) -> Vec<&LotId> {
+        match self {
+            Event::Transform { inputs, .. } => inputs.iter().map(|i| &i.lot).collect(),
+            Event::Ship { lot, .. }
+            | Event::Receive { lot, .. }
+            | Event::Observe { lot, .. }
+            | Event::Inspect { lot, .. }
+            | Event::Certify { lot, .. }
+            | Event::Recall { lot, .. }
+            | Event::Sell { lot, .. } => vec![lot],
+            Event::Harvest { .. }
+            | Event::Enroll { .. }
+            | Event::Revoke { .. }
+            | Event::RotateKey { .. } => Vec::new(),
+        }
+    }
+
+    /// The lot codes this event creates, with their product and quantity.
+    pub fn created_lots(&self) -> Vec<(&str, &Product, Quantity)> {
+        match self {
+            Event::Harvest {
+                lot_code,
+                product,
+                quantity,
+                ..
+            } => vec![(lot_code.as_str(), product, *quantity)],
+            Event::Transform { outputs, .. } => outputs
+                .iter()
+                .map(|o| (o.code.as_str(), &o.product, o.quantity))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}

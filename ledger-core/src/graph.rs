@@ -1,0 +1,177 @@
+//! Read access to a set of records as a DAG, shared by the stored ledger
+//! and by trace bundles, so queries and overlays are written once.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::error::StoreError;
+use crate::event::{Event, EventKind, LotId, Role};
+use crate::genesis::Genesis;
+use crate::hash::Hash;
+use crate::key::PublicKey;
+use crate::record::SignedRecord;
+
+/// Who a key signs for.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct KeyInfo {
+    /// The participant identity (its first key).
+    pub identity: PublicKey,
+    /// Its role.
+    pub role: Role,
+    /// Its display name.
+    pub name: String,
+}
+
+/// A set of records, navigable the ways queries need.
+pub trait Graph {
+    /// A record by hash.
+    fn record(&self, hash: &Hash) -> Result<Option<SignedRecord>, StoreError>;
+    /// Hashes of every record that creates or names `lot`.
+    fn lot_records(&self, lot: &LotId) -> Result<Vec<Hash>, StoreError>;
+    /// Who a key signs for, if it is known.
+    fn key_info(&self, key: &PublicKey) -> Result<Option<KeyInfo>, StoreError>;
+    /// Every record of an author's chain as (seq, hash), forks included.
+    fn chain(&self, author: &PublicKey) -> Result<Vec<(u64, Hash)>, StoreError>;
+    /// Records whose prev or deps include `hash`.
+    fn children(&self, hash: &Hash) -> Result<Vec<Hash>, StoreError>;
+    /// Records of one kind (only enroll, revoke, rotate-key, inspect,
+    /// certify, recall and harvest are listed).
+    fn records_of_kind(&self, kind: EventKind) -> Result<Vec<Hash>, StoreError>;
+    /// Seqs at which an author signed two different records.
+    fn forks(&self) -> Result<Vec<(PublicKey, u64)>, StoreError>;
+}
+
+/// An in-memory graph over a list of records (a bundle's, or a test's).
+#[derive(Debug, Default)]
+pub struct MemGraph {
+    records: BTreeMap<Hash, SignedRecord>,
+    lots: BTreeMap<LotId, Vec<Hash>>,
+    keys: BTreeMap<PublicKey, KeyInfo>,
+    chains: BTreeMap<PublicKey, Vec<(u64, Hash)>>,
+    children: BTreeMap<Hash, Vec<Hash>>,
+    kinds: BTreeMap<EventKind, Vec<Hash>>,
+}
+
+impl MemGraph {
+    /// Indexes `records` under `genesis`. Key identities follow genesis,
+    /// enrollments and rotations present among the records.
+    pub fn new(genesis: &Genesis, records: impl IntoIterator<Item = SignedRecord>) -> Self {
+        let mut g = MemGraph::default();
+        for a in &genesis.authorities {
+            g.keys.insert(
+                a.key,
+                KeyInfo {
+                    identity: a.key,
+                    role: Role::Regulator,
+                    name: a.name.clone(),
+                },
+            );
+        }
+        for r in records {
+            g.records.insert(r.hash(), r);
+        }
+        // Enrollments first, then rotations in time order, so a rotated key
+        // inherits its predecessor's identity.
+        let mut rotations = Vec::new();
+        for r in g.records.values() {
+            match &r.record.event {
+                Event::Enroll {
+                    participant,
+                    name,
+                    role,
+                    ..
+                } => {
+                    g.keys.entry(*participant).or_insert(KeyInfo {
+                        identity: *participant,
+                        role: *role,
+                        name: name.clone(),
+                    });
+                }
+                Event::RotateKey { new_key } => {
+                    rotations.push((r.record.time, r.record.author, *new_key))
+                }
+                _ => {}
+            }
+        }
+        rotations.sort();
+        for (_, old, new) in rotations {
+            if let Some(info) = g.keys.get(&old).cloned() {
+                g.keys.entry(new).or_insert(info);
+            }
+        }
+        let entries: Vec<(Hash, SignedRecord)> =
+            g.records.iter().map(|(h, r)| (*h, r.clone())).collect();
+        for (h, r) in entries {
+            let rec = &r.record;
+            g.chains.entry(rec.author).or_default().push((rec.seq, h));
+            for p in rec.prev.iter().chain(&rec.deps) {
+                g.children.entry(*p).or_default().push(h);
+            }
+            g.kinds.entry(rec.event.kind()).or_default().push(h);
+            for lot in rec.event.referenced_lots() {
+                g.lots.entry(lot.clone()).or_default().push(h);
+            }
+            let identity = g.keys.get(&rec.author).map_or(rec.author, |k| k.identity);
+            for (code, _, _) in rec.event.created_lots() {
+                g.lots
+                    .entry(LotId {
+                        source: identity,
+                        code: code.to_owned(),
+                    })
+                    .or_default()
+                    .push(h);
+            }
+        }
+        for c in g.chains.values_mut() {
+            c.sort();
+        }
+        g
+    }
+
+    /// Every record, by hash.
+    pub fn records(&self) -> impl Iterator<Item = (&Hash, &SignedRecord)> {
+        self.records.iter()
+    }
+
+    /// Lots whose code is `code`.
+    pub fn lots_with_code(&self, code: &str) -> Vec<LotId> {
+        self.lots.keys().filter(|l| l.code == code).cloned().collect()
+    }
+}
+
+impl Graph for MemGraph {
+    fn record(&self, hash: &Hash) -> Result<Option<SignedRecord>, StoreError> {
+        Ok(self.records.get(hash).cloned())
+    }
+
+    fn lot_records(&self, lot: &LotId) -> Result<Vec<Hash>, StoreError> {
+        Ok(self.lots.get(lot).cloned().unwrap_or_default())
+    }
+
+    fn key_info(&self, key: &PublicKey) -> Result<Option<KeyInfo>, StoreError> {
+        Ok(self.keys.get(key).cloned())
+    }
+
+    fn chain(&self, author: &PublicKey) -> Result<Vec<(u64, Hash)>, StoreError> {
+        Ok(self.chains.get(author).cloned().unwrap_or_default())
+    }
+
+    fn children(&self, hash: &Hash) -> Result<Vec<Hash>, StoreError> {
+        Ok(self.children.get(hash).cloned().unwrap_or_default())
+    }
+
+    fn records_of_kind(&self, kind: EventKind) -> Result<Vec<Hash>, StoreError> {
+        Ok(self.kinds.get(&kind).cloned().unwrap_or_default())
+    }
+
+    fn forks(&self) -> Result<Vec<(PublicKey, u64)>, StoreError> {
+        let mut out = BTreeSet::new();
+        for (author, chain) in &self.chains {
+            for w in chain.windows(2) {
+                if w[0].0 == w[1].0 {
+                    out.insert((*author, w[0].0));
+                }
+            }
+        }
+        Ok(out.into_iter().collect())
+    }
+}

@@ -1,0 +1,600 @@
+//! The ledger: ingest (validate, store, index), the pending pool and group
+//! commit.
+
+use std::collections::VecDeque;
+
+use serde::Serialize;
+
+use crate::branch;
+use crate::encoding;
+use crate::error::{StoreError, ValidationError};
+use crate::genesis::Genesis;
+use crate::hash::{Hash, NetworkId};
+use crate::key;
+use crate::record::SignedRecord;
+use crate::store::Store;
+use crate::tables;
+use crate::txn::{decode_stored, Txn};
+use crate::validate::{check_in_context, check_intrinsic, CheckError, Effects, View};
+
+/// Tunable limits of a ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LedgerConfig {
+    /// How far ahead of the local clock a record may be dated before it
+    /// waits in the pending pool (ms). Five minutes covers phone clocks.
+    pub max_future_skew_ms: u64,
+    /// Most records the pending pool holds. Each is at most
+    /// [`encoding::MAX_RECORD_BYTES`], so the pool stays under ~640 MiB even
+    /// if every record is maximal, and ~3 MiB for ordinary ones.
+    pub pending_capacity: usize,
+}
+
+impl Default for LedgerConfig {
+    fn default() -> Self {
+        LedgerConfig {
+            max_future_skew_ms: 5 * 60 * 1000,
+            pending_capacity: 10_000,
+        }
+    }
+}
+
+/// Why a record waits in the pending pool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "waiting_for", rename_all = "snake_case")]
+pub enum PendingReason {
+    /// Its prev or some deps are not stored yet.
+    Missing {
+        /// The absent hashes.
+        hashes: Vec<Hash>,
+    },
+    /// It is dated beyond the allowed skew of the local clock.
+    Future {
+        /// Its time.
+        time: u64,
+        /// The local clock when it arrived.
+        now: u64,
+    },
+}
+
+/// What happened to one submitted record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Validated and durably stored.
+    Accepted,
+    /// Already stored; nothing changed.
+    Duplicate,
+    /// Waiting in the pending pool; it is validated when it can be.
+    Pending(PendingReason),
+    /// Breaks a rule; not stored.
+    Rejected {
+        /// The rule.
+        #[serde(serialize_with = "crate::ledger::display")]
+        error: ValidationError,
+    },
+    /// It would have to wait, but the pending pool is full.
+    PoolFull {
+        /// The pool's capacity.
+        capacity: usize,
+    },
+}
+
+pub(crate) fn display<T: std::fmt::Display, S: serde::Serializer>(
+    v: &T,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
+}
+
+impl Outcome {
+    /// Whether the record is now stored.
+    pub fn is_stored(&self) -> bool {
+        matches!(self, Outcome::Accepted | Outcome::Duplicate)
+    }
+}
+
+/// The verdicts of one ingest call.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IngestReport {
+    /// One outcome per submitted record, in order.
+    pub outcomes: Vec<(Hash, Outcome)>,
+    /// Records from the pending pool decided during this call.
+    pub released: Vec<(Hash, Outcome)>,
+}
+
+/// A record rejected, with the record it names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("record {hash} (author {author}, seq {seq}): {error}")]
+pub struct Rejection {
+    /// The record.
+    pub hash: Hash,
+    /// Its author (short hex).
+    pub author: String,
+    /// Its seq.
+    pub seq: u64,
+    /// The broken rule.
+    pub error: ValidationError,
+}
+
+/// A validated, replicated-ready ledger over a [`Store`].
+pub struct Ledger<S: Store> {
+    pub(crate) store: S,
+    pub(crate) genesis: Genesis,
+    pub(crate) network: NetworkId,
+    pub(crate) config: LedgerConfig,
+    pending_len: usize,
+    records_len: u64,
+}
+
+impl<S: Store> std::fmt::Debug for Ledger<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ledger")
+            .field("network", &self.network)
+            .field("records", &self.records_len)
+            .field("pending", &self.pending_len)
+            .finish()
+    }
+}
+
+impl<S: Store> Ledger<S> {
+    /// Founds a new ledger in an empty store.
+    pub fn create(store: S, genesis: Genesis, config: LedgerConfig) -> Result<Self, CreateError> {
+        genesis.check()?;
+        if store.get(tables::GENESIS)?.is_some() {
+            return Err(StoreError::AlreadyExists("this store".into()).into());
+        }
+        let mut b = crate::store::Batch::default();
+        b.put(tables::GENESIS.to_vec(), genesis.encode());
+        b.put(tables::RECORD_COUNT.to_vec(), 0u64.to_le_bytes().to_vec());
+        store.apply(b)?;
+        store.flush()?;
+        Ok(Self::from_parts(store, genesis, config, 0, 0))
+    }
+
+    /// Opens an existing ledger.
+    pub fn open(store: S, config: LedgerConfig) -> Result<Self, CreateError> {
+        let bytes = store
+            .get(tables::GENESIS)?
+            .ok_or_else(|| StoreError::NotALedger("this store".into()))?;
+        let genesis = Genesis::decode(&bytes)?;
+        let records_len = match store.get(tables::RECORD_COUNT)? {
+            Some(v) => u64::from_le_bytes(v.as_slice().try_into().map_err(|_| {
+                StoreError::Corrupt {
+                    key: "mrecords".into(),
+                    why: "record count is not 8 bytes".into(),
+                }
+            })?),
+            None => 0,
+        };
+        let mut pending_len = 0;
+        store.for_each_prefix(&[tables::PENDING], &mut |_, _| {
+            pending_len += 1;
+            true
+        })?;
+        Ok(Self::from_parts(
+            store,
+            genesis,
+            config,
+            pending_len,
+            records_len,
+        ))
+    }
+
+    fn from_parts(
+        store: S,
+        genesis: Genesis,
+        config: LedgerConfig,
+        pending_len: usize,
+        records_len: u64,
+    ) -> Self {
+        let network = genesis.id();
+        Ledger {
+            store,
+            genesis,
+            network,
+            config,
+            pending_len,
+            records_len,
+        }
+    }
+
+    /// The genesis document.
+    pub fn genesis(&self) -> &Genesis {
+        &self.genesis
+    }
+
+    /// The network id.
+    pub fn network(&self) -> NetworkId {
+        self.network
+    }
+
+    /// The underlying store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Gives the store back (closing the ledger).
+    pub fn into_store(self) -> S {
+        self.store
+    }
+
+    /// How many records are stored.
+    pub fn len(&self) -> u64 {
+        self.records_len
+    }
+
+    /// Whether no record is stored.
+    pub fn is_empty(&self) -> bool {
+        self.records_len == 0
+    }
+
+    /// How many records wait in the pending pool.
+    pub fn pending_len(&self) -> usize {
+        self.pending_len
+    }
+
+    /// Ingests one record; see [`Self::ingest`].
+    pub fn ingest_one(&mut self, record: SignedRecord, now: u64) -> Result<Outcome, StoreError> {
+        let mut report = self.ingest(vec![record], now)?;
+        Ok(report
+            .outcomes
+            .pop()
+            .map_or(Outcome::Duplicate, |(_, o)| o))
+    }
+
+    /// Decodes and ingests records given as canonical bytes. Bytes that do
+    /// not decode are reported as `Err` in place, and nothing else about
+    /// them is done.
+    pub fn ingest_bytes(
+        &mut self,
+        items: &[Vec<u8>],
+        now: u64,
+    ) -> Result<Vec<Result<(Hash, Outcome), encoding::DecodeError>>, StoreError> {
+        let mut decoded = Vec::new();
+        let mut slots = Vec::with_capacity(items.len());
+        for bytes in items {
+            match SignedRecord::decode(bytes) {
+                Ok(r) => {
+                    slots.push(Ok(decoded.len()));
+                    decoded.push(r);
+                }
+                Err(e) => slots.push(Err(e)),
+            }
+        }
+        let report = self.ingest(decoded, now)?;
+        Ok(slots
+            .into_iter()
+            .map(|s| s.map(|i| report.outcomes[i].clone()))
+            .collect())
+    }
+
+    /// Validates and stores a batch of records with one atomic write and one
+    /// durable flush (group commit). Records may arrive in any order: those
+    /// whose prev or deps are absent, or dated beyond the allowed clock skew
+    /// of `now` (ms since epoch), wait in the pending pool and are decided
+    /// when they can be. "Accepted" is reported only after the flush.
+    pub fn ingest(
+        &mut self,
+        records: Vec<SignedRecord>,
+        now: u64,
+    ) -> Result<IngestReport, StoreError> {
+        // Cheap checks first, then every signature in one ZIP-215 batch.
+        let hashed: Vec<(Hash, SignedRecord, Result<(), ValidationError>)> = records
+            .into_iter()
+            .map(|r| {
+                let verdict = check_intrinsic(&r, &self.network);
+                (r.hash(), r, verdict)
+            })
+            .collect();
+        let messages: Vec<Vec<u8>> = hashed
+            .iter()
+            .map(|(_, r, _)| r.record.signing_message())
+            .collect();
+        let items: Vec<_> = hashed
+            .iter()
+            .zip(&messages)
+            .filter(|((_, _, v), _)| v.is_ok())
+            .map(|((_, r, _), m)| (r.record.author, m.as_slice(), r.signature))
+            .collect();
+        let mut sig_verdicts = key::verify_batch(&items).into_iter();
+
+        let mut ingest = Ingest {
+            txn: Txn::new(&self.store),
+            genesis: &self.genesis,
+            config: self.config,
+            now,
+            pending_len: self.pending_len,
+            stored: 0,
+            report: IngestReport::default(),
+        };
+        for (hash, record, verdict) in hashed {
+            let verdict = verdict.and_then(|()| match sig_verdicts.next() {
+                Some(Ok(())) => Ok(()),
+                _ => Err(ValidationError::BadSignature),
+            });
+            let outcome = match verdict {
+                Err(error) => Outcome::Rejected { error },
+                Ok(()) => ingest.admit(hash, record)?,
+            };
+            ingest.report.outcomes.push((hash, outcome));
+        }
+        ingest.release_due()?;
+
+        let Ingest {
+            txn,
+            pending_len,
+            stored,
+            report,
+            ..
+        } = ingest;
+        let mut txn = txn;
+        let records_len = self.records_len + stored;
+        if stored > 0 {
+            txn.put(
+                tables::RECORD_COUNT.to_vec(),
+                records_len.to_le_bytes().to_vec(),
+            );
+        }
+        let batch = txn.into_batch();
+        if !batch.is_empty() {
+            self.store.apply(batch)?;
+            self.store.flush()?;
+        }
+        self.pending_len = pending_len;
+        self.records_len = records_len;
+        Ok(report)
+    }
+
+    /// Releases pending records whose time has come; call on a timer.
+    pub fn tick(&mut self, now: u64) -> Result<IngestReport, StoreError> {
+        self.ingest(Vec::new(), now)
+    }
+}
+
+/// A ledger could not be created or opened.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CreateError {
+    /// The genesis document is unusable.
+    #[error(transparent)]
+    Genesis(#[from] crate::genesis::GenesisError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The state of one ingest call.
+struct Ingest<'a> {
+    txn: Txn<'a>,
+    genesis: &'a Genesis,
+    config: LedgerConfig,
+    now: u64,
+    pending_len: usize,
+    stored: u64,
+    report: IngestReport,
+}
+
+impl Ingest<'_> {
+    /// Decides one record that passed the intrinsic and signature checks,
+    /// then everything in the pending pool that it unblocks.
+    fn admit(&mut self, hash: Hash, record: SignedRecord) -> Result<Outcome, StoreError> {
+        let outcome = self.decide(hash, record)?;
+        if outcome == Outcome::Accepted {
+            self.release_waiters(hash)?;
+        }
+        Ok(outcome)
+    }
+
+    fn decide(&mut self, hash: Hash, record: SignedRecord) -> Result<Outcome, StoreError> {
+        if self.txn.contains(&tables::record(&hash))? {
+            return Ok(Outcome::Duplicate);
+        }
+        let r = &record.record;
+        let mut absent = Vec::new();
+        for h in r.prev.iter().chain(&r.deps) {
+            if !self.txn.contains(&tables::record(h))? {
+                absent.push(*h);
+            }
+        }
+        if !absent.is_empty() {
+            return self.park(hash, &record, PendingReason::Missing { hashes: absent });
+        }
+        if r.time > self.now.saturating_add(self.config.max_future_skew_ms) {
+            return self.park(
+                hash,
+                &record,
+                PendingReason::Future {
+                    time: r.time,
+                    now: self.now,
+                },
+            );
+        }
+        match self.judge(&record) {
+            Ok((fx, main)) => {
+                self.store_record(hash, &record, fx, main)?;
+                Ok(Outcome::Accepted)
+            }
+            Err(CheckError::Invalid(error)) => Ok(Outcome::Rejected { error }),
+            Err(CheckError::Store(e)) => Err(e),
+        }
+    }
+
+    /// Validates against the main branch when the record extends it, and
+    /// against its own replayed branch otherwise.
+    fn judge(&self, record: &SignedRecord) -> Result<(Effects, bool), CheckError> {
+        let r = &record.record;
+        let state = self.txn.key_state(&r.author)?;
+        let main = match (r.prev, &state) {
+            (Some(prev), Some(s)) => s.head == prev,
+            (Some(_), None) => false,
+            (None, Some(_)) => false,
+            (None, None) => self.rotation_on_main(record)?,
+        };
+        if main {
+            Ok((check_in_context(record, self.genesis, &self.txn)?, true))
+        } else {
+            let view = branch::replay(&self.txn, self.genesis, record)?;
+            Ok((check_in_context(record, self.genesis, &view)?, false))
+        }
+    }
+
+    /// A first record is on the main branch unless it continues a rotated
+    /// chain from a rotate-key record that is not its old key's main head.
+    fn rotation_on_main(&self, record: &SignedRecord) -> Result<bool, StoreError> {
+        for d in &record.record.deps {
+            let Some(dep) = self.txn.record(d)? else {
+                continue;
+            };
+            if matches!(dep.record.event, crate::event::Event::RotateKey { new_key } if new_key == record.record.author)
+            {
+                let old = self.txn.key_state(&dep.record.author)?;
+                return Ok(old.is_some_and(|s| s.head == *d));
+            }
+        }
+        Ok(true)
+    }
+
+    fn park(
+        &mut self,
+        hash: Hash,
+        record: &SignedRecord,
+        reason: PendingReason,
+    ) -> Result<Outcome, StoreError> {
+        let key = tables::pending(&hash);
+        let already = self.txn.contains(&key)?;
+        if !already && self.pending_len >= self.config.pending_capacity {
+            return Ok(Outcome::PoolFull {
+                capacity: self.config.pending_capacity,
+            });
+        }
+        if !already {
+            self.pending_len += 1;
+        }
+        self.txn.put(key, record.encode());
+        match &reason {
+            PendingReason::Missing { hashes } => {
+                for m in hashes {
+                    self.txn.put(tables::waiting(m, &hash), Vec::new());
+                }
+            }
+            PendingReason::Future { time, .. } => {
+                self.txn.put(tables::future(*time, &hash), Vec::new())
+            }
+        }
+        Ok(Outcome::Pending(reason))
+    }
+
+    /// Takes a record out of the pool (if there) for another decision.
+    fn unpark(&mut self, hash: &Hash) -> Result<Option<SignedRecord>, StoreError> {
+        let key = tables::pending(hash);
+        let Some(bytes) = self.txn.get(&key)? else {
+            return Ok(None);
+        };
+        self.txn.delete(key.clone());
+        self.pending_len = self.pending_len.saturating_sub(1);
+        decode_stored(&key, &bytes).map(Some)
+    }
+
+    fn release_waiters(&mut self, arrived: Hash) -> Result<(), StoreError> {
+        let mut queue = VecDeque::from([arrived]);
+        while let Some(h) = queue.pop_front() {
+            for (k, _) in self.txn.scan_prefix(&tables::waiting_prefix(&h))? {
+                self.txn.delete(k.clone());
+                let Some(waiter) = tables::trailing_hash(&k) else {
+                    continue;
+                };
+                if let Some(record) = self.unpark(&waiter)? {
+                    let outcome = self.decide(waiter, record)?;
+                    if outcome == Outcome::Accepted {
+                        queue.push_back(waiter);
+                    }
+                    if !matches!(outcome, Outcome::Pending(_)) {
+                        self.report.released.push((waiter, outcome));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Retries records that were dated ahead of the clock and now are not.
+    fn release_due(&mut self) -> Result<(), StoreError> {
+        let horizon = self.now.saturating_add(self.config.max_future_skew_ms);
+        for (k, _) in self.txn.scan_prefix(&[tables::FUTURE])? {
+            let time = k
+                .get(1..9)
+                .and_then(|b| b.try_into().ok())
+                .map_or(u64::MAX, u64::from_be_bytes);
+            if time > horizon {
+                break;
+            }
+            self.txn.delete(k.clone());
+            let Some(h) = tables::trailing_hash(&k) else {
+                continue;
+            };
+            if let Some(record) = self.unpark(&h)? {
+                let outcome = self.admit(h, record)?;
+                if !matches!(outcome, Outcome::Pending(_)) {
+                    self.report.released.push((h, outcome));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes a record, its indexes and (on the main branch) its effects.
+    fn store_record(
+        &mut self,
+        hash: Hash,
+        record: &SignedRecord,
+        fx: Effects,
+        main: bool,
+    ) -> Result<(), StoreError> {
+        let r = &record.record;
+        let txn = &mut self.txn;
+        txn.put(tables::record(&hash), record.encode());
+
+        let siblings = txn.scan_prefix(&tables::chain_prefix(&r.author, Some(r.seq)))?;
+        if !siblings.is_empty() {
+            txn.put(tables::fork(&r.author, r.seq), Vec::new());
+        }
+        txn.put(tables::chain(&r.author, r.seq, &hash), Vec::new());
+
+        for parent in r.prev.iter().chain(&r.deps) {
+            txn.put(tables::child(parent, &hash), Vec::new());
+        }
+        let kind = r.event.kind();
+        if tables::indexed_kind(kind) {
+            txn.put(tables::kind(kind, &hash), Vec::new());
+        }
+        for lot in r.event.referenced_lots() {
+            txn.put(tables::lot(lot, &hash), Vec::new());
+        }
+        for (code, _, _) in r.event.created_lots() {
+            let lot = crate::event::LotId {
+                source: fx.key_state.identity,
+                code: code.to_owned(),
+            };
+            txn.put(tables::lot(&lot, &hash), Vec::new());
+            txn.put(tables::code(&lot), Vec::new());
+        }
+        if main {
+            let identity = fx.key_state.identity;
+            txn.put(
+                tables::key_state(&r.author),
+                encoding::encode(&fx.key_state),
+            );
+            for (lot, q) in &fx.balances {
+                txn.put(tables::balance(&identity, lot), encoding::encode(q));
+            }
+            if let Some(s) = fx.received {
+                txn.put(tables::received(&identity, &s), Vec::new());
+            }
+            for code in &fx.created {
+                txn.put(tables::created(&identity, code), Vec::new());
+            }
+        }
+        self.stored += 1;
+        Ok(())
+    }
+}

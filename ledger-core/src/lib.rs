@@ -1,0 +1,59 @@
+//! # Terroir ledger core
+//!
+//! The pure heart of Terroir, a traceability ledger for agricultural supply
+//! chains: record types and their canonical encoding, signatures, the
+//! validation rules, custody, status overlays, queries, trace bundles and
+//! storage. It does no networking, no async and never reads the clock:
+//! time (`now`), limits and the store are arguments.
+//!
+//! Each participant appends signed records to its own hash chain; records
+//! link to other participants' records through `deps`, so the ledger is a
+//! DAG. A record's validity is a pure function of its causal past, so every
+//! node reaches the same verdicts whatever order records arrive in.
+//!
+//! ## Layout
+//! - [`hash`], [`key`]: SHA-256 ids, ed25519 keys, the ZIP-215 signature rule.
+//! - [`encoding`]: the one canonical encoding (bincode 2, fixed-width LE).
+//! - [`genesis`], [`event`], [`record`]: the signed data.
+//! - [`gs1`]: GTIN/GLN/SSCC check digits.
+//! - [`validate`]: the rules, as functions over a read-only [`validate::View`].
+//! - [`author`]: signing the next record of a chain.
+//! - [`workload`]: a generated farm-to-fork history for tests and benchmarks.
+//! - [`ledger`]: ingest, the pending pool, group commit.
+//! - [`graph`]: the record DAG as queries see it, stored or in memory.
+//! - [`overlay`]: recalls, revocations, equivocations, failed inspections.
+//! - [`query`]: lineage, downstream closure, chains, state digest.
+//! - [`bundle`]: self-contained trace bundles and their offline verification.
+//! - [`audit`]: re-verification of a whole stored ledger.
+//! - [`store`]: the key-value trait, an in-memory and a sled engine.
+#![warn(missing_docs)]
+
+pub mod audit;
+pub mod author;
+mod branch;
+pub mod bundle;
+pub mod encoding;
+pub mod error;
+pub mod event;
+pub mod genesis;
+pub mod graph;
+pub mod gs1;
+pub mod hash;
+pub mod key;
+pub mod ledger;
+pub mod overlay;
+pub mod query;
+pub mod record;
+pub mod store;
+mod tables;
+mod txn;
+pub mod validate;
+pub mod workload;
+
+pub use error::{StoreError, ValidationError};
+pub use event::{Event, EventKind, LotId, Quantity, Role, Unit};
+pub use genesis::Genesis;
+pub use hash::{Hash, NetworkId};
+pub use key::{PublicKey, Signature, SigningKey};
+pub use ledger::{Ledger, LedgerConfig, Outcome};
+pub use record::{Record, SignedRecord};

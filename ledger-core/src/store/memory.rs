@@ -1,0 +1,76 @@
+//! An in-memory store for pure tests.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+
+use super::{Batch, Entry, Store};
+use crate::error::StoreError;
+
+/// A `BTreeMap` behind a mutex. Flushing does nothing.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    map: Mutex<BTreeMap<Vec<u8>, Vec<u8>>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, BTreeMap<Vec<u8>, Vec<u8>>>, StoreError> {
+        self.map
+            .lock()
+            .map_err(|_| StoreError::Engine("memory store lock poisoned".into()))
+    }
+
+    /// Overwrites a raw value, bypassing the ledger (for tamper tests).
+    pub fn raw_put(&self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        self.lock()?.insert(key.to_vec(), value.to_vec());
+        Ok(())
+    }
+}
+
+impl Store for MemoryStore {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.lock()?.get(key).cloned())
+    }
+
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<Entry>, StoreError> {
+        let mut out = Vec::new();
+        self.for_each_prefix(prefix, &mut |k, v| {
+            out.push((k.to_vec(), v.to_vec()));
+            true
+        })?;
+        Ok(out)
+    }
+
+    fn for_each_prefix(
+        &self,
+        prefix: &[u8],
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<(), StoreError> {
+        let map = self.lock()?;
+        for (k, v) in map.range(prefix.to_vec()..) {
+            if !k.starts_with(prefix) || !visit(k, v) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn apply(&self, batch: Batch) -> Result<(), StoreError> {
+        let mut map = self.lock()?;
+        for (k, v) in batch.ops {
+            match v {
+                Some(v) => map.insert(k, v),
+                None => map.remove(&k),
+            };
+        }
+        Ok(())
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}

@@ -1,0 +1,704 @@
+//! The validation rules: a record's verdict as a pure function of the record
+//! and its causal past.
+//!
+//! Validation runs in two stages. [`check_intrinsic`] looks at the record
+//! alone (format, network, sizes, GS1 check digits, key strength); the
+//! signature is checked separately so it can be batched. [`check_in_context`]
+//! then reads the record's causal past through a [`View`]: the author's
+//! chain state just before it (its prev) and its deps. The caller must make
+//! sure prev and every dep are present before calling it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use bincode::{Decode, Encode};
+use serde::Serialize;
+
+use crate::encoding::MAX_RECORD_BYTES;
+use crate::error::{StoreError, ValidationError};
+use crate::event::{Event, LotId, Location, Product, Quantity, RefDoc, Role};
+use crate::genesis::Genesis;
+use crate::gs1;
+use crate::hash::{Hash, NetworkId};
+use crate::key::PublicKey;
+use crate::record::{SignedRecord, RECORD_VERSION};
+
+/// Most deps one record may list.
+pub const MAX_DEPS: usize = 64;
+/// Most transform inputs or outputs.
+pub const MAX_LOTS_PER_TRANSFORM: usize = 256;
+/// Most sensor readings in one observation.
+pub const MAX_READINGS: usize = 1024;
+/// Longest free-text field, in bytes of UTF-8.
+pub const MAX_TEXT_BYTES: usize = 1024;
+/// Longest lot code, in bytes of UTF-8.
+pub const MAX_LOT_CODE_BYTES: usize = 128;
+
+/// What the ledger knows about a key's chain at some point of it: who the
+/// key acts for, with what role, and where its chain ends.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize)]
+pub struct KeyState {
+    /// The participant identity this key signs for (its first key).
+    pub identity: PublicKey,
+    /// The participant's role.
+    pub role: Role,
+    /// The participant's display name.
+    pub name: String,
+    /// Seq of the chain's last record.
+    pub head_seq: u64,
+    /// Hash of the chain's last record.
+    pub head: Hash,
+    /// Time of the chain's last record.
+    pub head_time: u64,
+    /// Seq of the rotate-key record that ended this key's chain, if any.
+    pub retired_at: Option<u64>,
+}
+
+/// Read access to the causal past that validation needs.
+///
+/// The per-author methods (`key_state`, `balance`, `received`, `created`)
+/// must describe the author's chain as it stands at the record's `prev`.
+pub trait View {
+    /// A stored record.
+    fn record(&self, hash: &Hash) -> Result<Option<SignedRecord>, StoreError>;
+    /// A key's chain state.
+    fn key_state(&self, key: &PublicKey) -> Result<Option<KeyState>, StoreError>;
+    /// How much of `lot` the participant `holder` holds.
+    fn balance(&self, holder: &PublicKey, lot: &LotId) -> Result<Option<Quantity>, StoreError>;
+    /// Whether `holder` already received `shipment`.
+    fn received(&self, holder: &PublicKey, shipment: &Hash) -> Result<bool, StoreError>;
+    /// Whether `holder` already created a lot with `code`.
+    fn created(&self, holder: &PublicKey, code: &str) -> Result<bool, StoreError>;
+}
+
+/// What accepting a record changes in its author's chain state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Effects {
+    /// The author key's new state.
+    pub key_state: KeyState,
+    /// New balances (absolute) of the author's participant.
+    pub balances: Vec<(LotId, Quantity)>,
+    /// A shipment now received.
+    pub received: Option<Hash>,
+    /// Lot codes now created.
+    pub created: Vec<String>,
+}
+
+/// A rejected record, or a storage failure while judging it.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    /// The record breaks a rule.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn text(field: &'static str, value: &str, max: usize, allow_empty: bool) -> Result<(), ValidationError> {
+    let problem = if !allow_empty && value.trim().is_empty() {
+        "must not be empty".to_owned()
+    } else if value.len() > max {
+        format!("is {} bytes, at most {max}", value.len())
+    } else if value.chars().any(|c| c.is_control() && c != '\n') {
+        "contains control characters".to_owned()
+    } else {
+        return Ok(());
+    };
+    Err(ValidationError::BadText { field, problem })
+}
+
+fn lot_code(field: &'static str, code: &str) -> Result<(), ValidationError> {
+    text(field, code, MAX_LOT_CODE_BYTES, false)?;
+    if code.contains(['/', '?', '#', '%']) || code.chars().any(char::is_whitespace) {
+        return Err(ValidationError::BadText {
+            field,
+            problem: "may not contain whitespace or / ? # %".to_owned(),
+        });
+    }
+    Ok(())
+}
+
+fn product(p: &Product) -> Result<(), ValidationError> {
+    text("product description", &p.description, MAX_TEXT_BYTES, false)?;
+    if let Some(gtin) = &p.gtin {
+        gs1::check_gtin(gtin)?;
+    }
+    Ok(())
+}
+
+fn location(l: &Location) -> Result<(), ValidationError> {
+    text("location description", &l.description, MAX_TEXT_BYTES, true)?;
+    if let Some(gln) = &l.gln {
+        gs1::check_gln(gln)?;
+    }
+    Ok(())
+}
+
+fn reference(r: &Option<RefDoc>) -> Result<(), ValidationError> {
+    if let Some(r) = r {
+        text("reference type", &r.kind, MAX_TEXT_BYTES, false)?;
+        text("reference number", &r.number, MAX_TEXT_BYTES, false)?;
+    }
+    Ok(())
+}
+
+fn nonzero(field: &'static str, q: &Quantity) -> Result<(), ValidationError> {
+    if q.amount == 0 {
+        return Err(ValidationError::ZeroQuantity { field });
+    }
+    Ok(())
+}
+
+fn strong(key: &PublicKey) -> Result<(), ValidationError> {
+    key.check_strong()
+        .map_err(|reason| ValidationError::WeakKey { key: *key, reason })
+}
+
+fn at_most(what: &'static str, len: usize, max: usize) -> Result<(), ValidationError> {
+    if len > max {
+        return Err(ValidationError::TooMany { what, len, max });
+    }
+    Ok(())
+}
+
+/// Checks everything that can be judged from the record alone, except the
+/// signature.
+pub fn check_intrinsic(signed: &SignedRecord, network: &NetworkId) -> Result<(), ValidationError> {
+    let r = &signed.record;
+    if r.version != RECORD_VERSION {
+        return Err(ValidationError::Version(r.version));
+    }
+    if r.network != *network {
+        return Err(ValidationError::WrongNetwork {
+            expected: *network,
+            got: r.network,
+        });
+    }
+    let len = signed.encode().len();
+    if len > MAX_RECORD_BYTES {
+        return Err(ValidationError::TooLarge {
+            len,
+            max: MAX_RECORD_BYTES,
+        });
+    }
+    if (r.seq == 0) != r.prev.is_none() {
+        return Err(ValidationError::PrevShape { seq: r.seq });
+    }
+    at_most("deps", r.deps.len(), MAX_DEPS)?;
+    let mut seen = BTreeSet::new();
+    for d in &r.deps {
+        if !seen.insert(d) || Some(*d) == r.prev {
+            return Err(ValidationError::DuplicateDep(*d));
+        }
+    }
+    match &r.event {
+        Event::Harvest {
+            lot_code: code,
+            product: p,
+            quantity,
+            location: l,
+            reference: rf,
+        } => {
+            lot_code("lot code", code)?;
+            product(p)?;
+            nonzero("harvest quantity", quantity)?;
+            location(l)?;
+            reference(rf)?;
+        }
+        Event::Transform {
+            process,
+            inputs,
+            outputs,
+            location: l,
+            reference: rf,
+            ..
+        } => {
+            text("process", process, MAX_TEXT_BYTES, false)?;
+            at_most("transform inputs", inputs.len(), MAX_LOTS_PER_TRANSFORM)?;
+            at_most("transform outputs", outputs.len(), MAX_LOTS_PER_TRANSFORM)?;
+            if inputs.is_empty() {
+                return Err(ValidationError::BadText {
+                    field: "transform inputs",
+                    problem: "must not be empty".into(),
+                });
+            }
+            if outputs.is_empty() {
+                return Err(ValidationError::BadText {
+                    field: "transform outputs",
+                    problem: "must not be empty".into(),
+                });
+            }
+            for i in inputs {
+                lot_code("input lot code", &i.lot.code)?;
+                nonzero("input quantity", &i.quantity)?;
+            }
+            for o in outputs {
+                lot_code("output lot code", &o.code)?;
+                product(&o.product)?;
+                nonzero("output quantity", &o.quantity)?;
+            }
+            location(l)?;
+            reference(rf)?;
+        }
+        Event::Ship {
+            lot,
+            quantity,
+            from,
+            destination,
+            reference: rf,
+            ..
+        } => {
+            lot_code("lot code", &lot.code)?;
+            nonzero("ship quantity", quantity)?;
+            location(from)?;
+            location(destination)?;
+            reference(rf)?;
+        }
+        Event::Receive {
+            lot,
+            quantity,
+            location: l,
+            reference: rf,
+            ..
+        } => {
+            lot_code("lot code", &lot.code)?;
+            nonzero("receive quantity", quantity)?;
+            location(l)?;
+            reference(rf)?;
+        }
+        Event::Observe {
+            lot,
+            location: l,
+            readings,
+        } => {
+            lot_code("lot code", &lot.code)?;
+            location(l)?;
+            at_most("readings", readings.len(), MAX_READINGS)?;
+            if readings.is_empty() {
+                return Err(ValidationError::BadText {
+                    field: "readings",
+                    problem: "must not be empty".into(),
+                });
+            }
+            for rd in readings {
+                if rd.min > rd.max {
+                    return Err(ValidationError::BadRange {
+                        min: rd.min,
+                        max: rd.max,
+                    });
+                }
+            }
+        }
+        Event::Inspect {
+            lot,
+            test,
+            notes,
+            reference: rf,
+            ..
+        } => {
+            lot_code("lot code", &lot.code)?;
+            text("test", test, MAX_TEXT_BYTES, false)?;
+            text("notes", notes, MAX_TEXT_BYTES, true)?;
+            reference(rf)?;
+        }
+        Event::Certify {
+            lot,
+            claim,
+            reference: rf,
+            ..
+        } => {
+            lot_code("lot code", &lot.code)?;
+            text("claim", claim, MAX_TEXT_BYTES, false)?;
+            reference(rf)?;
+        }
+        Event::Recall { lot, reason } => {
+            lot_code("lot code", &lot.code)?;
+            text("recall reason", reason, MAX_TEXT_BYTES, false)?;
+        }
+        Event::Sell {
+            lot,
+            quantity,
+            location: l,
+        } => {
+            lot_code("lot code", &lot.code)?;
+            nonzero("sell quantity", quantity)?;
+            location(l)?;
+        }
+        Event::Enroll {
+            participant,
+            name,
+            location: l,
+            ..
+        } => {
+            strong(participant)?;
+            text("participant name", name, MAX_TEXT_BYTES, false)?;
+            location(l)?;
+        }
+        Event::Revoke { reason, .. } => {
+            text("revoke reason", reason, MAX_TEXT_BYTES, false)?;
+        }
+        Event::RotateKey { new_key } => {
+            strong(new_key)?;
+            if *new_key == r.author {
+                return Err(ValidationError::WeakKey {
+                    key: *new_key,
+                    reason: crate::key::WeakKey::NonCanonical,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn need<T>(found: Option<T>, hash: &Hash) -> Result<T, StoreError> {
+    found.ok_or_else(|| StoreError::Corrupt {
+        key: hash.to_hex(),
+        why: "record the validator was promised is absent".into(),
+    })
+}
+
+/// The chain state a key's first record starts: from genesis for a founding
+/// authority, else from the enrollment or key rotation among its deps.
+fn first_state(
+    signed: &SignedRecord,
+    genesis: &Genesis,
+    view: &impl View,
+) -> Result<(PublicKey, Role, String), CheckError> {
+    let r = &signed.record;
+    if let Some(a) = genesis.authority(&r.author) {
+        return Ok((r.author, Role::Regulator, a.name.clone()));
+    }
+    for d in &r.deps {
+        let dep = need(view.record(d)?, d)?;
+        match &dep.record.event {
+            Event::Enroll {
+                participant,
+                name,
+                role,
+                ..
+            } if *participant == r.author => return Ok((r.author, *role, name.clone())),
+            Event::RotateKey { new_key } if *new_key == r.author => {
+                let old = need(view.key_state(&dep.record.author)?, d)?;
+                return Ok((old.identity, old.role, old.name));
+            }
+            _ => {}
+        }
+    }
+    Err(ValidationError::NotEnrolled(r.author).into())
+}
+
+/// Finds among `deps` the record that created `lot`.
+fn lot_in_deps(
+    lot: &LotId,
+    deps: &[SignedRecord],
+    view: &impl View,
+) -> Result<(), CheckError> {
+    for d in deps {
+        let creator = view.key_state(&d.record.author)?.map(|k| k.identity);
+        if creator == Some(lot.source)
+            && d.record.event.created_lots().iter().any(|(c, _, _)| *c == lot.code)
+        {
+            return Ok(());
+        }
+    }
+    Err(ValidationError::NotInDeps {
+        what: format!("the record that created lot {lot}"),
+    }
+    .into())
+}
+
+/// A running view of the author's balances while one record is applied.
+struct Ledgerbook<'v, V: View> {
+    view: &'v V,
+    holder: PublicKey,
+    changed: BTreeMap<LotId, Quantity>,
+}
+
+impl<V: View> Ledgerbook<'_, V> {
+    fn held(&self, lot: &LotId) -> Result<Option<Quantity>, StoreError> {
+        match self.changed.get(lot) {
+            Some(q) => Ok(Some(*q)),
+            None => self.view.balance(&self.holder, lot),
+        }
+    }
+
+    fn debit(&mut self, lot: &LotId, q: Quantity) -> Result<(), CheckError> {
+        let held = self
+            .held(lot)?
+            .ok_or_else(|| ValidationError::NotHeld(lot.clone()))?;
+        if held.unit != q.unit {
+            return Err(ValidationError::UnitMismatch {
+                lot: lot.clone(),
+                expected: held.unit,
+                got: q.unit,
+            }
+            .into());
+        }
+        let left = held.amount.checked_sub(q.amount).ok_or_else(|| ValidationError::Overdraw {
+            lot: lot.clone(),
+            held,
+            wanted: q,
+        })?;
+        self.changed.insert(lot.clone(), Quantity::new(left, q.unit));
+        Ok(())
+    }
+
+    fn credit(&mut self, lot: &LotId, q: Quantity) -> Result<(), CheckError> {
+        let total = match self.held(lot)? {
+            None => q,
+            Some(held) if held.unit != q.unit => {
+                return Err(ValidationError::UnitMismatch {
+                    lot: lot.clone(),
+                    expected: held.unit,
+                    got: q.unit,
+                }
+                .into())
+            }
+            Some(held) => Quantity::new(
+                held.amount
+                    .checked_add(q.amount)
+                    .ok_or(ValidationError::QuantityOverflow("balance"))?,
+                q.unit,
+            ),
+        };
+        self.changed.insert(lot.clone(), total);
+        Ok(())
+    }
+}
+
+fn sum(mut amounts: impl Iterator<Item = u64>, what: &'static str) -> Result<u64, ValidationError> {
+    amounts
+        .try_fold(0u64, u64::checked_add)
+        .ok_or(ValidationError::QuantityOverflow(what))
+}
+
+/// Checks the rules that need the causal past, and computes the effects of
+/// accepting the record. `view` must hold the record's prev and deps, and
+/// describe the author's chain as of its prev.
+pub fn check_in_context(
+    signed: &SignedRecord,
+    genesis: &Genesis,
+    view: &impl View,
+) -> Result<Effects, CheckError> {
+    let r = &signed.record;
+    let hash = signed.hash();
+
+    // The author's chain up to here.
+    let (identity, role, name, retired_at) = match r.prev {
+        None => {
+            let (identity, role, name) = first_state(signed, genesis, view)?;
+            (identity, role, name, None)
+        }
+        Some(prev_hash) => {
+            let prev = need(view.record(&prev_hash)?, &prev_hash)?;
+            if prev.record.author != r.author {
+                return Err(ValidationError::PrevMismatch { prev: prev_hash }.into());
+            }
+            let expected = prev.record.seq.saturating_add(1);
+            if r.seq > expected {
+                return Err(ValidationError::SeqGap {
+                    prev_seq: prev.record.seq,
+                    seq: r.seq,
+                }
+                .into());
+            }
+            if r.seq < expected {
+                return Err(ValidationError::SeqReuse {
+                    prev_seq: prev.record.seq,
+                    seq: r.seq,
+                }
+                .into());
+            }
+            let state = need(view.key_state(&r.author)?, &prev_hash)?;
+            if let Some(at) = state.retired_at {
+                return Err(ValidationError::KeyRetired { at }.into());
+            }
+            if r.time < prev.record.time {
+                return Err(ValidationError::TimeBeforePrev {
+                    time: r.time,
+                    prev_time: prev.record.time,
+                }
+                .into());
+            }
+            (state.identity, state.role, state.name, state.retired_at)
+        }
+    };
+
+    let mut deps = Vec::with_capacity(r.deps.len());
+    for d in &r.deps {
+        let dep = need(view.record(d)?, d)?;
+        if r.time < dep.record.time {
+            return Err(ValidationError::TimeBeforeDep {
+                time: r.time,
+                dep: *d,
+                dep_time: dep.record.time,
+            }
+            .into());
+        }
+        deps.push(dep);
+    }
+
+    let kind = r.event.kind();
+    if !role.may_sign(kind) {
+        return Err(ValidationError::RoleNotAllowed { role, kind }.into());
+    }
+
+    let mut book = Ledgerbook {
+        view,
+        holder: identity,
+        changed: BTreeMap::new(),
+    };
+    let mut received = None;
+    let mut created = Vec::new();
+    let create = |code: &str, created: &mut Vec<String>| -> Result<(), CheckError> {
+        if created.iter().any(|c| c == code) || view.created(&identity, code)? {
+            return Err(ValidationError::LotExists(code.to_owned()).into());
+        }
+        created.push(code.to_owned());
+        Ok(())
+    };
+    let own = |code: &str| LotId {
+        source: identity,
+        code: code.to_owned(),
+    };
+
+    match &r.event {
+        Event::Harvest {
+            lot_code, quantity, ..
+        } => {
+            create(lot_code, &mut created)?;
+            book.credit(&own(lot_code), *quantity)?;
+        }
+        Event::Transform {
+            inputs,
+            outputs,
+            loss,
+            ..
+        } => {
+            let unit = inputs[0].quantity.unit;
+            for q in inputs.iter().map(|i| (&i.lot, i.quantity)) {
+                if q.1.unit != unit {
+                    return Err(ValidationError::UnitMismatch {
+                        lot: q.0.clone(),
+                        expected: unit,
+                        got: q.1.unit,
+                    }
+                    .into());
+                }
+            }
+            for o in outputs {
+                if o.quantity.unit != unit {
+                    return Err(ValidationError::UnitMismatch {
+                        lot: own(&o.code),
+                        expected: unit,
+                        got: o.quantity.unit,
+                    }
+                    .into());
+                }
+            }
+            let total_in = sum(inputs.iter().map(|i| i.quantity.amount), "transform inputs")?;
+            let total_out = sum(outputs.iter().map(|o| o.quantity.amount), "transform outputs")?;
+            let accounted = total_out
+                .checked_add(*loss)
+                .ok_or(ValidationError::QuantityOverflow("transform outputs"))?;
+            if accounted != total_in {
+                return Err(ValidationError::NotConserved {
+                    inputs: total_in,
+                    outputs: total_out,
+                    loss: *loss,
+                }
+                .into());
+            }
+            for i in inputs {
+                book.debit(&i.lot, i.quantity)?;
+            }
+            for o in outputs {
+                create(&o.code, &mut created)?;
+                book.credit(&own(&o.code), o.quantity)?;
+            }
+        }
+        Event::Ship { lot, quantity, .. } | Event::Sell { lot, quantity, .. } => {
+            book.debit(lot, *quantity)?;
+        }
+        Event::Receive {
+            shipment,
+            lot,
+            quantity,
+            ..
+        } => {
+            let Some(ship) = deps.iter().find(|d| r.deps.contains(shipment) && d.hash() == *shipment)
+            else {
+                return Err(ValidationError::NotInDeps {
+                    what: format!("shipment {shipment}"),
+                }
+                .into());
+            };
+            let Event::Ship {
+                lot: shipped_lot,
+                quantity: shipped,
+                to,
+                ..
+            } = &ship.record.event
+            else {
+                return Err(ValidationError::WrongDep {
+                    dep: *shipment,
+                    why: format!("a receive needs a ship record, not a {}", ship.record.event.kind()),
+                }
+                .into());
+            };
+            if *to != identity {
+                return Err(ValidationError::NotAddressed {
+                    shipment: *shipment,
+                    to: *to,
+                }
+                .into());
+            }
+            if view.received(&identity, shipment)? {
+                return Err(ValidationError::AlreadyReceived(*shipment).into());
+            }
+            let mismatch = |why: String| ValidationError::ReceiveMismatch {
+                shipment: *shipment,
+                why,
+            };
+            if lot != shipped_lot {
+                return Err(mismatch(format!("shipped lot {shipped_lot}, received lot {lot}")).into());
+            }
+            if quantity.unit != shipped.unit {
+                return Err(mismatch(format!(
+                    "shipped in {:?}, received in {:?}",
+                    shipped.unit, quantity.unit
+                ))
+                .into());
+            }
+            if quantity.amount > shipped.amount {
+                return Err(mismatch(format!("shipped {shipped}, received {quantity}")).into());
+            }
+            book.credit(lot, *quantity)?;
+            received = Some(*shipment);
+        }
+        Event::Observe { lot, .. }
+        | Event::Inspect { lot, .. }
+        | Event::Certify { lot, .. }
+        | Event::Recall { lot, .. } => lot_in_deps(lot, &deps, view)?,
+        Event::Enroll { .. } | Event::Revoke { .. } | Event::RotateKey { .. } => {}
+    }
+
+    let retired_at = match r.event {
+        Event::RotateKey { .. } => Some(r.seq),
+        _ => retired_at,
+    };
+    Ok(Effects {
+        key_state: KeyState {
+            identity,
+            role,
+            name,
+            head_seq: r.seq,
+            head: hash,
+            head_time: r.time,
+            retired_at,
+        },
+        balances: book.changed.into_iter().collect(),
+        received,
+        created,
+    })
+}

@@ -1,0 +1,2 @@
+//! `terroird`: the peer node daemon (networking arrives in a later change).
+fn main() {}
