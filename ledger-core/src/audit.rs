@@ -29,6 +29,9 @@ pub struct AuditReport {
     pub records: u64,
     /// Everything wrong, by record hash.
     pub problems: Vec<Problem>,
+    /// Intact records that could not be re-validated because their prev or
+    /// a dep is damaged or missing (the damaged record itself is a problem).
+    pub unverifiable: Vec<Hash>,
     /// The audited ledger's state digest.
     pub digest: Hash,
     /// The digest recomputed by the replay (equal when nothing is wrong).
@@ -38,7 +41,9 @@ pub struct AuditReport {
 impl AuditReport {
     /// Whether the ledger passed.
     pub fn passed(&self) -> bool {
-        self.problems.is_empty() && self.digest == self.replayed_digest
+        self.problems.is_empty()
+            && self.unverifiable.is_empty()
+            && self.digest == self.replayed_digest
     }
 }
 
@@ -67,8 +72,8 @@ pub fn audit<S: Store, T: Store>(
     let mut failure: Option<StoreError> = None;
 
     let flush = |batch: &mut Vec<SignedRecord>,
-                     replay: &mut Ledger<T>,
-                     problems: &mut Vec<Problem>|
+                 replay: &mut Ledger<T>,
+                 problems: &mut Vec<Problem>|
      -> Result<(), StoreError> {
         let report = replay.ingest(std::mem::take(batch), now)?;
         for (h, o) in report.outcomes.iter().chain(&report.released) {
@@ -118,25 +123,20 @@ pub fn audit<S: Store, T: Store>(
     flush(&mut batch, &mut replay, &mut problems)?;
 
     // Whatever is still pending never found its prev or deps.
-    let mut missing = Vec::new();
-    replay.store().for_each_prefix(&[crate::tables::PENDING], &mut |k, _| {
-        if let Some(h) = crate::tables::trailing_hash(k) {
-            missing.push(h);
-        }
-        true
-    })?;
-    for h in missing {
-        problems.push(Problem {
-            record: h,
-            what: "its prev or a dep is missing or invalid".into(),
-        });
-    }
+    let mut unverifiable = Vec::new();
+    replay
+        .store()
+        .for_each_prefix(&[crate::tables::PENDING], &mut |k, _| {
+            unverifiable.extend(crate::tables::trailing_hash(k));
+            true
+        })?;
     problems.sort_by(|a, b| a.record.cmp(&b.record).then(a.what.cmp(&b.what)));
     problems.dedup();
 
     Ok(AuditReport {
         records: examined,
         problems,
+        unverifiable,
         digest: ledger.state_digest()?,
         replayed_digest: replay.state_digest()?,
     })

@@ -75,19 +75,25 @@ fn missing(h: &Hash) -> StoreError {
 
 /// The records of the identity's chain up to and including `tip`, oldest
 /// first, following key rotations back to the first key.
-fn branch_records(base: &impl View, tip: Option<Hash>, author: &PublicKey, deps: &[Hash]) -> Result<Vec<SignedRecord>, StoreError> {
+fn branch_records(
+    base: &impl View,
+    tip: Option<Hash>,
+    author: &PublicKey,
+    deps: &[Hash],
+) -> Result<Vec<SignedRecord>, StoreError> {
     let mut out = Vec::new();
     // A first record (no prev) of a rotated-in key continues the chain of
     // the rotate-key record among its deps.
-    let rotation_of = |key: &PublicKey, deps: &[Hash]| -> Result<Option<SignedRecord>, StoreError> {
-        for d in deps {
-            let r = base.record(d)?.ok_or_else(|| missing(d))?;
-            if matches!(r.record.event, Event::RotateKey { new_key } if new_key == *key) {
-                return Ok(Some(r));
+    let rotation_of =
+        |key: &PublicKey, deps: &[Hash]| -> Result<Option<SignedRecord>, StoreError> {
+            for d in deps {
+                let r = base.record(d)?.ok_or_else(|| missing(d))?;
+                if matches!(r.record.event, Event::RotateKey { new_key } if new_key == *key) {
+                    return Ok(Some(r));
+                }
             }
-        }
-        Ok(None)
-    };
+            Ok(None)
+        };
     let mut cur = match tip {
         Some(h) => Some(base.record(&h)?.ok_or_else(|| missing(&h))?),
         None => rotation_of(author, deps)?,

@@ -76,9 +76,13 @@ pub fn export<S: Store>(ledger: &Ledger<S>, lot: &LotId) -> Result<Option<Bundle
         let Some((_, first)) = ledger.chain(&k)?.into_iter().find(|(s, _)| *s == 0) else {
             continue;
         };
-        let Some(first) = ledger.record(&first)? else { continue };
+        let Some(first) = ledger.record(&first)? else {
+            continue;
+        };
         for d in &first.record.deps {
-            let Some(dep) = ledger.record(d)? else { continue };
+            let Some(dep) = ledger.record(d)? else {
+                continue;
+            };
             let grants = match dep.record.event {
                 Event::Enroll { participant, .. } => participant == k,
                 Event::RotateKey { new_key } => new_key == k,
@@ -190,7 +194,10 @@ pub fn verify(bytes: &[u8], expected: &NetworkId) -> Verification {
     if bundle.magic != BUNDLE_MAGIC || bundle.version != BUNDLE_VERSION {
         return c.fail("decode", "not a Terroir bundle of a known version");
     }
-    c.pass("decode", format!("{} records, canonical encoding", bundle.records.len()));
+    c.pass(
+        "decode",
+        format!("{} records, canonical encoding", bundle.records.len()),
+    );
 
     if let Err(e) = bundle.genesis.check() {
         return c.fail("genesis", e.to_string());
@@ -202,7 +209,10 @@ pub fn verify(bytes: &[u8], expected: &NetworkId) -> Verification {
             format!("bundle is for network {network}, expected {expected}"),
         );
     }
-    c.pass("network", format!("genesis matches network {}", network.short()));
+    c.pass(
+        "network",
+        format!("genesis matches network {}", network.short()),
+    );
 
     let mut sorted = true;
     let mut prev_hash = None;
@@ -215,7 +225,10 @@ pub fn verify(bytes: &[u8], expected: &NetworkId) -> Verification {
         prev_hash = Some(h);
     }
     if !sorted {
-        return c.fail("records", "records are not in strict hash order (duplicates?)");
+        return c.fail(
+            "records",
+            "records are not in strict hash order (duplicates?)",
+        );
     }
     c.pass("records", "every record well-formed for this network");
 
@@ -237,9 +250,15 @@ pub fn verify(bytes: &[u8], expected: &NetworkId) -> Verification {
         .zip(&verdicts)
         .find(|(_, v)| v.is_err())
     {
-        return c.fail("signatures", format!("record {} has a bad signature", r.hash()));
+        return c.fail(
+            "signatures",
+            format!("record {} has a bad signature", r.hash()),
+        );
     }
-    c.pass("signatures", format!("{} signatures verified (ZIP-215)", items.len()));
+    c.pass(
+        "signatures",
+        format!("{} signatures verified (ZIP-215)", items.len()),
+    );
 
     // Authority: every author is enrolled, transitively, by a genesis
     // authority, and its role may sign what it signed.
@@ -251,7 +270,11 @@ pub fn verify(bytes: &[u8], expected: &NetworkId) -> Verification {
         let Some(role) = roles.get(&r.record.author) else {
             return c.fail(
                 "enrollment",
-                format!("author {} of record {} is not enrolled", r.record.author, r.hash()),
+                format!(
+                    "author {} of record {} is not enrolled",
+                    r.record.author,
+                    r.hash()
+                ),
             );
         };
         let kind = r.record.event.kind();
@@ -262,7 +285,10 @@ pub fn verify(bytes: &[u8], expected: &NetworkId) -> Verification {
             );
         }
     }
-    c.pass("enrollment", format!("{} authors enrolled back to genesis", roles.len()));
+    c.pass(
+        "enrollment",
+        format!("{} authors enrolled back to genesis", roles.len()),
+    );
 
     let graph = MemGraph::new(&bundle.genesis, bundle.records.iter().cloned());
     if let Err(e) = check_links(&graph) {
@@ -303,7 +329,9 @@ fn enrolled_roles(bundle: &Bundle) -> Result<BTreeMap<PublicKey, Role>, String> 
     loop {
         let mut grew = false;
         for r in &bundle.records {
-            let Some(&granter) = roles.get(&r.record.author) else { continue };
+            let Some(&granter) = roles.get(&r.record.author) else {
+                continue;
+            };
             let (key, role) = match r.record.event {
                 Event::Enroll {
                     participant, role, ..
@@ -330,14 +358,10 @@ fn check_links(graph: &MemGraph) -> Result<(), String> {
     for (h, r) in graph.records() {
         let rec = &r.record;
         match &rec.event {
-            Event::Receive {
-                shipment, lot, ..
-            } => {
-                let ship = graph
-                    .record(shipment)
-                    .ok()
-                    .flatten()
-                    .ok_or_else(|| format!("receive {h} names shipment {shipment}, absent from the bundle"))?;
+            Event::Receive { shipment, lot, .. } => {
+                let ship = graph.record(shipment).ok().flatten().ok_or_else(|| {
+                    format!("receive {h} names shipment {shipment}, absent from the bundle")
+                })?;
                 match &ship.record.event {
                     Event::Ship { lot: l, to, .. } if l == lot && *to == identity(&rec.author) => {}
                     _ => return Err(format!("receive {h} does not match shipment {shipment}")),
@@ -352,7 +376,11 @@ fn check_links(graph: &MemGraph) -> Result<(), String> {
                         .filter_map(|x| graph.record(x).ok().flatten())
                         .any(|x| {
                             identity(&x.record.author) == i.lot.source
-                                && x.record.event.created_lots().iter().any(|(c, _, _)| *c == i.lot.code)
+                                && x.record
+                                    .event
+                                    .created_lots()
+                                    .iter()
+                                    .any(|(c, _, _)| *c == i.lot.code)
                         });
                     if !present {
                         return Err(format!(
@@ -377,7 +405,9 @@ fn check_links(graph: &MemGraph) -> Result<(), String> {
                         .count()
                         > 1;
                     if !forked {
-                        return Err(format!("record {h} does not link to {other}, its author's seq {seq}"));
+                        return Err(format!(
+                            "record {h} does not link to {other}, its author's seq {seq}"
+                        ));
                     }
                 }
             }

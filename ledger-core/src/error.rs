@@ -146,7 +146,9 @@ pub enum ValidationError {
     #[error("quantity overflow in {0}")]
     QuantityOverflow(&'static str),
     /// Transform inputs ≠ outputs + loss.
-    #[error("transform does not conserve quantity: inputs {inputs} ≠ outputs {outputs} + loss {loss}")]
+    #[error(
+        "transform does not conserve quantity: inputs {inputs} ≠ outputs {outputs} + loss {loss}"
+    )]
     NotConserved {
         /// Sum of inputs.
         inputs: u64,

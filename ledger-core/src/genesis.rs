@@ -108,10 +108,9 @@ impl Genesis {
         }
         let mut seen = BTreeSet::new();
         for a in &self.authorities {
-            a.key.check_strong().map_err(|reason| GenesisError::WeakKey {
-                key: a.key,
-                reason,
-            })?;
+            a.key
+                .check_strong()
+                .map_err(|reason| GenesisError::WeakKey { key: a.key, reason })?;
             if !seen.insert(a.key) {
                 return Err(GenesisError::Duplicate(a.key));
             }

@@ -134,7 +134,11 @@ impl MemGraph {
 
     /// Lots whose code is `code`.
     pub fn lots_with_code(&self, code: &str) -> Vec<LotId> {
-        self.lots.keys().filter(|l| l.code == code).cloned().collect()
+        self.lots
+            .keys()
+            .filter(|l| l.code == code)
+            .cloned()
+            .collect()
     }
 }
 

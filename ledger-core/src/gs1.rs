@@ -135,7 +135,10 @@ mod tests {
     #[test]
     fn wrong_length_and_non_digits() {
         assert!(matches!(check_gtin("123"), Err(Gs1Error::Length { .. })));
-        assert!(matches!(check_gln("95201234567a8"), Err(Gs1Error::NotDigits { .. })));
+        assert!(matches!(
+            check_gln("95201234567a8"),
+            Err(Gs1Error::NotDigits { .. })
+        ));
         assert!(matches!(check_gln(""), Err(Gs1Error::NotDigits { .. })));
     }
 

@@ -93,6 +93,9 @@ impl Outcome {
     }
 }
 
+/// The outcome of one record given as bytes: `Err` if it did not decode.
+pub type DecodedOutcome = Result<(Hash, Outcome), encoding::DecodeError>;
+
 /// The verdicts of one ingest call.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct IngestReport {
@@ -158,12 +161,12 @@ impl<S: Store> Ledger<S> {
             .ok_or_else(|| StoreError::NotALedger("this store".into()))?;
         let genesis = Genesis::decode(&bytes)?;
         let records_len = match store.get(tables::RECORD_COUNT)? {
-            Some(v) => u64::from_le_bytes(v.as_slice().try_into().map_err(|_| {
-                StoreError::Corrupt {
+            Some(v) => {
+                u64::from_le_bytes(v.as_slice().try_into().map_err(|_| StoreError::Corrupt {
                     key: "mrecords".into(),
                     why: "record count is not 8 bytes".into(),
-                }
-            })?),
+                })?)
+            }
             None => 0,
         };
         let mut pending_len = 0;
@@ -236,10 +239,7 @@ impl<S: Store> Ledger<S> {
     /// Ingests one record; see [`Self::ingest`].
     pub fn ingest_one(&mut self, record: SignedRecord, now: u64) -> Result<Outcome, StoreError> {
         let mut report = self.ingest(vec![record], now)?;
-        Ok(report
-            .outcomes
-            .pop()
-            .map_or(Outcome::Duplicate, |(_, o)| o))
+        Ok(report.outcomes.pop().map_or(Outcome::Duplicate, |(_, o)| o))
     }
 
     /// Decodes and ingests records given as canonical bytes. Bytes that do
@@ -249,7 +249,7 @@ impl<S: Store> Ledger<S> {
         &mut self,
         items: &[Vec<u8>],
         now: u64,
-    ) -> Result<Vec<Result<(Hash, Outcome), encoding::DecodeError>>, StoreError> {
+    ) -> Result<Vec<DecodedOutcome>, StoreError> {
         let mut decoded = Vec::new();
         let mut slots = Vec::with_capacity(items.len());
         for bytes in items {

@@ -109,6 +109,20 @@ impl<S: Store> Ledger<S> {
             .transpose()
     }
 
+    /// Every key's chain head on the main branch: (key, seq, hash), in key
+    /// order. Nodes compare these to find what they miss.
+    pub fn heads(&self) -> Result<Vec<(PublicKey, u64, Hash)>, StoreError> {
+        let mut out = Vec::new();
+        for (k, v) in self.store.scan_prefix(&[tables::KEY_STATE])? {
+            let Some(key) = k.get(1..33).and_then(|b| <[u8; 32]>::try_from(b).ok()) else {
+                continue;
+            };
+            let state: KeyState = decode_stored(&k, &v)?;
+            out.push((PublicKey(key), state.head_seq, state.head));
+        }
+        Ok(out)
+    }
+
     /// How much of `lot` a participant holds (main branch).
     pub fn balance(
         &self,
@@ -133,7 +147,9 @@ impl<S: Store> Ledger<S> {
         for (k, v) in self.store.scan_prefix(&prefix)? {
             let rest = &k[prefix.len()..];
             let source = rest.get(..32).and_then(|b| <[u8; 32]>::try_from(b).ok());
-            let code = rest.get(34..).map(|b| String::from_utf8_lossy(b).into_owned());
+            let code = rest
+                .get(34..)
+                .map(|b| String::from_utf8_lossy(b).into_owned());
             if let (Some(s), Some(code)) = (source, code) {
                 let q = decode_stored(&k, &v)?;
                 out.push((
@@ -211,7 +227,7 @@ impl<S: Store> Ledger<S> {
                 }
             }
         }
-        enrolled.sort_by(|a, b| (a.0, a.1.key).cmp(&(b.0, b.1.key)));
+        enrolled.sort_by_key(|(time, p)| (*time, p.key));
         out.extend(enrolled.into_iter().map(|(_, p)| p));
         Ok(out)
     }
@@ -221,12 +237,13 @@ impl<S: Store> Ledger<S> {
         &self,
         mut visit: impl FnMut(Hash, &[u8]) -> bool,
     ) -> Result<(), StoreError> {
-        self.store.for_each_prefix(&[tables::RECORD], &mut |k, v| {
-            match tables::trailing_hash(k) {
+        self.store.for_each_prefix(
+            &[tables::RECORD],
+            &mut |k, v| match tables::trailing_hash(k) {
                 Some(h) => visit(h, v),
                 None => true,
-            }
-        })
+            },
+        )
     }
 
     /// The state digest: SHA-256 over the sorted hashes of every stored
@@ -550,7 +567,7 @@ pub fn trace(
     if product.is_none() {
         return Ok(None);
     }
-    events.sort_by(|a, b| (a.time, a.hash).cmp(&(b.time, b.hash)));
+    events.sort_by_key(|e| (e.time, e.hash));
     Ok(Some(Trace {
         lot: lot.clone(),
         product,

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::encoding::MAX_RECORD_BYTES;
 use crate::error::{StoreError, ValidationError};
-use crate::event::{Event, LotId, Location, Product, Quantity, RefDoc, Role};
+use crate::event::{Event, Location, LotId, Product, Quantity, RefDoc, Role};
 use crate::genesis::Genesis;
 use crate::gs1;
 use crate::hash::{Hash, NetworkId};
@@ -94,7 +94,12 @@ pub enum CheckError {
     Store(#[from] StoreError),
 }
 
-fn text(field: &'static str, value: &str, max: usize, allow_empty: bool) -> Result<(), ValidationError> {
+fn text(
+    field: &'static str,
+    value: &str,
+    max: usize,
+    allow_empty: bool,
+) -> Result<(), ValidationError> {
     let problem = if !allow_empty && value.trim().is_empty() {
         "must not be empty".to_owned()
     } else if value.len() > max {
@@ -388,15 +393,15 @@ fn first_state(
 }
 
 /// Finds among `deps` the record that created `lot`.
-fn lot_in_deps(
-    lot: &LotId,
-    deps: &[SignedRecord],
-    view: &impl View,
-) -> Result<(), CheckError> {
+fn lot_in_deps(lot: &LotId, deps: &[SignedRecord], view: &impl View) -> Result<(), CheckError> {
     for d in deps {
         let creator = view.key_state(&d.record.author)?.map(|k| k.identity);
         if creator == Some(lot.source)
-            && d.record.event.created_lots().iter().any(|(c, _, _)| *c == lot.code)
+            && d.record
+                .event
+                .created_lots()
+                .iter()
+                .any(|(c, _, _)| *c == lot.code)
         {
             return Ok(());
         }
@@ -434,12 +439,16 @@ impl<V: View> Ledgerbook<'_, V> {
             }
             .into());
         }
-        let left = held.amount.checked_sub(q.amount).ok_or_else(|| ValidationError::Overdraw {
-            lot: lot.clone(),
-            held,
-            wanted: q,
-        })?;
-        self.changed.insert(lot.clone(), Quantity::new(left, q.unit));
+        let left = held
+            .amount
+            .checked_sub(q.amount)
+            .ok_or_else(|| ValidationError::Overdraw {
+                lot: lot.clone(),
+                held,
+                wanted: q,
+            })?;
+        self.changed
+            .insert(lot.clone(), Quantity::new(left, q.unit));
         Ok(())
     }
 
@@ -597,7 +606,10 @@ pub fn check_in_context(
                 }
             }
             let total_in = sum(inputs.iter().map(|i| i.quantity.amount), "transform inputs")?;
-            let total_out = sum(outputs.iter().map(|o| o.quantity.amount), "transform outputs")?;
+            let total_out = sum(
+                outputs.iter().map(|o| o.quantity.amount),
+                "transform outputs",
+            )?;
             let accounted = total_out
                 .checked_add(*loss)
                 .ok_or(ValidationError::QuantityOverflow("transform outputs"))?;
@@ -626,7 +638,9 @@ pub fn check_in_context(
             quantity,
             ..
         } => {
-            let Some(ship) = deps.iter().find(|d| r.deps.contains(shipment) && d.hash() == *shipment)
+            let Some(ship) = deps
+                .iter()
+                .find(|d| r.deps.contains(shipment) && d.hash() == *shipment)
             else {
                 return Err(ValidationError::NotInDeps {
                     what: format!("shipment {shipment}"),
@@ -642,7 +656,10 @@ pub fn check_in_context(
             else {
                 return Err(ValidationError::WrongDep {
                     dep: *shipment,
-                    why: format!("a receive needs a ship record, not a {}", ship.record.event.kind()),
+                    why: format!(
+                        "a receive needs a ship record, not a {}",
+                        ship.record.event.kind()
+                    ),
                 }
                 .into());
             };
@@ -661,7 +678,9 @@ pub fn check_in_context(
                 why,
             };
             if lot != shipped_lot {
-                return Err(mismatch(format!("shipped lot {shipped_lot}, received lot {lot}")).into());
+                return Err(
+                    mismatch(format!("shipped lot {shipped_lot}, received lot {lot}")).into(),
+                );
             }
             if quantity.unit != shipped.unit {
                 return Err(mismatch(format!(

@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 
 use crate::author::Author;
 use crate::event::{
-    Event, LotAmount, LotId, Location, NewLot, Product, Quantity, Reading, Role, SensorKind, Unit,
+    Event, Location, LotAmount, LotId, NewLot, Product, Quantity, Reading, Role, SensorKind, Unit,
     Verdict,
 };
 use crate::genesis::{Authority, Genesis, GENESIS_VERSION};
@@ -100,7 +100,11 @@ pub fn generate(shape: Shape) -> Workload {
     let mut records = Vec::with_capacity(shape.records + 64);
     let mut regulator = Author::new(regulator_key, network);
 
-    let mut enroll = |role: Role, name: String, key: SigningKey, records: &mut Vec<SignedRecord>, clock: &mut Clock| {
+    let mut enroll = |role: Role,
+                      name: String,
+                      key: SigningKey,
+                      records: &mut Vec<SignedRecord>,
+                      clock: &mut Clock| {
         let event = Event::Enroll {
             participant: key.public(),
             name,
@@ -112,15 +116,42 @@ pub fn generate(shape: Shape) -> Workload {
         records.push(r);
         (Author::new(key, network), Some(h))
     };
-    let mut group = |role: Role, label: &str, n: usize, records: &mut Vec<SignedRecord>, clock: &mut Clock| {
-        (0..n)
-            .map(|i| enroll(role, format!("{label} {i}"), key_for(label, i), records, clock))
-            .collect::<Vec<_>>()
-    };
+    let mut group =
+        |role: Role, label: &str, n: usize, records: &mut Vec<SignedRecord>, clock: &mut Clock| {
+            (0..n)
+                .map(|i| {
+                    enroll(
+                        role,
+                        format!("{label} {i}"),
+                        key_for(label, i),
+                        records,
+                        clock,
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
     let mut farms = group(Role::Farm, "farm", shape.farms, &mut records, &mut clock);
-    let mut processors = group(Role::Processor, "processor", shape.processors, &mut records, &mut clock);
-    let mut carriers = group(Role::Logistics, "carrier", shape.carriers, &mut records, &mut clock);
-    let mut retailers = group(Role::Retailer, "retailer", shape.retailers, &mut records, &mut clock);
+    let mut processors = group(
+        Role::Processor,
+        "processor",
+        shape.processors,
+        &mut records,
+        &mut clock,
+    );
+    let mut carriers = group(
+        Role::Logistics,
+        "carrier",
+        shape.carriers,
+        &mut records,
+        &mut clock,
+    );
+    let mut retailers = group(
+        Role::Retailer,
+        "retailer",
+        shape.retailers,
+        &mut records,
+        &mut clock,
+    );
     let mut labs = group(Role::Lab, "lab", 1, &mut records, &mut clock);
 
     // The first record of each participant depends on its enrollment.

@@ -1,25 +1,87 @@
-//! Whole histories: ingest order independence, reopening, bundles, audit.
+//! Whole histories: arrival-order independence, equivocation, reopening,
+//! bundles and audit.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use ledger_core::audit;
 use ledger_core::bundle;
+use ledger_core::event::{Event, Location, Product, Quantity, Unit};
+use ledger_core::graph::Graph;
 use ledger_core::ledger::{Ledger, LedgerConfig, Outcome};
-use ledger_core::store::{MemoryStore, SledStore};
-use ledger_core::workload::{self, Shape};
+use ledger_core::record::SignedRecord;
+use ledger_core::store::{MemoryStore, SledStore, Store};
+use ledger_core::workload::{self, Shape, Workload};
+use ledger_core::{Genesis, Hash};
 use proptest::prelude::*;
 
 const NOW: u64 = workload::T0 + 1_000_000_000;
 
-fn fresh(genesis: &ledger_core::Genesis) -> Ledger<MemoryStore> {
-    Ledger::create(MemoryStore::new(), genesis.clone(), LedgerConfig {
+fn config() -> LedgerConfig {
+    LedgerConfig {
         pending_capacity: 100_000,
         ..LedgerConfig::default()
-    })
-    .unwrap()
+    }
+}
+
+fn fresh(genesis: &Genesis) -> Ledger<MemoryStore> {
+    Ledger::create(MemoryStore::new(), genesis.clone(), config()).unwrap()
+}
+
+fn ingest_all<S: Store>(l: &mut Ledger<S>, records: &[SignedRecord], chunk: usize) {
+    for c in records.chunks(chunk.max(1)) {
+        let report = l.ingest(c.to_vec(), NOW).unwrap();
+        for (h, o) in report.outcomes.iter().chain(&report.released) {
+            assert!(
+                matches!(o, Outcome::Accepted | Outcome::Pending(_)),
+                "record {h}: {o:?}"
+            );
+        }
+    }
+}
+
+/// The generated history plus an equivocation: farm 0 signs a second,
+/// different record at the seq of its third record.
+fn history_with_fork() -> (Workload, Hash, Hash) {
+    let mut w = workload::generate(Shape::for_records(1_200));
+    let key = workload::key_for("farm", 0);
+    let original = w
+        .records
+        .iter()
+        .find(|r| r.record.author == key.public() && r.record.seq == 2)
+        .unwrap()
+        .clone();
+    let mut twin = original.record.clone();
+    twin.event = Event::Harvest {
+        lot_code: "TWIN".into(),
+        product: Product {
+            description: "靖远枸杞".into(),
+            gtin: None,
+        },
+        quantity: Quantity::new(5, Unit::Gram),
+        location: Location {
+            description: "elsewhere".into(),
+            gln: None,
+        },
+        reference: None,
+    };
+    let twin = twin.sign(&key);
+    let hashes = (original.hash(), twin.hash());
+    w.records.push(twin);
+    (w, hashes.0, hashes.1)
 }
 
 #[test]
 fn generated_history_is_fully_accepted_in_order() {
     let w = workload::generate(Shape::for_records(1_200));
+    let mut authors = std::collections::BTreeSet::new();
+    let mut kinds = std::collections::BTreeSet::new();
+    for r in &w.records {
+        authors.insert(r.record.author);
+        kinds.insert(r.record.event.kind());
+    }
+    assert!(w.records.len() >= 1_000 && authors.len() >= 6);
+    for k in ["transform", "ship", "receive", "observe", "sell", "inspect"] {
+        assert!(kinds.iter().any(|x| x.as_str() == k), "no {k}");
+    }
     let mut l = fresh(&w.genesis);
     let report = l.ingest(w.records.clone(), NOW).unwrap();
     for (h, o) in &report.outcomes {
@@ -27,4 +89,174 @@ fn generated_history_is_fully_accepted_in_order() {
     }
     assert_eq!(l.len(), w.records.len() as u64);
     assert_eq!(l.pending_len(), 0);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 6, ..ProptestConfig::default() })]
+
+    /// Any arrival order, in any batch sizes, gives the same state digest,
+    /// the same fork proof, and no leftovers in the pending pool.
+    #[test]
+    fn any_arrival_order_gives_the_same_digest(seed in any::<u64>(), chunk in 1usize..400) {
+        use rand::{seq::SliceRandom, SeedableRng};
+        let (w, a, b) = history_with_fork();
+        let mut reference = fresh(&w.genesis);
+        ingest_all(&mut reference, &w.records, 4096);
+        let expected = reference.state_digest().unwrap();
+
+        let mut shuffled = w.records.clone();
+        shuffled.shuffle(&mut rand::rngs::StdRng::seed_from_u64(seed));
+        let mut l = fresh(&w.genesis);
+        ingest_all(&mut l, &shuffled, chunk);
+        prop_assert_eq!(l.pending_len(), 0);
+        prop_assert_eq!(l.len(), w.records.len() as u64);
+        prop_assert_eq!(l.state_digest().unwrap(), expected);
+        let forks = l.overlays().unwrap().forks;
+        prop_assert_eq!(forks.len(), 1);
+        let mut both = vec![a, b];
+        both.sort();
+        prop_assert_eq!(&forks[0].records, &both);
+    }
+
+    /// Decoders and verifiers never panic on arbitrary bytes.
+    #[test]
+    fn decoding_random_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+        let _ = SignedRecord::decode(&bytes);
+        let _ = Genesis::decode(&bytes);
+        let _ = bundle::verify(&bytes, &Hash::of(b"x"));
+    }
+}
+
+#[test]
+fn equivocation_freezes_the_authors_later_records_and_taints_dependents() {
+    let (w, a, b) = history_with_fork();
+    let mut l = fresh(&w.genesis);
+    ingest_all(&mut l, &w.records, 512);
+    let o = l.overlays().unwrap();
+    let farm = workload::key_for("farm", 0).public();
+    use ledger_core::overlay::Flag;
+    for (seq, h) in l.chain(&farm).unwrap() {
+        let flags = o.flags(&h);
+        if seq >= 2 {
+            assert!(
+                flags.contains(&Flag::Equivocation { fork_seq: 2 }),
+                "seq {seq}"
+            );
+        } else {
+            assert!(flags.is_empty(), "seq {seq}");
+        }
+    }
+    // The processor's receipt of farm 0's later shipments is tainted.
+    let tainted = o
+        .flagged
+        .iter()
+        .filter(|(_, f)| f.iter().any(|x| matches!(x, Flag::Tainted { .. })))
+        .count();
+    assert!(tainted > 0);
+    assert!(o.flags(&a).contains(&Flag::Equivocation { fork_seq: 2 }));
+    assert!(o.flags(&b).contains(&Flag::Equivocation { fork_seq: 2 }));
+}
+
+#[test]
+fn sled_store_survives_drop_and_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = workload::generate(Shape::for_records(1_000));
+    let digest;
+    {
+        let store = SledStore::open(dir.path()).unwrap();
+        let mut l = Ledger::create(store, w.genesis.clone(), config()).unwrap();
+        ingest_all(&mut l, &w.records, 250);
+        digest = l.state_digest().unwrap();
+    }
+    let l = Ledger::open(SledStore::open(dir.path()).unwrap(), config()).unwrap();
+    assert_eq!(l.len(), w.records.len() as u64);
+    assert_eq!(l.state_digest().unwrap(), digest);
+    for r in &w.records {
+        assert_eq!(l.record(&r.hash()).unwrap().as_ref(), Some(r));
+    }
+}
+
+#[test]
+fn a_second_open_of_a_sled_ledger_is_refused_as_locked() {
+    let dir = tempfile::tempdir().unwrap();
+    let _first = SledStore::open(dir.path()).unwrap();
+    let second = SledStore::open(dir.path());
+    assert!(
+        matches!(second, Err(ledger_core::StoreError::Locked(_))),
+        "{second:?}"
+    );
+}
+
+fn ledger_with_history() -> (Workload, Ledger<MemoryStore>) {
+    let w = workload::generate(Shape::for_records(1_000));
+    let mut l = fresh(&w.genesis);
+    ingest_all(&mut l, &w.records, 4096);
+    (w, l)
+}
+
+#[test]
+fn bundle_verifies_offline_and_any_flipped_byte_fails_it() {
+    let (w, l) = ledger_with_history();
+    let lot = w.product_lots[3].clone();
+    let bytes = bundle::export(&l, &lot).unwrap().unwrap().encode();
+    let network = l.network();
+    let ok = bundle::verify(&bytes, &network);
+    assert!(ok.verified(), "{:?}", ok.failure());
+    let trace = ok.trace.unwrap();
+    assert_eq!(trace.upstream.len(), 2);
+    assert!(trace.events.len() >= 8);
+
+    // Another network's id fails.
+    let other = bundle::verify(&bytes, &Hash::of(b"other"));
+    assert_eq!(other.failure().unwrap().name, "network");
+
+    // Flip one byte at ≥ 200 positions spread over the whole file.
+    let step = (bytes.len() / 250).max(1);
+    let mut tried = 0;
+    for pos in (0..bytes.len()).step_by(step) {
+        let mut bad = bytes.clone();
+        bad[pos] ^= 0x01;
+        let v = bundle::verify(&bad, &network);
+        assert!(!v.verified(), "flipping byte {pos} still verified");
+        tried += 1;
+    }
+    assert!(tried >= 200, "only {tried} positions");
+}
+
+#[test]
+fn bundle_of_a_missing_lot_is_none() {
+    let (w, l) = ledger_with_history();
+    let mut lot = w.product_lots[0].clone();
+    lot.code = "NOPE".into();
+    assert!(bundle::export(&l, &lot).unwrap().is_none());
+}
+
+#[test]
+fn audit_passes_and_reports_exactly_the_tampered_records() {
+    let (w, l) = ledger_with_history();
+    let report = audit::audit(&l, MemoryStore::new(), NOW, |_| {}).unwrap();
+    assert!(report.passed(), "{:?}", report.problems);
+    assert_eq!(report.records, w.records.len() as u64);
+
+    // Alter the stored bytes of two records underneath the ledger.
+    let victims = [w.records[40].hash(), w.records[700].hash()];
+    for v in &victims {
+        let mut key = vec![b'r'];
+        key.extend_from_slice(&v.0);
+        let mut bytes = l.store().get(&key).unwrap().unwrap();
+        let n = bytes.len();
+        bytes[n - 70] ^= 0x40; // inside the record body
+        l.store().raw_put(&key, &bytes).unwrap();
+    }
+    let report = audit::audit(&l, MemoryStore::new(), NOW, |_| {}).unwrap();
+    assert!(!report.passed());
+    let mut named: Vec<Hash> = report.problems.iter().map(|p| p.record).collect();
+    named.sort();
+    named.dedup();
+    let mut expected = victims.to_vec();
+    expected.sort();
+    assert_eq!(named, expected, "{:?}", report.problems);
+    // Their dependents are intact but cannot be re-validated without them.
+    assert!(!report.unverifiable.is_empty());
+    assert!(report.unverifiable.iter().all(|h| !expected.contains(h)));
 }

@@ -9,8 +9,10 @@ use crate::error::StoreError;
 /// A `BTreeMap` behind a mutex. Flushing does nothing.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    map: Mutex<BTreeMap<Vec<u8>, Vec<u8>>>,
+    map: Mutex<Map>,
 }
+
+type Map = BTreeMap<Vec<u8>, Vec<u8>>;
 
 impl MemoryStore {
     /// An empty store.
@@ -18,7 +20,7 @@ impl MemoryStore {
         Self::default()
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, BTreeMap<Vec<u8>, Vec<u8>>>, StoreError> {
+    fn lock(&self) -> Result<MutexGuard<'_, Map>, StoreError> {
         self.map
             .lock()
             .map_err(|_| StoreError::Engine("memory store lock poisoned".into()))

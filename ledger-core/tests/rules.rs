@@ -1,0 +1,1201 @@
+//! One test per validation rule: each builds the violating record and
+//! checks the specific error, and that nothing was stored.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+
+use ledger_core::author::Author;
+use ledger_core::event::{
+    Event, Location, LotAmount, LotId, NewLot, Product, Quantity, Reading, Role, SensorKind, Unit,
+    Verdict,
+};
+use ledger_core::genesis::{Authority, Genesis, GENESIS_VERSION};
+use ledger_core::ledger::{Ledger, LedgerConfig, Outcome, PendingReason};
+use ledger_core::record::{Record, SignedRecord};
+use ledger_core::store::MemoryStore;
+use ledger_core::{Hash, PublicKey, SigningKey, ValidationError};
+
+const T: u64 = 1_750_000_000_000;
+const NOW: u64 = T + 86_400_000;
+
+fn here() -> Location {
+    Location {
+        description: "淳安县 千岛湖镇".into(),
+        gln: None,
+    }
+}
+
+fn tea() -> Product {
+    Product {
+        description: "千岛湖茶".into(),
+        gtin: None,
+    }
+}
+
+fn g(amount: u64) -> Quantity {
+    Quantity::new(amount, Unit::Gram)
+}
+
+struct World {
+    ledger: Ledger<MemoryStore>,
+    authors: BTreeMap<&'static str, Author>,
+    enrolled: BTreeMap<PublicKey, Hash>,
+    time: u64,
+}
+
+impl World {
+    fn new() -> Self {
+        let reg = SigningKey::from_seed(&[1; 32]);
+        let genesis = Genesis {
+            version: GENESIS_VERSION,
+            network: "rules test".into(),
+            authorities: vec![Authority {
+                key: reg.public(),
+                name: "Bureau".into(),
+            }],
+            checkpoint_threshold: 1,
+            created: T,
+        };
+        let network = genesis.id();
+        let ledger = Ledger::create(MemoryStore::new(), genesis, LedgerConfig::default()).unwrap();
+        let mut w = World {
+            ledger,
+            authors: BTreeMap::new(),
+            enrolled: BTreeMap::new(),
+            time: T,
+        };
+        w.authors.insert("reg", Author::new(reg, network));
+        for (i, (name, role)) in [
+            ("farm", Role::Farm),
+            ("farm2", Role::Farm),
+            ("proc", Role::Processor),
+            ("carrier", Role::Logistics),
+            ("retail", Role::Retailer),
+            ("lab", Role::Lab),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let key = SigningKey::from_seed(&[10 + i as u8; 32]);
+            let pk = key.public();
+            let h = w.accept(
+                "reg",
+                vec![],
+                Event::Enroll {
+                    participant: pk,
+                    name: name.into(),
+                    role,
+                    location: here(),
+                },
+            );
+            w.enrolled.insert(pk, h);
+            w.authors.insert(name, Author::new(key, network));
+        }
+        w
+    }
+
+    fn pk(&self, who: &str) -> PublicKey {
+        self.authors[who].public()
+    }
+
+    fn tick(&mut self) -> u64 {
+        self.time += 1000;
+        self.time
+    }
+
+    /// Deps plus the author's enrollment when this is its first record.
+    fn deps(&self, who: &str, mut deps: Vec<Hash>) -> Vec<Hash> {
+        let a = &self.authors[who];
+        if a.next_seq() == 0 {
+            if let Some(e) = self.enrolled.get(&a.public()) {
+                deps.push(*e);
+            }
+        }
+        deps
+    }
+
+    /// Signs the next record without advancing the author's chain.
+    fn draft(&mut self, who: &str, deps: Vec<Hash>, event: Event) -> SignedRecord {
+        let time = self.tick();
+        let deps = self.deps(who, deps);
+        let a = &self.authors[who];
+        a.draft(time, deps, event).sign(a.key())
+    }
+
+    fn accept(&mut self, who: &str, deps: Vec<Hash>, event: Event) -> Hash {
+        let time = self.tick();
+        let deps = self.deps(who, deps);
+        let r = self.authors.get_mut(who).unwrap().sign(time, deps, event);
+        let h = r.hash();
+        assert_eq!(self.ledger.ingest_one(r, NOW).unwrap(), Outcome::Accepted);
+        h
+    }
+
+    /// Submits `r`, expects a rejection, and checks nothing changed.
+    fn reject(&mut self, r: SignedRecord) -> ValidationError {
+        let before = self.ledger.state_digest().unwrap();
+        let len = self.ledger.len();
+        let outcome = self.ledger.ingest_one(r, NOW).unwrap();
+        assert_eq!(self.ledger.state_digest().unwrap(), before);
+        assert_eq!(self.ledger.len(), len);
+        match outcome {
+            Outcome::Rejected { error } => error,
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+    }
+
+    fn lot(&self, who: &str, code: &str) -> LotId {
+        LotId {
+            source: self.pk(who),
+            code: code.into(),
+        }
+    }
+
+    fn harvest(&mut self, who: &str, code: &str, grams: u64) -> Hash {
+        self.accept(
+            who,
+            vec![],
+            Event::Harvest {
+                lot_code: code.into(),
+                product: tea(),
+                quantity: g(grams),
+                location: here(),
+                reference: None,
+            },
+        )
+    }
+
+    fn ship_event(&self, lot: LotId, grams: u64, to: &str) -> Event {
+        Event::Ship {
+            lot,
+            quantity: g(grams),
+            to: self.pk(to),
+            from: here(),
+            destination: here(),
+            reference: None,
+        }
+    }
+
+    fn ship(&mut self, who: &str, lot: LotId, grams: u64, to: &str) -> Hash {
+        let e = self.ship_event(lot, grams, to);
+        self.accept(who, vec![], e)
+    }
+
+    fn receive_event(&self, shipment: Hash, lot: LotId, grams: u64) -> Event {
+        Event::Receive {
+            shipment,
+            lot,
+            quantity: g(grams),
+            location: here(),
+            reference: None,
+        }
+    }
+}
+
+fn resign(r: &Record, key: &SigningKey) -> SignedRecord {
+    r.clone().sign(key)
+}
+
+#[test]
+fn bad_signature() {
+    let mut w = World::new();
+    let mut r = w.draft(
+        "farm",
+        vec![],
+        Event::Harvest {
+            lot_code: "L1".into(),
+            product: tea(),
+            quantity: g(10),
+            location: here(),
+            reference: None,
+        },
+    );
+    r.signature.0[5] ^= 1;
+    assert_eq!(w.reject(r), ValidationError::BadSignature);
+}
+
+#[test]
+fn signature_by_another_key() {
+    let mut w = World::new();
+    let r = w.draft(
+        "farm",
+        vec![],
+        Event::Harvest {
+            lot_code: "L1".into(),
+            product: tea(),
+            quantity: g(10),
+            location: here(),
+            reference: None,
+        },
+    );
+    let forged = resign(&r.record, &SigningKey::from_seed(&[99; 32]));
+    assert_eq!(w.reject(forged), ValidationError::BadSignature);
+}
+
+#[test]
+fn wrong_network() {
+    let mut w = World::new();
+    let mut r = w.draft(
+        "farm",
+        vec![],
+        Event::Harvest {
+            lot_code: "L1".into(),
+            product: tea(),
+            quantity: g(10),
+            location: here(),
+            reference: None,
+        },
+    );
+    r.record.network = Hash::of(b"another network");
+    let key = SigningKey::from_seed(&[10; 32]);
+    let r = resign(&r.record, &key);
+    assert!(matches!(w.reject(r), ValidationError::WrongNetwork { .. }));
+}
+
+#[test]
+fn unsupported_version() {
+    let mut w = World::new();
+    let mut r = w.draft(
+        "farm",
+        vec![],
+        Event::Harvest {
+            lot_code: "L1".into(),
+            product: tea(),
+            quantity: g(10),
+            location: here(),
+            reference: None,
+        },
+    );
+    r.record.version = 2;
+    let r = resign(&r.record, &SigningKey::from_seed(&[10; 32]));
+    assert_eq!(w.reject(r), ValidationError::Version(2));
+}
+
+#[test]
+fn unenrolled_author() {
+    let mut w = World::new();
+    let stranger = SigningKey::from_seed(&[77; 32]);
+    let a = Author::new(stranger, w.ledger.network());
+    let r = a
+        .draft(
+            w.tick(),
+            vec![],
+            Event::Harvest {
+                lot_code: "L1".into(),
+                product: tea(),
+                quantity: g(10),
+                location: here(),
+                reference: None,
+            },
+        )
+        .sign(a.key());
+    assert_eq!(w.reject(r), ValidationError::NotEnrolled(a.public()));
+}
+
+#[test]
+fn enrollment_dep_of_someone_else_does_not_enroll() {
+    let mut w = World::new();
+    let other = w.enrolled[&w.pk("farm2")];
+    let a = Author::new(SigningKey::from_seed(&[77; 32]), w.ledger.network());
+    let r = a
+        .draft(
+            w.tick(),
+            vec![other],
+            Event::Harvest {
+                lot_code: "L1".into(),
+                product: tea(),
+                quantity: g(10),
+                location: here(),
+                reference: None,
+            },
+        )
+        .sign(a.key());
+    assert_eq!(w.reject(r), ValidationError::NotEnrolled(a.public()));
+}
+
+#[test]
+fn role_not_allowed() {
+    let mut w = World::new();
+    let h = w.harvest("farm2", "L1", 1000);
+    let lot = w.lot("farm2", "L1");
+    // A farm may not certify.
+    let r = w.draft(
+        "farm",
+        vec![h],
+        Event::Certify {
+            lot: lot.clone(),
+            claim: "organic".into(),
+            reference: None,
+            valid_until: None,
+        },
+    );
+    assert!(matches!(
+        w.reject(r),
+        ValidationError::RoleNotAllowed {
+            role: Role::Farm,
+            ..
+        }
+    ));
+    // A retailer may not harvest.
+    let r = w.draft(
+        "retail",
+        vec![],
+        Event::Harvest {
+            lot_code: "R1".into(),
+            product: tea(),
+            quantity: g(10),
+            location: here(),
+            reference: None,
+        },
+    );
+    assert!(matches!(
+        w.reject(r),
+        ValidationError::RoleNotAllowed {
+            role: Role::Retailer,
+            ..
+        }
+    ));
+    // A lab may not recall.
+    let r = w.draft(
+        "lab",
+        vec![h],
+        Event::Recall {
+            lot,
+            reason: "x".into(),
+        },
+    );
+    assert!(matches!(
+        w.reject(r),
+        ValidationError::RoleNotAllowed {
+            role: Role::Lab,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn seq_gap() {
+    let mut w = World::new();
+    let h = w.harvest("farm", "L1", 1000);
+    let mut r = w.draft(
+        "farm",
+        vec![],
+        Event::Harvest {
+            lot_code: "L2".into(),
+            product: tea(),
+            quantity: g(10),
+            location: here(),
+            reference: None,
+        },
+    );
+    assert_eq!(r.record.prev, Some(h));
+    r.record.seq = 5;
+    let r = resign(&r.record, &SigningKey::from_seed(&[10; 32]));
+    assert_eq!(
+        w.reject(r),
+        ValidationError::SeqGap {
+            prev_seq: 0,
+            seq: 5
+        }
+    );
+}
+
+#[test]
+fn seq_reuse() {
+    let mut w = World::new();
+    w.harvest("farm", "L1", 1000);
+    let h1 = w.harvest("farm", "L2", 1000);
+    let mut r = w.draft(
+        "farm",
+        vec![],
+        Event::Harvest {
+            lot_code: "L3".into(),
+            product: tea(),
+            quantity: g(10),
+            location: here(),
+            reference: None,
+        },
+    );
+    assert_eq!(r.record.prev, Some(h1));
+    r.record.seq = 1; // prev is seq 1 too
+    let r = resign(&r.record, &SigningKey::from_seed(&[10; 32]));
+    assert_eq!(
+        w.reject(r),
+        ValidationError::SeqReuse {
+            prev_seq: 1,
+            seq: 1
+        }
+    );
+}
+
+#[test]
+fn prev_of_another_author() {
+    let mut w = World::new();
+    w.harvest("farm", "L1", 1000);
+    let other = w.harvest("farm2", "M1", 1000);
+    let mut r = w.draft(
+        "farm",
+        vec![],
+        Event::Harvest {
+            lot_code: "L2".into(),
+            product: tea(),
+            quantity: g(10),
+            location: here(),
+            reference: None,
+        },
+    );
+    r.record.prev = Some(other);
+    let r = resign(&r.record, &SigningKey::from_seed(&[10; 32]));
+    assert_eq!(w.reject(r), ValidationError::PrevMismatch { prev: other });
+}
+
+#[test]
+fn prev_shape() {
+    let mut w = World::new();
+    let h = w.harvest("farm", "L1", 1000);
+    let mut r = w.draft(
+        "farm",
+        vec![],
+        Event::Harvest {
+            lot_code: "L2".into(),
+            product: tea(),
+            quantity: g(10),
+            location: here(),
+            reference: None,
+        },
+    );
+    r.record.prev = None;
+    let r = resign(&r.record, &SigningKey::from_seed(&[10; 32]));
+    assert_eq!(w.reject(r), ValidationError::PrevShape { seq: 1 });
+    assert_eq!(w.ledger.key_state(&w.pk("farm")).unwrap().unwrap().head, h);
+}
+
+#[test]
+fn missing_deps_wait_in_the_pool_and_are_released() {
+    let mut w = World::new();
+    let h = w.harvest("farm", "L1", 1000);
+    let lot = w.lot("farm", "L1");
+    // Sign a shipment but deliver the receive first.
+    let time = w.tick();
+    let ship_event = w.ship_event(lot.clone(), 400, "proc");
+    let ship = w
+        .authors
+        .get_mut("farm")
+        .unwrap()
+        .sign(time, vec![], ship_event);
+    let ship_hash = ship.hash();
+    let recv_event = w.receive_event(ship_hash, lot, 400);
+    let deps = w.deps("proc", vec![ship_hash]);
+    let time = w.tick();
+    let recv = w
+        .authors
+        .get_mut("proc")
+        .unwrap()
+        .sign(time, deps, recv_event);
+    let recv_hash = recv.hash();
+    assert_eq!(
+        w.ledger.ingest_one(recv, NOW).unwrap(),
+        Outcome::Pending(PendingReason::Missing {
+            hashes: vec![ship_hash]
+        })
+    );
+    assert_eq!(w.ledger.pending_len(), 1);
+    let report = w.ledger.ingest(vec![ship], NOW).unwrap();
+    assert_eq!(report.outcomes, vec![(ship_hash, Outcome::Accepted)]);
+    assert_eq!(report.released, vec![(recv_hash, Outcome::Accepted)]);
+    assert_eq!(w.ledger.pending_len(), 0);
+    let _ = h;
+}
+
+#[test]
+fn pending_pool_is_bounded() {
+    let mut w = World::new();
+    w.ledger = Ledger::open(
+        w.ledger.into_store(),
+        LedgerConfig {
+            pending_capacity: 2,
+            ..LedgerConfig::default()
+        },
+    )
+    .unwrap();
+    let mut outcomes = Vec::new();
+    for i in 0..3u8 {
+        let r = w.draft(
+            "farm",
+            vec![Hash::of(&[i])],
+            Event::Harvest {
+                lot_code: format!("L{i}"),
+                product: tea(),
+                quantity: g(10),
+                location: here(),
+                reference: None,
+            },
+        );
+        outcomes.push(w.ledger.ingest_one(r, NOW).unwrap());
+    }
+    assert!(matches!(outcomes[0], Outcome::Pending(_)));
+    assert!(matches!(outcomes[1], Outcome::Pending(_)));
+    assert_eq!(outcomes[2], Outcome::PoolFull { capacity: 2 });
+    assert_eq!(w.ledger.pending_len(), 2);
+}
+
+#[test]
+fn future_records_wait_for_the_clock() {
+    let mut w = World::new();
+    let far = NOW + 3_600_000;
+    let a = &w.authors["farm"];
+    let deps = w.deps("farm", vec![]);
+    let r = a
+        .draft(
+            far,
+            deps,
+            Event::Harvest {
+                lot_code: "L1".into(),
+                product: tea(),
+                quantity: g(10),
+                location: here(),
+                reference: None,
+            },
+        )
+        .sign(a.key());
+    let h = r.hash();
+    assert!(matches!(
+        w.ledger.ingest_one(r, NOW).unwrap(),
+        Outcome::Pending(PendingReason::Future { .. })
+    ));
+    // Still too early.
+    assert!(w.ledger.tick(NOW + 60_000).unwrap().released.is_empty());
+    let report = w.ledger.tick(far).unwrap();
+    assert_eq!(report.released, vec![(h, Outcome::Accepted)]);
+}
+
+#[test]
+fn dep_of_the_wrong_kind() {
+    let mut w = World::new();
+    let h = w.harvest("farm", "L1", 1000);
+    let lot = w.lot("farm", "L1");
+    // A receive whose "shipment" is a harvest record.
+    let e = w.receive_event(h, lot, 10);
+    let r = w.draft("proc", vec![h], e);
+    assert!(matches!(w.reject(r), ValidationError::WrongDep { dep, .. } if dep == h));
+}
+
+#[test]
+fn receive_must_list_its_shipment_in_deps() {
+    let mut w = World::new();
+    w.harvest("farm", "L1", 1000);
+    let lot = w.lot("farm", "L1");
+    let s = w.ship("farm", lot.clone(), 100, "proc");
+    let e = w.receive_event(s, lot, 100);
+    let r = w.draft("proc", vec![], e);
+    assert!(matches!(w.reject(r), ValidationError::NotInDeps { .. }));
+}
+
+#[test]
+fn inspection_must_depend_on_the_lot() {
+    let mut w = World::new();
+    w.harvest("farm", "L1", 1000);
+    let other = w.harvest("farm2", "M1", 1000);
+    let lot = w.lot("farm", "L1");
+    let r = w.draft(
+        "lab",
+        vec![other],
+        Event::Inspect {
+            lot,
+            test: "pesticide residue".into(),
+            verdict: Verdict::Pass,
+            notes: String::new(),
+            reference: None,
+        },
+    );
+    assert!(matches!(w.reject(r), ValidationError::NotInDeps { .. }));
+}
+
+#[test]
+fn shipping_more_than_held() {
+    let mut w = World::new();
+    w.harvest("farm", "L1", 1000);
+    let lot = w.lot("farm", "L1");
+    let e = w.ship_event(lot.clone(), 1001, "proc");
+    let r = w.draft("farm", vec![], e);
+    assert_eq!(
+        w.reject(r),
+        ValidationError::Overdraw {
+            lot,
+            held: g(1000),
+            wanted: g(1001)
+        }
+    );
+}
+
+#[test]
+fn shipping_a_lot_not_held() {
+    let mut w = World::new();
+    w.harvest("farm2", "M1", 1000);
+    w.harvest("farm", "L1", 1000);
+    let lot = w.lot("farm2", "M1");
+    let e = w.ship_event(lot.clone(), 1, "proc");
+    let r = w.draft("farm", vec![], e);
+    assert_eq!(w.reject(r), ValidationError::NotHeld(lot));
+}
+
+#[test]
+fn transforming_more_than_held() {
+    let mut w = World::new();
+    w.harvest("farm", "L1", 1000);
+    let lot = w.lot("farm", "L1");
+    let r = w.draft(
+        "farm",
+        vec![],
+        Event::Transform {
+            process: "pack".into(),
+            inputs: vec![
+                LotAmount {
+                    lot: lot.clone(),
+                    quantity: g(600),
+                },
+                LotAmount {
+                    lot: lot.clone(),
+                    quantity: g(600),
+                },
+            ],
+            outputs: vec![NewLot {
+                code: "P1".into(),
+                product: tea(),
+                quantity: g(1200),
+            }],
+            loss: 0,
+            location: here(),
+            reference: None,
+        },
+    );
+    assert!(matches!(w.reject(r), ValidationError::Overdraw { .. }));
+}
+
+#[test]
+fn selling_more_than_held() {
+    let mut w = World::new();
+    w.harvest("farm", "L1", 1000);
+    let lot = w.lot("farm", "L1");
+    let s = w.ship("farm", lot.clone(), 500, "retail");
+    let e = w.receive_event(s, lot.clone(), 500);
+    w.accept("retail", vec![s], e);
+    let r = w.draft(
+        "retail",
+        vec![],
+        Event::Sell {
+            lot: lot.clone(),
+            quantity: g(501),
+            location: here(),
+        },
+    );
+    assert!(matches!(w.reject(r), ValidationError::Overdraw { .. }));
+}
+
+#[test]
+fn transform_must_conserve_quantity() {
+    let mut w = World::new();
+    w.harvest("farm", "L1", 1000);
+    let lot = w.lot("farm", "L1");
+    let r = w.draft(
+        "farm",
+        vec![],
+        Event::Transform {
+            process: "dry".into(),
+            inputs: vec![LotAmount {
+                lot,
+                quantity: g(1000),
+            }],
+            outputs: vec![NewLot {
+                code: "D1".into(),
+                product: tea(),
+                quantity: g(900),
+            }],
+            loss: 50,
+            location: here(),
+            reference: None,
+        },
+    );
+    assert_eq!(
+        w.reject(r),
+        ValidationError::NotConserved {
+            inputs: 1000,
+            outputs: 900,
+            loss: 50
+        }
+    );
+}
+
+#[test]
+fn receiving_a_shipment_addressed_to_someone_else() {
+    let mut w = World::new();
+    w.harvest("farm", "L1", 1000);
+    let lot = w.lot("farm", "L1");
+    let s = w.ship("farm", lot.clone(), 100, "proc");
+    let e = w.receive_event(s, lot, 100);
+    let r = w.draft("retail", vec![s], e);
+    let proc_pk = w.pk("proc");
+    assert_eq!(
+        w.reject(r),
+        ValidationError::NotAddressed {
+            shipment: s,
+            to: proc_pk
+        }
+    );
+}
+
+#[test]
+fn receiving_twice() {
+    let mut w = World::new();
+    w.harvest("farm", "L1", 1000);
+    let lot = w.lot("farm", "L1");
+    let s = w.ship("farm", lot.clone(), 100, "proc");
+    let e = w.receive_event(s, lot.clone(), 100);
+    w.accept("proc", vec![s], e);
+    let e = w.receive_event(s, lot, 100);
+    let r = w.draft("proc", vec![s], e);
+    assert_eq!(w.reject(r), ValidationError::AlreadyReceived(s));
+}
+
+#[test]
+fn receiving_more_or_another_lot_than_shipped() {
+    let mut w = World::new();
+    w.harvest("farm", "L1", 1000);
+    w.harvest("farm", "L2", 1000);
+    let lot = w.lot("farm", "L1");
+    let s = w.ship("farm", lot.clone(), 100, "proc");
+    let e = w.receive_event(s, lot, 101);
+    let r = w.draft("proc", vec![s], e);
+    assert!(matches!(
+        w.reject(r),
+        ValidationError::ReceiveMismatch { .. }
+    ));
+    let e = w.receive_event(s, w.lot("farm", "L2"), 100);
+    let r = w.draft("proc", vec![s], e);
+    assert!(matches!(
+        w.reject(r),
+        ValidationError::ReceiveMismatch { .. }
+    ));
+}
+
+#[test]
+fn unit_mismatch() {
+    let mut w = World::new();
+    w.harvest("farm", "L1", 1000);
+    let lot = w.lot("farm", "L1");
+    let r = w.draft(
+        "farm",
+        vec![],
+        Event::Ship {
+            lot: lot.clone(),
+            quantity: Quantity::new(2, Unit::Case),
+            to: w.pk("proc"),
+            from: here(),
+            destination: here(),
+            reference: None,
+        },
+    );
+    assert_eq!(
+        w.reject(r),
+        ValidationError::UnitMismatch {
+            lot,
+            expected: Unit::Gram,
+            got: Unit::Case
+        }
+    );
+}
+
+#[test]
+fn quantity_overflow() {
+    let mut w = World::new();
+    w.harvest("farm", "L1", u64::MAX);
+    let lot = w.lot("farm", "L1");
+    let r = w.draft(
+        "farm",
+        vec![],
+        Event::Transform {
+            process: "split".into(),
+            inputs: vec![LotAmount {
+                lot,
+                quantity: g(u64::MAX),
+            }],
+            outputs: vec![
+                NewLot {
+                    code: "A".into(),
+                    product: tea(),
+                    quantity: g(u64::MAX),
+                },
+                NewLot {
+                    code: "B".into(),
+                    product: tea(),
+                    quantity: g(1),
+                },
+            ],
+            loss: 0,
+            location: here(),
+            reference: None,
+        },
+    );
+    assert_eq!(
+        w.reject(r),
+        ValidationError::QuantityOverflow("transform outputs")
+    );
+}
+
+#[test]
+fn bad_gtin_and_gln_check_digits() {
+    let mut w = World::new();
+    let r = w.draft(
+        "farm",
+        vec![],
+        Event::Harvest {
+            lot_code: "L1".into(),
+            product: Product {
+                description: "靖远枸杞".into(),
+                gtin: Some("12345673".into()),
+            },
+            quantity: g(10),
+            location: here(),
+            reference: None,
+        },
+    );
+    assert!(matches!(
+        w.reject(r),
+        ValidationError::Gs1(ledger_core::gs1::Gs1Error::CheckDigit { kind: "GTIN", .. })
+    ));
+    let r = w.draft(
+        "farm",
+        vec![],
+        Event::Harvest {
+            lot_code: "L1".into(),
+            product: tea(),
+            quantity: g(10),
+            location: Location {
+                description: "field".into(),
+                gln: Some("9520123456789".into()),
+            },
+            reference: None,
+        },
+    );
+    assert!(matches!(
+        w.reject(r),
+        ValidationError::Gs1(ledger_core::gs1::Gs1Error::CheckDigit { kind: "GLN", .. })
+    ));
+}
+
+#[test]
+fn time_before_previous_record() {
+    let mut w = World::new();
+    w.harvest("farm", "L1", 1000);
+    let prev_time = w.time;
+    let a = &w.authors["farm"];
+    let r = a
+        .draft(
+            prev_time - 1,
+            vec![],
+            Event::Harvest {
+                lot_code: "L2".into(),
+                product: tea(),
+                quantity: g(10),
+                location: here(),
+                reference: None,
+            },
+        )
+        .sign(a.key());
+    assert_eq!(
+        w.reject(r),
+        ValidationError::TimeBeforePrev {
+            time: prev_time - 1,
+            prev_time
+        }
+    );
+}
+
+#[test]
+fn time_before_a_dep() {
+    let mut w = World::new();
+    w.harvest("farm", "L1", 1000);
+    let lot = w.lot("farm", "L1");
+    let s = w.ship("farm", lot.clone(), 100, "proc");
+    let ship_time = w.time;
+    let deps = w.deps("proc", vec![s]);
+    let e = w.receive_event(s, lot, 100);
+    let a = &w.authors["proc"];
+    let r = a.draft(ship_time - 1, deps, e).sign(a.key());
+    assert_eq!(
+        w.reject(r),
+        ValidationError::TimeBeforeDep {
+            time: ship_time - 1,
+            dep: s,
+            dep_time: ship_time
+        }
+    );
+}
+
+#[test]
+fn record_larger_than_the_limit() {
+    let mut w = World::new();
+    let r = w.draft(
+        "farm",
+        vec![],
+        Event::Harvest {
+            lot_code: "L1".into(),
+            product: tea(),
+            quantity: g(10),
+            location: Location {
+                description: "田".repeat(30_000),
+                gln: None,
+            },
+            reference: None,
+        },
+    );
+    assert!(matches!(w.reject(r), ValidationError::TooLarge { .. }));
+}
+
+#[test]
+fn over_long_text_and_empty_fields() {
+    let mut w = World::new();
+    let r = w.draft(
+        "farm",
+        vec![],
+        Event::Harvest {
+            lot_code: "".into(),
+            product: tea(),
+            quantity: g(10),
+            location: here(),
+            reference: None,
+        },
+    );
+    assert!(matches!(
+        w.reject(r),
+        ValidationError::BadText {
+            field: "lot code",
+            ..
+        }
+    ));
+    let r = w.draft(
+        "farm",
+        vec![],
+        Event::Harvest {
+            lot_code: "L1".into(),
+            product: Product {
+                description: "x".repeat(2000),
+                gtin: None,
+            },
+            quantity: g(10),
+            location: here(),
+            reference: None,
+        },
+    );
+    assert!(matches!(
+        w.reject(r),
+        ValidationError::BadText {
+            field: "product description",
+            ..
+        }
+    ));
+    let r = w.draft(
+        "farm",
+        vec![],
+        Event::Harvest {
+            lot_code: "L1".into(),
+            product: tea(),
+            quantity: g(0),
+            location: here(),
+            reference: None,
+        },
+    );
+    assert!(matches!(w.reject(r), ValidationError::ZeroQuantity { .. }));
+}
+
+#[test]
+fn duplicate_lot_code_by_one_creator() {
+    let mut w = World::new();
+    w.harvest("farm", "L1", 1000);
+    let r = w.draft(
+        "farm",
+        vec![],
+        Event::Harvest {
+            lot_code: "L1".into(),
+            product: tea(),
+            quantity: g(10),
+            location: here(),
+            reference: None,
+        },
+    );
+    assert_eq!(w.reject(r), ValidationError::LotExists("L1".into()));
+    // Another farm may use the same code: lots are (source, code).
+    w.harvest("farm2", "L1", 1000);
+}
+
+#[test]
+fn duplicate_deps() {
+    let mut w = World::new();
+    let h = w.harvest("farm", "L1", 1000);
+    let r = w.draft(
+        "lab",
+        vec![h, h],
+        Event::Inspect {
+            lot: w.lot("farm", "L1"),
+            test: "residue".into(),
+            verdict: Verdict::Pass,
+            notes: String::new(),
+            reference: None,
+        },
+    );
+    assert_eq!(w.reject(r), ValidationError::DuplicateDep(h));
+}
+
+#[test]
+fn enrolling_a_weak_key() {
+    let mut w = World::new();
+    let mut identity = [0u8; 32];
+    identity[0] = 1; // the identity point: small order
+    let r = w.draft(
+        "reg",
+        vec![],
+        Event::Enroll {
+            participant: PublicKey(identity),
+            name: "weak".into(),
+            role: Role::Farm,
+            location: here(),
+        },
+    );
+    assert!(matches!(
+        w.reject(r),
+        ValidationError::WeakKey {
+            reason: ledger_core::key::WeakKey::SmallOrder,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn bad_sensor_range() {
+    let mut w = World::new();
+    let h = w.harvest("farm", "L1", 1000);
+    let r = w.draft(
+        "carrier",
+        vec![h],
+        Event::Observe {
+            lot: w.lot("farm", "L1"),
+            location: here(),
+            readings: vec![Reading {
+                time: T,
+                kind: SensorKind::Temperature,
+                value: 4000,
+                min: 8000,
+                max: 0,
+            }],
+        },
+    );
+    assert_eq!(w.reject(r), ValidationError::BadRange { min: 8000, max: 0 });
+}
+
+#[test]
+fn rotated_key_retires_and_successor_inherits_custody() {
+    let mut w = World::new();
+    w.harvest("farm", "L1", 1000);
+    let lot = w.lot("farm", "L1");
+    let new_key = SigningKey::from_seed(&[55; 32]);
+    let new_pk = new_key.public();
+    let rot = w.accept("farm", vec![], Event::RotateKey { new_key: new_pk });
+    // The old key may sign no more.
+    let e = w.ship_event(lot.clone(), 10, "proc");
+    let r = w.draft("farm", vec![], e);
+    assert!(matches!(w.reject(r), ValidationError::KeyRetired { .. }));
+    // The new key ships the old identity's lot.
+    let network = w.ledger.network();
+    w.authors.insert("farm-new", Author::new(new_key, network));
+    let e = w.ship_event(lot, 10, "proc");
+    w.accept("farm-new", vec![rot], e);
+}
+
+#[test]
+fn failed_inspection_and_recall_are_overlays_on_downstream_lots() {
+    let mut w = World::new();
+    let h = w.harvest("farm", "L1", 1000);
+    let lot = w.lot("farm", "L1");
+    let s = w.ship("farm", lot.clone(), 1000, "proc");
+    let e = w.receive_event(s, lot.clone(), 1000);
+    w.accept("proc", vec![s], e);
+    w.accept(
+        "proc",
+        vec![],
+        Event::Transform {
+            process: "pack".into(),
+            inputs: vec![LotAmount {
+                lot: lot.clone(),
+                quantity: g(1000),
+            }],
+            outputs: vec![NewLot {
+                code: "P1".into(),
+                product: tea(),
+                quantity: g(1000),
+            }],
+            loss: 0,
+            location: here(),
+            reference: None,
+        },
+    );
+    w.accept(
+        "lab",
+        vec![h],
+        Event::Inspect {
+            lot: lot.clone(),
+            test: "pesticide residue".into(),
+            verdict: Verdict::Fail,
+            notes: "chlorpyrifos 0.3 mg/kg".into(),
+            reference: None,
+        },
+    );
+    w.accept(
+        "reg",
+        vec![h],
+        Event::Recall {
+            lot: lot.clone(),
+            reason: "residue over MRL".into(),
+        },
+    );
+    let product = w.lot("proc", "P1");
+    let down = ledger_core::query::downstream_lots(&w.ledger, &lot).unwrap();
+    assert!(down.contains(&product));
+    let overlays = w.ledger.overlays().unwrap();
+    let t = ledger_core::query::trace(&w.ledger, &overlays, &product)
+        .unwrap()
+        .unwrap();
+    use ledger_core::query::Warning;
+    assert!(t
+        .warnings
+        .iter()
+        .any(|x| matches!(x, Warning::Recalled { lot: l, .. } if *l == lot)));
+    assert!(t
+        .warnings
+        .iter()
+        .any(|x| matches!(x, Warning::FailedInspection { lot: l, .. } if *l == lot)));
+}
+
+#[test]
+fn revocation_flags_later_records_and_their_dependents() {
+    let mut w = World::new();
+    let trusted = w.harvest("farm", "L1", 1000); // seq 0
+    let lot = w.lot("farm", "L1");
+    let s = w.ship("farm", lot.clone(), 100, "proc"); // seq 1
+    let e = w.receive_event(s, lot, 100);
+    let recv = w.accept("proc", vec![s], e);
+    let farm = w.pk("farm");
+    w.accept(
+        "reg",
+        vec![],
+        Event::Revoke {
+            key: farm,
+            last_trusted_seq: Some(0),
+            reason: "key stolen".into(),
+        },
+    );
+    let o = w.ledger.overlays().unwrap();
+    use ledger_core::overlay::Flag;
+    assert!(o.flags(&trusted).is_empty());
+    assert!(matches!(o.flags(&s)[..], [Flag::Revoked { .. }]));
+    assert!(matches!(o.flags(&recv)[..], [Flag::Tainted { source }] if source == s));
+}
