@@ -88,11 +88,16 @@ pub fn decode<T: Encode + Decode<()>>(
         what,
         reason: e.to_string(),
     };
-    // In-memory structs are at most ~4× their encoding (a 1-byte string
-    // length prefix entry becomes a 24-byte String); the limit bounds what a
-    // forged length can make the decoder reserve.
-    let (value, used): (T, usize) = if max <= MAX_RECORD_BYTES {
+    // bincode reserves memory for a container from its length prefix,
+    // charged against a limit. In-memory values are at most ~2× their
+    // encoding (a `LotAmount` is 72 bytes for at least 52 encoded), so a
+    // limit of ~4× the input, rounded up to a tier, stops a forged prefix in
+    // a short input from reserving much more than the input itself.
+    let (value, used): (T, usize) = if bytes.len() <= MAX_RECORD_BYTES {
         bincode::decode_from_slice(bytes, canonical().with_limit::<{ 4 * MAX_RECORD_BYTES }>())
+            .map_err(malformed)?
+    } else if bytes.len() <= 4 << 20 {
+        bincode::decode_from_slice(bytes, canonical().with_limit::<{ 16 << 20 }>())
             .map_err(malformed)?
     } else {
         bincode::decode_from_slice(bytes, canonical().with_limit::<{ 4 * MAX_BUNDLE_BYTES }>())

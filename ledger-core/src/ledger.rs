@@ -27,6 +27,10 @@ pub struct LedgerConfig {
     /// [`encoding::MAX_RECORD_BYTES`], so the pool stays under ~640 MiB even
     /// if every record is maximal, and ~3 MiB for ordinary ones.
     pub pending_capacity: usize,
+    /// Threads that verify a batch's signatures (1: on the caller's
+    /// thread). Signature checks dominate ingest cost and are independent,
+    /// so they spread over cores; everything else stays sequential.
+    pub verify_threads: usize,
 }
 
 impl Default for LedgerConfig {
@@ -34,6 +38,7 @@ impl Default for LedgerConfig {
         LedgerConfig {
             max_future_skew_ms: 5 * 60 * 1000,
             pending_capacity: 10_000,
+            verify_threads: 1,
         }
     }
 }
@@ -296,7 +301,7 @@ impl<S: Store> Ledger<S> {
             .filter(|((_, _, v), _)| v.is_ok())
             .map(|((_, r, _), m)| (r.record.author, m.as_slice(), r.signature))
             .collect();
-        let mut sig_verdicts = key::verify_batch(&items).into_iter();
+        let mut sig_verdicts = verify_parallel(&items, self.config.verify_threads).into_iter();
 
         let mut ingest = Ingest {
             txn: Txn::new(&self.store),
@@ -349,6 +354,37 @@ impl<S: Store> Ledger<S> {
     pub fn tick(&mut self, now: u64) -> Result<IngestReport, StoreError> {
         self.ingest(Vec::new(), now)
     }
+}
+
+/// Fewest signatures worth a thread of their own.
+const MIN_SIGNATURES_PER_THREAD: usize = 64;
+
+/// [`key::verify_batch`] spread over up to `threads` scoped threads.
+fn verify_parallel(
+    items: &[(crate::key::PublicKey, &[u8], crate::key::Signature)],
+    threads: usize,
+) -> Vec<Result<(), key::BadSignature>> {
+    let threads = threads.clamp(1, items.len().div_ceil(MIN_SIGNATURES_PER_THREAD).max(1));
+    if threads == 1 {
+        return key::verify_batch(items);
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|c| s.spawn(move || key::verify_batch(c)))
+            .collect();
+        handles
+            .into_iter()
+            .zip(items.chunks(chunk))
+            .flat_map(|(h, c)| {
+                // A verifier thread cannot panic on well-formed input; if it
+                // did, count its signatures as bad rather than accept them.
+                h.join()
+                    .unwrap_or_else(|_| vec![Err(key::BadSignature); c.len()])
+            })
+            .collect()
+    })
 }
 
 /// A ledger could not be created or opened.
@@ -433,6 +469,26 @@ impl Ingest<'_> {
         if main {
             Ok((check_in_context(record, self.genesis, &self.txn)?, true))
         } else {
+            // Refuse a broken chain link before paying for a replay.
+            if let Some(prev) = r.prev {
+                let link = self.txn.record(&prev)?.ok_or_else(|| StoreError::Corrupt {
+                    key: prev.to_hex(),
+                    why: "prev vanished during ingest".into(),
+                })?;
+                if link.record.author != r.author {
+                    return Err(ValidationError::PrevMismatch { prev }.into());
+                }
+                let expected = link.record.seq.saturating_add(1);
+                if r.seq != expected {
+                    let (prev_seq, seq) = (link.record.seq, r.seq);
+                    return Err(if seq > expected {
+                        ValidationError::SeqGap { prev_seq, seq }
+                    } else {
+                        ValidationError::SeqReuse { prev_seq, seq }
+                    }
+                    .into());
+                }
+            }
             let view = branch::replay(&self.txn, self.genesis, record)?;
             Ok((check_in_context(record, self.genesis, &view)?, false))
         }
@@ -496,6 +552,9 @@ impl Ingest<'_> {
     }
 
     fn release_waiters(&mut self, arrived: Hash) -> Result<(), StoreError> {
+        if self.pending_len == 0 {
+            return Ok(());
+        }
         let mut queue = VecDeque::from([arrived]);
         while let Some(h) = queue.pop_front() {
             for (k, _) in self.txn.scan_prefix(&tables::waiting_prefix(&h))? {
@@ -554,11 +613,19 @@ impl Ingest<'_> {
         let txn = &mut self.txn;
         txn.put(tables::record(&hash), record.encode());
 
-        let siblings = txn.scan_prefix(&tables::chain_prefix(&r.author, Some(r.seq)))?;
-        if !siblings.is_empty() {
-            txn.put(tables::fork(&r.author, r.seq), Vec::new());
+        let slot = tables::chain(&r.author, r.seq);
+        match txn.get(&slot)? {
+            None => txn.put(slot, hash.0.to_vec()),
+            Some(first) => {
+                // An equivocation: keep both records as the fork proof.
+                let first = tables::trailing_hash(&first).ok_or_else(|| StoreError::Corrupt {
+                    key: hex::encode(&slot),
+                    why: "chain slot does not hold a hash".into(),
+                })?;
+                txn.put(tables::fork(&r.author, r.seq, &first), Vec::new());
+                txn.put(tables::fork(&r.author, r.seq, &hash), Vec::new());
+            }
         }
-        txn.put(tables::chain(&r.author, r.seq, &hash), Vec::new());
 
         for parent in r.prev.iter().chain(&r.deps) {
             txn.put(tables::child(parent, &hash), Vec::new());

@@ -40,18 +40,23 @@ impl<S: Store> Graph for Ledger<S> {
     }
 
     fn chain(&self, author: &PublicKey) -> Result<Vec<(u64, Hash)>, StoreError> {
-        let prefix = tables::chain_prefix(author, None);
-        let mut out = Vec::new();
-        for (k, _) in self.store.scan_prefix(&prefix)? {
-            let seq = k
-                .get(33..41)
+        let seq_at = |k: &[u8]| {
+            k.get(33..41)
                 .and_then(|b| b.try_into().ok())
-                .map(u64::from_be_bytes);
-            if let (Some(seq), Some(h)) = (seq, tables::trailing_hash(&k)) {
-                out.push((seq, h));
+                .map(u64::from_be_bytes)
+        };
+        let mut out = BTreeSet::new();
+        for (k, v) in self.store.scan_prefix(&tables::chain_prefix(author))? {
+            if let (Some(seq), Some(h)) = (seq_at(&k), tables::trailing_hash(&v)) {
+                out.insert((seq, h));
             }
         }
-        Ok(out)
+        for (k, _) in self.store.scan_prefix(&tables::fork_prefix(author))? {
+            if let (Some(seq), Some(h)) = (seq_at(&k), tables::trailing_hash(&k)) {
+                out.insert((seq, h));
+            }
+        }
+        Ok(out.into_iter().collect())
     }
 
     fn children(&self, hash: &Hash) -> Result<Vec<Hash>, StoreError> {
@@ -63,7 +68,7 @@ impl<S: Store> Graph for Ledger<S> {
     }
 
     fn forks(&self) -> Result<Vec<(PublicKey, u64)>, StoreError> {
-        let mut out = Vec::new();
+        let mut out = BTreeSet::new();
         for (k, _) in self.store.scan_prefix(&[tables::FORK])? {
             let author = k.get(1..33).and_then(|b| <[u8; 32]>::try_from(b).ok());
             let seq = k
@@ -71,10 +76,10 @@ impl<S: Store> Graph for Ledger<S> {
                 .and_then(|b| b.try_into().ok())
                 .map(u64::from_be_bytes);
             if let (Some(a), Some(s)) = (author, seq) {
-                out.push((PublicKey(a), s));
+                out.insert((PublicKey(a), s));
             }
         }
-        Ok(out)
+        Ok(out.into_iter().collect())
     }
 }
 

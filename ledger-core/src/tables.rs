@@ -41,17 +41,14 @@ pub(crate) fn record(h: &Hash) -> Vec<u8> {
     key(&[&[RECORD], &h.0])
 }
 
-/// `a` author seq hash → ∅: every record of a chain (forks included).
-pub(crate) fn chain(author: &PublicKey, seq: u64, h: &Hash) -> Vec<u8> {
-    key(&[&[CHAIN], &author.0, &seq.to_be_bytes(), &h.0])
+/// `a` author seq → hash of the first record stored at that seq.
+pub(crate) fn chain(author: &PublicKey, seq: u64) -> Vec<u8> {
+    key(&[&[CHAIN], &author.0, &seq.to_be_bytes()])
 }
 
-/// Prefix of [`chain`] for one author (and optionally one seq).
-pub(crate) fn chain_prefix(author: &PublicKey, seq: Option<u64>) -> Vec<u8> {
-    match seq {
-        Some(s) => key(&[&[CHAIN], &author.0, &s.to_be_bytes()]),
-        None => key(&[&[CHAIN], &author.0]),
-    }
+/// Prefix of [`chain`] for one author.
+pub(crate) fn chain_prefix(author: &PublicKey) -> Vec<u8> {
+    key(&[&[CHAIN], &author.0])
 }
 
 /// `k` key → KeyState of its main branch.
@@ -99,9 +96,15 @@ pub(crate) fn children_prefix(parent: &Hash) -> Vec<u8> {
     key(&[&[CHILD], &parent.0])
 }
 
-/// `f` author seq → ∅: seqs at which an author equivocated.
-pub(crate) fn fork(author: &PublicKey, seq: u64) -> Vec<u8> {
-    key(&[&[FORK], &author.0, &seq.to_be_bytes()])
+/// `f` author seq hash → ∅: every record at a seq where an author signed
+/// more than one (the fork proofs).
+pub(crate) fn fork(author: &PublicKey, seq: u64, h: &Hash) -> Vec<u8> {
+    key(&[&[FORK], &author.0, &seq.to_be_bytes(), &h.0])
+}
+
+/// Prefix of [`fork`] for one author.
+pub(crate) fn fork_prefix(author: &PublicKey) -> Vec<u8> {
+    key(&[&[FORK], &author.0])
 }
 
 /// The byte naming an event kind in the [`kind`] index.

@@ -499,33 +499,40 @@ pub fn check_in_context(
             (identity, role, name, None)
         }
         Some(prev_hash) => {
-            let prev = need(view.record(&prev_hash)?, &prev_hash)?;
-            if prev.record.author != r.author {
+            let state = need(view.key_state(&r.author)?, &prev_hash)?;
+            // The view describes the chain at prev, so prev is normally the
+            // head it names; only a malformed link needs the record itself.
+            let (prev_author, prev_seq, prev_time) = if state.head == prev_hash {
+                (r.author, state.head_seq, state.head_time)
+            } else {
+                let prev = need(view.record(&prev_hash)?, &prev_hash)?;
+                (prev.record.author, prev.record.seq, prev.record.time)
+            };
+            if prev_author != r.author {
                 return Err(ValidationError::PrevMismatch { prev: prev_hash }.into());
             }
-            let expected = prev.record.seq.saturating_add(1);
+            let expected = prev_seq.saturating_add(1);
             if r.seq > expected {
                 return Err(ValidationError::SeqGap {
-                    prev_seq: prev.record.seq,
+                    prev_seq,
                     seq: r.seq,
                 }
                 .into());
             }
             if r.seq < expected {
                 return Err(ValidationError::SeqReuse {
-                    prev_seq: prev.record.seq,
+                    prev_seq,
                     seq: r.seq,
                 }
                 .into());
             }
-            let state = need(view.key_state(&r.author)?, &prev_hash)?;
             if let Some(at) = state.retired_at {
                 return Err(ValidationError::KeyRetired { at }.into());
             }
-            if r.time < prev.record.time {
+            if r.time < prev_time {
                 return Err(ValidationError::TimeBeforePrev {
                     time: r.time,
-                    prev_time: prev.record.time,
+                    prev_time,
                 }
                 .into());
             }

@@ -260,3 +260,35 @@ fn audit_passes_and_reports_exactly_the_tampered_records() {
     assert!(!report.unverifiable.is_empty());
     assert!(report.unverifiable.iter().all(|h| !expected.contains(h)));
 }
+
+#[test]
+fn parallel_signature_checks_give_the_same_verdicts() {
+    let w = workload::generate(Shape::for_records(1_000));
+    let mut records = w.records.clone();
+    records[500].signature.0[10] ^= 0x20;
+    let bad = records[500].hash();
+    let run = |threads: usize| {
+        let mut l = Ledger::create(
+            MemoryStore::new(),
+            w.genesis.clone(),
+            LedgerConfig {
+                verify_threads: threads,
+                ..config()
+            },
+        )
+        .unwrap();
+        let report = l.ingest(records.clone(), NOW).unwrap();
+        (report.outcomes, l.state_digest().unwrap())
+    };
+    let (one, d1) = run(1);
+    let (four, d4) = run(4);
+    assert_eq!(one, four);
+    assert_eq!(d1, d4);
+    let (_, verdict) = one.iter().find(|(h, _)| *h == bad).unwrap();
+    assert_eq!(
+        *verdict,
+        Outcome::Rejected {
+            error: ledger_core::ValidationError::BadSignature
+        }
+    );
+}

@@ -1,0 +1,153 @@
+//! Ingest: a generated farm-to-fork workload, pre-signed, validated and
+//! durably stored with group commit.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use serde::Serialize;
+
+use ledger_core::ledger::{Ledger, LedgerConfig, Outcome};
+use ledger_core::store::SledStore;
+use ledger_core::workload::{self, Shape};
+use ledger_core::{Genesis, LotId, SignedRecord};
+
+use crate::primitives::Primitives;
+
+/// Records per ingest call: one durable flush per this many.
+pub(crate) const GROUP_COMMIT: usize = 1_000;
+
+/// A workload written to disk, so it does not sit in memory while measured.
+pub(crate) struct Prepared {
+    pub genesis: Genesis,
+    pub path: PathBuf,
+    pub count: usize,
+    pub mean_record_bytes: f64,
+    pub harvest_lots: Vec<LotId>,
+    pub product_lots: Vec<LotId>,
+}
+
+pub(crate) fn prepare(records: usize, path: &Path) -> anyhow::Result<Prepared> {
+    let w = workload::generate(Shape::for_records(records));
+    let mut out =
+        BufWriter::new(File::create(path).with_context(|| format!("creating {}", path.display()))?);
+    let mut bytes = 0usize;
+    for r in &w.records {
+        let b = r.encode();
+        bytes += b.len();
+        out.write_all(&(b.len() as u32).to_le_bytes())?;
+        out.write_all(&b)?;
+    }
+    out.flush()?;
+    Ok(Prepared {
+        count: w.records.len(),
+        mean_record_bytes: bytes as f64 / w.records.len() as f64,
+        genesis: w.genesis,
+        path: path.to_path_buf(),
+        harvest_lots: w.harvest_lots,
+        product_lots: w.product_lots,
+    })
+}
+
+/// Streams the prepared records in batches.
+pub(crate) fn batches(
+    p: &Prepared,
+    size: usize,
+) -> anyhow::Result<impl Iterator<Item = anyhow::Result<Vec<SignedRecord>>>> {
+    let mut input = BufReader::new(File::open(&p.path)?);
+    let mut done = false;
+    Ok(std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let mut batch = Vec::with_capacity(size);
+        while batch.len() < size {
+            let mut len = [0u8; 4];
+            match input.read_exact(&mut len) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    done = true;
+                    break;
+                }
+                Err(e) => return Some(Err(e.into())),
+            }
+            let mut buf = vec![0u8; u32::from_le_bytes(len) as usize];
+            if let Err(e) = input.read_exact(&mut buf) {
+                return Some(Err(e.into()));
+            }
+            match SignedRecord::decode(&buf) {
+                Ok(r) => batch.push(r),
+                Err(e) => return Some(Err(e.into())),
+            }
+        }
+        (!batch.is_empty()).then_some(Ok(batch))
+    }))
+}
+
+/// Ingest rates and their ratio to the primitives' limit.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct IngestFigures {
+    /// Records/s on one thread.
+    pub single_thread: f64,
+    /// Records/s verifying signatures on every core.
+    pub all_cores: f64,
+    /// Cores used.
+    pub cores: usize,
+    /// min(batch verify rate × cores, sled group-commit rate).
+    pub limit: f64,
+    /// Which primitive sets the limit.
+    pub limit_bound_by: &'static str,
+    /// Mean encoded record size, bytes.
+    pub mean_record_bytes: f64,
+}
+
+pub(crate) fn ingest_into(p: &Prepared, dir: &Path, threads: usize) -> anyhow::Result<f64> {
+    let config = LedgerConfig {
+        verify_threads: threads,
+        ..LedgerConfig::default()
+    };
+    let mut ledger = Ledger::create(SledStore::open(dir)?, p.genesis.clone(), config)?;
+    let now = workload::T0 + 10 * 365 * 86_400_000;
+    let mut elapsed = 0.0;
+    for batch in batches(p, GROUP_COMMIT)? {
+        let batch = batch?;
+        let start = Instant::now();
+        let report = ledger.ingest(batch, now)?;
+        elapsed += start.elapsed().as_secs_f64();
+        if let Some((h, o)) = report
+            .outcomes
+            .iter()
+            .find(|(_, o)| *o != Outcome::Accepted)
+        {
+            anyhow::bail!("workload record {h} was not accepted: {o:?}");
+        }
+    }
+    Ok(p.count as f64 / elapsed.max(1e-9))
+}
+
+pub(crate) fn measure(
+    p: &Prepared,
+    dir: &Path,
+    cores: usize,
+    prim: &Primitives,
+) -> anyhow::Result<IngestFigures> {
+    let single_thread = ingest_into(p, &dir.join("ledger-one-thread"), 1)?;
+    crate::report::reset_peak_rss();
+    let all_cores = ingest_into(p, &dir.join("ledger-all-cores"), cores)?;
+    let verify_limit = prim.verify_batch * cores as f64;
+    let (limit, limit_bound_by) = if verify_limit <= prim.sled_group_commit {
+        (verify_limit, "signature verification")
+    } else {
+        (prim.sled_group_commit, "sled group commit")
+    };
+    Ok(IngestFigures {
+        single_thread,
+        all_cores,
+        cores,
+        limit,
+        limit_bound_by,
+        mean_record_bytes: p.mean_record_bytes,
+    })
+}

@@ -1,0 +1,111 @@
+//! `terroir-bench`: measures Terroir against the physical limits of the
+//! machine it runs on, in one run, and reports every figure as a ratio to
+//! the raw primitives measured in the same run.
+//!
+//! ## Layout
+//! - `primitives`: ed25519 verification, SHA-256, sled durable writes.
+//! - `ingest`: pre-signed farm-to-fork records validated and stored.
+//! - `queries`: lineage, recall closure, digest, audit, bundles, storage.
+//! - `report`: the figures, as a table and as JSON.
+//! - `writer`: the crash-test writer (acknowledges each flushed batch).
+
+mod ingest;
+mod primitives;
+mod queries;
+mod report;
+mod writer;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "terroir-bench", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(clap::Args, Clone)]
+struct RunArgs {
+    /// Records in the generated workload.
+    #[arg(long, default_value_t = 100_000)]
+    records: usize,
+    /// Write the figures as JSON to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Query samples per latency figure.
+    #[arg(long, default_value_t = 1_000)]
+    samples: usize,
+    /// Directory for the ledgers (default: a temporary directory).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the benchmark (the default).
+    Run(RunArgs),
+    /// Ingest a generated workload into a sled ledger, printing `ack N`
+    /// after each durable batch (used by the crash tests).
+    Writer(writer::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Writer(args)) => writer::run(&args),
+        Some(Command::Run(args)) => run(&args),
+        None => run(&cli.run),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &RunArgs) -> anyhow::Result<()> {
+    if args.records < 1_000 {
+        anyhow::bail!("--records must be at least 1000");
+    }
+    let tmp;
+    let dir = match &args.dir {
+        Some(d) => {
+            std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+            d.clone()
+        }
+        None => {
+            tmp = tempfile::tempdir().context("creating a temporary directory")?;
+            tmp.path().to_path_buf()
+        }
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    eprintln!("measuring primitives …");
+    let primitives = primitives::measure(&dir.join("raw-sled"))?;
+    eprintln!("generating {} records …", args.records);
+    let workload = ingest::prepare(args.records, &dir.join("workload.bin"))?;
+    eprintln!("ingesting (1 thread, then {cores}) …");
+    let ingest = ingest::measure(&workload, &dir, cores, &primitives)?;
+    eprintln!("querying …");
+    let queries = queries::measure(
+        &workload,
+        &dir.join("ledger-all-cores"),
+        args.samples,
+        &primitives,
+    )?;
+    let figures = report::Figures::new(args.records, cores, primitives, ingest, queries);
+    print!("{}", figures.table());
+    if let Some(path) = &args.json {
+        let json = serde_json::to_string_pretty(&figures)?;
+        std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("figures written to {}", path.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,164 @@
+//! Queries, audit, bundles and storage on the ingested ledger.
+
+use std::path::Path;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use ledger_core::ledger::{Ledger, LedgerConfig};
+use ledger_core::store::SledStore;
+use ledger_core::{audit, bundle, query, workload, LotId};
+
+use crate::ingest::Prepared;
+use crate::primitives::Primitives;
+
+/// Latency distribution in microseconds.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Latency {
+    pub samples: usize,
+    pub p50_us: f64,
+    pub p99_us: f64,
+    pub max_us: f64,
+    /// Mean records (lineage) or lots (closure) per answer.
+    pub mean_size: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct QueryFigures {
+    pub lineage: Latency,
+    pub recall_closure: Latency,
+    pub state_digest_ms: f64,
+    pub audit_records_per_s: f64,
+    pub bundles_per_s: f64,
+    pub bundle_signatures_per_s: f64,
+    pub bundle_verify_vs_batch: f64,
+    pub bytes_on_disk_per_record: f64,
+    pub peak_rss_mib: f64,
+    pub reopen_ms: f64,
+}
+
+/// A small deterministic generator for picking samples (no `rand` state
+/// shared with the workload, so picks are reproducible).
+struct Pick(u64);
+
+impl Pick {
+    fn next(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n.max(1) as u64) as usize
+    }
+}
+
+fn latency(mut us: Vec<f64>, sizes: usize) -> Latency {
+    us.sort_by(f64::total_cmp);
+    let at = |q: f64| us[((us.len() - 1) as f64 * q).round() as usize];
+    Latency {
+        samples: us.len(),
+        p50_us: at(0.5),
+        p99_us: at(0.99),
+        max_us: us.last().copied().unwrap_or_default(),
+        mean_size: sizes as f64 / us.len().max(1) as f64,
+    }
+}
+
+fn sample<T>(
+    lots: &[LotId],
+    n: usize,
+    seed: u64,
+    mut f: impl FnMut(&LotId) -> anyhow::Result<T>,
+    size: impl Fn(&T) -> usize,
+) -> anyhow::Result<Latency> {
+    let mut pick = Pick(seed);
+    let mut us = Vec::with_capacity(n);
+    let mut total = 0;
+    for _ in 0..n {
+        let lot = &lots[pick.next(lots.len())];
+        let start = Instant::now();
+        let out = f(lot)?;
+        us.push(start.elapsed().as_secs_f64() * 1e6);
+        total += size(&out);
+    }
+    Ok(latency(us, total))
+}
+
+pub(crate) fn measure(
+    p: &Prepared,
+    dir: &Path,
+    samples: usize,
+    prim: &Primitives,
+) -> anyhow::Result<QueryFigures> {
+    let start = Instant::now();
+    let ledger = Ledger::open(SledStore::open(dir)?, LedgerConfig::default())?;
+    let reopen_ms = start.elapsed().as_secs_f64() * 1e3;
+    let now = workload::T0 + 10 * 365 * 86_400_000;
+
+    let lineage = sample(
+        &p.product_lots,
+        samples,
+        0x9e37_79b9,
+        |l| Ok(query::lineage(&ledger, l)?),
+        |s| s.len(),
+    )?;
+    let recall_closure = sample(
+        &p.harvest_lots,
+        samples,
+        0x85eb_ca6b,
+        |l| Ok(query::downstream_lots(&ledger, l)?),
+        |s| s.len(),
+    )?;
+
+    let start = Instant::now();
+    std::hint::black_box(ledger.state_digest()?);
+    let state_digest_ms = start.elapsed().as_secs_f64() * 1e3;
+
+    let mut pick = Pick(0xc2b2_ae35);
+    let bundles = 200.min(p.product_lots.len());
+    let mut encoded = Vec::with_capacity(bundles);
+    let start = Instant::now();
+    for _ in 0..bundles {
+        let lot = &p.product_lots[pick.next(p.product_lots.len())];
+        if let Some(b) = bundle::export(&ledger, lot)? {
+            encoded.push((b.records.len(), b.encode()));
+        }
+    }
+    let export_s = start.elapsed().as_secs_f64();
+    let network = ledger.network();
+    let start = Instant::now();
+    let mut signatures = 0;
+    for (n, bytes) in &encoded {
+        let v = bundle::verify(bytes, &network);
+        if !v.verified() {
+            anyhow::bail!("a benchmark bundle failed to verify: {:?}", v.failure());
+        }
+        signatures += n;
+    }
+    let verify_s = start.elapsed().as_secs_f64().max(1e-9);
+    let bundles_per_s = encoded.len() as f64 / (export_s + verify_s);
+    let bundle_signatures_per_s = signatures as f64 / verify_s;
+
+    let scratch = tempfile::tempdir_in(dir.parent().unwrap_or(dir))?;
+    let start = Instant::now();
+    let report = audit::audit(&ledger, SledStore::open(scratch.path())?, now, |_| {})?;
+    let audit_records_per_s = report.records as f64 / start.elapsed().as_secs_f64().max(1e-9);
+    if !report.passed() {
+        anyhow::bail!(
+            "the benchmark ledger failed its audit: {:?}",
+            report.problems.first()
+        );
+    }
+
+    let bytes_on_disk_per_record = ledger.store().size_on_disk()? as f64 / p.count as f64;
+    Ok(QueryFigures {
+        lineage,
+        recall_closure,
+        state_digest_ms,
+        audit_records_per_s,
+        bundles_per_s,
+        bundle_signatures_per_s,
+        bundle_verify_vs_batch: bundle_signatures_per_s / prim.verify_batch,
+        bytes_on_disk_per_record,
+        peak_rss_mib: crate::report::peak_rss_mib(),
+        reopen_ms,
+    })
+}

@@ -1,0 +1,111 @@
+//! Crash safety: a writer is killed with SIGKILL at random points during
+//! ingest, again and again; every record it acknowledged must survive,
+//! nothing may be half-written, and the ledger must pass its audit.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ledger_core::audit;
+use ledger_core::graph::Graph;
+use ledger_core::ledger::{Ledger, LedgerConfig};
+use ledger_core::store::{MemoryStore, SledStore};
+use ledger_core::workload::{self, Shape};
+
+const RECORDS: usize = 3_000;
+const BATCH: usize = 100;
+const KILLS: usize = 20;
+
+fn writer(dir: &std::path::Path) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_terroir-bench"))
+        .args([
+            "writer",
+            "--records",
+            &RECORDS.to_string(),
+            "--batch",
+            &BATCH.to_string(),
+            "--dir",
+        ])
+        .arg(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn acknowledged_records_survive_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = workload::generate(Shape::for_records(RECORDS));
+    let now = workload::T0 + 10 * 365 * 86_400_000;
+    let deadline = Instant::now() + Duration::from_secs(300);
+    // Deterministic kill points: after 0..=3 further acknowledgements.
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut acked_total = 0usize;
+    for round in 0..KILLS {
+        assert!(
+            Instant::now() < deadline,
+            "crash test ran past its deadline"
+        );
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let extra = (state % 4) as usize;
+        let mut child = writer(dir.path());
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut seen = 0usize;
+        let mut acked = 0usize;
+        // Each run re-submits from the start; duplicates are acknowledged
+        // too, so wait for a few acknowledgements past what survived.
+        let target = (acked_total / BATCH + 1 + extra).min(RECORDS / BATCH - 1);
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            if let Some(n) = line.strip_prefix("ack ") {
+                acked = n.parse().unwrap();
+                seen += 1;
+                if seen >= target {
+                    break;
+                }
+            }
+        }
+        child.kill().unwrap(); // SIGKILL on Unix
+        child.wait().unwrap();
+        acked_total = acked_total.max(acked);
+
+        let ledger = Ledger::open(
+            SledStore::open(dir.path()).unwrap(),
+            LedgerConfig::default(),
+        )
+        .unwrap();
+        for r in &w.records[..acked] {
+            assert!(
+                ledger.record(&r.hash()).unwrap().is_some(),
+                "round {round}: acknowledged record {} lost",
+                r.hash()
+            );
+        }
+        let report = audit::audit(&ledger, MemoryStore::new(), now, |_| {}).unwrap();
+        assert!(report.passed(), "round {round}: {:?}", report.problems);
+        assert!(ledger.len() >= acked as u64);
+    }
+    assert!(acked_total > 0);
+
+    // A last run to completion stores everything exactly once.
+    let out = Command::new(env!("CARGO_BIN_EXE_terroir-bench"))
+        .args(["writer", "--records", &RECORDS.to_string(), "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ledger = Ledger::open(
+        SledStore::open(dir.path()).unwrap(),
+        LedgerConfig::default(),
+    )
+    .unwrap();
+    assert_eq!(ledger.len(), w.records.len() as u64);
+}
