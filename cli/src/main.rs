@@ -1,2 +1,83 @@
-//! `terroir`: the command-line client.
-fn main() {}
+//! `terroir`: the command-line client of the Terroir traceability ledger.
+//!
+//! Farmers, processors, carriers, labs, regulators and retailers use it to
+//! sign provenance records with their own keys into a local (embedded)
+//! ledger, to trace lots, export and verify trace bundles, print QR codes
+//! and audit the ledger. `terroir demo` builds a whole farm-to-fork story.
+//!
+//! ## Layout
+//! - [`cli`]: the clap definitions. Every flag value is parsed into a
+//!   checked type ([`parse`]) before any command runs (parse, then validate).
+//! - [`settings`]: the global settings (ledger directory, output mode).
+//! - [`output`]: human (coloured when stdout is a terminal and `NO_COLOR` is
+//!   unset), `--json` and `--quiet` output.
+//! - [`keyfile`]: signing-key files (0600, refused when others can read them).
+//! - [`ledger_dir`]: a ledger directory: `genesis.json` and the sled store.
+//! - [`book`]: the address book: participants by name, key or key prefix.
+//! - [`lots`]: naming lots as `CODE` or `CODE@SOURCE`.
+//! - [`writer`]: signing a record and committing it to the ledger.
+//! - [`render`]: the human-readable trace timeline.
+//! - [`commands`]: one file per command.
+
+mod book;
+mod cli;
+mod commands;
+mod keyfile;
+mod ledger_dir;
+mod lots;
+mod output;
+mod parse;
+mod render;
+mod settings;
+mod writer;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return clap_failure(&e),
+    };
+    let settings = settings::Settings::from_args(&cli.global);
+    match commands::run(&settings, cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            report(&e);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints the whole error chain on one line.
+fn report(e: &anyhow::Error) {
+    let line = format!("{e:#}").replace(['\n', '\r'], " ");
+    eprintln!("error: {line}");
+}
+
+/// Help and version go to stdout as clap renders them; usage errors are cut
+/// to their first line (`error: …`) and exit with status 2.
+fn clap_failure(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            ExitCode::SUCCESS
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            ExitCode::from(2)
+        }
+        _ => {
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("error: invalid arguments");
+            if first.starts_with("error:") {
+                eprintln!("{first}");
+            } else {
+                eprintln!("error: {first}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}

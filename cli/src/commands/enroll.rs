@@ -1,0 +1,80 @@
+//! `terroir enroll`: a regulator enrolls a participant with a role.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use ledger_core::event::Location;
+use ledger_core::{Event, PublicKey, Role};
+
+use crate::book::Book;
+use crate::parse::{self, Timestamp};
+use crate::settings::Settings;
+use crate::{keyfile, ledger_dir, writer};
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The regulator's key file.
+    #[arg(long, value_name = "FILE")]
+    key: PathBuf,
+    /// The new participant's public key (hex), or its key file.
+    #[arg(long, value_name = "KEY")]
+    participant: String,
+    /// Its display name, any language (e.g. 千岛湖鸠坑茶园).
+    #[arg(long)]
+    name: String,
+    /// farm, processor, logistics, retailer, regulator or lab.
+    #[arg(long, value_parser = parse::role)]
+    role: Role,
+    /// Where it is (farm, plant, depot, shop).
+    #[arg(long, default_value = "")]
+    location: String,
+    /// The location's GLN (13 digits, check digit verified).
+    #[arg(long, value_parser = parse::gln)]
+    gln: Option<String>,
+    /// Event time (RFC 3339 or YYYY-MM-DD; default now).
+    #[arg(long, value_parser = parse::timestamp)]
+    time: Option<Timestamp>,
+}
+
+/// Reads a participant key given as hex or as a key file.
+pub(crate) fn participant_key(spec: &str) -> Result<PublicKey> {
+    if let Ok(k) = PublicKey::from_hex(spec) {
+        return Ok(k);
+    }
+    let path = std::path::Path::new(spec);
+    if path.is_file() {
+        return Ok(keyfile::load(path)?.public());
+    }
+    bail!("{spec:?} is neither a public key (64 hex characters) nor a key file")
+}
+
+pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
+    let now = parse::now_ms();
+    let participant = participant_key(&a.participant)?;
+    if let Err(why) = participant.check_strong() {
+        bail!("cannot enroll key {}: {why}", participant.short());
+    }
+    let mut ledger = ledger_dir::open(&s.ledger)?;
+    let book = Book::load(&ledger)?;
+    if let Some(p) = book.get(&participant) {
+        bail!(
+            "key {} is already enrolled as {} ({})",
+            participant.short(),
+            p.name,
+            p.role
+        );
+    }
+    let signer = writer::load_signer(&ledger, &a.key)?;
+    let event = Event::Enroll {
+        participant,
+        name: a.name.trim().to_owned(),
+        role: a.role,
+        location: Location {
+            description: a.location,
+            gln: a.gln,
+        },
+    };
+    let time = a.time.map_or(now, |t| t.0);
+    let record = writer::commit(&mut ledger, &book, &signer, time, now, vec![], event)?;
+    writer::report(&s.out, &book, &signer, &record)
+}

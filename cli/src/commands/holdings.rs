@@ -1,0 +1,49 @@
+//! `terroir holdings WHO`: what a participant holds, by lot.
+
+use anyhow::Result;
+use serde_json::json;
+
+use crate::book::Book;
+use crate::ledger_dir;
+use crate::output::{say, BOLD};
+use crate::settings::Settings;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The participant: a name, key, key prefix or key file.
+    who: String,
+}
+
+pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
+    let ledger = ledger_dir::open(&s.ledger)?;
+    let book = Book::load(&ledger)?;
+    let who = book.resolve(&a.who)?;
+    let held: Vec<_> = ledger
+        .holdings(&who)?
+        .into_iter()
+        .filter(|(_, q)| q.amount > 0)
+        .collect();
+    s.out.json(&json!({
+        "participant": who,
+        "name": book.get(&who).map(|p| p.name.clone()),
+        "holdings": held.iter().map(|(l, q)| json!({"lot": l, "quantity": q})).collect::<Vec<_>>(),
+    }))?;
+    if s.out.human() {
+        say!("{BOLD}{}{BOLD:#} holds:", book.label(&who));
+        if held.is_empty() {
+            say!("  nothing");
+        }
+    }
+    for (l, q) in &held {
+        s.out.quiet(format!("{l} {}", q.amount));
+        if s.out.human() {
+            say!(
+                "  {:<12} lot {} ({})",
+                crate::render::q(q),
+                l,
+                book.name(&l.source)
+            );
+        }
+    }
+    Ok(())
+}

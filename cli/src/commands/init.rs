@@ -1,0 +1,78 @@
+//! `terroir init`: found a network.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use ledger_core::genesis::{Authority, GENESIS_VERSION};
+use ledger_core::Genesis;
+use serde_json::json;
+
+use crate::keyfile;
+use crate::ledger_dir;
+use crate::output::{say, BOLD, KEY};
+use crate::parse::now_ms;
+use crate::settings::Settings;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The network's name, e.g. "淳安县 tea traceability".
+    #[arg(long, value_name = "NAME")]
+    network: String,
+    /// Key file of a founding authority (a regulator); repeat for several.
+    #[arg(long = "authority-key", value_name = "FILE", required = true)]
+    authority_keys: Vec<PathBuf>,
+    /// Display name of the authority (default: the name in its key file).
+    #[arg(long, value_name = "NAME")]
+    authority_name: Option<String>,
+    /// Authorities needed to finalise a checkpoint (default: a majority).
+    #[arg(long, value_name = "K")]
+    threshold: Option<u16>,
+}
+
+pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
+    if a.network.trim().is_empty() {
+        bail!("the network name must not be empty");
+    }
+    if a.authority_name.is_some() && a.authority_keys.len() > 1 {
+        bail!("--authority-name names a single authority; put names in the key files instead");
+    }
+    let mut authorities = Vec::new();
+    for path in &a.authority_keys {
+        let file = keyfile::load(path)?;
+        let name = a
+            .authority_name
+            .clone()
+            .or(file.name.clone())
+            .unwrap_or_else(|| format!("authority {}", file.public().short()));
+        authorities.push(Authority {
+            key: file.public(),
+            name,
+        });
+    }
+    let n = u16::try_from(authorities.len()).unwrap_or(u16::MAX);
+    let genesis = Genesis {
+        version: GENESIS_VERSION,
+        network: a.network.trim().to_owned(),
+        authorities,
+        checkpoint_threshold: a.threshold.unwrap_or(n / 2 + 1),
+        created: now_ms(),
+    };
+    let ledger = ledger_dir::create(&s.ledger, genesis)?;
+    let id = ledger.network();
+    let gpath = ledger_dir::genesis_path(&s.ledger);
+    s.out.json(&json!({
+        "network_id": id,
+        "network": ledger.genesis().network,
+        "ledger": s.ledger,
+        "genesis_file": gpath,
+    }))?;
+    s.out.quiet(id);
+    if s.out.human() {
+        say!("Founded network {BOLD}{}{BOLD:#}", ledger.genesis().network);
+        say!("network id  {KEY}{id}{KEY:#}");
+        say!("ledger      {}", s.ledger.display());
+        say!("genesis     {}", gpath.display());
+        say!("Next: enroll participants with `terroir enroll --key <authority key> --participant <key> --name NAME --role ROLE`.");
+    }
+    Ok(())
+}

@@ -1,0 +1,46 @@
+//! One file per command. Each has its clap `Args` and a `run` that receives
+//! only parsed, checked values.
+
+pub(crate) mod audit;
+pub(crate) mod bundle;
+pub(crate) mod demo;
+pub(crate) mod enroll;
+pub(crate) mod genesis;
+pub(crate) mod holdings;
+pub(crate) mod init;
+pub(crate) mod key;
+pub(crate) mod participants;
+pub(crate) mod qr;
+pub(crate) mod record;
+pub(crate) mod revoke;
+pub(crate) mod rotate_key;
+pub(crate) mod status;
+pub(crate) mod trace;
+pub(crate) mod verify;
+
+use anyhow::Result;
+
+use crate::cli::Command;
+use crate::settings::Settings;
+
+/// Runs one command.
+pub(crate) fn run(s: &Settings, command: Command) -> Result<()> {
+    match command {
+        Command::Init(a) => init::run(s, a),
+        Command::Key(c) => key::run(s, c),
+        Command::Genesis(a) => genesis::run(s, a),
+        Command::Status(a) => status::run(s, a),
+        Command::Participants(a) => participants::run(s, a),
+        Command::Holdings(a) => holdings::run(s, a),
+        Command::Enroll(a) => enroll::run(s, a),
+        Command::Revoke(a) => revoke::run(s, a),
+        Command::RotateKey(a) => rotate_key::run(s, a),
+        Command::Record(c) => record::run(s, c),
+        Command::Trace(a) => trace::run(s, a),
+        Command::Bundle(a) => bundle::run(s, a),
+        Command::Verify(a) => verify::run(s, a),
+        Command::Qr(a) => qr::run(s, a),
+        Command::Audit(a) => audit::run(s, a),
+        Command::Demo(a) => demo::run(s, a),
+    }
+}

@@ -1,0 +1,42 @@
+//! `terroir participants`: the address book.
+
+use anyhow::Result;
+use serde_json::json;
+
+use crate::book::Book;
+use crate::ledger_dir;
+use crate::output::{say, BOLD, DIM};
+use crate::settings::Settings;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {}
+
+pub(crate) fn run(s: &Settings, _a: Args) -> Result<()> {
+    let ledger = ledger_dir::open(&s.ledger)?;
+    let book = Book::load(&ledger)?;
+    let list: Vec<_> = book
+        .entries()
+        .iter()
+        .map(|p| {
+            json!({
+                "key": p.key,
+                "name": p.name,
+                "role": p.role,
+                "enrolled_by": p.enrolled_by,
+            })
+        })
+        .collect();
+    s.out.json(&list)?;
+    for p in book.entries() {
+        s.out.quiet(format!("{} {}", p.key, p.name));
+        if s.out.human() {
+            say!(
+                "{BOLD}{:<10}{BOLD:#} {}  {DIM}{}{DIM:#}",
+                p.role.as_str(),
+                p.name,
+                p.key
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,209 @@
+//! `terroir qr LOT`: the QR code a consumer scans.
+//!
+//! It carries a GS1 Digital Link URL: `{base}/01/{GTIN-14}/10/{LOT}` when
+//! the lot's product has a GTIN. Without a GTIN there is no GS1 key to
+//! build on, so the fallback is `{base}/lot/{SOURCE-KEY-HEX}/{LOT}`, which
+//! names the lot exactly (code and creator). Path segments are
+//! percent-encoded (RFC 3986 unreserved characters stay as they are).
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use ledger_core::{gs1, query, LotId};
+use qrcode::render::{svg, unicode};
+use qrcode::{Color, EcLevel, QrCode};
+use serde_json::json;
+
+use crate::book::Book;
+use crate::ledger_dir;
+use crate::lots;
+use crate::output::say;
+use crate::settings::Settings;
+
+/// Pixels per QR module in PNG output.
+const PNG_SCALE: usize = 8;
+/// Quiet zone around the code, in modules (the QR standard asks for 4).
+const QUIET_ZONE: usize = 4;
+
+#[derive(Debug, clap::Args)]
+#[command(group = clap::ArgGroup::new("target").required(true).multiple(true).args(["out", "terminal"]))]
+pub(crate) struct Args {
+    /// The lot: CODE or CODE@SOURCE.
+    lot: String,
+    /// Write the code to FILE.png or FILE.svg.
+    #[arg(long, short, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Draw the code in the terminal.
+    #[arg(long)]
+    terminal: bool,
+    /// The resolver: any Terroir node's public address.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "TERROIR_BASE_URL",
+        default_value = "https://id.terroir.example"
+    )]
+    base_url: String,
+}
+
+/// Percent-encodes one URL path segment (keeps RFC 3986 unreserved characters).
+pub(crate) fn encode_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The Digital Link URL of a lot.
+pub(crate) fn link(base: &str, lot: &LotId, gtin: Option<&str>) -> String {
+    let base = base.trim_end_matches('/');
+    match gtin {
+        Some(g) => format!(
+            "{base}/01/{}/10/{}",
+            gs1::gtin14(g),
+            encode_segment(&lot.code)
+        ),
+        None => format!(
+            "{base}/lot/{}/{}",
+            lot.source.to_hex(),
+            encode_segment(&lot.code)
+        ),
+    }
+}
+
+fn write_png(code: &QrCode, path: &Path) -> Result<()> {
+    let modules = code.width();
+    let colors = code.to_colors();
+    let side = (modules + 2 * QUIET_ZONE) * PNG_SCALE;
+    let mut pixels = vec![255u8; side * side];
+    for (i, c) in colors.iter().enumerate() {
+        if *c != Color::Dark {
+            continue;
+        }
+        let (mx, my) = (i % modules + QUIET_ZONE, i / modules + QUIET_ZONE);
+        for dy in 0..PNG_SCALE {
+            let row = (my * PNG_SCALE + dy) * side;
+            let start = row + mx * PNG_SCALE;
+            pixels[start..start + PNG_SCALE].fill(0);
+        }
+    }
+    let file = std::fs::File::create(path)?;
+    let w = BufWriter::new(file);
+    let side32 = u32::try_from(side)?;
+    let mut enc = png::Encoder::new(w, side32, side32);
+    enc.set_color(png::ColorType::Grayscale);
+    enc.set_depth(png::BitDepth::Eight);
+    let mut writer = enc.write_header()?;
+    writer.write_image_data(&pixels)?;
+    writer.finish()?;
+    Ok(())
+}
+
+/// Writes the QR code of `url` to a .png or .svg file.
+pub(crate) fn write_file(url: &str, path: &Path) -> Result<()> {
+    let code = QrCode::with_error_correction_level(url.as_bytes(), EcLevel::M)
+        .context("the URL does not fit in a QR code")?;
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_lowercase)
+        .unwrap_or_default();
+    match ext.as_str() {
+        "png" => write_png(&code, path),
+        "svg" => {
+            let image = code
+                .render::<svg::Color<'_>>()
+                .quiet_zone(true)
+                .min_dimensions(256, 256)
+                .build();
+            std::fs::File::create(path)
+                .and_then(|mut f| f.write_all(image.as_bytes()))
+                .map_err(anyhow::Error::from)
+        }
+        _ => bail!("{}: the QR file must end in .png or .svg", path.display()),
+    }
+    .with_context(|| format!("cannot write {}", path.display()))
+}
+
+pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
+    let base = a.base_url.trim();
+    if !(base.starts_with("https://") || base.starts_with("http://")) {
+        bail!("--base-url {base:?} must start with https:// or http://");
+    }
+    if let Some(out) = &a.out {
+        let ext = out
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_lowercase);
+        if !matches!(ext.as_deref(), Some("png" | "svg")) {
+            bail!("{}: the QR file must end in .png or .svg", out.display());
+        }
+    }
+    let ledger = ledger_dir::open(&s.ledger)?;
+    let book = Book::load(&ledger)?;
+    let lot = lots::resolve(&ledger, &book, &a.lot)?;
+    let Some(trace) = query::trace(&ledger, &ledger.overlays()?, &lot)? else {
+        bail!("the ledger has no record creating lot {lot}");
+    };
+    let gtin = trace.product.as_ref().and_then(|p| p.gtin.clone());
+    let url = link(base, &lot, gtin.as_deref());
+    if let Some(out) = &a.out {
+        write_file(&url, out)?;
+    }
+    s.out
+        .json(&json!({ "lot": lot, "url": url, "gtin": gtin, "file": a.out }))?;
+    s.out.quiet(&url);
+    if a.terminal && !s.out.json {
+        let code = QrCode::with_error_correction_level(url.as_bytes(), EcLevel::M)
+            .context("the URL does not fit in a QR code")?;
+        let art = code
+            .render::<unicode::Dense1x2>()
+            .dark_color(unicode::Dense1x2::Light)
+            .light_color(unicode::Dense1x2::Dark)
+            .quiet_zone(true)
+            .build();
+        crate::output::line(&art);
+    }
+    if s.out.human() {
+        say!("{url}");
+        if gtin.is_none() {
+            say!("(the product has no GTIN, so the link names the lot by its creator's key)");
+        }
+        if let Some(out) = &a.out {
+            say!("wrote {}", out.display());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use ledger_core::PublicKey;
+
+    #[test]
+    fn links_follow_gs1_digital_link() {
+        let lot = LotId {
+            source: PublicKey([0xab; 32]),
+            code: "QDH-2025/04 茶".into(),
+        };
+        assert_eq!(
+            link("https://x.example/", &lot, Some("6901234567892")),
+            "https://x.example/01/06901234567892/10/QDH-2025%2F04%20%E8%8C%B6"
+        );
+        assert_eq!(
+            link("https://x.example", &lot, None),
+            format!(
+                "https://x.example/lot/{}/QDH-2025%2F04%20%E8%8C%B6",
+                "ab".repeat(32)
+            )
+        );
+    }
+}

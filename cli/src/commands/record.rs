@@ -1,0 +1,533 @@
+//! `terroir record EVENT`: sign a supply-chain event with your key.
+//!
+//! Each subcommand takes the event's fields as flags. Quantities are
+//! written like `500kg`, `1.2t`, `24 case`; times as RFC 3339 or a date
+//! (default now); participants by name, key, key prefix or key file; lots
+//! as `CODE` or `CODE@SOURCE`. Locations default to where the signer (or,
+//! for a shipment's destination, the recipient) was enrolled.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use ledger_core::event::{
+    Location, LotAmount, NewLot, Product, Reading, RefDoc, SensorKind, Verdict,
+};
+use ledger_core::graph::Graph;
+use ledger_core::{Event, Hash, Quantity};
+
+use crate::book::Book;
+use crate::ledger_dir::{self, LocalLedger};
+use crate::parse::{self, Range, SensorValue, Timestamp};
+use crate::settings::Settings;
+use crate::{lots, writer};
+
+/// Flags every record takes.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Sign {
+    /// Your key file.
+    #[arg(long, value_name = "FILE")]
+    key: PathBuf,
+    /// Event time (RFC 3339 or YYYY-MM-DD; default now).
+    #[arg(long, value_parser = parse::timestamp)]
+    time: Option<Timestamp>,
+}
+
+/// A location given by flags.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Place {
+    /// Where it happened (default: where you were enrolled).
+    #[arg(long, value_name = "TEXT")]
+    location: Option<String>,
+    /// The location's GLN (13 digits, check digit verified).
+    #[arg(long, value_parser = parse::gln)]
+    gln: Option<String>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum Command {
+    /// A farm harvests a new lot.
+    Harvest {
+        #[command(flatten)]
+        sign: Sign,
+        /// The new lot's code (unique among your lots).
+        #[arg(long, value_parser = parse::lot_code)]
+        lot: String,
+        /// What it is, any language (e.g. "千岛湖茶 fresh leaf").
+        #[arg(long)]
+        product: String,
+        /// The product's GTIN (check digit verified).
+        #[arg(long, value_parser = parse::gtin)]
+        gtin: Option<String>,
+        /// How much (500kg, 1.2t, 24 case …).
+        #[arg(long, value_parser = parse::quantity)]
+        quantity: Quantity,
+        #[command(flatten)]
+        place: Place,
+        /// Backing document, TYPE:NUMBER.
+        #[arg(long = "ref", value_parser = parse::refdoc)]
+        reference: Option<RefDoc>,
+    },
+    /// Consume lots you hold and make new lots (cool, wash, blend, pack …).
+    Transform {
+        #[command(flatten)]
+        sign: Sign,
+        /// What was done: blend, pack, mill, dry …
+        #[arg(long)]
+        process: String,
+        /// An input, LOT=QUANTITY (repeat).
+        #[arg(long = "input", value_parser = parse::code_quantity, required = true)]
+        inputs: Vec<(String, Quantity)>,
+        /// An output, NEWCODE=QUANTITY (repeat).
+        #[arg(long = "output", value_parser = parse::code_quantity, required = true)]
+        outputs: Vec<(String, Quantity)>,
+        /// What the outputs are.
+        #[arg(long)]
+        product: String,
+        /// The outputs' GTIN.
+        #[arg(long, value_parser = parse::gtin)]
+        gtin: Option<String>,
+        /// Stated loss (moisture, trimming): inputs = outputs + loss.
+        #[arg(long, value_parser = parse::quantity)]
+        loss: Option<Quantity>,
+        #[command(flatten)]
+        place: Place,
+        /// Backing document, TYPE:NUMBER.
+        #[arg(long = "ref", value_parser = parse::refdoc)]
+        reference: Option<RefDoc>,
+    },
+    /// Ship a quantity of a lot you hold to another participant.
+    Ship {
+        #[command(flatten)]
+        sign: Sign,
+        /// The lot (CODE or CODE@SOURCE).
+        #[arg(long)]
+        lot: String,
+        /// How much.
+        #[arg(long, value_parser = parse::quantity)]
+        quantity: Quantity,
+        /// The recipient: name, key, key prefix or key file.
+        #[arg(long, value_name = "WHO")]
+        to: String,
+        /// Ship-from location (default: where you were enrolled).
+        #[arg(long, value_name = "TEXT")]
+        from: Option<String>,
+        /// Ship-from GLN.
+        #[arg(long, value_parser = parse::gln)]
+        from_gln: Option<String>,
+        /// Ship-to location (default: where the recipient was enrolled).
+        #[arg(long, value_name = "TEXT")]
+        destination: Option<String>,
+        /// Ship-to GLN.
+        #[arg(long, value_parser = parse::gln)]
+        destination_gln: Option<String>,
+        /// Bill of lading, invoice …, TYPE:NUMBER.
+        #[arg(long = "ref", value_parser = parse::refdoc)]
+        reference: Option<RefDoc>,
+    },
+    /// Acknowledge a shipment addressed to you.
+    Receive {
+        #[command(flatten)]
+        sign: Sign,
+        /// The ship record's hash (printed by `terroir record ship`).
+        #[arg(long, value_parser = parse::hash)]
+        shipment: Hash,
+        /// How much arrived (default: all that was shipped).
+        #[arg(long, value_parser = parse::quantity)]
+        quantity: Option<Quantity>,
+        #[command(flatten)]
+        place: Place,
+        /// Backing document, TYPE:NUMBER.
+        #[arg(long = "ref", value_parser = parse::refdoc)]
+        reference: Option<RefDoc>,
+    },
+    /// Record cold-chain or storage readings for a lot.
+    Observe {
+        #[command(flatten)]
+        sign: Sign,
+        /// The lot.
+        #[arg(long)]
+        lot: String,
+        /// A temperature in °C, optionally VALUE@TIME (repeat).
+        #[arg(long = "temperature", value_parser = parse::sensor_value, allow_hyphen_values = true)]
+        temperatures: Vec<SensorValue>,
+        /// Allowed temperatures, MIN..MAX in °C.
+        #[arg(long, value_parser = parse::range, default_value = "0..8", allow_hyphen_values = true)]
+        temperature_range: Range,
+        /// A relative humidity in %, optionally VALUE@TIME (repeat).
+        #[arg(long = "humidity", value_parser = parse::sensor_value)]
+        humidities: Vec<SensorValue>,
+        /// Allowed humidity, MIN..MAX in %.
+        #[arg(long, value_parser = parse::range, default_value = "0..100")]
+        humidity_range: Range,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// Record an inspection or lab test of a lot (labs, regulators).
+    Inspect {
+        #[command(flatten)]
+        sign: Sign,
+        /// The lot.
+        #[arg(long)]
+        lot: String,
+        /// What was tested (e.g. "pesticide residue (GB 2763)").
+        #[arg(long)]
+        test: String,
+        /// pass or fail.
+        #[arg(long, value_parser = parse::verdict)]
+        verdict: Verdict,
+        /// Findings.
+        #[arg(long, default_value = "")]
+        notes: String,
+        /// Lab report, TYPE:NUMBER.
+        #[arg(long = "ref", value_parser = parse::refdoc)]
+        reference: Option<RefDoc>,
+    },
+    /// Certify a claim about a lot: organic, geographical indication … (labs, regulators).
+    Certify {
+        #[command(flatten)]
+        sign: Sign,
+        /// The lot.
+        #[arg(long)]
+        lot: String,
+        /// The claim (e.g. organic, "GI 千岛湖茶").
+        #[arg(long)]
+        claim: String,
+        /// Certificate, TYPE:NUMBER.
+        #[arg(long = "ref", value_parser = parse::refdoc)]
+        reference: Option<RefDoc>,
+        /// Expiry (RFC 3339 or YYYY-MM-DD).
+        #[arg(long, value_parser = parse::timestamp)]
+        valid_until: Option<Timestamp>,
+    },
+    /// Recall a lot and, by overlay, every lot made from it (regulators).
+    Recall {
+        #[command(flatten)]
+        sign: Sign,
+        /// The lot.
+        #[arg(long)]
+        lot: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Sell a quantity of a lot you hold to consumers (retailers).
+    Sell {
+        #[command(flatten)]
+        sign: Sign,
+        /// The lot.
+        #[arg(long)]
+        lot: String,
+        /// How much.
+        #[arg(long, value_parser = parse::quantity)]
+        quantity: Quantity,
+        #[command(flatten)]
+        place: Place,
+    },
+}
+
+struct Ctx {
+    ledger: LocalLedger,
+    book: Book,
+    signer: writer::Signer,
+    now: u64,
+    time: u64,
+}
+
+impl Ctx {
+    fn open(s: &Settings, sign: &Sign) -> Result<Self> {
+        let now = parse::now_ms();
+        let ledger = ledger_dir::open(&s.ledger)?;
+        let book = Book::load(&ledger)?;
+        let signer = writer::load_signer(&ledger, &sign.key)?;
+        Ok(Ctx {
+            ledger,
+            book,
+            signer,
+            now,
+            time: sign.time.map_or(now, |t| t.0),
+        })
+    }
+
+    fn place(&self, p: Place) -> Result<Location> {
+        self.location(p.location, p.gln, &self.signer.identity)
+    }
+
+    fn location(
+        &self,
+        text: Option<String>,
+        gln: Option<String>,
+        whose: &ledger_core::PublicKey,
+    ) -> Result<Location> {
+        let enrolled = self.book.location(&self.ledger, whose)?;
+        Ok(match text {
+            Some(description) => Location { description, gln },
+            None => Location {
+                description: enrolled.description,
+                gln: gln.or(enrolled.gln),
+            },
+        })
+    }
+
+    fn lot(&self, spec: &str) -> Result<ledger_core::LotId> {
+        lots::resolve(&self.ledger, &self.book, spec)
+    }
+
+    fn commit(mut self, s: &Settings, deps: Vec<Hash>, event: Event) -> Result<()> {
+        let record = writer::commit(
+            &mut self.ledger,
+            &self.book,
+            &self.signer,
+            self.time,
+            self.now,
+            deps,
+            event,
+        )?;
+        writer::report(&s.out, &self.book, &self.signer, &record)
+    }
+}
+
+fn readings(values: &[SensorValue], kind: SensorKind, range: Range, time: u64) -> Vec<Reading> {
+    values
+        .iter()
+        .map(|v| Reading {
+            time: v.time.unwrap_or(time),
+            kind,
+            value: v.milli,
+            min: range.min,
+            max: range.max,
+        })
+        .collect()
+}
+
+pub(crate) fn run(s: &Settings, c: Command) -> Result<()> {
+    match c {
+        Command::Harvest {
+            sign,
+            lot,
+            product,
+            gtin,
+            quantity,
+            place,
+            reference,
+        } => {
+            let ctx = Ctx::open(s, &sign)?;
+            let event = Event::Harvest {
+                lot_code: lot,
+                product: Product {
+                    description: product,
+                    gtin,
+                },
+                quantity,
+                location: ctx.place(place)?,
+                reference,
+            };
+            ctx.commit(s, vec![], event)
+        }
+        Command::Transform {
+            sign,
+            process,
+            inputs,
+            outputs,
+            product,
+            gtin,
+            loss,
+            place,
+            reference,
+        } => {
+            let ctx = Ctx::open(s, &sign)?;
+            let mut ins = Vec::with_capacity(inputs.len());
+            for (spec, quantity) in inputs {
+                ins.push(LotAmount {
+                    lot: ctx.lot(&spec)?,
+                    quantity,
+                });
+            }
+            let mut outs = Vec::with_capacity(outputs.len());
+            for (code, quantity) in outputs {
+                outs.push(NewLot {
+                    code: parse::lot_code(&code).map_err(anyhow::Error::msg)?,
+                    product: Product {
+                        description: product.clone(),
+                        gtin: gtin.clone(),
+                    },
+                    quantity,
+                });
+            }
+            let unit = ins.first().map(|i| i.quantity.unit);
+            let loss = match (loss, unit) {
+                (Some(l), Some(u)) if l.unit != u => bail!(
+                    "the loss is in {} but the inputs are in {}; give it in the inputs' unit",
+                    l.unit.symbol(),
+                    u.symbol()
+                ),
+                (Some(l), _) => l.amount,
+                (None, _) => 0,
+            };
+            let event = Event::Transform {
+                process,
+                inputs: ins,
+                outputs: outs,
+                loss,
+                location: ctx.place(place)?,
+                reference,
+            };
+            ctx.commit(s, vec![], event)
+        }
+        Command::Ship {
+            sign,
+            lot,
+            quantity,
+            to,
+            from,
+            from_gln,
+            destination,
+            destination_gln,
+            reference,
+        } => {
+            let ctx = Ctx::open(s, &sign)?;
+            let lot = ctx.lot(&lot)?;
+            let to = ctx.book.resolve(&to)?;
+            if ctx.book.get(&to).is_none() {
+                bail!("{} is not enrolled in this network", to.short());
+            }
+            if to == ctx.signer.identity {
+                bail!("you cannot ship to yourself");
+            }
+            let event = Event::Ship {
+                lot,
+                quantity,
+                to,
+                from: ctx.location(from, from_gln, &ctx.signer.identity)?,
+                destination: ctx.location(destination, destination_gln, &to)?,
+                reference,
+            };
+            ctx.commit(s, vec![], event)
+        }
+        Command::Receive {
+            sign,
+            shipment,
+            quantity,
+            place,
+            reference,
+        } => {
+            let ctx = Ctx::open(s, &sign)?;
+            let Some(ship) = ctx.ledger.record(&shipment)? else {
+                bail!("no record {} in this ledger", shipment.short());
+            };
+            let Event::Ship {
+                lot,
+                quantity: shipped,
+                ..
+            } = ship.record.event
+            else {
+                bail!(
+                    "record {} is a {} record, not a shipment",
+                    shipment.short(),
+                    ship.record.event.kind()
+                );
+            };
+            let event = Event::Receive {
+                shipment,
+                lot,
+                quantity: quantity.unwrap_or(shipped),
+                location: ctx.place(place)?,
+                reference,
+            };
+            ctx.commit(s, vec![shipment], event)
+        }
+        Command::Observe {
+            sign,
+            lot,
+            temperatures,
+            temperature_range,
+            humidities,
+            humidity_range,
+            place,
+        } => {
+            let ctx = Ctx::open(s, &sign)?;
+            let lot = ctx.lot(&lot)?;
+            let mut rs = readings(
+                &temperatures,
+                SensorKind::Temperature,
+                temperature_range,
+                ctx.time,
+            );
+            rs.extend(readings(
+                &humidities,
+                SensorKind::Humidity,
+                humidity_range,
+                ctx.time,
+            ));
+            if rs.is_empty() {
+                bail!("give at least one --temperature or --humidity reading");
+            }
+            let dep = lots::creation(&ctx.ledger, &lot)?;
+            let event = Event::Observe {
+                lot,
+                location: ctx.place(place)?,
+                readings: rs,
+            };
+            ctx.commit(s, vec![dep], event)
+        }
+        Command::Inspect {
+            sign,
+            lot,
+            test,
+            verdict,
+            notes,
+            reference,
+        } => {
+            let ctx = Ctx::open(s, &sign)?;
+            let lot = ctx.lot(&lot)?;
+            let dep = lots::creation(&ctx.ledger, &lot)?;
+            let event = Event::Inspect {
+                lot,
+                test,
+                verdict,
+                notes,
+                reference,
+            };
+            ctx.commit(s, vec![dep], event)
+        }
+        Command::Certify {
+            sign,
+            lot,
+            claim,
+            reference,
+            valid_until,
+        } => {
+            let ctx = Ctx::open(s, &sign)?;
+            let lot = ctx.lot(&lot)?;
+            let dep = lots::creation(&ctx.ledger, &lot)?;
+            let event = Event::Certify {
+                lot,
+                claim,
+                reference,
+                valid_until: valid_until.map(|t| t.0),
+            };
+            ctx.commit(s, vec![dep], event)
+        }
+        Command::Recall { sign, lot, reason } => {
+            let ctx = Ctx::open(s, &sign)?;
+            let lot = ctx.lot(&lot)?;
+            let dep = lots::creation(&ctx.ledger, &lot)?;
+            let event = Event::Recall { lot, reason };
+            ctx.commit(s, vec![dep], event)
+        }
+        Command::Sell {
+            sign,
+            lot,
+            quantity,
+            place,
+        } => {
+            let ctx = Ctx::open(s, &sign)?;
+            let lot = ctx.lot(&lot)?;
+            let event = Event::Sell {
+                lot,
+                quantity,
+                location: ctx.place(place)?,
+            };
+            ctx.commit(s, vec![], event)
+        }
+    }
+}

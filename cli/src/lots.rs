@@ -1,0 +1,66 @@
+//! Naming lots on the command line.
+//!
+//! A lot is its code plus its source (the participant that created it); a
+//! code is unique per source only. `CODE` is enough when one participant
+//! used it; otherwise write `CODE@SOURCE`, where SOURCE is a name, a key or
+//! a key prefix (`terroir` prints lots as `CODE@KEYPREFIX`).
+
+use anyhow::{bail, Result};
+use ledger_core::graph::Graph;
+use ledger_core::hash::Hash;
+use ledger_core::LotId;
+
+use crate::book::Book;
+use crate::ledger_dir::LocalLedger;
+
+/// Finds the lot `spec` names.
+pub(crate) fn resolve(ledger: &LocalLedger, book: &Book, spec: &str) -> Result<LotId> {
+    let spec = spec.trim();
+    let whole = ledger.lots_with_code(spec)?;
+    match whole.as_slice() {
+        [one] => return Ok(one.clone()),
+        [] => {}
+        many => bail!(
+            "lot code {spec:?} is used by {} participants: {}; name one as CODE@SOURCE",
+            many.len(),
+            many.iter()
+                .map(|l| format!("{l} ({})", book.name(&l.source)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+    if let Some((code, source)) = spec.rsplit_once('@') {
+        let lots = ledger.lots_with_code(code)?;
+        if lots.is_empty() {
+            bail!("no lot {code:?} in this ledger");
+        }
+        let src = book.resolve(source)?;
+        if let Some(l) = lots.into_iter().find(|l| l.source == src) {
+            return Ok(l);
+        }
+        bail!("{} created no lot {code:?}", book.name(&src));
+    }
+    bail!("no lot {spec:?} in this ledger")
+}
+
+/// The record that created `lot` (its harvest or transform).
+pub(crate) fn creation(ledger: &LocalLedger, lot: &LotId) -> Result<Hash> {
+    for h in ledger.lot_records(lot)? {
+        let Some(r) = ledger.record(&h)? else {
+            continue;
+        };
+        let creator = ledger
+            .key_info(&r.record.author)?
+            .map_or(r.record.author, |k| k.identity);
+        if creator == lot.source
+            && r.record
+                .event
+                .created_lots()
+                .iter()
+                .any(|(c, _, _)| *c == lot.code)
+        {
+            return Ok(h);
+        }
+    }
+    bail!("the ledger has no record creating lot {lot}")
+}

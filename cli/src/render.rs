@@ -1,0 +1,446 @@
+//! The human-readable trace: a timeline of who did what, where, when and
+//! how much, then certifications, upstream and downstream lots, and every
+//! warning (recall, failed inspection, temperature excursion, revoked key,
+//! equivocation).
+
+use ledger_core::event::{Location, Reading, SensorKind, Verdict};
+use ledger_core::graph::KeyInfo;
+use ledger_core::overlay::Flag;
+use ledger_core::query::{Trace, TraceEvent, Warning};
+use ledger_core::{Event, LotId, PublicKey, Quantity, Unit};
+
+use crate::output::{say, BAD, BOLD, DIM, KEY, OK, WARN};
+use crate::parse::show_time;
+
+/// Looks up a participant's display name.
+type Lookup<'a> = Box<dyn Fn(&PublicKey) -> Option<String> + 'a>;
+
+/// Names keys: from the address book or a trace's own signer info, else
+/// the short key.
+pub(crate) struct Names<'a> {
+    lookup: Lookup<'a>,
+}
+
+impl<'a> Names<'a> {
+    pub(crate) fn new(lookup: impl Fn(&PublicKey) -> Option<String> + 'a) -> Self {
+        Names {
+            lookup: Box::new(lookup),
+        }
+    }
+
+    /// Names known from the trace's signers only (for offline bundles).
+    pub(crate) fn from_trace(trace: &'a Trace) -> Self {
+        Names::new(move |k| {
+            trace
+                .events
+                .iter()
+                .filter_map(|e| e.signer.as_ref())
+                .find(|s| s.identity == *k)
+                .map(|s| s.name.clone())
+                .or_else(|| {
+                    trace.events.iter().find_map(|e| match &e.event {
+                        Event::Enroll {
+                            participant, name, ..
+                        } if participant == k => Some(name.clone()),
+                        _ => None,
+                    })
+                })
+        })
+    }
+
+    pub(crate) fn of(&self, k: &PublicKey) -> String {
+        (self.lookup)(k).unwrap_or_else(|| k.short())
+    }
+
+    fn lot(&self, l: &LotId) -> String {
+        format!("{l} ({})", self.of(&l.source))
+    }
+}
+
+fn place(l: &Location) -> String {
+    match (&l.description, &l.gln) {
+        (d, Some(g)) if !d.is_empty() => format!("{d} (GLN {g})"),
+        (_, Some(g)) => format!("GLN {g}"),
+        (d, None) => d.clone(),
+    }
+}
+
+fn at(l: &Location) -> String {
+    let p = place(l);
+    if p.is_empty() {
+        String::new()
+    } else {
+        format!(" at {p}")
+    }
+}
+
+fn milli(v: i64) -> String {
+    let sign = if v < 0 { "-" } else { "" };
+    let a = v.unsigned_abs();
+    let frac = a % 1000;
+    if frac == 0 {
+        format!("{sign}{}", a / 1000)
+    } else {
+        let f = format!("{frac:03}");
+        format!("{sign}{}.{}", a / 1000, f.trim_end_matches('0'))
+    }
+}
+
+/// `9.6 °C (allowed 0 to 8 °C)`.
+pub(crate) fn reading(r: &Reading) -> String {
+    let u = r.kind.unit_symbol();
+    let what = match r.kind {
+        SensorKind::Temperature => "temperature",
+        SensorKind::Humidity => "humidity",
+    };
+    format!(
+        "{what} {} {u} (allowed {} to {} {u})",
+        milli(r.value),
+        milli(r.min),
+        milli(r.max)
+    )
+}
+
+fn signer(e: &TraceEvent, names: &Names<'_>) -> String {
+    match &e.signer {
+        Some(KeyInfo { name, role, .. }) => format!("{name} ({role})"),
+        None => names.of(&e.author),
+    }
+}
+
+/// `120 kg`, `2.5 kg`, `500 g`, `1.25 l`, `24 case`.
+pub(crate) fn q(q: &Quantity) -> String {
+    let (big, small) = match q.unit {
+        Unit::Gram => ("kg", "g"),
+        Unit::Millilitre => ("l", "ml"),
+        other => return format!("{} {}", q.amount, other.symbol()),
+    };
+    if q.amount < 1000 {
+        return format!("{} {small}", q.amount);
+    }
+    let frac = format!("{:03}", q.amount % 1000);
+    let frac = frac.trim_end_matches('0');
+    if frac.is_empty() {
+        format!("{} {big}", q.amount / 1000)
+    } else {
+        format!("{}.{frac} {big}", q.amount / 1000)
+    }
+}
+
+/// The lines describing one event.
+pub(crate) fn describe(e: &Event, names: &Names<'_>) -> Vec<String> {
+    match e {
+        Event::Harvest {
+            lot_code,
+            product,
+            quantity,
+            location,
+            reference,
+        } => {
+            let mut v = vec![format!(
+                "harvested {} of {}{} as lot {lot_code}{}",
+                q(quantity),
+                product.description,
+                product
+                    .gtin
+                    .as_ref()
+                    .map(|g| format!(" (GTIN {g})"))
+                    .unwrap_or_default(),
+                at(location)
+            )];
+            v.extend(
+                reference
+                    .as_ref()
+                    .map(|r| format!("{}: {}", r.kind, r.number)),
+            );
+            v
+        }
+        Event::Transform {
+            process,
+            inputs,
+            outputs,
+            loss,
+            location,
+            reference,
+        } => {
+            let unit = inputs.first().map(|i| i.quantity.unit);
+            let mut v = vec![format!("{process}{}", at(location))];
+            for i in inputs {
+                v.push(format!(
+                    "in:  {} of lot {}",
+                    q(&i.quantity),
+                    names.lot(&i.lot)
+                ));
+            }
+            for o in outputs {
+                v.push(format!(
+                    "out: {} of {}{} as lot {}",
+                    q(&o.quantity),
+                    o.product.description,
+                    o.product
+                        .gtin
+                        .as_ref()
+                        .map(|g| format!(" (GTIN {g})"))
+                        .unwrap_or_default(),
+                    o.code
+                ));
+            }
+            if let (Some(u), true) = (unit, *loss > 0) {
+                v.push(format!("loss: {}", q(&Quantity::new(*loss, u))));
+            }
+            v.extend(
+                reference
+                    .as_ref()
+                    .map(|r| format!("{}: {}", r.kind, r.number)),
+            );
+            v
+        }
+        Event::Ship {
+            lot,
+            quantity,
+            to,
+            from,
+            destination,
+            reference,
+        } => {
+            let mut v = vec![format!(
+                "shipped {} of lot {} to {}",
+                q(quantity),
+                names.lot(lot),
+                names.of(to)
+            )];
+            let (f, d) = (place(from), place(destination));
+            if !f.is_empty() || !d.is_empty() {
+                v.push(format!("from {f} to {d}"));
+            }
+            v.extend(
+                reference
+                    .as_ref()
+                    .map(|r| format!("{}: {}", r.kind, r.number)),
+            );
+            v
+        }
+        Event::Receive {
+            shipment,
+            lot,
+            quantity,
+            location,
+            reference,
+        } => {
+            let mut v = vec![format!(
+                "received {} of lot {}{} (shipment {})",
+                q(quantity),
+                names.lot(lot),
+                at(location),
+                shipment.short()
+            )];
+            v.extend(
+                reference
+                    .as_ref()
+                    .map(|r| format!("{}: {}", r.kind, r.number)),
+            );
+            v
+        }
+        Event::Observe {
+            lot,
+            location,
+            readings,
+        } => {
+            let mut v = vec![format!(
+                "observed lot {}{}: {} reading(s)",
+                names.lot(lot),
+                at(location),
+                readings.len()
+            )];
+            for r in readings {
+                let flag = if r.is_excursion() { "  EXCURSION" } else { "" };
+                v.push(format!("{}  {}{flag}", show_time(r.time), reading(r)));
+            }
+            v
+        }
+        Event::Inspect {
+            lot,
+            test,
+            verdict,
+            notes,
+            reference,
+        } => {
+            let verdict = match verdict {
+                Verdict::Pass => "PASS",
+                Verdict::Fail => "FAIL",
+            };
+            let mut v = vec![format!(
+                "inspected lot {}: {test}: {verdict}",
+                names.lot(lot)
+            )];
+            if !notes.is_empty() {
+                v.push(notes.clone());
+            }
+            v.extend(
+                reference
+                    .as_ref()
+                    .map(|r| format!("{}: {}", r.kind, r.number)),
+            );
+            v
+        }
+        Event::Certify {
+            lot,
+            claim,
+            reference,
+            valid_until,
+        } => {
+            let mut v = vec![format!("certified lot {}: {claim}", names.lot(lot))];
+            v.extend(
+                reference
+                    .as_ref()
+                    .map(|r| format!("{}: {}", r.kind, r.number)),
+            );
+            v.extend(valid_until.map(|t| format!("valid until {}", show_time(t))));
+            v
+        }
+        Event::Recall { lot, reason } => {
+            vec![format!("RECALLED lot {}: {reason}", names.lot(lot))]
+        }
+        Event::Sell {
+            lot,
+            quantity,
+            location,
+        } => vec![format!(
+            "sold {} of lot {}{}",
+            q(quantity),
+            names.lot(lot),
+            at(location)
+        )],
+        Event::Enroll {
+            participant,
+            name,
+            role,
+            location,
+        } => vec![format!(
+            "enrolled {name} as {role}{} (key {})",
+            at(location),
+            participant.short()
+        )],
+        Event::Revoke {
+            key,
+            last_trusted_seq,
+            reason,
+        } => vec![format!(
+            "revoked key {} ({}) after {}: {reason}",
+            key.short(),
+            names.of(key),
+            last_trusted_seq.map_or("its first record".into(), |s| format!("seq {s}"))
+        )],
+        Event::RotateKey { new_key } => {
+            vec![format!("handed its identity to key {}", new_key.short())]
+        }
+    }
+}
+
+fn flag(f: &Flag) -> String {
+    match f {
+        Flag::Revoked { revocation } => {
+            format!(
+                "signed by a revoked key (revocation {})",
+                revocation.short()
+            )
+        }
+        Flag::Equivocation { fork_seq } => {
+            format!("its author equivocated (two records at seq {fork_seq})")
+        }
+        Flag::Tainted { source } => format!("depends on flagged record {}", source.short()),
+    }
+}
+
+/// One warning, as a sentence.
+pub(crate) fn warning(w: &Warning, names: &Names<'_>) -> String {
+    match w {
+        Warning::Recalled { lot, reason, .. } => {
+            format!("RECALL: lot {} is recalled: {reason}", names.lot(lot))
+        }
+        Warning::FailedInspection { lot, test, .. } => {
+            format!("FAILED INSPECTION: lot {}: {test}", names.lot(lot))
+        }
+        Warning::Excursion {
+            lot, reading: r, ..
+        } => format!(
+            "EXCURSION: lot {} at {}: {}",
+            names.lot(lot),
+            show_time(r.time),
+            reading(r)
+        ),
+        Warning::Flagged { record, flag: f } => {
+            format!("FLAGGED: record {}: {}", record.short(), flag(f))
+        }
+    }
+}
+
+/// Prints the whole trace.
+pub(crate) fn print_trace(t: &Trace, names: &Names<'_>) {
+    let product = t.product.as_ref();
+    say!(
+        "{BOLD}Lot {}{BOLD:#}  {}{}",
+        names.lot(&t.lot),
+        product.map(|p| p.description.as_str()).unwrap_or(""),
+        product
+            .and_then(|p| p.gtin.as_ref())
+            .map(|g| format!("  GTIN {g}"))
+            .unwrap_or_default()
+    );
+    say!();
+    for e in &t.events {
+        let lines = describe(&e.event, names);
+        say!(
+            "{KEY}{}{KEY:#}  {BOLD}{:<9}{BOLD:#} {}  {DIM}{}{DIM:#}",
+            show_time(e.time),
+            e.event.kind().as_str(),
+            signer(e, names),
+            e.hash.short()
+        );
+        for line in lines {
+            let style = if line.contains("EXCURSION")
+                || line.contains("FAIL")
+                || line.starts_with("RECALLED")
+            {
+                WARN
+            } else {
+                anstyle::Style::new()
+            };
+            say!("                               {style}{line}{style:#}");
+        }
+        for f in &e.flags {
+            say!("                               {BAD}⚠ {}{BAD:#}", flag(f));
+        }
+    }
+    say!();
+    if !t.certifications.is_empty() {
+        say!("{BOLD}Certified{BOLD:#}");
+        for (lot, claim, h) in &t.certifications {
+            say!(
+                "  {OK}✓{OK:#} {claim}  (lot {}, record {})",
+                names.lot(lot),
+                h.short()
+            );
+        }
+    }
+    if !t.upstream.is_empty() {
+        say!("{BOLD}Made from{BOLD:#}");
+        for l in &t.upstream {
+            say!("  {}", names.lot(l));
+        }
+    }
+    if !t.downstream.is_empty() {
+        say!("{BOLD}Made into{BOLD:#}");
+        for l in &t.downstream {
+            say!("  {}", names.lot(l));
+        }
+    }
+    if t.warnings.is_empty() {
+        say!("{OK}No warnings:{OK:#} nothing recalled, no failed inspection, no excursion, no revoked key.");
+    } else {
+        say!("{WARN}Warnings ({}){WARN:#}", t.warnings.len());
+        for w in &t.warnings {
+            say!("  {WARN}⚠{WARN:#} {}", warning(w, names));
+        }
+    }
+}
