@@ -1,2 +1,102 @@
-//! `terroird`: the peer node daemon (networking arrives in a later change).
-fn main() {}
+//! `terroird`: the Terroir peer node daemon.
+//!
+//! - `terroird init --genesis FILE --data DIR` founds a node's data
+//!   directory and writes `DIR/terroird.toml`.
+//! - `terroird run --config FILE` runs the node until SIGINT or SIGTERM.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use terroir_node::Config;
+
+#[derive(Parser)]
+#[command(name = "terroird", version, about = "The Terroir peer node")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a data directory: the ledger, the node key and terroird.toml.
+    Init {
+        /// The genesis file (JSON).
+        #[arg(long)]
+        genesis: PathBuf,
+        /// The data directory to create.
+        #[arg(long)]
+        data: PathBuf,
+    },
+    /// Run the node.
+    Run {
+        /// The configuration file (TOML).
+        #[arg(long)]
+        config: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match real_main(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("terroird: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn real_main(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Init { genesis, data } => {
+            let (network, peer) = terroir_node::init(&data, &genesis)?;
+            let genesis = std::fs::canonicalize(&genesis).unwrap_or(genesis);
+            let data_abs = std::fs::canonicalize(&data).unwrap_or(data.clone());
+            let path = data.join("terroird.toml");
+            if !path.exists() {
+                let cfg = Config::new(data_abs, genesis);
+                std::fs::write(&path, cfg.to_toml()?)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            println!("network {network}");
+            println!("peer id {peer}");
+            println!("config  {}", path.display());
+            Ok(())
+        }
+        Command::Run { config } => {
+            let settings = Config::load(&config)?.settings()?;
+            let rt = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
+            rt.block_on(terroir_node::run(settings, shutdown_signal()))
+        }
+    }
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,187 @@
+//! The node's configuration file (TOML) and its limits.
+//!
+//! Relative paths in the file are read relative to the file's directory, so
+//! a data directory can carry its own `terroird.toml`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use libp2p::Multiaddr;
+use serde::{Deserialize, Serialize};
+
+/// Default HTTP bind address: loopback only, so an API is never exposed by
+/// accident; operators opt in to a public address.
+pub const DEFAULT_HTTP: &str = "127.0.0.1:8700";
+/// Default libp2p listen address.
+pub const DEFAULT_LISTEN: &str = "/ip4/0.0.0.0/tcp/7700";
+
+/// `terroird.toml` as written by an operator.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where the ledger (`ledger/`) and the node key (`node.key`) live.
+    pub data_dir: PathBuf,
+    /// The genesis file (JSON of `ledger_core::Genesis`).
+    pub genesis: PathBuf,
+    /// libp2p listen addresses (multiaddrs).
+    #[serde(default = "default_listen")]
+    pub listen: Vec<String>,
+    /// Peers to dial at start and whenever the node has no peer
+    /// (multiaddrs, optionally ending in `/p2p/PEER_ID`).
+    #[serde(default)]
+    pub bootstrap: Vec<String>,
+    /// HTTP API bind address.
+    #[serde(default = "default_http")]
+    pub http: SocketAddr,
+    /// Discover peers on the local network with mDNS.
+    #[serde(default)]
+    pub mdns: bool,
+    /// Limits and intervals.
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+fn default_listen() -> Vec<String> {
+    vec![DEFAULT_LISTEN.to_owned()]
+}
+
+fn default_http() -> SocketAddr {
+    // A constant that parses; falls back to the unspecified port-0 address
+    // rather than panicking.
+    DEFAULT_HTTP
+        .parse()
+        .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8700)))
+}
+
+/// Tunable limits. Every one bounds memory or work a peer or client can
+/// cause.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// How often heads are compared with every peer (ms). Catch-up after a
+    /// missed gossip message takes at most this long.
+    pub sync_interval_ms: u64,
+    /// Invalid records a peer may send before it is disconnected and
+    /// banned for the life of the process.
+    pub max_strikes: u32,
+    /// Largest HTTP request body (bytes). A batch of 1,000 ordinary records
+    /// in hex is about 700 KiB.
+    pub max_body_bytes: usize,
+    /// Most records one HTTP submission may carry.
+    pub max_submit_records: usize,
+    /// HTTP requests served at once; more get 503.
+    pub max_concurrent_http: usize,
+    /// Records the pending pool holds (see `ledger_core::LedgerConfig`).
+    pub pending_capacity: usize,
+    /// sled page cache (bytes).
+    pub cache_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            sync_interval_ms: 5_000,
+            max_strikes: 3,
+            max_body_bytes: 4 * 1024 * 1024,
+            max_submit_records: 1_000,
+            max_concurrent_http: 64,
+            pending_capacity: 10_000,
+            cache_bytes: ledger_core::store::DEFAULT_CACHE_BYTES,
+        }
+    }
+}
+
+/// A configuration checked and resolved: what [`crate::Node::start`] uses.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// Genesis file.
+    pub genesis: PathBuf,
+    /// Listen addresses.
+    pub listen: Vec<Multiaddr>,
+    /// Bootstrap peers.
+    pub bootstrap: Vec<Multiaddr>,
+    /// HTTP bind address.
+    pub http: SocketAddr,
+    /// mDNS switch.
+    pub mdns: bool,
+    /// Limits.
+    pub limits: Limits,
+}
+
+impl Config {
+    /// A configuration for a data dir and genesis with every default.
+    pub fn new(data_dir: PathBuf, genesis: PathBuf) -> Self {
+        Config {
+            data_dir,
+            genesis,
+            listen: default_listen(),
+            bootstrap: Vec::new(),
+            http: default_http(),
+            mdns: false,
+            limits: Limits::default(),
+        }
+    }
+
+    /// Reads a TOML file, resolving relative paths against its directory.
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config {}", path.display()))?;
+        let mut cfg: Config =
+            toml::from_str(&text).with_context(|| format!("parsing config {}", path.display()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        if cfg.data_dir.is_relative() {
+            cfg.data_dir = base.join(&cfg.data_dir);
+        }
+        if cfg.genesis.is_relative() {
+            cfg.genesis = base.join(&cfg.genesis);
+        }
+        Ok(cfg)
+    }
+
+    /// TOML text of this configuration.
+    pub fn to_toml(&self) -> anyhow::Result<String> {
+        toml::to_string_pretty(self).context("serializing config")
+    }
+
+    /// Parses addresses and checks limits.
+    pub fn settings(&self) -> anyhow::Result<Settings> {
+        let parse = |list: &[String], what: &str| -> anyhow::Result<Vec<Multiaddr>> {
+            list.iter()
+                .map(|a| {
+                    a.parse::<Multiaddr>()
+                        .with_context(|| format!("{what} address {a:?} is not a multiaddr"))
+                })
+                .collect()
+        };
+        let l = &self.limits;
+        anyhow::ensure!(
+            l.sync_interval_ms >= 100,
+            "limits.sync_interval_ms must be at least 100"
+        );
+        anyhow::ensure!(l.max_strikes >= 1, "limits.max_strikes must be at least 1");
+        anyhow::ensure!(
+            l.max_submit_records >= 1,
+            "limits.max_submit_records must be at least 1"
+        );
+        anyhow::ensure!(
+            l.max_concurrent_http >= 1,
+            "limits.max_concurrent_http must be at least 1"
+        );
+        anyhow::ensure!(
+            l.max_body_bytes >= 2 * ledger_core::encoding::MAX_RECORD_BYTES + 64,
+            "limits.max_body_bytes must hold one maximal record in hex"
+        );
+        Ok(Settings {
+            data_dir: self.data_dir.clone(),
+            genesis: self.genesis.clone(),
+            listen: parse(&self.listen, "listen")?,
+            bootstrap: parse(&self.bootstrap, "bootstrap")?,
+            http: self.http,
+            mdns: self.mdns,
+            limits: self.limits.clone(),
+        })
+    }
+}

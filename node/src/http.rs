@@ -1,0 +1,407 @@
+//! The HTTP API (JSON): submit signed records, read records, lots, traces,
+//! bundles, participants, heads, forks, node status and metrics. Handlers
+//! hold only handles; see `docs/api.md` for every endpoint.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use ledger_core::graph::Graph;
+use ledger_core::query;
+use ledger_core::{Hash, LotId, NetworkId, Outcome, PublicKey, SignedRecord};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tokio::sync::Semaphore;
+
+use crate::ledger_task::LedgerHandle;
+use crate::metrics::Metrics;
+use crate::network::NetworkHandle;
+use crate::page;
+
+/// What every handler shares: handles, never the ledger or swarm itself.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The ledger thread.
+    pub ledger: LedgerHandle,
+    /// The swarm task.
+    pub net: NetworkHandle,
+    /// Counters.
+    pub metrics: Arc<Metrics>,
+    /// The network id.
+    pub network: NetworkId,
+    /// The network's human name.
+    pub network_name: String,
+    /// This node's libp2p id.
+    pub peer_id: String,
+    /// Most records in one submission.
+    pub max_submit_records: usize,
+}
+
+/// An error answered as `{"error": reason}` with a 4xx/5xx status.
+#[derive(Debug)]
+pub struct ApiError(StatusCode, String);
+
+impl ApiError {
+    fn bad(why: impl Into<String>) -> Self {
+        ApiError(StatusCode::BAD_REQUEST, why.into())
+    }
+    fn not_found(why: impl Into<String>) -> Self {
+        ApiError(StatusCode::NOT_FOUND, why.into())
+    }
+    fn internal(why: impl std::fmt::Display) -> Self {
+        ApiError(StatusCode::INTERNAL_SERVER_ERROR, why.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({ "error": self.1 }))).into_response()
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// The router, with the body cap and the concurrency cap applied.
+pub fn router(state: AppState, max_body_bytes: usize, max_concurrent: usize) -> Router {
+    let permits = Arc::new(Semaphore::new(max_concurrent));
+    Router::new()
+        .route("/records", post(submit))
+        .route("/records/{hash}", get(get_record))
+        .route("/lots", get(find_lots))
+        .route("/lots/{source}/{code}/trace", get(lot_trace))
+        .route("/lots/{source}/{code}/downstream", get(lot_downstream))
+        .route("/lots/{source}/{code}/bundle", get(lot_bundle))
+        .route("/participants", get(participants))
+        .route("/heads", get(heads))
+        .route("/forks", get(forks))
+        .route("/status", get(status))
+        .route("/metrics", get(metrics))
+        .route("/01/{gtin}/10/{lot}", get(consumer_page))
+        .layer(middleware::from_fn_with_state(permits, limit))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .with_state(state)
+}
+
+async fn limit(State(permits): State<Arc<Semaphore>>, req: Request, next: Next) -> Response {
+    match permits.try_acquire() {
+        Ok(_permit) => next.run(req).await,
+        Err(_) => ApiError(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many requests at once".into(),
+        )
+        .into_response(),
+    }
+}
+
+fn closed<E: std::fmt::Display>(e: E) -> ApiError {
+    ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubmitJson {
+    record: Option<String>,
+    records: Option<Vec<String>>,
+}
+
+#[derive(Serialize)]
+struct Verdict {
+    hash: Hash,
+    #[serde(flatten)]
+    outcome: Outcome,
+}
+
+/// Parses a submission: JSON `{"record": hex}` / `{"records": [hex…]}`, or
+/// hex text (records separated by whitespace).
+fn parse_submission(body: &[u8], max: usize) -> ApiResult<(Vec<SignedRecord>, bool)> {
+    let text = std::str::from_utf8(body).map_err(|_| ApiError::bad("body is not UTF-8"))?;
+    let text = text.trim();
+    let (hexes, single): (Vec<String>, bool) = if text.starts_with('{') {
+        let j: SubmitJson =
+            serde_json::from_str(text).map_err(|e| ApiError::bad(format!("body: {e}")))?;
+        match (j.record, j.records) {
+            (Some(r), None) => (vec![r], true),
+            (None, Some(rs)) => (rs, false),
+            _ => {
+                return Err(ApiError::bad(
+                    "give exactly one of \"record\" or \"records\"",
+                ))
+            }
+        }
+    } else {
+        let v: Vec<String> = text.split_whitespace().map(str::to_owned).collect();
+        let single = v.len() == 1;
+        (v, single)
+    };
+    if hexes.is_empty() {
+        return Err(ApiError::bad("no record given"));
+    }
+    if hexes.len() > max {
+        return Err(ApiError(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("{} records in one submission, at most {max}", hexes.len()),
+        ));
+    }
+    let mut out = Vec::with_capacity(hexes.len());
+    for (i, h) in hexes.iter().enumerate() {
+        let bytes = hex::decode(h.trim())
+            .map_err(|e| ApiError::bad(format!("record {i}: not hex: {e}")))?;
+        let r =
+            SignedRecord::decode(&bytes).map_err(|e| ApiError::bad(format!("record {i}: {e}")))?;
+        out.push(r);
+    }
+    Ok((out, single))
+}
+
+async fn submit(State(st): State<AppState>, body: Bytes) -> ApiResult<Response> {
+    st.metrics.inc(&st.metrics.http_requests);
+    let (records, single) = parse_submission(&body, st.max_submit_records)?;
+    let encoded: Vec<(Hash, Vec<u8>)> = records.iter().map(|r| (r.hash(), r.encode())).collect();
+    let report = st
+        .ledger
+        .ingest(records)
+        .await
+        .map_err(closed)?
+        .map_err(ApiError::internal)?;
+    for ((_, outcome), (_, bytes)) in report.outcomes.iter().zip(encoded) {
+        if *outcome == Outcome::Accepted {
+            st.net.publish(bytes).await;
+        }
+    }
+    let verdicts: Vec<Verdict> = report
+        .outcomes
+        .into_iter()
+        .map(|(hash, outcome)| Verdict { hash, outcome })
+        .collect();
+    let mut verdicts = verdicts;
+    if single && verdicts.len() == 1 {
+        if let Some(v) = verdicts.pop() {
+            let code = match &v.outcome {
+                Outcome::Accepted | Outcome::Duplicate => StatusCode::OK,
+                Outcome::Pending(_) => StatusCode::ACCEPTED,
+                Outcome::Rejected { error } => {
+                    return Ok((
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        Json(json!({ "error": error.to_string(), "hash": v.hash, "outcome": "rejected" })),
+                    )
+                        .into_response())
+                }
+                Outcome::PoolFull { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            };
+            return Ok((code, Json(v)).into_response());
+        }
+    }
+    Ok(Json(json!({ "results": verdicts })).into_response())
+}
+
+fn parse_hash(s: &str) -> ApiResult<Hash> {
+    Hash::from_hex(s).map_err(|e| ApiError::bad(e.to_string()))
+}
+
+fn parse_lot(source: &str, code: String) -> ApiResult<LotId> {
+    let source =
+        PublicKey::from_hex(source).map_err(|e| ApiError::bad(format!("lot source: {e}")))?;
+    Ok(LotId { source, code })
+}
+
+async fn get_record(State(st): State<AppState>, Path(hash): Path<String>) -> ApiResult<Response> {
+    st.metrics.inc(&st.metrics.http_requests);
+    let h = parse_hash(&hash)?;
+    let r = st
+        .ledger
+        .read(move |s| s.ledger.record(&h))
+        .await
+        .map_err(closed)?
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found(format!("no record {h}")))?;
+    Ok(Json(json!({ "hash": h, "hex": hex::encode(r.encode()), "record": r.record, "signature": hex::encode(r.signature.0) })).into_response())
+}
+
+#[derive(Deserialize)]
+struct CodeQuery {
+    code: String,
+}
+
+async fn find_lots(State(st): State<AppState>, Query(q): Query<CodeQuery>) -> ApiResult<Response> {
+    st.metrics.inc(&st.metrics.http_requests);
+    let lots = st
+        .ledger
+        .read(move |s| s.ledger.lots_with_code(&q.code))
+        .await
+        .map_err(closed)?
+        .map_err(ApiError::internal)?;
+    Ok(Json(json!({ "lots": lots })).into_response())
+}
+
+async fn lot_trace(
+    State(st): State<AppState>,
+    Path((source, code)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    st.metrics.inc(&st.metrics.http_requests);
+    let lot = parse_lot(&source, code)?;
+    let trace = st
+        .ledger
+        .read(move |s| {
+            let overlays = s.ledger.overlays()?;
+            query::trace(&s.ledger, &overlays, &lot)
+        })
+        .await
+        .map_err(closed)?
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found("no record creates this lot"))?;
+    Ok(Json(trace).into_response())
+}
+
+async fn lot_downstream(
+    State(st): State<AppState>,
+    Path((source, code)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    st.metrics.inc(&st.metrics.http_requests);
+    let lot = parse_lot(&source, code)?;
+    let l2 = lot.clone();
+    let down = st
+        .ledger
+        .read(move |s| query::downstream_lots(&s.ledger, &l2))
+        .await
+        .map_err(closed)?
+        .map_err(ApiError::internal)?;
+    Ok(Json(json!({ "lot": lot, "downstream": down })).into_response())
+}
+
+async fn lot_bundle(
+    State(st): State<AppState>,
+    Path((source, code)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    st.metrics.inc(&st.metrics.http_requests);
+    let lot = parse_lot(&source, code)?;
+    let bundle = st
+        .ledger
+        .read(move |s| ledger_core::bundle::export(&s.ledger, &lot))
+        .await
+        .map_err(closed)?
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found("no record names this lot"))?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/octet-stream")],
+        bundle.encode(),
+    )
+        .into_response())
+}
+
+async fn participants(State(st): State<AppState>) -> ApiResult<Response> {
+    st.metrics.inc(&st.metrics.http_requests);
+    let p = st
+        .ledger
+        .read(|s| s.ledger.participants())
+        .await
+        .map_err(closed)?
+        .map_err(ApiError::internal)?;
+    Ok(Json(json!({ "participants": p })).into_response())
+}
+
+async fn heads(State(st): State<AppState>) -> ApiResult<Response> {
+    st.metrics.inc(&st.metrics.http_requests);
+    let h = st
+        .ledger
+        .read(|s| s.ledger.heads())
+        .await
+        .map_err(closed)?
+        .map_err(ApiError::internal)?;
+    let rows: Vec<_> = h
+        .into_iter()
+        .map(|(a, seq, hash)| json!({ "author": a, "seq": seq, "hash": hash }))
+        .collect();
+    Ok(Json(json!({ "heads": rows })).into_response())
+}
+
+async fn forks(State(st): State<AppState>) -> ApiResult<Response> {
+    st.metrics.inc(&st.metrics.http_requests);
+    let o = st
+        .ledger
+        .read(|s| s.ledger.overlays())
+        .await
+        .map_err(closed)?
+        .map_err(ApiError::internal)?;
+    Ok(Json(json!({ "forks": o.forks })).into_response())
+}
+
+/// `GET /status`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Status {
+    /// Network id (hex).
+    pub network_id: String,
+    /// Network name from genesis.
+    pub network_name: String,
+    /// This node's libp2p peer id.
+    pub peer_id: String,
+    /// Records stored.
+    pub records: u64,
+    /// Authors with a chain.
+    pub heads: usize,
+    /// Records waiting in the pending pool.
+    pub pending: usize,
+    /// State digest (hex) over the stored records and overlays.
+    pub state_digest: String,
+    /// Connected peers.
+    pub peers: Vec<serde_json::Value>,
+}
+
+async fn status(State(st): State<AppState>) -> ApiResult<Response> {
+    st.metrics.inc(&st.metrics.http_requests);
+    let (records, heads, pending, digest) = st
+        .ledger
+        .read(|s| -> Result<_, ledger_core::StoreError> {
+            let heads = s.ledger.heads()?.len();
+            Ok((s.ledger.len(), heads, s.ledger.pending_len(), s.digest()?))
+        })
+        .await
+        .map_err(closed)?
+        .map_err(ApiError::internal)?;
+    let peers = st.net.peers().await.into_iter().map(|p| json!(p)).collect();
+    Ok(Json(Status {
+        network_id: st.network.to_hex(),
+        network_name: st.network_name.clone(),
+        peer_id: st.peer_id.clone(),
+        records,
+        heads,
+        pending,
+        state_digest: digest.to_hex(),
+        peers,
+    })
+    .into_response())
+}
+
+async fn metrics(State(st): State<AppState>) -> Response {
+    st.metrics.inc(&st.metrics.http_requests);
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        st.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn consumer_page(
+    State(st): State<AppState>,
+    Path((gtin, lot)): Path<(String, String)>,
+) -> Response {
+    st.metrics.inc(&st.metrics.http_requests);
+    let name = st.network_name.clone();
+    let result = st
+        .ledger
+        .read(move |s| page::find_trace(&s.ledger, &gtin, &lot))
+        .await;
+    match result {
+        Ok(Ok(Some(trace))) => Html(page::render(&name, &trace)).into_response(),
+        Ok(Ok(None)) => (StatusCode::NOT_FOUND, Html(page::not_found(&name))).into_response(),
+        Ok(Err(e)) => ApiError::internal(e).into_response(),
+        Err(e) => closed(e).into_response(),
+    }
+}

@@ -1,0 +1,150 @@
+//! Prometheus counters and gauges, rendered in the text exposition format.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The node's metrics. Plain atomics: every writer only adds or sets.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Records validated and stored.
+    pub records_accepted: AtomicU64,
+    /// Records already stored when they arrived.
+    pub records_duplicate: AtomicU64,
+    /// Records parked in the pending pool.
+    pub records_pending: AtomicU64,
+    /// Records that broke a rule.
+    pub records_rejected: AtomicU64,
+    /// Records dropped because the pending pool was full.
+    pub records_pool_full: AtomicU64,
+    /// Gossip messages received.
+    pub gossip_received: AtomicU64,
+    /// Sync requests answered.
+    pub sync_served: AtomicU64,
+    /// Sync responses received.
+    pub sync_received: AtomicU64,
+    /// Strikes given to peers for invalid data.
+    pub peer_strikes: AtomicU64,
+    /// Peers banned.
+    pub peers_banned: AtomicU64,
+    /// HTTP requests served.
+    pub http_requests: AtomicU64,
+    /// Gauge: stored records.
+    pub ledger_records: AtomicU64,
+    /// Gauge: records in the pending pool.
+    pub ledger_pending: AtomicU64,
+    /// Gauge: connected peers.
+    pub peers_connected: AtomicU64,
+}
+
+impl Metrics {
+    /// Adds one to a counter.
+    pub fn inc(&self, c: &AtomicU64) {
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Sets the ledger gauges.
+    pub fn set_gauges(&self, records: u64, pending: usize) {
+        self.ledger_records.store(records, Ordering::Relaxed);
+        self.ledger_pending.store(
+            u64::try_from(pending).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// The Prometheus text format.
+    pub fn render(&self) -> String {
+        let rows: [(&str, &str, &str, &AtomicU64); 14] = [
+            (
+                "terroir_records_accepted_total",
+                "counter",
+                "Records validated and stored.",
+                &self.records_accepted,
+            ),
+            (
+                "terroir_records_duplicate_total",
+                "counter",
+                "Records already stored on arrival.",
+                &self.records_duplicate,
+            ),
+            (
+                "terroir_records_pending_total",
+                "counter",
+                "Records parked in the pending pool.",
+                &self.records_pending,
+            ),
+            (
+                "terroir_records_rejected_total",
+                "counter",
+                "Records that broke a validation rule.",
+                &self.records_rejected,
+            ),
+            (
+                "terroir_records_pool_full_total",
+                "counter",
+                "Records dropped because the pending pool was full.",
+                &self.records_pool_full,
+            ),
+            (
+                "terroir_gossip_received_total",
+                "counter",
+                "Gossip messages received.",
+                &self.gossip_received,
+            ),
+            (
+                "terroir_sync_served_total",
+                "counter",
+                "Sync requests answered.",
+                &self.sync_served,
+            ),
+            (
+                "terroir_sync_received_total",
+                "counter",
+                "Sync responses received.",
+                &self.sync_received,
+            ),
+            (
+                "terroir_peer_strikes_total",
+                "counter",
+                "Strikes given to peers for invalid data.",
+                &self.peer_strikes,
+            ),
+            (
+                "terroir_peers_banned_total",
+                "counter",
+                "Peers disconnected and banned.",
+                &self.peers_banned,
+            ),
+            (
+                "terroir_http_requests_total",
+                "counter",
+                "HTTP requests served.",
+                &self.http_requests,
+            ),
+            (
+                "terroir_ledger_records",
+                "gauge",
+                "Records stored.",
+                &self.ledger_records,
+            ),
+            (
+                "terroir_ledger_pending",
+                "gauge",
+                "Records waiting in the pending pool.",
+                &self.ledger_pending,
+            ),
+            (
+                "terroir_peers_connected",
+                "gauge",
+                "Connected peers.",
+                &self.peers_connected,
+            ),
+        ];
+        let mut out = String::new();
+        for (name, kind, help, v) in rows {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            let _ = writeln!(out, "{name} {}", v.load(Ordering::Relaxed));
+        }
+        out
+    }
+}

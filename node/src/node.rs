@@ -1,0 +1,209 @@
+//! Starting and stopping a node: the ledger thread, the swarm task and the
+//! HTTP server, wired together by handles.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use futures::StreamExt;
+use ledger_core::store::SledStore;
+use ledger_core::{Ledger, LedgerConfig, NetworkId};
+use libp2p::swarm::SwarmEvent;
+use libp2p::{Multiaddr, PeerId};
+use tokio::sync::watch;
+
+use crate::config::Settings;
+use crate::http::{self, AppState};
+use crate::keyfile;
+use crate::ledger_task::LedgerHandle;
+use crate::metrics::Metrics;
+use crate::network::{self, NetworkHandle, NetworkParts};
+
+/// How long start-up waits for the listeners to report their addresses.
+const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A running node.
+#[derive(Debug)]
+pub struct Node {
+    /// The HTTP API's bound address.
+    pub http_addr: SocketAddr,
+    /// The libp2p listen addresses (one per configured listener), with
+    /// `/p2p/PEER_ID` appended: ready to use as bootstrap addresses.
+    pub listen_addrs: Vec<Multiaddr>,
+    /// This node's libp2p id.
+    pub peer_id: PeerId,
+    /// The network id.
+    pub network: NetworkId,
+    /// Handle on the ledger thread.
+    pub ledger: LedgerHandle,
+    /// Handle on the swarm task.
+    pub net: NetworkHandle,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    ledger_join: tokio::task::JoinHandle<()>,
+}
+
+/// Creates a node's data directory: the ledger founded on `genesis` and
+/// the node key. Fails if a ledger already exists there.
+pub fn init(
+    data_dir: &std::path::Path,
+    genesis: &std::path::Path,
+) -> anyhow::Result<(NetworkId, PeerId)> {
+    let g = keyfile::read_genesis(genesis)?;
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
+    let store =
+        SledStore::open(&data_dir.join(keyfile::LEDGER_DIR)).context("opening the store")?;
+    let ledger =
+        Ledger::create(store, g, LedgerConfig::default()).context("founding the ledger")?;
+    let key = keyfile::load_or_create(data_dir)?;
+    Ok((ledger.network(), key.public().to_peer_id()))
+}
+
+impl Node {
+    /// Opens the ledger, starts listening and serving, and returns once the
+    /// listen addresses are known.
+    pub async fn start(s: Settings) -> anyhow::Result<Node> {
+        let genesis = keyfile::read_genesis(&s.genesis)?;
+        let ledger_dir = s.data_dir.join(keyfile::LEDGER_DIR);
+        anyhow::ensure!(
+            ledger_dir.exists(),
+            "{} holds no ledger; run `terroird init --genesis FILE --data {}` first",
+            s.data_dir.display(),
+            s.data_dir.display()
+        );
+        let store = SledStore::open_with_cache(&ledger_dir, s.limits.cache_bytes)
+            .with_context(|| format!("opening {}", ledger_dir.display()))?;
+        let cfg = LedgerConfig {
+            pending_capacity: s.limits.pending_capacity,
+            ..LedgerConfig::default()
+        };
+        let ledger = Ledger::open(store, cfg).context("opening the ledger")?;
+        let network = ledger.network();
+        anyhow::ensure!(
+            network == genesis.id(),
+            "the ledger in {} belongs to network {network}, but genesis {} is network {}",
+            s.data_dir.display(),
+            s.genesis.display(),
+            genesis.id()
+        );
+        let key = keyfile::load_or_create(&s.data_dir)?;
+        let peer_id = key.public().to_peer_id();
+        let metrics = Arc::new(Metrics::default());
+        metrics.set_gauges(ledger.len(), ledger.pending_len());
+        tracing::info!(%network, %peer_id, records = ledger.len(), "opening node");
+
+        let mut swarm = network::build_swarm(key, &network, s.mdns)?;
+        let mut listeners = Vec::new();
+        for addr in &s.listen {
+            listeners.push(
+                swarm
+                    .listen_on(addr.clone())
+                    .with_context(|| format!("listening on {addr}"))?,
+            );
+        }
+        let mut listen_addrs: Vec<Multiaddr> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let deadline = tokio::time::Instant::now() + LISTEN_TIMEOUT;
+        while seen.len() < listeners.len() {
+            let ev = tokio::time::timeout_at(deadline, swarm.select_next_some())
+                .await
+                .context("waiting for the libp2p listeners")?;
+            match ev {
+                SwarmEvent::NewListenAddr {
+                    listener_id,
+                    address,
+                } => {
+                    if seen.insert(listener_id) {
+                        listen_addrs.push(address.with(libp2p::multiaddr::Protocol::P2p(peer_id)));
+                    }
+                }
+                SwarmEvent::ListenerError { error, .. } => {
+                    anyhow::bail!("libp2p listener: {error}")
+                }
+                _ => {}
+            }
+        }
+
+        let (ledger, ledger_join) = LedgerHandle::spawn(ledger, metrics.clone());
+        let (stop, stop_rx) = watch::channel(false);
+        let (net, net_join) = network::spawn(
+            NetworkParts {
+                swarm,
+                network,
+                bootstrap: s.bootstrap.clone(),
+                sync_interval: Duration::from_millis(s.limits.sync_interval_ms),
+                max_strikes: s.limits.max_strikes,
+            },
+            ledger.clone(),
+            metrics.clone(),
+            stop_rx.clone(),
+        )?;
+
+        let listener = tokio::net::TcpListener::bind(s.http)
+            .await
+            .with_context(|| format!("binding HTTP on {}", s.http))?;
+        let http_addr = listener.local_addr().context("HTTP local address")?;
+        let app = http::router(
+            AppState {
+                ledger: ledger.clone(),
+                net: net.clone(),
+                metrics,
+                network,
+                network_name: genesis.network.clone(),
+                peer_id: peer_id.to_string(),
+                max_submit_records: s.limits.max_submit_records,
+            },
+            s.limits.max_body_bytes,
+            s.limits.max_concurrent_http,
+        );
+        let mut http_stop = stop_rx;
+        let http_join = tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = http_stop.changed().await;
+                })
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "HTTP server failed");
+            }
+        });
+        tracing::info!(%http_addr, "HTTP API listening");
+        for a in &listen_addrs {
+            tracing::info!(address = %a, "libp2p listening");
+        }
+        Ok(Node {
+            http_addr,
+            listen_addrs,
+            peer_id,
+            network,
+            ledger,
+            net,
+            stop,
+            tasks: vec![net_join, http_join],
+            ledger_join,
+        })
+    }
+
+    /// Stops serving, stops the network, flushes and closes the ledger.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+        self.ledger.close().await;
+        self.ledger_join.await.context("ledger thread")?;
+        tracing::info!("node stopped");
+        Ok(())
+    }
+}
+
+/// Runs a node until `shutdown` completes, then stops it cleanly.
+pub async fn run(settings: Settings, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    let node = Node::start(settings).await?;
+    shutdown.await;
+    tracing::info!("shutting down");
+    node.stop().await
+}

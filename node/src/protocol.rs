@@ -1,0 +1,96 @@
+//! The wire protocols between nodes, all bound to the network id: the
+//! gossipsub topic, the sync request-response protocol and the identify
+//! protocol version each name it, so nodes of different networks never
+//! exchange records.
+
+use ledger_core::encoding::MAX_RECORD_BYTES;
+use ledger_core::NetworkId;
+use serde::{Deserialize, Serialize};
+
+/// Largest sync request: a [`SyncRequest::Records`] of
+/// [`MAX_HASHES_PER_REQUEST`] hashes in CBOR is under 20 KiB.
+pub const MAX_REQUEST_BYTES: u64 = 64 * 1024;
+/// Largest sync response accepted from a peer: the record budget plus room
+/// for one maximal record and the CBOR framing.
+pub const MAX_RESPONSE_BYTES: u64 = 2 * RESPONSE_BUDGET_BYTES as u64 + MAX_RECORD_BYTES as u64;
+/// Records a response carries stop growing past this many bytes (4 MiB:
+/// ~13,000 ordinary records, a fraction of a second to validate).
+pub const RESPONSE_BUDGET_BYTES: usize = 4 * 1024 * 1024;
+/// Most records in one response, whatever their size.
+pub const MAX_RECORDS_PER_RESPONSE: usize = 2_000;
+/// Most hashes one [`SyncRequest::Records`] may name.
+pub const MAX_HASHES_PER_REQUEST: usize = 256;
+/// Most heads one response lists (an author table of ~5 MiB of CBOR);
+/// networks beyond 50,000 participants need a paged heads exchange.
+pub const MAX_HEADS: usize = 50_000;
+/// Largest gossip message: one record.
+pub const MAX_GOSSIP_BYTES: usize = MAX_RECORD_BYTES + 1024;
+
+/// The gossipsub topic new records are announced on.
+pub fn topic(network: &NetworkId) -> String {
+    format!("terroir/{}/records", network.to_hex())
+}
+
+/// The sync protocol name.
+pub fn sync_protocol(network: &NetworkId) -> String {
+    format!("/terroir/{}/sync/1", network.to_hex())
+}
+
+/// The identify protocol version; a peer announcing another is refused.
+pub fn identify_version(network: &NetworkId) -> String {
+    format!("/terroir/{}/1", network.to_hex())
+}
+
+/// One author's chain as a peer holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Head {
+    /// The author's key.
+    pub author: [u8; 32],
+    /// Seq of its main-branch head.
+    pub seq: u64,
+    /// Hash of its main-branch head.
+    pub hash: [u8; 32],
+    /// Records of the author stored, forks included.
+    pub count: u64,
+}
+
+/// A sync request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SyncRequest {
+    /// Every author's head.
+    Heads,
+    /// An author's records from a seq on (forks included), in seq order.
+    Chain {
+        /// The author.
+        author: [u8; 32],
+        /// First seq wanted.
+        from_seq: u64,
+    },
+    /// Records by hash (at most [`MAX_HASHES_PER_REQUEST`]).
+    Records {
+        /// The hashes.
+        hashes: Vec<[u8; 32]>,
+    },
+}
+
+/// A sync response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SyncResponse {
+    /// Answer to [`SyncRequest::Heads`].
+    Heads {
+        /// The heads, at most [`MAX_HEADS`].
+        heads: Vec<Head>,
+    },
+    /// Answer to [`SyncRequest::Chain`] and [`SyncRequest::Records`].
+    Records {
+        /// Canonical bytes of signed records.
+        records: Vec<serde_bytes::ByteBuf>,
+        /// For a chain cut short by the budget: the seq to ask from next.
+        next_seq: Option<u64>,
+    },
+    /// The request was refused.
+    Refused {
+        /// Why.
+        reason: String,
+    },
+}
