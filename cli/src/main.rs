@@ -70,12 +70,19 @@ fn clap_failure(e: &clap::Error) -> ExitCode {
             ExitCode::from(2)
         }
         _ => {
+            // The message is its first paragraph (clap lists missing
+            // arguments on the following lines); usage and tips are dropped.
             let text = e.render().to_string();
-            let first = text.lines().next().unwrap_or("error: invalid arguments");
-            if first.starts_with("error:") {
-                eprintln!("{first}");
+            let message: Vec<&str> = text
+                .lines()
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            let line = message.join(" ");
+            if line.starts_with("error:") {
+                eprintln!("{line}");
             } else {
-                eprintln!("error: {first}");
+                eprintln!("error: {line}");
             }
             ExitCode::from(2)
         }

@@ -59,7 +59,7 @@ pub(crate) enum Command {
         #[arg(long, value_parser = parse::gtin)]
         gtin: Option<String>,
         /// How much (500kg, 1.2t, 24 case …).
-        #[arg(long, value_parser = parse::quantity)]
+        #[arg(long, value_parser = parse::quantity, allow_hyphen_values = true)]
         quantity: Quantity,
         #[command(flatten)]
         place: Place,
@@ -87,7 +87,7 @@ pub(crate) enum Command {
         #[arg(long, value_parser = parse::gtin)]
         gtin: Option<String>,
         /// Stated loss (moisture, trimming): inputs = outputs + loss.
-        #[arg(long, value_parser = parse::quantity)]
+        #[arg(long, value_parser = parse::quantity, allow_hyphen_values = true)]
         loss: Option<Quantity>,
         #[command(flatten)]
         place: Place,
@@ -103,7 +103,7 @@ pub(crate) enum Command {
         #[arg(long)]
         lot: String,
         /// How much.
-        #[arg(long, value_parser = parse::quantity)]
+        #[arg(long, value_parser = parse::quantity, allow_hyphen_values = true)]
         quantity: Quantity,
         /// The recipient: name, key, key prefix or key file.
         #[arg(long, value_name = "WHO")]
@@ -132,7 +132,7 @@ pub(crate) enum Command {
         #[arg(long, value_parser = parse::hash)]
         shipment: Hash,
         /// How much arrived (default: all that was shipped).
-        #[arg(long, value_parser = parse::quantity)]
+        #[arg(long, value_parser = parse::quantity, allow_hyphen_values = true)]
         quantity: Option<Quantity>,
         #[command(flatten)]
         place: Place,
@@ -218,7 +218,7 @@ pub(crate) enum Command {
         #[arg(long)]
         lot: String,
         /// How much.
-        #[arg(long, value_parser = parse::quantity)]
+        #[arg(long, value_parser = parse::quantity, allow_hyphen_values = true)]
         quantity: Quantity,
         #[command(flatten)]
         place: Place,
