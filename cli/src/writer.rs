@@ -167,7 +167,16 @@ pub(crate) fn commit(
         all.extend(signer.first_dep);
     }
     for d in deps {
-        if !all.contains(&d) && Some(d) != head.map(|h| h.1) {
+        if Some(d) == head.map(|h| h.1) {
+            // The rules want this record in deps, but it is also the prev,
+            // and a record may not name its prev as a dep.
+            bail!(
+                "this {kind} must list record {} in its deps, but that is your own previous \
+                 record, which a record may not list twice; sign another record first",
+                d.short()
+            );
+        }
+        if !all.contains(&d) {
             all.push(d);
         }
     }

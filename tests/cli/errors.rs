@@ -561,3 +561,51 @@ fn ledger_directories() {
         .unwrap();
     assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), before);
 }
+
+/// Regression: a farm observing the lot it has just harvested needs the
+/// harvest in deps, but the harvest is also its prev, which may not be
+/// listed twice. The CLI says so instead of signing a record the ledger
+/// would refuse with a puzzling "must be listed in deps".
+#[test]
+fn regression_observe_own_lot_right_after_harvest() {
+    let env = Env::new();
+    env.ok(&["key", "new", "--out", "a.key"]);
+    env.ok(&["key", "new", "--out", "f.key"]);
+    env.ok(&["init", "--network", "n", "--authority-key", "a.key"]);
+    env.ok(&[
+        "enroll",
+        "--key",
+        "a.key",
+        "--participant",
+        "f.key",
+        "--name",
+        "F",
+        "--role",
+        "farm",
+    ]);
+    env.ok(&[
+        "record",
+        "harvest",
+        "--key",
+        "f.key",
+        "--lot",
+        "L1",
+        "--product",
+        "靖远枸杞",
+        "--quantity",
+        "5kg",
+    ]);
+    env.refused(
+        &[
+            "record",
+            "observe",
+            "--key",
+            "f.key",
+            "--lot",
+            "L1",
+            "--temperature",
+            "4",
+        ],
+        "your own previous record",
+    );
+}
