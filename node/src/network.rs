@@ -362,7 +362,9 @@ impl Net {
         let n = self.strikes.entry(peer).or_insert(0);
         *n += 1;
         tracing::warn!(%peer, strikes = *n, reason, "peer sent invalid data");
-        if *n >= self.max_strikes {
+        // Ban once, at the threshold; strikes for messages already in
+        // flight when the ban fell only count.
+        if *n == self.max_strikes {
             self.ban(peer, "too many invalid records");
         }
     }
