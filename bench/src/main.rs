@@ -87,19 +87,22 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         }
     };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    eprintln!("measuring primitives …");
+    let stage =
+        |name: &str| eprintln!("{name} (peak RSS so far {:.0} MiB)", report::peak_rss_mib());
+    stage("measuring primitives …");
     let primitives = primitives::measure(&dir.join("raw-sled"))?;
-    eprintln!("generating {} records …", args.records);
+    stage(&format!("generating {} records …", args.records));
     let workload = ingest::prepare(args.records, &dir.join("workload.bin"))?;
-    eprintln!("ingesting (1 thread, then {cores}) …");
+    stage(&format!("ingesting (1 thread, then {cores}) …"));
     let ingest = ingest::measure(&workload, &dir, cores, &primitives)?;
-    eprintln!("querying …");
+    stage("querying …");
     let queries = queries::measure(
         &workload,
         &dir.join("ledger-all-cores"),
         args.samples,
         &primitives,
     )?;
+    stage("done");
     let figures = report::Figures::new(args.records, cores, primitives, ingest, queries);
     print!("{}", figures.table());
     if let Some(path) = &args.json {

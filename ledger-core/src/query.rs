@@ -237,18 +237,33 @@ impl<S: Store> Ledger<S> {
         Ok(out)
     }
 
-    /// Every stored record, in hash order.
+    /// Every stored record, in hash order, a page at a time (no storage
+    /// iterator is held while `visit` runs, so `visit` may write elsewhere).
     pub fn for_each_record(
         &self,
         mut visit: impl FnMut(Hash, &[u8]) -> bool,
     ) -> Result<(), StoreError> {
-        self.store.for_each_prefix(
-            &[tables::RECORD],
-            &mut |k, v| match tables::trailing_hash(k) {
-                Some(h) => visit(h, v),
-                None => true,
-            },
-        )
+        const PAGE: usize = 1024;
+        let mut after: Option<Vec<u8>> = None;
+        loop {
+            let page = self
+                .store
+                .scan_page(&[tables::RECORD], after.as_deref(), PAGE)?;
+            let Some((last, _)) = page.last() else {
+                return Ok(());
+            };
+            after = Some(last.clone());
+            for (k, v) in &page {
+                if let Some(h) = tables::trailing_hash(k) {
+                    if !visit(h, v) {
+                        return Ok(());
+                    }
+                }
+            }
+            if page.len() < PAGE {
+                return Ok(());
+            }
+        }
     }
 
     /// The state digest: SHA-256 over the sorted hashes of every stored

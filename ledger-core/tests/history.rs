@@ -292,3 +292,46 @@ fn parallel_signature_checks_give_the_same_verdicts() {
         }
     );
 }
+
+/// A ledger holding most of a generated history, shared by the mutation
+/// cases below (they never change its digest).
+fn shared_history() -> &'static std::sync::Mutex<(Workload, Ledger<MemoryStore>)> {
+    static SHARED: std::sync::OnceLock<std::sync::Mutex<(Workload, Ledger<MemoryStore>)>> =
+        std::sync::OnceLock::new();
+    SHARED.get_or_init(|| {
+        let w = workload::generate(Shape::for_records(1_000));
+        let mut l = fresh(&w.genesis);
+        ingest_all(&mut l, &w.records[..900], 4096);
+        std::sync::Mutex::new((w, l))
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// The fuzz target `validate_record`, as a property: a mutated valid
+    /// record (flipped bytes, truncated, extended) never panics the
+    /// validator, is never accepted, and never changes the state digest.
+    #[test]
+    fn mutated_records_are_never_accepted(
+        which in 900usize..1000,
+        flips in proptest::collection::vec((any::<usize>(), 1u8..=255), 1..4),
+        cut in proptest::option::of(any::<usize>()),
+    ) {
+        let mut guard = shared_history().lock().unwrap();
+        let (w, l) = &mut *guard;
+        let mut bytes = w.records[which].encode();
+        for (pos, mask) in flips {
+            let n = bytes.len();
+            bytes[pos % n] ^= mask;
+        }
+        if let Some(c) = cut {
+            let n = bytes.len();
+            bytes.truncate(c % n);
+        }
+        let before = l.state_digest().unwrap();
+        let results = l.ingest_bytes(&[bytes], NOW).unwrap();
+        prop_assert!(!matches!(results[0], Ok((_, Outcome::Accepted))));
+        prop_assert_eq!(l.state_digest().unwrap(), before);
+    }
+}

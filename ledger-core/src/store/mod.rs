@@ -10,7 +10,7 @@ mod memory;
 mod sled;
 
 pub use self::memory::MemoryStore;
-pub use self::sled::{SledStore, DEFAULT_CACHE_BYTES};
+pub use self::sled::{SledStore, DEFAULT_CACHE_BYTES, LOCK_WAIT};
 
 use crate::error::StoreError;
 
@@ -54,6 +54,15 @@ pub trait Store: Send + Sync {
         prefix: &[u8],
         visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<(), StoreError>;
+    /// Up to `limit` entries with `prefix`, in key order, starting after
+    /// the key `after` (or at the first). For walking large tables a page
+    /// at a time without holding an iterator across writes.
+    fn scan_page(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Entry>, StoreError>;
     /// Applies every write of `batch` atomically (not yet durable).
     fn apply(&self, batch: Batch) -> Result<(), StoreError>;
     /// Makes every applied batch durable.

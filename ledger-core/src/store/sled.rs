@@ -9,6 +9,10 @@ use crate::error::StoreError;
 /// small machine should give it.
 pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
+/// How long opening waits for a directory lock that a just-closed
+/// database in this process (or an exiting one) may still hold.
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_millis(1500);
+
 /// A sled database holding the ledger in its default tree.
 #[derive(Debug, Clone)]
 pub struct SledStore {
@@ -27,7 +31,24 @@ impl SledStore {
     }
 
     /// Opens with an explicit page-cache size in bytes.
+    ///
+    /// sled releases its directory lock from a background thread when a
+    /// database is dropped, so a reopen right after a close can briefly see
+    /// it held: the lock is retried for up to [`LOCK_WAIT`] before
+    /// [`StoreError::Locked`] is reported.
     pub fn open_with_cache(dir: &Path, cache_bytes: u64) -> Result<Self, StoreError> {
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        loop {
+            match Self::try_open(dir, cache_bytes) {
+                Err(StoreError::Locked(_)) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn try_open(dir: &Path, cache_bytes: u64) -> Result<Self, StoreError> {
         let db = sled::Config::new()
             .path(dir)
             .cache_capacity(cache_bytes)
@@ -90,6 +111,28 @@ impl Store for SledStore {
             }
         }
         Ok(())
+    }
+
+    fn scan_page(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Entry>, StoreError> {
+        use std::ops::Bound;
+        let start = match after {
+            Some(a) => Bound::Excluded(a.to_vec()),
+            None => Bound::Included(prefix.to_vec()),
+        };
+        let mut out = Vec::with_capacity(limit.min(4096));
+        for kv in self.db.range::<Vec<u8>, _>((start, Bound::Unbounded)) {
+            let (k, v) = kv.map_err(engine)?;
+            if !k.starts_with(prefix) || out.len() >= limit {
+                break;
+            }
+            out.push((k.to_vec(), v.to_vec()));
+        }
+        Ok(out)
     }
 
     fn apply(&self, batch: Batch) -> Result<(), StoreError> {
