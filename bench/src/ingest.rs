@@ -10,7 +10,7 @@ use anyhow::Context;
 use serde::Serialize;
 
 use ledger_core::ledger::{Ledger, LedgerConfig, Outcome};
-use ledger_core::store::SledStore;
+use ledger_core::store::{MemoryStore, SledStore, Store};
 use ledger_core::workload::{self, Shape};
 use ledger_core::{Genesis, LotId, SignedRecord};
 
@@ -99,16 +99,23 @@ pub(crate) struct IngestFigures {
     pub limit: f64,
     /// Which primitive sets the limit.
     pub limit_bound_by: &'static str,
+    /// Records/s on one thread into the in-memory store: validation
+    /// without durable storage.
+    pub in_memory: f64,
     /// Mean encoded record size, bytes.
     pub mean_record_bytes: f64,
 }
 
 pub(crate) fn ingest_into(p: &Prepared, dir: &Path, threads: usize) -> anyhow::Result<f64> {
+    ingest_store(p, SledStore::open(dir)?, threads)
+}
+
+fn ingest_store<S: Store>(p: &Prepared, store: S, threads: usize) -> anyhow::Result<f64> {
     let config = LedgerConfig {
         verify_threads: threads,
         ..LedgerConfig::default()
     };
-    let mut ledger = Ledger::create(SledStore::open(dir)?, p.genesis.clone(), config)?;
+    let mut ledger = Ledger::create(store, p.genesis.clone(), config)?;
     let now = workload::T0 + 10 * 365 * 86_400_000;
     let mut elapsed = 0.0;
     for batch in batches(p, GROUP_COMMIT)? {
@@ -133,6 +140,7 @@ pub(crate) fn measure(
     cores: usize,
     prim: &Primitives,
 ) -> anyhow::Result<IngestFigures> {
+    let in_memory = ingest_store(p, MemoryStore::new(), 1)?;
     let single_thread = ingest_into(p, &dir.join("ledger-one-thread"), 1)?;
     crate::report::reset_peak_rss();
     let all_cores = ingest_into(p, &dir.join("ledger-all-cores"), cores)?;
@@ -148,6 +156,7 @@ pub(crate) fn measure(
         cores,
         limit,
         limit_bound_by,
+        in_memory,
         mean_record_bytes: p.mean_record_bytes,
     })
 }

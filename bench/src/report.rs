@@ -132,6 +132,14 @@ impl Figures {
             format!("{:.2}× one-core limit", self.ingest_single_vs_limit),
         );
         row(
+            "ingest, 1 thread, in-memory store",
+            format!("{:.0}/s", i.in_memory),
+            format!(
+                "{:.2}× batch verify: validation alone",
+                i.in_memory / p.verify_batch
+            ),
+        );
+        row(
             &format!("ingest, {} threads", i.cores),
             format!("{:.0}/s", i.all_cores),
             format!(

@@ -100,6 +100,8 @@ pub struct Participant {
     pub name: String,
     /// Role.
     pub role: crate::event::Role,
+    /// Where it is (with its GLN, if any); `None` for genesis authorities.
+    pub location: Option<crate::event::Location>,
     /// The enroll record (`None` for genesis authorities).
     pub enrolled_by: Option<Hash>,
 }
@@ -207,6 +209,7 @@ impl<S: Store> Ledger<S> {
                 key: a.key,
                 name: a.name.clone(),
                 role: crate::event::Role::Regulator,
+                location: None,
                 enrolled_by: None,
             })
             .collect();
@@ -217,7 +220,7 @@ impl<S: Store> Ledger<S> {
                     participant,
                     name,
                     role,
-                    ..
+                    location,
                 } = r.record.event
                 {
                     enrolled.push((
@@ -226,6 +229,7 @@ impl<S: Store> Ledger<S> {
                             key: participant,
                             name,
                             role,
+                            location: Some(location),
                             enrolled_by: Some(h),
                         },
                     ));
