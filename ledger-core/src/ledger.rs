@@ -627,8 +627,8 @@ impl Ingest<'_> {
             }
         }
 
-        for parent in r.prev.iter().chain(&r.deps) {
-            txn.put(tables::child(parent, &hash), Vec::new());
+        for dep in &r.deps {
+            txn.put(tables::child(dep, &hash), Vec::new());
         }
         let kind = r.event.kind();
         if tables::indexed_kind(kind) {
@@ -656,9 +656,6 @@ impl Ingest<'_> {
             }
             if let Some(s) = fx.received {
                 txn.put(tables::received(&identity, &s), Vec::new());
-            }
-            for code in &fx.created {
-                txn.put(tables::created(&identity, code), Vec::new());
             }
         }
         self.stored += 1;

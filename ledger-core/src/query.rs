@@ -60,7 +60,27 @@ impl<S: Store> Graph for Ledger<S> {
     }
 
     fn children(&self, hash: &Hash) -> Result<Vec<Hash>, StoreError> {
-        hashes_under(&self.store, &tables::children_prefix(hash))
+        let mut out = hashes_under(&self.store, &tables::children_prefix(hash))?;
+        // Successors in the author's chain (more than one after a fork).
+        if let Some(r) = self.record(hash)? {
+            let (author, next) = (r.record.author, r.record.seq.saturating_add(1));
+            let mut successors: BTreeSet<Hash> =
+                hashes_under(&self.store, &tables::fork_seq_prefix(&author, next))?
+                    .into_iter()
+                    .collect();
+            if let Some(v) = self.store.get(&tables::chain(&author, next))? {
+                successors.extend(tables::trailing_hash(&v));
+            }
+            for h in successors {
+                if self
+                    .record(&h)?
+                    .is_some_and(|c| c.record.prev == Some(*hash))
+                {
+                    out.push(h);
+                }
+            }
+        }
+        Ok(out)
     }
 
     fn records_of_kind(&self, kind: EventKind) -> Result<Vec<Hash>, StoreError> {

@@ -18,7 +18,6 @@ pub(crate) const CHAIN: u8 = b'a';
 pub(crate) const KEY_STATE: u8 = b'k';
 pub(crate) const BALANCE: u8 = b'b';
 pub(crate) const RECEIVED: u8 = b'v';
-pub(crate) const CREATED: u8 = b'n';
 pub(crate) const LOT: u8 = b'l';
 pub(crate) const CHILD: u8 = b'd';
 pub(crate) const FORK: u8 = b'f';
@@ -66,11 +65,6 @@ pub(crate) fn received(holder: &PublicKey, shipment: &Hash) -> Vec<u8> {
     key(&[&[RECEIVED], &holder.0, &shipment.0])
 }
 
-/// `n` holder code → ∅: lot codes created on the main branch.
-pub(crate) fn created(holder: &PublicKey, code: &str) -> Vec<u8> {
-    key(&[&[CREATED], &holder.0, code.as_bytes()])
-}
-
 fn lot_part(lot: &LotId) -> Vec<u8> {
     let len = u16::try_from(lot.code.len()).unwrap_or(u16::MAX);
     key(&[&lot.source.0, &len.to_be_bytes(), lot.code.as_bytes()])
@@ -86,7 +80,8 @@ pub(crate) fn lot_prefix(l: &LotId) -> Vec<u8> {
     key(&[&[LOT], &lot_part(l)])
 }
 
-/// `d` parent child → ∅: reverse edges of prev and deps.
+/// `d` dep child → ∅: reverse edges of deps (prev edges follow from
+/// chain slots).
 pub(crate) fn child(parent: &Hash, child: &Hash) -> Vec<u8> {
     key(&[&[CHILD], &parent.0, &child.0])
 }
@@ -100,6 +95,11 @@ pub(crate) fn children_prefix(parent: &Hash) -> Vec<u8> {
 /// more than one (the fork proofs).
 pub(crate) fn fork(author: &PublicKey, seq: u64, h: &Hash) -> Vec<u8> {
     key(&[&[FORK], &author.0, &seq.to_be_bytes(), &h.0])
+}
+
+/// Prefix of [`fork`] for one author and seq.
+pub(crate) fn fork_seq_prefix(author: &PublicKey, seq: u64) -> Vec<u8> {
+    key(&[&[FORK], &author.0, &seq.to_be_bytes()])
 }
 
 /// Prefix of [`fork`] for one author.
@@ -145,7 +145,6 @@ pub(crate) fn indexed_kind(k: EventKind) -> bool {
             | EventKind::Inspect
             | EventKind::Certify
             | EventKind::Recall
-            | EventKind::Harvest
     )
 }
 

@@ -116,7 +116,13 @@ impl View for Txn<'_> {
         self.contains(&tables::received(holder, shipment))
     }
 
+    /// A participant's own lots always have a balance entry (kept at zero
+    /// once spent), and only its own creations carry its key as source.
     fn created(&self, holder: &PublicKey, code: &str) -> Result<bool, StoreError> {
-        self.contains(&tables::created(holder, code))
+        let lot = LotId {
+            source: *holder,
+            code: code.to_owned(),
+        };
+        self.contains(&tables::balance(holder, &lot))
     }
 }
