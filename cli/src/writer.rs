@@ -168,13 +168,8 @@ pub(crate) fn commit(
     }
     for d in deps {
         if Some(d) == head.map(|h| h.1) {
-            // The rules want this record in deps, but it is also the prev,
-            // and a record may not name its prev as a dep.
-            bail!(
-                "this {kind} must list record {} in its deps, but that is your own previous \
-                 record, which a record may not list twice; sign another record first",
-                d.short()
-            );
+            // Already linked as the prev, which the rules accept in its place.
+            continue;
         }
         if !all.contains(&d) {
             all.push(d);

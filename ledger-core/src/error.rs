@@ -133,7 +133,7 @@ pub enum ValidationError {
     #[error("lot {0} is not held by the author")]
     NotHeld(LotId),
     /// A quantity's unit differs from the lot's.
-    #[error("lot {lot} is counted in {expected:?}, record uses {got:?}")]
+    #[error("lot {lot} is counted in {}, the record uses {}", expected.name(), got.name())]
     UnitMismatch {
         /// The lot.
         lot: LotId,

@@ -128,6 +128,18 @@ impl Unit {
         }
     }
 
+    /// The plural name used in messages (`grams`, `cases`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Unit::Gram => "grams",
+            Unit::Millilitre => "millilitres",
+            Unit::Piece => "pieces",
+            Unit::Case => "cases",
+            Unit::Bag => "bags",
+            Unit::Crate => "crates",
+        }
+    }
+
     /// The UN/CEFACT Recommendation 20 code.
     pub fn uncefact(self) -> &'static str {
         match self {
@@ -158,19 +170,39 @@ impl Quantity {
 }
 
 impl fmt::Display for Quantity {
+    /// Grams of 1 kg and more print as kilograms, millilitres as litres,
+    /// without trailing zeros: `120 kg`, `47.5 kg`, `250 g`, `24 case`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.unit {
-            Unit::Gram if self.amount >= 1_000_000 && self.amount % 1000 == 0 => {
-                write!(f, "{} kg", self.amount / 1000)
-            }
-            Unit::Gram if self.amount >= 1000 => {
-                write!(f, "{}.{:03} kg", self.amount / 1000, self.amount % 1000)
-            }
-            Unit::Millilitre if self.amount >= 1000 => {
-                write!(f, "{}.{:03} l", self.amount / 1000, self.amount % 1000)
-            }
-            unit => write!(f, "{} {}", self.amount, unit.symbol()),
+        let (big, symbol) = match self.unit {
+            Unit::Gram if self.amount >= 1000 => (true, "kg"),
+            Unit::Millilitre if self.amount >= 1000 => (true, "l"),
+            unit => (false, unit.symbol()),
+        };
+        if !big {
+            return write!(f, "{} {symbol}", self.amount);
         }
+        let (whole, frac) = (self.amount / 1000, self.amount % 1000);
+        if frac == 0 {
+            return write!(f, "{whole} {symbol}");
+        }
+        let digits = format!("{frac:03}");
+        write!(f, "{whole}.{} {symbol}", digits.trim_end_matches('0'))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantities_print_without_trailing_zeros() {
+        let g = |a| Quantity::new(a, Unit::Gram).to_string();
+        assert_eq!(g(250), "250 g");
+        assert_eq!(g(120_000), "120 kg");
+        assert_eq!(g(47_500), "47.5 kg");
+        assert_eq!(g(1_001), "1.001 kg");
+        assert_eq!(Quantity::new(2_500, Unit::Millilitre).to_string(), "2.5 l");
+        assert_eq!(Quantity::new(24, Unit::Case).to_string(), "24 case");
     }
 }
 

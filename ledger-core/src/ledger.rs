@@ -216,6 +216,11 @@ impl<S: Store> Ledger<S> {
         self.network
     }
 
+    /// The limits this ledger was opened with.
+    pub fn config(&self) -> &LedgerConfig {
+        &self.config
+    }
+
     /// The underlying store.
     pub fn store(&self) -> &S {
         &self.store

@@ -392,7 +392,7 @@ fn first_state(
     Err(ValidationError::NotEnrolled(r.author).into())
 }
 
-/// Finds among `deps` the record that created `lot`.
+/// Finds among `deps` (and the prev) the record that created `lot`.
 fn lot_in_deps(lot: &LotId, deps: &[SignedRecord], view: &impl View) -> Result<(), CheckError> {
     for d in deps {
         let creator = view.key_state(&d.record.author)?.map(|k| k.identity);
@@ -705,7 +705,15 @@ pub fn check_in_context(
         Event::Observe { lot, .. }
         | Event::Inspect { lot, .. }
         | Event::Certify { lot, .. }
-        | Event::Recall { lot, .. } => lot_in_deps(lot, &deps, view)?,
+        | Event::Recall { lot, .. } => {
+            // The lot's creation may be the author's own previous record.
+            if let Some(p) = r.prev {
+                if let Some(prev) = view.record(&p)? {
+                    deps.push(prev);
+                }
+            }
+            lot_in_deps(lot, &deps, view)?
+        }
         Event::Enroll { .. } | Event::Revoke { .. } | Event::RotateKey { .. } => {}
     }
 

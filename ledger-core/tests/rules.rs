@@ -612,6 +612,29 @@ fn inspection_must_depend_on_the_lot() {
 }
 
 #[test]
+fn a_lot_created_by_the_prev_record_needs_no_dep() {
+    let mut w = World::new();
+    w.harvest("farm", "L1", 1000);
+    let lot = w.lot("farm", "L1");
+    // The farm observes its own fresh harvest: the creation is its prev.
+    w.accept(
+        "farm",
+        vec![],
+        Event::Observe {
+            lot,
+            location: here(),
+            readings: vec![Reading {
+                time: T,
+                kind: SensorKind::Temperature,
+                value: 12_000,
+                min: 0,
+                max: 25_000,
+            }],
+        },
+    );
+}
+
+#[test]
 fn shipping_more_than_held() {
     let mut w = World::new();
     w.harvest("farm", "L1", 1000);
