@@ -36,12 +36,19 @@ pub(crate) fn run(s: &Settings, _a: Args) -> Result<()> {
         "passed": report.passed(),
         "records": report.records,
         "problems": report.problems,
+        "unverifiable": report.unverifiable,
         "state_digest": report.digest,
         "replayed_digest": report.replayed_digest,
     }))?;
     if s.out.human() {
         for p in &report.problems {
             say!("  {BAD}✗{BAD:#} record {}: {}", p.record, p.what);
+        }
+        if !report.unverifiable.is_empty() {
+            say!(
+                "  {BAD}✗{BAD:#} {} intact record(s) depend on damaged ones and cannot be re-verified",
+                report.unverifiable.len()
+            );
         }
         if report.passed() {
             say!(
@@ -53,8 +60,9 @@ pub(crate) fn run(s: &Settings, _a: Args) -> Result<()> {
     }
     if !report.passed() {
         bail!(
-            "audit failed: {} problem(s) in {} records; state digest {} but the replay gives {}",
+            "audit failed: {} problem(s) and {} unverifiable record(s) in {} records; state digest {} but the replay gives {}",
             report.problems.len(),
+            report.unverifiable.len(),
             report.records,
             report.digest.short(),
             report.replayed_digest.short()
