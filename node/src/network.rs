@@ -443,10 +443,8 @@ impl Net {
                 peer_id,
                 info,
                 ..
-            })) => {
-                if info.protocol_version != self.version {
-                    self.ban(peer_id, "peer belongs to another network");
-                }
+            })) if info.protocol_version != self.version => {
+                self.ban(peer_id, "peer belongs to another network");
             }
             SwarmEvent::Behaviour(BehaviourEvent::Mdns(mdns::Event::Discovered(found))) => {
                 for (peer, addr) in found {

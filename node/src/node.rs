@@ -115,10 +115,8 @@ impl Node {
                 SwarmEvent::NewListenAddr {
                     listener_id,
                     address,
-                } => {
-                    if seen.insert(listener_id) {
-                        listen_addrs.push(address.with(libp2p::multiaddr::Protocol::P2p(peer_id)));
-                    }
+                } if seen.insert(listener_id) => {
+                    listen_addrs.push(address.with(libp2p::multiaddr::Protocol::P2p(peer_id)));
                 }
                 SwarmEvent::ListenerError { error, .. } => {
                     anyhow::bail!("libp2p listener: {error}")

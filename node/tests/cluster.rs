@@ -88,7 +88,7 @@ async fn forged_records_are_rejected_and_the_sender_disconnected() {
     let gpath = write_genesis(tmp.path(), &w.genesis);
     let (count, digest) = expected_digest(&w.genesis, &w.records);
     let a = TestNode::start(&tmp.path().join("a"), &gpath, &[]).await;
-    let b = TestNode::start(&tmp.path().join("b"), &gpath, &[a.addr.clone()]).await;
+    let b = TestNode::start(&tmp.path().join("b"), &gpath, std::slice::from_ref(&a.addr)).await;
     a.submit_all(&w.records, 500).await;
     wait_converged(&[&a, &b], count, &digest).await;
 
@@ -198,7 +198,7 @@ async fn restarted_node_catches_up_and_keeps_what_it_acknowledged() {
     let (second, last) = rest.split_at(third);
 
     let a = TestNode::start(&tmp.path().join("a"), &gpath, &[]).await;
-    let mut b = TestNode::start(&tmp.path().join("b"), &gpath, &[a.addr.clone()]).await;
+    let mut b = TestNode::start(&tmp.path().join("b"), &gpath, std::slice::from_ref(&a.addr)).await;
     a.submit_all(first, 200).await;
     // B acknowledges the second third itself.
     b.submit_all(second, 200).await;
@@ -207,7 +207,7 @@ async fn restarted_node_catches_up_and_keeps_what_it_acknowledged() {
 
     b.stop().await;
     a.submit_all(last, 200).await;
-    b.restart(&[a.addr.clone()]).await;
+    b.restart(std::slice::from_ref(&a.addr)).await;
     for r in second.iter().step_by(37) {
         assert!(
             b.has_record(&r.hash()).await,
@@ -228,8 +228,8 @@ async fn equivocation_is_flagged_with_the_same_fork_proof_everywhere() {
     let w = workload(200);
     let gpath = write_genesis(tmp.path(), &w.genesis);
     let a = TestNode::start(&tmp.path().join("a"), &gpath, &[]).await;
-    let b = TestNode::start(&tmp.path().join("b"), &gpath, &[a.addr.clone()]).await;
-    let c = TestNode::start(&tmp.path().join("c"), &gpath, &[b.addr.clone()]).await;
+    let b = TestNode::start(&tmp.path().join("b"), &gpath, std::slice::from_ref(&a.addr)).await;
+    let c = TestNode::start(&tmp.path().join("c"), &gpath, std::slice::from_ref(&b.addr)).await;
     a.submit_all(&w.records, 500).await;
     let (count, digest) = expected_digest(&w.genesis, &w.records);
     wait_converged(&[&a, &b, &c], count, &digest).await;
@@ -292,7 +292,12 @@ async fn fresh_node_catches_up_ten_thousand_records() {
     assert_eq!(count as usize, w.records.len());
     let a = TestNode::start(&seed, &gpath, &[]).await;
     let started = std::time::Instant::now();
-    let b = TestNode::start(&tmp.path().join("fresh"), &gpath, &[a.addr.clone()]).await;
+    let b = TestNode::start(
+        &tmp.path().join("fresh"),
+        &gpath,
+        std::slice::from_ref(&a.addr),
+    )
+    .await;
     wait_converged(&[&a, &b], count, &digest).await;
     eprintln!(
         "fresh node caught up {count} records in {:.1?}",
