@@ -220,7 +220,7 @@ pub enum ValidationError {
 
 /// A failure of the storage engine (I/O, corruption). Never caused by a
 /// record's content.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
     /// The engine reported an error.

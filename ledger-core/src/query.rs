@@ -208,6 +208,52 @@ impl<S: Store> Ledger<S> {
             .collect())
     }
 
+    /// Up to `limit` records of an author's main chain from seq `from` on,
+    /// in seq order: what a peer that holds the chain up to `from - 1`
+    /// needs. Fork branches are listed by [`Graph::chain`].
+    pub fn chain_from(
+        &self,
+        author: &PublicKey,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<SignedRecord>, StoreError> {
+        let prefix = tables::chain_prefix(author);
+        let start = tables::chain(author, from);
+        let mut out = Vec::new();
+        // scan_page starts after a key; step back one seq to include `from`.
+        let after = from.checked_sub(1).map(|s| tables::chain(author, s));
+        let page = match after {
+            Some(a) => self.store.scan_page(&prefix, Some(&a), limit)?,
+            None => self.store.scan_page(&prefix, None, limit)?,
+        };
+        for (k, v) in page {
+            if k < start {
+                continue;
+            }
+            let Some(h) = tables::trailing_hash(&v) else {
+                continue;
+            };
+            if let Some(r) = self.record(&h)? {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The hashes records in the pending pool are waiting for, so a node
+    /// can ask its peers for exactly those (deduplicated, in hash order).
+    pub fn pending_missing(&self) -> Result<Vec<Hash>, StoreError> {
+        let mut out = BTreeSet::new();
+        self.store
+            .for_each_prefix(&[tables::WAITING], &mut |k, _| {
+                if let Some(m) = k.get(1..33).and_then(|b| <[u8; 32]>::try_from(b).ok()) {
+                    out.insert(Hash(m));
+                }
+                true
+            })?;
+        Ok(out.into_iter().collect())
+    }
+
     /// An author's records in seq order (forks included).
     pub fn chain_records(&self, author: &PublicKey) -> Result<Vec<SignedRecord>, StoreError> {
         let mut out = Vec::new();

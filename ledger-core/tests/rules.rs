@@ -508,6 +508,47 @@ fn missing_deps_wait_in_the_pool_and_are_released() {
 }
 
 #[test]
+fn pending_records_name_what_they_wait_for() {
+    let mut w = World::new();
+    let missing = Hash::of(b"not yet here");
+    let r = w.draft(
+        "farm",
+        vec![missing],
+        Event::Harvest {
+            lot_code: "L1".into(),
+            product: tea(),
+            quantity: g(10),
+            location: here(),
+            reference: None,
+        },
+    );
+    assert!(matches!(
+        w.ledger.ingest_one(r, NOW).unwrap(),
+        Outcome::Pending(_)
+    ));
+    assert_eq!(w.ledger.pending_missing().unwrap(), vec![missing]);
+}
+
+#[test]
+fn chain_from_lists_the_rest_of_a_chain() {
+    let mut w = World::new();
+    let hs: Vec<Hash> = (0..5)
+        .map(|i| w.harvest("farm", &format!("L{i}"), 10))
+        .collect();
+    let farm = w.pk("farm");
+    let from2: Vec<Hash> = w
+        .ledger
+        .chain_from(&farm, 2, 100)
+        .unwrap()
+        .iter()
+        .map(|r| r.hash())
+        .collect();
+    assert_eq!(from2, hs[2..]);
+    assert_eq!(w.ledger.chain_from(&farm, 0, 2).unwrap().len(), 2);
+    assert!(w.ledger.chain_from(&farm, 9, 100).unwrap().is_empty());
+}
+
+#[test]
 fn pending_pool_is_bounded() {
     let mut w = World::new();
     w.ledger = Ledger::open(
