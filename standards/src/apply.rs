@@ -1,0 +1,476 @@
+//! Mapped EPCIS events → signed records of one participant, committed to a
+//! ledger as one atomic batch.
+//!
+//! The ledger's `ingest` stores the valid records of a batch even when
+//! others are rejected, so the batch is first ingested into a scratch
+//! in-memory copy of the ledger; only when every record is accepted there
+//! is the same batch ingested into the real ledger (validation is a pure
+//! function of the records' causal past, so the verdicts are the same).
+
+use std::collections::BTreeMap;
+
+use ledger_core::author::Author;
+use ledger_core::graph::Graph;
+use ledger_core::store::{Batch, MemoryStore, Store};
+use ledger_core::{
+    Event, EventKind, Hash, Ledger, LotId, Outcome, PublicKey, Role, SignedRecord, SigningKey,
+    StoreError,
+};
+
+use crate::import::{Draft, Mapped, PartyRef};
+use crate::vocab::LotRef;
+
+/// Why an import committed nothing.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ImportError {
+    /// The key signs for nobody in this ledger.
+    #[error("key {0} is not enrolled in this ledger")]
+    NotEnrolled(String),
+    /// `strict` and some events were skipped.
+    #[error("{count} event(s) cannot be imported (strict mode imports nothing then); first: event {index}: {reason}")]
+    Skipped {
+        /// How many.
+        count: usize,
+        /// The first one's index.
+        index: usize,
+        /// Its reason.
+        reason: String,
+    },
+    /// A record would be refused by the ledger.
+    #[error(
+        "event {index} ({kind}) would be refused by the ledger, so nothing was imported: {reason}"
+    )]
+    Rejected {
+        /// The event's index.
+        index: usize,
+        /// The event kind.
+        kind: EventKind,
+        /// Why.
+        reason: String,
+    },
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default)]
+pub struct ImportReport {
+    /// Imported events: (event index, record hash, kind).
+    pub imported: Vec<(usize, Hash, EventKind)>,
+    /// Skipped events: (event index, eventID, reason).
+    pub skipped: Vec<(usize, Option<String>, String)>,
+}
+
+struct Signer {
+    identity: PublicKey,
+    role: Role,
+    first_dep: Option<Hash>,
+}
+
+fn signer<S: Store>(ledger: &Ledger<S>, pk: &PublicKey) -> Result<Signer, ImportError> {
+    if let Some(s) = ledger.key_state(pk)? {
+        return Ok(Signer {
+            identity: s.identity,
+            role: s.role,
+            first_dep: None,
+        });
+    }
+    if ledger.genesis().authority(pk).is_some() {
+        return Ok(Signer {
+            identity: *pk,
+            role: Role::Regulator,
+            first_dep: None,
+        });
+    }
+    for p in ledger.participants()? {
+        if p.key == *pk {
+            return Ok(Signer {
+                identity: *pk,
+                role: p.role,
+                first_dep: p.enrolled_by,
+            });
+        }
+    }
+    Err(ImportError::NotEnrolled(pk.short()))
+}
+
+/// The ledger (or this batch) as import resolves lots in it.
+struct Resolver<'l, S: Store> {
+    ledger: &'l Ledger<S>,
+    identity: PublicKey,
+    /// Lots created earlier in this batch → the creating record.
+    created: BTreeMap<String, Hash>,
+    /// Shipments received earlier in this batch.
+    received: Vec<Hash>,
+}
+
+impl<S: Store> Resolver<'_, S> {
+    fn lot(&self, r: &LotRef) -> Result<LotId, String> {
+        if let Some(source) = r.source {
+            return Ok(LotId {
+                source,
+                code: r.code.clone(),
+            });
+        }
+        if self.created.contains_key(&r.code) {
+            return Ok(LotId {
+                source: self.identity,
+                code: r.code.clone(),
+            });
+        }
+        let lots = self
+            .ledger
+            .lots_with_code(&r.code)
+            .map_err(|e| e.to_string())?;
+        match lots.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Err(format!(
+                "no lot {:?} in the ledger or earlier in the document",
+                r.code
+            )),
+            many => Err(format!(
+                "lot code {:?} is used by {} participants; name the lot by its urn:terroir:lot URN",
+                r.code,
+                many.len()
+            )),
+        }
+    }
+
+    /// The record that created `lot`.
+    fn creation(&self, lot: &LotId) -> Result<Hash, String> {
+        if lot.source == self.identity {
+            if let Some(h) = self.created.get(&lot.code) {
+                return Ok(*h);
+            }
+        }
+        let err = |e: StoreError| e.to_string();
+        for h in self.ledger.lot_records(lot).map_err(err)? {
+            let Some(r) = self.ledger.record(&h).map_err(err)? else {
+                continue;
+            };
+            let creator = self
+                .ledger
+                .key_info(&r.record.author)
+                .map_err(err)?
+                .map_or(r.record.author, |k| k.identity);
+            if creator == lot.source
+                && r.record
+                    .event
+                    .created_lots()
+                    .iter()
+                    .any(|(c, _, _)| *c == lot.code)
+            {
+                return Ok(h);
+            }
+        }
+        Err(format!("the ledger has no record creating lot {lot}"))
+    }
+
+    /// A shipment of `lot` to the importer not yet received.
+    fn shipment(&self, lot: &LotId, given: Option<Hash>) -> Result<Hash, String> {
+        let err = |e: StoreError| e.to_string();
+        let records = self.ledger.lot_records(lot).map_err(err)?;
+        let mut receipts = self.received.clone();
+        let mut ships = Vec::new();
+        for h in &records {
+            let Some(r) = self.ledger.record(h).map_err(err)? else {
+                continue;
+            };
+            match r.record.event {
+                Event::Ship { to, .. } if to == self.identity => ships.push((r.record.time, *h)),
+                Event::Receive { shipment, .. } => receipts.push(shipment),
+                _ => {}
+            }
+        }
+        if let Some(g) = given {
+            if ships.iter().any(|(_, h)| *h == g) {
+                return Ok(g);
+            }
+        }
+        ships.sort();
+        ships
+            .into_iter()
+            .map(|(_, h)| h)
+            .find(|h| !receipts.contains(h))
+            .ok_or_else(|| format!("no shipment of lot {lot} to you awaits receipt in the ledger"))
+    }
+
+    fn party(&self, p: &PartyRef) -> Result<PublicKey, String> {
+        match p {
+            PartyRef::Key(k) => Ok(*k),
+            PartyRef::Gln(g) => {
+                let found: Vec<PublicKey> = self
+                    .ledger
+                    .participants()
+                    .map_err(|e| e.to_string())?
+                    .into_iter()
+                    .filter(|p| p.location.as_ref().and_then(|l| l.gln.as_deref()) == Some(g))
+                    .map(|p| p.key)
+                    .collect();
+                match found.as_slice() {
+                    [one] => Ok(*one),
+                    [] => Err(format!("no participant is enrolled at GLN {g}")),
+                    _ => Err(format!("several participants are enrolled at GLN {g}")),
+                }
+            }
+        }
+    }
+
+    /// The event and the deps it needs.
+    fn resolve(&mut self, d: &Draft) -> Result<(Event, Vec<Hash>), String> {
+        let event = match d.clone() {
+            Draft::Harvest {
+                lot_code,
+                product,
+                quantity,
+                location,
+                reference,
+            } => {
+                return Ok((
+                    Event::Harvest {
+                        lot_code,
+                        product,
+                        quantity,
+                        location,
+                        reference,
+                    },
+                    vec![],
+                ))
+            }
+            Draft::Transform {
+                process,
+                inputs,
+                outputs,
+                loss,
+                location,
+                reference,
+            } => {
+                let mut ins = Vec::new();
+                for (lot, quantity) in &inputs {
+                    ins.push(ledger_core::event::LotAmount {
+                        lot: self.lot(lot)?,
+                        quantity: *quantity,
+                    });
+                }
+                return Ok((
+                    Event::Transform {
+                        process,
+                        inputs: ins,
+                        outputs,
+                        loss,
+                        location,
+                        reference,
+                    },
+                    vec![],
+                ));
+            }
+            Draft::Ship {
+                lot,
+                quantity,
+                to,
+                from,
+                destination,
+                reference,
+            } => Event::Ship {
+                lot: self.lot(&lot)?,
+                quantity,
+                to: self.party(&to)?,
+                from,
+                destination,
+                reference,
+            },
+            Draft::Receive {
+                shipment,
+                lot,
+                quantity,
+                location,
+                reference,
+            } => {
+                let lot = self.lot(&lot)?;
+                let ship = self.shipment(&lot, shipment)?;
+                self.received.push(ship);
+                return Ok((
+                    Event::Receive {
+                        shipment: ship,
+                        lot,
+                        quantity,
+                        location,
+                        reference,
+                    },
+                    vec![ship],
+                ));
+            }
+            Draft::Sell {
+                lot,
+                quantity,
+                location,
+            } => Event::Sell {
+                lot: self.lot(&lot)?,
+                quantity,
+                location,
+            },
+            Draft::Observe {
+                lot,
+                location,
+                readings,
+            } => Event::Observe {
+                lot: self.lot(&lot)?,
+                location,
+                readings,
+            },
+            Draft::Inspect {
+                lot,
+                test,
+                verdict,
+                notes,
+                reference,
+            } => Event::Inspect {
+                lot: self.lot(&lot)?,
+                test,
+                verdict,
+                notes,
+                reference,
+            },
+            Draft::Certify {
+                lot,
+                claim,
+                reference,
+                valid_until,
+            } => Event::Certify {
+                lot: self.lot(&lot)?,
+                claim,
+                reference,
+                valid_until,
+            },
+            Draft::Recall { lot, reason } => Event::Recall {
+                lot: self.lot(&lot)?,
+                reason,
+            },
+        };
+        // Observe, inspect, certify and recall depend on the lot's creation.
+        let deps = match &event {
+            Event::Observe { lot, .. }
+            | Event::Inspect { lot, .. }
+            | Event::Certify { lot, .. }
+            | Event::Recall { lot, .. } => vec![self.creation(lot)?],
+            _ => vec![],
+        };
+        Ok((event, deps))
+    }
+}
+
+/// A scratch in-memory copy of `ledger` (every key and value).
+fn scratch<S: Store>(ledger: &Ledger<S>) -> Result<Ledger<MemoryStore>, ImportError> {
+    let copy = MemoryStore::new();
+    let mut batch = Batch::default();
+    for (k, v) in ledger.store().scan_prefix(&[])? {
+        batch.put(k, v);
+    }
+    copy.apply(batch)?;
+    Ledger::open(copy, *ledger.config())
+        .map_err(|e| ImportError::Store(StoreError::Engine(format!("scratch copy: {e}"))))
+}
+
+/// Signs the representable events of `mapped` with `key`, in order, and
+/// commits them as one batch, or nothing. With `strict`, any skipped event
+/// makes the import fail. `now` is the local clock (ms since epoch).
+pub fn import<S: Store>(
+    ledger: &mut Ledger<S>,
+    key: &SigningKey,
+    mapped: &[Mapped],
+    strict: bool,
+    now: u64,
+) -> Result<ImportReport, ImportError> {
+    let pk = key.public();
+    let who = signer(ledger, &pk)?;
+    let head = ledger.key_state(&pk)?.map(|s| (s.head_seq, s.head));
+    let mut author = Author::resume(SigningKey::from_seed(&key.seed()), ledger.network(), head);
+    let mut report = ImportReport::default();
+    let mut batch: Vec<(usize, SignedRecord)> = Vec::new();
+    let mut first = head.is_none();
+    let mut resolver = Resolver {
+        ledger,
+        identity: who.identity,
+        created: BTreeMap::new(),
+        received: Vec::new(),
+    };
+    for m in mapped {
+        let resolved = m
+            .draft
+            .as_ref()
+            .map_err(Clone::clone)
+            .and_then(|d| resolver.resolve(d))
+            .and_then(|(event, deps)| {
+                if who.role.may_sign(event.kind()) {
+                    Ok((event, deps))
+                } else {
+                    Err(format!(
+                        "a {} may not sign {} records",
+                        who.role,
+                        event.kind()
+                    ))
+                }
+            });
+        let (event, mut deps) = match resolved {
+            Ok(x) => x,
+            Err(reason) => {
+                report.skipped.push((m.index, m.event_id.clone(), reason));
+                continue;
+            }
+        };
+        if first {
+            deps.extend(who.first_dep);
+            first = false;
+        }
+        let prev = batch.last().map(|(_, r)| r.hash()).or(head.map(|h| h.1));
+        deps.retain(|d| Some(*d) != prev);
+        deps.dedup();
+        let created: Vec<String> = event
+            .created_lots()
+            .iter()
+            .map(|(c, _, _)| (*c).to_owned())
+            .collect();
+        let record = author.sign(m.time, deps, event);
+        for c in created {
+            resolver.created.insert(c, record.hash());
+        }
+        batch.push((m.index, record));
+    }
+    if strict {
+        if let Some((index, _, reason)) = report.skipped.first() {
+            return Err(ImportError::Skipped {
+                count: report.skipped.len(),
+                index: *index,
+                reason: reason.clone(),
+            });
+        }
+    }
+    let records: Vec<SignedRecord> = batch.iter().map(|(_, r)| r.clone()).collect();
+    let check = |outcomes: Vec<(Hash, Outcome)>| -> Result<(), ImportError> {
+        for ((index, r), (_, outcome)) in batch.iter().zip(outcomes) {
+            let reason = match outcome {
+                Outcome::Accepted => continue,
+                Outcome::Rejected { error } => error.to_string(),
+                Outcome::Duplicate => "the ledger already holds this exact record".into(),
+                Outcome::Pending(p) => format!("it would wait in the pending pool ({p:?})"),
+                Outcome::PoolFull { capacity } => format!("the pending pool is full ({capacity})"),
+            };
+            return Err(ImportError::Rejected {
+                index: *index,
+                kind: r.record.event.kind(),
+                reason,
+            });
+        }
+        Ok(())
+    };
+    let mut trial = scratch(ledger)?;
+    check(trial.ingest(records.clone(), now)?.outcomes)?;
+    check(ledger.ingest(records, now)?.outcomes)?;
+    report.imported = batch
+        .iter()
+        .map(|(i, r)| (*i, r.hash(), r.record.event.kind()))
+        .collect();
+    Ok(report)
+}

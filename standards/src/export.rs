@@ -1,0 +1,321 @@
+//! Records → an EPCIS 2.0 JSON-LD document (see `docs/standards.md`).
+
+use ledger_core::event::{Location, Product, RefDoc, Verdict};
+use ledger_core::{Event, Hash, LotId, Quantity, SignedRecord};
+use serde_json::{json, Map, Value};
+
+use crate::vocab::{self, NAMESPACE};
+
+/// The JSON-LD context of every exported document.
+pub const EPCIS_CONTEXT: &str = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld";
+
+/// A record to export, with what the export needs to know about the lots
+/// it names (their products, for GTINs and descriptions).
+#[derive(Debug, Clone)]
+pub struct Item<'a> {
+    /// The record's hash.
+    pub hash: Hash,
+    /// The record.
+    pub record: &'a SignedRecord,
+}
+
+/// An exported document and what was left out.
+#[derive(Debug, Clone)]
+pub struct Exported {
+    /// The EPCISDocument.
+    pub document: Value,
+    /// How many events it holds.
+    pub events: usize,
+    /// Records that are not supply-chain events (enroll, revoke,
+    /// rotate-key) and have no EPCIS form.
+    pub skipped: Vec<Hash>,
+}
+
+/// Exports `items` (in the order given) as one EPCISDocument created at
+/// `created` (ms since epoch). `product_of` tells the product of a lot
+/// (for its GTIN and description), `None` when unknown.
+pub fn export(
+    items: &[Item<'_>],
+    created: u64,
+    product_of: &dyn Fn(&LotId) -> Option<Product>,
+) -> Exported {
+    let mut events = Vec::new();
+    let mut skipped = Vec::new();
+    for item in items {
+        match event(item, product_of) {
+            Some(e) => events.push(e),
+            None => skipped.push(item.hash),
+        }
+    }
+    let document = json!({
+        "@context": [EPCIS_CONTEXT, { "terroir": NAMESPACE }],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": vocab::rfc3339(created),
+        "epcisBody": { "eventList": events },
+    });
+    Exported {
+        events: events_len(&document),
+        document,
+        skipped,
+    }
+}
+
+fn events_len(doc: &Value) -> usize {
+    doc["epcisBody"]["eventList"].as_array().map_or(0, Vec::len)
+}
+
+fn quantity(class: String, q: Quantity) -> Value {
+    json!({ "epcClass": class, "quantity": q.amount, "uom": q.unit.uncefact() })
+}
+
+fn class_of(lot: &LotId, product_of: &dyn Fn(&LotId) -> Option<Product>) -> String {
+    let gtin = product_of(lot).and_then(|p| p.gtin);
+    vocab::lot_class(&lot.source, &lot.code, gtin.as_deref())
+}
+
+fn place(e: &mut Map<String, Value>, loc: &Location) {
+    e.insert(
+        "bizLocation".into(),
+        json!({ "id": vocab::location_id(loc) }),
+    );
+    e.insert("readPoint".into(), json!({ "id": vocab::location_id(loc) }));
+    e.insert("terroir:location".into(), loc.description.clone().into());
+}
+
+fn reference(e: &mut Map<String, Value>, r: Option<&RefDoc>) {
+    if let Some(r) = r {
+        e.insert(
+            "bizTransactionList".into(),
+            json!([vocab::doc_transaction(r)]),
+        );
+    }
+}
+
+fn object(e: &mut Map<String, Value>, action: &str, step: Option<&str>, disposition: Option<&str>) {
+    e.insert("type".into(), "ObjectEvent".into());
+    e.insert("action".into(), action.into());
+    if let Some(step) = step {
+        e.insert("bizStep".into(), step.into());
+    }
+    if let Some(d) = disposition {
+        e.insert("disposition".into(), d.into());
+    }
+}
+
+fn lot_list(
+    e: &mut Map<String, Value>,
+    lot: &LotId,
+    q: Option<Quantity>,
+    pf: &dyn Fn(&LotId) -> Option<Product>,
+) {
+    let class = class_of(lot, pf);
+    let element = match q {
+        Some(q) => quantity(class, q),
+        None => json!({ "epcClass": class }),
+    };
+    e.insert("quantityList".into(), json!([element]));
+}
+
+/// One record as an EPCIS event; `None` for records with no EPCIS form.
+fn event(item: &Item<'_>, pf: &dyn Fn(&LotId) -> Option<Product>) -> Option<Value> {
+    let r = &item.record.record;
+    let mut e = Map::new();
+    e.insert("type".into(), Value::Null);
+    e.insert("eventTime".into(), vocab::rfc3339(r.time).into());
+    e.insert("eventTimeZoneOffset".into(), "+00:00".into());
+    e.insert("eventID".into(), vocab::record_id(&item.hash).into());
+    e.insert("terroir:record".into(), item.hash.to_hex().into());
+    e.insert("terroir:author".into(), vocab::party_id(&r.author).into());
+    match &r.event {
+        Event::Harvest {
+            lot_code,
+            product,
+            quantity: q,
+            location,
+            reference: refdoc,
+        } => {
+            object(&mut e, "ADD", Some("commissioning"), Some("active"));
+            let class = vocab::lot_class(&r.author, lot_code, product.gtin.as_deref());
+            e.insert("quantityList".into(), json!([quantity(class.clone(), *q)]));
+            e.insert(
+                "terroir:products".into(),
+                json!({ class: product.description }),
+            );
+            place(&mut e, location);
+            reference(&mut e, refdoc.as_ref());
+        }
+        Event::Transform {
+            process,
+            inputs,
+            outputs,
+            loss,
+            location,
+            reference: refdoc,
+        } => {
+            e.insert("type".into(), "TransformationEvent".into());
+            e.insert(
+                "bizStep".into(),
+                format!("{}{}", vocab::PROCESS_URN, vocab::enc(process)).into(),
+            );
+            let ins: Vec<Value> = inputs
+                .iter()
+                .map(|i| quantity(class_of(&i.lot, pf), i.quantity))
+                .collect();
+            let mut products = Map::new();
+            let outs: Vec<Value> = outputs
+                .iter()
+                .map(|o| {
+                    let class = vocab::lot_class(&r.author, &o.code, o.product.gtin.as_deref());
+                    products.insert(class.clone(), o.product.description.clone().into());
+                    quantity(class, o.quantity)
+                })
+                .collect();
+            e.insert("inputQuantityList".into(), ins.into());
+            e.insert("outputQuantityList".into(), outs.into());
+            e.insert("terroir:products".into(), products.into());
+            e.insert("terroir:loss".into(), (*loss).into());
+            place(&mut e, location);
+            reference(&mut e, refdoc.as_ref());
+        }
+        Event::Ship {
+            lot,
+            quantity: q,
+            to,
+            from,
+            destination,
+            reference: refdoc,
+        } => {
+            object(&mut e, "OBSERVE", Some("shipping"), Some("in_transit"));
+            lot_list(&mut e, lot, Some(*q), pf);
+            place(&mut e, from);
+            e.insert(
+                "sourceList".into(),
+                json!([
+                    { "type": "owning_party", "source": vocab::party_id(&r.author) },
+                    { "type": "location", "source": vocab::location_id(from) },
+                ]),
+            );
+            e.insert(
+                "destinationList".into(),
+                json!([
+                    { "type": "owning_party", "destination": vocab::party_id(to) },
+                    { "type": "location", "destination": vocab::location_id(destination) },
+                ]),
+            );
+            e.insert(
+                "terroir:destination".into(),
+                destination.description.clone().into(),
+            );
+            reference(&mut e, refdoc.as_ref());
+        }
+        Event::Receive {
+            shipment,
+            lot,
+            quantity: q,
+            location,
+            reference: refdoc,
+        } => {
+            object(&mut e, "OBSERVE", Some("receiving"), Some("in_progress"));
+            lot_list(&mut e, lot, Some(*q), pf);
+            place(&mut e, location);
+            e.insert(
+                "destinationList".into(),
+                json!([
+                    { "type": "owning_party", "destination": vocab::party_id(&r.author) },
+                    { "type": "location", "destination": vocab::location_id(location) },
+                ]),
+            );
+            e.insert("terroir:shipment".into(), shipment.to_hex().into());
+            reference(&mut e, refdoc.as_ref());
+        }
+        Event::Observe {
+            lot,
+            location,
+            readings,
+        } => {
+            object(&mut e, "OBSERVE", Some("sensor_reporting"), None);
+            lot_list(&mut e, lot, None, pf);
+            place(&mut e, location);
+            let elements: Vec<Value> = readings
+                .iter()
+                .map(|rd| {
+                    let (kind, uom) = vocab::sensor_type(rd.kind);
+                    json!({
+                        "sensorMetadata": { "time": vocab::rfc3339(rd.time) },
+                        "sensorReport": [{
+                            "type": kind,
+                            "value": vocab::milli_number(rd.value),
+                            "uom": uom,
+                            "terroir:allowedMin": rd.min,
+                            "terroir:allowedMax": rd.max,
+                        }],
+                    })
+                })
+                .collect();
+            e.insert("sensorElementList".into(), elements.into());
+        }
+        Event::Inspect {
+            lot,
+            test,
+            verdict,
+            notes,
+            reference: refdoc,
+        } => {
+            let disposition = match verdict {
+                Verdict::Pass => "conformant",
+                Verdict::Fail => "non_conformant",
+            };
+            object(&mut e, "OBSERVE", Some("inspecting"), Some(disposition));
+            lot_list(&mut e, lot, None, pf);
+            e.insert("terroir:test".into(), test.clone().into());
+            e.insert("terroir:notes".into(), notes.clone().into());
+            reference(&mut e, refdoc.as_ref());
+        }
+        Event::Certify {
+            lot,
+            claim,
+            reference: refdoc,
+            valid_until,
+        } => {
+            object(&mut e, "OBSERVE", None, None);
+            lot_list(&mut e, lot, None, pf);
+            let cert = match refdoc {
+                Some(d) => format!(
+                    "{}{}:{}",
+                    vocab::DOC_URN,
+                    vocab::enc(&d.kind),
+                    vocab::enc(&d.number)
+                ),
+                None => format!("{}certificate:{}", vocab::DOC_URN, vocab::enc(claim)),
+            };
+            e.insert("certificationInfo".into(), cert.into());
+            e.insert("terroir:claim".into(), claim.clone().into());
+            if let Some(v) = valid_until {
+                e.insert("terroir:validUntil".into(), vocab::rfc3339(*v).into());
+            }
+            reference(&mut e, refdoc.as_ref());
+        }
+        Event::Recall { lot, reason } => {
+            object(&mut e, "OBSERVE", None, Some("recalled"));
+            lot_list(&mut e, lot, None, pf);
+            e.insert("terroir:reason".into(), reason.clone().into());
+        }
+        Event::Sell {
+            lot,
+            quantity: q,
+            location,
+        } => {
+            object(
+                &mut e,
+                "OBSERVE",
+                Some("retail_selling"),
+                Some("retail_sold"),
+            );
+            lot_list(&mut e, lot, Some(*q), pf);
+            place(&mut e, location);
+        }
+        Event::Enroll { .. } | Event::Revoke { .. } | Event::RotateKey { .. } => return None,
+    }
+    Some(Value::Object(e))
+}

@@ -1,0 +1,576 @@
+//! An EPCIS 2.0 JSON/JSON-LD document → Terroir event drafts, one per
+//! EPCIS event, in document order. Lots and parties stay references here;
+//! [`crate::apply`] matches them to a ledger and signs the records.
+
+use ledger_core::event::{Location, NewLot, Product, Reading, RefDoc, Verdict};
+use ledger_core::{Hash, PublicKey, Quantity};
+use serde_json::{Map, Value};
+
+use crate::vocab::{self, LotRef};
+
+/// Largest document accepted, in bytes (16 MiB: about 20,000 events).
+pub const MAX_DOCUMENT_BYTES: usize = 16 * 1024 * 1024;
+/// Most events in one document: they become one atomic batch.
+pub const MAX_EVENTS: usize = 10_000;
+
+/// Why a whole document was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DocumentError {
+    /// Larger than [`MAX_DOCUMENT_BYTES`].
+    #[error("the document is {len} bytes; the limit is {MAX_DOCUMENT_BYTES}")]
+    TooLarge {
+        /// Its size.
+        len: usize,
+    },
+    /// Not JSON.
+    #[error("the document is not valid JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// Misses what the EPCIS 2.0 schema requires.
+    #[error("the document does not follow the EPCIS 2.0 schema: {0}")]
+    Schema(String),
+    /// More than [`MAX_EVENTS`] events.
+    #[error("the document has {len} events; one import takes at most {MAX_EVENTS}")]
+    TooManyEvents {
+        /// How many.
+        len: usize,
+    },
+}
+
+/// A party named by an EPCIS source or destination.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PartyRef {
+    /// A Terroir participant key (`urn:terroir:party:…`).
+    Key(PublicKey),
+    /// A location GLN, matched to the participant enrolled there.
+    Gln(String),
+}
+
+/// A Terroir event before its lots are matched to a ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum Draft {
+    Harvest {
+        lot_code: String,
+        product: Product,
+        quantity: Quantity,
+        location: Location,
+        reference: Option<RefDoc>,
+    },
+    Transform {
+        process: String,
+        inputs: Vec<(LotRef, Quantity)>,
+        outputs: Vec<NewLot>,
+        loss: u64,
+        location: Location,
+        reference: Option<RefDoc>,
+    },
+    Ship {
+        lot: LotRef,
+        quantity: Quantity,
+        to: PartyRef,
+        from: Location,
+        destination: Location,
+        reference: Option<RefDoc>,
+    },
+    Receive {
+        shipment: Option<Hash>,
+        lot: LotRef,
+        quantity: Quantity,
+        location: Location,
+        reference: Option<RefDoc>,
+    },
+    Observe {
+        lot: LotRef,
+        location: Location,
+        readings: Vec<Reading>,
+    },
+    Inspect {
+        lot: LotRef,
+        test: String,
+        verdict: Verdict,
+        notes: String,
+        reference: Option<RefDoc>,
+    },
+    Certify {
+        lot: LotRef,
+        claim: String,
+        reference: Option<RefDoc>,
+        valid_until: Option<u64>,
+    },
+    Recall {
+        lot: LotRef,
+        reason: String,
+    },
+    Sell {
+        lot: LotRef,
+        quantity: Quantity,
+        location: Location,
+    },
+}
+
+impl Draft {
+    /// The CBV business step (or Terroir's) this draft came from, for reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Draft::Harvest { .. } => "harvest",
+            Draft::Transform { .. } => "transform",
+            Draft::Ship { .. } => "ship",
+            Draft::Receive { .. } => "receive",
+            Draft::Observe { .. } => "observe",
+            Draft::Inspect { .. } => "inspect",
+            Draft::Certify { .. } => "certify",
+            Draft::Recall { .. } => "recall",
+            Draft::Sell { .. } => "sell",
+        }
+    }
+}
+
+/// One EPCIS event, mapped or not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mapped {
+    /// Its position in the event list, from 0.
+    pub index: usize,
+    /// Its eventID, if it has one.
+    pub event_id: Option<String>,
+    /// The event time, ms since epoch (0 when unreadable; then `draft` is `Err`).
+    pub time: u64,
+    /// The draft, or why the event has no Terroir form.
+    pub draft: Result<Draft, String>,
+}
+
+/// Parses and maps a document given as bytes.
+pub fn read(bytes: &[u8]) -> Result<Vec<Mapped>, DocumentError> {
+    if bytes.len() > MAX_DOCUMENT_BYTES {
+        return Err(DocumentError::TooLarge { len: bytes.len() });
+    }
+    let value: Value = serde_json::from_slice(bytes)?;
+    map_document(&value)
+}
+
+/// Maps a parsed document.
+pub fn map_document(doc: &Value) -> Result<Vec<Mapped>, DocumentError> {
+    let schema = |m: &str| DocumentError::Schema(m.to_owned());
+    let obj = doc
+        .as_object()
+        .ok_or_else(|| schema("it is not a JSON object"))?;
+    match obj.get("type").and_then(Value::as_str) {
+        Some("EPCISDocument") => {}
+        Some(other) => {
+            return Err(DocumentError::Schema(format!(
+                "its type is {other:?}; import takes an EPCISDocument"
+            )))
+        }
+        None => return Err(schema("it has no \"type\" (expected \"EPCISDocument\")")),
+    }
+    for field in ["@context", "schemaVersion", "creationDate", "epcisBody"] {
+        if !obj.contains_key(field) {
+            return Err(DocumentError::Schema(format!(
+                "the required field {field:?} is missing"
+            )));
+        }
+    }
+    let list = obj["epcisBody"]
+        .get("eventList")
+        .and_then(Value::as_array)
+        .ok_or_else(|| schema("epcisBody has no eventList array"))?;
+    if list.len() > MAX_EVENTS {
+        return Err(DocumentError::TooManyEvents { len: list.len() });
+    }
+    let mut out = Vec::with_capacity(list.len());
+    for (index, ev) in list.iter().enumerate() {
+        let Some(e) = ev.as_object() else {
+            return Err(DocumentError::Schema(format!(
+                "event {index} is not a JSON object"
+            )));
+        };
+        for field in ["type", "eventTime", "eventTimeZoneOffset"] {
+            if !e.contains_key(field) {
+                return Err(DocumentError::Schema(format!(
+                    "event {index} has no {field:?}"
+                )));
+            }
+        }
+        let event_id = e.get("eventID").and_then(Value::as_str).map(str::to_owned);
+        let time = e
+            .get("eventTime")
+            .and_then(Value::as_str)
+            .and_then(vocab::parse_time);
+        let draft = match time {
+            Some(_) => map_event(e),
+            None => Err("eventTime is not an RFC 3339 time at or after 1970".to_owned()),
+        };
+        out.push(Mapped {
+            index,
+            event_id,
+            time: time.unwrap_or(0),
+            draft,
+        });
+    }
+    Ok(out)
+}
+
+/// A CBV term without its namespace (`urn:epcglobal:cbv:bizstep:shipping`,
+/// `https://ref.gs1.org/cbv/BizStep-shipping` → `shipping`).
+fn bare(term: &str) -> &str {
+    for prefix in [
+        "urn:epcglobal:cbv:bizstep:",
+        "urn:epcglobal:cbv:disp:",
+        "https://ref.gs1.org/cbv/BizStep-",
+        "https://ref.gs1.org/cbv/Disp-",
+        "https://gs1.org/voc/BizStep-",
+        "https://gs1.org/voc/Disp-",
+    ] {
+        if let Some(rest) = term.strip_prefix(prefix) {
+            return rest;
+        }
+    }
+    term
+}
+
+type Ev = Map<String, Value>;
+
+fn str_of<'a>(e: &'a Ev, k: &str) -> Option<&'a str> {
+    e.get(k).and_then(Value::as_str)
+}
+
+fn location(e: &Ev) -> Result<Location, String> {
+    let id = e
+        .get("bizLocation")
+        .or_else(|| e.get("readPoint"))
+        .and_then(|l| l.get("id"))
+        .and_then(Value::as_str)
+        .ok_or("it has no bizLocation or readPoint, and Terroir events need a location")?;
+    vocab::parse_location(id, str_of(e, "terroir:location"))
+}
+
+fn reference(e: &Ev) -> Option<RefDoc> {
+    let tx = e.get("bizTransactionList")?.as_array()?.first()?;
+    Some(vocab::parse_doc(
+        tx.get("bizTransaction")?.as_str()?,
+        tx.get("type").and_then(Value::as_str),
+    ))
+}
+
+fn quantity(q: &Value, what: &str) -> Result<Quantity, String> {
+    let n = q
+        .get("quantity")
+        .and_then(Value::as_number)
+        .ok_or_else(|| format!("{what} has no quantity"))?;
+    let uom = q.get("uom").and_then(Value::as_str);
+    let (unit, factor) = vocab::unit_from_uncefact(uom).ok_or_else(|| {
+        format!(
+            "{what}: unit {:?} is not one Terroir counts in (GRM, KGM, TNE, MLT, LTR, H87/EA, CS, BG, CR)",
+            uom.unwrap_or_default()
+        )
+    })?;
+    // The factor is a power of ten: scale the decimal exactly.
+    let scale = u32::try_from(factor.to_string().len()).unwrap_or(1) - 1;
+    let amount = vocab::scaled(n, scale)
+        .and_then(|v| u64::try_from(v).ok())
+        .filter(|v| *v > 0)
+        .ok_or_else(|| {
+            format!(
+                "{what}: quantity {n} {} is not a positive whole number of {}",
+                uom.unwrap_or("(pieces)"),
+                unit.name()
+            )
+        })?;
+    Ok(Quantity::new(amount, unit))
+}
+
+fn class(q: &Value) -> Result<LotRef, String> {
+    let c = q
+        .get("epcClass")
+        .and_then(Value::as_str)
+        .ok_or("a quantity element has no epcClass")?;
+    vocab::parse_lot_class(c)
+}
+
+/// The single lot (and quantity element) an ObjectEvent names.
+fn one_lot(e: &Ev) -> Result<(LotRef, &Value), String> {
+    let qs = e
+        .get("quantityList")
+        .and_then(Value::as_array)
+        .filter(|l| !l.is_empty());
+    let Some(qs) = qs else {
+        if e.get("epcList")
+            .and_then(Value::as_array)
+            .is_some_and(|l| !l.is_empty())
+        {
+            return Err("it names serialised items (epcList) without a lot; Terroir tracks quantities of lots (quantityList with an LGTIN class)".into());
+        }
+        return Err("it names no lot (no quantityList)".into());
+    };
+    if qs.len() > 1 {
+        return Err(format!(
+            "it names {} lots in quantityList; a Terroir event names one",
+            qs.len()
+        ));
+    }
+    Ok((class(&qs[0])?, &qs[0]))
+}
+
+fn product(e: &Ev, class_uri: &str, lot: &LotRef) -> Product {
+    let described = e
+        .get("terroir:products")
+        .and_then(|p| p.get(class_uri))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    Product {
+        description: described.unwrap_or_else(|| match &lot.gtin {
+            Some(g) => format!("GTIN {g}"),
+            None => class_uri.to_owned(),
+        }),
+        gtin: lot.gtin.clone(),
+    }
+}
+
+fn map_event(e: &Ev) -> Result<Draft, String> {
+    let kind = str_of(e, "type").unwrap_or_default();
+    match kind {
+        "ObjectEvent" => object_event(e),
+        "TransformationEvent" => transformation(e),
+        other => Err(format!(
+            "{other} has no Terroir form (Terroir records lots' custody, not aggregation, association or transactions)"
+        )),
+    }
+}
+
+fn transformation(e: &Ev) -> Result<Draft, String> {
+    for list in ["inputEPCList", "outputEPCList"] {
+        if e.get(list)
+            .and_then(Value::as_array)
+            .is_some_and(|l| !l.is_empty())
+        {
+            return Err(format!(
+                "it lists serialised items in {list}; Terroir transforms quantities of lots"
+            ));
+        }
+    }
+    let list = |k: &str| {
+        e.get(k)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let mut inputs = Vec::new();
+    for (i, q) in list("inputQuantityList").iter().enumerate() {
+        inputs.push((class(q)?, quantity(q, &format!("input {i}"))?));
+    }
+    let mut outputs = Vec::new();
+    for (i, q) in list("outputQuantityList").iter().enumerate() {
+        let lot = class(q)?;
+        let uri = q
+            .get("epcClass")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        outputs.push(NewLot {
+            code: lot.code.clone(),
+            product: product(e, uri, &lot),
+            quantity: quantity(q, &format!("output {i}"))?,
+        });
+    }
+    if inputs.is_empty() || outputs.is_empty() {
+        return Err(
+            "a transform needs at least one input and one output lot with quantities".into(),
+        );
+    }
+    let process = match str_of(e, "bizStep") {
+        Some(s) => match s.strip_prefix(vocab::PROCESS_URN) {
+            Some(p) => vocab::dec(p).unwrap_or_else(|| p.to_owned()),
+            None => bare(s).to_owned(),
+        },
+        None => "transform".to_owned(),
+    };
+    let loss = e.get("terroir:loss").and_then(Value::as_u64).unwrap_or(0);
+    Ok(Draft::Transform {
+        process,
+        inputs,
+        outputs,
+        loss,
+        location: location(e)?,
+        reference: reference(e),
+    })
+}
+
+fn object_event(e: &Ev) -> Result<Draft, String> {
+    let action = str_of(e, "action").unwrap_or("OBSERVE");
+    let step = str_of(e, "bizStep").map(bare);
+    let disposition = str_of(e, "disposition").map(bare);
+    if action == "DELETE" {
+        return Err("action DELETE (decommissioning) has no Terroir form".into());
+    }
+    let (lot, q) = one_lot(e)?;
+    let text = |k: &str| str_of(e, k).map(str::to_owned);
+    if action == "ADD" {
+        if step != Some("commissioning") {
+            return Err(format!(
+                "action ADD with bizStep {:?}: only commissioning (harvest) creates a lot",
+                step.unwrap_or("(none)")
+            ));
+        }
+        let uri = q
+            .get("epcClass")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        return Ok(Draft::Harvest {
+            lot_code: lot.code.clone(),
+            product: product(e, uri, &lot),
+            quantity: quantity(q, "the harvested lot")?,
+            location: location(e)?,
+            reference: reference(e),
+        });
+    }
+    if e.contains_key("certificationInfo") {
+        let info = match &e["certificationInfo"] {
+            Value::String(s) => s.clone(),
+            Value::Array(a) => a
+                .first()
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            _ => String::new(),
+        };
+        let reference = reference(e).or_else(|| Some(vocab::parse_doc(&info, Some("cert"))));
+        return Ok(Draft::Certify {
+            lot,
+            claim: text("terroir:claim").unwrap_or(info),
+            reference,
+            valid_until: str_of(e, "terroir:validUntil").and_then(vocab::parse_time),
+        });
+    }
+    if disposition == Some("recalled") {
+        return Ok(Draft::Recall {
+            lot,
+            reason: text("terroir:reason").unwrap_or_else(|| "recalled (EPCIS import)".into()),
+        });
+    }
+    match step {
+        Some("shipping") => {
+            let dests = e.get("destinationList").and_then(Value::as_array);
+            let pick = |t: &str| {
+                dests.into_iter().flatten().find_map(|d| {
+                    (d.get("type").and_then(Value::as_str).map(bare) == Some(t))
+                        .then(|| d.get("destination").and_then(Value::as_str))
+                        .flatten()
+                })
+            };
+            let from = location(e)?;
+            let destination = match pick("location") {
+                Some(id) => vocab::parse_location(id, str_of(e, "terroir:destination"))?,
+                None => {
+                    return Err("shipping without a destination location in destinationList".into())
+                }
+            };
+            let to = match pick("owning_party").and_then(vocab::parse_party) {
+                Some(k) => PartyRef::Key(k),
+                None => match &destination.gln {
+                    Some(g) => PartyRef::Gln(g.clone()),
+                    None => return Err("shipping names no recipient: destinationList needs an owning_party urn:terroir:party:KEY or a location with a GLN".into()),
+                },
+            };
+            Ok(Draft::Ship {
+                lot,
+                quantity: quantity(q, "the shipped lot")?,
+                to,
+                from,
+                destination,
+                reference: reference(e),
+            })
+        }
+        Some("receiving") => Ok(Draft::Receive {
+            shipment: str_of(e, "terroir:shipment").and_then(|h| Hash::from_hex(h).ok()),
+            lot,
+            quantity: quantity(q, "the received lot")?,
+            location: location(e)?,
+            reference: reference(e),
+        }),
+        Some("inspecting") => {
+            let verdict = match disposition {
+                Some("conformant") => Verdict::Pass,
+                Some("non_conformant") => Verdict::Fail,
+                other => {
+                    return Err(format!(
+                        "inspecting with disposition {:?}: the result is unknown (Terroir needs conformant or non_conformant)",
+                        other.unwrap_or("(none)")
+                    ))
+                }
+            };
+            Ok(Draft::Inspect {
+                lot,
+                test: text("terroir:test").unwrap_or_else(|| "inspection".into()),
+                verdict,
+                notes: text("terroir:notes").unwrap_or_default(),
+                reference: reference(e),
+            })
+        }
+        Some("retail_selling") => Ok(Draft::Sell {
+            lot,
+            quantity: quantity(q, "the sold lot")?,
+            location: location(e)?,
+        }),
+        _ if e.contains_key("sensorElementList") || step == Some("sensor_reporting") => {
+            Ok(Draft::Observe {
+                lot,
+                location: location(e)?,
+                readings: readings(e)?,
+            })
+        }
+        other => Err(format!(
+            "bizStep {:?} with action {action} has no Terroir form",
+            other.unwrap_or("(none)")
+        )),
+    }
+}
+
+fn readings(e: &Ev) -> Result<Vec<Reading>, String> {
+    let mut out = Vec::new();
+    let elements = e.get("sensorElementList").and_then(Value::as_array);
+    for (i, el) in elements.into_iter().flatten().enumerate() {
+        let meta_time = el
+            .get("sensorMetadata")
+            .and_then(|m| m.get("time"))
+            .and_then(Value::as_str);
+        for rep in el
+            .get("sensorReport")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let t = rep.get("type").and_then(Value::as_str).unwrap_or_default();
+            let uom = rep.get("uom").and_then(Value::as_str);
+            let kind = vocab::parse_sensor(t, uom).ok_or_else(|| {
+                format!(
+                    "sensor element {i}: {t} in {:?} is not a reading Terroir records (Temperature in CEL, RelativeHumidity in P1)",
+                    uom.unwrap_or_default()
+                )
+            })?;
+            let value = rep
+                .get("value")
+                .and_then(Value::as_number)
+                .and_then(|n| vocab::scaled(n, 3))
+                .and_then(|v| i64::try_from(v).ok())
+                .ok_or_else(|| format!("sensor element {i}: {t} has no value in thousandths"))?;
+            let time = rep
+                .get("time")
+                .and_then(Value::as_str)
+                .or(meta_time)
+                .or_else(|| str_of(e, "eventTime"))
+                .and_then(vocab::parse_time)
+                .ok_or_else(|| format!("sensor element {i}: no readable time"))?;
+            let bound = |k: &str, d: i64| rep.get(k).and_then(Value::as_i64).unwrap_or(d);
+            out.push(Reading {
+                time,
+                kind,
+                value,
+                min: bound("terroir:allowedMin", i64::MIN),
+                max: bound("terroir:allowedMax", i64::MAX),
+            });
+        }
+    }
+    if out.is_empty() {
+        return Err("sensor reporting without readings".into());
+    }
+    Ok(out)
+}

@@ -1,0 +1,368 @@
+//! EPCIS 2.0 export and import: schema validity, the reference examples,
+//! and import → export → import round trips.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::*;
+use ledger_core::graph::Graph;
+use ledger_core::store::{MemoryStore, Store};
+use ledger_core::workload::{self, Shape};
+use ledger_core::{Event, Hash, Ledger, LedgerConfig, LotId, SignedRecord};
+use serde_json::Value;
+use terroir_standards::apply::{self, ImportError};
+use terroir_standards::export::{self, Item};
+use terroir_standards::import::{self, DocumentError, Draft};
+
+/// Every record of a ledger in (time, hash) order.
+fn all_records<S: Store>(l: &Ledger<S>) -> Vec<(Hash, SignedRecord)> {
+    let mut out = Vec::new();
+    l.for_each_record(|h, _| {
+        out.push(h);
+        true
+    })
+    .unwrap();
+    let mut recs: Vec<(Hash, SignedRecord)> = out
+        .into_iter()
+        .map(|h| (h, l.record(&h).unwrap().unwrap()))
+        .collect();
+    recs.sort_by_key(|(h, r)| (r.record.time, r.record.author, r.record.seq, *h));
+    recs
+}
+
+fn products<S: Store>(
+    l: &Ledger<S>,
+) -> impl Fn(&LotId) -> Option<ledger_core::event::Product> + '_ {
+    move |lot: &LotId| {
+        for h in l.lot_records(lot).ok()? {
+            let r = l.record(&h).ok()??;
+            for (c, p, _) in r.record.event.created_lots() {
+                if c == lot.code {
+                    return Some(p.clone());
+                }
+            }
+        }
+        None
+    }
+}
+
+fn export_ledger<S: Store>(l: &Ledger<S>) -> Value {
+    let recs = all_records(l);
+    let items: Vec<Item<'_>> = recs
+        .iter()
+        .map(|(h, r)| Item {
+            hash: *h,
+            record: r,
+        })
+        .collect();
+    let pf = products(l);
+    export::export(&items, T0, &pf).document
+}
+
+#[test]
+fn a_generated_supply_chain_exports_to_a_schema_valid_document() {
+    let w = workload::generate(Shape {
+        farms: 2,
+        processors: 2,
+        carriers: 1,
+        retailers: 2,
+        records: 120,
+    });
+    let mut l = Ledger::create(
+        MemoryStore::new(),
+        w.genesis.clone(),
+        LedgerConfig::default(),
+    )
+    .unwrap();
+    l.ingest(w.records, u64::MAX / 2).unwrap();
+    let doc = export_ledger(&l);
+    let errors = schema_errors(&doc);
+    assert!(errors.is_empty(), "{errors:#?}");
+    let events = doc["epcisBody"]["eventList"].as_array().unwrap();
+    let steps: std::collections::BTreeSet<String> = events
+        .iter()
+        .map(|e| {
+            format!(
+                "{}/{}",
+                e["type"].as_str().unwrap(),
+                e["bizStep"].as_str().unwrap_or("-")
+            )
+        })
+        .collect();
+    for want in [
+        "ObjectEvent/commissioning",
+        "ObjectEvent/shipping",
+        "ObjectEvent/receiving",
+        "ObjectEvent/sensor_reporting",
+        "ObjectEvent/retail_selling",
+        "ObjectEvent/inspecting",
+    ] {
+        assert!(steps.contains(want), "{want} missing from {steps:?}");
+    }
+    assert!(steps.iter().any(|s| s.starts_with("TransformationEvent/")));
+    // Every event carries its record hash, and the hash is in the ledger.
+    for e in events {
+        let h = Hash::from_hex(e["terroir:record"].as_str().unwrap()).unwrap();
+        assert!(l.record(&h).unwrap().is_some());
+        assert_eq!(e["eventID"], format!("urn:terroir:record:{}", h.to_hex()));
+    }
+}
+
+#[test]
+fn the_farm_story_exports_valid_epcis_with_the_documented_identifiers() {
+    let l = farm_story("story");
+    let doc = export_ledger(&l);
+    assert!(schema_errors(&doc).is_empty(), "{:#?}", schema_errors(&doc));
+    let events = doc["epcisBody"]["eventList"].as_array().unwrap();
+    let harvest = &events[0];
+    assert_eq!(harvest["action"], "ADD");
+    assert_eq!(harvest["bizStep"], "commissioning");
+    assert_eq!(
+        harvest["quantityList"][0],
+        serde_json::json!({"epcClass": "https://id.gs1.org/01/06901234567892/10/QDH-0401", "quantity": 120500, "uom": "GRM"})
+    );
+    assert_eq!(
+        harvest["bizLocation"]["id"],
+        "https://id.gs1.org/414/6901234000016"
+    );
+    // Without a GTIN the lot is the Terroir URN with its source key.
+    let h2 = events[1]["quantityList"][0]["epcClass"].as_str().unwrap();
+    assert!(
+        h2.starts_with("urn:terroir:lot:") && h2.ends_with(":QDH-0402"),
+        "{h2}"
+    );
+    let ship = events.iter().find(|e| e["bizStep"] == "shipping").unwrap();
+    assert_eq!(ship["destinationList"][0]["type"], "owning_party");
+    assert_eq!(ship["sourceList"][1]["type"], "location");
+    let obs = events
+        .iter()
+        .find(|e| e["bizStep"] == "sensor_reporting")
+        .unwrap();
+    assert_eq!(
+        obs["sensorElementList"][0]["sensorReport"][0]["value"],
+        4.125
+    );
+    assert_eq!(obs["sensorElementList"][0]["sensorReport"][0]["uom"], "CEL");
+}
+
+fn drafts(doc: &Value) -> Vec<(u64, Draft)> {
+    import::map_document(doc)
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.time, m.draft.unwrap()))
+        .collect()
+}
+
+#[test]
+fn import_export_import_round_trips_the_farm_story() {
+    // Ledger A: the farm's own records; export them.
+    let a = farm_story("A");
+    let farm = key("farm");
+    let farm_only: Vec<(Hash, SignedRecord)> = all_records(&a)
+        .into_iter()
+        .filter(|(_, r)| r.record.author == farm.public())
+        .collect();
+    let items: Vec<Item<'_>> = farm_only
+        .iter()
+        .map(|(h, r)| Item {
+            hash: *h,
+            record: r,
+        })
+        .collect();
+    let pf = products(&a);
+    let doc1 = export::export(&items, T0, &pf).document;
+    assert!(schema_errors(&doc1).is_empty());
+
+    // Ledger B: the farm imports them; export again.
+    let (mut b, _) = ledger("B");
+    let bytes = serde_json::to_vec(&doc1).unwrap();
+    let mapped = import::read(&bytes).unwrap();
+    let report = apply::import(&mut b, &farm, &mapped, true, u64::MAX / 2).unwrap();
+    assert_eq!(report.imported.len(), farm_only.len());
+    assert!(report.skipped.is_empty());
+    let doc2 = export_ledger(&b);
+    let doc2_farm: Vec<Value> = doc2["epcisBody"]["eventList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["terroir:author"] == doc1["epcisBody"]["eventList"][0]["terroir:author"])
+        .cloned()
+        .collect();
+    let mut doc2 = doc2.clone();
+    doc2["epcisBody"]["eventList"] = Value::Array(doc2_farm);
+    assert!(schema_errors(&doc2).is_empty());
+    // Lot codes, quantities, units, times, steps, locations and readings
+    // come back the same.
+    assert_eq!(drafts(&doc1), drafts(&doc2));
+
+    // Ledger C: import again; the records carry the same events as A's.
+    let (mut c, _) = ledger("C");
+    let mapped = import::map_document(&doc2).unwrap();
+    apply::import(&mut c, &farm, &mapped, true, u64::MAX / 2).unwrap();
+    let events = |l: &Ledger<MemoryStore>| -> Vec<(u64, Event)> {
+        all_records(l)
+            .into_iter()
+            .filter(|(_, r)| r.record.author == farm.public())
+            .map(|(_, r)| (r.record.time, r.record.event))
+            .collect()
+    };
+    assert_eq!(events(&a), events(&c));
+
+    // The processor in C receives the shipment from an EPCIS receiving event.
+    let recv: Vec<(Hash, SignedRecord)> = all_records(&a)
+        .into_iter()
+        .filter(|(_, r)| matches!(r.record.event, Event::Receive { .. }))
+        .collect();
+    let items: Vec<Item<'_>> = recv
+        .iter()
+        .map(|(h, r)| Item {
+            hash: *h,
+            record: r,
+        })
+        .collect();
+    let mut doc3 = export::export(&items, T0, &pf).document;
+    // A's shipment hash differs from C's: drop it so import matches by lot.
+    doc3["epcisBody"]["eventList"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("terroir:shipment");
+    let mapped = import::map_document(&doc3).unwrap();
+    let r = apply::import(&mut c, &key("processor"), &mapped, true, u64::MAX / 2).unwrap();
+    assert_eq!(r.imported.len(), 1);
+}
+
+#[test]
+fn a_partly_bad_batch_imports_nothing() {
+    let a = farm_story("A");
+    let farm = key("farm");
+    let mut recs: Vec<(Hash, SignedRecord)> = all_records(&a)
+        .into_iter()
+        .filter(|(_, r)| r.record.author == farm.public())
+        .collect();
+    // Ship more than the farm will hold: the ledger refuses that record.
+    if let Event::Ship { quantity, .. } = &mut recs.last_mut().unwrap().1.record.event {
+        quantity.amount = 10_000_000;
+    }
+    let items: Vec<Item<'_>> = recs
+        .iter()
+        .map(|(h, r)| Item {
+            hash: *h,
+            record: r,
+        })
+        .collect();
+    let pf = products(&a);
+    let doc = export::export(&items, T0, &pf).document;
+    let (mut b, _) = ledger("B");
+    let before = b.state_digest().unwrap();
+    let mapped = import::map_document(&doc).unwrap();
+    let err = apply::import(&mut b, &farm, &mapped, false, u64::MAX / 2).unwrap_err();
+    assert!(
+        matches!(err, ImportError::Rejected { index: 4, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("nothing was imported"), "{err}");
+    assert_eq!(b.state_digest().unwrap(), before);
+}
+
+#[test]
+fn every_reference_example_imports_or_is_rejected_with_its_reason() {
+    let dir = standards_dir().join("epcis/examples");
+    let mut seen = BTreeMap::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let doc: Value = serde_json::from_slice(&bytes).unwrap();
+        assert!(
+            schema_errors(&doc).is_empty(),
+            "{} is schema-valid",
+            path.display()
+        );
+        let mapped = import::read(&bytes).unwrap();
+        let reasons: Vec<String> = mapped
+            .iter()
+            .map(|m| match &m.draft {
+                Ok(d) => format!("ok:{}", d.name()),
+                Err(r) => r.clone(),
+            })
+            .collect();
+        seen.insert(
+            path.file_name().unwrap().to_string_lossy().into_owned(),
+            reasons,
+        );
+    }
+    let reasons = |f: &str| {
+        seen.get(f)
+            .unwrap_or_else(|| panic!("{f} missing: {seen:#?}"))
+    };
+    // Serialised items (SGTIN epcList) name no lot.
+    for r in reasons("Example_9.6.1-ObjectEvent.jsonld") {
+        assert!(r.contains("serialised items (epcList)"), "{r}");
+    }
+    let t = reasons("Example_9.6.4-TransformationEvent.jsonld");
+    assert!(t[0].contains("serialised items in inputEPCList"), "{t:?}");
+    for r in reasons("SensorDataExample1.jsonld") {
+        assert!(r.contains("serialised items"), "{r}");
+    }
+    let p = reasons("PersistentDisposition-example.jsonld");
+    assert!(p.iter().all(|r| r.contains("serialised items")), "{p:?}");
+
+    // With the lot-level form of the same events, they map: an LGTIN
+    // class replaces the SGTINs.
+    let bytes = std::fs::read(dir.join("Example_9.6.1-ObjectEvent.jsonld")).unwrap();
+    let mut doc: Value = serde_json::from_slice(&bytes).unwrap();
+    for e in doc["epcisBody"]["eventList"].as_array_mut().unwrap() {
+        let o = e.as_object_mut().unwrap();
+        o.remove("epcList");
+        o.insert(
+            "quantityList".into(),
+            serde_json::json!([{"epcClass": "urn:epc:class:lgtin:0614141.107346.L17", "quantity": 12.5, "uom": "KGM"}]),
+        );
+    }
+    assert!(schema_errors(&doc).is_empty());
+    let mapped = import::map_document(&doc).unwrap();
+    assert!(
+        matches!(mapped[0].draft, Err(ref r) if r.contains("without a destination location")),
+        "{:?}",
+        mapped[0]
+    );
+    match &mapped[1].draft {
+        Ok(Draft::Receive {
+            lot,
+            quantity,
+            location,
+            reference,
+            ..
+        }) => {
+            assert_eq!(lot.code, "L17");
+            assert_eq!(quantity.amount, 12_500);
+            assert_eq!(location.gln.as_deref(), Some("0012345111118"));
+            assert_eq!(reference.as_ref().unwrap().kind, "PO");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn documents_that_are_not_epcis_get_one_clear_error() {
+    assert!(matches!(
+        import::read(b"{not json"),
+        Err(DocumentError::Json(_))
+    ));
+    let e = import::read(br#"{"type":"EPCISDocument"}"#).unwrap_err();
+    assert!(e.to_string().contains("\"@context\" is missing"), "{e}");
+    let e = import::read(br#"{"type":"EPCISQueryDocument"}"#).unwrap_err();
+    assert!(e.to_string().contains("takes an EPCISDocument"), "{e}");
+    let big = vec![b' '; import::MAX_DOCUMENT_BYTES + 1];
+    assert!(matches!(
+        import::read(&big),
+        Err(DocumentError::TooLarge { .. })
+    ));
+    let doc = br#"{"@context":[],"type":"EPCISDocument","schemaVersion":"2.0","creationDate":"2025-01-01T00:00:00Z","epcisBody":{"eventList":[{"type":"ObjectEvent"}]}}"#;
+    let e = import::read(doc).unwrap_err();
+    assert!(
+        e.to_string().contains("event 0 has no \"eventTime\""),
+        "{e}"
+    );
+}
