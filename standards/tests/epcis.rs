@@ -337,7 +337,7 @@ fn every_reference_example_imports_or_is_rejected_with_its_reason() {
         }) => {
             assert_eq!(lot.code, "L17");
             assert_eq!(quantity.amount, 12_500);
-            assert_eq!(location.gln.as_deref(), Some("0012345111118"));
+            assert_eq!(location.gln.as_deref(), Some("0012345111112"));
             assert_eq!(reference.as_ref().unwrap().kind, "PO");
         }
         other => panic!("{other:?}"),
