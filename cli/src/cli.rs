@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::commands::{
-    audit, bundle, demo, enroll, genesis, holdings, init, key, participants, qr, record, revoke,
-    rotate_key, status, trace, verify,
+    audit, bundle, demo, enroll, export, genesis, holdings, import, init, key, participants, qr,
+    record, revoke, rotate_key, status, trace, verify,
 };
 
 /// Terroir: sign, trace and verify the farm-to-fork journey of agricultural lots.
@@ -83,4 +83,10 @@ pub(crate) enum Command {
     Audit(audit::Args),
     /// Build and verify a farm-to-fork demo network in a fresh directory.
     Demo(demo::Args),
+    /// Export GS1 EPCIS 2.0 or the FSMA 204 spreadsheet.
+    #[command(subcommand)]
+    Export(export::Command),
+    /// Import a GS1 EPCIS 2.0 document as your signed records.
+    #[command(subcommand)]
+    Import(import::Command),
 }

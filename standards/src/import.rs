@@ -24,7 +24,7 @@ pub enum DocumentError {
         len: usize,
     },
     /// Not JSON.
-    #[error("the document is not valid JSON: {0}")]
+    #[error("the document is not valid JSON")]
     Json(#[from] serde_json::Error),
     /// Misses what the EPCIS 2.0 schema requires.
     #[error("the document does not follow the EPCIS 2.0 schema: {0}")]

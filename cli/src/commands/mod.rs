@@ -5,8 +5,10 @@ pub(crate) mod audit;
 pub(crate) mod bundle;
 pub(crate) mod demo;
 pub(crate) mod enroll;
+pub(crate) mod export;
 pub(crate) mod genesis;
 pub(crate) mod holdings;
+pub(crate) mod import;
 pub(crate) mod init;
 pub(crate) mod key;
 pub(crate) mod participants;
@@ -42,5 +44,7 @@ pub(crate) fn run(s: &Settings, command: Command) -> Result<()> {
         Command::Qr(a) => qr::run(s, a),
         Command::Audit(a) => audit::run(s, a),
         Command::Demo(a) => demo::run(s, a),
+        Command::Export(c) => export::run(s, c),
+        Command::Import(c) => import::run(s, c),
     }
 }
