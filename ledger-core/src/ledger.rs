@@ -110,6 +110,15 @@ pub struct IngestReport {
     pub released: Vec<(Hash, Outcome)>,
 }
 
+/// The result of [`Ledger::ingest_atomic`].
+#[derive(Debug, Clone)]
+pub enum Atomic {
+    /// Every record was accepted and the batch is durable.
+    Committed(IngestReport),
+    /// Some record was not accepted; nothing was written.
+    Refused(IngestReport),
+}
+
 /// A record rejected, with the record it names.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("record {hash} (author {author}, seq {seq}): {error}")]
@@ -288,6 +297,33 @@ impl<S: Store> Ledger<S> {
         records: Vec<SignedRecord>,
         now: u64,
     ) -> Result<IngestReport, StoreError> {
+        self.ingest_inner(records, now, false)
+            .map(|(report, _)| report)
+    }
+
+    /// Like [`Self::ingest`], but all or nothing: the batch is written only
+    /// if every record in it is accepted (records it releases from the
+    /// pending pool included); otherwise nothing at all is written and the
+    /// report says why. For imports that must land whole.
+    pub fn ingest_atomic(
+        &mut self,
+        records: Vec<SignedRecord>,
+        now: u64,
+    ) -> Result<Atomic, StoreError> {
+        let (report, committed) = self.ingest_inner(records, now, true)?;
+        Ok(if committed {
+            Atomic::Committed(report)
+        } else {
+            Atomic::Refused(report)
+        })
+    }
+
+    fn ingest_inner(
+        &mut self,
+        records: Vec<SignedRecord>,
+        now: u64,
+        all_or_nothing: bool,
+    ) -> Result<(IngestReport, bool), StoreError> {
         // Cheap checks first, then every signature in one ZIP-215 batch.
         let hashed: Vec<(Hash, SignedRecord, Result<(), ValidationError>)> = records
             .into_iter()
@@ -337,6 +373,15 @@ impl<S: Store> Ledger<S> {
             report,
             ..
         } = ingest;
+        if all_or_nothing
+            && report
+                .outcomes
+                .iter()
+                .chain(&report.released)
+                .any(|(_, o)| *o != Outcome::Accepted)
+        {
+            return Ok((report, false));
+        }
         let mut txn = txn;
         let records_len = self.records_len + stored;
         if stored > 0 {
@@ -352,7 +397,7 @@ impl<S: Store> Ledger<S> {
         }
         self.pending_len = pending_len;
         self.records_len = records_len;
-        Ok(report)
+        Ok((report, true))
     }
 
     /// Releases pending records whose time has come; call on a timer.

@@ -549,6 +549,53 @@ fn chain_from_lists_the_rest_of_a_chain() {
 }
 
 #[test]
+fn atomic_ingest_writes_all_or_nothing() {
+    use ledger_core::ledger::Atomic;
+    let mut w = World::new();
+    w.harvest("farm", "L1", 1000);
+    let lot = w.lot("farm", "L1");
+    // Two valid shipments and one overdraw, chained on the farm's chain.
+    let time = w.tick();
+    let farm = w.authors.get_mut("farm").unwrap();
+    let mut batch = Vec::new();
+    for grams in [100, 200, 5000] {
+        batch.push(farm.sign(
+            time,
+            vec![],
+            Event::Ship {
+                lot: lot.clone(),
+                quantity: g(grams),
+                to: PublicKey([0; 32]),
+                from: here(),
+                destination: here(),
+                reference: None,
+            },
+        ));
+    }
+    let before = w.ledger.state_digest().unwrap();
+    let len = w.ledger.len();
+    match w.ledger.ingest_atomic(batch.clone(), NOW).unwrap() {
+        Atomic::Refused(report) => assert!(matches!(
+            report.outcomes[2].1,
+            Outcome::Rejected {
+                error: ValidationError::Overdraw { .. }
+            }
+        )),
+        Atomic::Committed(_) => panic!("a batch with an overdraw was committed"),
+    }
+    assert_eq!(w.ledger.state_digest().unwrap(), before);
+    assert_eq!(w.ledger.len(), len);
+    assert_eq!(w.ledger.pending_len(), 0);
+    // Without the bad record, it lands whole.
+    batch.pop();
+    assert!(matches!(
+        w.ledger.ingest_atomic(batch, NOW).unwrap(),
+        Atomic::Committed(_)
+    ));
+    assert_eq!(w.ledger.len(), len + 2);
+}
+
+#[test]
 fn pending_pool_is_bounded() {
     let mut w = World::new();
     w.ledger = Ledger::open(

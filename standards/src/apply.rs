@@ -1,17 +1,16 @@
 //! Mapped EPCIS events → signed records of one participant, committed to a
 //! ledger as one atomic batch.
 //!
-//! The ledger's `ingest` stores the valid records of a batch even when
-//! others are rejected, so the batch is first ingested into a scratch
-//! in-memory copy of the ledger; only when every record is accepted there
-//! is the same batch ingested into the real ledger (validation is a pure
-//! function of the records' causal past, so the verdicts are the same).
+//! The batch goes through [`Ledger::ingest_atomic`], which writes it only
+//! if every record is accepted: a refused import leaves the ledger as it
+//! was.
 
 use std::collections::BTreeMap;
 
 use ledger_core::author::Author;
 use ledger_core::graph::Graph;
-use ledger_core::store::{Batch, MemoryStore, Store};
+use ledger_core::ledger::Atomic;
+use ledger_core::store::Store;
 use ledger_core::{
     Event, EventKind, Hash, Ledger, LotId, Outcome, PublicKey, Role, SignedRecord, SigningKey,
     StoreError,
@@ -49,6 +48,10 @@ pub enum ImportError {
         /// Why.
         reason: String,
     },
+    /// Importing would have decided a record waiting in the pending pool,
+    /// and the ledger refused it.
+    #[error("the import would release pending record {0}, which the ledger refuses, so nothing was imported")]
+    ReleasedRefused(Hash),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -361,18 +364,6 @@ impl<S: Store> Resolver<'_, S> {
     }
 }
 
-/// A scratch in-memory copy of `ledger` (every key and value).
-fn scratch<S: Store>(ledger: &Ledger<S>) -> Result<Ledger<MemoryStore>, ImportError> {
-    let copy = MemoryStore::new();
-    let mut batch = Batch::default();
-    for (k, v) in ledger.store().scan_prefix(&[])? {
-        batch.put(k, v);
-    }
-    copy.apply(batch)?;
-    Ledger::open(copy, *ledger.config())
-        .map_err(|e| ImportError::Store(StoreError::Engine(format!("scratch copy: {e}"))))
-}
-
 /// Signs the representable events of `mapped` with `key`, in order, and
 /// commits them as one batch, or nothing. With `strict`, any skipped event
 /// makes the import fail. `now` is the local clock (ms since epoch).
@@ -465,9 +456,21 @@ pub fn import<S: Store>(
         }
         Ok(())
     };
-    let mut trial = scratch(ledger)?;
-    check(trial.ingest(records.clone(), now)?.outcomes)?;
-    check(ledger.ingest(records, now)?.outcomes)?;
+    match ledger.ingest_atomic(records, now)? {
+        Atomic::Committed(_) => {}
+        Atomic::Refused(r) => {
+            check(r.outcomes)?;
+            // Every submitted record passed, so a released one failed.
+            return Err(
+                match r.released.iter().find(|(_, o)| *o != Outcome::Accepted) {
+                    Some((h, _)) => ImportError::ReleasedRefused(*h),
+                    None => ImportError::Store(StoreError::Engine(
+                        "the ledger refused the batch without naming a record".into(),
+                    )),
+                },
+            );
+        }
+    }
     report.imported = batch
         .iter()
         .map(|(i, r)| (*i, r.hash(), r.record.event.kind()))
