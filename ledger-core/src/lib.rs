@@ -15,7 +15,7 @@
 //! - [`hash`], [`key`]: SHA-256 ids, ed25519 keys, the ZIP-215 signature rule.
 //! - [`encoding`]: the one canonical encoding (bincode 2, fixed-width LE).
 //! - [`genesis`], [`event`], [`record`]: the signed data.
-//! - [`gs1`]: GTIN/GLN/SSCC check digits.
+//! - [`gs1`]: GTIN/GLN/SSCC check digits and GS1 Digital Link URIs.
 //! - [`validate`]: the rules, as functions over a read-only [`validate::View`].
 //! - [`author`]: signing the next record of a chain.
 //! - [`workload`]: a generated farm-to-fork history for tests and benchmarks.
