@@ -6,24 +6,26 @@ use std::path::Path;
 
 use anyhow::{bail, Result};
 use ledger_core::event::Location;
-use ledger_core::graph::Graph;
 use ledger_core::query::Participant;
 use ledger_core::{Event, PublicKey};
 
+use crate::backend::Backend;
 use crate::keyfile;
-use crate::ledger_dir::LocalLedger;
 
 /// The participants of a ledger.
 #[derive(Debug)]
 pub(crate) struct Book {
     entries: Vec<Participant>,
+    /// Where the participants were read, for messages.
+    place: String,
 }
 
 impl Book {
     /// Reads the participants of `ledger`.
-    pub(crate) fn load(ledger: &LocalLedger) -> Result<Self> {
+    pub(crate) fn load(ledger: &dyn Backend) -> Result<Self> {
         Ok(Book {
             entries: ledger.participants()?,
+            place: ledger.place(),
         })
     }
 
@@ -100,13 +102,14 @@ impl Book {
         }
         let known: Vec<&str> = self.entries.iter().map(|p| p.name.as_str()).collect();
         bail!(
-            "unknown participant {w:?}: not a key, a key file, or a name in this ledger (known: {})",
+            "unknown participant {w:?}: not a key, a key file, or a name in {} (known: {})",
+            self.place,
             known.join(", ")
         )
     }
 
     /// Where a participant was enrolled (empty for genesis authorities).
-    pub(crate) fn location(&self, ledger: &LocalLedger, key: &PublicKey) -> Result<Location> {
+    pub(crate) fn location(&self, ledger: &dyn Backend, key: &PublicKey) -> Result<Location> {
         if let Some(h) = self.get(key).and_then(|p| p.enrolled_by) {
             if let Some(r) = ledger.record(&h)? {
                 if let Event::Enroll { location, .. } = r.record.event {

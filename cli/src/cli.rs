@@ -39,6 +39,16 @@ pub(crate) struct GlobalArgs {
         default_value = ".terroir"
     )]
     pub(crate) ledger: PathBuf,
+    /// Work against a terroird node (http://HOST:PORT) instead of the local
+    /// ledger: records are signed here and submitted; keys never leave.
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        env = "TERROIR_NODE",
+        value_parser = crate::settings::node_url
+    )]
+    pub(crate) node: Option<crate::settings::NodeUrl>,
     /// Print machine-readable JSON on stdout (schema: docs/cli.md).
     #[arg(long, global = true)]
     pub(crate) json: bool,

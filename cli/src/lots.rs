@@ -6,15 +6,14 @@
 //! a key prefix (`terroir` prints lots as `CODE@KEYPREFIX`).
 
 use anyhow::{bail, Result};
-use ledger_core::graph::Graph;
 use ledger_core::hash::Hash;
 use ledger_core::LotId;
 
+use crate::backend::Backend;
 use crate::book::Book;
-use crate::ledger_dir::LocalLedger;
 
 /// Finds the lot `spec` names.
-pub(crate) fn resolve(ledger: &LocalLedger, book: &Book, spec: &str) -> Result<LotId> {
+pub(crate) fn resolve(ledger: &dyn Backend, book: &Book, spec: &str) -> Result<LotId> {
     let spec = spec.trim();
     let whole = ledger.lots_with_code(spec)?;
     match whole.as_slice() {
@@ -32,7 +31,7 @@ pub(crate) fn resolve(ledger: &LocalLedger, book: &Book, spec: &str) -> Result<L
     if let Some((code, source)) = spec.rsplit_once('@') {
         let lots = ledger.lots_with_code(code)?;
         if lots.is_empty() {
-            bail!("no lot {code:?} in this ledger");
+            bail!("no lot {code:?} in {}", ledger.place());
         }
         let src = book.resolve(source)?;
         if let Some(l) = lots.into_iter().find(|l| l.source == src) {
@@ -40,27 +39,10 @@ pub(crate) fn resolve(ledger: &LocalLedger, book: &Book, spec: &str) -> Result<L
         }
         bail!("{} created no lot {code:?}", book.name(&src));
     }
-    bail!("no lot {spec:?} in this ledger")
+    bail!("no lot {spec:?} in {}", ledger.place())
 }
 
 /// The record that created `lot` (its harvest or transform).
-pub(crate) fn creation(ledger: &LocalLedger, lot: &LotId) -> Result<Hash> {
-    for h in ledger.lot_records(lot)? {
-        let Some(r) = ledger.record(&h)? else {
-            continue;
-        };
-        let creator = ledger
-            .key_info(&r.record.author)?
-            .map_or(r.record.author, |k| k.identity);
-        if creator == lot.source
-            && r.record
-                .event
-                .created_lots()
-                .iter()
-                .any(|(c, _, _)| *c == lot.code)
-        {
-            return Ok(h);
-        }
-    }
-    bail!("the ledger has no record creating lot {lot}")
+pub(crate) fn creation(ledger: &dyn Backend, lot: &LotId) -> Result<Hash> {
+    ledger.creation(lot)
 }

@@ -15,10 +15,13 @@
 //! - [`ledger_dir`]: a ledger directory: `genesis.json` and the sled store.
 //! - [`book`]: the address book: participants by name, key or key prefix.
 //! - [`lots`]: naming lots as `CODE` or `CODE@SOURCE`.
+//! - [`backend`]: what commands read and where they submit: the local
+//!   ledger or, with `--node`, a remote `terroird` ([`remote`]).
 //! - [`writer`]: signing a record and committing it to the ledger.
 //! - [`render`]: the human-readable trace timeline.
 //! - [`commands`]: one file per command.
 
+mod backend;
 mod book;
 mod cli;
 mod commands;
@@ -27,6 +30,7 @@ mod ledger_dir;
 mod lots;
 mod output;
 mod parse;
+mod remote;
 mod render;
 mod settings;
 mod writer;

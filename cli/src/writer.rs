@@ -1,4 +1,5 @@
-//! Signing a record with a local key and committing it to the ledger.
+//! Signing a record with a local key and committing it to the ledger (the
+//! local one, or a node's: see [`crate::backend`]).
 //!
 //! Before signing, the writer works out who the key signs for and checks
 //! what the CLI can tell early (enrolled, not revoked or retired, role may
@@ -10,18 +11,13 @@
 
 use std::path::Path;
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{bail, Result};
 use ledger_core::author::Author;
-use ledger_core::graph::Graph;
-use ledger_core::ledger::PendingReason;
-use ledger_core::{
-    Event, EventKind, Hash, Outcome, PublicKey, Role, SignedRecord, SigningKey, Unit,
-    ValidationError,
-};
+use ledger_core::{Event, Hash, PublicKey, Role, SignedRecord, SigningKey, Unit, ValidationError};
 
+use crate::backend::{Backend, Submitted};
 use crate::book::Book;
 use crate::keyfile;
-use crate::ledger_dir::LocalLedger;
 
 /// A key ready to sign, and who it signs for.
 #[derive(Debug)]
@@ -43,89 +39,39 @@ impl Signer {
 }
 
 /// Loads a key file and works out who it signs for.
-pub(crate) fn load_signer(ledger: &LocalLedger, path: &Path) -> Result<Signer> {
+pub(crate) fn load_signer(ledger: &dyn Backend, path: &Path) -> Result<Signer> {
     let file = keyfile::load(path)?;
     signer(ledger, file.key, path.display().to_string())
 }
 
 /// Works out who `key` signs for in `ledger`.
-pub(crate) fn signer(ledger: &LocalLedger, key: SigningKey, origin: String) -> Result<Signer> {
+pub(crate) fn signer(ledger: &dyn Backend, key: SigningKey, origin: String) -> Result<Signer> {
     let pk = key.public();
-    let overlays = ledger.overlays()?;
-    for h in &overlays.revocations {
-        if let Some(r) = ledger.record(h)? {
-            if let Event::Revoke {
-                key: revoked,
-                reason,
-                ..
-            } = &r.record.event
-            {
-                if *revoked == pk {
-                    bail!("key {} ({origin}) was revoked: {reason}", pk.short());
-                }
-            }
-        }
+    let Some(view) = ledger.key(&pk)? else {
+        bail!(
+            "key {} ({origin}) is not enrolled in network {}: a regulator must first run \
+             `terroir enroll --participant {} --name NAME --role ROLE`",
+            pk.short(),
+            ledger.network().short(),
+            pk.to_hex()
+        )
+    };
+    if let Some(reason) = &view.revoked {
+        bail!("key {} ({origin}) was revoked: {reason}", pk.short());
     }
-    if let Some(state) = ledger.key_state(&pk)? {
-        if let Some(at) = state.retired_at {
-            bail!(
-                "key {} ({origin}) was rotated away at seq {at}; sign with its successor key",
-                pk.short()
-            );
-        }
-        return Ok(Signer {
-            key,
-            identity: state.identity,
-            role: state.role,
-            name: state.name,
-            first_dep: None,
-        });
+    if let Some(at) = view.retired_at {
+        bail!(
+            "key {} ({origin}) was rotated away at seq {at}; sign with its successor key",
+            pk.short()
+        );
     }
-    if let Some(a) = ledger.genesis().authority(&pk) {
-        let name = a.name.clone();
-        return Ok(Signer {
-            key,
-            identity: pk,
-            role: Role::Regulator,
-            name,
-            first_dep: None,
-        });
-    }
-    for p in ledger.participants()? {
-        if p.key == pk {
-            return Ok(Signer {
-                key,
-                identity: pk,
-                role: p.role,
-                name: p.name,
-                first_dep: p.enrolled_by,
-            });
-        }
-    }
-    for h in ledger.records_of_kind(EventKind::RotateKey)? {
-        let Some(r) = ledger.record(&h)? else {
-            continue;
-        };
-        if matches!(r.record.event, Event::RotateKey { new_key } if new_key == pk) {
-            let Some(old) = ledger.key_state(&r.record.author)? else {
-                continue;
-            };
-            return Ok(Signer {
-                key,
-                identity: old.identity,
-                role: old.role,
-                name: old.name,
-                first_dep: Some(h),
-            });
-        }
-    }
-    bail!(
-        "key {} ({origin}) is not enrolled in network {}: a regulator must first run \
-         `terroir enroll --participant {} --name NAME --role ROLE`",
-        pk.short(),
-        ledger.network().short(),
-        pk.to_hex()
-    )
+    Ok(Signer {
+        key,
+        identity: view.identity,
+        role: view.role,
+        name: view.name,
+        first_dep: view.introduced_by,
+    })
 }
 
 /// How far ahead of the clock a record may be dated (the ledger's own limit).
@@ -136,7 +82,7 @@ fn max_skew() -> u64 {
 /// Signs `event` as the next record of `signer`'s chain, with `deps` plus
 /// whatever the first record needs, and commits it.
 pub(crate) fn commit(
-    ledger: &mut LocalLedger,
+    ledger: &mut dyn Backend,
     book: &Book,
     signer: &Signer,
     time: u64,
@@ -159,9 +105,8 @@ pub(crate) fn commit(
             crate::parse::rfc3339(time)
         );
     }
-    let head = ledger
-        .key_state(&signer.public())?
-        .map(|s| (s.head_seq, s.head));
+    // Read now, not when the signer was loaded: a signer may sign many.
+    let head = ledger.key(&signer.public())?.and_then(|v| v.head);
     let mut all: Vec<Hash> = Vec::with_capacity(deps.len() + 1);
     if head.is_none() {
         all.extend(signer.first_dep);
@@ -181,32 +126,20 @@ pub(crate) fn commit(
         head,
     );
     let record = author.sign(time, all, event);
-    let hash = record.hash();
-    let report = ledger.ingest(vec![record.clone()], now)?;
-    let outcome = report
-        .outcomes
-        .into_iter()
-        .find(|(h, _)| *h == hash)
-        .map(|(_, o)| o)
-        .ok_or_else(|| anyhow!("the ledger gave no verdict on the record"))?;
-    match outcome {
-        Outcome::Accepted => Ok(record),
-        Outcome::Duplicate => bail!("the ledger already holds this exact record"),
-        Outcome::Rejected { error } => bail!(
-            "the ledger refused the {kind} record: {}",
+    match ledger.submit(&record, now)? {
+        Submitted::Stored { duplicate: false } => Ok(record),
+        Submitted::Stored { duplicate: true } => {
+            bail!("{} already holds this exact record", ledger.place())
+        }
+        Submitted::Rejected(error) => bail!(
+            "{} refused the {kind} record: {}",
+            ledger.place(),
             explain(&error, book)
         ),
-        Outcome::Pending(PendingReason::Missing { hashes }) => bail!(
-            "the record depends on {} record(s) this ledger does not hold (first: {})",
-            hashes.len(),
-            hashes.first().map(Hash::short).unwrap_or_default()
-        ),
-        Outcome::Pending(PendingReason::Future { .. }) => {
-            bail!("the record is dated in the future and waits for the clock")
+        Submitted::Refused(reason) => {
+            bail!("{} refused the {kind} record: {reason}", ledger.place())
         }
-        Outcome::PoolFull { capacity } => {
-            bail!("the ledger's pending pool is full ({capacity} records)")
-        }
+        Submitted::NotStored(why) => bail!("{why}"),
     }
 }
 

@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use ledger_core::graph::Graph;
 use ledger_core::query;
-use ledger_core::{Hash, LotId, NetworkId, Outcome, PublicKey, SignedRecord};
+use ledger_core::{Event, EventKind, Hash, LotId, NetworkId, Outcome, PublicKey, SignedRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::Semaphore;
@@ -76,6 +76,7 @@ pub fn router(state: AppState, max_body_bytes: usize, max_concurrent: usize) -> 
         .route("/lots/{source}/{code}/trace", get(lot_trace))
         .route("/lots/{source}/{code}/downstream", get(lot_downstream))
         .route("/lots/{source}/{code}/bundle", get(lot_bundle))
+        .route("/keys/{key}", get(key_view))
         .route("/participants", get(participants))
         .route("/heads", get(heads))
         .route("/forks", get(forks))
@@ -291,6 +292,65 @@ async fn lot_bundle(
         bundle.encode(),
     )
         .into_response())
+}
+
+/// `GET /keys/{key}`: what a client needs to sign the next record with
+/// `key` (the CLI signs locally and never sends the key): who it signs for,
+/// its chain head, and the record a first record must depend on.
+async fn key_view(State(st): State<AppState>, Path(key): Path<String>) -> ApiResult<Response> {
+    st.metrics.inc(&st.metrics.http_requests);
+    let pk = PublicKey::from_hex(&key).map_err(|e| ApiError::bad(format!("key: {e}")))?;
+    let view = st
+        .ledger
+        .read(move |s| -> Result<_, ledger_core::StoreError> {
+            let l = &s.ledger;
+            let mut revoked = None;
+            for h in l.overlays()?.revocations {
+                if let Some(r) = l.record(&h)? {
+                    if let Event::Revoke { key: k, reason, .. } = &r.record.event {
+                        if *k == pk {
+                            revoked = Some(reason.clone());
+                        }
+                    }
+                }
+            }
+            let state = l.key_state(&pk)?;
+            let mut introduced_by = None;
+            let mut who = state.as_ref().map(|s| (s.identity, s.role, s.name.clone()));
+            if let Some(p) = l.participants()?.into_iter().find(|p| p.key == pk) {
+                introduced_by = p.enrolled_by;
+                who = who.or(Some((p.key, p.role, p.name)));
+            } else {
+                for h in l.records_of_kind(EventKind::RotateKey)? {
+                    let Some(r) = l.record(&h)? else { continue };
+                    if matches!(r.record.event, Event::RotateKey { new_key } if new_key == pk) {
+                        introduced_by = Some(h);
+                        if who.is_none() {
+                            who = l
+                                .key_state(&r.record.author)?
+                                .map(|o| (o.identity, o.role, o.name));
+                        }
+                    }
+                }
+            }
+            Ok(who.map(|(identity, role, name)| {
+                json!({
+                    "key": pk,
+                    "identity": identity,
+                    "role": role,
+                    "name": name,
+                    "head": state.as_ref().map(|s| json!({ "seq": s.head_seq, "hash": s.head })),
+                    "retired_at": state.as_ref().and_then(|s| s.retired_at),
+                    "introduced_by": introduced_by,
+                    "revoked": revoked,
+                })
+            }))
+        })
+        .await
+        .map_err(closed)?
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found(format!("key {} is not enrolled", pk.short())))?;
+    Ok(Json(view).into_response())
 }
 
 async fn participants(State(st): State<AppState>) -> ApiResult<Response> {

@@ -7,7 +7,6 @@ use ledger_core::bundle;
 use serde_json::json;
 
 use crate::book::Book;
-use crate::ledger_dir;
 use crate::lots;
 use crate::output::say;
 use crate::settings::Settings;
@@ -22,13 +21,15 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
-    let ledger = ledger_dir::open(&s.ledger)?;
-    let book = Book::load(&ledger)?;
-    let lot = lots::resolve(&ledger, &book, &a.lot)?;
-    let Some(b) = bundle::export(&ledger, &lot)? else {
-        bail!("the ledger has no records of lot {lot}");
+    let ledger = s.backend()?;
+    let book = Book::load(ledger.as_ref())?;
+    let lot = lots::resolve(ledger.as_ref(), &book, &a.lot)?;
+    let Some(bytes) = ledger.bundle(&lot)? else {
+        bail!("{} has no records of lot {lot}", ledger.place());
     };
-    let bytes = b.encode();
+    let b: bundle::Bundle =
+        ledger_core::encoding::decode(&bytes, ledger_core::encoding::MAX_BUNDLE_BYTES, "bundle")
+            .context("the bundle does not decode")?;
     std::fs::write(&a.out, &bytes).with_context(|| format!("cannot write {}", a.out.display()))?;
     let id = ledger.network();
     s.out.json(&json!({

@@ -9,7 +9,7 @@ use ledger_core::{Event, PublicKey, Role};
 use crate::book::Book;
 use crate::parse::{self, Timestamp};
 use crate::settings::Settings;
-use crate::{keyfile, ledger_dir, writer};
+use crate::{keyfile, writer};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -54,8 +54,8 @@ pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
     if let Err(why) = participant.check_strong() {
         bail!("cannot enroll key {}: {why}", participant.short());
     }
-    let mut ledger = ledger_dir::open(&s.ledger)?;
-    let book = Book::load(&ledger)?;
+    let mut ledger = s.backend()?;
+    let book = Book::load(ledger.as_ref())?;
     if let Some(p) = book.get(&participant) {
         bail!(
             "key {} is already enrolled as {} ({})",
@@ -64,7 +64,7 @@ pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
             p.role
         );
     }
-    let signer = writer::load_signer(&ledger, &a.key)?;
+    let signer = writer::load_signer(ledger.as_ref(), &a.key)?;
     let event = Event::Enroll {
         participant,
         name: a.name.trim().to_owned(),
@@ -75,6 +75,6 @@ pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
         },
     };
     let time = a.time.map_or(now, |t| t.0);
-    let record = writer::commit(&mut ledger, &book, &signer, time, now, vec![], event)?;
+    let record = writer::commit(ledger.as_mut(), &book, &signer, time, now, vec![], event)?;
     writer::report(&s.out, &book, &signer, &record)
 }

@@ -27,6 +27,22 @@ use crate::settings::Settings;
 
 /// Runs one command.
 pub(crate) fn run(s: &Settings, command: Command) -> Result<()> {
+    // Commands that read or write a ledger directory directly; the others
+    // work against `--node` too (`key` and `verify` need no ledger at all).
+    let local_only = match &command {
+        Command::Init(_) => Some("init"),
+        Command::Demo(_) => Some("demo"),
+        Command::Audit(_) => Some("audit"),
+        Command::Genesis(_) => Some("genesis"),
+        Command::Holdings(_) => Some("holdings"),
+        Command::Qr(_) => Some("qr"),
+        Command::Export(_) => Some("export"),
+        Command::Import(_) => Some("import"),
+        _ => None,
+    };
+    if let Some(name) = local_only {
+        s.local_only(name)?;
+    }
     match command {
         Command::Init(a) => init::run(s, a),
         Command::Key(c) => key::run(s, c),

@@ -4,7 +4,6 @@ use anyhow::Result;
 use serde_json::json;
 
 use crate::book::Book;
-use crate::ledger_dir;
 use crate::output::{say, BOLD, DIM};
 use crate::settings::Settings;
 
@@ -12,8 +11,8 @@ use crate::settings::Settings;
 pub(crate) struct Args {}
 
 pub(crate) fn run(s: &Settings, _a: Args) -> Result<()> {
-    let ledger = ledger_dir::open(&s.ledger)?;
-    let book = Book::load(&ledger)?;
+    let ledger = s.backend()?;
+    let book = Book::load(ledger.as_ref())?;
     let list: Vec<_> = book
         .entries()
         .iter()

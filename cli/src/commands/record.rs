@@ -12,11 +12,10 @@ use anyhow::{bail, Result};
 use ledger_core::event::{
     Location, LotAmount, NewLot, Product, Reading, RefDoc, SensorKind, Verdict,
 };
-use ledger_core::graph::Graph;
 use ledger_core::{Event, Hash, Quantity};
 
+use crate::backend::Backend;
 use crate::book::Book;
-use crate::ledger_dir::{self, LocalLedger};
 use crate::parse::{self, Range, SensorValue, Timestamp};
 use crate::settings::Settings;
 use crate::{lots, writer};
@@ -226,7 +225,7 @@ pub(crate) enum Command {
 }
 
 struct Ctx {
-    ledger: LocalLedger,
+    ledger: Box<dyn Backend>,
     book: Book,
     signer: writer::Signer,
     now: u64,
@@ -236,9 +235,9 @@ struct Ctx {
 impl Ctx {
     fn open(s: &Settings, sign: &Sign) -> Result<Self> {
         let now = parse::now_ms();
-        let ledger = ledger_dir::open(&s.ledger)?;
-        let book = Book::load(&ledger)?;
-        let signer = writer::load_signer(&ledger, &sign.key)?;
+        let ledger = s.backend()?;
+        let book = Book::load(ledger.as_ref())?;
+        let signer = writer::load_signer(ledger.as_ref(), &sign.key)?;
         Ok(Ctx {
             ledger,
             book,
@@ -258,7 +257,7 @@ impl Ctx {
         gln: Option<String>,
         whose: &ledger_core::PublicKey,
     ) -> Result<Location> {
-        let enrolled = self.book.location(&self.ledger, whose)?;
+        let enrolled = self.book.location(self.ledger.as_ref(), whose)?;
         Ok(match text {
             Some(description) => Location { description, gln },
             None => Location {
@@ -269,12 +268,12 @@ impl Ctx {
     }
 
     fn lot(&self, spec: &str) -> Result<ledger_core::LotId> {
-        lots::resolve(&self.ledger, &self.book, spec)
+        lots::resolve(self.ledger.as_ref(), &self.book, spec)
     }
 
     fn commit(mut self, s: &Settings, deps: Vec<Hash>, event: Event) -> Result<()> {
         let record = writer::commit(
-            &mut self.ledger,
+            self.ledger.as_mut(),
             &self.book,
             &self.signer,
             self.time,
@@ -412,7 +411,7 @@ pub(crate) fn run(s: &Settings, c: Command) -> Result<()> {
         } => {
             let ctx = Ctx::open(s, &sign)?;
             let Some(ship) = ctx.ledger.record(&shipment)? else {
-                bail!("no record {} in this ledger", shipment.short());
+                bail!("no record {} in {}", shipment.short(), ctx.ledger.place());
             };
             let Event::Ship {
                 lot,
@@ -461,7 +460,7 @@ pub(crate) fn run(s: &Settings, c: Command) -> Result<()> {
             if rs.is_empty() {
                 bail!("give at least one --temperature or --humidity reading");
             }
-            let dep = lots::creation(&ctx.ledger, &lot)?;
+            let dep = lots::creation(ctx.ledger.as_ref(), &lot)?;
             let event = Event::Observe {
                 lot,
                 location: ctx.place(place)?,
@@ -479,7 +478,7 @@ pub(crate) fn run(s: &Settings, c: Command) -> Result<()> {
         } => {
             let ctx = Ctx::open(s, &sign)?;
             let lot = ctx.lot(&lot)?;
-            let dep = lots::creation(&ctx.ledger, &lot)?;
+            let dep = lots::creation(ctx.ledger.as_ref(), &lot)?;
             let event = Event::Inspect {
                 lot,
                 test,
@@ -498,7 +497,7 @@ pub(crate) fn run(s: &Settings, c: Command) -> Result<()> {
         } => {
             let ctx = Ctx::open(s, &sign)?;
             let lot = ctx.lot(&lot)?;
-            let dep = lots::creation(&ctx.ledger, &lot)?;
+            let dep = lots::creation(ctx.ledger.as_ref(), &lot)?;
             let event = Event::Certify {
                 lot,
                 claim,
@@ -510,7 +509,7 @@ pub(crate) fn run(s: &Settings, c: Command) -> Result<()> {
         Command::Recall { sign, lot, reason } => {
             let ctx = Ctx::open(s, &sign)?;
             let lot = ctx.lot(&lot)?;
-            let dep = lots::creation(&ctx.ledger, &lot)?;
+            let dep = lots::creation(ctx.ledger.as_ref(), &lot)?;
             let event = Event::Recall { lot, reason };
             ctx.commit(s, vec![dep], event)
         }

@@ -8,7 +8,7 @@ use ledger_core::Event;
 use crate::book::Book;
 use crate::parse::{self, Timestamp};
 use crate::settings::Settings;
-use crate::{ledger_dir, writer};
+use crate::writer;
 
 #[derive(Debug, clap::Args)]
 #[command(group = clap::ArgGroup::new("trust").required(true).args(["last_trusted_seq", "distrust_all"]))]
@@ -35,10 +35,10 @@ pub(crate) struct Args {
 
 pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
     let now = parse::now_ms();
-    let mut ledger = ledger_dir::open(&s.ledger)?;
-    let book = Book::load(&ledger)?;
+    let mut ledger = s.backend()?;
+    let book = Book::load(ledger.as_ref())?;
     let key = book.resolve(&a.participant)?;
-    let signer = writer::load_signer(&ledger, &a.key)?;
+    let signer = writer::load_signer(ledger.as_ref(), &a.key)?;
     let event = Event::Revoke {
         key,
         last_trusted_seq: if a.distrust_all {
@@ -49,6 +49,6 @@ pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
         reason: a.reason,
     };
     let time = a.time.map_or(now, |t| t.0);
-    let record = writer::commit(&mut ledger, &book, &signer, time, now, vec![], event)?;
+    let record = writer::commit(ledger.as_mut(), &book, &signer, time, now, vec![], event)?;
     writer::report(&s.out, &book, &signer, &record)
 }

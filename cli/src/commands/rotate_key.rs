@@ -8,7 +8,7 @@ use ledger_core::Event;
 use crate::book::Book;
 use crate::parse::{self, Timestamp};
 use crate::settings::Settings;
-use crate::{keyfile, ledger_dir, writer};
+use crate::{keyfile, writer};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -26,17 +26,21 @@ pub(crate) struct Args {
 pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
     let now = parse::now_ms();
     let new_key = keyfile::load(&a.new_key)?.public();
-    let mut ledger = ledger_dir::open(&s.ledger)?;
-    let book = Book::load(&ledger)?;
-    let signer = writer::load_signer(&ledger, &a.key)?;
+    let mut ledger = s.backend()?;
+    let book = Book::load(ledger.as_ref())?;
+    let signer = writer::load_signer(ledger.as_ref(), &a.key)?;
     if new_key == signer.public() {
         bail!("the new key is the current key");
     }
-    if ledger.key_state(&new_key)?.is_some() || book.get(&new_key).is_some() {
-        bail!("key {} is already in use in this ledger", new_key.short());
+    if ledger.key(&new_key)?.is_some() || book.get(&new_key).is_some() {
+        bail!(
+            "key {} is already in use in {}",
+            new_key.short(),
+            ledger.place()
+        );
     }
     let time = a.time.map_or(now, |t| t.0);
     let event = Event::RotateKey { new_key };
-    let record = writer::commit(&mut ledger, &book, &signer, time, now, vec![], event)?;
+    let record = writer::commit(ledger.as_mut(), &book, &signer, time, now, vec![], event)?;
     writer::report(&s.out, &book, &signer, &record)
 }

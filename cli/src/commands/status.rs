@@ -1,16 +1,20 @@
-//! `terroir status`: what the ledger holds, and its state digest.
+//! `terroir status`: what the ledger (or, with `--node`, the node) holds,
+//! and its state digest.
 
 use anyhow::Result;
 use serde_json::json;
 
-use crate::ledger_dir;
 use crate::output::{say, BOLD, KEY};
 use crate::settings::Settings;
+use crate::{ledger_dir, remote};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {}
 
 pub(crate) fn run(s: &Settings, _a: Args) -> Result<()> {
+    if let Some(url) = &s.node {
+        return remote_status(s, &remote::Node::connect(url)?);
+    }
     let ledger = ledger_dir::open(&s.ledger)?;
     let digest = ledger.state_digest()?;
     let participants = ledger.participants()?.len();
@@ -44,6 +48,44 @@ pub(crate) fn run(s: &Settings, _a: Args) -> Result<()> {
             overlays.revocations.len(),
             overlays.forks.len()
         );
+        say!("state digest  {digest}");
+    }
+    Ok(())
+}
+
+/// `terroir --node URL status`: the node's own status (`GET /status`).
+fn remote_status(s: &Settings, node: &remote::Node) -> Result<()> {
+    let st = node.status();
+    let text = |k: &str| st[k].as_str().unwrap_or_default().to_owned();
+    let num = |k: &str| st[k].as_u64().unwrap_or_default();
+    let peers = st["peers"].as_array().map_or(0, Vec::len);
+    let digest = text("state_digest");
+    s.out.json(&json!({
+        "node": s.node.as_ref().map(ToString::to_string),
+        "network": text("network_name"),
+        "network_id": text("network_id"),
+        "peer_id": text("peer_id"),
+        "records": num("records"),
+        "pending": num("pending"),
+        "heads": num("heads"),
+        "peers": peers,
+        "state_digest": digest,
+    }))?;
+    s.out.quiet(&digest);
+    if s.out.human() {
+        if let Some(url) = &s.node {
+            say!("node          {url}");
+        }
+        say!("network       {BOLD}{}{BOLD:#}", text("network_name"));
+        say!("network id    {KEY}{}{KEY:#}", text("network_id"));
+        say!("peer id       {}", text("peer_id"));
+        say!(
+            "records       {} ({} pending)",
+            num("records"),
+            num("pending")
+        );
+        say!("chains        {}", num("heads"));
+        say!("peers         {peers}");
         say!("state digest  {digest}");
     }
     Ok(())

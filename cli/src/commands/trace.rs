@@ -5,6 +5,7 @@ use ledger_core::query;
 use ledger_core::LotId;
 use serde_json::json;
 
+use crate::backend::Backend;
 use crate::book::Book;
 use crate::ledger_dir::{self, LocalLedger};
 use crate::lots;
@@ -68,17 +69,30 @@ pub(crate) fn holders_text(r: &serde_json::Value, name: impl Fn(&str) -> String)
 }
 
 pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
-    let ledger = ledger_dir::open(&s.ledger)?;
-    let book = Book::load(&ledger)?;
-    let lot = lots::resolve(&ledger, &book, &a.lot)?;
-    let overlays = ledger.overlays()?;
-    let Some(trace) = query::trace(&ledger, &overlays, &lot)? else {
-        bail!("the ledger has no record creating lot {lot}");
-    };
-    let reach = if a.downstream {
-        Some(reach(&ledger, &book, &lot)?)
+    // `--downstream` needs balances, which only the local ledger answers.
+    let local = if a.downstream {
+        s.local_only("trace --downstream")?;
+        Some(ledger_dir::open(&s.ledger)?)
     } else {
         None
+    };
+    let remote = match local {
+        Some(_) => None,
+        None => Some(s.backend()?),
+    };
+    let ledger: &dyn Backend = match (&local, &remote) {
+        (Some(l), _) => l,
+        (None, Some(r)) => r.as_ref(),
+        (None, None) => bail!("no ledger to trace in"),
+    };
+    let book = Book::load(ledger)?;
+    let lot = lots::resolve(ledger, &book, &a.lot)?;
+    let Some(trace) = ledger.trace(&lot)? else {
+        bail!("{} has no record creating lot {lot}", ledger.place());
+    };
+    let reach = match &local {
+        Some(l) => Some(reach(l, &book, &lot)?),
+        None => None,
     };
     if s.out.json {
         let mut v = serde_json::to_value(&trace)?;

@@ -1,0 +1,205 @@
+//! What the commands read from a ledger, and how they submit a signed
+//! record, behind one small trait with two implementations: the local sled
+//! ledger ([`LocalLedger`]) and a remote `terroird` node
+//! ([`crate::remote::Node`]). Signing always happens here, in the CLI: a
+//! node never sees a private key.
+
+use anyhow::{anyhow, Result};
+use ledger_core::graph::Graph;
+use ledger_core::ledger::PendingReason;
+use ledger_core::query::{self, Participant, Trace};
+use ledger_core::{
+    bundle, Event, EventKind, Hash, Ledger, LotId, NetworkId, Outcome, PublicKey, Role,
+    SignedRecord,
+};
+
+use crate::ledger_dir::LocalLedger;
+
+/// Who a key signs for and where its chain stands.
+#[derive(Debug, Clone)]
+pub(crate) struct KeyView {
+    /// The participant identity (its first key).
+    pub(crate) identity: PublicKey,
+    pub(crate) role: Role,
+    pub(crate) name: String,
+    /// The chain's last record (seq, hash), if the key has signed before.
+    pub(crate) head: Option<(u64, Hash)>,
+    /// Seq of the rotate-key record that retired this key.
+    pub(crate) retired_at: Option<u64>,
+    /// The enroll or rotate-key record that introduced the key (what its
+    /// first record must depend on); `None` for genesis authorities.
+    pub(crate) introduced_by: Option<Hash>,
+    /// The revocation reason, if the key was revoked.
+    pub(crate) revoked: Option<String>,
+}
+
+/// What became of a submitted record.
+#[derive(Debug)]
+pub(crate) enum Submitted {
+    /// Stored (or already stored: `duplicate`).
+    Stored { duplicate: bool },
+    /// Refused by the rules (the local ledger's typed error).
+    Rejected(ledger_core::ValidationError),
+    /// Refused, with the reason in words (a node's answer).
+    Refused(String),
+    /// Not stored: waiting, or no room; the reason in words.
+    NotStored(String),
+}
+
+/// The reads the commands need, and submission.
+pub(crate) trait Backend {
+    /// The network id.
+    fn network(&self) -> NetworkId;
+    /// Where the records live, for messages ("this ledger", "node URL").
+    fn place(&self) -> String;
+    /// Who `key` signs for; `None` when it is not enrolled.
+    fn key(&self, key: &PublicKey) -> Result<Option<KeyView>>;
+    /// Every participant (genesis authorities and enrollments).
+    fn participants(&self) -> Result<Vec<Participant>>;
+    /// Every lot with this code, whoever created it.
+    fn lots_with_code(&self, code: &str) -> Result<Vec<LotId>>;
+    /// A record by hash.
+    fn record(&self, hash: &Hash) -> Result<Option<SignedRecord>>;
+    /// The record that created `lot`.
+    fn creation(&self, lot: &LotId) -> Result<Hash>;
+    /// The lot's trace, `None` when no record creates it.
+    fn trace(&self, lot: &LotId) -> Result<Option<Trace>>;
+    /// The lot's encoded trace bundle, `None` when no record names it.
+    fn bundle(&self, lot: &LotId) -> Result<Option<Vec<u8>>>;
+    /// Submits one signed record; `now` is the clock (ms).
+    fn submit(&mut self, record: &SignedRecord, now: u64) -> Result<Submitted>;
+}
+
+/// The record creating `lot` among `graph`'s records (its harvest or
+/// transform, signed by the lot's source).
+pub(crate) fn creation_in<G: Graph>(graph: &G, lot: &LotId) -> Result<Option<Hash>> {
+    for h in graph.lot_records(lot)? {
+        let Some(r) = graph.record(&h)? else {
+            continue;
+        };
+        let creator = graph
+            .key_info(&r.record.author)?
+            .map_or(r.record.author, |k| k.identity);
+        if creator == lot.source
+            && r.record
+                .event
+                .created_lots()
+                .iter()
+                .any(|(c, _, _)| *c == lot.code)
+        {
+            return Ok(Some(h));
+        }
+    }
+    Ok(None)
+}
+
+impl Backend for LocalLedger {
+    fn network(&self) -> NetworkId {
+        Ledger::network(self)
+    }
+
+    fn place(&self) -> String {
+        "this ledger".to_owned()
+    }
+
+    fn key(&self, pk: &PublicKey) -> Result<Option<KeyView>> {
+        let mut revoked = None;
+        for h in &self.overlays()?.revocations {
+            if let Some(r) = Graph::record(self, h)? {
+                if let Event::Revoke { key, reason, .. } = &r.record.event {
+                    if key == pk {
+                        revoked = Some(reason.clone());
+                    }
+                }
+            }
+        }
+        let state = self.key_state(pk)?;
+        let head = state.as_ref().map(|s| (s.head_seq, s.head));
+        let retired_at = state.as_ref().and_then(|s| s.retired_at);
+        let mut who = state.map(|s| (s.identity, s.role, s.name));
+        let mut introduced_by = None;
+        if let Some(p) = Ledger::participants(self)?
+            .into_iter()
+            .find(|p| p.key == *pk)
+        {
+            introduced_by = p.enrolled_by;
+            who = who.or(Some((p.key, p.role, p.name)));
+        } else {
+            for h in self.records_of_kind(EventKind::RotateKey)? {
+                let Some(r) = Graph::record(self, &h)? else {
+                    continue;
+                };
+                if matches!(r.record.event, Event::RotateKey { new_key } if new_key == *pk) {
+                    introduced_by = Some(h);
+                    if who.is_none() {
+                        who = self
+                            .key_state(&r.record.author)?
+                            .map(|o| (o.identity, o.role, o.name));
+                    }
+                }
+            }
+        }
+        Ok(who.map(|(identity, role, name)| KeyView {
+            identity,
+            role,
+            name,
+            head,
+            retired_at,
+            introduced_by,
+            revoked,
+        }))
+    }
+
+    fn participants(&self) -> Result<Vec<Participant>> {
+        Ok(Ledger::participants(self)?)
+    }
+
+    fn lots_with_code(&self, code: &str) -> Result<Vec<LotId>> {
+        Ok(Ledger::lots_with_code(self, code)?)
+    }
+
+    fn record(&self, hash: &Hash) -> Result<Option<SignedRecord>> {
+        Ok(Graph::record(self, hash)?)
+    }
+
+    fn creation(&self, lot: &LotId) -> Result<Hash> {
+        creation_in(self, lot)?
+            .ok_or_else(|| anyhow!("the ledger has no record creating lot {lot}"))
+    }
+
+    fn trace(&self, lot: &LotId) -> Result<Option<Trace>> {
+        let overlays = self.overlays()?;
+        Ok(query::trace(self, &overlays, lot)?)
+    }
+
+    fn bundle(&self, lot: &LotId) -> Result<Option<Vec<u8>>> {
+        Ok(bundle::export(self, lot)?.map(|b| b.encode()))
+    }
+
+    fn submit(&mut self, record: &SignedRecord, now: u64) -> Result<Submitted> {
+        let hash = record.hash();
+        let report = self.ingest(vec![record.clone()], now)?;
+        let outcome = report
+            .outcomes
+            .into_iter()
+            .find(|(h, _)| *h == hash)
+            .map(|(_, o)| o)
+            .ok_or_else(|| anyhow!("the ledger gave no verdict on the record"))?;
+        Ok(match outcome {
+            Outcome::Accepted => Submitted::Stored { duplicate: false },
+            Outcome::Duplicate => Submitted::Stored { duplicate: true },
+            Outcome::Rejected { error } => Submitted::Rejected(error),
+            Outcome::Pending(PendingReason::Missing { hashes }) => Submitted::NotStored(format!(
+                "the record depends on {} record(s) this ledger does not hold (first: {})",
+                hashes.len(),
+                hashes.first().map(Hash::short).unwrap_or_default()
+            )),
+            Outcome::Pending(PendingReason::Future { .. }) => Submitted::NotStored(
+                "the record is dated in the future and waits for the clock".to_owned(),
+            ),
+            Outcome::PoolFull { capacity } => Submitted::NotStored(format!(
+                "the ledger's pending pool is full ({capacity} records)"
+            )),
+        })
+    }
+}

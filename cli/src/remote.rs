@@ -1,0 +1,291 @@
+//! A remote `terroird` node as a [`Backend`]: reads go to its HTTP API
+//! (`docs/api.md`), records signed here are submitted with `POST /records`.
+//! The private key never leaves this machine.
+//!
+//! Traces are computed here from the lot's bundle after verifying it
+//! against the network id, so a node can only show what its signatures
+//! prove.
+
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use ledger_core::graph::MemGraph;
+use ledger_core::query::{Participant, Trace};
+use ledger_core::{bundle, encoding, Hash, LotId, NetworkId, PublicKey, Role, SignedRecord};
+use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::backend::{creation_in, Backend, KeyView, Submitted};
+use crate::settings::NodeUrl;
+
+/// How long one request may take before the node counts as unreachable.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// The largest JSON answer read (participants, lots, records).
+const MAX_JSON: u64 = 16 * 1024 * 1024;
+/// The largest bundle read (the same cap as `terroir verify`).
+const MAX_BUNDLE: u64 = 64 * 1024 * 1024;
+
+/// A node, reached over HTTP.
+#[derive(Debug)]
+pub(crate) struct Node {
+    agent: ureq::Agent,
+    url: NodeUrl,
+    network: NetworkId,
+    status: Value,
+}
+
+/// `GET /keys/{key}`.
+#[derive(Deserialize)]
+struct KeyJson {
+    identity: PublicKey,
+    role: Role,
+    name: String,
+    head: Option<HeadJson>,
+    retired_at: Option<u64>,
+    introduced_by: Option<Hash>,
+    revoked: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct HeadJson {
+    seq: u64,
+    hash: Hash,
+}
+
+/// One row of `GET /participants` (the core's `Participant` is not
+/// deserializable; this mirrors it).
+#[derive(Deserialize)]
+struct ParticipantJson {
+    key: PublicKey,
+    name: String,
+    role: Role,
+    location: Option<ledger_core::event::Location>,
+    enrolled_by: Option<Hash>,
+}
+
+impl Node {
+    /// Connects: reads `GET /status`, which also proves the node is there.
+    pub(crate) fn connect(url: &NodeUrl) -> Result<Self> {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(REQUEST_TIMEOUT))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let probe = Node {
+            agent,
+            url: url.clone(),
+            network: Hash([0; 32]),
+            status: Value::Null,
+        };
+        let status = probe
+            .get_json("/status")?
+            .ok_or_else(|| anyhow!("{url} answered 404 on /status: is it a terroird node?"))?;
+        let id = status["network_id"]
+            .as_str()
+            .and_then(|h| Hash::from_hex(h).ok())
+            .ok_or_else(|| anyhow!("{url}/status names no network id: is it a terroird node?"))?;
+        let node = Node {
+            network: id,
+            status,
+            ..probe
+        };
+        Ok(node)
+    }
+
+    /// The node's `GET /status` answer, as read on connecting.
+    pub(crate) fn status(&self) -> &Value {
+        &self.status
+    }
+
+    fn unreachable(&self, e: ureq::Error) -> anyhow::Error {
+        anyhow!("cannot reach the node at {}: {e}", self.url)
+    }
+
+    /// A GET; `None` on 404, an error with the node's reason on any other
+    /// failure.
+    fn get(&self, path: &str, limit: u64) -> Result<Option<Vec<u8>>> {
+        let mut resp = self
+            .agent
+            .get(format!("{}{path}", self.url))
+            .call()
+            .map_err(|e| self.unreachable(e))?;
+        let code = resp.status().as_u16();
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(limit)
+            .read_to_vec()
+            .map_err(|e| anyhow!("reading the node's answer to GET {path}: {e}"))?;
+        match code {
+            200 => Ok(Some(body)),
+            404 => Ok(None),
+            _ => Err(self.refusal(code, &body)),
+        }
+    }
+
+    fn get_json(&self, path: &str) -> Result<Option<Value>> {
+        match self.get(path, MAX_JSON)? {
+            None => Ok(None),
+            Some(b) => serde_json::from_slice(&b)
+                .map(Some)
+                .with_context(|| format!("the node's answer to GET {path} is not JSON")),
+        }
+    }
+
+    /// The node's `{"error": reason}` as an error.
+    fn refusal(&self, code: u16, body: &[u8]) -> anyhow::Error {
+        let reason = serde_json::from_slice::<Value>(body)
+            .ok()
+            .and_then(|v| v["error"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| String::from_utf8_lossy(body).trim().to_owned());
+        anyhow!("the node at {} refused ({code}): {reason}", self.url)
+    }
+
+    fn lot_path(lot: &LotId, what: &str) -> String {
+        format!(
+            "/lots/{}/{}/{what}",
+            lot.source.to_hex(),
+            utf8_percent_encode(&lot.code, NON_ALPHANUMERIC)
+        )
+    }
+
+    /// The lot's bundle, verified against the network.
+    fn verified(&self, lot: &LotId) -> Result<Option<(Vec<u8>, Trace)>> {
+        let Some(bytes) = self.get(&Self::lot_path(lot, "bundle"), MAX_BUNDLE)? else {
+            return Ok(None);
+        };
+        let v = bundle::verify(&bytes, &self.network);
+        if let Some(f) = v.failure() {
+            bail!(
+                "the node's bundle of lot {lot} failed verification: {}: {}",
+                f.name,
+                f.detail
+            );
+        }
+        let trace = v
+            .trace
+            .ok_or_else(|| anyhow!("the node's bundle of lot {lot} traces nothing"))?;
+        Ok(Some((bytes, trace)))
+    }
+}
+
+impl Backend for Node {
+    fn network(&self) -> NetworkId {
+        self.network
+    }
+
+    fn place(&self) -> String {
+        format!("the node at {}", self.url)
+    }
+
+    fn key(&self, key: &PublicKey) -> Result<Option<KeyView>> {
+        let Some(v) = self.get_json(&format!("/keys/{}", key.to_hex()))? else {
+            return Ok(None);
+        };
+        let k: KeyJson = serde_json::from_value(v).context("the node's key answer")?;
+        Ok(Some(KeyView {
+            identity: k.identity,
+            role: k.role,
+            name: k.name,
+            head: k.head.map(|h| (h.seq, h.hash)),
+            retired_at: k.retired_at,
+            introduced_by: k.introduced_by,
+            revoked: k.revoked,
+        }))
+    }
+
+    fn participants(&self) -> Result<Vec<Participant>> {
+        let v = self
+            .get_json("/participants")?
+            .ok_or_else(|| anyhow!("the node has no /participants"))?;
+        let rows: Vec<ParticipantJson> = serde_json::from_value(v["participants"].clone())
+            .context("the node's participant list")?;
+        Ok(rows
+            .into_iter()
+            .map(|p| Participant {
+                key: p.key,
+                name: p.name,
+                role: p.role,
+                location: p.location,
+                enrolled_by: p.enrolled_by,
+            })
+            .collect())
+    }
+
+    fn lots_with_code(&self, code: &str) -> Result<Vec<LotId>> {
+        let path = format!("/lots?code={}", utf8_percent_encode(code, NON_ALPHANUMERIC));
+        let v = self
+            .get_json(&path)?
+            .ok_or_else(|| anyhow!("the node has no /lots"))?;
+        serde_json::from_value(v["lots"].clone()).context("the node's lot list")
+    }
+
+    fn record(&self, hash: &Hash) -> Result<Option<SignedRecord>> {
+        let Some(v) = self.get_json(&format!("/records/{}", hash.to_hex()))? else {
+            return Ok(None);
+        };
+        let bytes = v["hex"]
+            .as_str()
+            .and_then(|h| hex::decode(h).ok())
+            .ok_or_else(|| anyhow!("the node's record {} has no hex", hash.short()))?;
+        let r = SignedRecord::decode(&bytes)
+            .with_context(|| format!("the node's record {}", hash.short()))?;
+        if r.hash() != *hash {
+            bail!("the node answered another record for {}", hash.short());
+        }
+        Ok(Some(r))
+    }
+
+    fn creation(&self, lot: &LotId) -> Result<Hash> {
+        let Some((bytes, _)) = self.verified(lot)? else {
+            bail!("{} has no record of lot {lot}", self.place());
+        };
+        let b: bundle::Bundle = encoding::decode(&bytes, encoding::MAX_BUNDLE_BYTES, "bundle")
+            .with_context(|| format!("the node's bundle of lot {lot}"))?;
+        let graph = MemGraph::new(&b.genesis, b.records);
+        creation_in(&graph, lot)?
+            .ok_or_else(|| anyhow!("{} has no record creating lot {lot}", self.place()))
+    }
+
+    fn trace(&self, lot: &LotId) -> Result<Option<Trace>> {
+        Ok(self.verified(lot)?.map(|(_, t)| t))
+    }
+
+    fn bundle(&self, lot: &LotId) -> Result<Option<Vec<u8>>> {
+        Ok(self.verified(lot)?.map(|(b, _)| b))
+    }
+
+    fn submit(&mut self, record: &SignedRecord, _now: u64) -> Result<Submitted> {
+        let body = serde_json::json!({ "record": hex::encode(record.encode()) });
+        let mut resp = self
+            .agent
+            .post(format!("{}/records", self.url))
+            .send_json(&body)
+            .map_err(|e| self.unreachable(e))?;
+        let code = resp.status().as_u16();
+        let bytes = resp
+            .body_mut()
+            .with_config()
+            .limit(MAX_JSON)
+            .read_to_vec()
+            .map_err(|e| anyhow!("reading the node's answer to POST /records: {e}"))?;
+        let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        let outcome = v["outcome"].as_str().unwrap_or_default();
+        Ok(match (code, outcome) {
+            (200, "accepted") => Submitted::Stored { duplicate: false },
+            (200, "duplicate") => Submitted::Stored { duplicate: true },
+            (422, _) => Submitted::Refused(
+                v["error"]
+                    .as_str()
+                    .unwrap_or("no reason given")
+                    .to_owned(),
+            ),
+            (202, _) => Submitted::NotStored(format!(
+                "the node holds the record pending ({}): it depends on records it does not have yet",
+                v["waiting_for"].as_str().unwrap_or("missing")
+            )),
+            _ => return Err(self.refusal(code, &bytes)),
+        })
+    }
+}

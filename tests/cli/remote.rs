@@ -1,0 +1,258 @@
+//! CLI remote mode: the real `terroir` binary signs locally and works
+//! against a `terroird` node started in this process (real TCP on
+//! 127.0.0.1, ephemeral ports). The test is one of the CLI package's, so
+//! Cargo builds the binary and names it in `CARGO_BIN_EXE_terroir`; the node
+//! comes from the `terroir-node` library (a dev-dependency), as in
+//! node/tests. Every CLI call returns after the node answered, so nothing
+//! needs waiting on.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use terroir_node::{Config, Node};
+
+const BIN: &str = env!("CARGO_BIN_EXE_terroir");
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn path(&self, p: &str) -> PathBuf {
+        self.dir.path().join(p)
+    }
+
+    /// Runs `terroir ARGS` in the temp dir, with no node from the
+    /// environment and a ledger directory that does not exist (so nothing
+    /// can silently fall back to a local ledger).
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_remove("TERROIR_NODE")
+            .env("TERROIR_HOME", self.path("no-local-ledger"))
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let o = self.run(&all);
+        assert!(
+            o.status.success(),
+            "terroir {args:?} failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        serde_json::from_slice(&o.stdout).unwrap()
+    }
+
+    /// Runs a command that must fail with exit 1 and one `error: …` line.
+    fn fails(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert_eq!(o.status.code(), Some(1), "terroir {args:?} should fail");
+        let err = String::from_utf8_lossy(&o.stderr).to_string();
+        assert_eq!(err.lines().count(), 1, "one line: {err:?}");
+        assert!(err.starts_with("error: "), "{err}");
+        err
+    }
+}
+
+fn start_node(rt: &tokio::runtime::Runtime, data: &Path, genesis: &Path) -> Node {
+    terroir_node::init(data, genesis).unwrap();
+    let mut c = Config::new(data.to_path_buf(), genesis.to_path_buf());
+    c.listen = vec!["/ip4/127.0.0.1/tcp/0".into()];
+    c.http = "127.0.0.1:0".parse().unwrap();
+    rt.block_on(Node::start(c.settings().unwrap())).unwrap()
+}
+
+#[test]
+fn sign_locally_submit_trace_bundle_verify_and_status_against_a_node() {
+    let env = Env {
+        dir: tempfile::tempdir().unwrap(),
+    };
+    for (file, name) in [
+        ("bureau", "County Bureau"),
+        ("farm", "Hillside Farm"),
+        ("coop", "Tea Coop"),
+        ("stranger", "Nobody"),
+    ] {
+        env.json(&[
+            "key",
+            "new",
+            "--out",
+            &format!("{file}.key"),
+            "--name",
+            name,
+        ]);
+    }
+    // The genesis is founded with a scratch local ledger; only its
+    // genesis.json is used, by the node.
+    let founded = env.json(&[
+        "--ledger",
+        "founding",
+        "init",
+        "--network",
+        "remote test",
+        "--authority-key",
+        "bureau.key",
+    ]);
+    let network = founded["network_id"].as_str().unwrap().to_owned();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let node = start_node(&rt, &env.path("node"), &env.path("founding/genesis.json"));
+    let url = format!("http://{}", node.http_addr);
+    let n = |args: &[&str]| -> Vec<String> {
+        let mut v = vec!["--node".to_owned(), url.clone()];
+        v.extend(args.iter().map(|s| (*s).to_owned()));
+        v
+    };
+    let json = |args: &[&str]| {
+        let v = n(args);
+        env.json(&v.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let fails = |args: &[&str]| {
+        let v = n(args);
+        env.fails(&v.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+
+    // The regulator enrolls two participants through the node.
+    for (file, name, role) in [
+        ("farm", "Hillside Farm", "farm"),
+        ("coop", "Tea Coop", "processor"),
+    ] {
+        json(&[
+            "enroll",
+            "--key",
+            "bureau.key",
+            "--participant",
+            &format!("{file}.key"),
+            "--name",
+            name,
+            "--role",
+            role,
+            "--location",
+            "Valley",
+        ]);
+    }
+    let parts = json(&["participants"]);
+    assert_eq!(parts.as_array().unwrap().len(), 3);
+
+    // Harvest, ship, receive: signed here, stored by the node.
+    let h = json(&[
+        "record",
+        "harvest",
+        "--key",
+        "farm.key",
+        "--lot",
+        "LEAF-1",
+        "--product",
+        "fresh leaf",
+        "--quantity",
+        "500kg",
+    ]);
+    assert_eq!(h["seq"], 0, "a first record, depending on the enrollment");
+    let ship = json(&[
+        "record",
+        "ship",
+        "--key",
+        "farm.key",
+        "--lot",
+        "LEAF-1",
+        "--quantity",
+        "200kg",
+        "--to",
+        "Tea Coop",
+    ]);
+    let ship_hash = ship["record"].as_str().unwrap().to_owned();
+    assert_eq!(ship["seq"], 1);
+    json(&[
+        "record",
+        "receive",
+        "--key",
+        "coop.key",
+        "--shipment",
+        &ship_hash,
+    ]);
+    let st = json(&["status"]);
+    assert_eq!(st["network_id"], network.as_str());
+    assert_eq!(st["records"], 5, "two enrollments, harvest, ship, receive");
+    assert_eq!(st["pending"], 0);
+    let digest = st["state_digest"].as_str().unwrap().to_owned();
+
+    // Trace and bundle via the node; the bundle verifies offline.
+    let trace = json(&["trace", "LEAF-1"]);
+    assert_eq!(trace["events"].as_array().unwrap().len(), 3, "{trace}");
+    let b = json(&["bundle", "LEAF-1", "-o", "leaf.bundle"]);
+    assert_eq!(b["network_id"], network.as_str());
+    let v = env.json(&["verify", "leaf.bundle", "--network", &network]);
+    assert_eq!(v["verified"], true);
+
+    // Bad input: one-line errors, and the node's state is unchanged.
+    let e = fails(&[
+        "record",
+        "harvest",
+        "--key",
+        "stranger.key",
+        "--lot",
+        "X",
+        "--product",
+        "x",
+        "--quantity",
+        "1kg",
+    ]);
+    assert!(e.contains("not enrolled"), "{e}");
+    let e = fails(&[
+        "record",
+        "ship",
+        "--key",
+        "farm.key",
+        "--lot",
+        "LEAF-1",
+        "--quantity",
+        "900kg",
+        "--to",
+        "Tea Coop",
+    ]);
+    assert!(e.contains("refused") && e.contains("LEAF-1"), "{e}");
+    let e = fails(&["init", "--network", "x", "--authority-key", "bureau.key"]);
+    assert!(e.contains("local ledger only"), "{e}");
+    assert_eq!(json(&["status"])["state_digest"], digest.as_str());
+
+    // An unreachable node: a port nothing listens on (bound, then freed).
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}", free.local_addr().unwrap());
+    drop(free);
+    let e = env.fails(&["--node", &dead, "status"]);
+    assert!(e.contains("cannot reach the node"), "{e}");
+    let e = env.fails(&[
+        "--node",
+        &dead,
+        "record",
+        "harvest",
+        "--key",
+        "farm.key",
+        "--lot",
+        "Y",
+        "--product",
+        "y",
+        "--quantity",
+        "1kg",
+    ]);
+    assert!(e.contains("cannot reach the node"), "{e}");
+
+    // TERROIR_NODE works like --node.
+    let o = Command::new(BIN)
+        .args(["--quiet", "status"])
+        .current_dir(env.dir.path())
+        .env("TERROIR_NODE", &url)
+        .env("TERROIR_HOME", env.path("no-local-ledger"))
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), digest);
+
+    rt.block_on(node.stop()).unwrap();
+}
