@@ -6,12 +6,14 @@
 //! - `primitives`: ed25519 verification, SHA-256, sled durable writes.
 //! - `ingest`: pre-signed farm-to-fork records validated and stored.
 //! - `queries`: lineage, recall closure, digest, audit, bundles, storage.
+//! - `replication`: three `terroird` processes, propagation and catch-up.
 //! - `report`: the figures, as a table and as JSON.
 //! - `writer`: the crash-test writer (acknowledges each flushed batch).
 
 mod ingest;
 mod primitives;
 mod queries;
+mod replication;
 mod report;
 mod writer;
 
@@ -44,6 +46,26 @@ struct RunArgs {
     /// Directory for the ledgers (default: a temporary directory).
     #[arg(long)]
     dir: Option<PathBuf>,
+    /// Records submitted to the three-node cluster for the replication
+    /// figures (the first N of the workload; 0 skips them).
+    #[arg(long, default_value_t = 20_000)]
+    replicate: usize,
+    /// The `terroird` binary (default: next to this one).
+    #[arg(long)]
+    terroird: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Clone)]
+struct ReplicateArgs {
+    /// Records in the generated workload, all submitted to the cluster.
+    #[arg(long, default_value_t = 20_000)]
+    records: usize,
+    /// Write the figures as JSON to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// The `terroird` binary (default: next to this one).
+    #[arg(long)]
+    terroird: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -53,6 +75,9 @@ enum Command {
     /// Ingest a generated workload into a sled ledger, printing `ack N`
     /// after each durable batch (used by the crash tests).
     Writer(writer::Args),
+    /// Only the replication figures: three `terroird` nodes and a fresh
+    /// fourth one catching up.
+    Replicate(ReplicateArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +85,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Writer(args)) => writer::run(&args),
         Some(Command::Run(args)) => run(&args),
+        Some(Command::Replicate(args)) => replicate(&args),
         None => run(&cli.run),
     };
     match result {
@@ -86,6 +112,11 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
             tmp.path().to_path_buf()
         }
     };
+    // Fail before the long run, not after it, if the node is missing.
+    let terroird = match args.replicate {
+        0 => None,
+        _ => Some(replication::locate_terroird(args.terroird.as_deref())?),
+    };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let stage =
         |name: &str| eprintln!("{name} (peak RSS so far {:.0} MiB)", report::peak_rss_mib());
@@ -102,13 +133,55 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         args.samples,
         &primitives,
     )?;
+    let replication = match &terroird {
+        Some(bin) => {
+            let n = args.replicate.min(workload.count);
+            stage(&format!(
+                "replicating {n} records over three terroird nodes, then catching up a fourth …"
+            ));
+            Some(replication::measure(
+                &workload,
+                n,
+                bin,
+                &dir.join("replication"),
+            )?)
+        }
+        None => None,
+    };
+    // The nodes' data dirs are not needed any more (best effort).
+    let _ = std::fs::remove_dir_all(dir.join("replication"));
     stage("done");
-    let figures = report::Figures::new(args.records, cores, primitives, ingest, queries);
+    let figures = report::Figures::new(
+        args.records,
+        cores,
+        primitives,
+        ingest,
+        queries,
+        replication,
+    );
     print!("{}", figures.table());
     if let Some(path) = &args.json {
         let json = serde_json::to_string_pretty(&figures)?;
         std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
         eprintln!("figures written to {}", path.display());
+    }
+    Ok(())
+}
+
+fn replicate(args: &ReplicateArgs) -> anyhow::Result<()> {
+    let terroird = replication::locate_terroird(args.terroird.as_deref())?;
+    let tmp = tempfile::tempdir().context("creating a temporary directory")?;
+    let workload = ingest::prepare(args.records, &tmp.path().join("workload.bin"))?;
+    let figures = replication::measure(
+        &workload,
+        workload.count,
+        &terroird,
+        &tmp.path().join("replication"),
+    )?;
+    let json = serde_json::to_string_pretty(&figures)?;
+    println!("{json}");
+    if let Some(path) = &args.json {
+        std::fs::write(path, &json).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
 }

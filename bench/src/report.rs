@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::ingest::IngestFigures;
 use crate::primitives::Primitives;
 use crate::queries::QueryFigures;
+use crate::replication::ReplicationFigures;
 
 #[derive(Debug, Serialize)]
 pub(crate) struct Machine {
@@ -27,6 +28,14 @@ pub(crate) struct Figures {
     /// Ingest on all cores over the all-core limit.
     pub ingest_all_cores_vs_limit: f64,
     pub queries: QueryFigures,
+    /// Three `terroird` nodes and a fresh fourth; absent with
+    /// `--replicate 0`.
+    pub replication: Option<ReplicationFigures>,
+    /// Replication throughput (B and C hold every record) over ingest on
+    /// one thread, measured in the same run.
+    pub replicated_vs_ingest: Option<f64>,
+    /// The fresh node's catch-up rate over ingest on one thread.
+    pub catch_up_vs_ingest: Option<f64>,
 }
 
 /// Resets the kernel's peak-RSS mark (Linux; elsewhere a no-op), so the
@@ -66,6 +75,7 @@ impl Figures {
         primitives: Primitives,
         ingest: IngestFigures,
         queries: QueryFigures,
+        replication: Option<ReplicationFigures>,
     ) -> Self {
         let one_core_limit = primitives.verify_batch.min(primitives.sled_group_commit);
         Figures {
@@ -77,9 +87,16 @@ impl Figures {
             records,
             ingest_single_vs_limit: ingest.single_thread / one_core_limit,
             ingest_all_cores_vs_limit: ingest.all_cores / ingest.limit,
+            replicated_vs_ingest: replication
+                .as_ref()
+                .map(|r| r.replicated_per_s / ingest.single_thread),
+            catch_up_vs_ingest: replication
+                .as_ref()
+                .map(|r| r.catch_up_per_s / ingest.single_thread),
             primitives,
             ingest,
             queries,
+            replication,
         }
     }
 
@@ -202,6 +219,54 @@ impl Figures {
             "during ingest, queries and audit".into(),
         );
         row("reopen", format!("{:.0} ms", q.reopen_ms), String::new());
+        if let Some(r) = &self.replication {
+            row(
+                &format!("3 nodes: accepted by A ({} records)", r.records),
+                format!("{:.0}/s", r.accepted_per_s),
+                format!(
+                    "{:.2}× ingest, 1 thread; POSTs of {}",
+                    r.accepted_per_s / i.single_thread,
+                    r.submit_batch
+                ),
+            );
+            row(
+                "3 nodes: replicated to B and C",
+                format!("{:.0}/s", r.replicated_per_s),
+                format!(
+                    "{:.2}× ingest, 1 thread; done {:.0} ms after A's last ack; digests {}",
+                    self.replicated_vs_ingest.unwrap_or_default(),
+                    r.lag_after_last_ack_ms,
+                    if r.digests_equal { "equal" } else { "DIFFER" }
+                ),
+            );
+            row(
+                "3 nodes: propagation, sent to A → on B/C",
+                format!("p50 {:.0} ms", r.propagation.p50_ms),
+                format!(
+                    "p99 {:.0} ms, max {:.0} ms, {} samples; A answers in p50 {:.0} ms; poll {:.1} ms",
+                    r.propagation.p99_ms,
+                    r.propagation.max_ms,
+                    r.propagation.samples,
+                    r.submit_ack.p50_ms,
+                    r.poll_sweep_ms
+                ),
+            );
+            row(
+                "fresh node catch-up (sync from A)",
+                format!("{:.0}/s", r.catch_up_per_s),
+                format!(
+                    "{:.2}× ingest, 1 thread; {:.0} ms; started in {:.0} ms; digest {}",
+                    self.catch_up_vs_ingest.unwrap_or_default(),
+                    r.catch_up_ms,
+                    r.fresh_node_start_ms,
+                    if r.catch_up_digest_equal {
+                        "equal"
+                    } else {
+                        "DIFFERS"
+                    }
+                ),
+            );
+        }
         t
     }
 }
