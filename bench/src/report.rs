@@ -240,7 +240,7 @@ impl Figures {
                 ),
             );
             row(
-                "3 nodes: propagation, sent to A → on B/C",
+                "3 nodes: propagation, sent to A → B/C",
                 format!("p50 {:.0} ms", r.propagation.p50_ms),
                 format!(
                     "p99 {:.0} ms, max {:.0} ms, {} samples; A answers in p50 {:.0} ms; poll {:.1} ms",
