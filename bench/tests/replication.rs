@@ -1,7 +1,8 @@
 //! The replication measurement runs end to end on a tiny workload: three
 //! `terroird` processes converge on the same digest and a fresh fourth
 //! catches up. Needs the `terroird` binary next to `terroir-bench` (built
-//! by `cargo test --workspace`); skipped, saying so, when it is absent.
+//! by `cargo test --workspace`); skipped, saying so, when it is absent,
+//! except under CI, where that is a failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
@@ -12,6 +13,12 @@ fn three_nodes_replicate_and_a_fresh_node_catches_up() {
     let bench = PathBuf::from(env!("CARGO_BIN_EXE_terroir-bench"));
     let terroird = bench.with_file_name(format!("terroird{}", std::env::consts::EXE_SUFFIX));
     if !terroird.is_file() {
+        // In CI the whole workspace is built, so a missing node is a failure.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{} is not built",
+            terroird.display()
+        );
         eprintln!(
             "skipped: {} is not built (run `cargo test --workspace` or build terroir-node)",
             terroird.display()
