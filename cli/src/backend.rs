@@ -8,10 +8,7 @@ use anyhow::{anyhow, Result};
 use ledger_core::graph::Graph;
 use ledger_core::ledger::PendingReason;
 use ledger_core::query::{self, Participant, Trace};
-use ledger_core::{
-    bundle, Event, EventKind, Hash, Ledger, LotId, NetworkId, Outcome, PublicKey, Role,
-    SignedRecord,
-};
+use ledger_core::{bundle, Hash, Ledger, LotId, NetworkId, Outcome, PublicKey, Role, SignedRecord};
 
 use crate::ledger_dir::LocalLedger;
 
@@ -103,50 +100,14 @@ impl Backend for LocalLedger {
     }
 
     fn key(&self, pk: &PublicKey) -> Result<Option<KeyView>> {
-        let mut revoked = None;
-        for h in &self.overlays()?.revocations {
-            if let Some(r) = Graph::record(self, h)? {
-                if let Event::Revoke { key, reason, .. } = &r.record.event {
-                    if key == pk {
-                        revoked = Some(reason.clone());
-                    }
-                }
-            }
-        }
-        let state = self.key_state(pk)?;
-        let head = state.as_ref().map(|s| (s.head_seq, s.head));
-        let retired_at = state.as_ref().and_then(|s| s.retired_at);
-        let mut who = state.map(|s| (s.identity, s.role, s.name));
-        let mut introduced_by = None;
-        if let Some(p) = Ledger::participants(self)?
-            .into_iter()
-            .find(|p| p.key == *pk)
-        {
-            introduced_by = p.enrolled_by;
-            who = who.or(Some((p.key, p.role, p.name)));
-        } else {
-            for h in self.records_of_kind(EventKind::RotateKey)? {
-                let Some(r) = Graph::record(self, &h)? else {
-                    continue;
-                };
-                if matches!(r.record.event, Event::RotateKey { new_key } if new_key == *pk) {
-                    introduced_by = Some(h);
-                    if who.is_none() {
-                        who = self
-                            .key_state(&r.record.author)?
-                            .map(|o| (o.identity, o.role, o.name));
-                    }
-                }
-            }
-        }
-        Ok(who.map(|(identity, role, name)| KeyView {
-            identity,
-            role,
-            name,
-            head,
-            retired_at,
-            introduced_by,
-            revoked,
+        Ok(self.signer(pk)?.map(|s| KeyView {
+            identity: s.identity,
+            role: s.role,
+            name: s.name,
+            head: s.head,
+            retired_at: s.retired_at,
+            introduced_by: s.introduced_by,
+            revoked: s.revoked,
         }))
     }
 

@@ -126,7 +126,94 @@ pub struct Participant {
     pub enrolled_by: Option<Hash>,
 }
 
+/// Who a key signs for and where its chain stands: what a client needs
+/// before signing the next record with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Signer {
+    /// The key.
+    pub key: PublicKey,
+    /// The participant identity it signs for (its first key).
+    pub identity: PublicKey,
+    /// The participant's role.
+    pub role: crate::event::Role,
+    /// The participant's display name.
+    pub name: String,
+    /// The chain's last record (seq, hash), if it has any.
+    pub head: Option<(u64, Hash)>,
+    /// The seq of the rotate-key record that ended this key's chain.
+    pub retired_at: Option<u64>,
+    /// The enroll or rotate-key record that introduced the key, which its
+    /// first record must depend on (`None` for genesis authorities).
+    pub introduced_by: Option<Hash>,
+    /// The reason of the latest revocation of this key, if any.
+    pub revoked: Option<String>,
+}
+
 impl<S: Store> Ledger<S> {
+    /// Who `key` signs for, or `None` when nothing in the ledger enrolls
+    /// it (as a genesis authority, by an enrollment or by a key rotation).
+    pub fn signer(&self, key: &PublicKey) -> Result<Option<Signer>, StoreError> {
+        let state = self.key_state(key)?;
+        let mut who = state.as_ref().map(|s| (s.identity, s.role, s.name.clone()));
+        let mut introduced_by = None;
+        if let Some(a) = self.genesis.authority(key) {
+            who = who.or(Some((*key, crate::event::Role::Regulator, a.name.clone())));
+        } else {
+            for h in self
+                .records_of_kind(EventKind::Enroll)?
+                .into_iter()
+                .chain(self.records_of_kind(EventKind::RotateKey)?)
+            {
+                let Some(r) = self.record(&h)? else { continue };
+                match &r.record.event {
+                    Event::Enroll {
+                        participant,
+                        name,
+                        role,
+                        ..
+                    } if participant == key => {
+                        who = who.or(Some((*key, *role, name.clone())));
+                    }
+                    Event::RotateKey { new_key } if new_key == key => {
+                        if who.is_none() {
+                            who = self
+                                .key_state(&r.record.author)?
+                                .map(|o| (o.identity, o.role, o.name));
+                        }
+                    }
+                    _ => continue,
+                }
+                // The earliest introduction is the one a first record names.
+                let earlier = match introduced_by {
+                    Some((t, _)) => r.record.time < t,
+                    None => true,
+                };
+                if earlier {
+                    introduced_by = Some((r.record.time, h));
+                }
+            }
+        }
+        let mut revoked: Option<(u64, String)> = None;
+        for h in self.records_of_kind(EventKind::Revoke)? {
+            let Some(r) = self.record(&h)? else { continue };
+            if let Event::Revoke { key: k, reason, .. } = r.record.event {
+                if k == *key && revoked.as_ref().is_none_or(|(t, _)| r.record.time >= *t) {
+                    revoked = Some((r.record.time, reason));
+                }
+            }
+        }
+        Ok(who.map(|(identity, role, name)| Signer {
+            key: *key,
+            identity,
+            role,
+            name,
+            head: state.as_ref().map(|s| (s.head_seq, s.head)),
+            retired_at: state.as_ref().and_then(|s| s.retired_at),
+            introduced_by: introduced_by.map(|(_, h)| h),
+            revoked: revoked.map(|(_, why)| why),
+        }))
+    }
+
     /// A key's main-branch chain state.
     pub fn key_state(&self, key: &PublicKey) -> Result<Option<KeyState>, StoreError> {
         let k = tables::key_state(key);

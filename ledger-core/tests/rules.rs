@@ -596,6 +596,48 @@ fn atomic_ingest_writes_all_or_nothing() {
 }
 
 #[test]
+fn signer_says_who_a_key_signs_for() {
+    let mut w = World::new();
+    let farm = w.pk("farm");
+    let enrolled = w.enrolled[&farm];
+    // Before its first record: enrolled, no head, and what to depend on.
+    let s = w.ledger.signer(&farm).unwrap().unwrap();
+    assert_eq!((s.identity, s.role, s.head), (farm, Role::Farm, None));
+    assert_eq!(s.introduced_by, Some(enrolled));
+    let h = w.harvest("farm", "L1", 10);
+    assert_eq!(w.ledger.signer(&farm).unwrap().unwrap().head, Some((0, h)));
+    // A rotated-in key signs for the same identity.
+    let new_key = SigningKey::from_seed(&[56; 32]).public();
+    let rot = w.accept("farm", vec![], Event::RotateKey { new_key });
+    let s = w.ledger.signer(&new_key).unwrap().unwrap();
+    assert_eq!((s.identity, s.introduced_by), (farm, Some(rot)));
+    assert_eq!(w.ledger.signer(&farm).unwrap().unwrap().retired_at, Some(1));
+    // Revocation is reported; unknown keys are not signers.
+    w.accept(
+        "reg",
+        vec![],
+        Event::Revoke {
+            key: farm,
+            last_trusted_seq: Some(1),
+            reason: "lost phone".into(),
+        },
+    );
+    assert_eq!(
+        w.ledger.signer(&farm).unwrap().unwrap().revoked.as_deref(),
+        Some("lost phone")
+    );
+    assert!(w
+        .ledger
+        .signer(&SigningKey::from_seed(&[99; 32]).public())
+        .unwrap()
+        .is_none());
+    // Genesis authorities need no introduction.
+    let reg = w.pk("reg");
+    let s = w.ledger.signer(&reg).unwrap().unwrap();
+    assert_eq!((s.role, s.introduced_by), (Role::Regulator, None));
+}
+
+#[test]
 fn pending_pool_is_bounded() {
     let mut w = World::new();
     w.ledger = Ledger::open(

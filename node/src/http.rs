@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use ledger_core::graph::Graph;
 use ledger_core::query;
-use ledger_core::{Event, EventKind, Hash, LotId, NetworkId, Outcome, PublicKey, SignedRecord};
+use ledger_core::{Hash, LotId, NetworkId, Outcome, PublicKey, SignedRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::Semaphore;
@@ -303,46 +303,16 @@ async fn key_view(State(st): State<AppState>, Path(key): Path<String>) -> ApiRes
     let view = st
         .ledger
         .read(move |s| -> Result<_, ledger_core::StoreError> {
-            let l = &s.ledger;
-            let mut revoked = None;
-            for h in l.overlays()?.revocations {
-                if let Some(r) = l.record(&h)? {
-                    if let Event::Revoke { key: k, reason, .. } = &r.record.event {
-                        if *k == pk {
-                            revoked = Some(reason.clone());
-                        }
-                    }
-                }
-            }
-            let state = l.key_state(&pk)?;
-            let mut introduced_by = None;
-            let mut who = state.as_ref().map(|s| (s.identity, s.role, s.name.clone()));
-            if let Some(p) = l.participants()?.into_iter().find(|p| p.key == pk) {
-                introduced_by = p.enrolled_by;
-                who = who.or(Some((p.key, p.role, p.name)));
-            } else {
-                for h in l.records_of_kind(EventKind::RotateKey)? {
-                    let Some(r) = l.record(&h)? else { continue };
-                    if matches!(r.record.event, Event::RotateKey { new_key } if new_key == pk) {
-                        introduced_by = Some(h);
-                        if who.is_none() {
-                            who = l
-                                .key_state(&r.record.author)?
-                                .map(|o| (o.identity, o.role, o.name));
-                        }
-                    }
-                }
-            }
-            Ok(who.map(|(identity, role, name)| {
+            Ok(s.ledger.signer(&pk)?.map(|v| {
                 json!({
-                    "key": pk,
-                    "identity": identity,
-                    "role": role,
-                    "name": name,
-                    "head": state.as_ref().map(|s| json!({ "seq": s.head_seq, "hash": s.head })),
-                    "retired_at": state.as_ref().and_then(|s| s.retired_at),
-                    "introduced_by": introduced_by,
-                    "revoked": revoked,
+                    "key": v.key,
+                    "identity": v.identity,
+                    "role": v.role,
+                    "name": v.name,
+                    "head": v.head.map(|(seq, hash)| json!({ "seq": seq, "hash": hash })),
+                    "retired_at": v.retired_at,
+                    "introduced_by": v.introduced_by,
+                    "revoked": v.revoked,
                 })
             }))
         })

@@ -73,30 +73,15 @@ struct Signer {
 }
 
 fn signer<S: Store>(ledger: &Ledger<S>, pk: &PublicKey) -> Result<Signer, ImportError> {
-    if let Some(s) = ledger.key_state(pk)? {
-        return Ok(Signer {
-            identity: s.identity,
-            role: s.role,
-            first_dep: None,
-        });
-    }
-    if ledger.genesis().authority(pk).is_some() {
-        return Ok(Signer {
-            identity: *pk,
-            role: Role::Regulator,
-            first_dep: None,
-        });
-    }
-    for p in ledger.participants()? {
-        if p.key == *pk {
-            return Ok(Signer {
-                identity: *pk,
-                role: p.role,
-                first_dep: p.enrolled_by,
-            });
-        }
-    }
-    Err(ImportError::NotEnrolled(pk.short()))
+    let s = ledger
+        .signer(pk)?
+        .ok_or_else(|| ImportError::NotEnrolled(pk.short()))?;
+    Ok(Signer {
+        identity: s.identity,
+        role: s.role,
+        // Only a key with no records yet names its introduction.
+        first_dep: s.head.map_or(s.introduced_by, |_| None),
+    })
 }
 
 /// The ledger (or this batch) as import resolves lots in it.
