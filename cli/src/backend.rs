@@ -67,29 +67,6 @@ pub(crate) trait Backend {
     fn submit(&mut self, record: &SignedRecord, now: u64) -> Result<Submitted>;
 }
 
-/// The record creating `lot` among `graph`'s records (its harvest or
-/// transform, signed by the lot's source).
-pub(crate) fn creation_in<G: Graph>(graph: &G, lot: &LotId) -> Result<Option<Hash>> {
-    for h in graph.lot_records(lot)? {
-        let Some(r) = graph.record(&h)? else {
-            continue;
-        };
-        let creator = graph
-            .key_info(&r.record.author)?
-            .map_or(r.record.author, |k| k.identity);
-        if creator == lot.source
-            && r.record
-                .event
-                .created_lots()
-                .iter()
-                .any(|(c, _, _)| *c == lot.code)
-        {
-            return Ok(Some(h));
-        }
-    }
-    Ok(None)
-}
-
 impl Backend for LocalLedger {
     fn network(&self) -> NetworkId {
         Ledger::network(self)
@@ -124,7 +101,7 @@ impl Backend for LocalLedger {
     }
 
     fn creation(&self, lot: &LotId) -> Result<Hash> {
-        creation_in(self, lot)?
+        query::creation(self, lot)?
             .ok_or_else(|| anyhow!("the ledger has no record creating lot {lot}"))
     }
 

@@ -16,7 +16,7 @@ use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::backend::{creation_in, Backend, KeyView, Submitted};
+use crate::backend::{Backend, KeyView, Submitted};
 use crate::settings::NodeUrl;
 
 /// How long one request may take before the node counts as unreachable.
@@ -244,7 +244,7 @@ impl Backend for Node {
         let b: bundle::Bundle = encoding::decode(&bytes, encoding::MAX_BUNDLE_BYTES, "bundle")
             .with_context(|| format!("the node's bundle of lot {lot}"))?;
         let graph = MemGraph::new(&b.genesis, b.records);
-        creation_in(&graph, lot)?
+        ledger_core::query::creation(&graph, lot)?
             .ok_or_else(|| anyhow!("{} has no record creating lot {lot}", self.place()))
     }
 

@@ -369,20 +369,10 @@ fn check_links(graph: &MemGraph) -> Result<(), String> {
             }
             Event::Transform { inputs, .. } => {
                 for i in inputs {
-                    let present = graph
-                        .lot_records(&i.lot)
+                    if query::creation(graph, &i.lot)
                         .map_err(|e| e.to_string())?
-                        .iter()
-                        .filter_map(|x| graph.record(x).ok().flatten())
-                        .any(|x| {
-                            identity(&x.record.author) == i.lot.source
-                                && x.record
-                                    .event
-                                    .created_lots()
-                                    .iter()
-                                    .any(|(c, _, _)| *c == i.lot.code)
-                        });
-                    if !present {
+                        .is_none()
+                    {
                         return Err(format!(
                             "transform {h} consumes lot {}, whose creation is absent",
                             i.lot
@@ -392,24 +382,21 @@ fn check_links(graph: &MemGraph) -> Result<(), String> {
             }
             _ => {}
         }
-        // Records of one chain that are adjacent must link.
+        // A record whose author's previous seq is in the bundle links to
+        // one of the records there (more than one after a fork).
         if let Some(p) = rec.prev {
-            let chain = graph.chain(&rec.author).map_err(|e| e.to_string())?;
-            for (seq, other) in chain {
-                if seq + 1 == rec.seq && other != p {
-                    let forked = graph
-                        .chain(&rec.author)
-                        .map_err(|e| e.to_string())?
-                        .iter()
-                        .filter(|(s, _)| *s == seq)
-                        .count()
-                        > 1;
-                    if !forked {
-                        return Err(format!(
-                            "record {h} does not link to {other}, its author's seq {seq}"
-                        ));
-                    }
-                }
+            let before: Vec<Hash> = graph
+                .chain(&rec.author)
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .filter(|(s, _)| s.saturating_add(1) == rec.seq)
+                .map(|(_, h)| h)
+                .collect();
+            if !before.is_empty() && !before.contains(&p) {
+                return Err(format!(
+                    "record {h} does not link to its author's record at seq {}",
+                    rec.seq - 1
+                ));
             }
         }
     }

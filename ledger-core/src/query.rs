@@ -461,19 +461,38 @@ fn records(graph: &impl Graph, hashes: &[Hash]) -> Result<Vec<(Hash, SignedRecor
     Ok(out)
 }
 
+/// Whether `record` created `lot`: its author signs for the lot's source
+/// and the lot's code is among the lots it creates.
+pub fn creates(graph: &impl Graph, record: &SignedRecord, lot: &LotId) -> Result<bool, StoreError> {
+    Ok(record
+        .record
+        .event
+        .created_lots()
+        .iter()
+        .any(|(c, _, _)| *c == lot.code)
+        && identity_of(graph, &record.record.author)? == lot.source)
+}
+
+/// The record that created `lot` (its harvest or transform), if present.
+pub fn creation(graph: &impl Graph, lot: &LotId) -> Result<Option<Hash>, StoreError> {
+    for h in graph.lot_records(lot)? {
+        if let Some(r) = graph.record(&h)? {
+            if creates(graph, &r, lot)? {
+                return Ok(Some(h));
+            }
+        }
+    }
+    Ok(None)
+}
+
 /// The lots a lot was made from, transitively (not including itself).
 pub fn upstream_lots(graph: &impl Graph, lot: &LotId) -> Result<BTreeSet<LotId>, StoreError> {
     let mut seen = BTreeSet::new();
     let mut stack = vec![lot.clone()];
     while let Some(l) = stack.pop() {
-        for (h, r) in records(graph, &graph.lot_records(&l)?)? {
-            let _ = h;
-            if let Event::Transform {
-                inputs, outputs, ..
-            } = &r.record.event
-            {
-                let creator = identity_of(graph, &r.record.author)?;
-                if creator == l.source && outputs.iter().any(|o| o.code == l.code) {
+        for (_, r) in records(graph, &graph.lot_records(&l)?)? {
+            if let Event::Transform { inputs, .. } = &r.record.event {
+                if creates(graph, &r, &l)? {
                     for i in inputs {
                         if seen.insert(i.lot.clone()) {
                             stack.push(i.lot.clone());
@@ -532,12 +551,7 @@ pub fn lineage(graph: &impl Graph, lot: &LotId) -> Result<BTreeSet<Hash>, StoreE
         }
         for (h, r) in records(graph, &graph.lot_records(&l)?)? {
             let author = identity_of(graph, &r.record.author)?;
-            let creates = author == l.source
-                && r.record
-                    .event
-                    .created_lots()
-                    .iter()
-                    .any(|(c, _, _)| *c == l.code);
+            let creates = creates(graph, &r, &l)?;
             let include = match (&r.record.event, holder) {
                 (_, None) => true,
                 (_, _) if creates => true,

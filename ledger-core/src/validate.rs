@@ -645,10 +645,8 @@ pub fn check_in_context(
             quantity,
             ..
         } => {
-            let Some(ship) = deps
-                .iter()
-                .find(|d| r.deps.contains(shipment) && d.hash() == *shipment)
-            else {
+            // `deps` holds the dep records in the order of `r.deps`.
+            let Some(ship) = r.deps.iter().position(|d| d == shipment).map(|i| &deps[i]) else {
                 return Err(ValidationError::NotInDeps {
                     what: format!("shipment {shipment}"),
                 }

@@ -10,6 +10,7 @@ use ledger_core::event::{
     Verdict,
 };
 use ledger_core::genesis::{Authority, Genesis, GENESIS_VERSION};
+use ledger_core::graph::Graph;
 use ledger_core::ledger::{Ledger, LedgerConfig, Outcome, PendingReason};
 use ledger_core::record::{Record, SignedRecord};
 use ledger_core::store::MemoryStore;
@@ -504,7 +505,7 @@ fn missing_deps_wait_in_the_pool_and_are_released() {
     assert_eq!(report.outcomes, vec![(ship_hash, Outcome::Accepted)]);
     assert_eq!(report.released, vec![(recv_hash, Outcome::Accepted)]);
     assert_eq!(w.ledger.pending_len(), 0);
-    let _ = h;
+    assert!(w.ledger.record(&h).unwrap().is_some());
 }
 
 #[test]

@@ -133,27 +133,9 @@ impl<S: Store> Resolver<'_, S> {
                 return Ok(*h);
             }
         }
-        let err = |e: StoreError| e.to_string();
-        for h in self.ledger.lot_records(lot).map_err(err)? {
-            let Some(r) = self.ledger.record(&h).map_err(err)? else {
-                continue;
-            };
-            let creator = self
-                .ledger
-                .key_info(&r.record.author)
-                .map_err(err)?
-                .map_or(r.record.author, |k| k.identity);
-            if creator == lot.source
-                && r.record
-                    .event
-                    .created_lots()
-                    .iter()
-                    .any(|(c, _, _)| *c == lot.code)
-            {
-                return Ok(h);
-            }
-        }
-        Err(format!("the ledger has no record creating lot {lot}"))
+        ledger_core::query::creation(self.ledger, lot)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("the ledger has no record creating lot {lot}"))
     }
 
     /// A shipment of `lot` to the importer not yet received.
