@@ -7,12 +7,9 @@
 
 mod common;
 
-use std::net::SocketAddr;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::Instant;
+use std::process::Command;
 
-use common::{http, workload, write_genesis, DEADLINE};
+use common::{http, loopback_config, run_binary, workload, write_genesis};
 use ledger_core::audit;
 use ledger_core::graph::Graph;
 use ledger_core::ledger::{Ledger, LedgerConfig};
@@ -23,14 +20,6 @@ use serde_json::Value;
 const BIN: &str = env!("CARGO_BIN_EXE_terroird");
 const KILLS: usize = 20;
 const BATCH: usize = 40;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn body(records: &[SignedRecord]) -> Vec<u8> {
     let hexes: Vec<String> = records.iter().map(|r| hex::encode(r.encode())).collect();
@@ -53,30 +42,6 @@ fn acknowledged(code: u16, body: &[u8]) -> bool {
     })
 }
 
-async fn start(cfg: &Path, addr: SocketAddr) -> Child {
-    let mut child = Command::new(BIN)
-        .args(["run", "--config"])
-        .arg(cfg)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    loop {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "terroird exited while starting"
-        );
-        if tokio::net::TcpStream::connect(addr).await.is_ok()
-            && http(addr, "GET", "/status", None).await.0 == 200
-        {
-            return child;
-        }
-        assert!(start.elapsed() < DEADLINE, "terroird did not start");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_records_survive_sigkill() {
     let tmp = tempfile::tempdir().unwrap();
@@ -95,21 +60,14 @@ async fn acknowledged_records_survive_sigkill() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let port = free_port();
-    let cfg = data.join("terroird.toml");
-    let text = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace("127.0.0.1:8700", &format!("127.0.0.1:{port}"))
-        .replace("/ip4/0.0.0.0/tcp/7700", "/ip4/127.0.0.1/tcp/0");
-    std::fs::write(&cfg, text).unwrap();
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let (cfg, addr) = loopback_config(&data);
     let now = ledger_core::workload::T0 + 10 * 365 * 86_400_000;
 
     // Records [0, acked) have been acknowledged by some run of the node.
     let mut acked = 0usize;
     let mut state = 0x9e37_79b9_7f4a_7c15u64;
     for round in 0..KILLS {
-        let mut child = start(&cfg, addr).await;
+        let (mut child, _) = run_binary(BIN, &cfg, addr).await;
         // Acknowledge 0..=2 more batches, then kill while the next one is
         // on its way in.
         state ^= state << 13;

@@ -4,20 +4,12 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{http, workload, write_genesis, DEADLINE};
+use common::{http, loopback_config, run_binary, workload, write_genesis, DEADLINE};
 
 const BIN: &str = env!("CARGO_BIN_EXE_terroird");
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn init_run_status_and_sigterm() {
@@ -59,31 +51,8 @@ async fn init_run_status_and_sigterm() {
         "{err}"
     );
 
-    let http_port = free_port();
-    let cfg_path = data.join("terroird.toml");
-    let mut cfg = std::fs::read_to_string(&cfg_path).unwrap();
-    cfg = cfg.replace("127.0.0.1:8700", &format!("127.0.0.1:{http_port}"));
-    cfg = cfg.replace("/ip4/0.0.0.0/tcp/7700", "/ip4/127.0.0.1/tcp/0");
-    std::fs::write(&cfg_path, cfg).unwrap();
-
-    let mut child = Command::new(BIN)
-        .args(["run", "--config"])
-        .arg(&cfg_path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let addr = format!("127.0.0.1:{http_port}").parse().unwrap();
-    let start = Instant::now();
-    let status = loop {
-        if tokio::net::TcpStream::connect(addr).await.is_ok() {
-            let (code, body) = http(addr, "GET", "/status", None).await;
-            assert_eq!(code, 200);
-            break serde_json::from_slice::<serde_json::Value>(&body).unwrap();
-        }
-        assert!(start.elapsed() < DEADLINE, "terroird did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let (cfg_path, addr) = loopback_config(&data);
+    let (mut child, status) = run_binary(BIN, &cfg_path, addr).await;
     assert_eq!(
         status["network_id"].as_str().unwrap(),
         w.genesis.id().to_hex()

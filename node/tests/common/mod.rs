@@ -25,6 +25,55 @@ pub fn write_genesis(dir: &Path, g: &Genesis) -> PathBuf {
     p
 }
 
+/// Points a `terroird init`-written config at a free loopback HTTP port
+/// and an ephemeral libp2p port; returns the config path and HTTP address.
+pub fn loopback_config(data: &Path) -> (PathBuf, SocketAddr) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let path = data.join("terroird.toml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("127.0.0.1:8700", &format!("127.0.0.1:{port}"))
+        .replace("/ip4/0.0.0.0/tcp/7700", "/ip4/127.0.0.1/tcp/0");
+    std::fs::write(&path, text).unwrap();
+    (path, SocketAddr::from(([127, 0, 0, 1], port)))
+}
+
+/// Runs `terroird run --config CONFIG` from `bin` and waits (up to
+/// [`DEADLINE`]) until its `/status` answers 200; returns the child and
+/// the status.
+pub async fn run_binary(
+    bin: &str,
+    config: &Path,
+    addr: SocketAddr,
+) -> (std::process::Child, Value) {
+    let mut child = std::process::Command::new(bin)
+        .args(["run", "--config"])
+        .arg(config)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "terroird exited while starting"
+        );
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            let (code, body) = http(addr, "GET", "/status", None).await;
+            if code == 200 {
+                return (child, serde_json::from_slice(&body).unwrap());
+            }
+        }
+        assert!(start.elapsed() < DEADLINE, "terroird did not start");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 pub struct TestNode {
     pub node: Option<Node>,
     pub data: PathBuf,
