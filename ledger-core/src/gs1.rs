@@ -329,7 +329,9 @@ fn decode(ai: &str, raw: &str) -> Result<String, LinkError> {
         .map_err(|_| bad())
 }
 
-fn encode(v: &str) -> String {
+/// Percent-encodes a Digital Link path or query value: everything but
+/// RFC 3986 unreserved characters, UTF-8 first.
+pub fn percent_encode(v: &str) -> String {
     percent_encoding::utf8_percent_encode(v, DL_ENCODE).to_string()
 }
 
@@ -398,12 +400,12 @@ impl DigitalLink {
         let mut s = format!("{}/{}/{}", self.base, self.key.ai(), self.key.value());
         for (ai, v) in [("22", &self.cpv), ("10", &self.lot), ("21", &self.serial)] {
             if let Some(v) = v {
-                s.push_str(&format!("/{ai}/{}", encode(v)));
+                s.push_str(&format!("/{ai}/{}", percent_encode(v)));
             }
         }
         for (i, (k, v)) in self.attributes.iter().enumerate() {
             s.push(if i == 0 { '?' } else { '&' });
-            s.push_str(&format!("{}={}", encode(k), encode(v)));
+            s.push_str(&format!("{}={}", percent_encode(k), percent_encode(v)));
         }
         s
     }

@@ -44,7 +44,7 @@ pub(crate) struct Args {
         long,
         value_name = "URL",
         env = "TERROIR_BASE_URL",
-        default_value = "https://id.terroir.example"
+        default_value = qr::DEFAULT_BASE_URL
     )]
     base_url: String,
 }

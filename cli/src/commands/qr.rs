@@ -42,37 +42,33 @@ pub(crate) struct Args {
         long,
         value_name = "URL",
         env = "TERROIR_BASE_URL",
-        default_value = "https://id.terroir.example"
+        default_value = DEFAULT_BASE_URL
     )]
     base_url: String,
 }
 
-/// Percent-encodes one URL path segment (keeps RFC 3986 unreserved characters).
-pub(crate) fn encode_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
+/// The resolver put in QR codes unless `--base-url` names another.
+pub(crate) const DEFAULT_BASE_URL: &str = "https://id.terroir.example";
 
-/// The Digital Link URL of a lot.
+/// The Digital Link URL of a lot: `{base}/01/{GTIN-14}/10/{LOT}` when its
+/// product has a GTIN, else the documented fallback
+/// `{base}/lot/{source-hex}/{LOT}`.
 pub(crate) fn link(base: &str, lot: &LotId, gtin: Option<&str>) -> String {
     let base = base.trim_end_matches('/');
     match gtin {
-        Some(g) => format!(
-            "{base}/01/{}/10/{}",
-            gs1::gtin14(g),
-            encode_segment(&lot.code)
-        ),
+        Some(g) => gs1::DigitalLink {
+            base: base.to_owned(),
+            key: gs1::PrimaryKey::Gtin(gs1::gtin14(g)),
+            cpv: None,
+            lot: Some(lot.code.clone()),
+            serial: None,
+            attributes: Vec::new(),
+        }
+        .to_uri(),
         None => format!(
             "{base}/lot/{}/{}",
             lot.source.to_hex(),
-            encode_segment(&lot.code)
+            gs1::percent_encode(&lot.code)
         ),
     }
 }
