@@ -98,30 +98,35 @@ impl MemGraph {
                 g.keys.entry(new).or_insert(info);
             }
         }
-        let entries: Vec<(Hash, SignedRecord)> =
-            g.records.iter().map(|(h, r)| (*h, r.clone())).collect();
-        for (h, r) in entries {
+        let MemGraph {
+            records,
+            lots,
+            keys,
+            chains,
+            children,
+            kinds,
+        } = &mut g;
+        for (&h, r) in records.iter() {
             let rec = &r.record;
-            g.chains.entry(rec.author).or_default().push((rec.seq, h));
+            chains.entry(rec.author).or_default().push((rec.seq, h));
             for p in rec.prev.iter().chain(&rec.deps) {
-                g.children.entry(*p).or_default().push(h);
+                children.entry(*p).or_default().push(h);
             }
-            g.kinds.entry(rec.event.kind()).or_default().push(h);
+            kinds.entry(rec.event.kind()).or_default().push(h);
             for lot in rec.event.referenced_lots() {
-                g.lots.entry(lot.clone()).or_default().push(h);
+                lots.entry(lot.clone()).or_default().push(h);
             }
-            let identity = g.keys.get(&rec.author).map_or(rec.author, |k| k.identity);
+            let identity = keys.get(&rec.author).map_or(rec.author, |k| k.identity);
             for (code, _, _) in rec.event.created_lots() {
-                g.lots
-                    .entry(LotId {
-                        source: identity,
-                        code: code.to_owned(),
-                    })
-                    .or_default()
-                    .push(h);
+                lots.entry(LotId {
+                    source: identity,
+                    code: code.to_owned(),
+                })
+                .or_default()
+                .push(h);
             }
         }
-        for c in g.chains.values_mut() {
+        for c in chains.values_mut() {
             c.sort();
         }
         g
