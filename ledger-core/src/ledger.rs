@@ -2,6 +2,7 @@
 //! commit.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -14,7 +15,7 @@ use crate::key;
 use crate::record::SignedRecord;
 use crate::store::Store;
 use crate::tables;
-use crate::txn::{decode_stored, Txn};
+use crate::txn::{decode_stored, Txn, Writes};
 use crate::validate::{check_in_context, check_intrinsic, CheckError, Effects, View};
 
 /// Tunable limits of a ledger.
@@ -324,6 +325,100 @@ impl<S: Store> Ledger<S> {
         now: u64,
         all_or_nothing: bool,
     ) -> Result<(IngestReport, bool), StoreError> {
+        let staged = self.stage(records, now, None, self.pending_len, self.records_len)?;
+        if all_or_nothing
+            && staged
+                .report
+                .outcomes
+                .iter()
+                .chain(&staged.report.released)
+                .any(|(_, o)| *o != Outcome::Accepted)
+        {
+            return Ok((staged.report, false));
+        }
+        if !staged.writes.is_empty() {
+            self.store.apply(staged.writes.into())?;
+            self.store.flush()?;
+        }
+        self.pending_len = staged.pending_len;
+        self.records_len = staged.records_len;
+        Ok((staged.report, true))
+    }
+
+    /// Ingests a stream of batches with pipelined group commit: while one
+    /// batch is written and flushed on a second thread, the next is
+    /// validated against the store and the writes still in flight. Each
+    /// batch's report goes to `on_commit` once that batch is durable, in
+    /// order; the verdicts are those [`Self::ingest`] would give the same
+    /// batches one after another. Validation and storage then overlap
+    /// instead of adding up, which is what a node catching up or a bulk
+    /// import wants.
+    ///
+    /// If storage fails, the batch being written and the one staged after
+    /// it are not reported, and the error is returned.
+    pub fn ingest_stream(
+        &mut self,
+        batches: impl IntoIterator<Item = Vec<SignedRecord>>,
+        now: u64,
+        mut on_commit: impl FnMut(IngestReport),
+    ) -> Result<(), StoreError> {
+        let this = &*self;
+        let (pending_len, records_len) = std::thread::scope(|s| {
+            // One batch in flight: the writer applies it while this thread
+            // stages the next, so memory holds at most two batches.
+            let (to_writer, work) = std::sync::mpsc::sync_channel::<Arc<Writes>>(1);
+            let (done, written) = std::sync::mpsc::sync_channel::<Result<(), StoreError>>(1);
+            s.spawn(move || {
+                for writes in work {
+                    let result = this.store.apply(Writes::clone(&writes).into());
+                    if done.send(result.and_then(|()| this.store.flush())).is_err() {
+                        break;
+                    }
+                }
+            });
+            let mut committed = (this.pending_len, this.records_len);
+            let mut in_flight: Option<(Arc<Writes>, Staged)> = None;
+            for records in batches {
+                let (pending_len, records_len) = in_flight
+                    .as_ref()
+                    .map_or(committed, |(_, st)| (st.pending_len, st.records_len));
+                let base = in_flight.as_ref().map(|(w, _)| w.as_ref());
+                let mut staged = this.stage(records, now, base, pending_len, records_len)?;
+                let writes = Arc::new(std::mem::take(&mut staged.writes));
+                if let Some((_, previous)) = in_flight.take() {
+                    written.recv().map_err(|_| writer_gone())??;
+                    committed = (previous.pending_len, previous.records_len);
+                    on_commit(previous.report);
+                }
+                to_writer
+                    .send(Arc::clone(&writes))
+                    .map_err(|_| writer_gone())?;
+                in_flight = Some((writes, staged));
+            }
+            drop(to_writer);
+            if let Some((_, last)) = in_flight {
+                written.recv().map_err(|_| writer_gone())??;
+                committed = (last.pending_len, last.records_len);
+                on_commit(last.report);
+            }
+            Ok::<_, StoreError>(committed)
+        })?;
+        self.pending_len = pending_len;
+        self.records_len = records_len;
+        Ok(())
+    }
+
+    /// Decides a batch against the store, read through `base` (writes not
+    /// yet in the store), starting from the given pool and record counts,
+    /// and returns the writes it needs without applying them.
+    fn stage(
+        &self,
+        records: Vec<SignedRecord>,
+        now: u64,
+        base: Option<&Writes>,
+        pending_len: usize,
+        records_len: u64,
+    ) -> Result<Staged, StoreError> {
         // Cheap checks first, then every signature in one ZIP-215 batch.
         let hashed: Vec<(Hash, SignedRecord, Result<(), ValidationError>)> = records
             .into_iter()
@@ -345,11 +440,11 @@ impl<S: Store> Ledger<S> {
         let mut sig_verdicts = verify_parallel(&items, self.config.verify_threads).into_iter();
 
         let mut ingest = Ingest {
-            txn: Txn::new(&self.store),
+            txn: Txn::new(&self.store, base),
             genesis: &self.genesis,
             config: self.config,
             now,
-            pending_len: self.pending_len,
+            pending_len,
             stored: 0,
             report: IngestReport::default(),
         };
@@ -367,43 +462,44 @@ impl<S: Store> Ledger<S> {
         ingest.release_due()?;
 
         let Ingest {
-            txn,
+            mut txn,
             pending_len,
             stored,
             report,
             ..
         } = ingest;
-        if all_or_nothing
-            && report
-                .outcomes
-                .iter()
-                .chain(&report.released)
-                .any(|(_, o)| *o != Outcome::Accepted)
-        {
-            return Ok((report, false));
-        }
-        let mut txn = txn;
-        let records_len = self.records_len + stored;
+        let records_len = records_len + stored;
         if stored > 0 {
             txn.put(
                 tables::RECORD_COUNT.to_vec(),
                 records_len.to_le_bytes().to_vec(),
             );
         }
-        let batch = txn.into_batch();
-        if !batch.is_empty() {
-            self.store.apply(batch)?;
-            self.store.flush()?;
-        }
-        self.pending_len = pending_len;
-        self.records_len = records_len;
-        Ok((report, true))
+        Ok(Staged {
+            writes: txn.into_writes(),
+            report,
+            pending_len,
+            records_len,
+        })
     }
 
     /// Releases pending records whose time has come; call on a timer.
     pub fn tick(&mut self, now: u64) -> Result<IngestReport, StoreError> {
         self.ingest(Vec::new(), now)
     }
+}
+
+/// A batch decided but not yet written.
+struct Staged {
+    writes: Writes,
+    report: IngestReport,
+    pending_len: usize,
+    records_len: u64,
+}
+
+/// The pipeline's writer thread ended without answering (it panicked).
+fn writer_gone() -> StoreError {
+    StoreError::Engine("the pipelined writer thread stopped".into())
 }
 
 /// Fewest signatures worth a thread of their own.
@@ -663,17 +759,26 @@ impl Ingest<'_> {
         let txn = &mut self.txn;
         txn.put(tables::record(&hash), record.encode());
 
-        let slot = tables::chain(&r.author, r.seq);
-        match txn.get(&slot)? {
-            None => txn.put(slot, hash.0.to_vec()),
+        let block_key = tables::chain_block(&r.author, r.seq);
+        let mut block = txn.get(&block_key)?.unwrap_or_default();
+        match tables::slot_in_block(&block, r.seq) {
             Some(first) => {
                 // An equivocation: keep both records as the fork proof.
-                let first = tables::trailing_hash(&first).ok_or_else(|| StoreError::Corrupt {
-                    key: hex::encode(&slot),
-                    why: "chain slot does not hold a hash".into(),
-                })?;
                 txn.put(tables::fork(&r.author, r.seq, &first), Vec::new());
                 txn.put(tables::fork(&r.author, r.seq, &hash), Vec::new());
+            }
+            None => {
+                let next = block.len() / 32;
+                if block.len() % 32 != 0
+                    || u64::try_from(next).ok() != Some(r.seq % tables::CHAIN_BLOCK)
+                {
+                    return Err(StoreError::Corrupt {
+                        key: hex::encode(&block_key),
+                        why: format!("chain block does not end just before seq {}", r.seq),
+                    });
+                }
+                block.extend_from_slice(&hash.0);
+                txn.put(block_key, block);
             }
         }
 

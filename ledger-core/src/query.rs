@@ -40,19 +40,16 @@ impl<S: Store> Graph for Ledger<S> {
     }
 
     fn chain(&self, author: &PublicKey) -> Result<Vec<(u64, Hash)>, StoreError> {
-        let seq_at = |k: &[u8]| {
-            k.get(33..41)
-                .and_then(|b| b.try_into().ok())
-                .map(u64::from_be_bytes)
-        };
         let mut out = BTreeSet::new();
         for (k, v) in self.store.scan_prefix(&tables::chain_prefix(author))? {
-            if let (Some(seq), Some(h)) = (seq_at(&k), tables::trailing_hash(&v)) {
-                out.insert((seq, h));
-            }
+            out.extend(tables::block_slots(&k, &v));
         }
         for (k, _) in self.store.scan_prefix(&tables::fork_prefix(author))? {
-            if let (Some(seq), Some(h)) = (seq_at(&k), tables::trailing_hash(&k)) {
+            let seq = k
+                .get(33..41)
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_be_bytes);
+            if let (Some(seq), Some(h)) = (seq, tables::trailing_hash(&k)) {
                 out.insert((seq, h));
             }
         }
@@ -68,8 +65,8 @@ impl<S: Store> Graph for Ledger<S> {
                 hashes_under(&self.store, &tables::fork_seq_prefix(&author, next))?
                     .into_iter()
                     .collect();
-            if let Some(v) = self.store.get(&tables::chain(&author, next))? {
-                successors.extend(tables::trailing_hash(&v));
+            if let Some(block) = self.store.get(&tables::chain_block(&author, next))? {
+                successors.extend(tables::slot_in_block(&block, next));
             }
             for h in successors {
                 if self
@@ -304,25 +301,23 @@ impl<S: Store> Ledger<S> {
         from: u64,
         limit: usize,
     ) -> Result<Vec<SignedRecord>, StoreError> {
-        let prefix = tables::chain_prefix(author);
-        let start = tables::chain(author, from);
         let mut out = Vec::new();
-        // scan_page starts after a key; step back one seq to include `from`.
-        let after = from.checked_sub(1).map(|s| tables::chain(author, s));
-        let page = match after {
-            Some(a) => self.store.scan_page(&prefix, Some(&a), limit)?,
-            None => self.store.scan_page(&prefix, None, limit)?,
-        };
-        for (k, v) in page {
-            if k < start {
-                continue;
-            }
-            let Some(h) = tables::trailing_hash(&v) else {
-                continue;
+        let mut seq = from;
+        'blocks: while out.len() < limit {
+            let Some(block) = self.store.get(&tables::chain_block(author, seq))? else {
+                break;
             };
-            if let Some(r) = self.record(&h)? {
-                out.push(r);
+            // Slots fill without gaps: the first empty one ends the chain.
+            while let Some(h) = tables::slot_in_block(&block, seq) {
+                if let Some(r) = self.record(&h)? {
+                    out.push(r);
+                }
+                seq = seq.saturating_add(1);
+                if out.len() >= limit || seq % tables::CHAIN_BLOCK == 0 {
+                    continue 'blocks;
+                }
             }
+            break;
         }
         Ok(out)
     }

@@ -40,12 +40,43 @@ pub(crate) fn record(h: &Hash) -> Vec<u8> {
     key(&[&[RECORD], &h.0])
 }
 
-/// `a` author seq → hash of the first record stored at that seq.
-pub(crate) fn chain(author: &PublicKey, seq: u64) -> Vec<u8> {
-    key(&[&[CHAIN], &author.0, &seq.to_be_bytes()])
+/// Seqs per chain block. An author's records stored in one batch extend
+/// one block value instead of writing a key each (sled's cost is per key
+/// written: its leaves hold at most 16 keys), and a full block is 4 KiB.
+pub(crate) const CHAIN_BLOCK: u64 = 128;
+
+/// `a` author block → the hashes of the first record stored at each seq
+/// from `block × CHAIN_BLOCK` on, in seq order (32 bytes each). Slots
+/// fill without gaps, since a record is stored only after its prev.
+pub(crate) fn chain_block(author: &PublicKey, seq: u64) -> Vec<u8> {
+    key(&[&[CHAIN], &author.0, &(seq / CHAIN_BLOCK).to_be_bytes()])
 }
 
-/// Prefix of [`chain`] for one author.
+/// The first seq a chain block key covers.
+pub(crate) fn block_start(k: &[u8]) -> Option<u64> {
+    let block = k.get(33..41)?.try_into().ok().map(u64::from_be_bytes)?;
+    block.checked_mul(CHAIN_BLOCK)
+}
+
+/// The hash at `seq` in the value of the chain block holding `seq`.
+pub(crate) fn slot_in_block(block: &[u8], seq: u64) -> Option<Hash> {
+    let at = usize::try_from(seq % CHAIN_BLOCK).ok()? * 32;
+    block
+        .get(at..at + 32)
+        .and_then(|b| b.try_into().ok())
+        .map(Hash)
+}
+
+/// The `(seq, hash)` slots of one chain block entry.
+pub(crate) fn block_slots<'v>(k: &[u8], v: &'v [u8]) -> impl Iterator<Item = (u64, Hash)> + 'v {
+    let start = block_start(k);
+    v.chunks_exact(32).enumerate().filter_map(move |(i, h)| {
+        let seq = start?.checked_add(u64::try_from(i).ok()?)?;
+        Some((seq, Hash(h.try_into().ok()?)))
+    })
+}
+
+/// Prefix of [`chain_block`] for one author.
 pub(crate) fn chain_prefix(author: &PublicKey) -> Vec<u8> {
     key(&[&[CHAIN], &author.0])
 }

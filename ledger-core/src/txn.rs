@@ -16,22 +16,33 @@ use crate::store::{Batch, Entry, Store};
 use crate::tables;
 use crate::validate::{KeyState, View};
 
-/// Pending writes over a store.
+/// Buffered writes: `Some` puts, `None` removals, by key.
+pub(crate) type Writes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
+/// Pending writes over a store, and over the writes of an earlier batch
+/// that may still be on its way into the store (pipelined group commit).
 pub(crate) struct Txn<'s> {
     store: &'s dyn Store,
-    writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    base: Option<&'s Writes>,
+    writes: Writes,
 }
 
 impl<'s> Txn<'s> {
-    pub(crate) fn new(store: &'s dyn Store) -> Self {
+    /// Writes over `store`, reading `base` (an earlier batch being applied
+    /// concurrently) before it.
+    pub(crate) fn new(store: &'s dyn Store, base: Option<&'s Writes>) -> Self {
         Txn {
             store,
+            base,
             writes: BTreeMap::new(),
         }
     }
 
     pub(crate) fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        match self.writes.get(key) {
+        if let Some(v) = self.writes.get(key) {
+            return Ok(v.clone());
+        }
+        match self.base.and_then(|b| b.get(key)) {
             Some(v) => Ok(v.clone()),
             None => self.store.get(key),
         }
@@ -44,15 +55,16 @@ impl<'s> Txn<'s> {
     pub(crate) fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<Entry>, StoreError> {
         let mut merged: BTreeMap<Vec<u8>, Vec<u8>> =
             self.store.scan_prefix(prefix)?.into_iter().collect();
-        for (k, v) in self
-            .writes
-            .range(prefix.to_vec()..)
-            .take_while(|(k, _)| k.starts_with(prefix))
-        {
-            match v {
-                Some(v) => merged.insert(k.clone(), v.clone()),
-                None => merged.remove(k),
-            };
+        for layer in self.base.into_iter().chain([&self.writes]) {
+            for (k, v) in layer
+                .range(prefix.to_vec()..)
+                .take_while(|(k, _)| k.starts_with(prefix))
+            {
+                match v {
+                    Some(v) => merged.insert(k.clone(), v.clone()),
+                    None => merged.remove(k),
+                };
+            }
         }
         Ok(merged.into_iter().collect())
     }
@@ -65,9 +77,15 @@ impl<'s> Txn<'s> {
         self.writes.insert(key, None);
     }
 
-    pub(crate) fn into_batch(self) -> Batch {
+    pub(crate) fn into_writes(self) -> Writes {
+        self.writes
+    }
+}
+
+impl From<Writes> for Batch {
+    fn from(writes: Writes) -> Self {
         Batch {
-            ops: self.writes.into_iter().collect(),
+            ops: writes.into_iter().collect(),
         }
     }
 }
