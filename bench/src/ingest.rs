@@ -29,7 +29,54 @@ pub(crate) struct Prepared {
     pub product_lots: Vec<LotId>,
 }
 
+/// What [`prepare`] knows of a workload besides its records.
+#[derive(Serialize, serde::Deserialize)]
+struct Sidecar {
+    genesis_hex: String,
+    count: usize,
+    mean_record_bytes: f64,
+    harvest_lots: Vec<LotId>,
+    product_lots: Vec<LotId>,
+}
+
+fn sidecar_path(path: &Path) -> PathBuf {
+    path.with_extension("json")
+}
+
+/// Generates the workload in a child process (`terroir-bench workload`)
+/// and reads back what it wrote: generating holds every record in memory,
+/// and the allocator would keep that memory in this process, inflating
+/// the peak resident memory the bench reports for the ledger.
 pub(crate) fn prepare(records: usize, path: &Path) -> anyhow::Result<Prepared> {
+    let exe = std::env::current_exe().context("locating terroir-bench")?;
+    let status = std::process::Command::new(exe)
+        .arg("workload")
+        .arg("--records")
+        .arg(records.to_string())
+        .arg("--out")
+        .arg(path)
+        .status()
+        .context("running terroir-bench workload")?;
+    if !status.success() {
+        anyhow::bail!("generating the workload failed ({status})");
+    }
+    let side = sidecar_path(path);
+    let text =
+        std::fs::read_to_string(&side).with_context(|| format!("reading {}", side.display()))?;
+    let s: Sidecar = serde_json::from_str(&text)?;
+    Ok(Prepared {
+        genesis: Genesis::decode(&hex::decode(&s.genesis_hex)?)?,
+        path: path.to_path_buf(),
+        count: s.count,
+        mean_record_bytes: s.mean_record_bytes,
+        harvest_lots: s.harvest_lots,
+        product_lots: s.product_lots,
+    })
+}
+
+/// Writes the generated workload of `records` records to `path` (length-
+/// prefixed canonical records) and its description beside it.
+pub(crate) fn write_workload(records: usize, path: &Path) -> anyhow::Result<()> {
     let w = workload::generate(Shape::for_records(records));
     let mut out =
         BufWriter::new(File::create(path).with_context(|| format!("creating {}", path.display()))?);
@@ -41,14 +88,16 @@ pub(crate) fn prepare(records: usize, path: &Path) -> anyhow::Result<Prepared> {
         out.write_all(&b)?;
     }
     out.flush()?;
-    Ok(Prepared {
+    let side = Sidecar {
+        genesis_hex: hex::encode(w.genesis.encode()),
         count: w.records.len(),
-        mean_record_bytes: bytes as f64 / w.records.len() as f64,
-        genesis: w.genesis,
-        path: path.to_path_buf(),
+        mean_record_bytes: bytes as f64 / w.records.len().max(1) as f64,
         harvest_lots: w.harvest_lots,
         product_lots: w.product_lots,
-    })
+    };
+    let path = sidecar_path(path);
+    std::fs::write(&path, serde_json::to_vec(&side)?)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// Streams the prepared records in batches.
@@ -100,7 +149,7 @@ pub(crate) struct IngestFigures {
     /// Which primitive sets the limit.
     pub limit_bound_by: &'static str,
     /// Records/s on one thread into the in-memory store: validation
-    /// without durable storage.
+    /// without durable storage (filled in by [`in_memory`]).
     pub in_memory: f64,
     /// Mean encoded record size, bytes.
     pub mean_record_bytes: f64,
@@ -182,13 +231,18 @@ fn ingest_store<S: Store>(p: &Prepared, store: S, mode: Mode) -> anyhow::Result<
     Ok(p.count as f64 / elapsed.max(1e-9))
 }
 
+/// Records/s on one thread into the in-memory store. It holds the whole
+/// ledger in memory, so the bench runs it after taking the memory figure.
+pub(crate) fn in_memory(p: &Prepared) -> anyhow::Result<f64> {
+    ingest_store(p, MemoryStore::new(), Mode::OneThread)
+}
+
 pub(crate) fn measure(
     p: &Prepared,
     dir: &Path,
     cores: usize,
     prim: &Primitives,
 ) -> anyhow::Result<IngestFigures> {
-    let in_memory = ingest_store(p, MemoryStore::new(), Mode::OneThread)?;
     let single_thread = ingest_into(p, &dir.join("ledger-one-thread"), Mode::OneThread)?;
     crate::report::reset_peak_rss();
     // The pipeline's writer thread takes one core; signatures spread over
@@ -211,7 +265,7 @@ pub(crate) fn measure(
         cores,
         limit,
         limit_bound_by,
-        in_memory,
+        in_memory: 0.0,
         mean_record_bytes: p.mean_record_bytes,
     })
 }

@@ -78,6 +78,20 @@ enum Command {
     /// Only the replication figures: three `terroird` nodes and a fresh
     /// fourth one catching up.
     Replicate(ReplicateArgs),
+    /// Write the generated workload to a file (the bench runs this in a
+    /// child process, so generating does not count in its memory figure).
+    #[command(hide = true)]
+    Workload(WorkloadArgs),
+}
+
+#[derive(clap::Args, Clone)]
+struct WorkloadArgs {
+    /// Records in the generated workload.
+    #[arg(long)]
+    records: usize,
+    /// Where to write them (a JSON description goes beside it).
+    #[arg(long)]
+    out: PathBuf,
 }
 
 fn main() -> ExitCode {
@@ -86,6 +100,7 @@ fn main() -> ExitCode {
         Some(Command::Writer(args)) => writer::run(&args),
         Some(Command::Run(args)) => run(&args),
         Some(Command::Replicate(args)) => replicate(&args),
+        Some(Command::Workload(args)) => ingest::write_workload(args.records, &args.out),
         None => run(&cli.run),
     };
     match result {
@@ -125,7 +140,7 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
     stage(&format!("generating {} records …", args.records));
     let workload = ingest::prepare(args.records, &dir.join("workload.bin"))?;
     stage(&format!("ingesting (1 thread, then {cores}) …"));
-    let ingest = ingest::measure(&workload, &dir, cores, &primitives)?;
+    let mut ingest = ingest::measure(&workload, &dir, cores, &primitives)?;
     stage("querying …");
     let queries = queries::measure(
         &workload,
@@ -133,6 +148,8 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         args.samples,
         &primitives,
     )?;
+    stage("ingesting into the in-memory store …");
+    ingest.in_memory = ingest::in_memory(&workload)?;
     let replication = match &terroird {
         Some(bin) => {
             let n = args.replicate.min(workload.count);
