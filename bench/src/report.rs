@@ -157,7 +157,7 @@ impl Figures {
             ),
         );
         row(
-            &format!("ingest, {} threads", i.cores),
+            &format!("ingest, {} cores, pipelined", i.cores),
             format!("{:.0}/s", i.all_cores),
             format!(
                 "{:.2}× limit {:.0}/s ({})",
