@@ -313,6 +313,88 @@ fn many_honest_keys_are_strong() {
     }
 }
 
+/// The weak-key check as first written, with the textbook operations
+/// (re-compress to judge the encoding, constant-time `is_torsion_free`):
+/// `check_strong` must give exactly its verdicts.
+fn check_strong_reference(bytes: [u8; 32]) -> Result<(), WeakKey> {
+    let compressed = CompressedEdwardsY(bytes);
+    let point = compressed.decompress().ok_or(WeakKey::NotOnCurve)?;
+    if point.compress() != compressed {
+        return Err(WeakKey::NonCanonical);
+    }
+    if point.is_small_order() {
+        return Err(WeakKey::SmallOrder);
+    }
+    if !point.is_torsion_free() {
+        return Err(WeakKey::MixedOrder);
+    }
+    Ok(())
+}
+
+#[test]
+fn check_strong_agrees_with_the_reference_on_edge_encodings() {
+    let mut cases: Vec<[u8; 32]> = Vec::new();
+    // y near 0, near p and at or above p (2^255 - 19 ≤ y < 2^255), with
+    // and without the sign bit: every non-canonical y and both x = 0 points.
+    for low in 0u8..=40 {
+        let mut b = [0u8; 32];
+        b[0] = low;
+        cases.push(b);
+    }
+    for low in 0xc0u8..=0xff {
+        let mut b = [0xffu8; 32];
+        b[0] = low;
+        b[31] = 0x7f;
+        cases.push(b);
+        // One below the all-ones run in byte 30: far below p.
+        let mut c = b;
+        c[30] = 0xfe;
+        cases.push(c);
+    }
+    // The small-order points and honest, mixed-order and torsion-shifted
+    // keys, plus their sign-flipped encodings.
+    for (hex, _) in SMALL_ORDER_CANONICAL {
+        cases.push(h32(hex));
+    }
+    for hex in SMALL_ORDER_NON_CANONICAL {
+        cases.push(h32(hex));
+    }
+    cases.push(h32(LARGE_ORDER_NON_CANONICAL));
+    cases.push(h32(NOT_ON_CURVE));
+    cases.push(h32(NOT_ON_CURVE_NON_CANONICAL));
+    for b in 0..=63u8 {
+        let honest_point = point(&SigningKey::from_seed(&[b; 32]).public().to_hex());
+        for t in EIGHT_TORSION.iter() {
+            cases.push((honest_point + t).compress().to_bytes());
+        }
+    }
+    let mut seen = [0usize; 5];
+    for case in cases {
+        for bytes in [case, {
+            let mut f = case;
+            f[31] ^= 0x80;
+            f
+        }] {
+            let want = check_strong_reference(bytes);
+            assert_eq!(
+                PublicKey(bytes).check_strong(),
+                want,
+                "{}",
+                hex::encode(bytes)
+            );
+            seen[match want {
+                Ok(()) => 0,
+                Err(WeakKey::NotOnCurve) => 1,
+                Err(WeakKey::NonCanonical) => 2,
+                Err(WeakKey::SmallOrder) => 3,
+                Err(_) => 4,
+            }] += 1;
+        }
+    }
+    // Every verdict is exercised.
+    assert!(seen.iter().all(|&n| n > 0), "{seen:?}");
+}
+
 // ---------------------------------------------------------------------------
 // Why weak keys are refused: what ZIP-215 accepts under them.
 // ---------------------------------------------------------------------------
