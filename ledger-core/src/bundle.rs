@@ -21,7 +21,7 @@ use crate::key::{self, PublicKey};
 use crate::ledger::Ledger;
 use crate::overlay::Overlays;
 use crate::query::{self, Trace};
-use crate::record::SignedRecord;
+use crate::record::{SignedRecord, RECORD_SIGNING_TAG};
 use crate::store::Store;
 use crate::validate::check_intrinsic;
 
@@ -214,15 +214,22 @@ pub fn verify(bytes: &[u8], expected: &NetworkId) -> Verification {
         format!("genesis matches network {}", network.short()),
     );
 
+    // Each record is encoded once here: its signing message is
+    // tag ‖ network ‖ canonical bytes, and its hash is SHA-256 of those
+    // bytes, so both come from the one encoding.
+    let prefix = RECORD_SIGNING_TAG.len() + network.0.len();
+    let mut messages: Vec<Vec<u8>> = Vec::with_capacity(bundle.records.len());
+    let mut hashes: Vec<Hash> = Vec::with_capacity(bundle.records.len());
     let mut sorted = true;
-    let mut prev_hash = None;
     for r in &bundle.records {
-        let h = r.hash();
+        let message = r.record.signing_message();
+        let h = Hash::of(message.get(prefix..).unwrap_or_default());
         if let Err(e) = check_intrinsic(r, &network) {
             return c.fail("records", format!("record {h}: {e}"));
         }
-        sorted &= prev_hash.is_none_or(|p| p < h);
-        prev_hash = Some(h);
+        sorted &= hashes.last().is_none_or(|p| *p < h);
+        hashes.push(h);
+        messages.push(message);
     }
     if !sorted {
         return c.fail(
@@ -232,11 +239,6 @@ pub fn verify(bytes: &[u8], expected: &NetworkId) -> Verification {
     }
     c.pass("records", "every record well-formed for this network");
 
-    let messages: Vec<Vec<u8>> = bundle
-        .records
-        .iter()
-        .map(|r| r.record.signing_message())
-        .collect();
     let items: Vec<_> = bundle
         .records
         .iter()
@@ -244,21 +246,15 @@ pub fn verify(bytes: &[u8], expected: &NetworkId) -> Verification {
         .map(|(r, m)| (r.record.author, m.as_slice(), r.signature))
         .collect();
     let verdicts = key::verify_batch(&items);
-    if let Some((r, _)) = bundle
-        .records
-        .iter()
-        .zip(&verdicts)
-        .find(|(_, v)| v.is_err())
-    {
-        return c.fail(
-            "signatures",
-            format!("record {} has a bad signature", r.hash()),
-        );
+    if let Some((h, _)) = hashes.iter().zip(&verdicts).find(|(_, v)| v.is_err()) {
+        return c.fail("signatures", format!("record {h} has a bad signature"));
     }
     c.pass(
         "signatures",
         format!("{} signatures verified (ZIP-215)", items.len()),
     );
+    drop(items);
+    drop(messages);
 
     // Authority: every author is enrolled, transitively, by a genesis
     // authority, and its role may sign what it signed.
@@ -266,22 +262,18 @@ pub fn verify(bytes: &[u8], expected: &NetworkId) -> Verification {
         Ok(r) => r,
         Err(e) => return c.fail("enrollment", e),
     };
-    for r in &bundle.records {
+    for (r, h) in bundle.records.iter().zip(&hashes) {
         let Some(role) = roles.get(&r.record.author) else {
             return c.fail(
                 "enrollment",
-                format!(
-                    "author {} of record {} is not enrolled",
-                    r.record.author,
-                    r.hash()
-                ),
+                format!("author {} of record {h} is not enrolled", r.record.author),
             );
         };
         let kind = r.record.event.kind();
         if !role.may_sign(kind) {
             return c.fail(
                 "enrollment",
-                format!("record {}: a {role} may not sign a {kind} event", r.hash()),
+                format!("record {h}: a {role} may not sign a {kind} event"),
             );
         }
     }
@@ -290,7 +282,14 @@ pub fn verify(bytes: &[u8], expected: &NetworkId) -> Verification {
         format!("{} authors enrolled back to genesis", roles.len()),
     );
 
-    let graph = MemGraph::new(&bundle.genesis, bundle.records.iter().cloned());
+    // The records move into the graph: nothing below needs them twice.
+    let Bundle {
+        genesis,
+        lot,
+        records,
+        ..
+    } = bundle;
+    let graph = MemGraph::new(&genesis, records);
     if let Err(e) = check_links(&graph) {
         return c.fail("lineage", e);
     }
@@ -298,7 +297,7 @@ pub fn verify(bytes: &[u8], expected: &NetworkId) -> Verification {
         Ok(o) => o,
         Err(e) => return c.fail("lineage", e.to_string()),
     };
-    match query::trace(&graph, &overlays, &bundle.lot) {
+    match query::trace(&graph, &overlays, &lot) {
         Ok(Some(trace)) => {
             c.pass(
                 "lineage",
@@ -313,7 +312,7 @@ pub fn verify(bytes: &[u8], expected: &NetworkId) -> Verification {
                 trace: Some(trace),
             }
         }
-        Ok(None) => c.fail("lineage", format!("no record creates lot {}", bundle.lot)),
+        Ok(None) => c.fail("lineage", format!("no record creates lot {lot}")),
         Err(e) => c.fail("lineage", e.to_string()),
     }
 }

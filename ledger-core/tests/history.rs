@@ -224,6 +224,44 @@ fn bundle_verifies_offline_and_any_flipped_byte_fails_it() {
 }
 
 #[test]
+fn one_bad_signature_among_many_good_ones_fails_naming_its_record() {
+    let (w, l) = ledger_with_history();
+    let b = bundle::export(&l, &w.product_lots[3]).unwrap().unwrap();
+    assert!(b.records.len() >= 10, "{} records", b.records.len());
+    let network = l.network();
+    let last = b.records.len() - 1;
+    for i in [0, 1, last / 2, last] {
+        let mut bad = b.clone();
+        // A different, well-formed signature: the batch equation fails, and
+        // each record is then judged alone.
+        bad.records[i].signature.0[63] ^= 0x01;
+        let v = bundle::verify(&bad.encode(), &network);
+        let f = v.failure().expect("a bad signature must fail the bundle");
+        assert_eq!(f.name, "signatures", "record {i}: {f:?}");
+        let want = format!("record {} has a bad signature", b.records[i].hash());
+        assert_eq!(f.detail, want, "record {i}");
+        assert!(v.trace.is_none());
+        // Every check before it passed; none after it ran.
+        assert_eq!(v.checks.len(), 4, "{:?}", v.checks);
+    }
+    // A signature copied from another record by the same author is equally
+    // refused: it signs a different message.
+    let (i, j) = (0..b.records.len())
+        .flat_map(|i| (0..b.records.len()).map(move |j| (i, j)))
+        .find(|&(i, j)| i != j && b.records[i].record.author == b.records[j].record.author)
+        .expect("some author signed two records of the bundle");
+    let mut bad = b.clone();
+    bad.records[i].signature = b.records[j].signature;
+    let v = bundle::verify(&bad.encode(), &network);
+    let f = v.failure().unwrap();
+    assert_eq!(f.name, "signatures");
+    assert_eq!(
+        f.detail,
+        format!("record {} has a bad signature", b.records[i].hash())
+    );
+}
+
+#[test]
 fn bundle_of_a_missing_lot_is_none() {
     let (w, l) = ledger_with_history();
     let mut lot = w.product_lots[0].clone();
