@@ -63,7 +63,11 @@ pub fn audit<S: Store, T: Store>(
         // Stored records were accepted by this node's clock once; the audit
         // judges rules, not clocks.
         max_future_skew_ms: u64::MAX,
-        verify_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        // The replay's writer thread takes one core; signatures the rest.
+        verify_threads: std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .saturating_sub(1)
+            .max(1),
     };
     let mut replay = Ledger::create(scratch, ledger.genesis().clone(), config)?;
     let mut problems = Vec::new();
@@ -92,15 +96,24 @@ pub fn audit<S: Store, T: Store>(
     })?;
     order.sort_unstable();
 
-    // Pass 2: replay every intact record through every rule again.
-    for chunk in order.chunks(REPLAY_BATCH) {
+    // Pass 2: replay every intact record through every rule again, each
+    // batch validated while the previous one is written.
+    let mut read_error = None;
+    let batches = order.chunks(REPLAY_BATCH).map_while(|chunk| {
         let mut batch = Vec::with_capacity(chunk.len());
         for (_, h) in chunk {
-            if let Some(r) = crate::graph::Graph::record(ledger, h)? {
-                batch.push(r);
+            match crate::graph::Graph::record(ledger, h) {
+                Ok(Some(r)) => batch.push(r),
+                Ok(None) => {}
+                Err(e) => {
+                    read_error = Some(e);
+                    return None;
+                }
             }
         }
-        let report = replay.ingest(batch, now)?;
+        Some(batch)
+    });
+    replay.ingest_stream(batches, now, |report| {
         for (h, o) in report.outcomes.iter().chain(&report.released) {
             if let Outcome::Rejected { error } = o {
                 problems.push(Problem {
@@ -109,6 +122,9 @@ pub fn audit<S: Store, T: Store>(
                 });
             }
         }
+    })?;
+    if let Some(e) = read_error {
+        return Err(e.into());
     }
 
     // Whatever is still pending never found its prev or deps.
