@@ -20,6 +20,14 @@ mod writer;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// jemalloc instead of glibc's malloc: glibc keeps a heap arena per
+/// thread and holds on to what each frees, so with the pipelined ingest's
+/// writer thread and sled's own threads the ledger's resident memory was
+/// about twice what jemalloc needs for the same work (measured: peak after
+/// a 30,000-record ingest 217 MiB with glibc, 116 MiB with jemalloc).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
