@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
@@ -83,6 +84,7 @@ pub fn router(state: AppState, max_body_bytes: usize, max_concurrent: usize) -> 
         .route("/status", get(status))
         .route("/metrics", get(metrics))
         .route("/01/{gtin}/10/{lot}", get(consumer_page))
+        .route("/lot/{source}/{code}", get(consumer_page_by_lot))
         .layer(middleware::from_fn_with_state(permits, limit))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(state)
@@ -431,6 +433,38 @@ async fn consumer_page(
     match result {
         Ok(Ok(Some(trace))) => Html(page::render(&name, &trace)).into_response(),
         Ok(Ok(None)) => (StatusCode::NOT_FOUND, Html(page::not_found(&name))).into_response(),
+        Ok(Err(e)) => ApiError::internal(e).into_response(),
+        Err(e) => closed(e).into_response(),
+    }
+}
+
+/// `GET /lot/{source}/{code}`: the consumer page of a lot named by its
+/// creator's key (hex) and its code, the link `terroir qr` prints for a lot
+/// whose product has no GTIN. Axum percent-decodes the segments; one that
+/// is not UTF-8, or a source that is not a key, is a 400 page with the
+/// reason, an unknown lot a 404 page.
+async fn consumer_page_by_lot(
+    State(st): State<AppState>,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Response {
+    st.metrics.inc(&st.metrics.http_requests);
+    let name = st.network_name.clone();
+    let lot = path
+        .map_err(|e| e.body_text().replace(['\n', '\r'], " "))
+        .and_then(|Path((source, code))| page::lot_id(&source, code));
+    let lot = match lot {
+        Ok(lot) => lot,
+        Err(why) => {
+            return (StatusCode::BAD_REQUEST, Html(page::bad_link(&name, &why))).into_response()
+        }
+    };
+    let result = st
+        .ledger
+        .read(move |s| page::find_lot(&s.ledger, &lot))
+        .await;
+    match result {
+        Ok(Ok(Some(trace))) => Html(page::render(&name, &trace)).into_response(),
+        Ok(Ok(None)) => (StatusCode::NOT_FOUND, Html(page::lot_not_found(&name))).into_response(),
         Ok(Err(e)) => ApiError::internal(e).into_response(),
         Err(e) => closed(e).into_response(),
     }

@@ -1,11 +1,12 @@
 //! The consumer page served at GS1 Digital Link paths
-//! (`/01/{GTIN}/10/{LOT}`): what a phone shows after scanning a QR code.
+//! (`/01/{GTIN}/10/{LOT}`) and, for lots without a GTIN, at
+//! `/lot/{SOURCE}/{LOT}`: what a phone shows after scanning a QR code.
 
 use std::fmt::Write;
 
 use ledger_core::query::{self, Trace};
 use ledger_core::store::SledStore;
-use ledger_core::{Ledger, StoreError};
+use ledger_core::{Ledger, LotId, PublicKey, StoreError};
 
 /// GTINs compare as 14 digits (GTIN-8/12/13 are left-padded with zeros).
 fn gtin14(s: &str) -> Option<String> {
@@ -39,6 +40,23 @@ pub fn find_trace(
         }
     }
     Ok(None)
+}
+
+/// The lot a `/lot/{source}/{code}` link names, its path segments already
+/// percent-decoded: the source is its creator's key as 64 hex digits.
+pub fn lot_id(source: &str, code: String) -> Result<LotId, String> {
+    let source = PublicKey::from_hex(source)
+        .map_err(|_| "the lot's source is not a key of 64 hex digits".to_owned())?;
+    if code.is_empty() {
+        return Err("the link names no lot code".to_owned());
+    }
+    Ok(LotId { source, code })
+}
+
+/// The trace of the lot `id` (any product, with or without a GTIN).
+pub fn find_lot(ledger: &Ledger<SledStore>, id: &LotId) -> Result<Option<Trace>, StoreError> {
+    let overlays = ledger.overlays()?;
+    query::trace(ledger, &overlays, id)
 }
 
 fn esc(s: &str) -> String {
@@ -116,5 +134,36 @@ pub fn render(network: &str, t: &Trace) -> String {
 
 /// The page for an unknown product or lot.
 pub fn not_found(network: &str) -> String {
-    format!("{HEAD}Not found</title></head><body><h1>Not found</h1><p>No lot with this product and lot code is recorded on {}.</p></body></html>", esc(network))
+    message(
+        network,
+        "Not found",
+        "No lot with this product and lot code is recorded",
+    )
+}
+
+/// The page for a `/lot/{source}/{code}` link naming no recorded lot.
+pub fn lot_not_found(network: &str) -> String {
+    message(
+        network,
+        "Not found",
+        "No lot with this creator and lot code is recorded",
+    )
+}
+
+/// The page for a link that names no lot at all, with the reason.
+pub fn bad_link(network: &str, reason: &str) -> String {
+    format!(
+        "{HEAD}Bad link</title></head><body><h1>Bad link</h1><p>This link names no lot: {}.</p><p>Network {}.</p></body></html>",
+        esc(reason),
+        esc(network)
+    )
+}
+
+/// A one-paragraph page: `{text} on {network}.`
+fn message(network: &str, title: &str, text: &str) -> String {
+    format!(
+        "{HEAD}{title}</title></head><body><h1>{title}</h1><p>{} on {}.</p></body></html>",
+        esc(text),
+        esc(network)
+    )
 }

@@ -3,7 +3,7 @@
 
 use ledger_core::event::{Location, RefDoc, SensorKind};
 use ledger_core::gs1::{self, DigitalLink, PrimaryKey};
-use ledger_core::{Hash, PublicKey, Unit};
+use ledger_core::{Hash, LotId, PublicKey, Unit};
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 /// The resolver host of GS1 Digital Link URIs in exports.
@@ -56,6 +56,36 @@ pub fn lot_class(source: &PublicKey, code: &str, gtin: Option<&str>) -> String {
         }
     }
     format!("{LOT_URN}{}:{}", source.to_hex(), enc(code))
+}
+
+/// The path under which `terroird` serves the consumer page of a lot named
+/// by its source and code: `/lot/{source hex}/{code}`.
+pub const LOT_PAGE_PREFIX: &str = "/lot/";
+
+/// The URL a QR code carries for a lot, the consumer page any `terroird`
+/// serves: the GS1 Digital Link `{base}/01/{GTIN-14}/10/{LOT}` when the
+/// lot's product has a GTIN, else `{base}/lot/{source hex}/{LOT}`, which
+/// names the lot exactly (its creator's key and its code). The lot code is
+/// percent-encoded as UTF-8 (RFC 3986 unreserved characters stay); a
+/// trailing `/` on `base` is dropped. `terroir qr` prints this URL.
+pub fn consumer_url(base: &str, lot: &LotId, gtin: Option<&str>) -> String {
+    let base = base.trim_end_matches('/');
+    match gtin {
+        Some(g) => DigitalLink {
+            base: base.to_owned(),
+            key: PrimaryKey::Gtin(gs1::gtin14(g)),
+            cpv: None,
+            lot: Some(lot.code.clone()),
+            serial: None,
+            attributes: Vec::new(),
+        }
+        .to_uri(),
+        None => format!(
+            "{base}{LOT_PAGE_PREFIX}{}/{}",
+            lot.source.to_hex(),
+            gs1::percent_encode(&lot.code)
+        ),
+    }
 }
 
 /// A lot named by an EPCIS class, before it is matched to a ledger lot.

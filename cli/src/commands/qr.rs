@@ -5,15 +5,17 @@
 //! build on, so the fallback is `{base}/lot/{SOURCE-KEY-HEX}/{LOT}`, which
 //! names the lot exactly (code and creator). Path segments are
 //! percent-encoded (RFC 3986 unreserved characters stay as they are).
+//! `terroird` serves the consumer page at both.
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use ledger_core::{gs1, query, LotId};
+use ledger_core::{query, LotId};
 use qrcode::render::{svg, unicode};
 use qrcode::{Color, EcLevel, QrCode};
 use serde_json::json;
+use terroir_standards::vocab;
 
 use crate::book::Book;
 use crate::ledger_dir;
@@ -50,27 +52,12 @@ pub(crate) struct Args {
 /// The resolver put in QR codes unless `--base-url` names another.
 pub(crate) const DEFAULT_BASE_URL: &str = "https://id.terroir.example";
 
-/// The Digital Link URL of a lot: `{base}/01/{GTIN-14}/10/{LOT}` when its
-/// product has a GTIN, else the documented fallback
-/// `{base}/lot/{source-hex}/{LOT}`.
+/// The URL of a lot's consumer page: `{base}/01/{GTIN-14}/10/{LOT}` when
+/// its product has a GTIN, else `{base}/lot/{source-hex}/{LOT}`. Built by
+/// [`vocab::consumer_url`], which `terroird`'s tests use too, so the link
+/// printed here is the one the node serves.
 pub(crate) fn link(base: &str, lot: &LotId, gtin: Option<&str>) -> String {
-    let base = base.trim_end_matches('/');
-    match gtin {
-        Some(g) => gs1::DigitalLink {
-            base: base.to_owned(),
-            key: gs1::PrimaryKey::Gtin(gs1::gtin14(g)),
-            cpv: None,
-            lot: Some(lot.code.clone()),
-            serial: None,
-            attributes: Vec::new(),
-        }
-        .to_uri(),
-        None => format!(
-            "{base}/lot/{}/{}",
-            lot.source.to_hex(),
-            gs1::percent_encode(&lot.code)
-        ),
-    }
+    vocab::consumer_url(base, lot, gtin)
 }
 
 fn write_png(code: &QrCode, path: &Path) -> Result<()> {

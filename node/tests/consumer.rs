@@ -1,0 +1,165 @@
+//! The consumer page behind the QR code `terroir qr` prints for a lot
+//! without a GTIN (`/lot/{source}/{code}`), served by the real `terroird`
+//! binary on loopback; lot codes in any script, malformed links refused.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::net::SocketAddr;
+use std::process::{Child, Command};
+
+use common::{http, loopback_config, now, resume, run_binary, wait_for, workload, write_genesis};
+use ledger_core::event::{Location, Product};
+use ledger_core::{Event, LotId, Quantity, SignedRecord, Unit};
+use serde_json::Value;
+use terroir_standards::vocab::consumer_url;
+
+const BIN: &str = env!("CARGO_BIN_EXE_terroird");
+
+/// Stops the node even when an assertion fails.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn submit(addr: SocketAddr, records: &[SignedRecord]) {
+    let hexes: Vec<String> = records.iter().map(|r| hex::encode(r.encode())).collect();
+    let body = serde_json::json!({ "records": hexes }).to_string();
+    let (code, body) = http(addr, "POST", "/records", Some(body.as_bytes())).await;
+    assert_eq!(code, 200, "{}", String::from_utf8_lossy(&body));
+}
+
+async fn records(addr: SocketAddr) -> u64 {
+    let (code, body) = http(addr, "GET", "/status", None).await;
+    assert_eq!(code, 200);
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    v["records"].as_u64().unwrap()
+}
+
+async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let (code, body) = http(addr, "GET", path, None).await;
+    (code, String::from_utf8(body).expect("UTF-8 page"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lot_without_gtin_is_served_at_its_qr_link() {
+    let tmp = tempfile::tempdir().unwrap();
+    let w = workload(40);
+    let gpath = write_genesis(tmp.path(), &w.genesis);
+    let data = tmp.path().join("node");
+    let out = Command::new(BIN)
+        .args(["init", "--genesis"])
+        .arg(&gpath)
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (cfg, addr) = loopback_config(&data);
+    let (child, _) = run_binary(BIN, &cfg, addr).await;
+    let _node = Running(child);
+
+    // The workload, then a farm harvests a lot with a Chinese code and
+    // characters a URL must percent-encode, for a product without a GTIN.
+    let mut farm = resume(&w, "farm", 0);
+    let farm_key = farm.public();
+    let enrolled = w
+        .records
+        .iter()
+        .find(|r| matches!(&r.record.event, Event::Enroll { participant, .. } if *participant == farm_key))
+        .map(SignedRecord::hash)
+        .unwrap();
+    let deps = if farm.next_seq() == 0 {
+        vec![enrolled]
+    } else {
+        vec![]
+    };
+    let code = "鸠坑茶+2025&春:1";
+    let harvest = farm.sign(
+        now(),
+        deps,
+        Event::Harvest {
+            lot_code: code.into(),
+            product: Product {
+                description: "千岛湖茶 鲜叶".into(),
+                gtin: None,
+            },
+            quantity: Quantity::new(120_000, Unit::Gram),
+            location: Location {
+                description: "千岛湖鸠坑茶园".into(),
+                gln: None,
+            },
+            reference: None,
+        },
+    );
+    let mut all = w.records.clone();
+    all.push(harvest);
+    submit(addr, &all).await;
+    let want = all.len() as u64;
+    wait_for("every record stored", || async {
+        records(addr).await == want
+    })
+    .await;
+
+    // The URL `terroir qr` prints (same function), resolved by this node.
+    let base = format!("http://{addr}");
+    let lot = LotId {
+        source: farm_key,
+        code: code.into(),
+    };
+    let url = consumer_url(&base, &lot, None);
+    let path = url.strip_prefix(&base).unwrap();
+    assert!(path.starts_with("/lot/") && path.is_ascii(), "{path}");
+    let (status, page) = get(addr, path).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("千岛湖茶 鲜叶"), "{page}");
+    assert!(page.contains("鸠坑茶+2025&amp;春:1"), "{page}");
+    assert!(page.contains("harvest"), "{page}");
+
+    // The same lot's JSON trace, addressed the same way.
+    let trace_path = path.replacen("/lot/", "/lots/", 1) + "/trace";
+    let (status, body) = get(addr, &trace_path).await;
+    assert_eq!(status, 200, "{body}");
+    let trace: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(trace["lot"]["code"], code);
+
+    // A workload lot (plain ASCII code, no GTIN) too.
+    let plain = w.harvest_lots.first().expect("the workload harvests");
+    let plain_url = consumer_url(&base, plain, None);
+    let (status, page) = get(addr, plain_url.strip_prefix(&base).unwrap()).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains(&plain.code), "{page}");
+
+    // Unknown lots are a 404 page; malformed links a 400 page with the
+    // reason on one line; never a panic (the node still answers).
+    let hex = farm_key.to_hex();
+    for (path, want, why) in [
+        (
+            format!("/lot/{hex}/NO-SUCH-LOT"),
+            404,
+            "No lot with this creator",
+        ),
+        (
+            format!("/lot/{}/H0", "ab".repeat(32)),
+            404,
+            "No lot with this creator",
+        ),
+        ("/lot/not-a-key/H0".to_owned(), 400, "64 hex digits"),
+        (format!("/lot/{}/H0", &hex[..63]), 400, "64 hex digits"),
+        (format!("/lot/{hex}/%FF%FE"), 400, "This link names no lot"),
+    ] {
+        let (status, page) = get(addr, &path).await;
+        assert_eq!(status, want, "{path}: {page}");
+        assert!(page.contains(why), "{path}: {page}");
+        assert_eq!(page.lines().count(), 1, "{path}: {page}");
+    }
+    assert_eq!(records(addr).await, want);
+}
