@@ -408,6 +408,16 @@ fn every_role_end_to_end() {
         .contains("<svg"));
     let term = env.ok(&["qr", "PACK-0404", "--terminal"]);
     assert!(term.contains('█') || term.contains('▀'), "{term}");
+    // --quiet prints only the essential value, the URL: no drawing. A file
+    // named by -o is still written.
+    let pack_url = "https://id.terroir.example/01/06901234567892/10/PACK-0404";
+    let quiet = env.ok(&["--quiet", "qr", "PACK-0404", "--terminal"]);
+    assert_eq!(quiet, format!("{pack_url}\n"));
+    let quiet = env.ok(&["-q", "qr", "PACK-0404", "--terminal", "-o", "q.svg"]);
+    assert_eq!(quiet, format!("{pack_url}\n"));
+    assert!(std::fs::read_to_string(env.path("q.svg"))
+        .unwrap()
+        .contains("<svg"));
 
     let audit = env.json(&["audit"]);
     assert_eq!(audit["passed"], true);

@@ -142,7 +142,9 @@ pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
     s.out
         .json(&json!({ "lot": lot, "url": url, "gtin": gtin, "file": a.out }))?;
     s.out.quiet(&url);
-    if a.terminal && !s.out.json {
+    // The drawing is human output: `--quiet` prints only the URL and
+    // `--json` only the document (a file named by `-o` is still written).
+    if a.terminal && s.out.human() {
         let code = QrCode::with_error_correction_level(url.as_bytes(), EcLevel::M)
             .context("the URL does not fit in a QR code")?;
         let art = code
