@@ -4,7 +4,7 @@
 //! well-formed input.
 
 use ledger_core::event::{RefDoc, Verdict};
-use ledger_core::{gs1, Hash, Quantity, Role, Unit};
+use ledger_core::{gs1, Hash, PublicKey, Quantity, Role, Unit};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -314,6 +314,39 @@ pub(crate) fn lot_code(s: &str) -> Result<String, String> {
         ));
     }
     Ok(t.to_owned())
+}
+
+/// A founding authority named by its public key alone (`--authority`).
+#[derive(Debug, Clone)]
+pub(crate) struct AuthoritySpec {
+    /// Its public key, checked strong.
+    pub(crate) key: PublicKey,
+    /// Its display name, when given as `KEY=NAME`.
+    pub(crate) name: Option<String>,
+}
+
+/// `KEY` or `KEY=NAME`: a public key of 64 hex characters (as `terroir key
+/// show` prints it) that the core accepts as strong, and an optional
+/// non-empty display name in any script.
+pub(crate) fn authority(s: &str) -> Result<AuthoritySpec, String> {
+    let (key, name) = match s.split_once('=') {
+        Some((k, n)) => (k.trim(), Some(n.trim())),
+        None => (s.trim(), None),
+    };
+    let key = PublicKey::from_hex(key).map_err(|_| {
+        format!("authority {key:?} is not a public key (64 hex characters, as `terroir key show` prints it)")
+    })?;
+    key.check_strong()
+        .map_err(|why| format!("authority key {} is unusable: {why}", key.short()))?;
+    let name = match name {
+        None => None,
+        Some("") => return Err(format!("authority {s:?} has an empty name after '='")),
+        Some(n) if n.chars().any(char::is_control) => {
+            return Err(format!("authority name {n:?} contains control characters"))
+        }
+        Some(n) => Some(n.to_owned()),
+    };
+    Ok(AuthoritySpec { key, name })
 }
 
 /// `CODE=QUANTITY`, for transform inputs and outputs.

@@ -607,3 +607,73 @@ fn regression_observe_own_lot_right_after_harvest() {
         "4",
     ]);
 }
+
+#[test]
+fn founding_authorities_by_public_key_refuses_bad_keys() {
+    let env = Env::new();
+    let a = env.json(&["key", "new", "--out", "a.key", "--name", "Bureau"]);
+    let a = a["public"].as_str().unwrap().to_owned();
+    // The identity point: 64 hex digits, but a small-order (weak) key.
+    let weak = format!("01{}", "0".repeat(62));
+    let init = |more: &[&str]| {
+        let mut v = vec!["init", "--network", "n"];
+        v.extend_from_slice(more);
+        v.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let cases: Vec<(i32, Vec<String>, &str)> = vec![
+        (
+            2,
+            init(&["--authority", "zz"]),
+            "is not a public key (64 hex",
+        ),
+        (2, init(&["--authority", &a[..63]]), "is not a public key"),
+        (2, init(&["--authority", &weak]), "small-order point"),
+        (2, init(&["--authority", &format!("{a}=")]), "empty name"),
+        (
+            2,
+            init(&["--authority", &format!("{a}=x\u{7}")]),
+            "control characters",
+        ),
+        (2, init(&[]), "--authority"),
+        (
+            1,
+            init(&["--authority", &a, "--authority", &format!("{a}=again")]),
+            "is named twice",
+        ),
+        (
+            1,
+            init(&["--authority-key", "a.key", "--authority", &a]),
+            "is named twice",
+        ),
+        (
+            1,
+            init(&[
+                "--authority",
+                &a,
+                "--authority-key",
+                "a.key",
+                "--authority-name",
+                "x",
+            ]),
+            "names a single authority",
+        ),
+        (
+            1,
+            init(&[
+                "--authority",
+                &format!("{a}=Bureau"),
+                "--authority-name",
+                "x",
+            ]),
+            "named twice",
+        ),
+    ];
+    for (code, args, needle) in cases {
+        env.fails_with(code, &args, needle);
+        assert!(
+            !env.ledger().exists(),
+            "terroir {args:?} wrote {}",
+            env.ledger().display()
+        );
+    }
+}

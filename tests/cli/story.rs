@@ -584,3 +584,90 @@ fn demo_builds_and_verifies_the_whole_story() {
     // A second run into the same, now non-empty, directory is refused.
     other.fails_with(1, &["demo", "--dir", "d"], "not empty");
 }
+
+#[test]
+fn founding_authorities_by_public_key() {
+    // Two founders elsewhere hand over only their public keys; a third is
+    // here with its key file. No founder's secret key is needed but the
+    // one that signs here.
+    let env = Env::new();
+    let public = |file: &str, name: &str| {
+        let v = env.json(&["key", "new", "--out", file, "--name", name]);
+        let pk = v["public"].as_str().unwrap().to_owned();
+        std::fs::remove_file(env.path(file)).unwrap();
+        pk
+    };
+    let province = public("province.key", "浙江省农业农村厅");
+    let city = public("city.key", "杭州市");
+    env.ok(&[
+        "key",
+        "new",
+        "--out",
+        "bureau.key",
+        "--name",
+        "淳安县农业农村局",
+    ]);
+    let init = env.json(&[
+        "init",
+        "--network",
+        "浙江 茶 traceability",
+        "--authority",
+        &format!("{province}=浙江省农业农村厅 (省级)"),
+        "--authority-key",
+        "bureau.key",
+        "--authority",
+        &city,
+    ]);
+    let genesis: Value =
+        serde_json::from_str(&std::fs::read_to_string(env.ledger().join("genesis.json")).unwrap())
+            .unwrap();
+    let names: Vec<(&str, &str)> = genesis["authorities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["key"].as_str().unwrap(), a["name"].as_str().unwrap()))
+        .collect();
+    let bureau = env.json(&["key", "show", "bureau.key"]);
+    let bureau = bureau["public"].as_str().unwrap();
+    // Key files first, then keys by value, each in the order given.
+    assert_eq!(
+        names,
+        vec![
+            (bureau, "淳安县农业农村局"),
+            (province.as_str(), "浙江省农业农村厅 (省级)"),
+            (city.as_str(), &*format!("authority {}", &city[..8])),
+        ]
+    );
+    assert_eq!(genesis["checkpoint_threshold"], 2);
+    assert_eq!(init["network"], "浙江 茶 traceability");
+    // The founder here signs; the network works.
+    env.ok(&["key", "new", "--out", "farm.key"]);
+    env.ok(&[
+        "enroll",
+        "--key",
+        "bureau.key",
+        "--participant",
+        "farm.key",
+        "--name",
+        "千岛湖鸠坑茶园",
+        "--role",
+        "farm",
+    ]);
+
+    // A single authority by key, named with --authority-name.
+    let solo = Env::new();
+    solo.ok(&[
+        "init",
+        "--network",
+        "solo",
+        "--authority",
+        &city,
+        "--authority-name",
+        "杭州市农业农村局",
+    ]);
+    let g: Value =
+        serde_json::from_str(&std::fs::read_to_string(solo.ledger().join("genesis.json")).unwrap())
+            .unwrap();
+    assert_eq!(g["authorities"][0]["name"], "杭州市农业农村局");
+    assert_eq!(g["authorities"][0]["key"], city.as_str());
+}
