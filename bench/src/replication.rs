@@ -120,6 +120,12 @@ pub(crate) struct ReplicationFigures {
     pub gossip_received: u64,
     /// Records B and C received by sync (sum over both).
     pub sync_received: u64,
+    /// Of those, records B and C already stored when they arrived: fetched
+    /// for nothing (sum over both).
+    pub sync_redundant: u64,
+    /// Gossip messages B and C ignored unvalidated because they were busy
+    /// (sum over both); those records then come by sync.
+    pub gossip_dropped: u64,
     /// Fresh node D: process spawned → API answering (ms).
     pub fresh_node_start_ms: f64,
     /// Fresh node D: process spawned → every record stored (ms). Sync
@@ -335,21 +341,34 @@ fn counts(agent: &ureq::Agent, addr: SocketAddr) -> anyhow::Result<(u64, u64)> {
     }
 }
 
+/// How records reached the replicas, summed over them.
+#[derive(Debug, Default)]
+struct Arrivals {
+    gossip: u64,
+    gossip_dropped: u64,
+    sync: u64,
+    sync_redundant: u64,
+}
+
 /// Records B and C received by gossip and by sync (sums over both).
-fn arrivals(agent: &ureq::Agent, nodes: &[&NodeProc]) -> anyhow::Result<(u64, u64)> {
-    let mut sum = (0, 0);
+fn arrivals(agent: &ureq::Agent, nodes: &[&NodeProc]) -> anyhow::Result<Arrivals> {
+    let mut sum = Arrivals::default();
     for n in nodes {
-        if let [g, s] = metrics(
+        if let [g, gd, s, sd] = metrics(
             agent,
             n.http,
             &[
                 "terroir_gossip_received_total",
-                "terroir_sync_received_total",
+                "terroir_gossip_dropped_total",
+                "terroir_sync_records_total",
+                "terroir_sync_records_duplicate_total",
             ],
         )?[..]
         {
-            sum.0 += g;
-            sum.1 += s;
+            sum.gossip += g;
+            sum.gossip_dropped += gd;
+            sum.sync += s;
+            sum.sync_redundant += sd;
         }
     }
     Ok(sum)
@@ -638,7 +657,7 @@ pub(crate) fn measure(
             }
         }
     }
-    let (gossip_received, sync_received) = arrivals(&agent, &[&b, &c])?;
+    let arrived = arrivals(&agent, &[&b, &c])?;
     let da = digest(&agent, a.http)?;
     let digests_equal = digest(&agent, b.http)? == da && digest(&agent, c.http)? == da;
 
@@ -668,8 +687,10 @@ pub(crate) fn measure(
         submit_ack: LatencyMs::of(acks),
         poll_sweep_ms,
         digests_equal,
-        gossip_received,
-        sync_received,
+        gossip_received: arrived.gossip,
+        sync_received: arrived.sync,
+        sync_redundant: arrived.sync_redundant,
+        gossip_dropped: arrived.gossip_dropped,
         fresh_node_start_ms: 1e3 * secs(spawned, ready),
         catch_up_ms: 1e3 * secs(spawned, caught),
         catch_up_per_s: records as f64 / secs(spawned, caught),

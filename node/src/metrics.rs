@@ -18,10 +18,16 @@ pub struct Metrics {
     pub records_pool_full: AtomicU64,
     /// Gossip messages received.
     pub gossip_received: AtomicU64,
+    /// Gossip messages ignored unvalidated because the node was busy.
+    pub gossip_dropped: AtomicU64,
     /// Sync requests answered.
     pub sync_served: AtomicU64,
     /// Sync responses received.
     pub sync_received: AtomicU64,
+    /// Records carried by sync responses.
+    pub sync_records: AtomicU64,
+    /// Records carried by sync responses that were already stored.
+    pub sync_records_duplicate: AtomicU64,
     /// Strikes given to peers for invalid data.
     pub peer_strikes: AtomicU64,
     /// Peers banned.
@@ -42,6 +48,11 @@ impl Metrics {
         c.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Adds `n` to a counter.
+    pub fn add(&self, c: &AtomicU64, n: usize) {
+        c.fetch_add(u64::try_from(n).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
     /// Sets the ledger gauges.
     pub fn set_gauges(&self, records: u64, pending: usize) {
         self.ledger_records.store(records, Ordering::Relaxed);
@@ -53,7 +64,7 @@ impl Metrics {
 
     /// The Prometheus text format.
     pub fn render(&self) -> String {
-        let rows: [(&str, &str, &str, &AtomicU64); 14] = [
+        let rows: [(&str, &str, &str, &AtomicU64); 17] = [
             (
                 "terroir_records_accepted_total",
                 "counter",
@@ -91,6 +102,12 @@ impl Metrics {
                 &self.gossip_received,
             ),
             (
+                "terroir_gossip_dropped_total",
+                "counter",
+                "Gossip messages ignored unvalidated because the node was busy.",
+                &self.gossip_dropped,
+            ),
+            (
                 "terroir_sync_served_total",
                 "counter",
                 "Sync requests answered.",
@@ -101,6 +118,18 @@ impl Metrics {
                 "counter",
                 "Sync responses received.",
                 &self.sync_received,
+            ),
+            (
+                "terroir_sync_records_total",
+                "counter",
+                "Records carried by sync responses.",
+                &self.sync_records,
+            ),
+            (
+                "terroir_sync_records_duplicate_total",
+                "counter",
+                "Records carried by sync responses that were already stored.",
+                &self.sync_records_duplicate,
             ),
             (
                 "terroir_peer_strikes_total",

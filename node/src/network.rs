@@ -460,6 +460,7 @@ impl Net {
             })) => {
                 self.metrics.inc(&self.metrics.gossip_received);
                 let Some(permit) = self.worker() else {
+                    self.metrics.inc(&self.metrics.gossip_dropped);
                     self.swarm
                         .behaviour_mut()
                         .gossipsub
@@ -522,8 +523,9 @@ impl Net {
                         return;
                     };
                     let (ledger, handle) = (self.ledger.clone(), self.handle.clone());
+                    let metrics = self.metrics.clone();
                     tokio::spawn(async move {
-                        digest_response(ledger, handle, peer, response).await;
+                        digest_response(ledger, handle, &metrics, peer, response).await;
                         drop(permit);
                     });
                 }
@@ -625,6 +627,7 @@ async fn request_missing(
 async fn digest_response(
     ledger: LedgerHandle,
     handle: NetworkHandle,
+    metrics: &Metrics,
     peer: PeerId,
     response: SyncResponse,
 ) {
@@ -641,6 +644,7 @@ async fn digest_response(
             }
         }
         SyncResponse::Records { records, next_seq } => {
+            metrics.add(&metrics.sync_records, records.len());
             let mut decoded = Vec::with_capacity(records.len());
             for bytes in &records {
                 match SignedRecord::decode(bytes) {
@@ -671,6 +675,7 @@ async fn digest_response(
                             .await;
                     }
                     Outcome::Pending(PendingReason::Missing { hashes }) => missing.extend(hashes),
+                    Outcome::Duplicate => metrics.inc(&metrics.sync_records_duplicate),
                     _ => {}
                 }
             }
