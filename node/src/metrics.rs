@@ -20,6 +20,8 @@ pub struct Metrics {
     pub gossip_received: AtomicU64,
     /// Gossip messages ignored unvalidated because the node was busy.
     pub gossip_dropped: AtomicU64,
+    /// Ledger ingests of gossip batches.
+    pub gossip_batches: AtomicU64,
     /// Sync requests answered.
     pub sync_served: AtomicU64,
     /// Sync responses received.
@@ -64,7 +66,7 @@ impl Metrics {
 
     /// The Prometheus text format.
     pub fn render(&self) -> String {
-        let rows: [(&str, &str, &str, &AtomicU64); 17] = [
+        let rows: [(&str, &str, &str, &AtomicU64); 18] = [
             (
                 "terroir_records_accepted_total",
                 "counter",
@@ -106,6 +108,12 @@ impl Metrics {
                 "counter",
                 "Gossip messages ignored unvalidated because the node was busy.",
                 &self.gossip_dropped,
+            ),
+            (
+                "terroir_gossip_batches_total",
+                "counter",
+                "Ledger ingests of gossip batches.",
+                &self.gossip_batches,
             ),
             (
                 "terroir_sync_served_total",

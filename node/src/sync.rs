@@ -2,7 +2,7 @@
 //! comparing heads. Plain functions over the ledger, run on the ledger
 //! thread; the swarm task only moves the messages.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use ledger_core::graph::Graph;
 use ledger_core::store::SledStore;
@@ -97,13 +97,22 @@ pub fn answer(
 /// peer holds records of that we lack, the chain from our head on when the
 /// peer's chain simply extends ours, or the whole chain otherwise (a fork).
 /// Genesis authorities come first, since everyone's first record depends
-/// on their enrollments.
-pub fn plan(ledger: &Ledger<SledStore>, remote: &[Head]) -> Result<Vec<SyncRequest>, StoreError> {
+/// on their enrollments. Authors in `arriving` (gossiped records of theirs
+/// are queued for validation here) are left out: gossip is bringing their
+/// new records, and the next round fetches whatever it did not bring.
+pub fn plan(
+    ledger: &Ledger<SledStore>,
+    remote: &[Head],
+    arriving: &HashSet<[u8; 32]>,
+) -> Result<Vec<SyncRequest>, StoreError> {
     let authorities: BTreeSet<PublicKey> =
         ledger.genesis().authorities.iter().map(|a| a.key).collect();
     let mut first = Vec::new();
     let mut rest = Vec::new();
     for h in remote.iter().take(MAX_HEADS) {
+        if arriving.contains(&h.author) {
+            continue;
+        }
         let author = PublicKey(h.author);
         let known = ledger.record(&Hash(h.hash))?.is_some();
         let local = ledger.key_state(&author)?;
