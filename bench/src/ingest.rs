@@ -4,14 +4,16 @@
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use anyhow::Context;
 use serde::Serialize;
 
 use ledger_core::ledger::{IngestReport, Ledger, LedgerConfig, Outcome};
-use ledger_core::store::{MemoryStore, SledStore, Store};
+use ledger_core::store::{Batch, Entry, MemoryStore, SledStore, Store};
 use ledger_core::workload::{self, Shape};
+use ledger_core::StoreError;
 use ledger_core::{Genesis, LotId, SignedRecord};
 
 use crate::primitives::Primitives;
@@ -152,6 +154,9 @@ pub(crate) struct IngestFigures {
     /// Records/s on one thread into the in-memory store: validation
     /// without durable storage (filled in by [`in_memory`]).
     pub in_memory: f64,
+    /// Store keys written per record (sled's cost is per key written;
+    /// filled in by [`in_memory`]).
+    pub keys_per_record: f64,
     /// Mean encoded record size, bytes.
     pub mean_record_bytes: f64,
 }
@@ -232,10 +237,94 @@ fn ingest_store<S: Store>(p: &Prepared, store: S, mode: Mode) -> anyhow::Result<
     Ok(p.count as f64 / elapsed.max(1e-9))
 }
 
-/// Records/s on one thread into the in-memory store. It holds the whole
-/// ledger in memory, so the bench runs it after taking the memory figure.
-pub(crate) fn in_memory(p: &Prepared) -> anyhow::Result<f64> {
-    ingest_store(p, MemoryStore::new(), Mode::OneThread)
+/// A store that counts the keys written to it: sled's cost is per key,
+/// so keys per record bound what sled ingest can reach.
+struct CountingStore {
+    inner: MemoryStore,
+    keys_written: AtomicU64,
+}
+
+impl Store for CountingStore {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.get(key)
+    }
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<Entry>, StoreError> {
+        self.inner.scan_prefix(prefix)
+    }
+    fn for_each_prefix(
+        &self,
+        prefix: &[u8],
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<(), StoreError> {
+        self.inner.for_each_prefix(prefix, visit)
+    }
+    fn scan_page(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Entry>, StoreError> {
+        self.inner.scan_page(prefix, after, limit)
+    }
+    fn apply(&self, batch: Batch) -> Result<(), StoreError> {
+        self.keys_written
+            .fetch_add(batch.ops.len() as u64, Ordering::Relaxed);
+        self.inner.apply(batch)
+    }
+    fn flush(&self) -> Result<(), StoreError> {
+        self.inner.flush()
+    }
+}
+
+/// Records/s on one thread into the in-memory store, and the store keys
+/// written per record. It holds the whole ledger in memory, so the bench
+/// runs it after taking the memory figure.
+pub(crate) fn in_memory(p: &Prepared) -> anyhow::Result<(f64, f64)> {
+    let store = std::sync::Arc::new(CountingStore {
+        inner: MemoryStore::new(),
+        keys_written: AtomicU64::new(0),
+    });
+    let rate = ingest_store(
+        p,
+        SharedStore(std::sync::Arc::clone(&store)),
+        Mode::OneThread,
+    )?;
+    let keys = store.keys_written.load(Ordering::Relaxed) as f64;
+    Ok((rate, keys / p.count.max(1) as f64))
+}
+
+/// A store shared with the caller, so it can be read after the ledger that
+/// owns it is dropped.
+struct SharedStore<S>(std::sync::Arc<S>);
+
+impl<S: Store> Store for SharedStore<S> {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.0.get(key)
+    }
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<Entry>, StoreError> {
+        self.0.scan_prefix(prefix)
+    }
+    fn for_each_prefix(
+        &self,
+        prefix: &[u8],
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<(), StoreError> {
+        self.0.for_each_prefix(prefix, visit)
+    }
+    fn scan_page(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Entry>, StoreError> {
+        self.0.scan_page(prefix, after, limit)
+    }
+    fn apply(&self, batch: Batch) -> Result<(), StoreError> {
+        self.0.apply(batch)
+    }
+    fn flush(&self) -> Result<(), StoreError> {
+        self.0.flush()
+    }
 }
 
 pub(crate) fn measure(
@@ -267,6 +356,7 @@ pub(crate) fn measure(
         limit,
         limit_bound_by,
         in_memory: 0.0,
+        keys_per_record: 0.0,
         mean_record_bytes: p.mean_record_bytes,
     })
 }

@@ -157,7 +157,7 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         &primitives,
     )?;
     stage("ingesting into the in-memory store …");
-    ingest.in_memory = ingest::in_memory(&workload)?;
+    (ingest.in_memory, ingest.keys_per_record) = ingest::in_memory(&workload)?;
     let replication = match &terroird {
         Some(bin) => {
             let n = args.replicate.min(workload.count);

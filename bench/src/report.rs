@@ -27,6 +27,10 @@ pub(crate) struct Figures {
     pub ingest_single_vs_limit: f64,
     /// Ingest on all cores over the all-core limit.
     pub ingest_all_cores_vs_limit: f64,
+    /// The most records/s sled could take at the keys the ledger writes
+    /// per record, if validation cost nothing: the group-commit rate (one
+    /// key per insert) over keys per record.
+    pub sled_ceiling: f64,
     pub queries: QueryFigures,
     /// Three `terroird` nodes and a fresh fourth; absent with
     /// `--replicate 0`.
@@ -87,6 +91,7 @@ impl Figures {
             records,
             ingest_single_vs_limit: ingest.single_thread / one_core_limit,
             ingest_all_cores_vs_limit: ingest.all_cores / ingest.limit,
+            sled_ceiling: primitives.sled_group_commit / ingest.keys_per_record.max(1e-9),
             replicated_vs_ingest: replication
                 .as_ref()
                 .map(|r| r.replicated_per_s / ingest.single_thread),
@@ -154,6 +159,15 @@ impl Figures {
             format!(
                 "{:.2}× batch verify: validation alone",
                 i.in_memory / p.verify_batch
+            ),
+        );
+        row(
+            "store keys written per record",
+            format!("{:.2}", i.keys_per_record),
+            format!(
+                "sled ceiling {:.0}/s = {:.2}× limit (group commit ÷ keys)",
+                self.sled_ceiling,
+                self.sled_ceiling / i.limit
             ),
         );
         row(
