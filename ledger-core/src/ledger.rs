@@ -489,6 +489,30 @@ impl<S: Store> Ledger<S> {
     }
 }
 
+/// Lists `hash` among the records of `lot`: in the lot's posting value
+/// while it has room, under a key of its own after that.
+fn index_lot(txn: &mut Txn<'_>, lot: &crate::event::LotId, hash: &Hash) -> Result<(), StoreError> {
+    let key = tables::lot_posting(lot);
+    let mut posting = txn.get(&key)?.unwrap_or_default();
+    if posting.len() % 32 != 0 {
+        return Err(StoreError::Corrupt {
+            key: hex::encode(&key),
+            why: "lot posting is not a list of hashes".into(),
+        });
+    }
+    if posting.chunks_exact(32).any(|h| h == hash.0) {
+        // A transform may name one lot in two inputs.
+        return Ok(());
+    }
+    if posting.len() / 32 < tables::LOT_POSTING {
+        posting.extend_from_slice(&hash.0);
+        txn.put(key, posting);
+    } else {
+        txn.put(tables::lot_overflow(lot, hash), Vec::new());
+    }
+    Ok(())
+}
+
 /// A batch decided but not yet written.
 struct Staged {
     writes: Writes,
@@ -790,14 +814,14 @@ impl Ingest<'_> {
             txn.put(tables::kind(kind, &hash), Vec::new());
         }
         for lot in r.event.referenced_lots() {
-            txn.put(tables::lot(lot, &hash), Vec::new());
+            index_lot(txn, lot, &hash)?;
         }
         for (code, _, _) in r.event.created_lots() {
             let lot = crate::event::LotId {
                 source: fx.key_state.identity,
                 code: code.to_owned(),
             };
-            txn.put(tables::lot(&lot, &hash), Vec::new());
+            index_lot(txn, &lot, &hash)?;
             txn.put(tables::code(&lot), Vec::new());
         }
         if main {

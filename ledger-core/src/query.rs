@@ -28,7 +28,23 @@ impl<S: Store> Graph for Ledger<S> {
     }
 
     fn lot_records(&self, lot: &LotId) -> Result<Vec<Hash>, StoreError> {
-        hashes_under(&self.store, &tables::lot_prefix(lot))
+        let prefix = tables::lot_prefix(lot);
+        let mut out = Vec::new();
+        for (k, v) in self.store.scan_prefix(&prefix)? {
+            match k.get(prefix.len()) {
+                Some(&tables::LOT_POSTING_TAG) => out.extend(
+                    v.chunks_exact(32)
+                        .filter_map(|h| h.try_into().ok())
+                        .map(Hash),
+                ),
+                Some(&tables::LOT_OVERFLOW_TAG) => out.extend(tables::trailing_hash(&k)),
+                _ => {}
+            }
+        }
+        // In hash order, as the stored index always answered.
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
     }
 
     fn key_info(&self, key: &PublicKey) -> Result<Option<KeyInfo>, StoreError> {

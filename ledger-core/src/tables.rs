@@ -101,12 +101,31 @@ fn lot_part(lot: &LotId) -> Vec<u8> {
     key(&[&lot.source.0, &len.to_be_bytes(), lot.code.as_bytes()])
 }
 
-/// `l` lot hash → ∅: every record that creates or names a lot.
-pub(crate) fn lot(lot: &LotId, h: &Hash) -> Vec<u8> {
-    key(&[&[LOT], &lot_part(lot), &h.0])
+/// Records of a lot listed in its posting value before the rest get a key
+/// each: most lots are named by a handful of records (harvest, ship,
+/// observe, receive, transform), which then cost one key, not one each;
+/// a lot named by thousands (sales from a retailer's lot) keeps its
+/// posting value at 2 KiB.
+pub(crate) const LOT_POSTING: usize = 64;
+
+/// Tag of a lot's posting value within its keys.
+pub(crate) const LOT_POSTING_TAG: u8 = 0;
+/// Tag of a lot's overflow keys within its keys.
+pub(crate) const LOT_OVERFLOW_TAG: u8 = 1;
+
+/// `l` lot 0x00 → the hashes of the first [`LOT_POSTING`] records that
+/// create or name the lot, in the order they were stored (32 bytes each).
+pub(crate) fn lot_posting(lot: &LotId) -> Vec<u8> {
+    key(&[&[LOT], &lot_part(lot), &[LOT_POSTING_TAG]])
 }
 
-/// Prefix of [`lot`] for one lot.
+/// `l` lot 0x01 hash → ∅: the lot's further records.
+pub(crate) fn lot_overflow(lot: &LotId, h: &Hash) -> Vec<u8> {
+    key(&[&[LOT], &lot_part(lot), &[LOT_OVERFLOW_TAG], &h.0])
+}
+
+/// Prefix of [`lot_posting`] and [`lot_overflow`] for one lot (the code's
+/// length is part of it, so no other lot's keys share it).
 pub(crate) fn lot_prefix(l: &LotId) -> Vec<u8> {
     key(&[&[LOT], &lot_part(l)])
 }

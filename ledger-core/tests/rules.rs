@@ -550,6 +550,34 @@ fn chain_from_lists_the_rest_of_a_chain() {
 }
 
 #[test]
+fn lot_records_lists_every_record_of_a_lot_named_by_many() {
+    // More records than a lot's posting value holds (64): the rest are
+    // indexed one key each, and the answer is the same whole set.
+    let mut w = World::new();
+    let mut expected = vec![w.harvest("farm", "L1", 1000)];
+    let lot = w.lot("farm", "L1");
+    let s = w.ship("farm", lot.clone(), 500, "retail");
+    expected.push(s);
+    let e = w.receive_event(s, lot.clone(), 500);
+    expected.push(w.accept("retail", vec![s], e));
+    for _ in 0..150 {
+        let sale = Event::Sell {
+            lot: lot.clone(),
+            quantity: g(1),
+            location: here(),
+        };
+        expected.push(w.accept("retail", vec![], sale));
+    }
+    expected.sort();
+    assert_eq!(w.ledger.lot_records(&lot).unwrap(), expected);
+    assert!(w
+        .ledger
+        .lot_records(&w.lot("farm", "L2"))
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
 fn atomic_ingest_writes_all_or_nothing() {
     use ledger_core::ledger::Atomic;
     let mut w = World::new();
