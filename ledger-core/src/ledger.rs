@@ -347,7 +347,9 @@ impl<S: Store> Ledger<S> {
 
     /// Ingests a stream of batches with pipelined group commit: while one
     /// batch is written and flushed on a second thread, the next is
-    /// validated against the store and the writes still in flight. Each
+    /// validated against the store and the writes still in flight, and a
+    /// third thread runs the checks that need no ledger state (signatures
+    /// above all) on the batch after that. Each
     /// batch's report goes to `on_commit` once that batch is durable, in
     /// order; the verdicts are those [`Self::ingest`] would give the same
     /// batches one after another. Validation and storage then overlap
@@ -356,16 +358,37 @@ impl<S: Store> Ledger<S> {
     ///
     /// If storage fails, the batch being written and the one staged after
     /// it are not reported, and the error is returned.
-    pub fn ingest_stream(
+    pub fn ingest_stream<I>(
         &mut self,
-        batches: impl IntoIterator<Item = Vec<SignedRecord>>,
+        batches: I,
         now: u64,
         mut on_commit: impl FnMut(IngestReport),
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), StoreError>
+    where
+        I: IntoIterator<Item = Vec<SignedRecord>>,
+        I::IntoIter: Send,
+    {
         let this = &*self;
+        let (network, verify_threads) = (self.network, self.config.verify_threads);
         let (pending_len, records_len) = std::thread::scope(|s| {
+            // The state-free checks (signatures above all) of the batch
+            // after next run on a thread of their own, so whichever core
+            // the writer leaves idle does them.
+            let (to_stager, checked) = std::sync::mpsc::sync_channel::<Vec<Checked>>(1);
+            let batches = batches.into_iter();
+            s.spawn(move || {
+                for records in batches {
+                    if to_stager
+                        .send(precheck(records, &network, verify_threads))
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            });
             // One batch in flight: the writer applies it while this thread
-            // stages the next, so memory holds at most two batches.
+            // stages the next (with at most two more checked or being
+            // checked), so memory holds at most four batches.
             let (to_writer, work) = std::sync::mpsc::sync_channel::<Arc<Writes>>(1);
             let (done, written) = std::sync::mpsc::sync_channel::<Result<(), StoreError>>(1);
             s.spawn(move || {
@@ -378,12 +401,12 @@ impl<S: Store> Ledger<S> {
             });
             let mut committed = (this.pending_len, this.records_len);
             let mut in_flight: Option<(Arc<Writes>, Staged)> = None;
-            for records in batches {
+            for batch in checked {
                 let (pending_len, records_len) = in_flight
                     .as_ref()
                     .map_or(committed, |(_, st)| (st.pending_len, st.records_len));
                 let base = in_flight.as_ref().map(|(w, _)| w.as_ref());
-                let mut staged = this.stage(records, now, base, pending_len, records_len)?;
+                let mut staged = this.stage_checked(batch, now, base, pending_len, records_len)?;
                 let writes = Arc::new(std::mem::take(&mut staged.writes));
                 if let Some((_, previous)) = in_flight.take() {
                     written.recv().map_err(|_| writer_gone())??;
@@ -419,26 +442,19 @@ impl<S: Store> Ledger<S> {
         pending_len: usize,
         records_len: u64,
     ) -> Result<Staged, StoreError> {
-        // Cheap checks first, then every signature in one ZIP-215 batch.
-        let hashed: Vec<(Hash, SignedRecord, Result<(), ValidationError>)> = records
-            .into_iter()
-            .map(|r| {
-                let verdict = check_intrinsic(&r, &self.network);
-                (r.hash(), r, verdict)
-            })
-            .collect();
-        let messages: Vec<Vec<u8>> = hashed
-            .iter()
-            .map(|(_, r, _)| r.record.signing_message())
-            .collect();
-        let items: Vec<_> = hashed
-            .iter()
-            .zip(&messages)
-            .filter(|((_, _, v), _)| v.is_ok())
-            .map(|((_, r, _), m)| (r.record.author, m.as_slice(), r.signature))
-            .collect();
-        let mut sig_verdicts = verify_parallel(&items, self.config.verify_threads).into_iter();
+        let checked = precheck(records, &self.network, self.config.verify_threads);
+        self.stage_checked(checked, now, base, pending_len, records_len)
+    }
 
+    /// [`Self::stage`] for records already through [`precheck`].
+    fn stage_checked(
+        &self,
+        checked: Vec<Checked>,
+        now: u64,
+        base: Option<&Writes>,
+        pending_len: usize,
+        records_len: u64,
+    ) -> Result<Staged, StoreError> {
         let mut ingest = Ingest {
             txn: Txn::new(&self.store, base),
             genesis: &self.genesis,
@@ -448,11 +464,7 @@ impl<S: Store> Ledger<S> {
             stored: 0,
             report: IngestReport::default(),
         };
-        for (hash, record, verdict) in hashed {
-            let verdict = verdict.and_then(|()| match sig_verdicts.next() {
-                Some(Ok(())) => Ok(()),
-                _ => Err(ValidationError::BadSignature),
-            });
+        for (hash, record, verdict) in checked {
             let outcome = match verdict {
                 Err(error) => Outcome::Rejected { error },
                 Ok(()) => ingest.admit(hash, record)?,
@@ -511,6 +523,43 @@ fn index_lot(txn: &mut Txn<'_>, lot: &crate::event::LotId, hash: &Hash) -> Resul
         txn.put(tables::lot_overflow(lot, hash), Vec::new());
     }
     Ok(())
+}
+
+/// A record with its hash and the verdict of the checks that need no
+/// ledger state (well-formedness, network, signature).
+type Checked = (Hash, SignedRecord, Result<(), ValidationError>);
+
+/// The state-free checks of a batch: cheap ones first, then every
+/// signature in one ZIP-215 batch (spread over `verify_threads`).
+fn precheck(
+    records: Vec<SignedRecord>,
+    network: &NetworkId,
+    verify_threads: usize,
+) -> Vec<Checked> {
+    let mut checked: Vec<Checked> = records
+        .into_iter()
+        .map(|r| {
+            let verdict = check_intrinsic(&r, network);
+            (r.hash(), r, verdict)
+        })
+        .collect();
+    let messages: Vec<Vec<u8>> = checked
+        .iter()
+        .map(|(_, r, _)| r.record.signing_message())
+        .collect();
+    let items: Vec<_> = checked
+        .iter()
+        .zip(&messages)
+        .filter(|((_, _, v), _)| v.is_ok())
+        .map(|((_, r, _), m)| (r.record.author, m.as_slice(), r.signature))
+        .collect();
+    let mut sig_verdicts = verify_parallel(&items, verify_threads).into_iter();
+    for (_, _, verdict) in checked.iter_mut().filter(|(_, _, v)| v.is_ok()) {
+        if !matches!(sig_verdicts.next(), Some(Ok(()))) {
+            *verdict = Err(ValidationError::BadSignature);
+        }
+    }
+    checked
 }
 
 /// A batch decided but not yet written.
