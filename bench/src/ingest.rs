@@ -157,6 +157,10 @@ pub(crate) struct IngestFigures {
     /// Store keys written per record (sled's cost is per key written;
     /// filled in by [`in_memory`]).
     pub keys_per_record: f64,
+    /// Peak resident memory (MiB) of the pipelined ingest into sled, the
+    /// first ledger having been closed: what a node taking in the
+    /// workload holds.
+    pub peak_rss_mib: f64,
     /// Mean encoded record size, bytes.
     pub mean_record_bytes: f64,
 }
@@ -343,6 +347,7 @@ pub(crate) fn measure(
         &dir.join("ledger-all-cores"),
         Mode::Pipelined { verify_threads },
     )?;
+    let peak_rss_mib = crate::report::peak_rss_mib();
     let verify_limit = prim.verify_batch * cores as f64;
     let (limit, limit_bound_by) = if verify_limit <= prim.sled_group_commit {
         (verify_limit, "signature verification")
@@ -357,6 +362,7 @@ pub(crate) fn measure(
         limit_bound_by,
         in_memory: 0.0,
         keys_per_record: 0.0,
+        peak_rss_mib,
         mean_record_bytes: p.mean_record_bytes,
     })
 }

@@ -150,12 +150,7 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
     stage(&format!("ingesting (1 thread, then {cores}) …"));
     let mut ingest = ingest::measure(&workload, &dir, cores, &primitives)?;
     stage("querying …");
-    let queries = queries::measure(
-        &workload,
-        &dir.join("ledger-all-cores"),
-        args.samples,
-        &primitives,
-    )?;
+    let queries = queries::measure(&workload, &dir.join("ledger-all-cores"), args.samples)?;
     stage("ingesting into the in-memory store …");
     (ingest.in_memory, ingest.keys_per_record) = ingest::in_memory(&workload)?;
     let replication = match &terroird {

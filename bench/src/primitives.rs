@@ -132,3 +132,43 @@ pub(crate) fn measure(sled_dir: &Path) -> anyhow::Result<Primitives> {
         sled_flush_each,
     })
 }
+
+/// Signatures to time ZIP-215 batch verification with, again and again
+/// beside another measurement, so a ratio to it does not drift with the
+/// load on a shared machine.
+pub(crate) struct BatchProbe {
+    items: Vec<(PublicKey, Vec<u8>, Signature)>,
+}
+
+impl BatchProbe {
+    /// 2,048 signed 300-byte messages under 64 keys.
+    pub(crate) fn new() -> Self {
+        let keys: Vec<SigningKey> = (0..64u8).map(|i| SigningKey::from_seed(&[i; 32])).collect();
+        let items = (0..2_048)
+            .map(|i| {
+                let k = &keys[i % keys.len()];
+                let msg: Vec<u8> = (0..MESSAGE).map(|j| (i * 17 + j) as u8).collect();
+                let sig = k.sign(&msg);
+                (k.public(), msg, sig)
+            })
+            .collect();
+        BatchProbe { items }
+    }
+
+    /// Verifies every signature in batches of 256 and returns
+    /// (signatures, seconds).
+    pub(crate) fn run(&self) -> anyhow::Result<(usize, f64)> {
+        let refs: Vec<(PublicKey, &[u8], Signature)> = self
+            .items
+            .iter()
+            .map(|(k, m, s)| (*k, m.as_slice(), *s))
+            .collect();
+        let start = Instant::now();
+        for chunk in refs.chunks(256) {
+            if key::verify_batch(chunk).iter().any(Result::is_err) {
+                anyhow::bail!("a benchmark batch failed to verify");
+            }
+        }
+        Ok((refs.len(), start.elapsed().as_secs_f64()))
+    }
+}
