@@ -5,6 +5,7 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -245,7 +246,7 @@ fn ingest_store<S: Store>(p: &Prepared, store: S, mode: Mode) -> anyhow::Result<
 /// so keys per record bound what sled ingest can reach.
 struct CountingStore {
     inner: MemoryStore,
-    keys_written: AtomicU64,
+    keys_written: Arc<AtomicU64>,
 }
 
 impl Store for CountingStore {
@@ -284,51 +285,14 @@ impl Store for CountingStore {
 /// written per record. It holds the whole ledger in memory, so the bench
 /// runs it after taking the memory figure.
 pub(crate) fn in_memory(p: &Prepared) -> anyhow::Result<(f64, f64)> {
-    let store = std::sync::Arc::new(CountingStore {
+    let keys_written = Arc::new(AtomicU64::new(0));
+    let store = CountingStore {
         inner: MemoryStore::new(),
-        keys_written: AtomicU64::new(0),
-    });
-    let rate = ingest_store(
-        p,
-        SharedStore(std::sync::Arc::clone(&store)),
-        Mode::OneThread,
-    )?;
-    let keys = store.keys_written.load(Ordering::Relaxed) as f64;
+        keys_written: Arc::clone(&keys_written),
+    };
+    let rate = ingest_store(p, store, Mode::OneThread)?;
+    let keys = keys_written.load(Ordering::Relaxed) as f64;
     Ok((rate, keys / p.count.max(1) as f64))
-}
-
-/// A store shared with the caller, so it can be read after the ledger that
-/// owns it is dropped.
-struct SharedStore<S>(std::sync::Arc<S>);
-
-impl<S: Store> Store for SharedStore<S> {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        self.0.get(key)
-    }
-    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<Entry>, StoreError> {
-        self.0.scan_prefix(prefix)
-    }
-    fn for_each_prefix(
-        &self,
-        prefix: &[u8],
-        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
-    ) -> Result<(), StoreError> {
-        self.0.for_each_prefix(prefix, visit)
-    }
-    fn scan_page(
-        &self,
-        prefix: &[u8],
-        after: Option<&[u8]>,
-        limit: usize,
-    ) -> Result<Vec<Entry>, StoreError> {
-        self.0.scan_page(prefix, after, limit)
-    }
-    fn apply(&self, batch: Batch) -> Result<(), StoreError> {
-        self.0.apply(batch)
-    }
-    fn flush(&self) -> Result<(), StoreError> {
-        self.0.flush()
-    }
 }
 
 pub(crate) fn measure(

@@ -88,6 +88,10 @@ fn sample<T>(
 /// primitive.
 const BUNDLE_ROUNDS: usize = 5;
 
+/// Signatures in each pass of the batch-verify primitive beside the
+/// bundles: eight batches of 256, about as long as a pass over them.
+const BUNDLE_PROBE_SIGNATURES: usize = 2_048;
+
 pub(crate) fn measure(p: &Prepared, dir: &Path, samples: usize) -> anyhow::Result<QueryFigures> {
     let start = Instant::now();
     let ledger = Ledger::open(SledStore::open(dir)?, LedgerConfig::default())?;
@@ -127,7 +131,7 @@ pub(crate) fn measure(p: &Prepared, dir: &Path, samples: usize) -> anyhow::Resul
     // Bundle verification and the batch-verify primitive take turns, so
     // their ratio compares the two under the same load.
     let network = ledger.network();
-    let probe = crate::primitives::BatchProbe::new();
+    let probe = crate::primitives::BatchProbe::new(BUNDLE_PROBE_SIGNATURES);
     let (mut verify_s, mut signatures) = (0.0, 0usize);
     let (mut probe_s, mut probe_signatures) = (0.0, 0usize);
     for _ in 0..BUNDLE_ROUNDS {

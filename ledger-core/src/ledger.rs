@@ -325,7 +325,8 @@ impl<S: Store> Ledger<S> {
         now: u64,
         all_or_nothing: bool,
     ) -> Result<(IngestReport, bool), StoreError> {
-        let staged = self.stage(records, now, None, self.pending_len, self.records_len)?;
+        let checked = precheck(records, &self.network, self.config.verify_threads);
+        let staged = self.stage(checked, now, None, self.pending_len, self.records_len)?;
         if all_or_nothing
             && staged
                 .report
@@ -399,6 +400,13 @@ impl<S: Store> Ledger<S> {
                     }
                 }
             });
+            // Waits until the batch in flight is durable, reports it and
+            // gives the pool and record counts it leaves.
+            let mut land = |st: Staged| {
+                written.recv().map_err(|_| writer_gone())??;
+                on_commit(st.report);
+                Ok::<_, StoreError>((st.pending_len, st.records_len))
+            };
             let mut committed = (this.pending_len, this.records_len);
             let mut in_flight: Option<(Arc<Writes>, Staged)> = None;
             for batch in checked {
@@ -406,12 +414,10 @@ impl<S: Store> Ledger<S> {
                     .as_ref()
                     .map_or(committed, |(_, st)| (st.pending_len, st.records_len));
                 let base = in_flight.as_ref().map(|(w, _)| w.as_ref());
-                let mut staged = this.stage_checked(batch, now, base, pending_len, records_len)?;
+                let mut staged = this.stage(batch, now, base, pending_len, records_len)?;
                 let writes = Arc::new(std::mem::take(&mut staged.writes));
                 if let Some((_, previous)) = in_flight.take() {
-                    written.recv().map_err(|_| writer_gone())??;
-                    committed = (previous.pending_len, previous.records_len);
-                    on_commit(previous.report);
+                    committed = land(previous)?;
                 }
                 to_writer
                     .send(Arc::clone(&writes))
@@ -420,9 +426,7 @@ impl<S: Store> Ledger<S> {
             }
             drop(to_writer);
             if let Some((_, last)) = in_flight {
-                written.recv().map_err(|_| writer_gone())??;
-                committed = (last.pending_len, last.records_len);
-                on_commit(last.report);
+                committed = land(last)?;
             }
             Ok::<_, StoreError>(committed)
         })?;
@@ -431,23 +435,11 @@ impl<S: Store> Ledger<S> {
         Ok(())
     }
 
-    /// Decides a batch against the store, read through `base` (writes not
-    /// yet in the store), starting from the given pool and record counts,
-    /// and returns the writes it needs without applying them.
+    /// Decides a batch that went through [`precheck`] against the store,
+    /// read through `base` (writes not yet in the store), starting from
+    /// the given pool and record counts, and returns the writes it needs
+    /// without applying them.
     fn stage(
-        &self,
-        records: Vec<SignedRecord>,
-        now: u64,
-        base: Option<&Writes>,
-        pending_len: usize,
-        records_len: u64,
-    ) -> Result<Staged, StoreError> {
-        let checked = precheck(records, &self.network, self.config.verify_threads);
-        self.stage_checked(checked, now, base, pending_len, records_len)
-    }
-
-    /// [`Self::stage`] for records already through [`precheck`].
-    fn stage_checked(
         &self,
         checked: Vec<Checked>,
         now: u64,

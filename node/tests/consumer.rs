@@ -6,9 +6,12 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::process::{Child, Command};
+use std::process::Child;
 
-use common::{http, loopback_config, now, resume, run_binary, wait_for, workload, write_genesis};
+use common::{
+    http, init_data_dir, loopback_config, now, resume, run_binary, wait_for, workload,
+    write_genesis,
+};
 use ledger_core::event::{Location, Product};
 use ledger_core::{Event, LotId, Quantity, SignedRecord, Unit};
 use serde_json::Value;
@@ -51,18 +54,7 @@ async fn a_lot_without_gtin_is_served_at_its_qr_link() {
     let w = workload(40);
     let gpath = write_genesis(tmp.path(), &w.genesis);
     let data = tmp.path().join("node");
-    let out = Command::new(BIN)
-        .args(["init", "--genesis"])
-        .arg(&gpath)
-        .arg("--data")
-        .arg(&data)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    init_data_dir(BIN, &gpath, &data);
     let (cfg, addr) = loopback_config(&data);
     let (child, _) = run_binary(BIN, &cfg, addr).await;
     let _node = Running(child);

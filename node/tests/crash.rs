@@ -7,9 +7,7 @@
 
 mod common;
 
-use std::process::Command;
-
-use common::{http, loopback_config, run_binary, workload, write_genesis};
+use common::{http, init_data_dir, loopback_config, run_binary, workload, write_genesis};
 use ledger_core::audit;
 use ledger_core::graph::Graph;
 use ledger_core::ledger::{Ledger, LedgerConfig};
@@ -48,18 +46,7 @@ async fn acknowledged_records_survive_sigkill() {
     let w = workload(3_000);
     let gpath = write_genesis(tmp.path(), &w.genesis);
     let data = tmp.path().join("node");
-    let out = Command::new(BIN)
-        .args(["init", "--genesis"])
-        .arg(&gpath)
-        .arg("--data")
-        .arg(&data)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    init_data_dir(BIN, &gpath, &data);
     let (cfg, addr) = loopback_config(&data);
     let now = ledger_core::workload::T0 + 10 * 365 * 86_400_000;
 

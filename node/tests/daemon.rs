@@ -7,7 +7,7 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{http, loopback_config, run_binary, workload, write_genesis, DEADLINE};
+use common::{http, init_data_dir, loopback_config, run_binary, workload, write_genesis, DEADLINE};
 
 const BIN: &str = env!("CARGO_BIN_EXE_terroird");
 
@@ -17,18 +17,7 @@ async fn init_run_status_and_sigterm() {
     let w = workload(10);
     let gpath = write_genesis(tmp.path(), &w.genesis);
     let data = tmp.path().join("node");
-    let out = Command::new(BIN)
-        .args(["init", "--genesis"])
-        .arg(&gpath)
-        .arg("--data")
-        .arg(&data)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = init_data_dir(BIN, &gpath, &data);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains(&w.genesis.id().to_hex()), "{stdout}");
 

@@ -19,6 +19,24 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 /// How long any convergence may take before a test fails.
 pub const DEADLINE: Duration = Duration::from_secs(90);
 
+/// Runs `terroird init` for `genesis` into `data` with the binary `bin`,
+/// failing the test with its stderr if it does not succeed.
+pub fn init_data_dir(bin: &str, genesis: &Path, data: &Path) -> std::process::Output {
+    let out = std::process::Command::new(bin)
+        .args(["init", "--genesis"])
+        .arg(genesis)
+        .arg("--data")
+        .arg(data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 pub fn write_genesis(dir: &Path, g: &Genesis) -> PathBuf {
     let p = dir.join("genesis.json");
     std::fs::write(&p, serde_json::to_string_pretty(g).unwrap()).unwrap();
