@@ -21,7 +21,7 @@ use crate::key::{self, PublicKey};
 use crate::ledger::Ledger;
 use crate::overlay::Overlays;
 use crate::query::{self, Trace};
-use crate::record::{SignedRecord, RECORD_SIGNING_TAG};
+use crate::record::SignedRecord;
 use crate::store::Store;
 use crate::validate::check_intrinsic;
 
@@ -214,16 +214,13 @@ pub fn verify(bytes: &[u8], expected: &NetworkId) -> Verification {
         format!("genesis matches network {}", network.short()),
     );
 
-    // Each record is encoded once here: its signing message is
-    // tag ‖ network ‖ canonical bytes, and its hash is SHA-256 of those
-    // bytes, so both come from the one encoding.
-    let prefix = RECORD_SIGNING_TAG.len() + network.0.len();
+    // Each record is encoded once here, for its hash and its signing
+    // message both.
     let mut messages: Vec<Vec<u8>> = Vec::with_capacity(bundle.records.len());
     let mut hashes: Vec<Hash> = Vec::with_capacity(bundle.records.len());
     let mut sorted = true;
     for r in &bundle.records {
-        let message = r.record.signing_message();
-        let h = Hash::of(message.get(prefix..).unwrap_or_default());
+        let (h, message) = r.record.hash_and_signing_message();
         if let Err(e) = check_intrinsic(r, &network) {
             return c.fail("records", format!("record {h}: {e}"));
         }

@@ -528,16 +528,15 @@ fn precheck(
     network: &NetworkId,
     verify_threads: usize,
 ) -> Vec<Checked> {
+    let mut messages = Vec::with_capacity(records.len());
     let mut checked: Vec<Checked> = records
         .into_iter()
         .map(|r| {
             let verdict = check_intrinsic(&r, network);
-            (r.hash(), r, verdict)
+            let (hash, message) = r.record.hash_and_signing_message();
+            messages.push(message);
+            (hash, r, verdict)
         })
-        .collect();
-    let messages: Vec<Vec<u8>> = checked
-        .iter()
-        .map(|(_, r, _)| r.record.signing_message())
         .collect();
     let items: Vec<_> = checked
         .iter()

@@ -54,6 +54,13 @@ impl Record {
         signing_message(&self.network, &self.encode())
     }
 
+    /// [`Self::hash`] and [`Self::signing_message`] from one encoding, for
+    /// the paths that need both for every record (ingest, bundle checks).
+    pub fn hash_and_signing_message(&self) -> (Hash, Vec<u8>) {
+        let bytes = self.encode();
+        (Hash::of(&bytes), signing_message(&self.network, &bytes))
+    }
+
     /// Signs the record.
     pub fn sign(self, key: &SigningKey) -> SignedRecord {
         let signature = key.sign(&self.signing_message());

@@ -478,6 +478,19 @@ fn every_vector_file_matches() {
 }
 
 #[test]
+fn hash_and_signing_message_from_one_encoding_match_the_separate_ones() {
+    for v in vectors() {
+        let r = &v.signed.record;
+        assert_eq!(
+            r.hash_and_signing_message(),
+            (r.hash(), r.signing_message()),
+            "{}",
+            v.stem
+        );
+    }
+}
+
+#[test]
 fn there_is_one_vector_per_event_type() {
     let kinds: Vec<String> = vectors()
         .iter()
