@@ -497,14 +497,8 @@ impl<S: Store> Ledger<S> {
 /// while it has room, under a key of its own after that.
 fn index_lot(txn: &mut Txn<'_>, lot: &crate::event::LotId, hash: &Hash) -> Result<(), StoreError> {
     let key = tables::lot_posting(lot);
-    let mut posting = txn.get(&key)?.unwrap_or_default();
-    if posting.len() % 32 != 0 {
-        return Err(StoreError::Corrupt {
-            key: hex::encode(&key),
-            why: "lot posting is not a list of hashes".into(),
-        });
-    }
-    if posting.chunks_exact(32).any(|h| h == hash.0) {
+    let mut posting = read_hash_list(txn, &key)?;
+    if tables::hash_list(&posting).any(|h| h == *hash) {
         // A transform may name one lot in two inputs.
         return Ok(());
     }
@@ -515,6 +509,19 @@ fn index_lot(txn: &mut Txn<'_>, lot: &crate::event::LotId, hash: &Hash) -> Resul
         txn.put(tables::lot_overflow(lot, hash), Vec::new());
     }
     Ok(())
+}
+
+/// The value under `key` that lists hashes (empty if absent), refused as
+/// corrupt unless it is whole hashes.
+fn read_hash_list(txn: &Txn<'_>, key: &[u8]) -> Result<Vec<u8>, StoreError> {
+    let value = txn.get(key)?.unwrap_or_default();
+    if value.len() % 32 != 0 {
+        return Err(StoreError::Corrupt {
+            key: hex::encode(key),
+            why: "value is not a list of 32-byte hashes".into(),
+        });
+    }
+    Ok(value)
 }
 
 /// A record with its hash and the verdict of the checks that need no
@@ -824,7 +831,7 @@ impl Ingest<'_> {
         txn.put(tables::record(&hash), record.encode());
 
         let block_key = tables::chain_block(&r.author, r.seq);
-        let mut block = txn.get(&block_key)?.unwrap_or_default();
+        let mut block = read_hash_list(txn, &block_key)?;
         match tables::slot_in_block(&block, r.seq) {
             Some(first) => {
                 // An equivocation: keep both records as the fork proof.
@@ -833,9 +840,7 @@ impl Ingest<'_> {
             }
             None => {
                 let next = block.len() / 32;
-                if block.len() % 32 != 0
-                    || u64::try_from(next).ok() != Some(r.seq % tables::CHAIN_BLOCK)
-                {
+                if u64::try_from(next).ok() != Some(r.seq % tables::CHAIN_BLOCK) {
                     return Err(StoreError::Corrupt {
                         key: hex::encode(&block_key),
                         why: format!("chain block does not end just before seq {}", r.seq),

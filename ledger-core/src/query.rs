@@ -32,11 +32,7 @@ impl<S: Store> Graph for Ledger<S> {
         let mut out = Vec::new();
         for (k, v) in self.store.scan_prefix(&prefix)? {
             match k.get(prefix.len()) {
-                Some(&tables::LOT_POSTING_TAG) => out.extend(
-                    v.chunks_exact(32)
-                        .filter_map(|h| h.try_into().ok())
-                        .map(Hash),
-                ),
+                Some(&tables::LOT_POSTING_TAG) => out.extend(tables::hash_list(&v)),
                 Some(&tables::LOT_OVERFLOW_TAG) => out.extend(tables::trailing_hash(&k)),
                 _ => {}
             }

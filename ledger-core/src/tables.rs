@@ -70,10 +70,17 @@ pub(crate) fn slot_in_block(block: &[u8], seq: u64) -> Option<Hash> {
 /// The `(seq, hash)` slots of one chain block entry.
 pub(crate) fn block_slots<'v>(k: &[u8], v: &'v [u8]) -> impl Iterator<Item = (u64, Hash)> + 'v {
     let start = block_start(k);
-    v.chunks_exact(32).enumerate().filter_map(move |(i, h)| {
-        let seq = start?.checked_add(u64::try_from(i).ok()?)?;
-        Some((seq, Hash(h.try_into().ok()?)))
-    })
+    hash_list(v)
+        .enumerate()
+        .filter_map(move |(i, h)| Some((start?.checked_add(u64::try_from(i).ok()?)?, h)))
+}
+
+/// The hashes of a value that lists them, 32 bytes each (chain blocks,
+/// lot postings).
+pub(crate) fn hash_list(v: &[u8]) -> impl Iterator<Item = Hash> + '_ {
+    v.chunks_exact(32)
+        .filter_map(|h| h.try_into().ok())
+        .map(Hash)
 }
 
 /// Prefix of [`chain_block`] for one author.

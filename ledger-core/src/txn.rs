@@ -39,10 +39,8 @@ impl<'s> Txn<'s> {
     }
 
     pub(crate) fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        if let Some(v) = self.writes.get(key) {
-            return Ok(v.clone());
-        }
-        match self.base.and_then(|b| b.get(key)) {
+        let buffered = self.writes.get(key).or_else(|| self.base?.get(key));
+        match buffered {
             Some(v) => Ok(v.clone()),
             None => self.store.get(key),
         }
