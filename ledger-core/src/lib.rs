@@ -23,6 +23,8 @@
 //! - [`graph`]: the record DAG as queries see it, stored or in memory.
 //! - [`overlay`]: recalls, revocations, equivocations, failed inspections.
 //! - [`query`]: lineage, downstream closure, chains, state digest.
+//! - [`verdict`]: the one answer a shopper needs about a lot (recalled,
+//!   failed test, excursion, certificate, clean).
 //! - [`bundle`]: self-contained trace bundles and their offline verification.
 //! - [`audit`]: re-verification of a whole stored ledger.
 //! - [`store`]: the key-value trait, an in-memory and a sled engine.
@@ -48,6 +50,7 @@ pub mod store;
 mod tables;
 mod txn;
 pub mod validate;
+pub mod verdict;
 pub mod workload;
 
 pub use error::{StoreError, ValidationError};
