@@ -8,7 +8,9 @@ use anyhow::{anyhow, Result};
 use ledger_core::graph::Graph;
 use ledger_core::ledger::PendingReason;
 use ledger_core::query::{self, Participant, Trace};
-use ledger_core::{bundle, Hash, Ledger, LotId, NetworkId, Outcome, PublicKey, Role, SignedRecord};
+use ledger_core::{
+    bundle, Genesis, Hash, Ledger, LotId, NetworkId, Outcome, PublicKey, Role, SignedRecord,
+};
 
 use crate::ledger_dir::LocalLedger;
 
@@ -63,6 +65,9 @@ pub(crate) trait Backend {
     fn trace(&self, lot: &LotId) -> Result<Option<Trace>>;
     /// The lot's encoded trace bundle, `None` when no record names it.
     fn bundle(&self, lot: &LotId) -> Result<Option<Vec<u8>>>;
+    /// The network's genesis, as the records of `lot` are read under it
+    /// (for the verdict: the regulator's contact).
+    fn genesis(&self, lot: &LotId) -> Result<Genesis>;
     /// Submits one signed record; `now` is the clock (ms).
     fn submit(&mut self, record: &SignedRecord, now: u64) -> Result<Submitted>;
 }
@@ -112,6 +117,10 @@ impl Backend for LocalLedger {
 
     fn bundle(&self, lot: &LotId) -> Result<Option<Vec<u8>>> {
         Ok(bundle::export(self, lot)?.map(|b| b.encode()))
+    }
+
+    fn genesis(&self, _lot: &LotId) -> Result<Genesis> {
+        Ok(Ledger::genesis(self).clone())
     }
 
     fn submit(&mut self, record: &SignedRecord, now: u64) -> Result<Submitted> {

@@ -11,7 +11,9 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context, Result};
 use ledger_core::graph::MemGraph;
 use ledger_core::query::{Participant, Trace};
-use ledger_core::{bundle, encoding, Hash, LotId, NetworkId, PublicKey, Role, SignedRecord};
+use ledger_core::{
+    bundle, encoding, Genesis, Hash, LotId, NetworkId, PublicKey, Role, SignedRecord,
+};
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde::Deserialize;
 use serde_json::Value;
@@ -254,6 +256,15 @@ impl Backend for Node {
 
     fn bundle(&self, lot: &LotId) -> Result<Option<Vec<u8>>> {
         Ok(self.verified(lot)?.map(|(b, _)| b))
+    }
+
+    fn genesis(&self, lot: &LotId) -> Result<Genesis> {
+        let Some((bytes, _)) = self.verified(lot)? else {
+            bail!("{} has no record of lot {lot}", self.place());
+        };
+        let b: bundle::Bundle = encoding::decode(&bytes, encoding::MAX_BUNDLE_BYTES, "bundle")
+            .with_context(|| format!("the node's bundle of lot {lot}"))?;
+        Ok(b.genesis)
     }
 
     fn submit(&mut self, record: &SignedRecord, _now: u64) -> Result<Submitted> {

@@ -3,10 +3,11 @@
 //! warning (recall, failed inspection, temperature excursion, revoked key,
 //! equivocation).
 
-use ledger_core::event::{Location, Reading, SensorKind, Verdict};
+use ledger_core::event::{Location, Reading, SensorKind, Verdict as Outcome};
 use ledger_core::graph::KeyInfo;
 use ledger_core::overlay::Flag;
-use ledger_core::query::{Trace, TraceEvent, Warning};
+use ledger_core::query::{Trace, TraceEvent};
+use ledger_core::verdict::{CertificateProblem, Finding, Verdict};
 use ledger_core::{Event, LotId, PublicKey, Quantity, Unit};
 
 use crate::output::{say, BAD, BOLD, DIM, KEY, OK, WARN};
@@ -266,8 +267,8 @@ pub(crate) fn describe(e: &Event, names: &Names<'_>) -> Vec<String> {
             reference,
         } => {
             let verdict = match verdict {
-                Verdict::Pass => "PASS",
-                Verdict::Fail => "FAIL",
+                Outcome::Pass => "PASS",
+                Outcome::Fail => "FAIL",
             };
             let mut v = vec![format!(
                 "inspected lot {}: {test}: {verdict}",
@@ -352,31 +353,182 @@ fn flag(f: &Flag) -> String {
     }
 }
 
-/// One warning, as a sentence.
-pub(crate) fn warning(w: &Warning, names: &Names<'_>) -> String {
-    match w {
-        Warning::Recalled { lot, reason, .. } => {
-            format!("RECALL: lot {} is recalled: {reason}", names.lot(lot))
+/// `for up to 1 h (from 2025-04-08 00:45 UTC until the reading of 01:45 was back in range)`.
+fn excursion_span(from: u64, last_out: u64, back_in: Option<u64>, readings: u32) -> String {
+    let mins = |ms: u64| {
+        let m = ms / 60_000;
+        match (m / 60, m % 60) {
+            (0, m) => format!("{m} min"),
+            (h, 0) => format!("{h} h"),
+            (h, m) => format!("{h} h {m} min"),
         }
-        Warning::FailedInspection { lot, test, .. } => {
-            format!("FAILED INSPECTION: lot {}: {test}", names.lot(lot))
-        }
-        Warning::Excursion {
-            lot, reading: r, ..
-        } => format!(
-            "EXCURSION: lot {} at {}: {}",
-            names.lot(lot),
-            show_time(r.time),
-            reading(r)
+    };
+    match back_in {
+        Some(b) => format!(
+            "for up to {} (from {}; back in range at {})",
+            mins(b.saturating_sub(from)),
+            show_time(from),
+            show_time(b)
         ),
-        Warning::Flagged { record, flag: f } => {
-            format!("FLAGGED: record {}: {}", record.short(), flag(f))
+        None if readings > 1 => format!(
+            "for at least {} (from {}; not back in range at the last reading)",
+            mins(last_out.saturating_sub(from)),
+            show_time(from)
+        ),
+        None => format!("at {} (the last reading)", show_time(from)),
+    }
+}
+
+/// One finding of a verdict, as a sentence.
+pub(crate) fn finding(f: &Finding, names: &Names<'_>) -> String {
+    match f {
+        Finding::Recalled {
+            lot,
+            this_lot,
+            reason,
+            time,
+            ..
+        } => {
+            let whose = if *this_lot {
+                format!("lot {}", names.lot(lot))
+            } else {
+                format!("lot {}, which it was made from,", names.lot(lot))
+            };
+            format!(
+                "RECALLED: {whose} was recalled on {}: {reason}",
+                show_time(*time)
+            )
+        }
+        Finding::FailedTest {
+            lot,
+            test,
+            notes,
+            time,
+            ..
+        } => {
+            let notes = if notes.is_empty() {
+                String::new()
+            } else {
+                format!(" ({notes})")
+            };
+            format!(
+                "FAILED TEST: lot {} failed {test} on {}{notes}",
+                names.lot(lot),
+                show_time(*time)
+            )
+        }
+        Finding::Excursion {
+            lot,
+            sensor,
+            peak,
+            min,
+            max,
+            too_high,
+            from,
+            last_out,
+            back_in,
+            readings,
+            location,
+            ..
+        } => {
+            let what = match sensor {
+                SensorKind::Temperature => "temperature",
+                SensorKind::Humidity => "humidity",
+            };
+            let u = sensor.unit_symbol();
+            format!(
+                "EXCURSION: lot {} {what} {} {} {u} (allowed {} to {} {u}) {}{}",
+                names.lot(lot),
+                if *too_high { "up to" } else { "down to" },
+                milli(*peak),
+                milli(*min),
+                milli(*max),
+                excursion_span(*from, *last_out, *back_in, *readings),
+                at(location)
+            )
+        }
+        Finding::Certificate {
+            lot,
+            claim,
+            number,
+            valid_from,
+            valid_until,
+            problem,
+            ..
+        } => {
+            let number = number
+                .as_ref()
+                .map(|n| format!(" (certificate {n})"))
+                .unwrap_or_default();
+            let until = valid_until
+                .map(|u| format!(" until {}", show_time(u)))
+                .unwrap_or_default();
+            let state = match problem {
+                CertificateProblem::Expired => "EXPIRED",
+                CertificateProblem::NotYetValid => "NOT YET VALID",
+            };
+            format!(
+                "CERTIFICATE {state}: {claim}{number} on lot {}, valid from {}{until}",
+                names.lot(lot),
+                show_time(*valid_from)
+            )
+        }
+        Finding::Clean => {
+            "no recall, no failed test, no excursion, every certificate valid".to_owned()
+        }
+    }
+}
+
+/// Prints the verdict: the most severe finding first, what to do, then the
+/// other findings and the flags.
+pub(crate) fn print_verdict(v: &Verdict, names: &Names<'_>) {
+    let advice = match &v.finding {
+        Finding::Recalled { .. } | Finding::FailedTest { .. } => {
+            Some("Do not eat it; return it to the shop where it was bought.")
+        }
+        Finding::Excursion { .. } => Some("Quality may be affected: check it before eating."),
+        Finding::Certificate { .. } => {
+            Some("The claim is not certified now; nothing is recalled and no test failed.")
+        }
+        Finding::Clean => None,
+    };
+    if v.finding == Finding::Clean {
+        say!("{OK}Verdict: clean{OK:#}: {}.", finding(&v.finding, names));
+    } else {
+        let style = if v.finding.severity_rank() <= 1 {
+            BAD
+        } else {
+            WARN
+        };
+        say!("{style}Verdict: {}{style:#}", finding(&v.finding, names));
+    }
+    if let Some(a) = advice {
+        say!("  {a}");
+        if let Some(c) = &v.contact {
+            say!("  Questions: {c}");
+        }
+    }
+    if !v.also.is_empty() {
+        say!("{WARN}Also ({}){WARN:#}", v.also.len());
+        for f in &v.also {
+            say!("  {WARN}⚠{WARN:#} {}", finding(f, names));
+        }
+    }
+    if !v.flags.is_empty() {
+        say!("{BAD}Flagged records ({}){BAD:#}", v.flags.len());
+        for f in &v.flags {
+            say!(
+                "  {BAD}⚠{BAD:#} record {} ({}) {}",
+                f.record.short(),
+                show_time(f.time),
+                flag(&f.flag)
+            );
         }
     }
 }
 
 /// Prints the whole trace.
-pub(crate) fn print_trace(t: &Trace, names: &Names<'_>) {
+pub(crate) fn print_trace(t: &Trace, v: &Verdict, names: &Names<'_>) {
     let product = t.product.as_ref();
     say!(
         "{BOLD}Lot {}{BOLD:#}  {}{}",
@@ -435,12 +587,5 @@ pub(crate) fn print_trace(t: &Trace, names: &Names<'_>) {
             say!("  {}", names.lot(l));
         }
     }
-    if t.warnings.is_empty() {
-        say!("{OK}No warnings:{OK:#} nothing recalled, no failed inspection, no excursion, no revoked key.");
-    } else {
-        say!("{WARN}Warnings ({}){WARN:#}", t.warnings.len());
-        for w in &t.warnings {
-            say!("  {WARN}⚠{WARN:#} {}", warning(w, names));
-        }
-    }
+    print_verdict(v, names);
 }

@@ -7,14 +7,14 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use ledger_core::graph::Graph;
 use ledger_core::query;
-use ledger_core::{Hash, LotId, NetworkId, Outcome, PublicKey, SignedRecord};
+use ledger_core::{Genesis, Hash, LotId, NetworkId, Outcome, PublicKey, SignedRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::Semaphore;
@@ -37,6 +37,8 @@ pub struct AppState {
     pub network: NetworkId,
     /// The network's human name.
     pub network_name: String,
+    /// The network's genesis (time zone, language, contact for the page).
+    pub genesis: Arc<Genesis>,
     /// This node's libp2p id.
     pub peer_id: String,
     /// Most records in one submission.
@@ -83,7 +85,7 @@ pub fn router(state: AppState, max_body_bytes: usize, max_concurrent: usize) -> 
         .route("/forks", get(forks))
         .route("/status", get(status))
         .route("/metrics", get(metrics))
-        .route("/01/{gtin}/10/{lot}", get(consumer_page))
+        .route("/01/{*link}", get(digital_link))
         .route("/lot/{source}/{code}", get(consumer_page_by_lot))
         .layer(middleware::from_fn_with_state(permits, limit))
         .layer(DefaultBodyLimit::max(max_body_bytes))
@@ -420,21 +422,201 @@ async fn metrics(State(st): State<AppState>) -> Response {
         .into_response()
 }
 
-async fn consumer_page(
-    State(st): State<AppState>,
-    Path((gtin, lot)): Path<(String, String)>,
+/// What a consumer request asked for besides its path: the language and
+/// whether an app wants JSON.
+struct Asked {
+    lang: page::Lang,
+    json: bool,
+    path: String,
+}
+
+impl Asked {
+    fn new(st: &AppState, uri: &Uri, headers: &HeaderMap) -> Asked {
+        let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+        let query_lang = uri
+            .query()
+            .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("lang=")));
+        let json = header(header::ACCEPT).is_some_and(|a| {
+            a.split(',')
+                .any(|t| t.trim().starts_with("application/json"))
+        });
+        Asked {
+            lang: page::Lang::choose(&st.genesis, query_lang, header(header::ACCEPT_LANGUAGE)),
+            json,
+            path: uri.path().to_owned(),
+        }
+    }
+
+    fn ctx<'a>(&'a self, st: &'a AppState) -> page::Ctx<'a> {
+        page::Ctx {
+            genesis: &st.genesis,
+            network: st.network,
+            lang: self.lang,
+            now: now_ms(),
+            path: &self.path,
+        }
+    }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// A consumer answer: HTML (or JSON for apps), varying by `Accept` and
+/// `Accept-Language`.
+fn consumer(
+    code: StatusCode,
+    asked: &Asked,
+    html: impl FnOnce() -> String,
+    json: impl FnOnce() -> serde_json::Value,
 ) -> Response {
+    let vary = [(header::VARY, "Accept, Accept-Language")];
+    if asked.json {
+        (code, vary, Json(json())).into_response()
+    } else {
+        (code, vary, Html(html())).into_response()
+    }
+}
+
+fn lot_answer(
+    st: &AppState,
+    asked: &Asked,
+    trace: &query::Trace,
+    note: Option<page::Note>,
+) -> Response {
+    let ctx = asked.ctx(st);
+    let verdict = ledger_core::verdict::verdict(trace, &st.genesis, ctx.now);
+    let bundle = format!(
+        "/lots/{}/{}/bundle",
+        trace.lot.source.to_hex(),
+        ledger_core::gs1::percent_encode(&trace.lot.code)
+    );
+    consumer(
+        StatusCode::OK,
+        asked,
+        || page::lot_page(&ctx, trace, &verdict, note.as_ref()),
+        || {
+            let note = match &note {
+                Some(page::Note::Serial(s)) => json!({ "serial": s, "tracked": "lot" }),
+                Some(page::Note::Variant(c)) => json!({ "variant": c, "tracked": "lot" }),
+                None => serde_json::Value::Null,
+            };
+            json!({ "verdict": verdict, "trace": trace, "bundle": bundle, "note": note })
+        },
+    )
+}
+
+fn unknown_answer(st: &AppState, asked: &Asked, gtin: Option<&str>, lot: Option<&str>) -> Response {
+    let ctx = asked.ctx(st);
+    consumer(
+        StatusCode::NOT_FOUND,
+        asked,
+        || page::unknown_page(&ctx, gtin, lot),
+        || {
+            json!({
+                "error": "no lot with this product and lot code is recorded",
+                "verdict": { "finding": { "kind": "unknown" }, "contact": ledger_core::verdict::contact(&st.genesis) },
+                "gtin": gtin,
+                "lot": lot,
+            })
+        },
+    )
+}
+
+fn bad_link_answer(st: &AppState, asked: &Asked, why: &page::BadLink) -> Response {
+    let ctx = asked.ctx(st);
+    consumer(
+        StatusCode::BAD_REQUEST,
+        asked,
+        || page::bad_link_page(&ctx, why),
+        || json!({ "error": page::bad_link_words(page::Lang::En, why) }),
+    )
+}
+
+/// `GET /01/{gtin}[/22/{cpv}][/10/{lot}][/21/{serial}]`: the consumer page
+/// a QR code opens (GS1 Digital Link). A lot resolves to its page (a serial
+/// or variant with it is noted: the ledger tracks lots); a product alone
+/// lists its lots; a serial without its lot asks for the lot. Malformed
+/// links are a 400 page saying what is wrong, unknown codes a 404 page
+/// warning of a possible counterfeit.
+async fn digital_link(State(st): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
     st.metrics.inc(&st.metrics.http_requests);
-    let name = st.network_name.clone();
-    let result = st
-        .ledger
-        .read(move |s| page::find_trace(&s.ledger, &gtin, &lot))
-        .await;
-    match result {
-        Ok(Ok(Some(trace))) => Html(page::render(&name, &trace)).into_response(),
-        Ok(Ok(None)) => (StatusCode::NOT_FOUND, Html(page::not_found(&name))).into_response(),
-        Ok(Err(e)) => ApiError::internal(e).into_response(),
-        Err(e) => closed(e).into_response(),
+    let asked = Asked::new(&st, &uri, &headers);
+    let target = match page::link::parse(uri.path()) {
+        Ok(t) => t,
+        Err(e) => return bad_link_answer(&st, &asked, &page::BadLink::Link(e)),
+    };
+    let gtin = target.gtin.clone();
+    match target.lot.clone() {
+        Some(lot) => {
+            let (g, code) = (gtin.clone(), lot.clone());
+            let result = st
+                .ledger
+                .read(move |s| page::find_trace(&s.ledger, &g, &code))
+                .await;
+            match result {
+                Ok(Ok(Some(trace))) => {
+                    let note = match (target.serial, target.cpv) {
+                        (Some(s), _) => Some(page::Note::Serial(s)),
+                        (None, Some(c)) => Some(page::Note::Variant(c)),
+                        (None, None) => None,
+                    };
+                    lot_answer(&st, &asked, &trace, note)
+                }
+                Ok(Ok(None)) => unknown_answer(&st, &asked, Some(&gtin), Some(&lot)),
+                Ok(Err(e)) => ApiError::internal(e).into_response(),
+                Err(e) => closed(e).into_response(),
+            }
+        }
+        None => {
+            let g = gtin.clone();
+            let result = st
+                .ledger
+                .read(move |s| page::product_traces(&s.ledger, &g))
+                .await;
+            let traces = match result {
+                Ok(Ok(t)) => t,
+                Ok(Err(e)) => return ApiError::internal(e).into_response(),
+                Err(e) => return closed(e).into_response(),
+            };
+            if traces.is_empty() {
+                return unknown_answer(&st, &asked, Some(&gtin), None);
+            }
+            let ctx = asked.ctx(&st);
+            let lots: Vec<_> = traces
+                .into_iter()
+                .map(|t| {
+                    let v = ledger_core::verdict::verdict(&t, &st.genesis, ctx.now);
+                    (t, v)
+                })
+                .collect();
+            let serial = target.serial.clone();
+            let code = if serial.is_some() {
+                StatusCode::NOT_FOUND
+            } else {
+                StatusCode::OK
+            };
+            consumer(
+                code,
+                &asked,
+                || page::product_page(&ctx, &gtin, &lots, serial.as_deref()),
+                || {
+                    let rows: Vec<_> = lots
+                        .iter()
+                        .map(|(t, v)| json!({ "lot": t.lot, "product": t.product, "verdict": v }))
+                        .collect();
+                    let mut v = json!({ "gtin": gtin, "lots": rows });
+                    if let Some(s) = &serial {
+                        v["error"] =
+                            json!("serials are not tracked one by one: the lot number is needed");
+                        v["serial"] = json!(s);
+                    }
+                    v
+                },
+            )
+        }
     }
 }
 
@@ -445,26 +627,27 @@ async fn consumer_page(
 /// reason, an unknown lot a 404 page.
 async fn consumer_page_by_lot(
     State(st): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Response {
     st.metrics.inc(&st.metrics.http_requests);
-    let name = st.network_name.clone();
+    let asked = Asked::new(&st, &uri, &headers);
     let lot = path
-        .map_err(|e| e.body_text().replace(['\n', '\r'], " "))
+        .map_err(|_| page::BadLink::Encoding)
         .and_then(|Path((source, code))| page::lot_id(&source, code));
     let lot = match lot {
         Ok(lot) => lot,
-        Err(why) => {
-            return (StatusCode::BAD_REQUEST, Html(page::bad_link(&name, &why))).into_response()
-        }
+        Err(why) => return bad_link_answer(&st, &asked, &why),
     };
+    let code = lot.code.clone();
     let result = st
         .ledger
         .read(move |s| page::find_lot(&s.ledger, &lot))
         .await;
     match result {
-        Ok(Ok(Some(trace))) => Html(page::render(&name, &trace)).into_response(),
-        Ok(Ok(None)) => (StatusCode::NOT_FOUND, Html(page::lot_not_found(&name))).into_response(),
+        Ok(Ok(Some(trace))) => lot_answer(&st, &asked, &trace, None),
+        Ok(Ok(None)) => unknown_answer(&st, &asked, None, Some(&code)),
         Ok(Err(e)) => ApiError::internal(e).into_response(),
         Err(e) => closed(e).into_response(),
     }

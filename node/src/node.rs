@@ -151,6 +151,7 @@ impl Node {
                 metrics,
                 network,
                 network_name: genesis.network.clone(),
+                genesis: Arc::new(genesis.clone()),
                 peer_id: peer_id.to_string(),
                 max_submit_records: s.limits.max_submit_records,
             },

@@ -552,6 +552,7 @@ pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
     let ledger = story.ledger;
     let book = Book::load(&ledger)?;
     let names = Names::new(|k: &PublicKey| book.get(k).map(|p| p.name.clone()));
+    let genesis_copy = ledger.genesis().clone();
     let overlays = ledger.overlays()?;
     let Some(pack_trace) = query::trace(&ledger, &overlays, &pack)? else {
         bail!("the demo's packed lot has no trace");
@@ -580,7 +581,8 @@ pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
         );
         say!("{DIM}{url}{DIM:#}");
         say!();
-        render::print_trace(&pack_trace, &names);
+        let verdict = ledger_core::verdict::verdict(&pack_trace, &genesis_copy, parse::now_ms());
+        render::print_trace(&pack_trace, &verdict, &names);
         say!();
         say!(
             "{WARN}The recall of {} ({}) reaches {} lot(s) made from it:{WARN:#}",

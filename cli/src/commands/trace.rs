@@ -1,8 +1,8 @@
 //! `terroir trace LOT`: a lot's journey as a timeline.
 
 use anyhow::{bail, Result};
-use ledger_core::query;
 use ledger_core::LotId;
+use ledger_core::{query, verdict};
 use serde_json::json;
 
 use crate::backend::Backend;
@@ -10,6 +10,7 @@ use crate::book::Book;
 use crate::ledger_dir::{self, LocalLedger};
 use crate::lots;
 use crate::output::{say, BOLD, WARN};
+use crate::parse;
 use crate::render::{self, Names};
 use crate::settings::Settings;
 
@@ -90,25 +91,30 @@ pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
     let Some(trace) = ledger.trace(&lot)? else {
         bail!("{} has no record creating lot {lot}", ledger.place());
     };
+    let genesis = ledger.genesis(&lot)?;
+    let verdict = verdict::verdict(&trace, &genesis, parse::now_ms());
     let reach = match &local {
         Some(l) => Some(reach(l, &book, &lot)?),
         None => None,
     };
     if s.out.json {
         let mut v = serde_json::to_value(&trace)?;
-        if let (Some(r), Some(obj)) = (&reach, v.as_object_mut()) {
-            obj.insert("reach".into(), json!(r));
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert("verdict".into(), json!(verdict));
+            if let Some(r) = &reach {
+                obj.insert("reach".into(), json!(r));
+            }
         }
         s.out.json(&v)?;
     }
     s.out.quiet(format!(
-        "{} event(s), {} warning(s)",
+        "{} event(s), verdict {}",
         trace.events.len(),
-        trace.warnings.len()
+        verdict.finding.kind()
     ));
     if s.out.human() {
         let names = Names::new(|k| book.get(k).map(|p| p.name.clone()));
-        render::print_trace(&trace, &names);
+        render::print_trace(&trace, &verdict, &names);
         if let Some(reach) = reach {
             say!();
             if reach.is_empty() {

@@ -5,11 +5,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use ledger_core::bundle::{self, Verification};
-use ledger_core::{Hash, NetworkId};
+use ledger_core::{encoding, verdict, Hash, NetworkId};
 use serde_json::json;
 
 use crate::ledger_dir;
 use crate::output::{say, BAD, BOLD, OK, WARN};
+use crate::parse;
 use crate::render::{self, Names};
 use crate::settings::Settings;
 
@@ -23,8 +24,8 @@ pub(crate) struct Args {
     /// The network id you expect (64 hex), or its genesis.json.
     #[arg(long, value_name = "ID|FILE")]
     network: String,
-    /// Also fail when the verified journey carries warnings (recall, failed
-    /// inspection, excursion, revoked key).
+    /// Also fail when the verified journey's verdict is not clean (recall,
+    /// failed test, excursion, certificate not valid now, flagged record).
     #[arg(long)]
     strict: bool,
 }
@@ -61,12 +62,23 @@ pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
     let bytes = read_bundle(&a.file)?;
     let v: Verification = bundle::verify(&bytes, &expected);
     let warnings = v.trace.as_ref().map_or(0, |t| t.warnings.len());
+    // The verdict, read under the bundle's own genesis (checked above to
+    // be the expected network's).
+    let genesis = encoding::decode::<bundle::Bundle>(&bytes, encoding::MAX_BUNDLE_BYTES, "bundle")
+        .ok()
+        .map(|b| b.genesis);
+    let verdict = match (&v.trace, &genesis) {
+        (Some(t), Some(g)) if v.verified() => Some(verdict::verdict(t, g, parse::now_ms())),
+        _ => None,
+    };
+    let clean = verdict.as_ref().is_none_or(|v| v.is_clean());
     s.out.json(&json!({
         "file": a.file,
         "network_id": expected,
         "verified": v.verified(),
         "checks": v.checks,
         "warnings": warnings,
+        "verdict": verdict,
         "trace": v.trace,
     }))?;
     if s.out.human() {
@@ -82,9 +94,9 @@ pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
                 say!("  {BAD}✗{BAD:#} {:<11} {}", c.name, c.detail);
             }
         }
-        if let Some(t) = &v.trace {
+        if let (Some(t), Some(verdict)) = (&v.trace, &verdict) {
             say!();
-            render::print_trace(t, &Names::from_trace(t));
+            render::print_trace(t, verdict, &Names::from_trace(t));
         }
         say!();
     }
@@ -105,20 +117,21 @@ pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
             fail.detail
         );
     }
-    s.out.quiet(if warnings > 0 {
+    s.out.quiet(if !clean {
         "verified-with-warnings"
     } else {
         "verified"
     });
     if s.out.human() {
-        if warnings == 0 {
+        if clean {
             say!("{OK}VERIFIED{OK:#}: every record is genuine, signed by enrolled participants, and complete back to the harvests.");
         } else {
-            say!("{OK}VERIFIED{OK:#}: every record is genuine and complete, {WARN}but the journey carries {warnings} warning(s) (see above).{WARN:#}");
+            say!("{OK}VERIFIED{OK:#}: every record is genuine and complete, {WARN}but the verdict is not clean (see above).{WARN:#}");
         }
     }
-    if a.strict && warnings > 0 {
-        bail!("the verified journey carries {warnings} warning(s) (--strict)");
+    if a.strict && !clean {
+        let kind = verdict.as_ref().map_or("unknown", |v| v.finding.kind());
+        bail!("the verified journey's verdict is {kind}, not clean (--strict)");
     }
     Ok(())
 }

@@ -1,12 +1,40 @@
-//! The consumer page served at GS1 Digital Link paths
-//! (`/01/{GTIN}/10/{LOT}`) and, for lots without a GTIN, at
-//! `/lot/{SOURCE}/{LOT}`: what a phone shows after scanning a QR code.
+//! The consumer page a QR code opens: GS1 Digital Link paths
+//! (`/01/{GTIN}/10/{LOT}`, and the product, serial and variant forms) and,
+//! for lots without a GTIN, `/lot/{SOURCE}/{LOT}`.
+//!
+//! The page answers "can I eat this?" in its first screen: one verdict
+//! ([`ledger_core::verdict`]), large, with what to do and whom to call;
+//! then the journey as a timeline in local time, the cold-chain readings as
+//! a chart with the allowed band, the route, and how to verify the lot's
+//! bundle offline. One request, no script, no external file, in Chinese or
+//! English.
+//!
+//! ## Layout
+//! - this file: lookups in the ledger, and the pages.
+//! - [`i18n`]: the language a request gets, words, dates and units.
+//! - [`chart`]: the SVG chart of sensor readings.
+//! - [`link`]: Digital Link paths, parsed with their typed errors.
 
+pub mod chart;
+pub mod i18n;
+pub mod link;
+
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use ledger_core::query::{self, Trace};
+use ledger_core::event::{Location, Reading, RefDoc, SensorKind, Verdict as Outcome};
+use ledger_core::graph::Graph;
+use ledger_core::gs1::{self, Gs1Error, LinkError};
+use ledger_core::overlay::Flag;
+use ledger_core::query::{self, Trace, TraceEvent};
 use ledger_core::store::SledStore;
-use ledger_core::{Ledger, LotId, PublicKey, StoreError};
+use ledger_core::verdict::{CertificateProblem, Finding, Verdict};
+use ledger_core::{Event, Genesis, Ledger, LotId, NetworkId, PublicKey, StoreError};
+
+pub use i18n::Lang;
+
+/// Most lots a product page lists (the newest first).
+pub const MAX_PRODUCT_LOTS: usize = 50;
 
 /// GTINs compare as 14 digits (GTIN-8/12/13 are left-padded with zeros).
 fn gtin14(s: &str) -> Option<String> {
@@ -42,13 +70,54 @@ pub fn find_trace(
     Ok(None)
 }
 
+/// The traces of the lots of the product `gtin`, newest first, at most
+/// [`MAX_PRODUCT_LOTS`].
+pub fn product_traces(ledger: &Ledger<SledStore>, gtin: &str) -> Result<Vec<Trace>, StoreError> {
+    let Some(want) = gtin14(gtin) else {
+        return Ok(Vec::new());
+    };
+    let mut lots: Vec<(u64, LotId)> = Vec::new();
+    // Placeholder until the ledger keeps a GTIN → lots index: every record.
+    let mut hashes = Vec::new();
+    ledger.for_each_record(|h, _| {
+        hashes.push(h);
+        true
+    })?;
+    for h in hashes {
+        let Some(r) = Graph::record(ledger, &h)? else {
+            continue;
+        };
+        for (code, product, _) in r.record.event.created_lots() {
+            if product.gtin.as_deref().and_then(gtin14).as_deref() == Some(want.as_str()) {
+                let source = ledger
+                    .key_state(&r.record.author)?
+                    .map_or(r.record.author, |s| s.identity);
+                lots.push((
+                    r.record.time,
+                    LotId {
+                        source,
+                        code: code.to_owned(),
+                    },
+                ));
+            }
+        }
+    }
+    lots.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    lots.truncate(MAX_PRODUCT_LOTS);
+    let overlays = ledger.overlays()?;
+    let mut out = Vec::new();
+    for (_, id) in lots {
+        out.extend(query::trace(ledger, &overlays, &id)?);
+    }
+    Ok(out)
+}
+
 /// The lot a `/lot/{source}/{code}` link names, its path segments already
 /// percent-decoded: the source is its creator's key as 64 hex digits.
-pub fn lot_id(source: &str, code: String) -> Result<LotId, String> {
-    let source = PublicKey::from_hex(source)
-        .map_err(|_| "the lot's source is not a key of 64 hex digits".to_owned())?;
+pub fn lot_id(source: &str, code: String) -> Result<LotId, BadLink> {
+    let source = PublicKey::from_hex(source).map_err(|_| BadLink::Source)?;
     if code.is_empty() {
-        return Err("the link names no lot code".to_owned());
+        return Err(BadLink::NoLot);
     }
     Ok(LotId { source, code })
 }
@@ -57,6 +126,44 @@ pub fn lot_id(source: &str, code: String) -> Result<LotId, String> {
 pub fn find_lot(ledger: &Ledger<SledStore>, id: &LotId) -> Result<Option<Trace>, StoreError> {
     let overlays = ledger.overlays()?;
     query::trace(ledger, &overlays, id)
+}
+
+/// Why a link names no lot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BadLink {
+    /// A malformed GS1 Digital Link.
+    Link(LinkError),
+    /// `/lot/{source}/…` whose source is not a key of 64 hex digits.
+    Source,
+    /// `/lot/{source}/{code}` with an empty code.
+    NoLot,
+    /// A path segment that is not percent-encoded UTF-8.
+    Encoding,
+}
+
+/// What the page is rendered for: the network, the reader's language,
+/// the time, the path (for the language switch).
+#[derive(Debug, Clone, Copy)]
+pub struct Ctx<'a> {
+    /// The network's genesis (name, time zone, contact).
+    pub genesis: &'a Genesis,
+    /// The network id.
+    pub network: NetworkId,
+    /// The reader's language.
+    pub lang: Lang,
+    /// Now, ms since epoch (certificates are judged at this time).
+    pub now: u64,
+    /// The request's path, without its query.
+    pub path: &'a str,
+}
+
+/// A note on a lot page reached by a serial or variant link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Note {
+    /// `/…/10/{lot}/21/{serial}`: serials are not tracked one by one.
+    Serial(String),
+    /// `/…/22/{variant}/10/{lot}`: the variant is not tracked.
+    Variant(String),
 }
 
 fn esc(s: &str) -> String {
@@ -74,96 +181,1111 @@ fn esc(s: &str) -> String {
     o
 }
 
-const HEAD: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>";
+/// The page's style: system fonts, one column, long words wrap.
+const STYLE: &str = "*{box-sizing:border-box}\
+html{-webkit-text-size-adjust:100%}\
+body{margin:0;font:16px/1.5 system-ui,-apple-system,'Noto Sans CJK SC','PingFang SC','Microsoft YaHei',sans-serif;color:#1b1b1b;background:#f6f6f3;overflow-wrap:anywhere;word-break:normal}\
+main{max-width:40rem;margin:0 auto;padding:0 12px 24px}\
+header{display:flex;justify-content:space-between;gap:8px;align-items:baseline;padding:8px 12px;max-width:40rem;margin:0 auto;font-size:14px;color:#555}\
+header a{color:#1d4f91;white-space:nowrap}\
+.product{margin:4px 0 8px;font-size:15px;color:#333}\
+.product b{font-size:17px;color:#111}\
+.verdict{border-radius:10px;padding:14px 16px;margin:0 0 16px;border:3px solid}\
+.verdict h1{font-size:28px;line-height:1.2;margin:0 0 8px}\
+.verdict p{margin:6px 0;font-size:17px}\
+.verdict .do{font-weight:700}\
+.bad{background:#fdecea;border-color:#c62828;color:#7f1010}\
+.warn{background:#fff4e0;border-color:#e08a00;color:#5c3800}\
+.ok{background:#e8f5e9;border-color:#2e7d32;color:#1b4d20}\
+.also{font-size:15px}\
+h2{font-size:19px;margin:22px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}\
+ol.journey{list-style:none;padding:0;margin:0}\
+ol.journey li{background:#fff;border-left:4px solid #9bb7d9;border-radius:4px;padding:8px 10px;margin:0 0 10px}\
+ol.journey li.alert{border-left-color:#c62828}\
+.when{color:#555;font-size:14px;margin:0}\
+.journey h3{margin:2px 0;font-size:17px}\
+.journey p{margin:2px 0}\
+.small{font-size:14px;color:#555}\
+.chart{width:100%;height:auto;background:#fff;margin:6px 0}\
+ol.route{padding-left:1.4em}\
+ul.lots{padding-left:1.2em}\
+code{font-size:14px;background:#eee;padding:1px 4px;border-radius:3px}\
+a{color:#1d4f91}";
 
-/// The journey page.
-pub fn render(network: &str, t: &Trace) -> String {
+/// Opens a page: head, style, the network and the language switch.
+fn open(ctx: &Ctx<'_>, title: &str) -> String {
+    let l = ctx.lang;
+    let other = l.other();
+    let mut h = String::with_capacity(16 * 1024);
+    let _ = write!(
+        h,
+        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{}</title><style>{STYLE}</style></head><body><header><span>{}</span><a href=\"{}?lang={}\" hreflang=\"{}\" lang=\"{}\">{}</a></header><main>",
+        l.tag(),
+        esc(title),
+        esc(&ctx.genesis.network),
+        esc(ctx.path),
+        other.param(),
+        other.tag(),
+        other.tag(),
+        other.own_name()
+    );
+    h
+}
+
+fn close(mut h: String) -> String {
+    h.push_str("</main></body></html>");
+    h
+}
+
+/// The regulator's contact, or the authority's name when genesis has none.
+fn contact_line(ctx: &Ctx<'_>, verdict_contact: Option<&str>) -> String {
+    let l = ctx.lang;
+    let who = ctx
+        .genesis
+        .authorities
+        .first()
+        .map(|a| a.name.as_str())
+        .unwrap_or_default();
+    match verdict_contact {
+        Some(c) => format!(
+            "{}{}",
+            l.tr("咨询与举报：", "Questions and reports: "),
+            esc(c)
+        ),
+        None => format!(
+            "{}{}",
+            l.tr("咨询与举报：", "Questions and reports: "),
+            esc(who)
+        ),
+    }
+}
+
+/// The participant name for `key`, from the trace's signers.
+fn name_of(t: &Trace, key: &PublicKey) -> Option<String> {
+    t.events
+        .iter()
+        .filter_map(|e| e.signer.as_ref())
+        .find(|s| s.identity == *key)
+        .map(|s| s.name.clone())
+}
+
+/// `批次 QDH-JS-0402（界首林家茶园）` / `lot QDH-JS-0402 (Lin Family …)`.
+fn lot_words(ctx: &Ctx<'_>, t: &Trace, lot: &LotId) -> String {
+    let l = ctx.lang;
+    match name_of(t, &lot.source) {
+        Some(n) => format!(
+            "{}{}{}{}{}",
+            l.tr("批次 ", "lot "),
+            esc(&lot.code),
+            l.tr("（", " ("),
+            esc(&n),
+            l.tr("）", ")")
+        ),
+        None => format!("{}{}", l.tr("批次 ", "lot "), esc(&lot.code)),
+    }
+}
+
+/// The verdict box: one heading, what it means, what to do, whom to call.
+fn verdict_box(ctx: &Ctx<'_>, t: &Trace, v: &Verdict) -> String {
+    let l = ctx.lang;
+    let g = ctx.genesis;
     let mut h = String::new();
-    let product = t.product.as_ref().map_or("", |p| p.description.as_str());
-    let _ = write!(
-        h,
-        "{HEAD}{} — {}</title></head><body>",
-        esc(product),
-        esc(&t.lot.code)
-    );
-    let _ = write!(
-        h,
-        "<h1>{}</h1><p>Lot <b>{}</b> · network {}</p>",
-        esc(product),
-        esc(&t.lot.code),
-        esc(network)
-    );
-    if t.is_clean() {
-        h.push_str("<p style=\"color:green\">✔ Every record below is signed by an enrolled participant and was validated by this node. No recall, failed test or flag.</p>");
-    } else {
-        h.push_str("<p style=\"color:#b00\">⚠ Warnings:</p><ul>");
-        for w in &t.warnings {
+    let contact = contact_line(ctx, v.contact.as_deref());
+    match &v.finding {
+        Finding::Recalled {
+            lot,
+            this_lot,
+            reason,
+            time,
+            ..
+        } => {
             let _ = write!(
                 h,
-                "<li>{}</li>",
-                esc(&serde_json::to_string(w).unwrap_or_default())
+                "<section id=\"verdict\" class=\"verdict bad\"><h1>⚠ {}</h1>",
+                l.tr("已召回：请勿食用", "RECALLED: do not eat")
+            );
+            if *this_lot {
+                let _ = write!(
+                    h,
+                    "<p>{}{}{}</p>",
+                    l.tr("本批次已于 ", "This lot was recalled on "),
+                    l.date(*time, g),
+                    l.tr(" 被召回。", ".")
+                );
+            } else {
+                let _ = write!(
+                    h,
+                    "<p>{}{}{}{}{}</p>",
+                    l.tr("制成本产品的原料", "It was made from "),
+                    lot_words(ctx, t, lot),
+                    l.tr("，已于 ", ", recalled on "),
+                    l.date(*time, g),
+                    l.tr(" 被召回。", ".")
+                );
+            }
+            let _ = write!(
+                h,
+                "<p>{}{}</p><p class=\"do\">{}</p><p>{contact}</p>",
+                l.tr("原因：", "Why: "),
+                esc(reason),
+                l.tr(
+                    "怎么办：请勿食用，退回购买的商店。",
+                    "What to do: do not eat it; return it to the shop where you bought it."
+                )
+            );
+        }
+        Finding::FailedTest {
+            lot,
+            this_lot,
+            test,
+            notes,
+            by,
+            time,
+            ..
+        } => {
+            let _ = write!(
+                h,
+                "<section id=\"verdict\" class=\"verdict bad\"><h1>⚠ {}</h1>",
+                l.tr("检测不合格：请勿食用", "FAILED A SAFETY TEST: do not eat")
+            );
+            let whose = if *this_lot {
+                l.tr("本批次", "This lot").to_owned()
+            } else {
+                format!(
+                    "{}{}",
+                    l.tr("原料", "An ingredient, "),
+                    lot_words(ctx, t, lot)
+                )
+            };
+            let _ = match l {
+                Lang::Zh => write!(
+                    h,
+                    "<p>{whose}在 {} 的检测中不合格：{}。</p>",
+                    l.date(*time, g),
+                    esc(test)
+                ),
+                Lang::En => write!(
+                    h,
+                    "<p>{whose} failed the test {} on {}.</p>",
+                    esc(test),
+                    l.date(*time, g)
+                ),
+            };
+            if !notes.is_empty() {
+                let _ = write!(
+                    h,
+                    "<p>{}{}{}</p>",
+                    l.tr("检测结果：", "Result: "),
+                    esc(notes),
+                    by.as_ref()
+                        .map(|b| format!("{}{}{}", l.tr("（", " ("), esc(b), l.tr("）", ")")))
+                        .unwrap_or_default()
+                );
+            }
+            let _ = write!(
+                h,
+                "<p class=\"do\">{}</p><p>{contact}</p>",
+                l.tr(
+                    "怎么办：请勿食用，退回购买的商店。",
+                    "What to do: do not eat it; return it to the shop where you bought it."
+                )
+            );
+        }
+        Finding::Excursion {
+            sensor,
+            peak,
+            min,
+            max,
+            too_high,
+            from,
+            last_out,
+            back_in,
+            readings,
+            location,
+            ..
+        } => {
+            let heading = match (sensor, too_high) {
+                (SensorKind::Temperature, true) => {
+                    l.tr("冷链温度超标", "COLD CHAIN BROKEN: too warm")
+                }
+                (SensorKind::Temperature, false) => {
+                    l.tr("冷链温度过低", "COLD CHAIN BROKEN: too cold")
+                }
+                (SensorKind::Humidity, _) => l.tr("储运湿度超标", "HUMIDITY OUT OF RANGE"),
+            };
+            let _ = write!(
+                h,
+                "<section id=\"verdict\" class=\"verdict warn\"><h1>⚠ {heading}</h1>"
+            );
+            let peak_words = if *too_high {
+                l.tr("最高 ", "up to ")
+            } else {
+                l.tr("最低 ", "down to ")
+            };
+            let _ = write!(
+                h,
+                "<p>{}{peak_words}<b>{}</b>{}{}–{}</p>",
+                l.sensor(*sensor),
+                i18n::measure(*peak, *sensor),
+                l.tr("，允许范围 ", ", allowed "),
+                i18n::milli(*min),
+                i18n::measure(*max, *sensor),
+            );
+            let how_long = match back_in {
+                Some(back) => format!(
+                    "{}<b>{}</b>{}{}{}{}",
+                    l.tr("持续不超过 ", "For up to "),
+                    l.duration(back.saturating_sub(*from)),
+                    l.tr("（", " ("),
+                    l.datetime(*from, g),
+                    l.tr(" 起，", " until the reading of "),
+                    format_args!(
+                        "{}{}",
+                        l.clock(*back, g),
+                        l.tr(" 恢复正常）", " was back in range)")
+                    )
+                ),
+                None if *readings > 1 => format!(
+                    "{}<b>{}</b>{}{}{}",
+                    l.tr("至少持续 ", "For at least "),
+                    l.duration(last_out.saturating_sub(*from)),
+                    l.tr("（自 ", " (from "),
+                    l.datetime(*from, g),
+                    l.tr(
+                        " 起，最后一次读数仍未恢复）",
+                        "; not back in range at the last reading)"
+                    )
+                ),
+                None => format!(
+                    "{}{}{}",
+                    l.tr("读数时间：", "Measured at "),
+                    l.datetime(*from, g),
+                    l.tr(
+                        "（最后一次读数，之后无记录）",
+                        " (the last reading; none after it)"
+                    )
+                ),
+            };
+            let _ = write!(
+                h,
+                "<p>{how_long}{}</p><p>{}{}</p>",
+                l.tr("。", "."),
+                l.tr("地点：", "Where: "),
+                esc(&place(location))
+            );
+            let _ = write!(
+                h,
+                "<p class=\"do\">{}</p><p>{contact}</p>",
+                l.tr(
+                    "怎么办：品质可能受影响。食用前请检查，有疑问请咨询商店。",
+                    "What to do: quality may be affected. Check it before eating; ask the shop if in doubt."
+                )
+            );
+        }
+        Finding::Certificate {
+            claim,
+            number,
+            valid_from,
+            valid_until,
+            problem,
+            ..
+        } => {
+            let heading = match problem {
+                CertificateProblem::Expired => l.tr("认证已过期", "CERTIFICATE EXPIRED"),
+                CertificateProblem::NotYetValid => {
+                    l.tr("认证尚未生效", "CERTIFICATE NOT YET VALID")
+                }
+            };
+            let _ = write!(
+                h,
+                "<section id=\"verdict\" class=\"verdict warn\"><h1>⚠ {heading}</h1><p>{}<b>{}</b>{}</p>",
+                l.tr("“", "The claim “"),
+                esc(claim),
+                l.tr("”的认证", "”")
+            );
+            let validity = match valid_until {
+                Some(u) => format!(
+                    "{}{}{}{}",
+                    l.tr("有效期 ", "valid from "),
+                    l.date(*valid_from, g),
+                    l.tr(" 至 ", " until "),
+                    l.date(*u, g)
+                ),
+                None => format!(
+                    "{}{}",
+                    l.tr("生效日期 ", "valid from "),
+                    l.date(*valid_from, g)
+                ),
+            };
+            let _ = write!(
+                h,
+                "<p>{}{validity}{}</p>",
+                number
+                    .as_ref()
+                    .map(|n| format!(
+                        "{}{}{}",
+                        l.tr("证书编号 ", "Certificate "),
+                        esc(n),
+                        l.tr("，", ", ")
+                    ))
+                    .unwrap_or_default(),
+                match problem {
+                    CertificateProblem::Expired => l.tr("，现已过期。", ": it has expired."),
+                    CertificateProblem::NotYetValid => l.tr("，尚未生效。", ": not valid yet."),
+                }
+            );
+            let _ = write!(
+                h,
+                "<p class=\"do\">{}</p><p>{contact}</p>",
+                l.tr(
+                    "这项声明目前没有有效认证；未发现召回或检测不合格。",
+                    "This claim is not certified now; nothing is recalled and no test failed."
+                )
+            );
+        }
+        Finding::Clean => {
+            let _ = write!(
+                h,
+                "<section id=\"verdict\" class=\"verdict ok\"><h1>✓ {}</h1><p>{}</p><p class=\"small\">{}</p>",
+                l.tr("未发现问题", "NO PROBLEMS FOUND"),
+                l.tr(
+                    "没有召回，没有不合格的检测，冷链温度正常，认证有效。",
+                    "Nothing recalled, no failed test, the cold chain stayed in range, certificates are valid."
+                ),
+                l.tr(
+                    "下列每条记录都由登记的参与者签名，并经本节点核验。",
+                    "Every record below is signed by an enrolled participant and was checked by this node."
+                )
+            );
+        }
+    }
+    if !v.also.is_empty() {
+        let _ = write!(
+            h,
+            "<p class=\"also\">{}</p><ul class=\"also\">",
+            l.tr("另外：", "Also:")
+        );
+        for f in &v.also {
+            let _ = write!(h, "<li>{}</li>", finding_line(ctx, t, f));
+        }
+        h.push_str("</ul>");
+    }
+    if !v.flags.is_empty() {
+        let _ = write!(
+            h,
+            "<p class=\"also\"><b>{}</b></p><ul class=\"also\">",
+            l.tr(
+                "注意，部分记录不可信：",
+                "Caution, some records cannot be trusted:"
+            )
+        );
+        for f in &v.flags {
+            let _ = write!(
+                h,
+                "<li>{}{}{}</li>",
+                l.date(f.time, g),
+                f.signer
+                    .as_ref()
+                    .map(|s| format!(" {}", esc(s)))
+                    .unwrap_or_default(),
+                flag_words(l, &f.flag)
             );
         }
         h.push_str("</ul>");
     }
-    if !t.certifications.is_empty() {
-        h.push_str("<h2>Certified</h2><ul>");
-        for (lot, claim, _) in &t.certifications {
-            let _ = write!(h, "<li>{} (lot {})</li>", esc(claim), esc(&lot.code));
-        }
-        h.push_str("</ul>");
-    }
-    h.push_str("<h2>Journey</h2><ol>");
-    for e in &t.events {
-        let who = e.signer.as_ref().map_or_else(
-            || e.author.short(),
-            |s| format!("{} ({})", s.name, s.role.as_str()),
-        );
-        let _ = write!(
-            h,
-            "<li><b>{}</b> by {} at {} ms <small>{}</small></li>",
-            esc(e.event.kind().as_str()),
-            esc(&who),
-            e.time,
-            e.hash.short()
-        );
-    }
-    h.push_str("</ol></body></html>");
+    h.push_str("</section>");
     h
 }
 
-/// The page for an unknown product or lot.
-pub fn not_found(network: &str) -> String {
-    message(
-        network,
-        "Not found",
-        "No lot with this product and lot code is recorded",
-    )
+fn flag_words(l: Lang, f: &Flag) -> &'static str {
+    match f {
+        Flag::Revoked { .. } => l.tr(
+            "：签名密钥已被吊销",
+            ": signed with a key the regulator revoked",
+        ),
+        Flag::Equivocation { .. } => l.tr(
+            "：签名者签署了相互矛盾的记录",
+            ": its signer signed two conflicting records",
+        ),
+        Flag::Tainted { .. } => l.tr(
+            "：依赖于不可信的记录",
+            ": relies on a record that cannot be trusted",
+        ),
+    }
 }
 
-/// The page for a `/lot/{source}/{code}` link naming no recorded lot.
-pub fn lot_not_found(network: &str) -> String {
-    message(
-        network,
-        "Not found",
-        "No lot with this creator and lot code is recorded",
-    )
+/// One short line for a finding after the first.
+fn finding_line(ctx: &Ctx<'_>, t: &Trace, f: &Finding) -> String {
+    let l = ctx.lang;
+    let g = ctx.genesis;
+    match f {
+        Finding::Recalled { lot, reason, .. } => format!(
+            "{}{}{}{}",
+            l.tr("已召回：", "Recalled: "),
+            lot_words(ctx, t, lot),
+            l.tr("，原因：", ", because: "),
+            esc(reason)
+        ),
+        Finding::FailedTest { lot, test, .. } => format!(
+            "{}{}{}{}",
+            l.tr("检测不合格：", "Failed test: "),
+            lot_words(ctx, t, lot),
+            l.tr("，", ", "),
+            esc(test)
+        ),
+        Finding::Excursion {
+            sensor,
+            peak,
+            min,
+            max,
+            from,
+            ..
+        } => format!(
+            "{}{} {}{}{}–{}{}{}",
+            l.tr("冷链超标：", "Cold chain: "),
+            l.sensor(*sensor),
+            i18n::measure(*peak, *sensor),
+            l.tr("（允许 ", " (allowed "),
+            i18n::milli(*min),
+            i18n::measure(*max, *sensor),
+            l.tr("），", "), "),
+            l.datetime(*from, g)
+        ),
+        Finding::Certificate {
+            claim,
+            problem,
+            valid_until,
+            ..
+        } => format!(
+            "{}{}{}",
+            match problem {
+                CertificateProblem::Expired => l.tr("认证已过期：", "Certificate expired: "),
+                CertificateProblem::NotYetValid =>
+                    l.tr("认证尚未生效：", "Certificate not yet valid: "),
+            },
+            esc(claim),
+            valid_until
+                .map(|u| format!("{}{}", l.tr("，有效期至 ", ", valid until "), l.date(u, g)))
+                .unwrap_or_default()
+        ),
+        Finding::Clean => String::new(),
+    }
 }
 
-/// The page for a link that names no lot at all, with the reason.
-pub fn bad_link(network: &str, reason: &str) -> String {
+fn place(loc: &Location) -> String {
+    match (&loc.description, &loc.gln) {
+        (d, Some(g)) if !d.is_empty() => format!("{d} · GLN {g}"),
+        (_, Some(g)) => format!("GLN {g}"),
+        (d, None) => d.clone(),
+    }
+}
+
+fn doc(l: Lang, r: &Option<RefDoc>) -> String {
+    r.as_ref()
+        .map(|r| {
+            format!(
+                "<p class=\"small\">{}{} {}</p>",
+                l.tr("单据：", "Document: "),
+                esc(&r.kind),
+                esc(&r.number)
+            )
+        })
+        .unwrap_or_default()
+}
+
+/// A participant's name from the trace, else the short key.
+fn who(t: &Trace, key: &PublicKey) -> String {
+    name_of(t, key).unwrap_or_else(|| key.short())
+}
+
+/// One event of the journey as a timeline entry.
+fn event_item(ctx: &Ctx<'_>, t: &Trace, e: &TraceEvent) -> String {
+    let l = ctx.lang;
+    let g = ctx.genesis;
+    let alert = matches!(
+        &e.event,
+        Event::Recall { .. }
+            | Event::Inspect {
+                verdict: Outcome::Fail,
+                ..
+            }
+    ) || matches!(&e.event, Event::Observe { readings, .. } if readings.iter().any(Reading::is_excursion))
+        || !e.flags.is_empty();
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<li{}><p class=\"when\">{}</p><h3>{}</h3>",
+        if alert { " class=\"alert\"" } else { "" },
+        l.datetime(e.time, g),
+        l.event(e.event.kind())
+    );
+    let signer = match &e.signer {
+        Some(s) => format!("{} · {}", esc(&s.name), l.role(s.role)),
+        None => e.author.short(),
+    };
+    let _ = write!(
+        h,
+        "<p class=\"small\">{}{signer}</p>",
+        l.tr("签名：", "Signed by ")
+    );
+    let lotw = |lot: &LotId| lot_words(ctx, t, lot);
+    match &e.event {
+        Event::Harvest {
+            lot_code,
+            product,
+            quantity,
+            location,
+            reference,
+        } => {
+            let _ = write!(
+                h,
+                "<p>{} {}{}{}</p><p class=\"small\">{}{}</p>{}",
+                l.quantity(quantity),
+                esc(&product.description),
+                l.tr("，批次 ", ", lot "),
+                esc(lot_code),
+                l.tr("地点：", "Where: "),
+                esc(&place(location)),
+                doc(l, reference)
+            );
+        }
+        Event::Transform {
+            process,
+            inputs,
+            outputs,
+            location,
+            reference,
+            ..
+        } => {
+            let _ = write!(h, "<p>{}</p>", esc(process));
+            for i in inputs {
+                let _ = write!(
+                    h,
+                    "<p class=\"small\">{}{} {}</p>",
+                    l.tr("原料：", "From: "),
+                    l.quantity(&i.quantity),
+                    lotw(&i.lot)
+                );
+            }
+            for o in outputs {
+                let _ = write!(
+                    h,
+                    "<p>{}{} {}{}{}</p>",
+                    l.tr("制成：", "Made: "),
+                    l.quantity(&o.quantity),
+                    esc(&o.product.description),
+                    l.tr("，批次 ", ", lot "),
+                    esc(&o.code)
+                );
+            }
+            let _ = write!(
+                h,
+                "<p class=\"small\">{}{}</p>{}",
+                l.tr("地点：", "Where: "),
+                esc(&place(location)),
+                doc(l, reference)
+            );
+        }
+        Event::Ship {
+            lot,
+            quantity,
+            to,
+            from,
+            destination,
+            reference,
+        } => {
+            let _ = write!(
+                h,
+                "<p>{} {}{}{}</p><p class=\"small\">{}{}</p><p class=\"small\">{}{}</p>{}",
+                l.quantity(quantity),
+                lotw(lot),
+                l.tr(" 发往 ", " to "),
+                esc(&who(t, to)),
+                l.tr("从：", "From: "),
+                esc(&place(from)),
+                l.tr("到：", "To: "),
+                esc(&place(destination)),
+                doc(l, reference)
+            );
+        }
+        Event::Receive {
+            lot,
+            quantity,
+            location,
+            reference,
+            ..
+        } => {
+            let _ = write!(
+                h,
+                "<p>{} {}</p><p class=\"small\">{}{}</p>{}",
+                l.quantity(quantity),
+                lotw(lot),
+                l.tr("地点：", "Where: "),
+                esc(&place(location)),
+                doc(l, reference)
+            );
+        }
+        Event::Observe {
+            location, readings, ..
+        } => {
+            let _ = write!(
+                h,
+                "<p class=\"small\">{}{}</p>",
+                l.tr("地点：", "Where: "),
+                esc(&place(location))
+            );
+            let mut by_kind: BTreeMap<u8, Vec<Reading>> = BTreeMap::new();
+            for r in readings {
+                let k = match r.kind {
+                    SensorKind::Temperature => 0,
+                    SensorKind::Humidity => 1,
+                };
+                by_kind.entry(k).or_default().push(*r);
+            }
+            for rs in by_kind.values() {
+                let out = rs.iter().filter(|r| r.is_excursion()).count();
+                if let Some(first) = rs.first() {
+                    let _ = write!(
+                        h,
+                        "<p>{} {}{}–{}{}</p>",
+                        rs.len(),
+                        l.tr("次读数，允许 ", " readings, allowed "),
+                        i18n::milli(first.min),
+                        i18n::measure(first.max, first.kind),
+                        if out > 0 {
+                            format!(
+                                "{}{out}{}",
+                                l.tr("，<b>", "; <b>"),
+                                l.tr(" 次超出范围</b>", " out of range</b>")
+                            )
+                        } else {
+                            l.tr("，全部在范围内", "; all in range").to_owned()
+                        }
+                    );
+                }
+                h.extend(chart::chart(rs, l, g));
+            }
+        }
+        Event::Inspect {
+            lot,
+            test,
+            verdict,
+            notes,
+            reference,
+        } => {
+            let result = match verdict {
+                Outcome::Pass => l.tr("合格", "PASS"),
+                Outcome::Fail => l.tr("不合格", "FAIL"),
+            };
+            let _ = write!(
+                h,
+                "<p>{}：{}</p><p><b>{result}</b>{}</p>{}",
+                lotw(lot),
+                esc(test),
+                if notes.is_empty() {
+                    String::new()
+                } else {
+                    format!("{}{}", l.tr("：", ": "), esc(notes))
+                },
+                doc(l, reference)
+            );
+        }
+        Event::Certify {
+            lot,
+            claim,
+            reference,
+            valid_until,
+        } => {
+            let validity = match valid_until {
+                Some(u) => format!(
+                    "{}{}{}{}",
+                    l.tr("有效期 ", "Valid "),
+                    l.date(e.time, g),
+                    l.tr(" 至 ", " to "),
+                    l.date(*u, g)
+                ),
+                None => format!("{}{}", l.tr("生效日期 ", "Valid from "), l.date(e.time, g)),
+            };
+            let _ = write!(
+                h,
+                "<p><b>{}</b></p><p class=\"small\">{}</p><p class=\"small\">{validity}</p>{}",
+                esc(claim),
+                lotw(lot),
+                doc(l, reference)
+            );
+        }
+        Event::Recall { lot, reason } => {
+            let _ = write!(
+                h,
+                "<p><b>{}</b>{}{}</p>",
+                lotw(lot),
+                l.tr("，原因：", ", because: "),
+                esc(reason)
+            );
+        }
+        Event::Sell {
+            quantity, location, ..
+        } => {
+            let _ = write!(
+                h,
+                "<p>{}</p><p class=\"small\">{}{}</p>",
+                l.quantity(quantity),
+                l.tr("地点：", "Where: "),
+                esc(&place(location))
+            );
+        }
+        Event::Enroll { name, role, .. } => {
+            let _ = write!(h, "<p>{} · {}</p>", esc(name), l.role(*role));
+        }
+        Event::Revoke { key, reason, .. } => {
+            let _ = write!(
+                h,
+                "<p>{}{}{}</p>",
+                esc(&who(t, key)),
+                l.tr("，原因：", ", because: "),
+                esc(reason)
+            );
+        }
+        Event::RotateKey { .. } => {}
+    }
+    for f in &e.flags {
+        let _ = write!(h, "<p class=\"small\"><b>⚠{}</b></p>", flag_words(l, f));
+    }
+    h.push_str("</li>");
+    h
+}
+
+/// The places of the journey in time order, consecutive repeats merged.
+fn route(t: &Trace) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for e in &t.events {
+        let locs: Vec<&Location> = match &e.event {
+            Event::Harvest { location, .. }
+            | Event::Transform { location, .. }
+            | Event::Receive { location, .. }
+            | Event::Observe { location, .. }
+            | Event::Sell { location, .. } => vec![location],
+            Event::Ship {
+                from, destination, ..
+            } => vec![from, destination],
+            _ => Vec::new(),
+        };
+        for loc in locs {
+            let p = place(loc);
+            if !p.is_empty() && out.last() != Some(&p) {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+fn product_line(ctx: &Ctx<'_>, t: &Trace) -> String {
+    let l = ctx.lang;
+    let product = t.product.as_ref();
     format!(
-        "{HEAD}Bad link</title></head><body><h1>Bad link</h1><p>This link names no lot: {}.</p><p>Network {}.</p></body></html>",
-        esc(reason),
-        esc(network)
+        "<p class=\"product\"><b>{}</b><br>{}{}{}{}</p>",
+        esc(product.map_or("", |p| p.description.as_str())),
+        l.tr("批号 ", "Lot "),
+        esc(&t.lot.code),
+        l.tr(" · 生产者 ", " · made by "),
+        esc(&who(t, &t.lot.source))
     )
 }
 
-/// A one-paragraph page: `{text} on {network}.`
-fn message(network: &str, title: &str, text: &str) -> String {
-    format!(
-        "{HEAD}{title}</title></head><body><h1>{title}</h1><p>{} on {}.</p></body></html>",
-        esc(text),
-        esc(network)
-    )
+/// The lot's page: product, verdict, certificates, journey, route and how
+/// to verify its bundle offline.
+pub fn lot_page(ctx: &Ctx<'_>, t: &Trace, v: &Verdict, note: Option<&Note>) -> String {
+    let l = ctx.lang;
+    let product = t.product.as_ref().map_or("", |p| p.description.as_str());
+    let mut h = open(ctx, &format!("{product} · {}", t.lot.code));
+    h.push_str(&product_line(ctx, t));
+    h.push_str(&verdict_box(ctx, t, v));
+    match note {
+        Some(Note::Serial(s)) => {
+            let _ = write!(
+                h,
+                "<p class=\"small\">{}{}{}</p>",
+                l.tr("序列号 ", "Serial "),
+                esc(s),
+                l.tr(
+                    "：本系统按批次追溯，不单独记录每件商品；以上是该批次的信息。",
+                    ": this ledger traces lots, not single items; this is the page of its lot."
+                )
+            );
+        }
+        Some(Note::Variant(c)) => {
+            let _ = write!(
+                h,
+                "<p class=\"small\">{}{}{}</p>",
+                l.tr("规格 ", "Variant "),
+                esc(c),
+                l.tr(
+                    "：本系统不区分规格；以上是该批次的信息。",
+                    ": variants are not tracked; this is the page of its lot."
+                )
+            );
+        }
+        None => {}
+    }
+    if !v.certified.is_empty() {
+        let _ = write!(h, "<h2>{}</h2><ul>", l.tr("有效认证", "Valid certificates"));
+        for c in &v.certified {
+            let _ = write!(
+                h,
+                "<li><b>{}</b>{}{}</li>",
+                esc(&c.claim),
+                c.number
+                    .as_ref()
+                    .map(|n| format!("{}{}", l.tr("，证书编号 ", ", certificate "), esc(n)))
+                    .unwrap_or_default(),
+                match c.valid_until {
+                    Some(u) => format!(
+                        "{}{}",
+                        l.tr("，有效期至 ", ", valid until "),
+                        l.date(u, ctx.genesis)
+                    ),
+                    None => l.tr("，长期有效", ", no expiry").to_owned(),
+                }
+            );
+        }
+        h.push_str("</ul>");
+    }
+    let _ = write!(
+        h,
+        "<h2>{}</h2><ol class=\"journey\">",
+        l.tr("从农田到货架", "From the field to the shelf")
+    );
+    for e in &t.events {
+        h.push_str(&event_item(ctx, t, e));
+    }
+    h.push_str("</ol>");
+    let places = route(t);
+    if !places.is_empty() {
+        let _ = write!(h, "<h2>{}</h2><ol class=\"route\">", l.tr("路线", "Route"));
+        for p in places {
+            let _ = write!(h, "<li>{}</li>", esc(&p));
+        }
+        h.push_str("</ol>");
+    }
+    let file = format!("{}.bundle", t.lot.code);
+    let _ = write!(
+        h,
+        "<h2>{}</h2><p><a href=\"/lots/{}/{}/bundle\" download=\"{}\">{}</a></p><p class=\"small\">{}<code>terroir verify {} --network {}</code>{}</p>",
+        l.tr("自己核验", "Check it yourself"),
+        t.lot.source.to_hex(),
+        gs1::percent_encode(&t.lot.code),
+        esc(&file),
+        l.tr("下载本批次的追溯文件", "Download this lot's trace bundle"),
+        l.tr("离线核验：", "Verify it offline: "),
+        esc(&file),
+        ctx.network.short(),
+        l.tr(
+            "（网络编号请用监管部门公布的完整编号，它以上面的字符开头）。",
+            " (give the full network id the regulator publishes; it starts with these characters)."
+        )
+    );
+    close(h)
+}
+
+/// A product's page (`/01/{gtin}`): its lots, newest first, with their
+/// verdicts; `note` explains why the reader landed here.
+pub fn product_page(
+    ctx: &Ctx<'_>,
+    gtin: &str,
+    lots: &[(Trace, Verdict)],
+    serial: Option<&str>,
+) -> String {
+    let l = ctx.lang;
+    let product = lots
+        .first()
+        .and_then(|(t, _)| t.product.as_ref())
+        .map_or(String::new(), |p| p.description.clone());
+    let mut h = open(ctx, &product);
+    let _ = write!(
+        h,
+        "<p class=\"product\"><b>{}</b><br>GTIN {}</p>",
+        esc(&product),
+        esc(gtin)
+    );
+    if let Some(s) = serial {
+        let _ = write!(
+            h,
+            "<section id=\"verdict\" class=\"verdict warn\"><h1>{}</h1><p>{}{}{}</p></section>",
+            l.tr("需要批号", "The lot number is needed"),
+            l.tr("序列号 ", "Serial "),
+            esc(s),
+            l.tr(
+                "：本系统按批次追溯，不记录单件商品。请查看包装上的批号，在下面选择。",
+                ": this ledger traces lots, not single items. Find the lot number on the pack and choose it below."
+            )
+        );
+    }
+    let _ = write!(
+        h,
+        "<h2>{}</h2><ul class=\"lots\">",
+        l.tr("本产品的批次", "Lots of this product")
+    );
+    for (t, v) in lots {
+        let (mark, words) = match &v.finding {
+            Finding::Recalled { .. } => ("⚠", l.tr("已召回", "recalled")),
+            Finding::FailedTest { .. } => ("⚠", l.tr("检测不合格", "failed a test")),
+            Finding::Excursion { .. } => ("⚠", l.tr("冷链超标", "cold chain broken")),
+            Finding::Certificate { .. } => ("⚠", l.tr("认证无效", "certificate not valid")),
+            Finding::Clean => ("✓", l.tr("未发现问题", "no problems found")),
+        };
+        let _ = write!(
+            h,
+            "<li><a href=\"/01/{}/10/{}?lang={}\">{}</a> {mark} {words}</li>",
+            esc(gtin),
+            gs1::percent_encode(&t.lot.code),
+            l.param(),
+            esc(&t.lot.code)
+        );
+    }
+    h.push_str("</ul>");
+    close(h)
+}
+
+/// The page for a code no recorded lot carries: possibly counterfeit.
+pub fn unknown_page(ctx: &Ctx<'_>, gtin: Option<&str>, lot: Option<&str>) -> String {
+    let l = ctx.lang;
+    let mut h = open(ctx, l.tr("查无此码", "Unknown code"));
+    let mut what = String::new();
+    if let Some(g) = gtin {
+        let _ = write!(what, "GTIN {}", esc(g));
+    }
+    if let Some(c) = lot {
+        let _ = write!(what, "{}{}", l.tr("，批号 ", ", lot "), esc(c));
+    }
+    let _ = write!(
+        h,
+        "<section id=\"verdict\" class=\"verdict bad\"><h1>⚠ {}</h1><p>{}{}</p><p class=\"do\">{}</p><p>{}</p></section>",
+        l.tr("查无此码：可能是假冒产品", "UNKNOWN CODE: possibly counterfeit"),
+        if what.is_empty() { String::new() } else { format!("{what}{}", l.tr("：", ": ")) },
+        l.tr(
+            "本追溯网络中没有这个产品或批次的记录。",
+            "this traceability network has no record of this product or lot."
+        ),
+        l.tr(
+            "怎么办：请勿食用，保留包装和购物凭证，向监管部门举报。",
+            "What to do: do not eat it; keep the pack and the receipt, and report it to the regulator."
+        ),
+        contact_line(ctx, ledger_core::verdict::contact(ctx.genesis).as_deref())
+    );
+    close(h)
+}
+
+/// The page for a malformed link, saying what is wrong with it.
+pub fn bad_link_page(ctx: &Ctx<'_>, why: &BadLink) -> String {
+    let l = ctx.lang;
+    let mut h = open(ctx, l.tr("链接有误", "Broken link"));
+    let _ = write!(
+        h,
+        "<section id=\"verdict\" class=\"verdict warn\"><h1>⚠ {}</h1><p>{}</p><p>{}</p></section>",
+        l.tr("链接有误", "BROKEN LINK"),
+        esc(&bad_link_words(l, why)),
+        l.tr(
+            "请重新扫描包装上的二维码；如果仍然出错，包装可能不是正品。",
+            "Scan the code on the pack again; if it is still wrong, the pack may not be genuine."
+        )
+    );
+    close(h)
+}
+
+/// What is wrong with a link, in the reader's language.
+pub fn bad_link_words(l: Lang, why: &BadLink) -> String {
+    match why {
+        BadLink::Source => l
+            .tr(
+                "链接中的生产者编号不是 64 位十六进制密钥。",
+                "The lot's source in the link is not a key of 64 hex digits.",
+            )
+            .to_owned(),
+        BadLink::NoLot => l
+            .tr("链接中没有批号。", "The link names no lot.")
+            .to_owned(),
+        BadLink::Encoding => l
+            .tr(
+                "链接中有无法识别的字符编码。",
+                "The link has characters that are not valid UTF-8.",
+            )
+            .to_owned(),
+        BadLink::Link(e) => link_error_words(l, e),
+    }
+}
+
+fn link_error_words(l: Lang, e: &LinkError) -> String {
+    match e {
+        LinkError::Key { source, .. } => match source {
+            Gs1Error::NotDigits { value, .. } => format!(
+                "{}{value}{}",
+                l.tr("商品条码 GTIN “", "The product code (GTIN) “"),
+                l.tr("”只能包含数字。", "” must contain only digits.")
+            ),
+            Gs1Error::Length { value, len, .. } => format!(
+                "{}{value}{}{len}{}",
+                l.tr("商品条码 GTIN “", "The product code (GTIN) “"),
+                l.tr("”有 ", "” has "),
+                l.tr(
+                    " 位数字，应为 8、12、13 或 14 位。",
+                    " digits; it must have 8, 12, 13 or 14."
+                )
+            ),
+            Gs1Error::CheckDigit {
+                value, got, want, ..
+            } => format!(
+                "{}{value}{}{got}{}{want}{}",
+                l.tr("商品条码 GTIN “", "The product code (GTIN) “"),
+                l.tr("”的校验位是 ", "” ends in check digit "),
+                l.tr("，正确应为 ", ", but the correct one is "),
+                l.tr("：条码抄错或不是真码。", ": mistyped, or not a real code.")
+            ),
+            _ => l
+                .tr(
+                    "商品条码 GTIN 无效。",
+                    "The product code (GTIN) is not valid.",
+                )
+                .to_owned(),
+        },
+        LinkError::OutOfOrder { .. } => l
+            .tr(
+                "链接中各部分顺序有误（应为 规格 22、批号 10、序列号 21）。",
+                "The parts of the link are out of order (variant 22, lot 10, serial 21).",
+            )
+            .to_owned(),
+        LinkError::DuplicateAi { ai } => format!(
+            "{}{ai}{}",
+            l.tr("链接中 (", "The link repeats part ("),
+            l.tr(") 出现了两次。", ").")
+        ),
+        LinkError::BadEncoding { .. } => l
+            .tr(
+                "链接中有无法识别的字符编码。",
+                "The link has characters that are not valid percent-encoded UTF-8.",
+            )
+            .to_owned(),
+        LinkError::BadValue { ai, .. } => format!(
+            "{}{ai}{}",
+            l.tr("链接中 (", "The value of part ("),
+            l.tr(") 的值为空或无效。", ") is empty or invalid.")
+        ),
+        LinkError::TrailingSlash { .. } => l
+            .tr(
+                "链接末尾多了一个“/”。",
+                "The link ends with a '/' it must not have.",
+            )
+            .to_owned(),
+        LinkError::UnexpectedAi { ai, .. } => format!(
+            "{}{ai}{}",
+            l.tr("链接中不应出现 (", "The link has a part ("),
+            l.tr(")。", ") that does not belong after the product code.")
+        ),
+        _ => l
+            .tr(
+                "这不是有效的商品链接。",
+                "This is not a valid product link.",
+            )
+            .to_owned(),
+    }
 }

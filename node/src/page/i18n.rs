@@ -1,0 +1,339 @@
+//! The page's two languages: which one a request gets, and every word,
+//! date, duration and measurement in it, in human units.
+//!
+//! Chinese is the default on a network whose genesis names a Chinese
+//! language; a `?lang=` query parameter wins over `Accept-Language`, which
+//! wins over the network's default. Words live next to their translation
+//! (`lang.tr("已召回", "Recalled")`), so a missing one is a compile error,
+//! not a blank.
+
+use ledger_core::event::SensorKind;
+use ledger_core::{EventKind, Genesis, Quantity, Role, Unit};
+
+/// A language the page speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// Simplified Chinese (`zh-CN`).
+    Zh,
+    /// English (`en`).
+    En,
+}
+
+impl Lang {
+    /// The `lang` attribute of the page.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    /// The value of `?lang=` that selects it.
+    pub fn param(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
+
+    /// The other language, for the switch link.
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Zh => Lang::En,
+            Lang::En => Lang::Zh,
+        }
+    }
+
+    /// The language's own name, for the switch link.
+    pub fn own_name(self) -> &'static str {
+        match self {
+            Lang::Zh => "中文",
+            Lang::En => "English",
+        }
+    }
+
+    /// The Chinese or the English text.
+    pub fn tr<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+
+    /// Chooses the language: `?lang=` first, then the first language of
+    /// `Accept-Language` that the page speaks, then the network's own.
+    pub fn choose(genesis: &Genesis, query: Option<&str>, accept: Option<&str>) -> Lang {
+        if let Some(l) = query.and_then(parse) {
+            return l;
+        }
+        if let Some(l) = accept.and_then(from_accept) {
+            return l;
+        }
+        if network_language(genesis).is_some_and(|l| parse(&l) == Some(Lang::Zh)) {
+            Lang::Zh
+        } else {
+            Lang::En
+        }
+    }
+
+    /// `2025年4月8日 10:00` / `8 Apr 2025, 10:00`, in the network's zone.
+    pub fn datetime(self, ms: u64, genesis: &Genesis) -> String {
+        let l = local(ms, genesis);
+        match self {
+            Lang::Zh => format!(
+                "{}年{}月{}日 {:02}:{:02}",
+                l.year, l.month, l.day, l.hour, l.minute
+            ),
+            Lang::En => format!(
+                "{} {} {}, {:02}:{:02}",
+                l.day,
+                MONTHS[usize::from(l.month.saturating_sub(1)) % 12],
+                l.year,
+                l.hour,
+                l.minute
+            ),
+        }
+    }
+
+    /// `2025年4月8日` / `8 Apr 2025`.
+    pub fn date(self, ms: u64, genesis: &Genesis) -> String {
+        let l = local(ms, genesis);
+        match self {
+            Lang::Zh => format!("{}年{}月{}日", l.year, l.month, l.day),
+            Lang::En => format!(
+                "{} {} {}",
+                l.day,
+                MONTHS[usize::from(l.month.saturating_sub(1)) % 12],
+                l.year
+            ),
+        }
+    }
+
+    /// `10:00`.
+    pub fn clock(self, ms: u64, genesis: &Genesis) -> String {
+        let l = local(ms, genesis);
+        format!("{:02}:{:02}", l.hour, l.minute)
+    }
+
+    /// `2 小时 30 分钟` / `2 h 30 min`.
+    pub fn duration(self, ms: u64) -> String {
+        let minutes = ms / 60_000;
+        let (d, h, m) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
+        let mut parts = Vec::new();
+        let (dn, hn, mn) = match self {
+            Lang::Zh => (" 天", " 小时", " 分钟"),
+            Lang::En => (" d", " h", " min"),
+        };
+        if d > 0 {
+            parts.push(format!("{d}{dn}"));
+        }
+        if h > 0 {
+            parts.push(format!("{h}{hn}"));
+        }
+        if m > 0 || parts.is_empty() {
+            parts.push(format!("{m}{mn}"));
+        }
+        parts.join(" ")
+    }
+
+    /// `47.5 千克` / `47.5 kg`; counts in words people use.
+    pub fn quantity(self, q: &Quantity) -> String {
+        let shown = q.to_string();
+        match (self, q.unit) {
+            (Lang::En, Unit::Piece | Unit::Case | Unit::Bag | Unit::Crate) => {
+                let word = match (q.unit, q.amount == 1) {
+                    (Unit::Piece, true) => "piece",
+                    (Unit::Piece, false) => "pieces",
+                    (Unit::Case, true) => "case",
+                    (Unit::Case, false) => "cases",
+                    (Unit::Bag, true) => "bag",
+                    (Unit::Bag, false) => "bags",
+                    (_, true) => "crate",
+                    (_, false) => "crates",
+                };
+                format!("{} {word}", q.amount)
+            }
+            (Lang::En, _) => shown,
+            (Lang::Zh, unit) => {
+                let (number, symbol) = shown.split_once(' ').unwrap_or((&shown, ""));
+                let word = match (unit, symbol) {
+                    (_, "kg") => "千克",
+                    (_, "g") => "克",
+                    (_, "l") => "升",
+                    (_, "ml") => "毫升",
+                    (Unit::Piece, _) => "件",
+                    (Unit::Case, _) => "箱",
+                    (Unit::Bag, _) => "袋",
+                    _ => "筐",
+                };
+                format!("{number} {word}")
+            }
+        }
+    }
+
+    /// A participant's role in words.
+    pub fn role(self, r: Role) -> &'static str {
+        match r {
+            Role::Farm => self.tr("农场", "farm"),
+            Role::Processor => self.tr("加工企业", "processor"),
+            Role::Logistics => self.tr("物流", "logistics"),
+            Role::Retailer => self.tr("零售商", "retailer"),
+            Role::Regulator => self.tr("监管部门", "regulator"),
+            Role::Lab => self.tr("检测机构", "laboratory"),
+        }
+    }
+
+    /// What an event was, as a timeline heading.
+    pub fn event(self, k: EventKind) -> &'static str {
+        match k {
+            EventKind::Harvest => self.tr("采收", "Harvested"),
+            EventKind::Transform => self.tr("加工", "Processed"),
+            EventKind::Ship => self.tr("发货", "Shipped"),
+            EventKind::Receive => self.tr("收货", "Received"),
+            EventKind::Observe => self.tr("冷链记录", "Cold-chain readings"),
+            EventKind::Inspect => self.tr("检测", "Tested"),
+            EventKind::Certify => self.tr("认证", "Certified"),
+            EventKind::Recall => self.tr("召回", "Recalled"),
+            EventKind::Sell => self.tr("销售", "Sold"),
+            EventKind::Enroll => self.tr("登记参与者", "Participant enrolled"),
+            EventKind::Revoke => self.tr("吊销密钥", "Key revoked"),
+            EventKind::RotateKey => self.tr("更换密钥", "Key changed"),
+        }
+    }
+
+    /// What a sensor measured.
+    pub fn sensor(self, k: SensorKind) -> &'static str {
+        match k {
+            SensorKind::Temperature => self.tr("温度", "temperature"),
+            SensorKind::Humidity => self.tr("湿度", "humidity"),
+        }
+    }
+}
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// `9.6 °C`, `-1.5 °C`, `65 %RH`: a reading in thousandths, in its unit.
+pub fn measure(value: i64, kind: SensorKind) -> String {
+    format!("{} {}", milli(value), kind.unit_symbol())
+}
+
+/// Thousandths as a decimal without trailing zeros: `9600` → `9.6`.
+pub fn milli(v: i64) -> String {
+    let sign = if v < 0 { "-" } else { "" };
+    let a = v.unsigned_abs();
+    let frac = a % 1000;
+    if frac == 0 {
+        format!("{sign}{}", a / 1000)
+    } else {
+        let f = format!("{frac:03}");
+        format!("{sign}{}.{}", a / 1000, f.trim_end_matches('0'))
+    }
+}
+
+fn parse(tag: &str) -> Option<Lang> {
+    let primary = tag.trim().split(['-', '_']).next()?.to_ascii_lowercase();
+    match primary.as_str() {
+        "zh" => Some(Lang::Zh),
+        "en" => Some(Lang::En),
+        _ => None,
+    }
+}
+
+/// The first language of an `Accept-Language` header the page speaks, by
+/// quality (RFC 9110 §12.5.4).
+fn from_accept(header: &str) -> Option<Lang> {
+    let mut best: Option<(u16, Lang)> = None;
+    for item in header.split(',').take(32) {
+        let mut parts = item.split(';');
+        let tag = parts.next().unwrap_or_default();
+        let q = parts
+            .find_map(|p| p.trim().strip_prefix("q="))
+            .map_or(1000, |q| {
+                q.trim()
+                    .parse::<f32>()
+                    .map_or(0, |f| (f.clamp(0.0, 1.0) * 1000.0) as u16)
+            });
+        if let Some(l) = parse(tag) {
+            if q > 0 && best.is_none_or(|(bq, _)| q > bq) {
+                best = Some((q, l));
+            }
+        }
+    }
+    best.map(|(_, l)| l)
+}
+
+/// A local date and time.
+struct Local {
+    year: i64,
+    month: u8,
+    day: u8,
+    hour: u8,
+    minute: u8,
+}
+
+/// The network's language tag from genesis.
+fn network_language(genesis: &Genesis) -> Option<String> {
+    // Until genesis carries a profile: a network named in Chinese.
+    genesis
+        .network
+        .chars()
+        .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+        .then(|| "zh".to_owned())
+}
+
+/// `ms` in the network's time zone.
+fn local(ms: u64, genesis: &Genesis) -> Local {
+    let offset_ms: i64 = if network_language(genesis).is_some() {
+        8 * 3_600_000
+    } else {
+        0
+    };
+    let t = i64::try_from(ms).unwrap_or(0).saturating_add(offset_ms);
+    let days = t.div_euclid(86_400_000);
+    let in_day = t.rem_euclid(86_400_000) / 60_000;
+    // Howard Hinnant's days-from-civil, inverted.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    Local {
+        year,
+        month: month as u8,
+        day: day as u8,
+        hour: (in_day / 60) as u8,
+        minute: (in_day % 60) as u8,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language_by_quality() {
+        assert_eq!(from_accept("en-US,en;q=0.9"), Some(Lang::En));
+        assert_eq!(from_accept("fr, zh-CN;q=0.8, en;q=0.5"), Some(Lang::Zh));
+        assert_eq!(from_accept("de, fr"), None);
+        assert_eq!(from_accept("zh;q=0, en;q=0.1"), Some(Lang::En));
+    }
+
+    #[test]
+    fn durations_and_measures_in_words() {
+        assert_eq!(Lang::En.duration(2 * 3_600_000 + 30 * 60_000), "2 h 30 min");
+        assert_eq!(Lang::Zh.duration(3_600_000), "1 小时");
+        assert_eq!(Lang::En.duration(0), "0 min");
+        assert_eq!(measure(9_600, SensorKind::Temperature), "9.6 °C");
+        assert_eq!(measure(-1_500, SensorKind::Temperature), "-1.5 °C");
+        let q = Quantity::new(47_500, Unit::Gram);
+        assert_eq!(Lang::Zh.quantity(&q), "47.5 千克");
+        assert_eq!(Lang::En.quantity(&q), "47.5 kg");
+        assert_eq!(Lang::En.quantity(&Quantity::new(1, Unit::Case)), "1 case");
+    }
+}
