@@ -342,6 +342,7 @@ fn every_role_end_to_end() {
     assert_eq!(t["upstream"].as_array().unwrap().len(), 3);
     assert_eq!(t["certifications"][0][1], "GI 千岛湖茶");
     assert_eq!(t["warnings"].as_array().unwrap().len(), 2, "two excursions");
+    assert_eq!(t["verdict"]["finding"]["kind"], "excursion", "{}", t["verdict"]);
 
     // Recall one garden's lot: every downstream lot is reached.
     env.ok(&[
@@ -366,7 +367,11 @@ fn every_role_end_to_end() {
     assert!(text.contains("A recall of lot JS-0402"), "{text}");
     assert!(text.contains("鲜生超市 holds 19.75 kg"), "{text}");
     let pack = env.ok(&["trace", "PACK-0404"]);
-    assert!(pack.contains("RECALL: lot JS-0402"), "{pack}");
+    assert!(pack.contains("Verdict: RECALLED: lot JS-0402"), "{pack}");
+    assert!(pack.contains("Do not eat it"), "{pack}");
+    let t = env.json(&["trace", "PACK-0404"]);
+    assert_eq!(t["verdict"]["finding"]["kind"], "recalled");
+    assert_eq!(t["verdict"]["finding"]["this_lot"], false);
 
     // Bundle, verify offline, QR codes, audit.
     let b = env.json(&["bundle", "PACK-0404", "-o", "pack.bundle"]);
@@ -380,7 +385,7 @@ fn every_role_end_to_end() {
     env.fails_with(
         1,
         &["verify", "pack.bundle", "--network", &network, "--strict"],
-        "warning",
+        "verdict is recalled, not clean",
     );
 
     let q = env.json(&["qr", "PACK-0404", "-o", "pack.png"]);
