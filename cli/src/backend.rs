@@ -7,6 +7,7 @@
 use anyhow::{anyhow, Result};
 use ledger_core::graph::Graph;
 use ledger_core::ledger::PendingReason;
+use ledger_core::product::GtinRight;
 use ledger_core::query::{self, Participant, Trace};
 use ledger_core::{
     bundle, Genesis, Hash, Ledger, LotId, NetworkId, Outcome, PublicKey, Role, SignedRecord,
@@ -30,6 +31,8 @@ pub(crate) struct KeyView {
     pub(crate) introduced_by: Option<Hash>,
     /// The revocation reason, if the key was revoked.
     pub(crate) revoked: Option<String>,
+    /// The records that let its participant put GTINs on lots.
+    pub(crate) gtin_rights: Vec<GtinRight>,
 }
 
 /// What became of a submitted record.
@@ -82,7 +85,11 @@ impl Backend for LocalLedger {
     }
 
     fn key(&self, pk: &PublicKey) -> Result<Option<KeyView>> {
-        Ok(self.signer(pk)?.map(|s| KeyView {
+        let Some(s) = self.signer(pk)? else {
+            return Ok(None);
+        };
+        Ok(Some(KeyView {
+            gtin_rights: self.gtin_rights(&s.identity)?,
             identity: s.identity,
             role: s.role,
             name: s.name,
@@ -125,6 +132,9 @@ impl Backend for LocalLedger {
 
     fn submit(&mut self, record: &SignedRecord, now: u64) -> Result<Submitted> {
         let hash = record.hash();
+        if let Some(Err(refused)) = self.admit(std::slice::from_ref(record))?.pop() {
+            return Ok(Submitted::Rejected(refused));
+        }
         let report = self.ingest(vec![record.clone()], now)?;
         let outcome = report
             .outcomes

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::commands::{
-    audit, bundle, demo, enroll, export, genesis, holdings, import, init, key, participants, qr,
-    record, revoke, rotate_key, status, trace, verify,
+    audit, bundle, demo, enroll, export, genesis, holdings, import, init, key, participants,
+    prefix, qr, record, revoke, rotate_key, status, trace, verify,
 };
 
 /// Terroir: sign, trace and verify the farm-to-fork journey of agricultural lots.
@@ -74,6 +74,10 @@ pub(crate) enum Command {
     Holdings(holdings::Args),
     /// Enroll a participant with a role (regulators).
     Enroll(enroll::Args),
+    /// Assign a GS1 company prefix to a participant (regulators).
+    AssignPrefix(prefix::AssignArgs),
+    /// Let a contract packer put your GTINs on the lots it packs.
+    AuthorisePacker(prefix::AuthoriseArgs),
     /// Revoke a participant's key (regulators).
     Revoke(revoke::Args),
     /// Hand your identity over to a new key.

@@ -20,6 +20,7 @@ use serde_json::Value;
 
 use crate::backend::{Backend, KeyView, Submitted};
 use crate::settings::NodeUrl;
+use ledger_core::product::GtinRight;
 
 /// How long one request may take before the node counts as unreachable.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -47,6 +48,8 @@ struct KeyJson {
     retired_at: Option<u64>,
     introduced_by: Option<Hash>,
     revoked: Option<String>,
+    #[serde(default)]
+    gtin_rights: Vec<GtinRight>,
 }
 
 #[derive(Deserialize)]
@@ -194,6 +197,7 @@ impl Backend for Node {
             retired_at: k.retired_at,
             introduced_by: k.introduced_by,
             revoked: k.revoked,
+            gtin_rights: k.gtin_rights,
         }))
     }
 

@@ -335,6 +335,25 @@ pub(crate) fn describe(e: &Event, names: &Names<'_>) -> Vec<String> {
         Event::RotateKey { new_key } => {
             vec![format!("handed its identity to key {}", new_key.short())]
         }
+        Event::AssignPrefix {
+            participant,
+            prefix,
+        } => vec![format!(
+            "assigned GS1 company prefix {prefix} to {}",
+            names.of(participant)
+        )],
+        Event::AuthorisePacker {
+            packer,
+            prefix,
+            valid_until,
+        } => vec![format!(
+            "authorised {} to pack GTINs under {prefix}{}",
+            names.of(packer),
+            valid_until.map_or(String::new(), |u| format!(
+                " until {}",
+                crate::parse::show_time(u)
+            ))
+        )],
     }
 }
 

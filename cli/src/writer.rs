@@ -18,6 +18,7 @@ use ledger_core::{Event, Hash, PublicKey, Role, SignedRecord, SigningKey, Unit, 
 use crate::backend::{Backend, Submitted};
 use crate::book::Book;
 use crate::keyfile;
+use ledger_core::product::GtinRight;
 
 /// A key ready to sign, and who it signs for.
 #[derive(Debug)]
@@ -106,12 +107,15 @@ pub(crate) fn commit(
         );
     }
     // Read now, not when the signer was loaded: a signer may sign many.
-    let head = ledger.key(&signer.public())?.and_then(|v| v.head);
+    let view = ledger.key(&signer.public())?;
+    let head = view.as_ref().and_then(|v| v.head);
     let mut all: Vec<Hash> = Vec::with_capacity(deps.len() + 1);
     if head.is_none() {
         all.extend(signer.first_dep);
     }
-    for d in deps {
+    let rights = view.map(|v| v.gtin_rights).unwrap_or_default();
+    let rights = gtin_deps(signer, &rights, &ledger.place(), time, &event)?;
+    for d in deps.into_iter().chain(rights) {
         if Some(d) == head.map(|h| h.1) {
             // Already linked as the prev, which the rules accept in its place.
             continue;
@@ -141,6 +145,55 @@ pub(crate) fn commit(
         }
         Submitted::NotStored(why) => bail!("{why}"),
     }
+}
+
+/// The records that grant `signer` the right to what `event` does with
+/// GS1 codes: for each new lot with a GTIN, the prefix assignment or packer
+/// authorisation covering it; for a packer authorisation, the assignment
+/// of the prefix. An error in words when there is none.
+fn gtin_deps(
+    signer: &Signer,
+    rights: &[GtinRight],
+    place: &str,
+    time: u64,
+    event: &Event,
+) -> Result<Vec<Hash>> {
+    let mut out = Vec::new();
+    for (code, product, _) in event.created_lots() {
+        let Some(gtin) = &product.gtin else { continue };
+        if let Some(why) = ledger_core::gs1::lot_code_problem(code) {
+            bail!(
+                "{}",
+                ValidationError::LotCodeNotGs1 {
+                    code: code.to_owned(),
+                    why
+                }
+            );
+        }
+        let Some(right) = rights.iter().find(|r| r.covers(gtin, time)) else {
+            bail!(
+                "GTIN {gtin} is not under a GS1 company prefix of {}: the regulator assigns prefixes \
+                 (`terroir assign-prefix`), and a prefix owner may authorise you as its packer \
+                 (`terroir authorise-packer`) on {}",
+                signer.name,
+                place
+            );
+        };
+        out.push(right.record);
+    }
+    if let Event::AuthorisePacker { prefix, .. } = event {
+        let owned = rights
+            .iter()
+            .find(|r| r.owner == signer.identity && prefix.starts_with(r.prefix.as_str()));
+        let Some(right) = owned else {
+            bail!(
+                "{} owns no GS1 company prefix that {prefix} lies in: only a prefix's owner may authorise packers for it",
+                signer.name
+            );
+        };
+        out.push(right.record);
+    }
+    Ok(out)
 }
 
 fn unit_name(u: Unit) -> &'static str {

@@ -191,7 +191,11 @@ pub enum ValidationError {
         reason: WeakKey,
     },
     /// Time earlier than the author's previous record.
-    #[error("time {time} is earlier than the author's previous record ({prev_time})")]
+    #[error(
+        "time {} is earlier than the author's previous record ({})",
+        crate::time::show_utc(*time),
+        crate::time::show_utc(*prev_time)
+    )]
     TimeBeforePrev {
         /// This record's time.
         time: u64,
@@ -199,7 +203,12 @@ pub enum ValidationError {
         prev_time: u64,
     },
     /// Time earlier than a dependency.
-    #[error("time {time} is earlier than dep {dep} ({dep_time})")]
+    #[error(
+        "time {} is earlier than dep {} ({})",
+        crate::time::show_utc(*time),
+        dep.short(),
+        crate::time::show_utc(*dep_time)
+    )]
     TimeBeforeDep {
         /// This record's time.
         time: u64,
@@ -207,6 +216,82 @@ pub enum ValidationError {
         dep: Hash,
         /// Its time.
         dep_time: u64,
+    },
+    /// A lot with a GTIN created by someone who neither owns the GTIN's
+    /// GS1 company prefix nor is a packer its owner authorised.
+    #[error(
+        "GTIN {gtin} is not yours to use: only the owner of its GS1 company prefix, or a packer the owner authorised, may create lots with it (list the regulator's prefix assignment or the owner's packer authorisation in deps)"
+    )]
+    GtinNotOwned {
+        /// The GTIN.
+        gtin: String,
+    },
+    /// A lot with a GTIN created under a packer authorisation that had
+    /// already ended.
+    #[error(
+        "the authorisation to pack GTIN {gtin} ended {}: ask the prefix owner for a new one",
+        crate::time::show_utc(*until)
+    )]
+    AuthorisationEnded {
+        /// The GTIN.
+        gtin: String,
+        /// When the authorisation ended (ms since epoch).
+        until: u64,
+    },
+    /// A packer authorisation for a prefix the author does not own.
+    #[error(
+        "GS1 company prefix {prefix} is not assigned to you: you may authorise packers only under your own prefix (list its assignment in deps)"
+    )]
+    PrefixNotOwned {
+        /// The prefix.
+        prefix: String,
+    },
+    /// A lot code that cannot be printed as a GS1 lot number (AI 10) on a
+    /// lot with a GTIN.
+    #[error(
+        "lot code {code:?} {why}, so it cannot go in the GS1 barcode or QR code of a product with a GTIN: use at most 20 letters, digits or !\"%&'()*+,-./:;<=>?_ (such as QDH-0404) and keep the Chinese name in the product description"
+    )]
+    LotCodeNotGs1 {
+        /// The lot code.
+        code: String,
+        /// What is wrong with it.
+        why: &'static str,
+    },
+    /// A certificate whose validity ends before it is issued.
+    #[error(
+        "certificate valid until {} ends before it is issued ({})",
+        crate::time::show_utc(*valid_until),
+        crate::time::show_utc(*time)
+    )]
+    CertificateValidity {
+        /// The certify record's time.
+        time: u64,
+        /// Its stated end of validity.
+        valid_until: u64,
+    },
+    /// A packer authorisation that ends before it is given.
+    #[error(
+        "packer authorisation valid until {} ends before it is given ({})",
+        crate::time::show_utc(*valid_until),
+        crate::time::show_utc(*time)
+    )]
+    AuthorisationValidity {
+        /// The record's time.
+        time: u64,
+        /// Its stated end.
+        valid_until: u64,
+    },
+    /// A second lot with a (GTIN, lot code) pair already on the ledger.
+    /// Judged when a record is submitted, against the submitting node's
+    /// ledger (see `Ledger::admit`): a QR code must name one lot.
+    #[error(
+        "GTIN {gtin} already has a lot {code:?} on this ledger: a GTIN and lot code name one lot, so that a QR code names one journey; choose another lot code"
+    )]
+    DuplicateProductLot {
+        /// The GTIN.
+        gtin: String,
+        /// The lot code.
+        code: String,
     },
     /// A sensor reading with min > max.
     #[error("reading range is empty: min {min} > max {max}")]

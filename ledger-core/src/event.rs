@@ -71,9 +71,11 @@ impl Role {
                 matches!(self, R::Farm | R::Processor | R::Logistics | R::Retailer)
             }
             K::Inspect | K::Certify => matches!(self, R::Regulator | R::Lab),
-            K::Recall | K::Enroll | K::Revoke => self == R::Regulator,
+            K::Recall | K::Enroll | K::Revoke | K::AssignPrefix => self == R::Regulator,
             K::Sell => self == R::Retailer,
-            K::RotateKey => true,
+            // Whoever owns a prefix may authorise a packer; the rule that
+            // it owns one is checked in context.
+            K::RotateKey | K::AuthorisePacker => true,
         }
     }
 }
@@ -457,6 +459,25 @@ pub enum Event {
         /// The successor key, whose first record depends on this one.
         new_key: PublicKey,
     },
+    /// A regulator assigns a GS1 company prefix to a participant: only it,
+    /// or a packer it authorises, may create lots with GTINs under it.
+    AssignPrefix {
+        /// The participant's identity key.
+        participant: PublicKey,
+        /// The GS1 company prefix: 4 to 12 digits.
+        prefix: String,
+    },
+    /// A prefix owner authorises a contract packer to create lots with
+    /// GTINs under its prefix (or a narrower one).
+    AuthorisePacker {
+        /// The packer's identity key.
+        packer: PublicKey,
+        /// The owner's prefix, or a longer one within it.
+        prefix: String,
+        /// Last time (ms since epoch) a lot may be created under it, if
+        /// the authorisation ends.
+        valid_until: Option<u64>,
+    },
 }
 
 /// The kind of an [`Event`], without its data.
@@ -476,6 +497,8 @@ pub enum EventKind {
     Enroll,
     Revoke,
     RotateKey,
+    AssignPrefix,
+    AuthorisePacker,
 }
 
 impl EventKind {
@@ -494,6 +517,8 @@ impl EventKind {
             EventKind::Enroll => "enroll",
             EventKind::Revoke => "revoke",
             EventKind::RotateKey => "rotate_key",
+            EventKind::AssignPrefix => "assign_prefix",
+            EventKind::AuthorisePacker => "authorise_packer",
         }
     }
 }
@@ -520,6 +545,8 @@ impl Event {
             Event::Enroll { .. } => EventKind::Enroll,
             Event::Revoke { .. } => EventKind::Revoke,
             Event::RotateKey { .. } => EventKind::RotateKey,
+            Event::AssignPrefix { .. } => EventKind::AssignPrefix,
+            Event::AuthorisePacker { .. } => EventKind::AuthorisePacker,
         }
     }
 
@@ -537,7 +564,9 @@ impl Event {
             Event::Harvest { .. }
             | Event::Enroll { .. }
             | Event::Revoke { .. }
-            | Event::RotateKey { .. } => Vec::new(),
+            | Event::RotateKey { .. }
+            | Event::AssignPrefix { .. }
+            | Event::AuthorisePacker { .. } => Vec::new(),
         }
     }
 

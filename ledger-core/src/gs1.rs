@@ -110,6 +110,49 @@ pub fn check_sscc(value: &str) -> Result<(), Gs1Error> {
     check_key("SSCC", value, &[18], "18")
 }
 
+/// Checks a GS1 company prefix: 4 to 12 digits.
+pub fn check_company_prefix(value: &str) -> Result<(), Gs1Error> {
+    if !value.bytes().all(|b| b.is_ascii_digit()) || value.is_empty() {
+        return Err(Gs1Error::NotDigits {
+            kind: "GS1 company prefix",
+            value: value.to_owned(),
+        });
+    }
+    if !(4..=12).contains(&value.len()) {
+        return Err(Gs1Error::Length {
+            kind: "GS1 company prefix",
+            value: value.to_owned(),
+            len: value.len(),
+            expected: "4 to 12",
+        });
+    }
+    Ok(())
+}
+
+/// Whether the GTIN (8 to 14 digits) lies under the GS1 company prefix:
+/// in its 14-digit form, the digits after the indicator digit start with
+/// the prefix.
+pub fn prefix_covers(prefix: &str, gtin: &str) -> bool {
+    gtin14(gtin)
+        .get(1..)
+        .is_some_and(|rest| rest.starts_with(prefix))
+}
+
+/// Why `code` cannot be a GS1 batch/lot number (AI 10): 1 to 20
+/// characters of GS1 character set 82 (ASCII letters, digits and
+/// ``!"%&'()*+,-./:;<=>?_``), or `None` when it can.
+pub fn lot_code_problem(code: &str) -> Option<&'static str> {
+    if code.is_empty() {
+        Some("empty")
+    } else if code.chars().count() > 20 {
+        Some("longer than 20 characters")
+    } else if !code.chars().all(is_cset82) {
+        Some("contains a character outside GS1 character set 82")
+    } else {
+        None
+    }
+}
+
 /// A GTIN padded with leading zeros to 14 digits (for Digital Link URIs).
 pub fn gtin14(value: &str) -> String {
     format!("{value:0>14}")
@@ -263,23 +306,17 @@ fn is_cset82(c: char) -> bool {
     c.is_ascii_alphanumeric() || "!\"%&'()*+,-./:;<=>?_".contains(c)
 }
 
-/// Checks a qualifier value: 1 to 20 characters of CSET 82.
+/// Checks a qualifier value (AI 10, 21, 22): 1 to 20 characters of CSET 82.
 fn check_x20(ai: &str, value: &str) -> Result<(), LinkError> {
     let bad = |why| LinkError::BadValue {
         ai: ai.to_owned(),
         value: value.to_owned(),
         why,
     };
-    if value.is_empty() {
-        return Err(bad("empty"));
+    match lot_code_problem(value) {
+        Some(why) => Err(bad(why)),
+        None => Ok(()),
     }
-    if value.chars().count() > 20 {
-        return Err(bad("longer than 20 characters"));
-    }
-    if !value.chars().all(is_cset82) {
-        return Err(bad("contains a character outside GS1 character set 82"));
-    }
-    Ok(())
 }
 
 /// Checks the attributes whose format this module knows: dates.

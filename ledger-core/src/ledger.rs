@@ -861,13 +861,16 @@ impl Ingest<'_> {
         for lot in r.event.referenced_lots() {
             index_lot(txn, lot, &hash)?;
         }
-        for (code, _, _) in r.event.created_lots() {
+        for (code, product, _) in r.event.created_lots() {
             let lot = crate::event::LotId {
                 source: fx.key_state.identity,
                 code: code.to_owned(),
             };
             index_lot(txn, &lot, &hash)?;
             txn.put(tables::code(&lot), Vec::new());
+            if let Some(gtin) = &product.gtin {
+                txn.put(tables::gtin_lot(gtin, &lot), Vec::new());
+            }
         }
         if main {
             let identity = fx.key_state.identity;

@@ -15,12 +15,15 @@
 //! - [`hash`], [`key`]: SHA-256 ids, ed25519 keys, the ZIP-215 signature rule.
 //! - [`encoding`]: the one canonical encoding (bincode 2, fixed-width LE).
 //! - [`genesis`], [`event`], [`record`]: the signed data.
-//! - [`gs1`]: GTIN/GLN/SSCC check digits and GS1 Digital Link URIs.
+//! - [`gs1`]: GTIN/GLN/SSCC check digits, company prefixes, lot codes (AI 10)
+//!   and GS1 Digital Link URIs.
+//! - [`time`]: local dates and times in a network's time zone.
 //! - [`validate`]: the rules, as functions over a read-only [`validate::View`].
 //! - [`author`]: signing the next record of a chain.
 //! - [`workload`]: a generated farm-to-fork history for tests and benchmarks.
 //! - [`ledger`]: ingest, the pending pool, group commit.
 //! - [`graph`]: the record DAG as queries see it, stored or in memory.
+//! - [`product`]: GS1 prefix rights, lots by GTIN, one lot per (GTIN, lot).
 //! - [`overlay`]: recalls, revocations, equivocations, failed inspections.
 //! - [`query`]: lineage, downstream closure, chains, state digest.
 //! - [`verdict`]: the one answer a shopper needs about a lot (recalled,
@@ -44,10 +47,12 @@ pub mod hash;
 pub mod key;
 pub mod ledger;
 pub mod overlay;
+pub mod product;
 pub mod query;
 pub mod record;
 pub mod store;
 mod tables;
+pub mod time;
 mod txn;
 pub mod validate;
 pub mod verdict;

@@ -8,8 +8,9 @@ use crate::event::Event;
 use crate::hash::{Hash, NetworkId};
 use crate::key::{self, BadSignature, PublicKey, Signature, SigningKey};
 
-/// Current record format version.
-pub const RECORD_VERSION: u16 = 1;
+/// Current record format version (2 added the `AssignPrefix` and
+/// `AuthorisePacker` events).
+pub const RECORD_VERSION: u16 = 2;
 
 /// Domain-separation tag prefixed to every signed message, so a record
 /// signature can never be replayed as a signature over anything else.

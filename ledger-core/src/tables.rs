@@ -26,6 +26,7 @@ pub(crate) const PENDING: u8 = b'p';
 pub(crate) const WAITING: u8 = b'w';
 pub(crate) const FUTURE: u8 = b't';
 pub(crate) const CODE: u8 = b'c';
+pub(crate) const GTIN: u8 = b'n';
 
 fn key(parts: &[&[u8]]) -> Vec<u8> {
     let mut k = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
@@ -179,6 +180,8 @@ pub(crate) fn kind_byte(k: EventKind) -> u8 {
         EventKind::Enroll => 9,
         EventKind::Revoke => 10,
         EventKind::RotateKey => 11,
+        EventKind::AssignPrefix => 12,
+        EventKind::AuthorisePacker => 13,
     }
 }
 
@@ -202,6 +205,8 @@ pub(crate) fn indexed_kind(k: EventKind) -> bool {
             | EventKind::Inspect
             | EventKind::Certify
             | EventKind::Recall
+            | EventKind::AssignPrefix
+            | EventKind::AuthorisePacker
     )
 }
 
@@ -242,4 +247,37 @@ pub(crate) fn code(lot: &LotId) -> Vec<u8> {
 /// Prefix of [`code`] for one code.
 pub(crate) fn code_prefix(code: &str) -> Vec<u8> {
     key(&[&[CODE], code.as_bytes(), &[0]])
+}
+
+/// `n` GTIN-14 code 0x00 source → ∅: the lots of a product (its GTIN in
+/// 14-digit form), for product-level QR links and the one-lot-per-code
+/// admission rule.
+pub(crate) fn gtin_lot(gtin: &str, lot: &LotId) -> Vec<u8> {
+    key(&[
+        &[GTIN],
+        crate::gs1::gtin14(gtin).as_bytes(),
+        lot.code.as_bytes(),
+        &[0],
+        &lot.source.0,
+    ])
+}
+
+/// Prefix of [`gtin_lot`] for one product.
+pub(crate) fn gtin_prefix(gtin: &str) -> Vec<u8> {
+    key(&[&[GTIN], crate::gs1::gtin14(gtin).as_bytes()])
+}
+
+/// The lot a [`gtin_lot`] key names.
+pub(crate) fn gtin_lot_of(k: &[u8]) -> Option<LotId> {
+    let rest = k.get(15..)?;
+    let zero = rest.len().checked_sub(33)?;
+    if rest.get(zero) != Some(&0) {
+        return None;
+    }
+    let code = std::str::from_utf8(rest.get(..zero)?).ok()?.to_owned();
+    let source = <[u8; 32]>::try_from(rest.get(zero + 1..)?).ok()?;
+    Some(LotId {
+        source: crate::key::PublicKey(source),
+        code,
+    })
 }

@@ -123,10 +123,18 @@ fn lot_code(field: &'static str, code: &str) -> Result<(), ValidationError> {
     Ok(())
 }
 
-fn product(p: &Product) -> Result<(), ValidationError> {
+/// A new lot's product; a lot with a GTIN must have a code that fits a
+/// GS1 lot number (AI 10), so its QR code can name it.
+fn new_lot(code: &str, p: &Product) -> Result<(), ValidationError> {
     text("product description", &p.description, MAX_TEXT_BYTES, false)?;
     if let Some(gtin) = &p.gtin {
         gs1::check_gtin(gtin)?;
+        if let Some(why) = gs1::lot_code_problem(code) {
+            return Err(ValidationError::LotCodeNotGs1 {
+                code: code.to_owned(),
+                why,
+            });
+        }
     }
     Ok(())
 }
@@ -205,7 +213,7 @@ pub fn check_intrinsic(signed: &SignedRecord, network: &NetworkId) -> Result<(),
             reference: rf,
         } => {
             lot_code("lot code", code)?;
-            product(p)?;
+            new_lot(code, p)?;
             nonzero("harvest quantity", quantity)?;
             location(l)?;
             reference(rf)?;
@@ -239,7 +247,7 @@ pub fn check_intrinsic(signed: &SignedRecord, network: &NetworkId) -> Result<(),
             }
             for o in outputs {
                 lot_code("output lot code", &o.code)?;
-                product(&o.product)?;
+                new_lot(&o.code, &o.product)?;
                 nonzero("output quantity", &o.quantity)?;
             }
             location(l)?;
@@ -310,11 +318,19 @@ pub fn check_intrinsic(signed: &SignedRecord, network: &NetworkId) -> Result<(),
             lot,
             claim,
             reference: rf,
-            ..
+            valid_until,
         } => {
             lot_code("lot code", &lot.code)?;
             text("claim", claim, MAX_TEXT_BYTES, false)?;
             reference(rf)?;
+            if let Some(until) = *valid_until {
+                if until <= r.time {
+                    return Err(ValidationError::CertificateValidity {
+                        time: r.time,
+                        valid_until: until,
+                    });
+                }
+            }
         }
         Event::Recall { lot, reason } => {
             lot_code("lot code", &lot.code)?;
@@ -341,6 +357,22 @@ pub fn check_intrinsic(signed: &SignedRecord, network: &NetworkId) -> Result<(),
         }
         Event::Revoke { reason, .. } => {
             text("revoke reason", reason, MAX_TEXT_BYTES, false)?;
+        }
+        Event::AssignPrefix { prefix, .. } => gs1::check_company_prefix(prefix)?,
+        Event::AuthorisePacker {
+            prefix,
+            valid_until,
+            ..
+        } => {
+            gs1::check_company_prefix(prefix)?;
+            if let Some(until) = *valid_until {
+                if until <= r.time {
+                    return Err(ValidationError::AuthorisationValidity {
+                        time: r.time,
+                        valid_until: until,
+                    });
+                }
+            }
         }
         Event::RotateKey { new_key } => {
             strong(new_key)?;
@@ -410,6 +442,65 @@ fn lot_in_deps(lot: &LotId, deps: &[SignedRecord], view: &impl View) -> Result<(
         what: format!("the record that created lot {lot}"),
     }
     .into())
+}
+
+/// Whether `identity` may create a lot with `gtin` at `time`: among the
+/// record's deps is the regulator's assignment to it of a prefix covering
+/// the GTIN, or its owner's authorisation of it as a packer for one.
+fn gtin_right(
+    identity: &PublicKey,
+    time: u64,
+    gtin: &str,
+    deps: &[SignedRecord],
+) -> Result<(), ValidationError> {
+    let mut ended = None;
+    for d in deps {
+        match &d.record.event {
+            Event::AssignPrefix {
+                participant,
+                prefix,
+            } if participant == identity && gs1::prefix_covers(prefix, gtin) => return Ok(()),
+            Event::AuthorisePacker {
+                packer,
+                prefix,
+                valid_until,
+            } if packer == identity && gs1::prefix_covers(prefix, gtin) => match valid_until {
+                Some(until) if *until < time => ended = Some(*until),
+                _ => return Ok(()),
+            },
+            _ => {}
+        }
+    }
+    Err(match ended {
+        Some(until) => ValidationError::AuthorisationEnded {
+            gtin: gtin.to_owned(),
+            until,
+        },
+        None => ValidationError::GtinNotOwned {
+            gtin: gtin.to_owned(),
+        },
+    })
+}
+
+/// Whether `identity` owns `prefix`: among the deps is the regulator's
+/// assignment to it of `prefix` or of a shorter prefix that `prefix`
+/// extends.
+fn owns_prefix(
+    identity: &PublicKey,
+    prefix: &str,
+    deps: &[SignedRecord],
+) -> Result<(), ValidationError> {
+    let assigned = deps.iter().any(|d| {
+        matches!(&d.record.event, Event::AssignPrefix { participant, prefix: p }
+            if participant == identity && prefix.starts_with(p.as_str()))
+    });
+    if assigned {
+        Ok(())
+    } else {
+        Err(ValidationError::PrefixNotOwned {
+            prefix: prefix.to_owned(),
+        })
+    }
 }
 
 /// A running view of the author's balances while one record is applied.
@@ -578,6 +669,12 @@ pub fn check_in_context(
         code: code.to_owned(),
     };
 
+    for (_, product, _) in r.event.created_lots() {
+        if let Some(gtin) = &product.gtin {
+            gtin_right(&identity, r.time, gtin, &deps)?;
+        }
+    }
+
     match &r.event {
         Event::Harvest {
             lot_code, quantity, ..
@@ -712,7 +809,11 @@ pub fn check_in_context(
             }
             lot_in_deps(lot, &deps, view)?
         }
-        Event::Enroll { .. } | Event::Revoke { .. } | Event::RotateKey { .. } => {}
+        Event::AuthorisePacker { prefix, .. } => owns_prefix(&identity, prefix, &deps)?,
+        Event::Enroll { .. }
+        | Event::Revoke { .. }
+        | Event::RotateKey { .. }
+        | Event::AssignPrefix { .. } => {}
     }
 
     let retired_at = match r.event {

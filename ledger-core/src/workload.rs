@@ -94,6 +94,7 @@ pub fn generate(shape: Shape) -> Workload {
         }],
         checkpoint_threshold: 1,
         created: T0,
+        profile: Default::default(),
     };
     let network = genesis.id();
     let mut clock = Clock(T0);

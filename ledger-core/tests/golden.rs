@@ -27,7 +27,7 @@ use ledger_core::event::{
     Event, Location, LotAmount, LotId, NewLot, Product, Quantity, Reading, RefDoc, Role,
     SensorKind, Unit, Verdict,
 };
-use ledger_core::genesis::{Authority, Genesis, GENESIS_VERSION};
+use ledger_core::genesis::{Authority, Genesis, NetworkProfile, GENESIS_VERSION};
 use ledger_core::key;
 use ledger_core::record::{Record, SignedRecord, RECORD_SIGNING_TAG, RECORD_VERSION};
 use ledger_core::{Hash, PublicKey, SigningKey};
@@ -81,6 +81,11 @@ fn genesis() -> Genesis {
         }],
         checkpoint_threshold: 1,
         created: T0,
+        profile: NetworkProfile {
+            time_zone: Some("Asia/Shanghai".to_owned()),
+            language: Some("zh-CN".to_owned()),
+            contact: Some("淳安县市场监督管理局 12315".to_owned()),
+        },
     }
 }
 
@@ -333,6 +338,25 @@ fn vectors() -> Vec<Vector> {
             new_key: public("farm_next"),
         },
     );
+    let assigned = b.push(
+        "regulator",
+        T0 + 9 * DAY,
+        vec![],
+        Event::AssignPrefix {
+            participant: public("processor"),
+            prefix: "9520123".to_owned(),
+        },
+    );
+    b.push(
+        "processor",
+        T0 + 10 * DAY,
+        vec![assigned],
+        Event::AuthorisePacker {
+            packer: public("goji_farm"),
+            prefix: "95201234".to_owned(),
+            valid_until: Some(T0 + 365 * DAY),
+        },
+    );
     b.vectors
 }
 
@@ -510,7 +534,9 @@ fn there_is_one_vector_per_event_type() {
             "recall",
             "sell",
             "revoke",
-            "rotate_key"
+            "rotate_key",
+            "assign_prefix",
+            "authorise_packer"
         ]
     );
 }
@@ -667,17 +693,24 @@ fn vector(stem_suffix: &str) -> Vector {
 fn genesis_layout_by_hand() {
     let g = genesis();
     let bytes = g.encode();
-    // The first bytes, literally: version 1 as u16 LE, then the name's
+    // The first bytes, literally: version 2 as u16 LE, then the name's
     // length (25 = four 3-byte CJK characters + " traceability") as u64 LE.
-    assert_eq!(hex(&bytes[..10]), "01001900000000000000");
+    assert_eq!(hex(&bytes[..10]), "02001900000000000000");
     let mut c = Cursor::new(&bytes);
-    assert_eq!(c.u16(), 1);
+    assert_eq!(c.u16(), 2);
     assert_eq!(c.string(), "千岛湖茶 traceability");
     assert_eq!(c.u64(), 1, "authorities: u64 LE count");
     assert_eq!(PublicKey(c.array32()), public("regulator"));
     assert_eq!(c.string(), "淳安县市场监督管理局");
     assert_eq!(c.u16(), 1, "checkpoint_threshold: u16 LE");
     assert_eq!(c.u64(), T0, "created: u64 LE");
+    // The profile: three Option<String>, each a tag byte then the string.
+    assert_eq!(c.opt_string().as_deref(), Some("Asia/Shanghai"));
+    assert_eq!(c.opt_string().as_deref(), Some("zh-CN"));
+    assert_eq!(
+        c.opt_string().as_deref(),
+        Some("淳安县市场监督管理局 12315")
+    );
     c.done();
 }
 
@@ -709,7 +742,7 @@ fn revoke_record_layout_by_hand() {
         2 + 32 + 32 + 8 + 33 + 8 + 8 + 32 + 4 + 32 + 9 + 8 + 24
     );
     // Literal bytes at the fixed offsets.
-    assert_eq!(hex(&bytes[0..2]), "0100", "version 1, u16 LE");
+    assert_eq!(hex(&bytes[0..2]), "0200", "version 2, u16 LE");
     assert_eq!(hex(&bytes[66..74]), "0300000000000000", "seq 3, u64 LE");
     assert_eq!(bytes[74], 1, "prev: Some tag");
     assert_eq!(
@@ -830,6 +863,8 @@ fn event_variant_index_of_every_vector() {
             Event::Enroll { .. } => 9,
             Event::Revoke { .. } => 10,
             Event::RotateKey { .. } => 11,
+            Event::AssignPrefix { .. } => 12,
+            Event::AuthorisePacker { .. } => 13,
         };
         assert_eq!(index, expected, "vector {i} ({})", v.stem);
     }
@@ -972,9 +1007,10 @@ fn option_tag_other_than_0_or_1_is_malformed() {
 
 #[test]
 fn invalid_enum_indexes_are_malformed() {
-    // Event variant index (Revoke = 10 at offset 155): 12 is one past RotateKey.
+    // Event variant index (Revoke = 10 at offset 155): 14 is one past
+    // AuthorisePacker.
     let good = signed_bytes("revoke");
-    for index in [12u32, 13, 0x100, u32::MAX] {
+    for index in [14u32, 15, 0x100, u32::MAX] {
         let mut bad = good.clone();
         bad[155..159].copy_from_slice(&index.to_le_bytes());
         assert_malformed(&bad, &format!("event index {index}"));

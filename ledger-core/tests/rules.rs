@@ -56,6 +56,7 @@ impl World {
             }],
             checkpoint_threshold: 1,
             created: T,
+            profile: Default::default(),
         };
         let network = genesis.id();
         let ledger = Ledger::create(MemoryStore::new(), genesis, LedgerConfig::default()).unwrap();
@@ -267,9 +268,9 @@ fn unsupported_version() {
             reference: None,
         },
     );
-    r.record.version = 2;
+    r.record.version = 1;
     let r = resign(&r.record, &SigningKey::from_seed(&[10; 32]));
-    assert_eq!(w.reject(r), ValidationError::Version(2));
+    assert_eq!(w.reject(r), ValidationError::Version(1));
 }
 
 #[test]
@@ -1380,4 +1381,270 @@ fn revocation_flags_later_records_and_their_dependents() {
     assert!(o.flags(&trusted).is_empty());
     assert!(matches!(o.flags(&s)[..], [Flag::Revoked { .. }]));
     assert!(matches!(o.flags(&recv)[..], [Flag::Tainted { source }] if source == s));
+}
+
+// ---------------------------------------------------------------------------
+// Product codes: GS1 prefixes, packers, AI 10 lot codes, certificates.
+// ---------------------------------------------------------------------------
+
+/// The tin's GTIN-13, under prefix 6901234 (check digit verified).
+const TIN: &str = "6901234567892";
+
+fn tin(code: &str) -> Event {
+    Event::Harvest {
+        lot_code: code.into(),
+        product: Product {
+            description: "千岛湖茶 250 g tin".into(),
+            gtin: Some(TIN.into()),
+        },
+        quantity: g(250),
+        location: here(),
+        reference: None,
+    }
+}
+
+impl World {
+    /// The regulator assigns `prefix` to `who`.
+    fn assign(&mut self, who: &str, prefix: &str) -> Hash {
+        let participant = self.pk(who);
+        self.accept(
+            "reg",
+            vec![],
+            Event::AssignPrefix {
+                participant,
+                prefix: prefix.into(),
+            },
+        )
+    }
+}
+
+#[test]
+fn gtin_lot_without_a_prefix_right_is_refused() {
+    let mut w = World::new();
+    // farm2 copies the farm's tin: no assignment names it.
+    let assigned = w.assign("farm", "6901234");
+    let r = w.draft("farm2", vec![], tin("QDH-PACK-0404"));
+    assert_eq!(
+        w.reject(r),
+        ValidationError::GtinNotOwned { gtin: TIN.into() }
+    );
+    // Listing someone else's assignment does not help either.
+    let r = w.draft("farm2", vec![assigned], tin("QDH-PACK-0404"));
+    assert_eq!(
+        w.reject(r),
+        ValidationError::GtinNotOwned { gtin: TIN.into() }
+    );
+    // The owner, listing its assignment, may.
+    w.accept("farm", vec![assigned], tin("QDH-PACK-0404"));
+    // A prefix that does not cover the GTIN gives no right.
+    let other = w.assign("farm2", "6909999");
+    let r = w.draft("farm2", vec![other], tin("QDH-PACK-0405"));
+    assert!(matches!(w.reject(r), ValidationError::GtinNotOwned { .. }));
+}
+
+#[test]
+fn authorised_packer_may_create_and_others_may_not_authorise() {
+    let mut w = World::new();
+    let assigned = w.assign("proc", "6901234");
+    let packer = w.pk("farm");
+    // farm2 owns no prefix, so it cannot authorise anyone for it.
+    let r = w.draft(
+        "farm2",
+        vec![assigned],
+        Event::AuthorisePacker {
+            packer,
+            prefix: "6901234".into(),
+            valid_until: None,
+        },
+    );
+    assert_eq!(
+        w.reject(r),
+        ValidationError::PrefixNotOwned {
+            prefix: "6901234".into()
+        }
+    );
+    // The owner authorises the farm, until a day from now, for a range
+    // within its prefix.
+    let until = w.time + 86_400_000;
+    let auth = w.accept(
+        "proc",
+        vec![assigned],
+        Event::AuthorisePacker {
+            packer,
+            prefix: "69012345".into(),
+            valid_until: Some(until),
+        },
+    );
+    w.accept("farm", vec![auth], tin("CO-PACK-1"));
+    // The authorisation does not reach outside its range.
+    let outside = Event::Harvest {
+        lot_code: "CO-PACK-2".into(),
+        product: Product {
+            description: "千岛湖茶".into(),
+            gtin: Some("6901234000016".into()),
+        },
+        quantity: g(250),
+        location: here(),
+        reference: None,
+    };
+    let r = w.draft("farm", vec![auth], outside);
+    assert!(matches!(w.reject(r), ValidationError::GtinNotOwned { .. }));
+    // Once it has ended, the packer is told when.
+    w.time = until + 1;
+    let r = w.draft("farm", vec![auth], tin("CO-PACK-3"));
+    assert_eq!(
+        w.reject(r),
+        ValidationError::AuthorisationEnded {
+            gtin: TIN.into(),
+            until
+        }
+    );
+}
+
+#[test]
+fn gtin_lot_codes_must_fit_gs1_ai_10() {
+    let mut w = World::new();
+    let assigned = w.assign("farm", "6901234");
+    for (code, why) in [
+        (
+            "千岛湖茶-0404",
+            "contains a character outside GS1 character set 82",
+        ),
+        ("QDH-PACK-0404-SPRING-2025", "longer than 20 characters"),
+    ] {
+        let r = w.draft("farm", vec![assigned], tin(code));
+        assert_eq!(
+            w.reject(r),
+            ValidationError::LotCodeNotGs1 {
+                code: code.into(),
+                why
+            }
+        );
+    }
+    // Without a GTIN, any UTF-8 code stays allowed.
+    w.accept(
+        "farm",
+        vec![],
+        Event::Harvest {
+            lot_code: "千岛湖茶-0404".into(),
+            product: tea(),
+            quantity: g(10),
+            location: here(),
+            reference: None,
+        },
+    );
+}
+
+#[test]
+fn certificate_valid_until_before_it_is_issued_is_refused() {
+    let mut w = World::new();
+    let created = w.accept(
+        "farm",
+        vec![],
+        Event::Harvest {
+            lot_code: "L1".into(),
+            product: tea(),
+            quantity: g(10),
+            location: here(),
+            reference: None,
+        },
+    );
+    let lot = w.lot("farm", "L1");
+    let certify = |valid_until| Event::Certify {
+        lot: lot.clone(),
+        claim: "organic".into(),
+        reference: None,
+        valid_until,
+    };
+    let r = w.draft("reg", vec![created], certify(Some(T)));
+    let time = r.record.time;
+    let err = w.reject(r);
+    assert_eq!(
+        err,
+        ValidationError::CertificateValidity {
+            time,
+            valid_until: T
+        }
+    );
+    // The message speaks in dates, not epoch milliseconds.
+    let text = err.to_string();
+    assert!(text.contains("2025-06-15"), "{text}");
+    assert!(!text.contains(&T.to_string()), "{text}");
+    // Valid from issue onwards is fine.
+    w.accept("reg", vec![created], certify(Some(NOW + 1)));
+}
+
+#[test]
+fn a_second_lot_with_the_same_gtin_and_code_is_not_admitted() {
+    let mut w = World::new();
+    let assigned = w.assign("farm", "6901234");
+    let auth = w.accept(
+        "farm",
+        vec![assigned],
+        Event::AuthorisePacker {
+            packer: w.pk("farm2"),
+            prefix: "6901234".into(),
+            valid_until: None,
+        },
+    );
+    w.accept("farm", vec![assigned], tin("QDH-0404"));
+    // The packer signs the same (GTIN, lot): valid by the rules of its
+    // causal past, but not admitted where the first one is known.
+    let dup = w.draft("farm2", vec![auth], tin("QDH-0404"));
+    let fresh = w.draft("farm2", vec![auth], tin("QDH-0405"));
+    let verdicts = w.ledger.admit(&[dup, fresh]).unwrap();
+    assert_eq!(
+        verdicts,
+        vec![
+            Err(ValidationError::DuplicateProductLot {
+                gtin: "06901234567892".into(),
+                code: "QDH-0404".into()
+            }),
+            Ok(())
+        ]
+    );
+    // Two new records in one submission with the same pair: the second is
+    // refused.
+    let a = w.draft("farm2", vec![auth], tin("QDH-0406"));
+    let b = w.draft("farm", vec![], tin("QDH-0406"));
+    let verdicts = w.ledger.admit(&[a, b]).unwrap();
+    assert!(verdicts[0].is_ok());
+    assert!(matches!(
+        verdicts[1],
+        Err(ValidationError::DuplicateProductLot { .. })
+    ));
+    // The product's lots are listed by GTIN in any of its lengths.
+    let lots = w.ledger.lots_with_gtin("06901234567892").unwrap();
+    assert_eq!(lots, vec![w.lot("farm", "QDH-0404")]);
+    assert_eq!(w.ledger.lots_with_gtin(TIN).unwrap(), lots);
+}
+
+#[test]
+fn assign_prefix_is_for_regulators_and_needs_a_prefix() {
+    let mut w = World::new();
+    let participant = w.pk("farm");
+    let r = w.draft(
+        "proc",
+        vec![],
+        Event::AssignPrefix {
+            participant,
+            prefix: "6901234".into(),
+        },
+    );
+    assert_eq!(
+        w.reject(r),
+        ValidationError::RoleNotAllowed {
+            role: Role::Processor,
+            kind: ledger_core::EventKind::AssignPrefix
+        }
+    );
+    let r = w.draft(
+        "reg",
+        vec![],
+        Event::AssignPrefix {
+            participant,
+            prefix: "69A".into(),
+        },
+    );
+    assert!(matches!(w.reject(r), ValidationError::Gs1(_)));
 }

@@ -166,21 +166,48 @@ fn parse_submission(body: &[u8], max: usize) -> ApiResult<(Vec<SignedRecord>, bo
 async fn submit(State(st): State<AppState>, body: Bytes) -> ApiResult<Response> {
     st.metrics.inc(&st.metrics.http_requests);
     let (records, single) = parse_submission(&body, st.max_submit_records)?;
-    let encoded: Vec<(Hash, Vec<u8>)> = records.iter().map(|r| (r.hash(), r.encode())).collect();
-    let report = st
+    // Records enter the network here: the admission rule (one lot per
+    // GTIN and lot code) is judged against this node's ledger first.
+    let (records, admission) = st
         .ledger
-        .ingest(records)
+        .read(move |s| -> Result<_, ledger_core::StoreError> {
+            let verdicts = s.ledger.admit(&records)?;
+            Ok((records, verdicts))
+        })
         .await
         .map_err(closed)?
         .map_err(ApiError::internal)?;
+    // Verdicts in submission order: refusals here, the rest from ingest.
+    let mut verdicts: Vec<Option<(Hash, Outcome)>> = Vec::with_capacity(records.len());
+    let mut admitted = Vec::with_capacity(records.len());
+    for (r, verdict) in records.into_iter().zip(admission) {
+        match verdict {
+            Ok(()) => {
+                verdicts.push(None);
+                admitted.push(r);
+            }
+            Err(error) => verdicts.push(Some((r.hash(), Outcome::Rejected { error }))),
+        }
+    }
+    let encoded: Vec<(Hash, Vec<u8>)> = admitted.iter().map(|r| (r.hash(), r.encode())).collect();
+    let report = if admitted.is_empty() {
+        ledger_core::ledger::IngestReport::default()
+    } else {
+        st.ledger
+            .ingest(admitted)
+            .await
+            .map_err(closed)?
+            .map_err(ApiError::internal)?
+    };
     for ((_, outcome), (_, bytes)) in report.outcomes.iter().zip(encoded) {
         if *outcome == Outcome::Accepted {
             st.net.publish(bytes).await;
         }
     }
-    let verdicts: Vec<Verdict> = report
-        .outcomes
+    let mut ingested = report.outcomes.into_iter();
+    let verdicts: Vec<Verdict> = verdicts
         .into_iter()
+        .filter_map(|v| v.or_else(|| ingested.next()))
         .map(|(hash, outcome)| Verdict { hash, outcome })
         .collect();
     let mut verdicts = verdicts;
@@ -307,7 +334,11 @@ async fn key_view(State(st): State<AppState>, Path(key): Path<String>) -> ApiRes
     let view = st
         .ledger
         .read(move |s| -> Result<_, ledger_core::StoreError> {
-            Ok(s.ledger.signer(&pk)?.map(|v| {
+            let Some(v) = s.ledger.signer(&pk)? else {
+                return Ok(None);
+            };
+            let rights = s.ledger.gtin_rights(&v.identity)?;
+            Ok(Some({
                 json!({
                     "key": v.key,
                     "identity": v.identity,
@@ -317,6 +348,7 @@ async fn key_view(State(st): State<AppState>, Path(key): Path<String>) -> ApiRes
                     "retired_at": v.retired_at,
                     "introduced_by": v.introduced_by,
                     "revoked": v.revoked,
+                    "gtin_rights": rights,
                 })
             }))
         })

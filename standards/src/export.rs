@@ -315,7 +315,11 @@ fn event(item: &Item<'_>, pf: &dyn Fn(&LotId) -> Option<Product>) -> Option<Valu
             lot_list(&mut e, lot, Some(*q), pf);
             place(&mut e, location);
         }
-        Event::Enroll { .. } | Event::Revoke { .. } | Event::RotateKey { .. } => return None,
+        Event::Enroll { .. }
+        | Event::Revoke { .. }
+        | Event::RotateKey { .. }
+        | Event::AssignPrefix { .. }
+        | Event::AuthorisePacker { .. } => return None,
     }
     Some(Value::Object(e))
 }

@@ -18,7 +18,7 @@ use ledger_core::bundle;
 use ledger_core::event::{
     Location, LotAmount, NewLot, Product, Reading, RefDoc, SensorKind, Verdict,
 };
-use ledger_core::genesis::{Authority, GENESIS_VERSION};
+use ledger_core::genesis::{Authority, NetworkProfile, GENESIS_VERSION};
 use ledger_core::{
     query, Event, Genesis, Hash, LotId, PublicKey, Quantity, Role, SigningKey, Unit,
 };
@@ -49,8 +49,15 @@ pub(crate) struct Args {
     base_url: String,
 }
 
-/// The packed tea's GTIN-14 (valid check digit).
+/// The packed tea's GTIN-14 (valid check digit), under the cooperative's
+/// GS1 company prefix.
 const PACK_GTIN: &str = "06901234567892";
+
+/// The GS1 company prefix the bureau assigns to the cooperative.
+const COOP_PREFIX: &str = "6901234";
+
+/// Whom consumers call about this network's products (in its genesis).
+const CONTACT: &str = "淳安县农业农村局 Chun'an County Agriculture Bureau · 12316";
 
 struct Cast {
     slug: &'static str,
@@ -228,6 +235,11 @@ pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
         }],
         checkpoint_threshold: 1,
         created: at("2025-03-20T09:00:00+08:00")?,
+        profile: NetworkProfile {
+            time_zone: Some("Asia/Shanghai".into()),
+            language: Some("zh-CN".into()),
+            contact: Some(CONTACT.into()),
+        },
     };
     let ledger = ledger_dir::create(&ledger_path, genesis)?;
     let network = ledger.network();
@@ -266,6 +278,18 @@ pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
         bail!("the demo cast is incomplete");
     };
     let [c_jiukeng, c_lin, c_coop, c_carrier, c_lab, c_retailer] = &CAST;
+
+    // The cooperative's GS1 company prefix: only it (or a packer it
+    // authorises) may put its GTINs on lots.
+    story.sign(
+        &authority,
+        "2025-03-25T10:30:00+08:00",
+        vec![],
+        Event::AssignPrefix {
+            participant: coop.identity,
+            prefix: COOP_PREFIX.into(),
+        },
+    )?;
     let lot = |who: &Signer, code: &str| LotId {
         source: who.identity,
         code: code.into(),
@@ -548,6 +572,12 @@ pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
     )?;
     let _ = a_harvest;
 
+    // A later picking from Jiukeng alone, packed into three lots of the
+    // same tin: one clean, one that met a warm truck, one whose organic
+    // certificate has run out. With the tin above they are the four
+    // verdicts a shopper can meet under one GTIN.
+    let more = more_tins(&mut story, &authority, &cast, &CAST)?;
+
     // What the consumer's QR code shows, and what the recall reaches.
     let ledger = story.ledger;
     let book = Book::load(&ledger)?;
@@ -632,6 +662,9 @@ pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
             "blend": blend,
             "pack": pack,
             "recalled": b_lot,
+            "clean": more.clean,
+            "excursion": more.excursion,
+            "expired_certificate": more.expired,
         },
         "bundle": bundle_path,
         "qr": qr_path,
@@ -690,4 +723,251 @@ pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
         let _ = c_lab;
     }
     Ok(())
+}
+
+/// The lots [`more_tins`] packs.
+struct MoreTins {
+    clean: LotId,
+    excursion: LotId,
+    expired: LotId,
+}
+
+/// A second Jiukeng picking, packed by the cooperative into three lots of
+/// the tin: a clean one (tested, GI-certified, sold through the shop), one
+/// with a cold-chain excursion on the way to the shop, and one whose
+/// organic certificate expired on 2025-10-31.
+fn more_tins(
+    story: &mut Story,
+    authority: &Signer,
+    cast: &[Signer],
+    roles: &[Cast; 6],
+) -> Result<MoreTins> {
+    let [jiukeng, _, coop, carrier, lab, retailer] = cast else {
+        bail!("the demo cast is incomplete");
+    };
+    let [c_jiukeng, _, c_coop, c_carrier, _, c_retailer] = roles;
+    let lot = |who: &Signer, code: &str| LotId {
+        source: who.identity,
+        code: code.into(),
+    };
+    let leaf = lot(jiukeng, "QDH-JK-0412");
+    let harvest = story.sign(
+        jiukeng,
+        "2025-04-12T07:40:00+08:00",
+        vec![],
+        Event::Harvest {
+            lot_code: leaf.code.clone(),
+            product: Product {
+                description: "千岛湖茶 fresh tea leaf (鲜叶), 鸠坑 Jiukeng".into(),
+                gtin: None,
+            },
+            quantity: kg(60),
+            location: loc(c_jiukeng),
+            reference: doc("picking log", "JK-2025-0412"),
+        },
+    )?;
+    story.sign(
+        lab,
+        "2025-04-12T15:00:00+08:00",
+        vec![harvest],
+        Event::Inspect {
+            lot: leaf.clone(),
+            test: "pesticide residue, GB 2763-2021 (68 analytes)".into(),
+            verdict: Verdict::Pass,
+            notes: "all analytes below limits of quantification".into(),
+            reference: doc("lab report", "HZ-QC-2025-0447"),
+        },
+    )?;
+    let shipped = story.sign(
+        jiukeng,
+        "2025-04-12T16:00:00+08:00",
+        vec![],
+        Event::Ship {
+            lot: leaf.clone(),
+            quantity: kg(60),
+            to: coop.identity,
+            from: loc(c_jiukeng),
+            destination: loc(c_coop),
+            reference: doc("delivery note", "JK-D-0412"),
+        },
+    )?;
+    story.sign(
+        coop,
+        "2025-04-12T17:30:00+08:00",
+        vec![shipped],
+        Event::Receive {
+            shipment: shipped,
+            lot: leaf.clone(),
+            quantity: kg(60),
+            location: loc(c_coop),
+            reference: None,
+        },
+    )?;
+    let tins = MoreTins {
+        clean: lot(coop, "QDH-PACK-0413"),
+        excursion: lot(coop, "QDH-PACK-0414"),
+        expired: lot(coop, "QDH-PACK-0415"),
+    };
+    let tin = |code: &str| NewLot {
+        code: code.into(),
+        product: Product {
+            description: "千岛湖茶 organic green tea, 250 g tin".into(),
+            gtin: Some(PACK_GTIN.into()),
+        },
+        quantity: kg(5),
+    };
+    let packed = story.sign(
+        coop,
+        "2025-04-13T11:00:00+08:00",
+        vec![],
+        Event::Transform {
+            process: "wither, fix, roll and dry; pack into 250 g tins".into(),
+            inputs: vec![LotAmount {
+                lot: leaf.clone(),
+                quantity: kg(60),
+            }],
+            outputs: vec![
+                tin(&tins.clean.code),
+                tin(&tins.excursion.code),
+                tin(&tins.expired.code),
+            ],
+            loss: 45_000,
+            location: loc(c_coop),
+            reference: doc("batch sheet", "QDH-P-0413"),
+        },
+    )?;
+    for (l, valid_until) in [
+        (&tins.clean, None),
+        (&tins.excursion, None),
+        (&tins.expired, Some(at("2025-10-31T23:59:59+08:00")?)),
+    ] {
+        let (claim, reference) = match valid_until {
+            None => (
+                "geographical indication 千岛湖茶 (Qiandao Lake tea)",
+                doc("GI registration", "DEMO-AGI-0001"),
+            ),
+            Some(_) => (
+                "organic (GB/T 19630)",
+                doc("certificate", "DEMO-ORG-2025-0419"),
+            ),
+        };
+        story.sign(
+            authority,
+            "2025-04-14T09:00:00+08:00",
+            vec![packed],
+            Event::Certify {
+                lot: l.clone(),
+                claim: claim.into(),
+                reference,
+                valid_until,
+            },
+        )?;
+    }
+    // The clean tin goes to the shop in the cooperative's own van.
+    let to_shop = story.sign(
+        coop,
+        "2025-04-15T05:30:00+08:00",
+        vec![],
+        Event::Ship {
+            lot: tins.clean.clone(),
+            quantity: kg(5),
+            to: retailer.identity,
+            from: loc(c_coop),
+            destination: loc(c_retailer),
+            reference: doc("delivery note", "QDH-D-0415"),
+        },
+    )?;
+    story.sign(
+        retailer,
+        "2025-04-15T10:20:00+08:00",
+        vec![to_shop],
+        Event::Receive {
+            shipment: to_shop,
+            lot: tins.clean.clone(),
+            quantity: kg(5),
+            location: loc(c_retailer),
+            reference: doc("goods receipt", "XS-GR-88342"),
+        },
+    )?;
+    // The excursion tin rides a truck whose cooling failed for two hours.
+    let to_carrier = story.sign(
+        coop,
+        "2025-04-15T06:00:00+08:00",
+        vec![],
+        Event::Ship {
+            lot: tins.excursion.clone(),
+            quantity: kg(5),
+            to: carrier.identity,
+            from: loc(c_coop),
+            destination: loc(c_carrier),
+            reference: doc("waybill", "ZCL-2025-04-0911"),
+        },
+    )?;
+    story.sign(
+        carrier,
+        "2025-04-15T06:20:00+08:00",
+        vec![to_carrier],
+        Event::Receive {
+            shipment: to_carrier,
+            lot: tins.excursion.clone(),
+            quantity: kg(5),
+            location: loc(c_coop),
+            reference: doc("waybill", "ZCL-2025-04-0911"),
+        },
+    )?;
+    let mut readings = Vec::new();
+    for (t, milli_c) in [
+        ("2025-04-15T06:30:00+08:00", 4_200),
+        ("2025-04-15T07:30:00+08:00", 5_100),
+        ("2025-04-15T08:30:00+08:00", 11_800),
+        ("2025-04-15T09:30:00+08:00", 12_400),
+        ("2025-04-15T10:30:00+08:00", 6_300),
+    ] {
+        readings.push(Reading {
+            time: at(t)?,
+            kind: SensorKind::Temperature,
+            value: milli_c,
+            min: 0,
+            max: 8_000,
+        });
+    }
+    story.sign(
+        carrier,
+        "2025-04-15T10:40:00+08:00",
+        vec![packed],
+        Event::Observe {
+            lot: tins.excursion.clone(),
+            location: Location {
+                description: "reefer truck 浙A·D2046, 淳安 → 杭州".into(),
+                gln: None,
+            },
+            readings,
+        },
+    )?;
+    let onward = story.sign(
+        carrier,
+        "2025-04-15T10:50:00+08:00",
+        vec![],
+        Event::Ship {
+            lot: tins.excursion.clone(),
+            quantity: kg(5),
+            to: retailer.identity,
+            from: loc(c_carrier),
+            destination: loc(c_retailer),
+            reference: doc("waybill", "ZCL-2025-04-0911"),
+        },
+    )?;
+    story.sign(
+        retailer,
+        "2025-04-15T11:30:00+08:00",
+        vec![onward],
+        Event::Receive {
+            shipment: onward,
+            lot: tins.excursion.clone(),
+            quantity: kg(5),
+            location: loc(c_retailer),
+            reference: doc("goods receipt", "XS-GR-88350"),
+        },
+    )?;
+    Ok(tins)
 }

@@ -87,6 +87,7 @@ pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
         authorities,
         checkpoint_threshold: a.threshold.unwrap_or(n / 2 + 1),
         created: now_ms(),
+        profile: Default::default(),
     };
     let ledger = ledger_dir::create(&s.ledger, genesis)?;
     let id = ledger.network();

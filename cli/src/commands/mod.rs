@@ -12,6 +12,7 @@ pub(crate) mod import;
 pub(crate) mod init;
 pub(crate) mod key;
 pub(crate) mod participants;
+pub(crate) mod prefix;
 pub(crate) mod qr;
 pub(crate) mod record;
 pub(crate) mod revoke;
@@ -51,6 +52,8 @@ pub(crate) fn run(s: &Settings, command: Command) -> Result<()> {
         Command::Participants(a) => participants::run(s, a),
         Command::Holdings(a) => holdings::run(s, a),
         Command::Enroll(a) => enroll::run(s, a),
+        Command::AssignPrefix(a) => prefix::assign(s, a),
+        Command::AuthorisePacker(a) => prefix::authorise(s, a),
         Command::Revoke(a) => revoke::run(s, a),
         Command::RotateKey(a) => rotate_key::run(s, a),
         Command::Record(c) => record::run(s, c),

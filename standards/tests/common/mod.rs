@@ -52,6 +52,7 @@ pub fn genesis(name: &str) -> Genesis {
         }],
         checkpoint_threshold: 1,
         created: T0 - 1_000_000,
+        profile: Default::default(),
     }
 }
 

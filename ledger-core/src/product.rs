@@ -1,0 +1,153 @@
+//! Product codes: who may put a GTIN on a lot, which lots a GTIN names,
+//! and the rule that a (GTIN, lot code) pair names one lot.
+//!
+//! A regulator assigns a GS1 company prefix to a participant
+//! ([`Event::AssignPrefix`]); the owner may authorise contract packers
+//! ([`Event::AuthorisePacker`]). A record that creates a lot with a GTIN
+//! must list, in its deps, the assignment or authorisation that covers the
+//! GTIN: that rule is part of validation (a pure function of the causal
+//! past, see [`crate::validate`]).
+//!
+//! That a (GTIN, lot code) pair exists once per network cannot be judged
+//! from a record's causal past alone: an owner and its packer could each
+//! sign the same pair without seeing the other. So it is an *admission*
+//! rule, [`Ledger::admit`], applied where a record enters the network (a
+//! node's HTTP submission, the CLI's local ledger) against everything that
+//! ledger holds. Pairs that meet later by replication are both kept, and
+//! [`Ledger::lots_with_gtin`] lists both, so a page can warn instead of
+//! choosing one.
+
+use serde::Serialize;
+
+use crate::error::{StoreError, ValidationError};
+use crate::event::{Event, EventKind, LotId};
+use crate::graph::Graph;
+use crate::gs1;
+use crate::hash::Hash;
+use crate::key::PublicKey;
+use crate::ledger::Ledger;
+use crate::record::SignedRecord;
+use crate::store::Store;
+use crate::tables;
+
+/// A right to create lots with GTINs under a prefix: the record that
+/// grants it, which a lot-creating record lists in its deps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct GtinRight {
+    /// The GS1 company prefix (or a longer one within it).
+    pub prefix: String,
+    /// The assign-prefix or authorise-packer record.
+    pub record: Hash,
+    /// The prefix owner (the holder itself for an assignment).
+    pub owner: PublicKey,
+    /// End of a packer authorisation (ms since epoch), if it ends.
+    pub valid_until: Option<u64>,
+}
+
+impl GtinRight {
+    /// Whether this right lets its holder create a lot with `gtin` at `time`.
+    pub fn covers(&self, gtin: &str, time: u64) -> bool {
+        gs1::prefix_covers(&self.prefix, gtin) && self.valid_until.is_none_or(|u| time <= u)
+    }
+}
+
+impl<S: Store> Ledger<S> {
+    /// Every lot created with `gtin` (any GTIN length; compared as 14
+    /// digits), in (code, source) order.
+    pub fn lots_with_gtin(&self, gtin: &str) -> Result<Vec<LotId>, StoreError> {
+        Ok(self
+            .store
+            .scan_prefix(&tables::gtin_prefix(gtin))?
+            .iter()
+            .filter_map(|(k, _)| tables::gtin_lot_of(k))
+            .collect())
+    }
+
+    /// The lots with `gtin` whose code is `code`: one, unless an owner and
+    /// its packer created the same pair unseen by each other.
+    pub fn lots_with_gtin_and_code(
+        &self,
+        gtin: &str,
+        code: &str,
+    ) -> Result<Vec<LotId>, StoreError> {
+        let mut prefix = tables::gtin_prefix(gtin);
+        prefix.extend_from_slice(code.as_bytes());
+        prefix.push(0);
+        Ok(self
+            .store
+            .scan_prefix(&prefix)?
+            .iter()
+            .filter_map(|(k, _)| tables::gtin_lot_of(k))
+            .collect())
+    }
+
+    /// The rights `identity` holds to create lots with GTINs: prefixes a
+    /// regulator assigned to it and packer authorisations naming it.
+    pub fn gtin_rights(&self, identity: &PublicKey) -> Result<Vec<GtinRight>, StoreError> {
+        let mut out = Vec::new();
+        for kind in [EventKind::AssignPrefix, EventKind::AuthorisePacker] {
+            for h in self.records_of_kind(kind)? {
+                let Some(r) = self.record(&h)? else { continue };
+                match r.record.event {
+                    Event::AssignPrefix {
+                        participant,
+                        prefix,
+                    } if participant == *identity => out.push(GtinRight {
+                        prefix,
+                        record: h,
+                        owner: participant,
+                        valid_until: None,
+                    }),
+                    Event::AuthorisePacker {
+                        packer,
+                        prefix,
+                        valid_until,
+                    } if packer == *identity => {
+                        let owner = self
+                            .key_state(&r.record.author)?
+                            .map_or(r.record.author, |s| s.identity);
+                        out.push(GtinRight {
+                            prefix,
+                            record: h,
+                            owner,
+                            valid_until,
+                        });
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The admission rule for records entering the network here: each lot
+    /// with a GTIN that `records` create must be the only lot with that
+    /// (GTIN, lot code) pair, on this ledger and within `records`.
+    /// Returns, per record, `Ok` or the refusal.
+    pub fn admit(
+        &self,
+        records: &[SignedRecord],
+    ) -> Result<Vec<Result<(), ValidationError>>, StoreError> {
+        let mut batch: Vec<(String, &str)> = Vec::new();
+        let mut out = Vec::with_capacity(records.len());
+        for r in records {
+            let mut verdict = Ok(());
+            for (code, product, _) in r.record.event.created_lots() {
+                let Some(gtin) = &product.gtin else { continue };
+                let g14 = gs1::gtin14(gtin);
+                let taken = batch.iter().any(|(g, c)| *g == g14 && *c == code)
+                    || !self.lots_with_gtin_and_code(gtin, code)?.is_empty();
+                if taken {
+                    verdict = Err(ValidationError::DuplicateProductLot {
+                        gtin: g14,
+                        code: code.to_owned(),
+                    });
+                    break;
+                }
+                batch.push((g14, code));
+            }
+            out.push(verdict);
+        }
+        Ok(out)
+    }
+}
