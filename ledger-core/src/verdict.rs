@@ -218,8 +218,7 @@ impl Verdict {
 
 /// The regulator's contact for consumers, from genesis.
 pub fn contact(genesis: &Genesis) -> Option<String> {
-    let _ = genesis;
-    None
+    genesis.profile.contact.clone()
 }
 
 /// The verdict on `trace` at time `now` (ms since epoch), with the

@@ -135,16 +135,8 @@ async fn a_lot_without_gtin_is_served_at_its_qr_link() {
     // reason on one line; never a panic (the node still answers).
     let hex = farm_key.to_hex();
     for (path, want, why) in [
-        (
-            format!("/lot/{hex}/NO-SUCH-LOT"),
-            404,
-            "UNKNOWN CODE",
-        ),
-        (
-            format!("/lot/{}/H0", "ab".repeat(32)),
-            404,
-            "UNKNOWN CODE",
-        ),
+        (format!("/lot/{hex}/NO-SUCH-LOT"), 404, "UNKNOWN CODE"),
+        (format!("/lot/{}/H0", "ab".repeat(32)), 404, "UNKNOWN CODE"),
         ("/lot/not-a-key/H0".to_owned(), 400, "64 hex digits"),
         (format!("/lot/{}/H0", &hex[..63]), 400, "64 hex digits"),
         (format!("/lot/{hex}/%FF%FE"), 400, "not valid UTF-8"),

@@ -342,7 +342,11 @@ fn every_role_end_to_end() {
     assert_eq!(t["upstream"].as_array().unwrap().len(), 3);
     assert_eq!(t["certifications"][0][1], "GI 千岛湖茶");
     assert_eq!(t["warnings"].as_array().unwrap().len(), 2, "two excursions");
-    assert_eq!(t["verdict"]["finding"]["kind"], "excursion", "{}", t["verdict"]);
+    assert_eq!(
+        t["verdict"]["finding"]["kind"], "excursion",
+        "{}",
+        t["verdict"]
+    );
 
     // Recall one garden's lot: every downstream lot is reached.
     env.ok(&[

@@ -87,7 +87,7 @@ impl Lang {
             Lang::En => format!(
                 "{} {} {}, {:02}:{:02}",
                 l.day,
-                MONTHS[usize::from(l.month.saturating_sub(1)) % 12],
+                MONTHS[(l.month.saturating_sub(1) % 12) as usize],
                 l.year,
                 l.hour,
                 l.minute
@@ -103,7 +103,7 @@ impl Lang {
             Lang::En => format!(
                 "{} {} {}",
                 l.day,
-                MONTHS[usize::from(l.month.saturating_sub(1)) % 12],
+                MONTHS[(l.month.saturating_sub(1) % 12) as usize],
                 l.year
             ),
         }
@@ -198,6 +198,8 @@ impl Lang {
             EventKind::Enroll => self.tr("登记参与者", "Participant enrolled"),
             EventKind::Revoke => self.tr("吊销密钥", "Key revoked"),
             EventKind::RotateKey => self.tr("更换密钥", "Key changed"),
+            EventKind::AssignPrefix => self.tr("分配厂商识别代码", "GS1 company prefix assigned"),
+            EventKind::AuthorisePacker => self.tr("授权代工包装", "Contract packer authorised"),
         }
     }
 
@@ -266,49 +268,28 @@ fn from_accept(header: &str) -> Option<Lang> {
 
 /// A local date and time.
 struct Local {
-    year: i64,
-    month: u8,
-    day: u8,
-    hour: u8,
-    minute: u8,
+    year: i32,
+    month: u32,
+    day: u32,
+    hour: u32,
+    minute: u32,
 }
 
 /// The network's language tag from genesis.
 fn network_language(genesis: &Genesis) -> Option<String> {
-    // Until genesis carries a profile: a network named in Chinese.
-    genesis
-        .network
-        .chars()
-        .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
-        .then(|| "zh".to_owned())
+    genesis.profile.language.clone()
 }
 
 /// `ms` in the network's time zone.
 fn local(ms: u64, genesis: &Genesis) -> Local {
-    let offset_ms: i64 = if network_language(genesis).is_some() {
-        8 * 3_600_000
-    } else {
-        0
-    };
-    let t = i64::try_from(ms).unwrap_or(0).saturating_add(offset_ms);
-    let days = t.div_euclid(86_400_000);
-    let in_day = t.rem_euclid(86_400_000) / 60_000;
-    // Howard Hinnant's days-from-civil, inverted.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    use chrono::{Datelike, Timelike};
+    let t = ledger_core::time::local(ms, genesis.time_zone());
     Local {
-        year,
-        month: month as u8,
-        day: day as u8,
-        hour: (in_day / 60) as u8,
-        minute: (in_day % 60) as u8,
+        year: t.year(),
+        month: t.month(),
+        day: t.day(),
+        hour: t.hour(),
+        minute: t.minute(),
     }
 }
 

@@ -55,16 +55,11 @@ pub fn find_trace(
         return Ok(None);
     };
     let overlays = ledger.overlays()?;
-    for id in ledger.lots_with_code(lot)? {
+    // One lot, unless an owner and its packer created the same pair unseen
+    // by each other: then the first, in (code, source) order.
+    for id in ledger.lots_with_gtin_and_code(&want, lot)? {
         if let Some(t) = query::trace(ledger, &overlays, &id)? {
-            let g = t
-                .product
-                .as_ref()
-                .and_then(|p| p.gtin.as_deref())
-                .and_then(gtin14);
-            if g.as_deref() == Some(want.as_str()) {
-                return Ok(Some(t));
-            }
+            return Ok(Some(t));
         }
     }
     Ok(None)
@@ -77,30 +72,12 @@ pub fn product_traces(ledger: &Ledger<SledStore>, gtin: &str) -> Result<Vec<Trac
         return Ok(Vec::new());
     };
     let mut lots: Vec<(u64, LotId)> = Vec::new();
-    // Placeholder until the ledger keeps a GTIN → lots index: every record.
-    let mut hashes = Vec::new();
-    ledger.for_each_record(|h, _| {
-        hashes.push(h);
-        true
-    })?;
-    for h in hashes {
-        let Some(r) = Graph::record(ledger, &h)? else {
-            continue;
+    for id in ledger.lots_with_gtin(&want)? {
+        let time = match query::creation(ledger, &id)? {
+            Some(h) => Graph::record(ledger, &h)?.map_or(0, |r| r.record.time),
+            None => 0,
         };
-        for (code, product, _) in r.record.event.created_lots() {
-            if product.gtin.as_deref().and_then(gtin14).as_deref() == Some(want.as_str()) {
-                let source = ledger
-                    .key_state(&r.record.author)?
-                    .map_or(r.record.author, |s| s.identity);
-                lots.push((
-                    r.record.time,
-                    LotId {
-                        source,
-                        code: code.to_owned(),
-                    },
-                ));
-            }
-        }
+        lots.push((time, id));
     }
     lots.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
     lots.truncate(MAX_PRODUCT_LOTS);
@@ -418,14 +395,20 @@ fn verdict_box(ctx: &Ctx<'_>, t: &Trace, v: &Verdict) -> String {
                 "<section id=\"verdict\" class=\"verdict warn\"><h1>⚠ {heading}</h1>"
             );
             let peak_words = if *too_high {
-                l.tr("最高 ", "up to ")
+                l.tr("最高 ", " up to ")
             } else {
-                l.tr("最低 ", "down to ")
+                l.tr("最低 ", " down to ")
             };
             let _ = write!(
                 h,
                 "<p>{}{peak_words}<b>{}</b>{}{}–{}</p>",
-                l.sensor(*sensor),
+                l.tr(
+                    l.sensor(*sensor),
+                    match sensor {
+                        SensorKind::Temperature => "Temperature",
+                        SensorKind::Humidity => "Humidity",
+                    }
+                ),
                 i18n::measure(*peak, *sensor),
                 l.tr("，允许范围 ", ", allowed "),
                 i18n::milli(*min),
@@ -947,6 +930,34 @@ fn event_item(ctx: &Ctx<'_>, t: &Trace, e: &TraceEvent) -> String {
             );
         }
         Event::RotateKey { .. } => {}
+        Event::AssignPrefix {
+            participant,
+            prefix,
+        } => {
+            let _ = write!(
+                h,
+                "<p>{}{}{}</p>",
+                esc(&who(t, participant)),
+                l.tr("：厂商识别代码 ", ": company prefix "),
+                esc(prefix)
+            );
+        }
+        Event::AuthorisePacker {
+            packer,
+            prefix,
+            valid_until,
+        } => {
+            let _ = write!(
+                h,
+                "<p>{}{}{}{}</p>",
+                esc(&who(t, packer)),
+                l.tr("：可使用厂商识别代码 ", ": may pack under company prefix "),
+                esc(prefix),
+                valid_until
+                    .map(|u| format!("{}{}", l.tr("，有效期至 ", ", until "), l.date(u, g)))
+                    .unwrap_or_default()
+            );
+        }
     }
     for f in &e.flags {
         let _ = write!(h, "<p class=\"small\"><b>⚠{}</b></p>", flag_words(l, f));
