@@ -5,7 +5,8 @@
 //! ## Layout
 //! - `primitives`: ed25519 verification, SHA-256, sled durable writes.
 //! - `ingest`: pre-signed farm-to-fork records validated and stored.
-//! - `queries`: lineage, recall closure, digest, audit, bundles, storage.
+//! - `queries`: lineage, recall closure, the consumer page, digest, audit,
+//!   bundles, storage.
 //! - `replication`: three `terroird` processes, propagation and catch-up.
 //! - `report`: the figures, as a table and as JSON.
 //! - `writer`: the crash-test writer (acknowledges each flushed batch).

@@ -26,6 +26,13 @@ pub(crate) struct Latency {
 pub(crate) struct QueryFigures {
     pub lineage: Latency,
     pub recall_closure: Latency,
+    /// The consumer page of a random product lot: the trace (with the
+    /// overlays), the verdict and the HTML, as terroird serves it; the
+    /// size is the page's bytes.
+    pub consumer_page: Latency,
+    /// `consumer_page` p50 over `lineage` p50: what the page adds to the
+    /// query under it.
+    pub page_vs_lineage: f64,
     pub state_digest_ms: f64,
     pub audit_records_per_s: f64,
     pub bundles_per_s: f64,
@@ -113,6 +120,31 @@ pub(crate) fn measure(p: &Prepared, dir: &Path, samples: usize) -> anyhow::Resul
         |s| s.len(),
     )?;
 
+    let genesis = ledger.genesis().clone();
+    let network = ledger.network();
+    let consumer_page = sample(
+        &p.product_lots,
+        samples,
+        0x27d4_eb2f,
+        |l| {
+            let Some(trace) = terroir_node::page::find_lot(&ledger, l)? else {
+                anyhow::bail!("benchmark lot {l} has no trace");
+            };
+            let verdict = ledger_core::verdict::verdict(&trace, &genesis, now);
+            let path = format!("/lot/{}/{}", l.source.to_hex(), l.code);
+            let ctx = terroir_node::page::Ctx {
+                genesis: &genesis,
+                network,
+                lang: terroir_node::page::Lang::Zh,
+                now,
+                path: &path,
+            };
+            Ok(terroir_node::page::lot_page(&ctx, &trace, &verdict, None))
+        },
+        String::len,
+    )?;
+    let page_vs_lineage = consumer_page.p50_us / lineage.p50_us.max(1e-9);
+
     let start = Instant::now();
     std::hint::black_box(ledger.state_digest()?);
     let state_digest_ms = start.elapsed().as_secs_f64() * 1e3;
@@ -130,7 +162,6 @@ pub(crate) fn measure(p: &Prepared, dir: &Path, samples: usize) -> anyhow::Resul
     let export_s = start.elapsed().as_secs_f64();
     // Bundle verification and the batch-verify primitive take turns, so
     // their ratio compares the two under the same load.
-    let network = ledger.network();
     let probe = crate::primitives::BatchProbe::new(BUNDLE_PROBE_SIGNATURES);
     let (mut verify_s, mut signatures) = (0.0, 0usize);
     let (mut probe_s, mut probe_signatures) = (0.0, 0usize);
@@ -169,6 +200,8 @@ pub(crate) fn measure(p: &Prepared, dir: &Path, samples: usize) -> anyhow::Resul
     Ok(QueryFigures {
         lineage,
         recall_closure,
+        consumer_page,
+        page_vs_lineage,
         state_digest_ms,
         audit_records_per_s,
         bundles_per_s,

@@ -195,6 +195,17 @@ impl Figures {
             ),
         );
         row(
+            "consumer page of a random product lot",
+            format!("p50 {:.0} µs", q.consumer_page.p50_us),
+            format!(
+                "p99 {:.0} µs, max {:.0} µs, {:.1}× lineage p50, {:.0} bytes",
+                q.consumer_page.p99_us,
+                q.consumer_page.max_us,
+                q.page_vs_lineage,
+                q.consumer_page.mean_size
+            ),
+        );
+        row(
             "state digest",
             format!("{:.0} ms", q.state_digest_ms),
             format!(
