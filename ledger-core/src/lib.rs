@@ -23,6 +23,7 @@
 //! - [`graph`]: the record DAG as queries see it, stored or in memory.
 //! - [`overlay`]: recalls, revocations, equivocations, failed inspections.
 //! - [`query`]: lineage, downstream closure, chains, state digest.
+//! - [`reach`]: what a recall must reach: holders and goods in transit.
 //! - [`bundle`]: self-contained trace bundles and their offline verification.
 //! - [`audit`]: re-verification of a whole stored ledger.
 //! - [`store`]: the key-value trait, an in-memory and a sled engine.
@@ -43,6 +44,7 @@ pub mod key;
 pub mod ledger;
 pub mod overlay;
 pub mod query;
+pub mod reach;
 pub mod record;
 pub mod store;
 mod tables;
