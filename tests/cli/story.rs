@@ -354,6 +354,20 @@ fn every_role_end_to_end() {
         "--reason",
         "chlorpyrifos above the limit",
     ]);
+    // Goods on the road are reached too: 5 kg shipped to the shop, not
+    // received yet (regression: they were left out).
+    let on_road = env.json(&[
+        "record",
+        "ship",
+        "--key",
+        &k("coop"),
+        "--lot",
+        "PACK-0404",
+        "--quantity",
+        "5kg",
+        "--to",
+        "鲜生超市",
+    ]);
     let down = env.json(&["trace", "JS-0402", "--downstream"]);
     let reach: Vec<&str> = down["reach"]
         .as_array()
@@ -362,9 +376,57 @@ fn every_role_end_to_end() {
         .map(|r| r["lot"]["code"].as_str().unwrap())
         .collect();
     assert_eq!(reach, ["BLEND-0403", "PACK-0404"]);
-    let text = env.ok(&["trace", "JS-0402", "--downstream"]);
+    let transit = &down["reach"][1]["in_transit"];
+    assert_eq!(transit.as_array().unwrap().len(), 1, "{down}");
+    assert_eq!(transit[0]["shipment"], hash(&on_road));
+    assert_eq!(transit[0]["from_name"], "千岛湖茶叶专业合作社");
+    assert_eq!(transit[0]["to_name"], "鲜生超市");
+    assert_eq!(transit[0]["quantity"]["amount"], 5_000);
+    assert_eq!(down["in_transit"].as_array().unwrap().len(), 0, "{down}");
+    assert_eq!(
+        down["holders"],
+        serde_json::json!([]),
+        "all blended: {down}"
+    );
+    // Human units: kg, names, the ship time in the reader's local time.
+    let shipped = on_road["time"].as_u64().unwrap();
+    let local = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(shipped) * 1_000_000)
+        .unwrap()
+        .to_offset(time::macros::offset!(+8));
+    let when = format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} +08:00",
+        local.year(),
+        u8::from(local.month()),
+        local.day(),
+        local.hour(),
+        local.minute()
+    );
+    let out = env
+        .cmd()
+        .env("TZ", "CST-8")
+        .args(["trace", "JS-0402", "--downstream"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("A recall of lot JS-0402"), "{text}");
     assert!(text.contains("鲜生超市 holds 19.75 kg"), "{text}");
+    let line = format!("5 kg in transit from 千岛湖茶叶专业合作社 to 鲜生超市, shipped {when}");
+    assert!(text.contains(&line), "lacks {line:?}:\n{text}");
+    // Once received, it is stock, no longer on the road.
+    env.ok(&[
+        "record",
+        "receive",
+        "--key",
+        &k("shop"),
+        "--shipment",
+        &hash(&on_road),
+    ]);
+    let down = env.json(&["trace", "JS-0402", "--downstream"]);
+    assert_eq!(down["reach"][1]["in_transit"], serde_json::json!([]));
+    let text = env.ok(&["trace", "JS-0402", "--downstream"]);
+    assert!(!text.contains("in transit"), "{text}");
+    assert!(text.contains("鲜生超市 holds 24.75 kg"), "{text}");
     let pack = env.ok(&["trace", "PACK-0404"]);
     assert!(pack.contains("RECALL: lot JS-0402"), "{pack}");
 
