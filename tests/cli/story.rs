@@ -733,3 +733,89 @@ fn founding_authorities_by_public_key() {
     assert_eq!(g["authorities"][0]["name"], "杭州市农业农村局");
     assert_eq!(g["authorities"][0]["key"], city.as_str());
 }
+
+/// A lot code GS1 does not allow in AI (10) — Chinese characters — on a
+/// product without a GTIN: the QR carries the `/lot/{source}/{code}` page
+/// that `terroird` serves, stderr says why in one line, and the printed
+/// URL decodes, through the node's own route parser, to the lot itself.
+#[test]
+fn qr_of_a_chinese_lot_code_uses_the_lot_page() {
+    let env = Env::new();
+    env.ok(&["key", "new", "--out", "bureau.key", "--name", "Bureau"]);
+    env.ok(&["key", "new", "--out", "farm.key"]);
+    env.ok(&[
+        "init",
+        "--network",
+        "qr test",
+        "--authority-key",
+        "bureau.key",
+    ]);
+    env.ok(&[
+        "enroll",
+        "--key",
+        "bureau.key",
+        "--participant",
+        "farm.key",
+        "--name",
+        "千岛湖鸠坑茶园",
+        "--role",
+        "farm",
+    ]);
+    let code = "鸠坑茶-春茶0401";
+    env.ok(&[
+        "record",
+        "harvest",
+        "--key",
+        "farm.key",
+        "--lot",
+        code,
+        "--product",
+        "千岛湖茶 鲜叶",
+        "--quantity",
+        "120kg",
+    ]);
+
+    let out = env.cmd().args(["qr", code, "--terminal"]).output().unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let url = stdout
+        .lines()
+        .find(|l| l.starts_with("https://"))
+        .unwrap_or_else(|| panic!("no URL printed: {stdout}"));
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("/lot/") && stderr.contains("no GTIN"),
+        "{stderr}"
+    );
+
+    // The node's route: /lot/{64-hex source}/{percent-encoded code}.
+    let path = url
+        .strip_prefix("https://id.terroir.example/lot/")
+        .unwrap_or_else(|| panic!("not the lot page form: {url}"));
+    assert!(path.is_ascii(), "{path}");
+    let (source, encoded) = path.split_once('/').unwrap();
+    assert_eq!(source.len(), 64, "{source}");
+    assert!(!encoded.contains('/'), "one path segment: {encoded}");
+    let decoded = terroir_standards::vocab::dec(encoded).unwrap();
+    let lot = terroir_node::page::lot_id(source, decoded).unwrap();
+    let j = env.json(&["qr", code, "--terminal"]);
+    assert_eq!(serde_json::to_value(&lot).unwrap(), j["lot"]);
+    assert_eq!(lot.code, code);
+    assert_eq!(j["url"], url);
+    assert_eq!(j["form"], "lot_page");
+
+    // --quiet: the URL on stdout and nothing on stderr.
+    let out = env
+        .cmd()
+        .args(["--quiet", "qr", code, "--terminal"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), url);
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
