@@ -26,6 +26,7 @@
 //! - [`product`]: GS1 prefix rights, lots by GTIN, one lot per (GTIN, lot).
 //! - [`overlay`]: recalls, revocations, equivocations, failed inspections.
 //! - [`query`]: lineage, downstream closure, chains, state digest.
+//! - [`reach`]: what a recall must reach: holders and goods in transit.
 //! - [`bundle`]: self-contained trace bundles and their offline verification.
 //! - [`audit`]: re-verification of a whole stored ledger.
 //! - [`store`]: the key-value trait, an in-memory and a sled engine.
@@ -47,6 +48,7 @@ pub mod ledger;
 pub mod overlay;
 pub mod product;
 pub mod query;
+pub mod reach;
 pub mod record;
 pub mod store;
 mod tables;

@@ -354,6 +354,20 @@ fn every_role_end_to_end() {
         "--reason",
         "chlorpyrifos above the limit",
     ]);
+    // Goods on the road are reached too: 5 kg shipped to the shop, not
+    // received yet (regression: they were left out).
+    let on_road = env.json(&[
+        "record",
+        "ship",
+        "--key",
+        &k("coop"),
+        "--lot",
+        "PACK-0404",
+        "--quantity",
+        "5kg",
+        "--to",
+        "鲜生超市",
+    ]);
     let down = env.json(&["trace", "JS-0402", "--downstream"]);
     let reach: Vec<&str> = down["reach"]
         .as_array()
@@ -362,9 +376,57 @@ fn every_role_end_to_end() {
         .map(|r| r["lot"]["code"].as_str().unwrap())
         .collect();
     assert_eq!(reach, ["BLEND-0403", "PACK-0404"]);
-    let text = env.ok(&["trace", "JS-0402", "--downstream"]);
+    let transit = &down["reach"][1]["in_transit"];
+    assert_eq!(transit.as_array().unwrap().len(), 1, "{down}");
+    assert_eq!(transit[0]["shipment"], hash(&on_road));
+    assert_eq!(transit[0]["from_name"], "千岛湖茶叶专业合作社");
+    assert_eq!(transit[0]["to_name"], "鲜生超市");
+    assert_eq!(transit[0]["quantity"]["amount"], 5_000);
+    assert_eq!(down["in_transit"].as_array().unwrap().len(), 0, "{down}");
+    assert_eq!(
+        down["holders"],
+        serde_json::json!([]),
+        "all blended: {down}"
+    );
+    // Human units: kg, names, the ship time in the reader's local time.
+    let shipped = on_road["time"].as_u64().unwrap();
+    let local = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(shipped) * 1_000_000)
+        .unwrap()
+        .to_offset(time::macros::offset!(+8));
+    let when = format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} +08:00",
+        local.year(),
+        u8::from(local.month()),
+        local.day(),
+        local.hour(),
+        local.minute()
+    );
+    let out = env
+        .cmd()
+        .env("TZ", "CST-8")
+        .args(["trace", "JS-0402", "--downstream"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("A recall of lot JS-0402"), "{text}");
     assert!(text.contains("鲜生超市 holds 19.75 kg"), "{text}");
+    let line = format!("5 kg in transit from 千岛湖茶叶专业合作社 to 鲜生超市, shipped {when}");
+    assert!(text.contains(&line), "lacks {line:?}:\n{text}");
+    // Once received, it is stock, no longer on the road.
+    env.ok(&[
+        "record",
+        "receive",
+        "--key",
+        &k("shop"),
+        "--shipment",
+        &hash(&on_road),
+    ]);
+    let down = env.json(&["trace", "JS-0402", "--downstream"]);
+    assert_eq!(down["reach"][1]["in_transit"], serde_json::json!([]));
+    let text = env.ok(&["trace", "JS-0402", "--downstream"]);
+    assert!(!text.contains("in transit"), "{text}");
+    assert!(text.contains("鲜生超市 holds 24.75 kg"), "{text}");
     let pack = env.ok(&["trace", "PACK-0404"]);
     assert!(pack.contains("RECALL: lot JS-0402"), "{pack}");
 
@@ -670,4 +732,90 @@ fn founding_authorities_by_public_key() {
             .unwrap();
     assert_eq!(g["authorities"][0]["name"], "杭州市农业农村局");
     assert_eq!(g["authorities"][0]["key"], city.as_str());
+}
+
+/// A lot code GS1 does not allow in AI (10) — Chinese characters — on a
+/// product without a GTIN: the QR carries the `/lot/{source}/{code}` page
+/// that `terroird` serves, stderr says why in one line, and the printed
+/// URL decodes, through the node's own route parser, to the lot itself.
+#[test]
+fn qr_of_a_chinese_lot_code_uses_the_lot_page() {
+    let env = Env::new();
+    env.ok(&["key", "new", "--out", "bureau.key", "--name", "Bureau"]);
+    env.ok(&["key", "new", "--out", "farm.key"]);
+    env.ok(&[
+        "init",
+        "--network",
+        "qr test",
+        "--authority-key",
+        "bureau.key",
+    ]);
+    env.ok(&[
+        "enroll",
+        "--key",
+        "bureau.key",
+        "--participant",
+        "farm.key",
+        "--name",
+        "千岛湖鸠坑茶园",
+        "--role",
+        "farm",
+    ]);
+    let code = "鸠坑茶-春茶0401";
+    env.ok(&[
+        "record",
+        "harvest",
+        "--key",
+        "farm.key",
+        "--lot",
+        code,
+        "--product",
+        "千岛湖茶 鲜叶",
+        "--quantity",
+        "120kg",
+    ]);
+
+    let out = env.cmd().args(["qr", code, "--terminal"]).output().unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let url = stdout
+        .lines()
+        .find(|l| l.starts_with("https://"))
+        .unwrap_or_else(|| panic!("no URL printed: {stdout}"));
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("/lot/") && stderr.contains("no GTIN"),
+        "{stderr}"
+    );
+
+    // The node's route: /lot/{64-hex source}/{percent-encoded code}.
+    let path = url
+        .strip_prefix("https://id.terroir.example/lot/")
+        .unwrap_or_else(|| panic!("not the lot page form: {url}"));
+    assert!(path.is_ascii(), "{path}");
+    let (source, encoded) = path.split_once('/').unwrap();
+    assert_eq!(source.len(), 64, "{source}");
+    assert!(!encoded.contains('/'), "one path segment: {encoded}");
+    let decoded = terroir_standards::vocab::dec(encoded).unwrap();
+    let lot = terroir_node::page::lot_id(source, decoded).unwrap();
+    let j = env.json(&["qr", code, "--terminal"]);
+    assert_eq!(serde_json::to_value(&lot).unwrap(), j["lot"]);
+    assert_eq!(lot.code, code);
+    assert_eq!(j["url"], url);
+    assert_eq!(j["form"], "lot_page");
+
+    // --quiet: the URL on stdout and nothing on stderr.
+    let out = env
+        .cmd()
+        .args(["--quiet", "qr", code, "--terminal"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), url);
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
