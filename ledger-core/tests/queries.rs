@@ -50,6 +50,7 @@ impl World {
             }],
             checkpoint_threshold: 1,
             created: T,
+            profile: Default::default(),
         };
         let network = genesis.id();
         let ledger =

@@ -108,6 +108,16 @@ fn every_role_end_to_end() {
     ]);
     let people = env.json(&["participants"]);
     assert_eq!(people.as_array().unwrap().len(), 7);
+    // The cooperative's GS1 company prefix, so it may put GTINs on lots.
+    env.ok(&[
+        "assign-prefix",
+        "--key",
+        &k("bureau"),
+        "--participant",
+        &k("coop"),
+        "--prefix",
+        "6901234",
+    ]);
 
     // Two gardens harvest and deliver to the cooperative.
     let h = env.json(&[
