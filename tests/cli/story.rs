@@ -657,6 +657,57 @@ fn demo_builds_and_verifies_the_whole_story() {
     other.fails_with(1, &["demo", "--dir", "d"], "not empty");
 }
 
+/// Every lot of a stored ledger, as CODE@SOURCE-KEY, read through the
+/// library (no command lists lots): each lot some record creates.
+fn every_lot(ledger_dir: &std::path::Path) -> Vec<String> {
+    use ledger_core::graph::Graph;
+    use ledger_core::ledger::{Ledger, LedgerConfig};
+    use ledger_core::store::SledStore;
+    let store = SledStore::open(&ledger_dir.join("store")).unwrap();
+    let ledger = Ledger::open(store, LedgerConfig::default()).unwrap();
+    let mut hashes = Vec::new();
+    ledger
+        .for_each_record(|h, _| {
+            hashes.push(h);
+            true
+        })
+        .unwrap();
+    let mut lots = std::collections::BTreeSet::new();
+    for h in hashes {
+        let r = ledger.record(&h).unwrap().unwrap();
+        let source = ledger
+            .key_info(&r.record.author)
+            .unwrap()
+            .map_or(r.record.author, |k| k.identity);
+        for (code, _, _) in r.record.event.created_lots() {
+            lots.insert(format!("{code}@{}", source.to_hex()));
+        }
+    }
+    lots.into_iter().collect()
+}
+
+/// Every lot of the demo (the harvests, the blend that took two gardens'
+/// leaf, the packed tin) exports a bundle that verifies.
+#[test]
+fn every_lot_of_the_demo_bundles_and_verifies() {
+    let demo = Demo::new();
+    let env = &demo.env;
+    let lots = every_lot(&env.ledger());
+    assert!(lots.len() >= 4, "{lots:?}");
+    for (i, lot) in lots.iter().enumerate() {
+        let file = format!("lot-{i}.bundle");
+        env.ok(&["bundle", lot, "-o", &file]);
+        let v = env.json(&["verify", &file, "--network", &demo.network]);
+        assert_eq!(v["verified"], true, "lot {lot}: {}", v["checks"]);
+        let complete = v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "complete");
+        assert!(complete.is_some(), "lot {lot}: {}", v["checks"]);
+    }
+}
+
 #[test]
 fn founding_authorities_by_public_key() {
     // Two founders elsewhere hand over only their public keys; a third is
