@@ -7,8 +7,10 @@ use ledger_core::event::{Location, Reading, SensorKind, Verdict as Outcome};
 use ledger_core::graph::KeyInfo;
 use ledger_core::overlay::Flag;
 use ledger_core::query::{Trace, TraceEvent};
+use ledger_core::reach::{Holding, InTransit};
 use ledger_core::verdict::{CertificateProblem, Finding, Verdict};
 use ledger_core::{Event, LotId, PublicKey, Quantity, Unit};
+use time::{OffsetDateTime, UtcOffset};
 
 use crate::output::{say, BAD, BOLD, DIM, KEY, OK, WARN};
 use crate::parse::show_time;
@@ -126,6 +128,52 @@ pub(crate) fn q(q: &Quantity) -> String {
     } else {
         format!("{}.{frac} {big}", q.amount / 1000)
     }
+}
+
+/// A time in the reader's local time zone: `2025-04-08 06:00 +08:00`, or
+/// `… UTC` where the local offset is zero or cannot be read (then the time
+/// is shown in UTC, as [`show_time`] does).
+pub(crate) fn local_time(ms: u64) -> String {
+    let local = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|utc| Some(utc.to_offset(UtcOffset::local_offset_at(utc).ok()?)));
+    let Some(dt) = local.filter(|dt| !dt.offset().is_utc()) else {
+        return show_time(ms);
+    };
+    let fmt = time::macros::format_description!(
+        "[year]-[month]-[day] [hour]:[minute] [offset_hour sign:mandatory]:[offset_minute]"
+    );
+    dt.format(&fmt).unwrap_or_else(|_| show_time(ms))
+}
+
+/// `A holds 2 kg; B holds 1 kg`, or `none left in stock`; `name` shortens
+/// or styles a participant's name.
+pub(crate) fn holders(hs: &[Holding], name: impl Fn(&str) -> String) -> String {
+    if hs.is_empty() {
+        return "none left in stock".to_owned();
+    }
+    hs.iter()
+        .map(|h| {
+            let who = h
+                .name
+                .as_deref()
+                .map_or_else(|| h.participant.short(), &name);
+            format!("{who} holds {}", h.quantity)
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// `20 kg in transit from A to B, shipped 2025-04-08 06:00 +08:00`.
+pub(crate) fn in_transit(t: &InTransit, name: impl Fn(&str) -> String) -> String {
+    let who = |n: &Option<String>, k: &PublicKey| n.as_deref().map_or_else(|| k.short(), &name);
+    format!(
+        "{} in transit from {} to {}, shipped {}",
+        t.quantity,
+        who(&t.from_name, &t.from),
+        who(&t.to_name, &t.to),
+        local_time(t.shipped_at)
+    )
 }
 
 /// The lines describing one event.

@@ -2,9 +2,12 @@
 //! offline against the network id they expect.
 //!
 //! A bundle holds the genesis document, the lot's lineage (see
-//! [`crate::query::lineage`]), the revocations and fork proofs that concern
-//! its authors, and the enrollment (and key-rotation) records of every
-//! author back to a genesis authority.
+//! [`crate::query::lineage`]) and everything those records name, closed
+//! transitively: each author's chain back to its first record and that
+//! record's enrollment (or key rotation), back to a genesis authority;
+//! every dep; every transform input's creation; and the revocations and
+//! fork proofs that concern any author reached. [`verify`] refuses a bundle
+//! that lacks a record one of its records names.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -53,69 +56,51 @@ impl Bundle {
 }
 
 /// Exports the bundle of `lot`, or `None` if the ledger has no such lot.
+///
+/// The bundle is the lot's lineage (see [`crate::query::lineage`]) closed
+/// under everything its records name: each record's `prev`, back to its
+/// author's first record; each dep (a shipment, an enrollment, a lot's
+/// creation …); each transform input's creation; and, for every author
+/// the closure reaches, the revocations of its key and the fork proofs
+/// against it — themselves closed the same way. The closure is the
+/// lineage's causal past, so it grows with its authors' chain lengths
+/// until checkpoints let a bundle prove a chain prefix instead.
 pub fn export<S: Store>(ledger: &Ledger<S>, lot: &LotId) -> Result<Option<Bundle>, StoreError> {
     let lineage = query::lineage(ledger, lot)?;
     if lineage.is_empty() {
         return Ok(None);
     }
-    let mut hashes: BTreeSet<Hash> = lineage;
-    let mut authors: BTreeSet<PublicKey> = BTreeSet::new();
-    for h in &hashes {
-        if let Some(r) = ledger.record(h)? {
-            authors.insert(r.record.author);
-        }
-    }
-    // Enrollment closure: each author's first record names its enrollment
-    // (or the rotation that handed it the identity); follow enrollers too.
-    let mut todo: Vec<PublicKey> = authors.iter().copied().collect();
-    let mut done = BTreeSet::new();
-    while let Some(k) = todo.pop() {
-        if !done.insert(k) || ledger.genesis().authority(&k).is_some() {
-            continue;
-        }
-        let Some((_, first)) = ledger.chain(&k)?.into_iter().find(|(s, _)| *s == 0) else {
-            continue;
-        };
-        let Some(first) = ledger.record(&first)? else {
-            continue;
-        };
-        for d in &first.record.deps {
-            let Some(dep) = ledger.record(d)? else {
-                continue;
-            };
-            let grants = match dep.record.event {
-                Event::Enroll { participant, .. } => participant == k,
-                Event::RotateKey { new_key } => new_key == k,
-                _ => false,
-            };
-            if grants {
-                hashes.insert(*d);
-                todo.push(dep.record.author);
-                authors.insert(dep.record.author);
-            }
-        }
-    }
-    // Revocations of, and fork proofs against, any author involved.
+    let mut closure = Closure::default();
+    closure.todo.extend(lineage);
+    // Revocations are few: read them once, then add those that concern an
+    // author the closure reached, until no new author appears.
+    let mut revocations = Vec::new();
     for h in ledger.records_of_kind(EventKind::Revoke)? {
         if let Some(r) = ledger.record(&h)? {
-            if matches!(r.record.event, Event::Revoke { key, .. } if authors.contains(&key)) {
-                hashes.insert(h);
+            if let Event::Revoke { key, .. } = r.record.event {
+                revocations.push((key, h));
             }
         }
     }
-    for (author, seq) in ledger.forks()? {
-        if authors.contains(&author) {
-            for (s, h) in ledger.chain(&author)? {
-                if s == seq {
-                    hashes.insert(h);
+    let forks = ledger.forks()?;
+    loop {
+        closure.close(ledger)?;
+        for (key, h) in &revocations {
+            if closure.authors.contains(key) && !closure.records.contains_key(h) {
+                closure.todo.push(*h);
+            }
+        }
+        for (author, seq) in &forks {
+            if closure.authors.contains(author) {
+                for (s, h) in ledger.chain(author)? {
+                    if s == *seq && !closure.records.contains_key(&h) {
+                        closure.todo.push(h);
+                    }
                 }
             }
         }
-    }
-    let mut records = Vec::with_capacity(hashes.len());
-    for h in &hashes {
-        if let Some(r) = ledger.record(h)? {
-            records.push(r);
+        if closure.todo.is_empty() {
+            break;
         }
     }
     Ok(Some(Bundle {
@@ -123,8 +108,60 @@ pub fn export<S: Store>(ledger: &Ledger<S>, lot: &LotId) -> Result<Option<Bundle
         version: BUNDLE_VERSION,
         genesis: ledger.genesis().clone(),
         lot: lot.clone(),
-        records,
+        records: closure.records.into_values().collect(),
     }))
+}
+
+/// The records of a bundle being exported, closed under what they name.
+#[derive(Default)]
+struct Closure {
+    /// Records in, by hash (so in hash order, the bundle's order).
+    records: BTreeMap<Hash, SignedRecord>,
+    /// Authors of the records in.
+    authors: BTreeSet<PublicKey>,
+    /// Hashes named but not yet read.
+    todo: Vec<Hash>,
+    /// Creation record of each transform input seen, by lot.
+    creations: BTreeMap<LotId, Option<Hash>>,
+}
+
+impl Closure {
+    /// Adds every record in `todo` and, transitively, everything each names.
+    /// Each record is read once; a name the ledger does not hold (it cannot
+    /// happen for records the ledger validated) is skipped.
+    fn close<S: Store>(&mut self, ledger: &Ledger<S>) -> Result<(), StoreError> {
+        while let Some(h) = self.todo.pop() {
+            if self.records.contains_key(&h) {
+                continue;
+            }
+            let Some(r) = ledger.record(&h)? else {
+                continue;
+            };
+            let rec = &r.record;
+            self.todo.extend(rec.prev);
+            self.todo.extend(rec.deps.iter().copied());
+            match &rec.event {
+                Event::Receive { shipment, .. } => self.todo.push(*shipment),
+                Event::Transform { inputs, .. } => {
+                    for i in inputs {
+                        let creation = match self.creations.get(&i.lot) {
+                            Some(c) => *c,
+                            None => {
+                                let c = query::creation(ledger, &i.lot)?;
+                                self.creations.insert(i.lot.clone(), c);
+                                c
+                            }
+                        };
+                        self.todo.extend(creation);
+                    }
+                }
+                _ => {}
+            }
+            self.authors.insert(rec.author);
+            self.records.insert(h, r);
+        }
+        Ok(())
+    }
 }
 
 /// One check of a bundle verification.
@@ -222,7 +259,7 @@ pub fn verify(bytes: &[u8], expected: &NetworkId) -> Verification {
     for r in &bundle.records {
         let (h, message) = r.record.hash_and_signing_message();
         if let Err(e) = check_intrinsic(r, &network) {
-            return c.fail("records", format!("record {h}: {e}"));
+            return c.fail("records", format!("record {}…: {e}", h.short()));
         }
         sorted &= hashes.last().is_none_or(|p| *p < h);
         hashes.push(h);
@@ -244,7 +281,10 @@ pub fn verify(bytes: &[u8], expected: &NetworkId) -> Verification {
         .collect();
     let verdicts = key::verify_batch(&items);
     if let Some((h, _)) = hashes.iter().zip(&verdicts).find(|(_, v)| v.is_err()) {
-        return c.fail("signatures", format!("record {h} has a bad signature"));
+        return c.fail(
+            "signatures",
+            format!("record {}… has a bad signature", h.short()),
+        );
     }
     c.pass(
         "signatures",
@@ -253,24 +293,47 @@ pub fn verify(bytes: &[u8], expected: &NetworkId) -> Verification {
     drop(items);
     drop(messages);
 
+    // The records move into the graph: nothing below needs them twice.
+    let Bundle {
+        genesis,
+        lot,
+        records,
+        ..
+    } = bundle;
+    let graph = MemGraph::from_hashed(&genesis, hashes.into_iter().zip(records));
+
+    // Completeness: every record the bundle's records name is in it, so
+    // the journey cannot be shortened by leaving records out.
+    match check_complete(&graph) {
+        Ok(links) => c.pass(
+            "complete",
+            format!("every record named is present ({links} prevs, deps, shipments, inputs)"),
+        ),
+        Err(e) => return c.fail("complete", e),
+    }
+
     // Authority: every author is enrolled, transitively, by a genesis
     // authority, and its role may sign what it signed.
-    let roles = match enrolled_roles(&bundle) {
-        Ok(r) => r,
-        Err(e) => return c.fail("enrollment", e),
-    };
-    for (r, h) in bundle.records.iter().zip(&hashes) {
+    let roles = enrolled_roles(&genesis, &graph);
+    for (h, r) in graph.records() {
         let Some(role) = roles.get(&r.record.author) else {
             return c.fail(
                 "enrollment",
-                format!("author {} of record {h} is not enrolled", r.record.author),
+                format!(
+                    "author {}… of record {}… is not enrolled",
+                    r.record.author.short(),
+                    h.short()
+                ),
             );
         };
         let kind = r.record.event.kind();
         if !role.may_sign(kind) {
             return c.fail(
                 "enrollment",
-                format!("record {h}: a {role} may not sign a {kind} event"),
+                format!(
+                    "record {}…: a {role} may not sign a {kind} event",
+                    h.short()
+                ),
             );
         }
     }
@@ -279,14 +342,6 @@ pub fn verify(bytes: &[u8], expected: &NetworkId) -> Verification {
         format!("{} authors enrolled back to genesis", roles.len()),
     );
 
-    // The records move into the graph: nothing below needs them twice.
-    let Bundle {
-        genesis,
-        lot,
-        records,
-        ..
-    } = bundle;
-    let graph = MemGraph::new(&genesis, records);
     if let Err(e) = check_links(&graph) {
         return c.fail("lineage", e);
     }
@@ -315,16 +370,15 @@ pub fn verify(bytes: &[u8], expected: &NetworkId) -> Verification {
 }
 
 /// Roles of the keys enrolled through the bundle's own records.
-fn enrolled_roles(bundle: &Bundle) -> Result<BTreeMap<PublicKey, Role>, String> {
-    let mut roles: BTreeMap<PublicKey, Role> = bundle
-        .genesis
+fn enrolled_roles(genesis: &Genesis, graph: &MemGraph) -> BTreeMap<PublicKey, Role> {
+    let mut roles: BTreeMap<PublicKey, Role> = genesis
         .authorities
         .iter()
         .map(|a| (a.key, Role::Regulator))
         .collect();
     loop {
         let mut grew = false;
-        for r in &bundle.records {
+        for (_, r) in graph.records() {
             let Some(&granter) = roles.get(&r.record.author) else {
                 continue;
             };
@@ -341,57 +395,134 @@ fn enrolled_roles(bundle: &Bundle) -> Result<BTreeMap<PublicKey, Role>, String> 
             }
         }
         if !grew {
-            return Ok(roles);
+            return roles;
         }
     }
 }
 
-/// Every link the lineage relies on is present and consistent.
+/// A record as a reader of a failed check should see it: its short hash,
+/// and its seq and author's name (or short key).
+fn describe(graph: &MemGraph, hash: &Hash, record: &SignedRecord) -> String {
+    format!(
+        "{} {}… (seq {} of {})",
+        record.record.event.kind(),
+        hash.short(),
+        record.record.seq,
+        author_name(graph, &record.record.author)
+    )
+}
+
+fn author_name(graph: &MemGraph, key: &PublicKey) -> String {
+    match graph.key_info(key).ok().flatten() {
+        Some(info) => info.name,
+        None => format!("key {}…", key.short()),
+    }
+}
+
+/// Every record named by a record of the bundle is in the bundle: its
+/// `prev` (its author's record at the seq before, so each chain runs back
+/// to the author's first record and that record's enrollment), each of its
+/// deps, a receipt's shipment and a transform's input creations. Returns
+/// how many records were named (with repeats), or what is missing, in the
+/// reader's terms. Costs one lookup per name: proportional to the bundle.
+///
+/// Records that nothing in the bundle names (a chain's last record here)
+/// cannot be missed this way; checkpoints will prove those.
+fn check_complete(graph: &MemGraph) -> Result<usize, String> {
+    // Borrowed lookups: `Graph::record` would clone each record it finds.
+    let index: BTreeMap<&Hash, &SignedRecord> = graph.records().collect();
+    let mut links = 0usize;
+    // Names by hash first, so a missing record is named by its hash
+    // whenever some record names it so.
+    for (h, r) in graph.records() {
+        let rec = &r.record;
+        if let Some(p) = &rec.prev {
+            links += 1;
+            let before = rec.seq.saturating_sub(1);
+            match index.get(p) {
+                None => {
+                    return Err(format!(
+                        "{}'s prev {}… (seq {before} of {}, the record before it) is missing from the bundle",
+                        describe(graph, h, r),
+                        p.short(),
+                        author_name(graph, &rec.author),
+                    ))
+                }
+                Some(prev) if prev.record.author != rec.author || prev.record.seq != before => {
+                    return Err(format!(
+                        "{}'s prev {}… is not its author's record at seq {before}",
+                        describe(graph, h, r),
+                        p.short(),
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+        let shipment = match &rec.event {
+            Event::Receive { shipment, .. } => Some(shipment),
+            _ => None,
+        };
+        for d in rec
+            .deps
+            .iter()
+            .chain(shipment.filter(|s| !rec.deps.contains(s)))
+        {
+            links += 1;
+            if !index.contains_key(d) {
+                let what = if Some(d) == shipment {
+                    "shipment (the ship record it receives)"
+                } else if rec.seq == 0 {
+                    "dependency (its author's enrollment or a record it relies on)"
+                } else {
+                    "dependency"
+                };
+                return Err(format!(
+                    "{}'s {what} {}… is missing from the bundle",
+                    describe(graph, h, r),
+                    d.short(),
+                ));
+            }
+        }
+    }
+    for (h, r) in graph.records() {
+        if let Event::Transform { inputs, .. } = &r.record.event {
+            for i in inputs {
+                links += 1;
+                if query::creation(graph, &i.lot)
+                    .map_err(|e| e.to_string())?
+                    .is_none()
+                {
+                    return Err(format!(
+                        "{} consumes lot {} ({}), whose creation record is missing from the bundle",
+                        describe(graph, h, r),
+                        i.lot,
+                        author_name(graph, &i.lot.source),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(links)
+}
+
+/// Each receipt matches the shipment it names (both present: see
+/// [`check_complete`]).
 fn check_links(graph: &MemGraph) -> Result<(), String> {
     let identity = |k: &PublicKey| -> PublicKey {
         graph.key_info(k).ok().flatten().map_or(*k, |i| i.identity)
     };
     for (h, r) in graph.records() {
         let rec = &r.record;
-        match &rec.event {
-            Event::Receive { shipment, lot, .. } => {
-                let ship = graph.record(shipment).ok().flatten().ok_or_else(|| {
-                    format!("receive {h} names shipment {shipment}, absent from the bundle")
-                })?;
-                match &ship.record.event {
-                    Event::Ship { lot: l, to, .. } if l == lot && *to == identity(&rec.author) => {}
-                    _ => return Err(format!("receive {h} does not match shipment {shipment}")),
-                }
-            }
-            Event::Transform { inputs, .. } => {
-                for i in inputs {
-                    if query::creation(graph, &i.lot)
-                        .map_err(|e| e.to_string())?
-                        .is_none()
-                    {
-                        return Err(format!(
-                            "transform {h} consumes lot {}, whose creation is absent",
-                            i.lot
-                        ));
-                    }
-                }
-            }
-            _ => {}
-        }
-        // A record whose author's previous seq is in the bundle links to
-        // one of the records there (more than one after a fork).
-        if let Some(p) = rec.prev {
-            let before: Vec<Hash> = graph
-                .chain(&rec.author)
-                .map_err(|e| e.to_string())?
-                .into_iter()
-                .filter(|(s, _)| s.saturating_add(1) == rec.seq)
-                .map(|(_, h)| h)
-                .collect();
-            if !before.is_empty() && !before.contains(&p) {
+        if let Event::Receive { shipment, lot, .. } = &rec.event {
+            let matches = graph.record(shipment).ok().flatten().is_some_and(|ship| {
+                matches!(&ship.record.event,
+                    Event::Ship { lot: l, to, .. } if l == lot && *to == identity(&rec.author))
+            });
+            if !matches {
                 return Err(format!(
-                    "record {h} does not link to its author's record at seq {}",
-                    rec.seq - 1
+                    "{} does not match the shipment {}… it names",
+                    describe(graph, h, r),
+                    shipment.short()
                 ));
             }
         }

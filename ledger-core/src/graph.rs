@@ -55,6 +55,16 @@ impl MemGraph {
     /// Indexes `records` under `genesis`. Key identities follow genesis,
     /// enrollments and rotations present among the records.
     pub fn new(genesis: &Genesis, records: impl IntoIterator<Item = SignedRecord>) -> Self {
+        Self::from_hashed(genesis, records.into_iter().map(|r| (r.hash(), r)))
+    }
+
+    /// [`Self::new`] for records whose hashes the caller has computed
+    /// already (a bundle check hashes each record once). Each hash must be
+    /// its record's.
+    pub fn from_hashed(
+        genesis: &Genesis,
+        records: impl IntoIterator<Item = (Hash, SignedRecord)>,
+    ) -> Self {
         let mut g = MemGraph::default();
         for a in &genesis.authorities {
             g.keys.insert(
@@ -66,9 +76,7 @@ impl MemGraph {
                 },
             );
         }
-        for r in records {
-            g.records.insert(r.hash(), r);
-        }
+        g.records.extend(records);
         // Enrollments first, then rotations in time order, so a rotated key
         // inherits its predecessor's identity.
         let mut rotations = Vec::new();

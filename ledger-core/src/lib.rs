@@ -28,6 +28,7 @@
 //! - [`query`]: lineage, downstream closure, chains, state digest.
 //! - [`verdict`]: the one answer a shopper needs about a lot (recalled,
 //!   failed test, excursion, certificate, clean).
+//! - [`reach`]: what a recall must reach: holders and goods in transit.
 //! - [`bundle`]: self-contained trace bundles and their offline verification.
 //! - [`audit`]: re-verification of a whole stored ledger.
 //! - [`store`]: the key-value trait, an in-memory and a sled engine.
@@ -49,6 +50,7 @@ pub mod ledger;
 pub mod overlay;
 pub mod product;
 pub mod query;
+pub mod reach;
 pub mod record;
 pub mod store;
 mod tables;

@@ -124,6 +124,10 @@ impl<S: Store> Ledger<S> {
     /// with a GTIN that `records` create must be the only lot with that
     /// (GTIN, lot code) pair, on this ledger and within `records`.
     /// Returns, per record, `Ok` or the refusal.
+    ///
+    /// A record whose author has no right to the GTIN passes admission:
+    /// validation then refuses it with the rule that explains why (a
+    /// copycat hears "not yours to use", not "choose another lot code").
     pub fn admit(
         &self,
         records: &[SignedRecord],
@@ -132,8 +136,19 @@ impl<S: Store> Ledger<S> {
         let mut out = Vec::with_capacity(records.len());
         for r in records {
             let mut verdict = Ok(());
+            let mut deps = None;
             for (code, product, _) in r.record.event.created_lots() {
                 let Some(gtin) = &product.gtin else { continue };
+                let deps = match &mut deps {
+                    Some(d) => d,
+                    None => deps.insert(self.present(&r.record.deps)?),
+                };
+                let identity = self
+                    .key_state(&r.record.author)?
+                    .map_or(r.record.author, |s| s.identity);
+                if crate::validate::gtin_right(&identity, r.record.time, gtin, deps).is_err() {
+                    continue;
+                }
                 let g14 = gs1::gtin14(gtin);
                 let taken = batch.iter().any(|(g, c)| *g == g14 && *c == code)
                     || !self.lots_with_gtin_and_code(gtin, code)?.is_empty();
@@ -147,6 +162,15 @@ impl<S: Store> Ledger<S> {
                 batch.push((g14, code));
             }
             out.push(verdict);
+        }
+        Ok(out)
+    }
+
+    /// The records among `hashes` that this ledger holds.
+    fn present(&self, hashes: &[Hash]) -> Result<Vec<SignedRecord>, StoreError> {
+        let mut out = Vec::with_capacity(hashes.len());
+        for h in hashes {
+            out.extend(self.record(h)?);
         }
         Ok(out)
     }

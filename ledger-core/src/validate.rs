@@ -447,7 +447,7 @@ fn lot_in_deps(lot: &LotId, deps: &[SignedRecord], view: &impl View) -> Result<(
 /// Whether `identity` may create a lot with `gtin` at `time`: among the
 /// record's deps is the regulator's assignment to it of a prefix covering
 /// the GTIN, or its owner's authorisation of it as a packer for one.
-fn gtin_right(
+pub(crate) fn gtin_right(
     identity: &PublicKey,
     time: u64,
     gtin: &str,

@@ -238,7 +238,10 @@ fn one_bad_signature_among_many_good_ones_fails_naming_its_record() {
         let v = bundle::verify(&bad.encode(), &network);
         let f = v.failure().expect("a bad signature must fail the bundle");
         assert_eq!(f.name, "signatures", "record {i}: {f:?}");
-        let want = format!("record {} has a bad signature", b.records[i].hash());
+        let want = format!(
+            "record {}… has a bad signature",
+            b.records[i].hash().short()
+        );
         assert_eq!(f.detail, want, "record {i}");
         assert!(v.trace.is_none());
         // Every check before it passed; none after it ran.
@@ -257,7 +260,10 @@ fn one_bad_signature_among_many_good_ones_fails_naming_its_record() {
     assert_eq!(f.name, "signatures");
     assert_eq!(
         f.detail,
-        format!("record {} has a bad signature", b.records[i].hash())
+        format!(
+            "record {}… has a bad signature",
+            b.records[i].hash().short()
+        )
     );
 }
 

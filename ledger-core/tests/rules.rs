@@ -1606,13 +1606,17 @@ fn a_second_lot_with_the_same_gtin_and_code_is_not_admitted() {
     // Two new records in one submission with the same pair: the second is
     // refused.
     let a = w.draft("farm2", vec![auth], tin("QDH-0406"));
-    let b = w.draft("farm", vec![], tin("QDH-0406"));
+    let b = w.draft("farm", vec![assigned], tin("QDH-0406"));
     let verdicts = w.ledger.admit(&[a, b]).unwrap();
     assert!(verdicts[0].is_ok());
     assert!(matches!(
         verdicts[1],
         Err(ValidationError::DuplicateProductLot { .. })
     ));
+    // A copycat with no right to the GTIN passes admission, so that
+    // validation refuses it with the reason that matters.
+    let copycat = w.draft("proc", vec![assigned], tin("QDH-0404"));
+    assert_eq!(w.ledger.admit(&[copycat]).unwrap(), vec![Ok(())]);
     // The product's lots are listed by GTIN in any of its lengths.
     let lots = w.ledger.lots_with_gtin("06901234567892").unwrap();
     assert_eq!(lots, vec![w.lot("farm", "QDH-0404")]);

@@ -348,6 +348,7 @@ pub fn import<S: Store>(
     let mut report = ImportReport::default();
     let mut batch: Vec<(usize, SignedRecord)> = Vec::new();
     let mut first = head.is_none();
+    let rights = ledger.gtin_rights(&who.identity)?;
     let mut resolver = Resolver {
         ledger,
         identity: who.identity,
@@ -371,6 +372,19 @@ pub fn import<S: Store>(
                     ))
                 }
             });
+        // A lot with a GTIN names the grant that lets its creator use it.
+        let resolved = resolved.and_then(|(event, mut deps)| {
+            for (_, product, _) in event.created_lots() {
+                let Some(gtin) = &product.gtin else { continue };
+                let right = rights.iter().find(|r| r.covers(gtin, m.time)).ok_or_else(|| {
+                    format!(
+                        "GTIN {gtin} is not under a GS1 company prefix assigned to, or packed for, the importing participant"
+                    )
+                })?;
+                deps.push(right.record);
+            }
+            Ok((event, deps))
+        });
         let (event, mut deps) = match resolved {
             Ok(x) => x,
             Err(reason) => {
@@ -406,6 +420,16 @@ pub fn import<S: Store>(
         }
     }
     let records: Vec<SignedRecord> = batch.iter().map(|(_, r)| r.clone()).collect();
+    // Records enter the network here: one lot per (GTIN, lot code).
+    for ((index, r), admitted) in batch.iter().zip(ledger.admit(&records)?) {
+        if let Err(e) = admitted {
+            return Err(ImportError::Rejected {
+                index: *index,
+                kind: r.record.event.kind(),
+                reason: e.to_string(),
+            });
+        }
+    }
     let check = |outcomes: Vec<(Hash, Outcome)>| -> Result<(), ImportError> {
         for ((index, r), (_, outcome)) in batch.iter().zip(outcomes) {
             let reason = match outcome {

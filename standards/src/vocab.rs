@@ -62,30 +62,89 @@ pub fn lot_class(source: &PublicKey, code: &str, gtin: Option<&str>) -> String {
 /// by its source and code: `/lot/{source hex}/{code}`.
 pub const LOT_PAGE_PREFIX: &str = "/lot/";
 
+/// Which of the two consumer-page forms a lot's URL takes, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkForm {
+    /// The GS1 Digital Link `/01/{GTIN-14}/10/{LOT}`: the product has a
+    /// GTIN and the lot code is a valid AI (10) value.
+    DigitalLink,
+    /// `/lot/{source hex}/{LOT}`: the product has no GTIN.
+    NoGtin,
+    /// `/lot/{source hex}/{LOT}`: the product has a GTIN, but the GTIN and
+    /// the lot code make no valid Digital Link; the error says why (a lot
+    /// code outside GS1 character set 82 or longer than 20 characters).
+    NotDigitalLink(gs1::LinkError),
+}
+
+impl LinkForm {
+    /// One line saying which form was chosen and why.
+    pub fn explain(&self) -> String {
+        match self {
+            LinkForm::DigitalLink => {
+                "GS1 Digital Link /01/GTIN/10/LOT: the product has a GTIN and the lot code fits AI (10)"
+                    .to_owned()
+            }
+            LinkForm::NoGtin => {
+                "lot page /lot/SOURCE/LOT: the product has no GTIN, so the link names the lot by its creator's key"
+                    .to_owned()
+            }
+            LinkForm::NotDigitalLink(why) => format!(
+                "lot page /lot/SOURCE/LOT: the product has a GTIN, but {why}, so it cannot be a GS1 Digital Link"
+            ),
+        }
+    }
+}
+
+/// The URL a QR code carries for a lot and which form it takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerLink {
+    /// The URL.
+    pub url: String,
+    /// Its form, and why.
+    pub form: LinkForm,
+}
+
 /// The URL a QR code carries for a lot, the consumer page any `terroird`
 /// serves: the GS1 Digital Link `{base}/01/{GTIN-14}/10/{LOT}` when the
-/// lot's product has a GTIN, else `{base}/lot/{source hex}/{LOT}`, which
-/// names the lot exactly (its creator's key and its code). The lot code is
-/// percent-encoded as UTF-8 (RFC 3986 unreserved characters stay); a
-/// trailing `/` on `base` is dropped. `terroir qr` prints this URL.
-pub fn consumer_url(base: &str, lot: &LotId, gtin: Option<&str>) -> String {
+/// lot's product has a GTIN and its code is a valid AI (10) value (the
+/// check [`DigitalLink::parse`] applies, so the link always parses back),
+/// else `{base}/lot/{source hex}/{LOT}`, which names the lot exactly (its
+/// creator's key and its code). The lot code is percent-encoded as UTF-8
+/// (RFC 3986 unreserved characters stay); a trailing `/` on `base` is
+/// dropped. `terroir qr` prints this URL.
+pub fn consumer_link(base: &str, lot: &LotId, gtin: Option<&str>) -> ConsumerLink {
     let base = base.trim_end_matches('/');
-    match gtin {
-        Some(g) => DigitalLink {
-            base: base.to_owned(),
-            key: PrimaryKey::Gtin(gs1::gtin14(g)),
-            cpv: None,
-            lot: Some(lot.code.clone()),
-            serial: None,
-            attributes: Vec::new(),
+    let form = match gtin {
+        None => LinkForm::NoGtin,
+        Some(g) => {
+            let link = DigitalLink::gtin(base, g).and_then(|mut link| {
+                link.lot = Some(lot.code.clone());
+                link.check().map(|()| link)
+            });
+            match link {
+                Ok(link) => {
+                    return ConsumerLink {
+                        url: link.to_uri(),
+                        form: LinkForm::DigitalLink,
+                    }
+                }
+                Err(why) => LinkForm::NotDigitalLink(why),
+            }
         }
-        .to_uri(),
-        None => format!(
+    };
+    ConsumerLink {
+        url: format!(
             "{base}{LOT_PAGE_PREFIX}{}/{}",
             lot.source.to_hex(),
             gs1::percent_encode(&lot.code)
         ),
+        form,
     }
+}
+
+/// The URL of [`consumer_link`], without its form.
+pub fn consumer_url(base: &str, lot: &LotId, gtin: Option<&str>) -> String {
+    consumer_link(base, lot, gtin).url
 }
 
 /// A lot named by an EPCIS class, before it is matched to a ledger lot.
@@ -383,6 +442,48 @@ mod tests {
             let back = scaled(j.as_number().unwrap(), 3);
             assert_eq!(back, Some(i128::from(v)), "{j}");
         }
+    }
+
+    #[test]
+    fn consumer_links_fall_back_to_the_lot_page_when_ai10_refuses_the_code() {
+        let source = PublicKey([0xab; 32]);
+        let lot = |code: &str| LotId {
+            source,
+            code: code.into(),
+        };
+        let gtin = Some("6901234567892");
+        let ok = consumer_link("https://x.example/", &lot("QDH-2025/04"), gtin);
+        assert_eq!(ok.form, LinkForm::DigitalLink);
+        assert_eq!(
+            ok.url,
+            "https://x.example/01/06901234567892/10/QDH-2025%2F04"
+        );
+        assert!(DigitalLink::parse(&ok.url).is_ok());
+        let hex = "ab".repeat(32);
+        for (code, encoded) in [
+            ("鸠坑-0401", "%E9%B8%A0%E5%9D%91-0401"),
+            ("QDH 0401", "QDH%200401"),
+            ("L-123456789012345678901", "L-123456789012345678901"),
+        ] {
+            let l = consumer_link("https://x.example", &lot(code), gtin);
+            assert_eq!(
+                l.url,
+                format!("https://x.example/lot/{hex}/{encoded}"),
+                "{code}"
+            );
+            assert!(
+                matches!(l.form, LinkForm::NotDigitalLink(gs1::LinkError::BadValue { ref ai, .. }) if ai == "10"),
+                "{code}: {:?}",
+                l.form
+            );
+            assert!(l.form.explain().contains("AI (10)"), "{}", l.form.explain());
+        }
+        let none = consumer_link("https://x.example", &lot("QDH-2025/04"), None);
+        assert_eq!(none.form, LinkForm::NoGtin);
+        assert_eq!(
+            none.url,
+            format!("https://x.example/lot/{hex}/QDH-2025%2F04")
+        );
     }
 
     #[test]

@@ -400,6 +400,40 @@ fn malformed_values() {
     );
 }
 
+/// The demo tin's bundle without the carrier's temperature reading (the
+/// record that shows the excursion) is refused, naming the reading by its
+/// short hash, seq and signer; it no longer verifies without the warning.
+#[test]
+fn a_bundle_missing_the_carriers_observation_is_refused() {
+    use ledger_core::bundle::Bundle;
+    use ledger_core::encoding::{self, MAX_BUNDLE_BYTES};
+    use ledger_core::event::Event;
+    let d = Demo::new();
+    let env = &d.env;
+    let bytes = std::fs::read(d.bundle()).unwrap();
+    let mut b: Bundle = encoding::decode(&bytes, MAX_BUNDLE_BYTES, "bundle").unwrap();
+    let i = b
+        .records
+        .iter()
+        .position(|r| matches!(&r.record.event, Event::Observe { readings, .. } if readings.iter().any(|x| x.is_excursion())))
+        .expect("the bundle holds the excursion reading");
+    let gone = b.records.remove(i);
+    std::fs::write(env.path("no-reading.bundle"), b.encode()).unwrap();
+    let line = env.fails_with(
+        1,
+        &["verify", "no-reading.bundle", "--network", &d.network],
+        "complete: ",
+    );
+    let want = format!(
+        "prev {}… (seq {} of 浙冷链物流",
+        gone.hash().short(),
+        gone.record.seq
+    );
+    assert!(line.contains(&want), "{line} lacks {want}");
+    assert!(line.contains("is missing from the bundle"), "{line}");
+    assert!(!line.contains(&gone.hash().to_hex()), "{line}");
+}
+
 #[test]
 fn bundles_and_networks() {
     let d = Demo::new();

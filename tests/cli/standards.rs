@@ -221,6 +221,18 @@ fn import_per_participant(demo: &Demo, doc: &Value) -> Value {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         b.ok(&args);
     }
+    // The cooperative owns the tin's GS1 prefix in B as it did in A.
+    b.ok(&[
+        "assign-prefix",
+        "--key",
+        &demo.key("authority"),
+        "--participant",
+        &demo.key("cooperative"),
+        "--prefix",
+        "6901234",
+        "--time",
+        "2025-01-01",
+    ]);
     for slug in slugs {
         let party = format!("urn:terroir:party:{}", key_hex(slug));
         let mine: Vec<Value> = doc["epcisBody"]["eventList"]

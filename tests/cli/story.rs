@@ -108,6 +108,16 @@ fn every_role_end_to_end() {
     ]);
     let people = env.json(&["participants"]);
     assert_eq!(people.as_array().unwrap().len(), 7);
+    // The cooperative's GS1 company prefix, so it may put GTINs on lots.
+    env.ok(&[
+        "assign-prefix",
+        "--key",
+        &k("bureau"),
+        "--participant",
+        &k("coop"),
+        "--prefix",
+        "6901234",
+    ]);
 
     // Two gardens harvest and deliver to the cooperative.
     let h = env.json(&[
@@ -359,6 +369,20 @@ fn every_role_end_to_end() {
         "--reason",
         "chlorpyrifos above the limit",
     ]);
+    // Goods on the road are reached too: 5 kg shipped to the shop, not
+    // received yet (regression: they were left out).
+    let on_road = env.json(&[
+        "record",
+        "ship",
+        "--key",
+        &k("coop"),
+        "--lot",
+        "PACK-0404",
+        "--quantity",
+        "5kg",
+        "--to",
+        "鲜生超市",
+    ]);
     let down = env.json(&["trace", "JS-0402", "--downstream"]);
     let reach: Vec<&str> = down["reach"]
         .as_array()
@@ -367,9 +391,57 @@ fn every_role_end_to_end() {
         .map(|r| r["lot"]["code"].as_str().unwrap())
         .collect();
     assert_eq!(reach, ["BLEND-0403", "PACK-0404"]);
-    let text = env.ok(&["trace", "JS-0402", "--downstream"]);
+    let transit = &down["reach"][1]["in_transit"];
+    assert_eq!(transit.as_array().unwrap().len(), 1, "{down}");
+    assert_eq!(transit[0]["shipment"], hash(&on_road));
+    assert_eq!(transit[0]["from_name"], "千岛湖茶叶专业合作社");
+    assert_eq!(transit[0]["to_name"], "鲜生超市");
+    assert_eq!(transit[0]["quantity"]["amount"], 5_000);
+    assert_eq!(down["in_transit"].as_array().unwrap().len(), 0, "{down}");
+    assert_eq!(
+        down["holders"],
+        serde_json::json!([]),
+        "all blended: {down}"
+    );
+    // Human units: kg, names, the ship time in the reader's local time.
+    let shipped = on_road["time"].as_u64().unwrap();
+    let local = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(shipped) * 1_000_000)
+        .unwrap()
+        .to_offset(time::macros::offset!(+8));
+    let when = format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} +08:00",
+        local.year(),
+        u8::from(local.month()),
+        local.day(),
+        local.hour(),
+        local.minute()
+    );
+    let out = env
+        .cmd()
+        .env("TZ", "CST-8")
+        .args(["trace", "JS-0402", "--downstream"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("A recall of lot JS-0402"), "{text}");
     assert!(text.contains("鲜生超市 holds 19.75 kg"), "{text}");
+    let line = format!("5 kg in transit from 千岛湖茶叶专业合作社 to 鲜生超市, shipped {when}");
+    assert!(text.contains(&line), "lacks {line:?}:\n{text}");
+    // Once received, it is stock, no longer on the road.
+    env.ok(&[
+        "record",
+        "receive",
+        "--key",
+        &k("shop"),
+        "--shipment",
+        &hash(&on_road),
+    ]);
+    let down = env.json(&["trace", "JS-0402", "--downstream"]);
+    assert_eq!(down["reach"][1]["in_transit"], serde_json::json!([]));
+    let text = env.ok(&["trace", "JS-0402", "--downstream"]);
+    assert!(!text.contains("in transit"), "{text}");
+    assert!(text.contains("鲜生超市 holds 24.75 kg"), "{text}");
     let pack = env.ok(&["trace", "PACK-0404"]);
     assert!(pack.contains("Verdict: RECALLED: lot JS-0402"), "{pack}");
     assert!(pack.contains("Do not eat it"), "{pack}");
@@ -594,6 +666,57 @@ fn demo_builds_and_verifies_the_whole_story() {
     other.fails_with(1, &["demo", "--dir", "d"], "not empty");
 }
 
+/// Every lot of a stored ledger, as CODE@SOURCE-KEY, read through the
+/// library (no command lists lots): each lot some record creates.
+fn every_lot(ledger_dir: &std::path::Path) -> Vec<String> {
+    use ledger_core::graph::Graph;
+    use ledger_core::ledger::{Ledger, LedgerConfig};
+    use ledger_core::store::SledStore;
+    let store = SledStore::open(&ledger_dir.join("store")).unwrap();
+    let ledger = Ledger::open(store, LedgerConfig::default()).unwrap();
+    let mut hashes = Vec::new();
+    ledger
+        .for_each_record(|h, _| {
+            hashes.push(h);
+            true
+        })
+        .unwrap();
+    let mut lots = std::collections::BTreeSet::new();
+    for h in hashes {
+        let r = ledger.record(&h).unwrap().unwrap();
+        let source = ledger
+            .key_info(&r.record.author)
+            .unwrap()
+            .map_or(r.record.author, |k| k.identity);
+        for (code, _, _) in r.record.event.created_lots() {
+            lots.insert(format!("{code}@{}", source.to_hex()));
+        }
+    }
+    lots.into_iter().collect()
+}
+
+/// Every lot of the demo (the harvests, the blend that took two gardens'
+/// leaf, the packed tin) exports a bundle that verifies.
+#[test]
+fn every_lot_of_the_demo_bundles_and_verifies() {
+    let demo = Demo::new();
+    let env = &demo.env;
+    let lots = every_lot(&env.ledger());
+    assert!(lots.len() >= 4, "{lots:?}");
+    for (i, lot) in lots.iter().enumerate() {
+        let file = format!("lot-{i}.bundle");
+        env.ok(&["bundle", lot, "-o", &file]);
+        let v = env.json(&["verify", &file, "--network", &demo.network]);
+        assert_eq!(v["verified"], true, "lot {lot}: {}", v["checks"]);
+        let complete = v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "complete");
+        assert!(complete.is_some(), "lot {lot}: {}", v["checks"]);
+    }
+}
+
 #[test]
 fn founding_authorities_by_public_key() {
     // Two founders elsewhere hand over only their public keys; a third is
@@ -679,4 +802,90 @@ fn founding_authorities_by_public_key() {
             .unwrap();
     assert_eq!(g["authorities"][0]["name"], "杭州市农业农村局");
     assert_eq!(g["authorities"][0]["key"], city.as_str());
+}
+
+/// A lot code GS1 does not allow in AI (10) — Chinese characters — on a
+/// product without a GTIN: the QR carries the `/lot/{source}/{code}` page
+/// that `terroird` serves, stderr says why in one line, and the printed
+/// URL decodes, through the node's own route parser, to the lot itself.
+#[test]
+fn qr_of_a_chinese_lot_code_uses_the_lot_page() {
+    let env = Env::new();
+    env.ok(&["key", "new", "--out", "bureau.key", "--name", "Bureau"]);
+    env.ok(&["key", "new", "--out", "farm.key"]);
+    env.ok(&[
+        "init",
+        "--network",
+        "qr test",
+        "--authority-key",
+        "bureau.key",
+    ]);
+    env.ok(&[
+        "enroll",
+        "--key",
+        "bureau.key",
+        "--participant",
+        "farm.key",
+        "--name",
+        "千岛湖鸠坑茶园",
+        "--role",
+        "farm",
+    ]);
+    let code = "鸠坑茶-春茶0401";
+    env.ok(&[
+        "record",
+        "harvest",
+        "--key",
+        "farm.key",
+        "--lot",
+        code,
+        "--product",
+        "千岛湖茶 鲜叶",
+        "--quantity",
+        "120kg",
+    ]);
+
+    let out = env.cmd().args(["qr", code, "--terminal"]).output().unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let url = stdout
+        .lines()
+        .find(|l| l.starts_with("https://"))
+        .unwrap_or_else(|| panic!("no URL printed: {stdout}"));
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("/lot/") && stderr.contains("no GTIN"),
+        "{stderr}"
+    );
+
+    // The node's route: /lot/{64-hex source}/{percent-encoded code}.
+    let path = url
+        .strip_prefix("https://id.terroir.example/lot/")
+        .unwrap_or_else(|| panic!("not the lot page form: {url}"));
+    assert!(path.is_ascii(), "{path}");
+    let (source, encoded) = path.split_once('/').unwrap();
+    assert_eq!(source.len(), 64, "{source}");
+    assert!(!encoded.contains('/'), "one path segment: {encoded}");
+    let decoded = terroir_standards::vocab::dec(encoded).unwrap();
+    let lot = terroir_node::page::lot_id(source, decoded).unwrap();
+    let j = env.json(&["qr", code, "--terminal"]);
+    assert_eq!(serde_json::to_value(&lot).unwrap(), j["lot"]);
+    assert_eq!(lot.code, code);
+    assert_eq!(j["url"], url);
+    assert_eq!(j["form"], "lot_page");
+
+    // --quiet: the URL on stdout and nothing on stderr.
+    let out = env
+        .cmd()
+        .args(["--quiet", "qr", code, "--terminal"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), url);
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

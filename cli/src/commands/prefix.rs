@@ -43,7 +43,8 @@ pub(crate) struct AuthoriseArgs {
     /// Your GS1 company prefix, or a longer one within it (a product range).
     #[arg(long, value_parser = company_prefix)]
     prefix: String,
-    /// Last day the packer may create lots under it (RFC 3339 or YYYY-MM-DD).
+    /// Until when the packer may create lots under it (RFC 3339, or
+    /// YYYY-MM-DD for the start of that day, UTC).
     #[arg(long, value_parser = parse::timestamp)]
     until: Option<Timestamp>,
     /// Event time (RFC 3339 or YYYY-MM-DD; default now).

@@ -1,11 +1,15 @@
 //! `terroir qr LOT`: the QR code a consumer scans.
 //!
 //! It carries a GS1 Digital Link URL: `{base}/01/{GTIN-14}/10/{LOT}` when
-//! the lot's product has a GTIN. Without a GTIN there is no GS1 key to
-//! build on, so the fallback is `{base}/lot/{SOURCE-KEY-HEX}/{LOT}`, which
-//! names the lot exactly (code and creator). Path segments are
-//! percent-encoded (RFC 3986 unreserved characters stay as they are).
-//! `terroird` serves the consumer page at both.
+//! the lot's product has a GTIN and its code is a valid AI (10) value (1 to
+//! 20 characters of GS1 character set 82). Otherwise — no GTIN, or a code
+//! in Chinese, with spaces or longer than 20 characters — there is no
+//! Digital Link that `DigitalLink::parse` (and any GS1 resolver) accepts,
+//! so the fallback is `{base}/lot/{SOURCE-KEY-HEX}/{LOT}`, which names the
+//! lot exactly (code and creator). Path segments are percent-encoded (RFC
+//! 3986 unreserved characters stay as they are). `terroird` serves the
+//! consumer page at both. The choice is [`vocab::consumer_link`]'s; the
+//! command says on stderr which form it chose and why.
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -15,7 +19,7 @@ use ledger_core::{query, LotId};
 use qrcode::render::{svg, unicode};
 use qrcode::{Color, EcLevel, QrCode};
 use serde_json::json;
-use terroir_standards::vocab;
+use terroir_standards::vocab::{self, ConsumerLink, LinkForm};
 
 use crate::book::Book;
 use crate::ledger_dir;
@@ -52,12 +56,18 @@ pub(crate) struct Args {
 /// The resolver put in QR codes unless `--base-url` names another.
 pub(crate) const DEFAULT_BASE_URL: &str = "https://id.terroir.example";
 
-/// The URL of a lot's consumer page: `{base}/01/{GTIN-14}/10/{LOT}` when
-/// its product has a GTIN, else `{base}/lot/{source-hex}/{LOT}`. Built by
-/// [`vocab::consumer_url`], which `terroird`'s tests use too, so the link
+/// The URL of a lot's consumer page and its form: the Digital Link
+/// `{base}/01/{GTIN-14}/10/{LOT}` when its product has a GTIN and the code
+/// fits AI (10), else `{base}/lot/{source-hex}/{LOT}`. Chosen by
+/// [`vocab::consumer_link`], which `terroird`'s tests use too, so the link
 /// printed here is the one the node serves.
+pub(crate) fn choose(base: &str, lot: &LotId, gtin: Option<&str>) -> ConsumerLink {
+    vocab::consumer_link(base, lot, gtin)
+}
+
+/// The URL alone (see [`choose`]).
 pub(crate) fn link(base: &str, lot: &LotId, gtin: Option<&str>) -> String {
-    vocab::consumer_url(base, lot, gtin)
+    choose(base, lot, gtin).url
 }
 
 fn write_png(code: &QrCode, path: &Path) -> Result<()> {
@@ -135,12 +145,25 @@ pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
         bail!("the ledger has no record creating lot {lot}");
     };
     let gtin = trace.product.as_ref().and_then(|p| p.gtin.clone());
-    let url = link(base, &lot, gtin.as_deref());
+    let ConsumerLink { url, form } = choose(base, &lot, gtin.as_deref());
+    if !s.out.quiet {
+        eprintln!("{}", form.explain());
+    }
     if let Some(out) = &a.out {
         write_file(&url, out)?;
     }
-    s.out
-        .json(&json!({ "lot": lot, "url": url, "gtin": gtin, "file": a.out }))?;
+    let form_name = match form {
+        LinkForm::DigitalLink => "digital_link",
+        LinkForm::NoGtin | LinkForm::NotDigitalLink(_) => "lot_page",
+    };
+    s.out.json(&json!({
+        "lot": lot,
+        "url": url,
+        "gtin": gtin,
+        "form": form_name,
+        "why": form.explain(),
+        "file": a.out,
+    }))?;
     s.out.quiet(&url);
     // The drawing is human output: `--quiet` prints only the URL and
     // `--json` only the document (a file named by `-o` is still written).
@@ -157,9 +180,6 @@ pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
     }
     if s.out.human() {
         say!("{url}");
-        if gtin.is_none() {
-            say!("(the product has no GTIN, so the link names the lot by its creator's key)");
-        }
         if let Some(out) = &a.out {
             say!("wrote {}", out.display());
         }
@@ -177,18 +197,49 @@ mod tests {
     fn links_follow_gs1_digital_link() {
         let lot = LotId {
             source: PublicKey([0xab; 32]),
-            code: "QDH-2025/04 茶".into(),
+            code: "QDH-2025/04".into(),
         };
         assert_eq!(
             link("https://x.example/", &lot, Some("6901234567892")),
-            "https://x.example/01/06901234567892/10/QDH-2025%2F04%20%E8%8C%B6"
+            "https://x.example/01/06901234567892/10/QDH-2025%2F04"
         );
         assert_eq!(
             link("https://x.example", &lot, None),
+            format!("https://x.example/lot/{}/QDH-2025%2F04", "ab".repeat(32))
+        );
+    }
+
+    /// A GTIN product whose lot code cannot be an AI (10) value (Chinese,
+    /// a space): the QR gets the lot page, which the node serves, not a
+    /// `/01/…/10/…` link that `DigitalLink::parse` refuses.
+    #[test]
+    fn a_gtin_lot_with_a_code_outside_ai10_gets_the_lot_page() {
+        let lot = LotId {
+            source: PublicKey([0xab; 32]),
+            code: "QDH-2025/04 茶".into(),
+        };
+        let c = choose("https://x.example/", &lot, Some("6901234567892"));
+        assert_eq!(
+            c.url,
             format!(
                 "https://x.example/lot/{}/QDH-2025%2F04%20%E8%8C%B6",
                 "ab".repeat(32)
             )
         );
+        assert!(
+            matches!(c.form, LinkForm::NotDigitalLink(_)),
+            "{:?}",
+            c.form
+        );
+        let why = c.form.explain();
+        assert!(
+            why.contains("character set 82") && !why.contains('\n'),
+            "{why}"
+        );
+        // What the old code printed for it, which GS1's parser refuses.
+        assert!(ledger_core::gs1::DigitalLink::parse(
+            "https://x.example/01/06901234567892/10/QDH-2025%2F04%20%E8%8C%B6"
+        )
+        .is_err());
     }
 }

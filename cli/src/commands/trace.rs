@@ -1,8 +1,10 @@
 //! `terroir trace LOT`: a lot's journey as a timeline.
 
 use anyhow::{bail, Result};
+use ledger_core::reach::{self, Reach, ReachedLot};
+use ledger_core::verdict;
 use ledger_core::LotId;
-use ledger_core::{query, verdict};
+use serde::Deserialize;
 use serde_json::json;
 
 use crate::backend::Backend;
@@ -18,54 +20,80 @@ use crate::settings::Settings;
 pub(crate) struct Args {
     /// The lot: CODE, or CODE@SOURCE when several participants used the code.
     lot: String,
-    /// Also list every lot made from it and who holds it: what a recall must reach.
+    /// Also list every lot made from it, who holds each and what is in transit: what a recall must reach.
     #[arg(long)]
     downstream: bool,
 }
 
-/// Every downstream lot with its product and current holders.
+/// Every downstream lot with its current holders and its shipments still
+/// in transit, as JSON entries `{lot, display, holders, in_transit}` (what
+/// `trace --downstream --json` lists under `reach`, and the demo prints).
+/// Names come from the ledger's enrollments, so the book is not needed.
 pub(crate) fn reach(
     ledger: &LocalLedger,
-    book: &Book,
+    _book: &Book,
     lot: &LotId,
 ) -> Result<Vec<serde_json::Value>> {
-    let mut out = Vec::new();
-    for l in query::downstream_lots(ledger, lot)? {
-        let mut holders = Vec::new();
-        for p in book.entries() {
-            if let Some(q) = ledger.balance(&p.key, &l)? {
-                if q.amount > 0 {
-                    holders.push(json!({ "participant": p.key, "name": p.name, "quantity": q }));
-                }
-            }
-        }
-        out.push(json!({ "lot": l, "display": l.to_string(), "holders": holders }));
-    }
-    Ok(out)
+    reach::recall_reach(ledger, lot)?
+        .downstream
+        .iter()
+        .map(entry)
+        .collect()
 }
 
-/// `A holds 2 kg; B holds 1 kg`, or `none left in stock`.
+/// One reached lot as JSON, with its `code@source` form for display.
+fn entry(r: &ReachedLot) -> Result<serde_json::Value> {
+    let mut v = serde_json::to_value(r)?;
+    if let Some(obj) = v.as_object_mut() {
+        obj.insert("display".into(), json!(r.lot.to_string()));
+    }
+    Ok(v)
+}
+
+/// One line for a reached lot given as a [`reach`] entry: who holds how
+/// much, then what is in transit (`none left in stock` when nothing is
+/// held); `name` shortens or styles participants' names.
 pub(crate) fn holders_text(r: &serde_json::Value, name: impl Fn(&str) -> String) -> String {
-    let holders: Vec<String> = r["holders"]
-        .as_array()
-        .map(|hs| {
-            hs.iter()
-                .map(|h| {
-                    let q: Option<ledger_core::Quantity> =
-                        serde_json::from_value(h["quantity"].clone()).ok();
-                    format!(
-                        "{} holds {}",
-                        name(h["name"].as_str().unwrap_or_default()),
-                        q.map(|q| crate::render::q(&q)).unwrap_or_default()
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    if holders.is_empty() {
-        "none left in stock".to_owned()
-    } else {
-        holders.join("; ")
+    let Ok(r) = ReachedLot::deserialize(r) else {
+        return String::new();
+    };
+    std::iter::once(render::holders(&r.holders, &name))
+        .chain(r.in_transit.iter().map(|t| render::in_transit(t, &name)))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Prints what a recall of `lot` must reach: the lot itself and each lot
+/// made from it, with its holders, and a line for each shipment of it
+/// still on the road.
+fn print_reach(lot: &LotId, r: &Reach) {
+    let made = r.downstream.len();
+    if made == 0 {
+        say!("{BOLD}Nothing was made from lot {lot}.{BOLD:#}");
+    }
+    say!(
+        "{WARN}A recall of lot {lot} must reach {} lot(s): the lot itself and {made} made from it{WARN:#}",
+        made + 1
+    );
+    let width = r
+        .lots()
+        .map(|l| l.lot.to_string().chars().count())
+        .max()
+        .unwrap_or(0);
+    for l in r.lots() {
+        let shown = l.lot.to_string();
+        let pad = " ".repeat(width - shown.chars().count());
+        say!(
+            "  {shown}{pad}  {}",
+            render::holders(&l.holders, str::to_owned)
+        );
+        for t in &l.in_transit {
+            say!(
+                "  {}  {WARN}{}{WARN:#}",
+                " ".repeat(width),
+                render::in_transit(t, str::to_owned)
+            );
+        }
     }
 }
 
@@ -94,16 +122,19 @@ pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
     let genesis = ledger.genesis(&lot)?;
     let verdict = verdict::verdict(&trace, &genesis, parse::now_ms());
     let reach = match &local {
-        Some(l) => Some(reach(l, &book, &lot)?),
+        Some(l) => Some(reach::recall_reach(l, &lot)?),
         None => None,
     };
     if s.out.json {
         let mut v = serde_json::to_value(&trace)?;
         if let Some(obj) = v.as_object_mut() {
             obj.insert("verdict".into(), json!(verdict));
-            if let Some(r) = &reach {
-                obj.insert("reach".into(), json!(r));
-            }
+        }
+        if let (Some(r), Some(obj)) = (&reach, v.as_object_mut()) {
+            let downstream = r.downstream.iter().map(entry).collect::<Result<Vec<_>>>()?;
+            obj.insert("reach".into(), json!(downstream));
+            obj.insert("holders".into(), json!(r.lot.holders));
+            obj.insert("in_transit".into(), json!(r.lot.in_transit));
         }
         s.out.json(&v)?;
     }
@@ -117,19 +148,7 @@ pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
         render::print_trace(&trace, &verdict, &names);
         if let Some(reach) = reach {
             say!();
-            if reach.is_empty() {
-                say!("{BOLD}Nothing was made from lot {lot}.{BOLD:#}");
-            } else {
-                say!(
-                    "{WARN}A recall of lot {lot} must reach {} lot(s):{WARN:#}",
-                    reach.len()
-                );
-                for r in &reach {
-                    let shown = r["display"].as_str().unwrap_or_default();
-                    let held = holders_text(r, str::to_owned);
-                    say!("  {shown}  {held}");
-                }
-            }
+            print_reach(&lot, &reach);
         }
     }
     Ok(())

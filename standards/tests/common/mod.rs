@@ -92,6 +92,17 @@ pub fn ledger(name: &str) -> (Ledger<MemoryStore>, Vec<Hash>) {
         out.push(r.hash());
         assert!(l.ingest_one(r, T0 + 10).unwrap().is_stored());
     }
+    // The farm owns the GS1 prefix of the story's GTIN (the last hash).
+    let r = bureau.sign(
+        T0 + 5,
+        vec![],
+        Event::AssignPrefix {
+            participant: key("farm").public(),
+            prefix: "6901234".into(),
+        },
+    );
+    out.push(r.hash());
+    assert!(l.ingest_one(r, T0 + 10).unwrap().is_stored());
     (l, out)
 }
 
@@ -110,7 +121,7 @@ pub fn farm_story(name: &str) -> Ledger<MemoryStore> {
     };
     let h1 = farm.sign(
         tick(),
-        vec![enrolls[0]],
+        vec![enrolls[0], enrolls[4]],
         Event::Harvest {
             lot_code: "QDH-0401".into(),
             product: Product {

@@ -1,0 +1,282 @@
+//! Queries over a small stored ledger: what a recall must reach, with the
+//! goods still on the road.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+
+use ledger_core::author::Author;
+use ledger_core::event::{
+    Event, Location, LotAmount, LotId, NewLot, Product, Quantity, Role, Unit,
+};
+use ledger_core::genesis::{Authority, Genesis, GENESIS_VERSION};
+use ledger_core::graph::{Graph, MemGraph};
+use ledger_core::ledger::{Ledger, LedgerConfig, Outcome};
+use ledger_core::reach::{self, Holding};
+use ledger_core::store::MemoryStore;
+use ledger_core::{Hash, PublicKey, SigningKey};
+
+const T: u64 = 1_750_000_000_000;
+const NOW: u64 = T + 86_400_000;
+
+fn here(what: &str) -> Location {
+    Location {
+        description: what.into(),
+        gln: None,
+    }
+}
+
+fn g(amount: u64) -> Quantity {
+    Quantity::new(amount, Unit::Gram)
+}
+
+/// A regulator, a farm, a processor and a retailer on one ledger.
+struct World {
+    genesis: Genesis,
+    ledger: Ledger<MemoryStore>,
+    authors: BTreeMap<&'static str, Author>,
+    enrolled: BTreeMap<PublicKey, Hash>,
+    time: u64,
+}
+
+impl World {
+    fn new() -> Self {
+        let reg = SigningKey::from_seed(&[1; 32]);
+        let genesis = Genesis {
+            version: GENESIS_VERSION,
+            network: "queries test".into(),
+            authorities: vec![Authority {
+                key: reg.public(),
+                name: "Bureau".into(),
+            }],
+            checkpoint_threshold: 1,
+            created: T,
+            profile: Default::default(),
+        };
+        let network = genesis.id();
+        let ledger =
+            Ledger::create(MemoryStore::new(), genesis.clone(), LedgerConfig::default()).unwrap();
+        let mut w = World {
+            genesis,
+            ledger,
+            authors: BTreeMap::new(),
+            enrolled: BTreeMap::new(),
+            time: T,
+        };
+        w.authors.insert("reg", Author::new(reg, network));
+        for (i, (name, role)) in [
+            ("鸠坑茶园", Role::Farm),
+            ("合作社", Role::Processor),
+            ("鲜生超市", Role::Retailer),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let key = SigningKey::from_seed(&[10 + i as u8; 32]);
+            let pk = key.public();
+            let h = w.accept(
+                "reg",
+                vec![],
+                Event::Enroll {
+                    participant: pk,
+                    name: name.into(),
+                    role,
+                    location: here(name),
+                },
+            );
+            w.enrolled.insert(pk, h);
+            w.authors.insert(name, Author::new(key, network));
+        }
+        w
+    }
+
+    fn pk(&self, who: &str) -> PublicKey {
+        self.authors[who].public()
+    }
+
+    fn accept(&mut self, who: &str, mut deps: Vec<Hash>, event: Event) -> Hash {
+        self.time += 60_000;
+        let a = &self.authors[who];
+        if a.next_seq() == 0 {
+            if let Some(e) = self.enrolled.get(&a.public()) {
+                deps.push(*e);
+            }
+        }
+        let r = self
+            .authors
+            .get_mut(who)
+            .unwrap()
+            .sign(self.time, deps, event);
+        let h = r.hash();
+        assert_eq!(self.ledger.ingest_one(r, NOW).unwrap(), Outcome::Accepted);
+        h
+    }
+
+    fn harvest(&mut self, who: &str, code: &str, grams: u64) -> LotId {
+        self.accept(
+            who,
+            vec![],
+            Event::Harvest {
+                lot_code: code.into(),
+                product: Product {
+                    description: "千岛湖茶 鲜叶".into(),
+                    gtin: None,
+                },
+                quantity: g(grams),
+                location: here("茶园"),
+                reference: None,
+            },
+        );
+        LotId {
+            source: self.pk(who),
+            code: code.into(),
+        }
+    }
+
+    /// Ships, and returns the ship record and its time.
+    fn ship(&mut self, who: &str, lot: &LotId, grams: u64, to: &str) -> (Hash, u64) {
+        let event = Event::Ship {
+            lot: lot.clone(),
+            quantity: g(grams),
+            to: self.pk(to),
+            from: here(who),
+            destination: here(to),
+            reference: None,
+        };
+        let h = self.accept(who, vec![], event);
+        (h, self.time)
+    }
+
+    fn receive(&mut self, who: &str, shipment: Hash, lot: &LotId, grams: u64) {
+        self.accept(
+            who,
+            vec![shipment],
+            Event::Receive {
+                shipment,
+                lot: lot.clone(),
+                quantity: g(grams),
+                location: here(who),
+                reference: None,
+            },
+        );
+    }
+
+    fn holding(&self, who: &str, grams: u64) -> Holding {
+        Holding {
+            participant: self.pk(who),
+            name: Some(who.to_owned()),
+            quantity: g(grams),
+        }
+    }
+}
+
+/// The regression of "trace --downstream leaves out goods on the road": a
+/// shipment with no receive is listed as in transit, from the shipper to
+/// the recipient, by name, with its quantity and ship time.
+#[test]
+fn recall_reach_lists_a_shipment_not_yet_received() {
+    let mut w = World::new();
+    let leaf = w.harvest("鸠坑茶园", "JK-0401", 120_000);
+    let (ship, shipped_at) = w.ship("鸠坑茶园", &leaf, 20_000, "合作社");
+
+    let r = reach::recall_reach(&w.ledger, &leaf).unwrap();
+    assert_eq!(r.lot.lot, leaf);
+    assert_eq!(r.lot.holders, [w.holding("鸠坑茶园", 100_000)]);
+    assert_eq!(r.lot.in_transit.len(), 1, "{r:?}");
+    let t = &r.lot.in_transit[0];
+    assert_eq!(t.shipment, ship);
+    assert_eq!((t.from, t.to), (w.pk("鸠坑茶园"), w.pk("合作社")));
+    assert_eq!(t.from_name.as_deref(), Some("鸠坑茶园"));
+    assert_eq!(t.to_name.as_deref(), Some("合作社"));
+    assert_eq!(t.quantity, g(20_000));
+    assert_eq!(t.shipped_at, shipped_at);
+    assert_eq!(t.destination, here("合作社"));
+    assert!(r.downstream.is_empty());
+
+    // The same answer from the records alone, over an in-memory graph.
+    let mut hashes = Vec::new();
+    w.ledger
+        .for_each_record(|h, _| {
+            hashes.push(h);
+            true
+        })
+        .unwrap();
+    let records = hashes.iter().map(|h| w.ledger.record(h).unwrap().unwrap());
+    let graph = MemGraph::new(&w.genesis, records);
+    assert_eq!(reach::in_transit(&graph, &leaf).unwrap(), r.lot.in_transit);
+}
+
+/// Once the recipient receives the shipment it is no longer on the road,
+/// even when it records less than was shipped (the rest is transit loss),
+/// and the recipient is listed as a holder instead.
+#[test]
+fn recall_reach_drops_a_shipment_once_received() {
+    let mut w = World::new();
+    let leaf = w.harvest("鸠坑茶园", "JK-0401", 120_000);
+    let (ship, _) = w.ship("鸠坑茶园", &leaf, 20_000, "合作社");
+    w.receive("合作社", ship, &leaf, 19_500);
+
+    let r = reach::recall_reach(&w.ledger, &leaf).unwrap();
+    assert!(r.lot.in_transit.is_empty(), "{r:?}");
+    assert_eq!(
+        r.lot.holders,
+        [w.holding("鸠坑茶园", 100_000), w.holding("合作社", 19_500)]
+    );
+    assert_eq!(r.in_transit().count(), 0);
+}
+
+/// Goods made from the lot and on their way to a shop are reached too:
+/// the downstream lot lists its own shipment in transit.
+#[test]
+fn recall_reach_lists_downstream_lots_in_transit() {
+    let mut w = World::new();
+    let leaf = w.harvest("鸠坑茶园", "JK-0401", 120_000);
+    let (ship, _) = w.ship("鸠坑茶园", &leaf, 120_000, "合作社");
+    w.receive("合作社", ship, &leaf, 120_000);
+    w.accept(
+        "合作社",
+        vec![],
+        Event::Transform {
+            process: "wither, fix, roll and dry".into(),
+            inputs: vec![LotAmount {
+                lot: leaf.clone(),
+                quantity: g(120_000),
+            }],
+            outputs: vec![NewLot {
+                code: "QDH-0403".into(),
+                product: Product {
+                    description: "千岛湖茶 green tea".into(),
+                    gtin: None,
+                },
+                quantity: g(30_000),
+            }],
+            loss: 90_000,
+            location: here("合作社"),
+            reference: None,
+        },
+    );
+    let tea = LotId {
+        source: w.pk("合作社"),
+        code: "QDH-0403".into(),
+    };
+    let (to_shop, _) = w.ship("合作社", &tea, 20_000, "鲜生超市");
+
+    let r = reach::recall_reach(&w.ledger, &leaf).unwrap();
+    assert!(r.lot.holders.is_empty() && r.lot.in_transit.is_empty());
+    assert_eq!(r.downstream.len(), 1);
+    let d = &r.downstream[0];
+    assert_eq!(d.lot, tea);
+    assert_eq!(d.holders, [w.holding("合作社", 10_000)]);
+    let on_road: Vec<_> = r
+        .in_transit()
+        .map(|(l, t)| (l.clone(), t.shipment))
+        .collect();
+    assert_eq!(on_road, [(tea.clone(), to_shop)]);
+
+    w.receive("鲜生超市", to_shop, &tea, 20_000);
+    let r = reach::recall_reach(&w.ledger, &leaf).unwrap();
+    assert_eq!(r.in_transit().count(), 0);
+    assert_eq!(
+        r.downstream[0].holders,
+        [w.holding("合作社", 10_000), w.holding("鲜生超市", 20_000)]
+    );
+}

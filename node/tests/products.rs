@@ -1,0 +1,184 @@
+//! Product codes belong to someone, as a copycat meets it at a real
+//! `terroird`: a lot under another participant's GS1 prefix is refused
+//! (422 with the rule's words) and the QR page keeps showing the genuine
+//! lot; a packer the owner authorised may create lots under the prefix; a
+//! second lot with the same GTIN and lot code is refused.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::net::SocketAddr;
+use std::process::Child;
+
+use common::write_genesis;
+use common::{http, init_data_dir, loopback_config, now, resume, run_binary, wait_for, workload};
+use ledger_core::author::Author;
+use ledger_core::event::{Location, Product};
+use ledger_core::workload::Workload;
+use ledger_core::{Event, Hash, PublicKey, Quantity, SignedRecord, Unit};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_terroird");
+const GTIN: &str = "06901234567892";
+const LOT: &str = "QDH-PACK-0404";
+
+/// Stops the node even when an assertion fails.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn post(addr: SocketAddr, r: &SignedRecord) -> (u16, Value) {
+    let body = serde_json::json!({ "record": hex::encode(r.encode()) }).to_string();
+    let (code, body) = http(addr, "POST", "/records", Some(body.as_bytes())).await;
+    (code, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+async fn page(addr: SocketAddr) -> String {
+    let (code, body) = http(addr, "GET", &format!("/01/{GTIN}/10/{LOT}"), None).await;
+    assert_eq!(code, 200);
+    String::from_utf8(body).unwrap()
+}
+
+/// The first record of `author` needs its enrollment in deps.
+fn first_deps(w: &Workload, author: &Author, mut deps: Vec<Hash>) -> Vec<Hash> {
+    if author.next_seq() == 0 {
+        let pk = author.public();
+        let enrolled = w
+            .records
+            .iter()
+            .find(|r| matches!(&r.record.event, Event::Enroll { participant, .. } if *participant == pk))
+            .map(SignedRecord::hash)
+            .unwrap();
+        deps.push(enrolled);
+    }
+    deps
+}
+
+fn tin(code: &str) -> Event {
+    Event::Harvest {
+        lot_code: code.into(),
+        product: Product {
+            description: "千岛湖茶 green tea, 250 g tin".into(),
+            gtin: Some(GTIN.into()),
+        },
+        quantity: Quantity::new(48_000, Unit::Gram),
+        location: Location {
+            description: "千岛湖鸠坑茶园".into(),
+            gln: None,
+        },
+        reference: None,
+    }
+}
+
+fn name_of(w: &Workload, pk: &PublicKey) -> String {
+    w.records
+        .iter()
+        .find_map(|r| match &r.record.event {
+            Event::Enroll {
+                participant, name, ..
+            } if participant == pk => Some(name.clone()),
+            _ => None,
+        })
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn product_codes_belong_to_their_owner_and_its_packers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let w = workload(40);
+    let gpath = write_genesis(tmp.path(), &w.genesis);
+    let data = tmp.path().join("node");
+    init_data_dir(BIN, &gpath, &data);
+    let (cfg, addr) = loopback_config(&data);
+    let (child, _) = run_binary(BIN, &cfg, addr).await;
+    let _node = Running(child);
+    let body = serde_json::json!({
+        "records": w.records.iter().map(|r| hex::encode(r.encode())).collect::<Vec<_>>()
+    })
+    .to_string();
+    let (code, _) = http(addr, "POST", "/records", Some(body.as_bytes())).await;
+    assert_eq!(code, 200);
+    let want = w.records.len() as u64;
+    wait_for("the workload stored", || async {
+        let (_, body) = http(addr, "GET", "/status", None).await;
+        serde_json::from_slice::<Value>(&body).unwrap()["records"].as_u64() == Some(want)
+    })
+    .await;
+
+    let mut regulator = resume(&w, "regulator", 0);
+    let mut brand = resume(&w, "farm", 0);
+    let mut copycat = resume(&w, "farm", 1);
+    let brand_name = name_of(&w, &brand.public());
+    let copycat_name = name_of(&w, &copycat.public());
+
+    // The bureau assigns the prefix to the brand, which packs the tin.
+    let assign = regulator.sign(
+        now(),
+        vec![],
+        Event::AssignPrefix {
+            participant: brand.public(),
+            prefix: "6901234".into(),
+        },
+    );
+    assert_eq!(post(addr, &assign).await.0, 200);
+    let deps = first_deps(&w, &brand, vec![assign.hash()]);
+    let genuine = brand.sign(now(), deps, tin(LOT));
+    assert_eq!(post(addr, &genuine).await.0, 200);
+    let before = page(addr).await;
+    assert!(before.contains(&brand_name), "{before}");
+
+    // The copycat signs the same tin, with and without the brand's grant.
+    for deps in [vec![], vec![assign.hash()]] {
+        let deps = first_deps(&w, &copycat, deps);
+        let fake = copycat.draft(now(), deps, tin(LOT)).sign(copycat.key());
+        let (code, body) = post(addr, &fake).await;
+        assert_eq!(code, 422, "{body}");
+        let error = body["error"].as_str().unwrap();
+        assert!(
+            error.contains(&format!("GTIN {GTIN} is not yours to use")),
+            "{error}"
+        );
+        assert_eq!(body["outcome"], "rejected");
+    }
+    // The page still shows the genuine lot, and nothing of the copycat.
+    let after = page(addr).await;
+    assert!(after.contains(&brand_name), "{after}");
+    assert!(!after.contains(&copycat_name), "{after}");
+
+    // The brand authorises the copycat's farm as its contract packer: now
+    // it may pack under the prefix.
+    let auth = brand.sign(
+        now(),
+        vec![assign.hash()],
+        Event::AuthorisePacker {
+            packer: copycat.public(),
+            prefix: "6901234".into(),
+            valid_until: None,
+        },
+    );
+    assert_eq!(post(addr, &auth).await.0, 200);
+    let deps = first_deps(&w, &copycat, vec![auth.hash()]);
+    let packed = copycat.sign(now(), deps, tin("QDH-PACK-0405"));
+    let (code, body) = post(addr, &packed).await;
+    assert_eq!(code, 200, "{body}");
+
+    // But not a second lot with the genuine lot's code.
+    let dup = copycat
+        .draft(now(), vec![auth.hash()], tin(LOT))
+        .sign(copycat.key());
+    let (code, body) = post(addr, &dup).await;
+    assert_eq!(code, 422, "{body}");
+    let error = body["error"].as_str().unwrap();
+    assert!(
+        error.contains(&format!("GTIN {GTIN} already has a lot \"{LOT}\"")),
+        "{error}"
+    );
+    let last = page(addr).await;
+    assert!(last.contains(&brand_name), "{last}");
+    assert!(!last.contains(&copycat_name), "{last}");
+}
