@@ -81,7 +81,7 @@ mod tests {
             Err(LinkError::TrailingSlash { .. })
         ));
         assert!(matches!(
-            parse("/01/06901234567892/10/%E8%8C%B6/10/L2"),
+            parse("/01/06901234567892/10/L1/10/L2"),
             Err(LinkError::DuplicateAi { .. })
         ));
     }
