@@ -60,6 +60,12 @@ fn median_max(mut v: Vec<usize>) -> (usize, usize) {
 /// Exports and verifies the bundle of every lot of a 10,000-record history,
 /// on every core: each verifies, and the journey it shows is the one the
 /// ledger shows (the records the closure adds are not journey events).
+///
+/// Slow by nature: the bundles hold ~7.3 million records between them
+/// (median 2,809, max 6,687), each signature checked once per bundle, so
+/// about 4 minutes of CPU in a debug build (~36 µs a record, half of it
+/// the signature batch): 2 minutes on two idle cores. Checkpoints, which will let a bundle prove a
+/// chain prefix instead of carrying it, are what will make it fast.
 #[test]
 fn every_lot_of_a_10k_history_exports_a_bundle_that_verifies() {
     let started = Instant::now();
@@ -107,11 +113,12 @@ fn every_lot_of_a_10k_history_exports_a_bundle_that_verifies() {
             .flat_map(|h| h.join().unwrap())
             .collect()
     });
-    let (records, bytes) = median_max(sizes.iter().map(|s| s.0).collect());
-    let (mb, xb) = median_max(sizes.iter().map(|s| s.1).collect());
+    let (median_records, max_records) = median_max(sizes.iter().map(|s| s.0).collect());
+    let (median_bytes, max_bytes) = median_max(sizes.iter().map(|s| s.1).collect());
     eprintln!(
-        "{} records, {} lots: bundle records median {records} max {bytes}, \
-         bytes median {mb} max {xb}; ledger built in {built:?}, all bundles in {:?}",
+        "{} records, {} lots: bundle records median {median_records} max {max_records}, \
+         bytes median {median_bytes} max {max_bytes}; ledger built in {built:?}, \
+         all bundles in {:?}",
         w.records.len(),
         lots.len(),
         started.elapsed() - built
@@ -142,11 +149,14 @@ fn blended_observed_inspected(w: &Workload) -> LotId {
             _ => {}
         }
     }
-    w.harvest_lots
+    // From the middle of the history, so its bundle holds longer chains.
+    let all: Vec<&LotId> = w
+        .harvest_lots
         .iter()
-        .find(|l| observed.contains(*l) && inspected.contains(*l) && blended.contains(*l))
-        .expect("the history has such a lot")
-        .clone()
+        .filter(|l| observed.contains(*l) && inspected.contains(*l) && blended.contains(*l))
+        .collect();
+    assert!(!all.is_empty(), "the history has such a lot");
+    all[all.len() / 2].clone()
 }
 
 /// The bug: the bundle of a lot that went into a multi-input blend held the
