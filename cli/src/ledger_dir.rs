@@ -41,8 +41,10 @@ pub(crate) fn open(dir: &Path) -> Result<LocalLedger> {
         ),
         other => anyhow::Error::new(other).context(format!("cannot open the ledger at {shown}")),
     })?;
-    Ledger::open(store, LedgerConfig::default())
-        .map_err(|e| anyhow::Error::new(e).context(format!("cannot open the ledger at {shown}")))
+    let ledger = Ledger::open(store, LedgerConfig::default())
+        .map_err(|e| anyhow::Error::new(e).context(format!("cannot open the ledger at {shown}")))?;
+    crate::parse::set_time_zone(ledger.genesis().time_zone());
+    Ok(ledger)
 }
 
 /// Founds a new ledger in `dir` (created if absent) and writes `genesis.json`.
@@ -66,8 +68,10 @@ pub(crate) fn create(dir: &Path, genesis: Genesis) -> Result<LocalLedger> {
         .with_context(|| format!("cannot write {}", gpath.display()))?;
     let store = SledStore::open(&store_dir)
         .with_context(|| format!("cannot create the store in {}", store_dir.display()))?;
-    Ledger::create(store, genesis, LedgerConfig::default())
-        .with_context(|| format!("cannot create the ledger at {shown}"))
+    let ledger = Ledger::create(store, genesis, LedgerConfig::default())
+        .with_context(|| format!("cannot create the ledger at {shown}"))?;
+    crate::parse::set_time_zone(ledger.genesis().time_zone());
+    Ok(ledger)
 }
 
 /// Reads a `genesis.json` file.

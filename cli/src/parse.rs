@@ -157,13 +157,19 @@ pub(crate) fn now_ms() -> u64 {
     u64::try_from(ms).unwrap_or(0)
 }
 
-/// `2025-04-01 08:30 UTC`.
+/// The time zone of the ledger this process works on (its genesis'), set
+/// once when the ledger is opened; UTC until then.
+static ZONE: std::sync::OnceLock<chrono_tz::Tz> = std::sync::OnceLock::new();
+
+/// Shows times in `tz` from now on (the network's zone, from its genesis).
+pub(crate) fn set_time_zone(tz: chrono_tz::Tz) {
+    let _ = ZONE.set(tz);
+}
+
+/// `2025-04-01 16:30 CST`: local time in the network's time zone
+/// (`2025-04-01 08:30 UTC` for a network that names none).
 pub(crate) fn show_time(ms: u64) -> String {
-    let Ok(dt) = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000) else {
-        return format!("{ms} ms");
-    };
-    let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    dt.format(&fmt).unwrap_or_else(|_| format!("{ms} ms"))
+    ledger_core::time::show(ms, ZONE.get().copied().unwrap_or(chrono_tz::Tz::UTC))
 }
 
 /// RFC 3339 in UTC, for JSON.

@@ -10,7 +10,6 @@ use ledger_core::query::{Trace, TraceEvent};
 use ledger_core::reach::{Holding, InTransit};
 use ledger_core::verdict::{CertificateProblem, Finding, Verdict};
 use ledger_core::{Event, LotId, PublicKey, Quantity, Unit};
-use time::{OffsetDateTime, UtcOffset};
 
 use crate::output::{say, BAD, BOLD, DIM, KEY, OK, WARN};
 use crate::parse::show_time;
@@ -130,20 +129,9 @@ pub(crate) fn q(q: &Quantity) -> String {
     }
 }
 
-/// A time in the reader's local time zone: `2025-04-08 06:00 +08:00`, or
-/// `… UTC` where the local offset is zero or cannot be read (then the time
-/// is shown in UTC, as [`show_time`] does).
+/// A time in the network's time zone (see [`show_time`]).
 pub(crate) fn local_time(ms: u64) -> String {
-    let local = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .ok()
-        .and_then(|utc| Some(utc.to_offset(UtcOffset::local_offset_at(utc).ok()?)));
-    let Some(dt) = local.filter(|dt| !dt.offset().is_utc()) else {
-        return show_time(ms);
-    };
-    let fmt = time::macros::format_description!(
-        "[year]-[month]-[day] [hour]:[minute] [offset_hour sign:mandatory]:[offset_minute]"
-    );
-    dt.format(&fmt).unwrap_or_else(|_| show_time(ms))
+    show_time(ms)
 }
 
 /// `A holds 2 kg; B holds 1 kg`, or `none left in stock`; `name` shortens

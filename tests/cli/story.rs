@@ -51,6 +51,12 @@ fn every_role_end_to_end() {
         "淳安县 千岛湖茶 traceability",
         "--authority-key",
         &k("bureau"),
+        "--time-zone",
+        "Asia/Shanghai",
+        "--language",
+        "zh-CN",
+        "--contact",
+        "淳安县农业农村局 · 12316",
     ]);
     let network = init["network_id"].as_str().unwrap().to_owned();
     let genesis: Value =
@@ -403,13 +409,14 @@ fn every_role_end_to_end() {
         serde_json::json!([]),
         "all blended: {down}"
     );
-    // Human units: kg, names, the ship time in the reader's local time.
+    // Human units: kg, names, the ship time in the network's time zone
+    // (Asia/Shanghai, from its genesis), whatever the reader's TZ.
     let shipped = on_road["time"].as_u64().unwrap();
     let local = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(shipped) * 1_000_000)
         .unwrap()
         .to_offset(time::macros::offset!(+8));
     let when = format!(
-        "{:04}-{:02}-{:02} {:02}:{:02} +08:00",
+        "{:04}-{:02}-{:02} {:02}:{:02} CST",
         local.year(),
         u8::from(local.month()),
         local.day(),
@@ -418,7 +425,7 @@ fn every_role_end_to_end() {
     );
     let out = env
         .cmd()
-        .env("TZ", "CST-8")
+        .env("TZ", "UTC")
         .args(["trace", "JS-0402", "--downstream"])
         .output()
         .unwrap();

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use ledger_core::genesis::{Authority, GENESIS_VERSION};
+use ledger_core::genesis::{Authority, NetworkProfile, GENESIS_VERSION};
 use ledger_core::{Genesis, PublicKey};
 use serde_json::json;
 
@@ -35,6 +35,17 @@ pub(crate) struct Args {
     /// Authorities needed to finalise a checkpoint (default: a majority).
     #[arg(long, value_name = "K")]
     threshold: Option<u16>,
+    /// IANA time zone that pages and messages show local times in
+    /// (e.g. Asia/Shanghai; default UTC).
+    #[arg(long, value_name = "ZONE")]
+    time_zone: Option<String>,
+    /// Language consumer pages default to, a BCP 47 tag (e.g. zh-CN, en).
+    #[arg(long, value_name = "TAG")]
+    language: Option<String>,
+    /// Whom consumers call about a recall or a suspect product (e.g.
+    /// "淳安县农业农村局 · 12316").
+    #[arg(long, value_name = "TEXT")]
+    contact: Option<String>,
 }
 
 pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
@@ -87,7 +98,11 @@ pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
         authorities,
         checkpoint_threshold: a.threshold.unwrap_or(n / 2 + 1),
         created: now_ms(),
-        profile: Default::default(),
+        profile: NetworkProfile {
+            time_zone: a.time_zone.map(|z| z.trim().to_owned()),
+            language: a.language.map(|l| l.trim().to_owned()),
+            contact: a.contact.map(|c| c.trim().to_owned()),
+        },
     };
     let ledger = ledger_dir::create(&s.ledger, genesis)?;
     let id = ledger.network();
