@@ -1652,3 +1652,27 @@ fn assign_prefix_is_for_regulators_and_needs_a_prefix() {
     );
     assert!(matches!(w.reject(r), ValidationError::Gs1(_)));
 }
+
+#[test]
+fn packer_authorisation_ending_before_it_is_given_is_refused() {
+    let mut w = World::new();
+    let assigned = w.assign("farm", "6901234");
+    let packer = w.pk("farm2");
+    let r = w.draft(
+        "farm",
+        vec![assigned],
+        Event::AuthorisePacker {
+            packer,
+            prefix: "6901234".into(),
+            valid_until: Some(T),
+        },
+    );
+    let time = r.record.time;
+    assert_eq!(
+        w.reject(r),
+        ValidationError::AuthorisationValidity {
+            time,
+            valid_until: T
+        }
+    );
+}
