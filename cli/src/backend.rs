@@ -132,10 +132,7 @@ impl Backend for LocalLedger {
 
     fn submit(&mut self, record: &SignedRecord, now: u64) -> Result<Submitted> {
         let hash = record.hash();
-        if let Some(Err(refused)) = self.admit(std::slice::from_ref(record))?.pop() {
-            return Ok(Submitted::Rejected(refused));
-        }
-        let report = self.ingest(vec![record.clone()], now)?;
+        let report = Ledger::submit(self, vec![record.clone()], now)?;
         let outcome = report
             .outcomes
             .into_iter()

@@ -12,8 +12,9 @@
 //! from a record's causal past alone: an owner and its packer could each
 //! sign the same pair without seeing the other. So it is an *admission*
 //! rule, [`Ledger::admit`], applied where a record enters the network (a
-//! node's HTTP submission, the CLI's local ledger) against everything that
-//! ledger holds. Pairs that meet later by replication are both kept, and
+//! node's HTTP submission, the CLI's local ledger, both through
+//! [`Ledger::submit`]; an EPCIS import) against everything that ledger
+//! holds. Pairs that meet later by replication are both kept, and
 //! [`Ledger::lots_with_gtin`] lists both, so a page can warn instead of
 //! choosing one.
 
@@ -25,7 +26,7 @@ use crate::graph::Graph;
 use crate::gs1;
 use crate::hash::Hash;
 use crate::key::PublicKey;
-use crate::ledger::Ledger;
+use crate::ledger::{IngestReport, Ledger, Outcome};
 use crate::record::SignedRecord;
 use crate::store::Store;
 use crate::tables;
@@ -164,6 +165,44 @@ impl<S: Store> Ledger<S> {
             out.push(verdict);
         }
         Ok(out)
+    }
+
+    /// Ingests records entering the network here (a submission, not
+    /// replication): [`Self::admit`] first, then [`Self::ingest`] of the
+    /// admitted ones, in one call, so two submissions of one (GTIN, lot)
+    /// pair cannot both pass. Refused records are reported
+    /// [`Outcome::Rejected`] and not stored; outcomes keep the order of
+    /// `records`.
+    pub fn submit(
+        &mut self,
+        records: Vec<SignedRecord>,
+        now: u64,
+    ) -> Result<IngestReport, StoreError> {
+        let verdicts = self.admit(&records)?;
+        let mut decided = Vec::with_capacity(records.len());
+        let mut admitted = Vec::with_capacity(records.len());
+        for (r, verdict) in records.into_iter().zip(verdicts) {
+            match verdict {
+                Ok(()) => {
+                    decided.push(None);
+                    admitted.push(r);
+                }
+                Err(error) => decided.push(Some((r.hash(), Outcome::Rejected { error }))),
+            }
+        }
+        let report = if admitted.is_empty() {
+            IngestReport::default()
+        } else {
+            self.ingest(admitted, now)?
+        };
+        let mut ingested = report.outcomes.into_iter();
+        Ok(IngestReport {
+            outcomes: decided
+                .into_iter()
+                .filter_map(|d| d.or_else(|| ingested.next()))
+                .collect(),
+            released: report.released,
+        })
     }
 
     /// The records among `hashes` that this ledger holds.

@@ -1613,13 +1613,31 @@ fn a_second_lot_with_the_same_gtin_and_code_is_not_admitted() {
         verdicts[1],
         Err(ValidationError::DuplicateProductLot { .. })
     ));
+    // `submit` applies admission and ingest in one step, outcomes in order:
+    // the duplicate is refused and not stored, the fresh lot is accepted.
+    let len = w.ledger.len();
+    let dup = w.draft("farm2", vec![auth], tin("QDH-0404"));
+    let fresh = w.draft("farm2", vec![auth], tin("QDH-0405"));
+    let fresh_hash = fresh.hash();
+    let report = w.ledger.submit(vec![dup, fresh], NOW).unwrap();
+    assert!(matches!(
+        report.outcomes[0].1,
+        Outcome::Rejected {
+            error: ValidationError::DuplicateProductLot { .. }
+        }
+    ));
+    assert_eq!(report.outcomes[1], (fresh_hash, Outcome::Accepted));
+    assert_eq!(w.ledger.len(), len + 1);
     // A copycat with no right to the GTIN passes admission, so that
     // validation refuses it with the reason that matters.
     let copycat = w.draft("proc", vec![assigned], tin("QDH-0404"));
     assert_eq!(w.ledger.admit(&[copycat]).unwrap(), vec![Ok(())]);
     // The product's lots are listed by GTIN in any of its lengths.
     let lots = w.ledger.lots_with_gtin("06901234567892").unwrap();
-    assert_eq!(lots, vec![w.lot("farm", "QDH-0404")]);
+    assert_eq!(
+        lots,
+        vec![w.lot("farm", "QDH-0404"), w.lot("farm2", "QDH-0405")]
+    );
     assert_eq!(w.ledger.lots_with_gtin(TIN).unwrap(), lots);
 }
 

@@ -166,48 +166,23 @@ fn parse_submission(body: &[u8], max: usize) -> ApiResult<(Vec<SignedRecord>, bo
 async fn submit(State(st): State<AppState>, body: Bytes) -> ApiResult<Response> {
     st.metrics.inc(&st.metrics.http_requests);
     let (records, single) = parse_submission(&body, st.max_submit_records)?;
-    // Records enter the network here: the admission rule (one lot per
-    // GTIN and lot code) is judged against this node's ledger first.
-    let (records, admission) = st
+    let encoded: Vec<(Hash, Vec<u8>)> = records.iter().map(|r| (r.hash(), r.encode())).collect();
+    // Records enter the network here: `submit` judges the admission rule
+    // (one lot per GTIN and lot code) in the same step as ingest.
+    let report = st
         .ledger
-        .read(move |s| -> Result<_, ledger_core::StoreError> {
-            let verdicts = s.ledger.admit(&records)?;
-            Ok((records, verdicts))
-        })
+        .submit(records)
         .await
         .map_err(closed)?
         .map_err(ApiError::internal)?;
-    // Verdicts in submission order: refusals here, the rest from ingest.
-    let mut verdicts: Vec<Option<(Hash, Outcome)>> = Vec::with_capacity(records.len());
-    let mut admitted = Vec::with_capacity(records.len());
-    for (r, verdict) in records.into_iter().zip(admission) {
-        match verdict {
-            Ok(()) => {
-                verdicts.push(None);
-                admitted.push(r);
-            }
-            Err(error) => verdicts.push(Some((r.hash(), Outcome::Rejected { error }))),
-        }
-    }
-    let encoded: Vec<(Hash, Vec<u8>)> = admitted.iter().map(|r| (r.hash(), r.encode())).collect();
-    let report = if admitted.is_empty() {
-        ledger_core::ledger::IngestReport::default()
-    } else {
-        st.ledger
-            .ingest(admitted)
-            .await
-            .map_err(closed)?
-            .map_err(ApiError::internal)?
-    };
     for ((_, outcome), (_, bytes)) in report.outcomes.iter().zip(encoded) {
         if *outcome == Outcome::Accepted {
             st.net.publish(bytes).await;
         }
     }
-    let mut ingested = report.outcomes.into_iter();
-    let verdicts: Vec<Verdict> = verdicts
+    let verdicts: Vec<Verdict> = report
+        .outcomes
         .into_iter()
-        .filter_map(|v| v.or_else(|| ingested.next()))
         .map(|(hash, outcome)| Verdict { hash, outcome })
         .collect();
     let mut verdicts = verdicts;

@@ -59,6 +59,9 @@ type ReadFn = Box<dyn FnOnce(&mut LedgerState) + Send>;
 enum Cmd {
     Ingest {
         records: Vec<SignedRecord>,
+        /// Records entering the network here (HTTP submissions): judged by
+        /// the admission rule too (`Ledger::submit`), unlike replication.
+        submitted: bool,
         reply: oneshot::Sender<Result<IngestReport, StoreError>>,
     },
     Read(ReadFn),
@@ -100,15 +103,38 @@ impl LedgerHandle {
         (LedgerHandle { tx }, join)
     }
 
-    /// Validates and stores records (group commit); verdicts come after the
-    /// flush. An empty batch releases pending records whose time has come.
+    /// Validates and stores replicated records (group commit); verdicts
+    /// come after the flush. An empty batch releases pending records whose
+    /// time has come.
     pub async fn ingest(
         &self,
         records: Vec<SignedRecord>,
     ) -> Result<Result<IngestReport, StoreError>, LedgerClosed> {
+        self.send_ingest(records, false).await
+    }
+
+    /// Like [`Self::ingest`], for records a client submits: the admission
+    /// rule (one lot per GTIN and lot code) is judged in the same step, on
+    /// the ledger thread, so concurrent submissions cannot both pass it.
+    pub async fn submit(
+        &self,
+        records: Vec<SignedRecord>,
+    ) -> Result<Result<IngestReport, StoreError>, LedgerClosed> {
+        self.send_ingest(records, true).await
+    }
+
+    async fn send_ingest(
+        &self,
+        records: Vec<SignedRecord>,
+        submitted: bool,
+    ) -> Result<Result<IngestReport, StoreError>, LedgerClosed> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(Cmd::Ingest { records, reply })
+            .send(Cmd::Ingest {
+                records,
+                submitted,
+                reply,
+            })
             .await
             .map_err(|_| LedgerClosed)?;
         rx.await.map_err(|_| LedgerClosed)
@@ -158,13 +184,23 @@ fn serve(mut state: LedgerState, mut rx: mpsc::Receiver<Cmd>, metrics: &Metrics)
                 let _ = reply.send(());
                 return;
             }
-            Cmd::Ingest { records, reply } => {
-                // Group commit: merge every ingest already queued.
+            Cmd::Ingest {
+                records,
+                submitted,
+                reply,
+            } => {
+                // Group commit: merge every ingest of the same kind already
+                // queued (submissions with submissions, replication with
+                // replication).
                 let mut groups = vec![(records.len(), reply)];
                 let mut all = records;
                 while all.len() < MAX_GROUP_RECORDS {
                     match rx.try_recv() {
-                        Ok(Cmd::Ingest { records, reply }) => {
+                        Ok(Cmd::Ingest {
+                            records,
+                            submitted: same,
+                            reply,
+                        }) if same == submitted => {
                             groups.push((records.len(), reply));
                             all.extend(records);
                         }
@@ -175,7 +211,11 @@ fn serve(mut state: LedgerState, mut rx: mpsc::Receiver<Cmd>, metrics: &Metrics)
                         Err(_) => break,
                     }
                 }
-                let result = state.ledger.ingest(all, now_ms());
+                let result = if submitted {
+                    state.ledger.submit(all, now_ms())
+                } else {
+                    state.ledger.ingest(all, now_ms())
+                };
                 match result {
                     Ok(report) => {
                         count(metrics, &report);

@@ -178,6 +178,23 @@ async fn product_codes_belong_to_their_owner_and_its_packers() {
         error.contains(&format!("GTIN {GTIN} already has a lot \"{LOT}\"")),
         "{error}"
     );
+    // Owner and packer submit the same new pair at the same moment:
+    // exactly one lands, whichever the node takes first.
+    let mine = brand.draft(now(), vec![assign.hash()], tin("QDH-PACK-0406"));
+    let mine = mine.sign(brand.key());
+    let theirs = copycat.draft(now(), vec![auth.hash()], tin("QDH-PACK-0406"));
+    let theirs = theirs.sign(copycat.key());
+    let (a, b) = tokio::join!(post(addr, &mine), post(addr, &theirs));
+    let mut codes = [a.0, b.0];
+    codes.sort_unstable();
+    assert_eq!(codes, [200, 422], "{a:?} {b:?}");
+    let refused = if a.0 == 422 { &a.1 } else { &b.1 };
+    let error = refused["error"].as_str().unwrap();
+    assert!(
+        error.contains("already has a lot \"QDH-PACK-0406\""),
+        "{error}"
+    );
+
     let last = page(addr).await;
     assert!(last.contains(&brand_name), "{last}");
     assert!(!last.contains(&copycat_name), "{last}");
