@@ -3,13 +3,13 @@
 //! warning (recall, failed inspection, temperature excursion, revoked key,
 //! equivocation).
 
-use ledger_core::event::{Location, Reading, SensorKind, Verdict as Outcome};
+use ledger_core::event::{thousandths, Location, Reading, SensorKind, Verdict as Outcome};
 use ledger_core::graph::KeyInfo;
 use ledger_core::overlay::Flag;
 use ledger_core::query::{Trace, TraceEvent};
 use ledger_core::reach::{Holding, InTransit};
 use ledger_core::verdict::{CertificateProblem, Finding, Verdict};
-use ledger_core::{Event, LotId, PublicKey, Quantity, Unit};
+use ledger_core::{Event, LotId, PublicKey, Quantity};
 
 use crate::output::{say, BAD, BOLD, DIM, KEY, OK, WARN};
 use crate::parse::show_time;
@@ -76,18 +76,6 @@ fn at(l: &Location) -> String {
     }
 }
 
-fn milli(v: i64) -> String {
-    let sign = if v < 0 { "-" } else { "" };
-    let a = v.unsigned_abs();
-    let frac = a % 1000;
-    if frac == 0 {
-        format!("{sign}{}", a / 1000)
-    } else {
-        let f = format!("{frac:03}");
-        format!("{sign}{}.{}", a / 1000, f.trim_end_matches('0'))
-    }
-}
-
 /// `9.6 °C (allowed 0 to 8 °C)`.
 pub(crate) fn reading(r: &Reading) -> String {
     let u = r.kind.unit_symbol();
@@ -97,9 +85,9 @@ pub(crate) fn reading(r: &Reading) -> String {
     };
     format!(
         "{what} {} {u} (allowed {} to {} {u})",
-        milli(r.value),
-        milli(r.min),
-        milli(r.max)
+        thousandths(r.value),
+        thousandths(r.min),
+        thousandths(r.max)
     )
 }
 
@@ -112,26 +100,7 @@ fn signer(e: &TraceEvent, names: &Names<'_>) -> String {
 
 /// `120 kg`, `2.5 kg`, `500 g`, `1.25 l`, `24 case`.
 pub(crate) fn q(q: &Quantity) -> String {
-    let (big, small) = match q.unit {
-        Unit::Gram => ("kg", "g"),
-        Unit::Millilitre => ("l", "ml"),
-        other => return format!("{} {}", q.amount, other.symbol()),
-    };
-    if q.amount < 1000 {
-        return format!("{} {small}", q.amount);
-    }
-    let frac = format!("{:03}", q.amount % 1000);
-    let frac = frac.trim_end_matches('0');
-    if frac.is_empty() {
-        format!("{} {big}", q.amount / 1000)
-    } else {
-        format!("{}.{frac} {big}", q.amount / 1000)
-    }
-}
-
-/// A time in the network's time zone (see [`show_time`]).
-pub(crate) fn local_time(ms: u64) -> String {
-    show_time(ms)
+    q.to_string()
 }
 
 /// `A holds 2 kg; B holds 1 kg`, or `none left in stock`; `name` shortens
@@ -160,7 +129,7 @@ pub(crate) fn in_transit(t: &InTransit, name: impl Fn(&str) -> String) -> String
         t.quantity,
         who(&t.from_name, &t.from),
         who(&t.to_name, &t.to),
-        local_time(t.shipped_at)
+        show_time(t.shipped_at)
     )
 }
 
@@ -495,9 +464,9 @@ pub(crate) fn finding(f: &Finding, names: &Names<'_>) -> String {
                 "EXCURSION: lot {} {what} {} {} {u} (allowed {} to {} {u}) {}{}",
                 names.lot(lot),
                 if *too_high { "up to" } else { "down to" },
-                milli(*peak),
-                milli(*min),
-                milli(*max),
+                thousandths(*peak),
+                thousandths(*min),
+                thousandths(*max),
                 excursion_span(*from, *last_out, *back_in, *readings),
                 at(location)
             )

@@ -175,21 +175,33 @@ impl fmt::Display for Quantity {
     /// Grams of 1 kg and more print as kilograms, millilitres as litres,
     /// without trailing zeros: `120 kg`, `47.5 kg`, `250 g`, `24 case`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (big, symbol) = match self.unit {
-            Unit::Gram if self.amount >= 1000 => (true, "kg"),
-            Unit::Millilitre if self.amount >= 1000 => (true, "l"),
-            unit => (false, unit.symbol()),
-        };
-        if !big {
-            return write!(f, "{} {symbol}", self.amount);
+        match self.unit {
+            Unit::Gram if self.amount >= 1000 => {
+                write!(f, "{} kg", decimal_thousandths(false, self.amount))
+            }
+            Unit::Millilitre if self.amount >= 1000 => {
+                write!(f, "{} l", decimal_thousandths(false, self.amount))
+            }
+            unit => write!(f, "{} {}", self.amount, unit.symbol()),
         }
-        let (whole, frac) = (self.amount / 1000, self.amount % 1000);
-        if frac == 0 {
-            return write!(f, "{whole} {symbol}");
-        }
-        let digits = format!("{frac:03}");
-        write!(f, "{whole}.{} {symbol}", digits.trim_end_matches('0'))
     }
+}
+
+/// A value held in thousandths (milli-°C, milli-%RH), as a person reads it:
+/// `9.6`, `-1.5`, `8`, without trailing zeros.
+pub fn thousandths(v: i64) -> String {
+    decimal_thousandths(v < 0, v.unsigned_abs())
+}
+
+/// `magnitude / 1000` as a decimal without trailing zeros, signed.
+fn decimal_thousandths(negative: bool, magnitude: u64) -> String {
+    let sign = if negative { "-" } else { "" };
+    let (whole, frac) = (magnitude / 1000, magnitude % 1000);
+    if frac == 0 {
+        return format!("{sign}{whole}");
+    }
+    let digits = format!("{frac:03}");
+    format!("{sign}{whole}.{}", digits.trim_end_matches('0'))
 }
 
 #[cfg(test)]
@@ -205,6 +217,15 @@ mod tests {
         assert_eq!(g(1_001), "1.001 kg");
         assert_eq!(Quantity::new(2_500, Unit::Millilitre).to_string(), "2.5 l");
         assert_eq!(Quantity::new(24, Unit::Case).to_string(), "24 case");
+    }
+
+    #[test]
+    fn thousandths_print_as_decimals() {
+        assert_eq!(thousandths(9_600), "9.6");
+        assert_eq!(thousandths(-1_500), "-1.5");
+        assert_eq!(thousandths(8_000), "8");
+        assert_eq!(thousandths(-250), "-0.25");
+        assert_eq!(thousandths(i64::MIN), "-9223372036854775.808");
     }
 }
 

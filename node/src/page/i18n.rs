@@ -7,7 +7,7 @@
 //! (`lang.tr("已召回", "Recalled")`), so a missing one is a compile error,
 //! not a blank.
 
-use ledger_core::event::SensorKind;
+use ledger_core::event::{thousandths, SensorKind};
 use ledger_core::{EventKind, Genesis, Quantity, Role, Unit};
 
 /// A language the page speaks.
@@ -218,20 +218,7 @@ const MONTHS: [&str; 12] = [
 
 /// `9.6 °C`, `-1.5 °C`, `65 %RH`: a reading in thousandths, in its unit.
 pub fn measure(value: i64, kind: SensorKind) -> String {
-    format!("{} {}", milli(value), kind.unit_symbol())
-}
-
-/// Thousandths as a decimal without trailing zeros: `9600` → `9.6`.
-pub fn milli(v: i64) -> String {
-    let sign = if v < 0 { "-" } else { "" };
-    let a = v.unsigned_abs();
-    let frac = a % 1000;
-    if frac == 0 {
-        format!("{sign}{}", a / 1000)
-    } else {
-        let f = format!("{frac:03}");
-        format!("{sign}{}.{}", a / 1000, f.trim_end_matches('0'))
-    }
+    format!("{} {}", thousandths(value), kind.unit_symbol())
 }
 
 fn parse(tag: &str) -> Option<Lang> {

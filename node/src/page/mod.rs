@@ -22,7 +22,7 @@ pub mod link;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use ledger_core::event::{Location, Reading, RefDoc, SensorKind, Verdict as Outcome};
+use ledger_core::event::{thousandths, Location, Reading, RefDoc, SensorKind, Verdict as Outcome};
 use ledger_core::graph::Graph;
 use ledger_core::gs1::{self, Gs1Error, LinkError};
 use ledger_core::overlay::Flag;
@@ -411,7 +411,7 @@ fn verdict_box(ctx: &Ctx<'_>, t: &Trace, v: &Verdict) -> String {
                 ),
                 i18n::measure(*peak, *sensor),
                 l.tr("，允许范围 ", ", allowed "),
-                i18n::milli(*min),
+                thousandths(*min),
                 i18n::measure(*max, *sensor),
             );
             let how_long = match back_in {
@@ -629,7 +629,7 @@ fn finding_line(ctx: &Ctx<'_>, t: &Trace, f: &Finding) -> String {
             l.sensor(*sensor),
             i18n::measure(*peak, *sensor),
             l.tr("（允许 ", " (allowed "),
-            i18n::milli(*min),
+            thousandths(*min),
             i18n::measure(*max, *sensor),
             l.tr("），", "), "),
             l.datetime(*from, g)
@@ -833,7 +833,7 @@ fn event_item(ctx: &Ctx<'_>, t: &Trace, e: &TraceEvent) -> String {
                         "<p>{} {}{}–{}{}</p>",
                         rs.len(),
                         l.tr("次读数，允许 ", " readings, allowed "),
-                        i18n::milli(first.min),
+                        thousandths(first.min),
                         i18n::measure(first.max, first.kind),
                         if out > 0 {
                             format!(
