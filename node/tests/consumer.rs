@@ -6,42 +6,16 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::process::Child;
 
 use common::{
-    http, init_data_dir, loopback_config, now, resume, run_binary, wait_for, workload,
-    write_genesis,
+    enrollment, http, now, record_count, resume, serve_binary, submit_ok, wait_for, workload,
 };
 use ledger_core::event::{Location, Product};
-use ledger_core::{Event, LotId, Quantity, SignedRecord, Unit};
+use ledger_core::{Event, LotId, Quantity, Unit};
 use serde_json::Value;
 use terroir_standards::vocab::consumer_url;
 
 const BIN: &str = env!("CARGO_BIN_EXE_terroird");
-
-/// Stops the node even when an assertion fails.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn submit(addr: SocketAddr, records: &[SignedRecord]) {
-    let hexes: Vec<String> = records.iter().map(|r| hex::encode(r.encode())).collect();
-    let body = serde_json::json!({ "records": hexes }).to_string();
-    let (code, body) = http(addr, "POST", "/records", Some(body.as_bytes())).await;
-    assert_eq!(code, 200, "{}", String::from_utf8_lossy(&body));
-}
-
-async fn records(addr: SocketAddr) -> u64 {
-    let (code, body) = http(addr, "GET", "/status", None).await;
-    assert_eq!(code, 200);
-    let v: Value = serde_json::from_slice(&body).unwrap();
-    v["records"].as_u64().unwrap()
-}
 
 async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
     let (code, body) = http(addr, "GET", path, None).await;
@@ -52,23 +26,13 @@ async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
 async fn a_lot_without_gtin_is_served_at_its_qr_link() {
     let tmp = tempfile::tempdir().unwrap();
     let w = workload(40);
-    let gpath = write_genesis(tmp.path(), &w.genesis);
-    let data = tmp.path().join("node");
-    init_data_dir(BIN, &gpath, &data);
-    let (cfg, addr) = loopback_config(&data);
-    let (child, _) = run_binary(BIN, &cfg, addr).await;
-    let _node = Running(child);
+    let (_node, addr) = serve_binary(BIN, tmp.path(), &w.genesis).await;
 
     // The workload, then a farm harvests a lot with a Chinese code and
     // characters a URL must percent-encode, for a product without a GTIN.
     let mut farm = resume(&w, "farm", 0);
     let farm_key = farm.public();
-    let enrolled = w
-        .records
-        .iter()
-        .find(|r| matches!(&r.record.event, Event::Enroll { participant, .. } if *participant == farm_key))
-        .map(SignedRecord::hash)
-        .unwrap();
+    let enrolled = enrollment(&w, &farm_key);
     let deps = if farm.next_seq() == 0 {
         vec![enrolled]
     } else {
@@ -94,10 +58,10 @@ async fn a_lot_without_gtin_is_served_at_its_qr_link() {
     );
     let mut all = w.records.clone();
     all.push(harvest);
-    submit(addr, &all).await;
+    submit_ok(addr, &all).await;
     let want = all.len() as u64;
     wait_for("every record stored", || async {
-        records(addr).await == want
+        record_count(addr).await == want
     })
     .await;
 
@@ -146,5 +110,5 @@ async fn a_lot_without_gtin_is_served_at_its_qr_link() {
         assert!(page.contains(why), "{path}: {page}");
         assert_eq!(page.lines().count(), 1, "{path}: {page}");
     }
-    assert_eq!(records(addr).await, want);
+    assert_eq!(record_count(addr).await, want);
 }

@@ -8,10 +8,10 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::process::Child;
 
-use common::write_genesis;
-use common::{http, init_data_dir, loopback_config, now, resume, run_binary, wait_for, workload};
+use common::{
+    enrollment, http, now, record_count, resume, serve_binary, submit_ok, wait_for, workload,
+};
 use ledger_core::author::Author;
 use ledger_core::event::{Location, Product};
 use ledger_core::workload::Workload;
@@ -21,16 +21,6 @@ use serde_json::Value;
 const BIN: &str = env!("CARGO_BIN_EXE_terroird");
 const GTIN: &str = "06901234567892";
 const LOT: &str = "QDH-PACK-0404";
-
-/// Stops the node even when an assertion fails.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 async fn post(addr: SocketAddr, r: &SignedRecord) -> (u16, Value) {
     let body = serde_json::json!({ "record": hex::encode(r.encode()) }).to_string();
@@ -47,14 +37,7 @@ async fn page(addr: SocketAddr) -> String {
 /// The first record of `author` needs its enrollment in deps.
 fn first_deps(w: &Workload, author: &Author, mut deps: Vec<Hash>) -> Vec<Hash> {
     if author.next_seq() == 0 {
-        let pk = author.public();
-        let enrolled = w
-            .records
-            .iter()
-            .find(|r| matches!(&r.record.event, Event::Enroll { participant, .. } if *participant == pk))
-            .map(SignedRecord::hash)
-            .unwrap();
-        deps.push(enrolled);
+        deps.push(enrollment(w, &author.public()));
     }
     deps
 }
@@ -91,22 +74,11 @@ fn name_of(w: &Workload, pk: &PublicKey) -> String {
 async fn product_codes_belong_to_their_owner_and_its_packers() {
     let tmp = tempfile::tempdir().unwrap();
     let w = workload(40);
-    let gpath = write_genesis(tmp.path(), &w.genesis);
-    let data = tmp.path().join("node");
-    init_data_dir(BIN, &gpath, &data);
-    let (cfg, addr) = loopback_config(&data);
-    let (child, _) = run_binary(BIN, &cfg, addr).await;
-    let _node = Running(child);
-    let body = serde_json::json!({
-        "records": w.records.iter().map(|r| hex::encode(r.encode())).collect::<Vec<_>>()
-    })
-    .to_string();
-    let (code, _) = http(addr, "POST", "/records", Some(body.as_bytes())).await;
-    assert_eq!(code, 200);
+    let (_node, addr) = serve_binary(BIN, tmp.path(), &w.genesis).await;
+    submit_ok(addr, &w.records).await;
     let want = w.records.len() as u64;
     wait_for("the workload stored", || async {
-        let (_, body) = http(addr, "GET", "/status", None).await;
-        serde_json::from_slice::<Value>(&body).unwrap()["records"].as_u64() == Some(want)
+        record_count(addr).await == want
     })
     .await;
 

@@ -300,3 +300,52 @@ pub fn head_of(w: &Workload, pk: &PublicKey) -> Option<(u64, Hash)> {
         .map(|r| (r.record.seq, r.hash()))
         .max_by_key(|(s, _)| *s)
 }
+
+/// A `terroird` process started by a test; killed when dropped, so a
+/// failed assertion never leaves it running.
+pub struct Running(pub std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the binary `bin` on loopback for `genesis`, with its data in
+/// `dir`; returns it and its HTTP address once `/status` answers.
+pub async fn serve_binary(bin: &str, dir: &Path, genesis: &Genesis) -> (Running, SocketAddr) {
+    let gpath = write_genesis(dir, genesis);
+    let data = dir.join("node");
+    init_data_dir(bin, &gpath, &data);
+    let (cfg, addr) = loopback_config(&data);
+    let (child, _) = run_binary(bin, &cfg, addr).await;
+    (Running(child), addr)
+}
+
+/// Submits `records` in one request and expects 200.
+pub async fn submit_ok(addr: SocketAddr, records: &[SignedRecord]) {
+    let hexes: Vec<String> = records.iter().map(|r| hex::encode(r.encode())).collect();
+    let body = serde_json::json!({ "records": hexes }).to_string();
+    let (code, body) = http(addr, "POST", "/records", Some(body.as_bytes())).await;
+    assert_eq!(code, 200, "{}", String::from_utf8_lossy(&body));
+}
+
+/// The node's stored record count (`/status`).
+pub async fn record_count(addr: SocketAddr) -> u64 {
+    let (code, body) = http(addr, "GET", "/status", None).await;
+    assert_eq!(code, 200);
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    v["records"].as_u64().unwrap()
+}
+
+/// The workload's enrollment of `participant`.
+pub fn enrollment(w: &Workload, participant: &PublicKey) -> Hash {
+    w.records
+        .iter()
+        .find(|r| {
+            matches!(&r.record.event, ledger_core::Event::Enroll { participant: p, .. } if p == participant)
+        })
+        .map(SignedRecord::hash)
+        .unwrap()
+}
