@@ -2,23 +2,19 @@
 //! goods still on the road.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeMap;
-
-use ledger_core::author::Author;
 use ledger_core::event::{
     Event, Location, LotAmount, LotId, NewLot, Product, Quantity, Role, Unit,
 };
-use ledger_core::genesis::{Authority, Genesis, GENESIS_VERSION};
 use ledger_core::graph::{Graph, MemGraph};
-use ledger_core::ledger::{Ledger, LedgerConfig, Outcome};
 use ledger_core::reach::{self, Holding};
-use ledger_core::store::MemoryStore;
-use ledger_core::{Hash, PublicKey, SigningKey};
+use ledger_core::Hash;
 
-const T: u64 = 1_750_000_000_000;
-const NOW: u64 = T + 86_400_000;
+mod common;
 
-fn here(what: &str) -> Location {
+use common::World;
+
+/// A place named `what`.
+fn place(what: &str) -> Location {
     Location {
         description: what.into(),
         gln: None,
@@ -30,85 +26,16 @@ fn g(amount: u64) -> Quantity {
 }
 
 /// A regulator, a farm, a processor and a retailer on one ledger.
-struct World {
-    genesis: Genesis,
-    ledger: Ledger<MemoryStore>,
-    authors: BTreeMap<&'static str, Author>,
-    enrolled: BTreeMap<PublicKey, Hash>,
-    time: u64,
-}
-
 impl World {
     fn new() -> Self {
-        let reg = SigningKey::from_seed(&[1; 32]);
-        let genesis = Genesis {
-            version: GENESIS_VERSION,
-            network: "queries test".into(),
-            authorities: vec![Authority {
-                key: reg.public(),
-                name: "Bureau".into(),
-            }],
-            checkpoint_threshold: 1,
-            created: T,
-            profile: Default::default(),
-        };
-        let network = genesis.id();
-        let ledger =
-            Ledger::create(MemoryStore::new(), genesis.clone(), LedgerConfig::default()).unwrap();
-        let mut w = World {
-            genesis,
-            ledger,
-            authors: BTreeMap::new(),
-            enrolled: BTreeMap::new(),
-            time: T,
-        };
-        w.authors.insert("reg", Author::new(reg, network));
-        for (i, (name, role)) in [
-            ("鸠坑茶园", Role::Farm),
-            ("合作社", Role::Processor),
-            ("鲜生超市", Role::Retailer),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            let key = SigningKey::from_seed(&[10 + i as u8; 32]);
-            let pk = key.public();
-            let h = w.accept(
-                "reg",
-                vec![],
-                Event::Enroll {
-                    participant: pk,
-                    name: name.into(),
-                    role,
-                    location: here(name),
-                },
-            );
-            w.enrolled.insert(pk, h);
-            w.authors.insert(name, Author::new(key, network));
-        }
-        w
-    }
-
-    fn pk(&self, who: &str) -> PublicKey {
-        self.authors[who].public()
-    }
-
-    fn accept(&mut self, who: &str, mut deps: Vec<Hash>, event: Event) -> Hash {
-        self.time += 60_000;
-        let a = &self.authors[who];
-        if a.next_seq() == 0 {
-            if let Some(e) = self.enrolled.get(&a.public()) {
-                deps.push(*e);
-            }
-        }
-        let r = self
-            .authors
-            .get_mut(who)
-            .unwrap()
-            .sign(self.time, deps, event);
-        let h = r.hash();
-        assert_eq!(self.ledger.ingest_one(r, NOW).unwrap(), Outcome::Accepted);
-        h
+        World::with_cast(
+            "queries test",
+            &[
+                ("鸠坑茶园", Role::Farm),
+                ("合作社", Role::Processor),
+                ("鲜生超市", Role::Retailer),
+            ],
+        )
     }
 
     fn harvest(&mut self, who: &str, code: &str, grams: u64) -> LotId {
@@ -122,7 +49,7 @@ impl World {
                     gtin: None,
                 },
                 quantity: g(grams),
-                location: here("茶园"),
+                location: place("茶园"),
                 reference: None,
             },
         );
@@ -138,8 +65,8 @@ impl World {
             lot: lot.clone(),
             quantity: g(grams),
             to: self.pk(to),
-            from: here(who),
-            destination: here(to),
+            from: place(who),
+            destination: place(to),
             reference: None,
         };
         let h = self.accept(who, vec![], event);
@@ -154,7 +81,7 @@ impl World {
                 shipment,
                 lot: lot.clone(),
                 quantity: g(grams),
-                location: here(who),
+                location: place(who),
                 reference: None,
             },
         );
@@ -189,7 +116,7 @@ fn recall_reach_lists_a_shipment_not_yet_received() {
     assert_eq!(t.to_name.as_deref(), Some("合作社"));
     assert_eq!(t.quantity, g(20_000));
     assert_eq!(t.shipped_at, shipped_at);
-    assert_eq!(t.destination, here("合作社"));
+    assert_eq!(t.destination, place("合作社"));
     assert!(r.downstream.is_empty());
 
     // The same answer from the records alone, over an in-memory graph.
@@ -250,7 +177,7 @@ fn recall_reach_lists_downstream_lots_in_transit() {
                 quantity: g(30_000),
             }],
             loss: 90_000,
-            location: here("合作社"),
+            location: place("合作社"),
             reference: None,
         },
     );

@@ -2,29 +2,19 @@
 //! checks the specific error, and that nothing was stored.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeMap;
-
 use ledger_core::author::Author;
 use ledger_core::event::{
     Event, Location, LotAmount, LotId, NewLot, Product, Quantity, Reading, Role, SensorKind, Unit,
     Verdict,
 };
-use ledger_core::genesis::{Authority, Genesis, GENESIS_VERSION};
 use ledger_core::graph::Graph;
 use ledger_core::ledger::{Ledger, LedgerConfig, Outcome, PendingReason};
 use ledger_core::record::{Record, SignedRecord};
-use ledger_core::store::MemoryStore;
 use ledger_core::{Hash, PublicKey, SigningKey, ValidationError};
 
-const T: u64 = 1_750_000_000_000;
-const NOW: u64 = T + 86_400_000;
+mod common;
 
-fn here() -> Location {
-    Location {
-        description: "淳安县 千岛湖镇".into(),
-        gln: None,
-    }
-}
+use common::{here, World, NOW, T};
 
 fn tea() -> Product {
     Product {
@@ -37,120 +27,19 @@ fn g(amount: u64) -> Quantity {
     Quantity::new(amount, Unit::Gram)
 }
 
-struct World {
-    ledger: Ledger<MemoryStore>,
-    authors: BTreeMap<&'static str, Author>,
-    enrolled: BTreeMap<PublicKey, Hash>,
-    time: u64,
-}
-
 impl World {
     fn new() -> Self {
-        let reg = SigningKey::from_seed(&[1; 32]);
-        let genesis = Genesis {
-            version: GENESIS_VERSION,
-            network: "rules test".into(),
-            authorities: vec![Authority {
-                key: reg.public(),
-                name: "Bureau".into(),
-            }],
-            checkpoint_threshold: 1,
-            created: T,
-            profile: Default::default(),
-        };
-        let network = genesis.id();
-        let ledger = Ledger::create(MemoryStore::new(), genesis, LedgerConfig::default()).unwrap();
-        let mut w = World {
-            ledger,
-            authors: BTreeMap::new(),
-            enrolled: BTreeMap::new(),
-            time: T,
-        };
-        w.authors.insert("reg", Author::new(reg, network));
-        for (i, (name, role)) in [
-            ("farm", Role::Farm),
-            ("farm2", Role::Farm),
-            ("proc", Role::Processor),
-            ("carrier", Role::Logistics),
-            ("retail", Role::Retailer),
-            ("lab", Role::Lab),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            let key = SigningKey::from_seed(&[10 + i as u8; 32]);
-            let pk = key.public();
-            let h = w.accept(
-                "reg",
-                vec![],
-                Event::Enroll {
-                    participant: pk,
-                    name: name.into(),
-                    role,
-                    location: here(),
-                },
-            );
-            w.enrolled.insert(pk, h);
-            w.authors.insert(name, Author::new(key, network));
-        }
-        w
-    }
-
-    fn pk(&self, who: &str) -> PublicKey {
-        self.authors[who].public()
-    }
-
-    fn tick(&mut self) -> u64 {
-        self.time += 1000;
-        self.time
-    }
-
-    /// Deps plus the author's enrollment when this is its first record.
-    fn deps(&self, who: &str, mut deps: Vec<Hash>) -> Vec<Hash> {
-        let a = &self.authors[who];
-        if a.next_seq() == 0 {
-            if let Some(e) = self.enrolled.get(&a.public()) {
-                deps.push(*e);
-            }
-        }
-        deps
-    }
-
-    /// Signs the next record without advancing the author's chain.
-    fn draft(&mut self, who: &str, deps: Vec<Hash>, event: Event) -> SignedRecord {
-        let time = self.tick();
-        let deps = self.deps(who, deps);
-        let a = &self.authors[who];
-        a.draft(time, deps, event).sign(a.key())
-    }
-
-    fn accept(&mut self, who: &str, deps: Vec<Hash>, event: Event) -> Hash {
-        let time = self.tick();
-        let deps = self.deps(who, deps);
-        let r = self.authors.get_mut(who).unwrap().sign(time, deps, event);
-        let h = r.hash();
-        assert_eq!(self.ledger.ingest_one(r, NOW).unwrap(), Outcome::Accepted);
-        h
-    }
-
-    /// Submits `r`, expects a rejection, and checks nothing changed.
-    fn reject(&mut self, r: SignedRecord) -> ValidationError {
-        let before = self.ledger.state_digest().unwrap();
-        let len = self.ledger.len();
-        let outcome = self.ledger.ingest_one(r, NOW).unwrap();
-        assert_eq!(self.ledger.state_digest().unwrap(), before);
-        assert_eq!(self.ledger.len(), len);
-        match outcome {
-            Outcome::Rejected { error } => error,
-            other => panic!("expected a rejection, got {other:?}"),
-        }
-    }
-
-    fn lot(&self, who: &str, code: &str) -> LotId {
-        LotId {
-            source: self.pk(who),
-            code: code.into(),
-        }
+        World::with_cast(
+            "rules test",
+            &[
+                ("farm", Role::Farm),
+                ("farm2", Role::Farm),
+                ("proc", Role::Processor),
+                ("carrier", Role::Logistics),
+                ("retail", Role::Retailer),
+                ("lab", Role::Lab),
+            ],
+        )
     }
 
     fn harvest(&mut self, who: &str, code: &str, grams: u64) -> Hash {

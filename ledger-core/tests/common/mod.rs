@@ -1,0 +1,141 @@
+//! A small ledger world for rule and query tests: a genesis regulator
+//! (`reg`) and a cast of enrolled participants, each with its own chain,
+//! on an in-memory store. Times advance a second per record.
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+
+use ledger_core::author::Author;
+use ledger_core::event::{Event, Location, LotId, Role};
+use ledger_core::genesis::{Authority, Genesis, GENESIS_VERSION};
+use ledger_core::ledger::{Ledger, LedgerConfig, Outcome};
+use ledger_core::record::SignedRecord;
+use ledger_core::store::MemoryStore;
+use ledger_core::{Hash, PublicKey, SigningKey, ValidationError};
+
+/// The world's start: 2025-06-15T15:06:40Z.
+pub const T: u64 = 1_750_000_000_000;
+/// The clock records are judged against: a day after [`T`].
+pub const NOW: u64 = T + 86_400_000;
+
+/// Where everyone is.
+pub fn here() -> Location {
+    Location {
+        description: "淳安县 千岛湖镇".into(),
+        gln: None,
+    }
+}
+
+pub struct World {
+    pub genesis: Genesis,
+    pub ledger: Ledger<MemoryStore>,
+    pub authors: BTreeMap<&'static str, Author>,
+    pub enrolled: BTreeMap<PublicKey, Hash>,
+    pub time: u64,
+}
+
+impl World {
+    /// A network named `network` whose regulator `reg` enrolls `cast`, in
+    /// order (participant `i` has the seed `10 + i` repeated).
+    pub fn with_cast(network: &str, cast: &[(&'static str, Role)]) -> Self {
+        let reg = SigningKey::from_seed(&[1; 32]);
+        let genesis = Genesis {
+            version: GENESIS_VERSION,
+            network: network.into(),
+            authorities: vec![Authority {
+                key: reg.public(),
+                name: "Bureau".into(),
+            }],
+            checkpoint_threshold: 1,
+            created: T,
+            profile: Default::default(),
+        };
+        let id = genesis.id();
+        let ledger =
+            Ledger::create(MemoryStore::new(), genesis.clone(), LedgerConfig::default()).unwrap();
+        let mut w = World {
+            genesis,
+            ledger,
+            authors: BTreeMap::new(),
+            enrolled: BTreeMap::new(),
+            time: T,
+        };
+        w.authors.insert("reg", Author::new(reg, id));
+        for (i, (name, role)) in cast.iter().enumerate() {
+            let key = SigningKey::from_seed(&[10 + i as u8; 32]);
+            let pk = key.public();
+            let h = w.accept(
+                "reg",
+                vec![],
+                Event::Enroll {
+                    participant: pk,
+                    name: (*name).into(),
+                    role: *role,
+                    location: here(),
+                },
+            );
+            w.enrolled.insert(pk, h);
+            w.authors.insert(name, Author::new(key, id));
+        }
+        w
+    }
+
+    pub fn pk(&self, who: &str) -> PublicKey {
+        self.authors[who].public()
+    }
+
+    pub fn tick(&mut self) -> u64 {
+        self.time += 1000;
+        self.time
+    }
+
+    /// Deps plus the author's enrollment when this is its first record.
+    pub fn deps(&self, who: &str, mut deps: Vec<Hash>) -> Vec<Hash> {
+        let a = &self.authors[who];
+        if a.next_seq() == 0 {
+            if let Some(e) = self.enrolled.get(&a.public()) {
+                deps.push(*e);
+            }
+        }
+        deps
+    }
+
+    /// Signs the next record without advancing the author's chain.
+    pub fn draft(&mut self, who: &str, deps: Vec<Hash>, event: Event) -> SignedRecord {
+        let time = self.tick();
+        let deps = self.deps(who, deps);
+        let a = &self.authors[who];
+        a.draft(time, deps, event).sign(a.key())
+    }
+
+    /// Signs the next record, expects it accepted, and returns its hash.
+    pub fn accept(&mut self, who: &str, deps: Vec<Hash>, event: Event) -> Hash {
+        let time = self.tick();
+        let deps = self.deps(who, deps);
+        let r = self.authors.get_mut(who).unwrap().sign(time, deps, event);
+        let h = r.hash();
+        assert_eq!(self.ledger.ingest_one(r, NOW).unwrap(), Outcome::Accepted);
+        h
+    }
+
+    /// Submits `r`, expects a rejection, and checks nothing changed.
+    pub fn reject(&mut self, r: SignedRecord) -> ValidationError {
+        let before = self.ledger.state_digest().unwrap();
+        let len = self.ledger.len();
+        let outcome = self.ledger.ingest_one(r, NOW).unwrap();
+        assert_eq!(self.ledger.state_digest().unwrap(), before);
+        assert_eq!(self.ledger.len(), len);
+        match outcome {
+            Outcome::Rejected { error } => error,
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+    }
+
+    /// The lot `code` created by `who`.
+    pub fn lot(&self, who: &str, code: &str) -> LotId {
+        LotId {
+            source: self.pk(who),
+            code: code.into(),
+        }
+    }
+}
