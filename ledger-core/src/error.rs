@@ -6,7 +6,10 @@ use crate::hash::Hash;
 use crate::key::{PublicKey, WeakKey};
 
 /// Why a record was rejected. Each variant is one validation rule; every
-/// verdict depends only on the record and its causal past.
+/// verdict depends only on the record and its causal past. Messages name
+/// hashes and keys by their short prefix and times as dates: they reach
+/// people (HTTP 422 reasons, CLI errors); the full values are in the
+/// fields.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ValidationError {
@@ -14,7 +17,7 @@ pub enum ValidationError {
     #[error("unsupported record version {0}")]
     Version(u16),
     /// Signed for another network.
-    #[error("record is for network {got}, this ledger is {expected}")]
+    #[error("record is for network {}, this ledger is {}", got.short(), expected.short())]
     WrongNetwork {
         /// This ledger's network id.
         expected: Hash,
@@ -39,7 +42,7 @@ pub enum ValidationError {
         seq: u64,
     },
     /// `prev` is a record of another author.
-    #[error("prev {prev} is not a record of this author")]
+    #[error("prev {} is not a record of this author", prev.short())]
     PrevMismatch {
         /// The prev hash named.
         prev: Hash,
@@ -62,7 +65,10 @@ pub enum ValidationError {
     },
     /// The author's first record neither is a genesis authority's nor
     /// depends on an enrollment (or key rotation) of the author.
-    #[error("author {0} is not enrolled: its first record must depend on its enrollment")]
+    #[error(
+        "author {} is not enrolled: its first record must depend on its enrollment",
+        .0.short()
+    )]
     NotEnrolled(PublicKey),
     /// The key was handed over to a successor and its chain has ended.
     #[error("author key was rotated away at seq {at}; it may sign no more records")]
@@ -79,7 +85,7 @@ pub enum ValidationError {
         kind: EventKind,
     },
     /// A dependency is not the kind of record this event needs.
-    #[error("dep {dep}: {why}")]
+    #[error("dep {}: {why}", dep.short())]
     WrongDep {
         /// The dep.
         dep: Hash,
@@ -93,7 +99,7 @@ pub enum ValidationError {
         what: String,
     },
     /// A dep listed twice, or the record's own prev listed as a dep.
-    #[error("dep {0} is listed twice")]
+    #[error("dep {} is listed twice", .0.short())]
     DuplicateDep(Hash),
     /// More than the allowed number of deps, inputs, readings …
     #[error("too many {what}: {len}, at most {max}")]
@@ -161,7 +167,11 @@ pub enum ValidationError {
     #[error("lot code {0:?} already used by this author")]
     LotExists(String),
     /// A receive for a shipment addressed to someone else.
-    #[error("shipment {shipment} is addressed to {to}, not to the author")]
+    #[error(
+        "shipment {} is addressed to {}, not to the author",
+        shipment.short(),
+        to.short()
+    )]
     NotAddressed {
         /// The ship record.
         shipment: Hash,
@@ -169,10 +179,10 @@ pub enum ValidationError {
         to: PublicKey,
     },
     /// The shipment was already received by the author.
-    #[error("shipment {0} was already received")]
+    #[error("shipment {} was already received", .0.short())]
     AlreadyReceived(Hash),
     /// A receive disagrees with its shipment (lot, unit, more than shipped).
-    #[error("receive does not match shipment {shipment}: {why}")]
+    #[error("receive does not match shipment {}: {why}", shipment.short())]
     ReceiveMismatch {
         /// The ship record.
         shipment: Hash,
@@ -183,7 +193,7 @@ pub enum ValidationError {
     #[error(transparent)]
     Gs1(#[from] Gs1Error),
     /// A weak public key in an enrollment or rotation.
-    #[error("key {key} is weak: {reason}")]
+    #[error("key {} is weak: {reason}", key.short())]
     WeakKey {
         /// The key.
         key: PublicKey,
@@ -328,4 +338,56 @@ pub enum StoreError {
     /// A ledger already exists here.
     #[error("a ledger already exists at {0}")]
     AlreadyExists(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The longest run of hex digits in `s`.
+    fn longest_hex(s: &str) -> usize {
+        s.split(|c: char| !c.is_ascii_hexdigit())
+            .map(str::len)
+            .max()
+            .unwrap_or(0)
+    }
+
+    #[test]
+    fn messages_name_hashes_and_keys_by_their_prefix() {
+        let h = Hash([0xab; 32]);
+        let k = PublicKey([0xcd; 32]);
+        let errors = [
+            ValidationError::WrongNetwork {
+                expected: h,
+                got: Hash([0x12; 32]),
+            },
+            ValidationError::PrevMismatch { prev: h },
+            ValidationError::NotEnrolled(k),
+            ValidationError::WrongDep {
+                dep: h,
+                why: "a receive needs a ship record".into(),
+            },
+            ValidationError::DuplicateDep(h),
+            ValidationError::NotAddressed { shipment: h, to: k },
+            ValidationError::AlreadyReceived(h),
+            ValidationError::ReceiveMismatch {
+                shipment: h,
+                why: "shipped 5 kg, received 6 kg".into(),
+            },
+            ValidationError::WeakKey {
+                key: k,
+                reason: WeakKey::SmallOrder,
+            },
+            ValidationError::TimeBeforeDep {
+                time: 1_735_689_600_000,
+                dep: h,
+                dep_time: 1_735_689_700_000,
+            },
+        ];
+        for e in errors {
+            let text = e.to_string();
+            assert!(longest_hex(&text) <= 12, "{text}");
+            assert!(!text.contains("1735689"), "epoch milliseconds in {text}");
+        }
+    }
 }
