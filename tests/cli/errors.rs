@@ -711,3 +711,125 @@ fn founding_authorities_by_public_key_refuses_bad_keys() {
         );
     }
 }
+
+/// What an enrolled stranger meets when it reaches for another brand's
+/// GTIN, and a regulator's or owner's slips: one line, exit 1 or 2, and
+/// the ledger unchanged.
+#[test]
+fn product_codes_refuse_strangers_and_slips() {
+    let d = Demo::new();
+    let env = &d.env;
+    let tin = "06901234567892";
+    // A member garden packs under the cooperative's GTIN without being its packer.
+    env.refused(
+        &[
+            "record",
+            "harvest",
+            "--key",
+            &d.key("lin-garden"),
+            "--lot",
+            "FAKE-0404",
+            "--product",
+            "千岛湖茶 tin",
+            "--gtin",
+            tin,
+            "--quantity",
+            "5kg",
+        ],
+        "is not under a GS1 company prefix of 界首林家茶园",
+    );
+    // It cannot make itself a packer either: it owns no prefix.
+    env.refused(
+        &[
+            "authorise-packer",
+            "--key",
+            &d.key("lin-garden"),
+            "--packer",
+            &d.key("jiukeng-garden"),
+            "--prefix",
+            "6901234",
+        ],
+        "owns no GS1 company prefix that 6901234 lies in",
+    );
+    // Only regulators assign prefixes.
+    env.refused(
+        &[
+            "assign-prefix",
+            "--key",
+            &d.key("cooperative"),
+            "--participant",
+            &d.key("lin-garden"),
+            "--prefix",
+            "6901234",
+        ],
+        "may not sign assign_prefix records",
+    );
+    // A Chinese lot code on a GTIN lot, and the owner reusing a lot code.
+    env.refused(
+        &[
+            "record",
+            "transform",
+            "--key",
+            &d.key("cooperative"),
+            "--process",
+            "pack",
+            "--input",
+            "QDH-PACK-0413=1kg",
+            "--output",
+            "千岛湖-0501=1kg",
+            "--product",
+            "千岛湖茶 tin",
+            "--gtin",
+            tin,
+        ],
+        "cannot go in the GS1 barcode or QR code",
+    );
+    env.refused(
+        &[
+            "record",
+            "transform",
+            "--key",
+            &d.key("cooperative"),
+            "--process",
+            "pack",
+            "--input",
+            "QDH-PACK-0413=1kg",
+            "--output",
+            "QDH-PACK-0404=1kg",
+            "--product",
+            "千岛湖茶 tin",
+            "--gtin",
+            tin,
+        ],
+        "GTIN 06901234567892 already has a lot \"QDH-PACK-0404\"",
+    );
+    // Malformed prefixes never reach the ledger.
+    env.malformed(
+        &[
+            "assign-prefix",
+            "--key",
+            &d.key("authority"),
+            "--participant",
+            &d.key("lin-garden"),
+            "--prefix",
+            "69A",
+        ],
+        "GS1 company prefix",
+    );
+    // A certificate that would expire before it is issued.
+    env.refused(
+        &[
+            "record",
+            "certify",
+            "--key",
+            &d.key("authority"),
+            "--lot",
+            "QDH-PACK-0413",
+            "--claim",
+            "organic",
+            "--valid-until",
+            "2020-01-01",
+        ],
+        "ends before it is issued",
+    );
+}
