@@ -587,7 +587,7 @@ pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
     let Some(pack_trace) = query::trace(&ledger, &overlays, &pack)? else {
         bail!("the demo's packed lot has no trace");
     };
-    let reach = trace::reach(&ledger, &book, &b_lot)?;
+    let reach = trace::reach(&ledger, &b_lot)?;
     let bundle_path = dir.join(format!("{}.bundle", pack.code));
     let qr_path = dir.join(format!("{}.png", pack.code));
     let Some(b) = bundle::export(&ledger, &pack)? else {

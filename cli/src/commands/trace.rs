@@ -28,12 +28,8 @@ pub(crate) struct Args {
 /// Every downstream lot with its current holders and its shipments still
 /// in transit, as JSON entries `{lot, display, holders, in_transit}` (what
 /// `trace --downstream --json` lists under `reach`, and the demo prints).
-/// Names come from the ledger's enrollments, so the book is not needed.
-pub(crate) fn reach(
-    ledger: &LocalLedger,
-    _book: &Book,
-    lot: &LotId,
-) -> Result<Vec<serde_json::Value>> {
+/// Names come from the ledger's enrollments.
+pub(crate) fn reach(ledger: &LocalLedger, lot: &LotId) -> Result<Vec<serde_json::Value>> {
     reach::recall_reach(ledger, lot)?
         .downstream
         .iter()
