@@ -139,7 +139,7 @@ pub(crate) fn measure(p: &Prepared, dir: &Path, samples: usize) -> anyhow::Resul
                 now,
                 path: &path,
             };
-            Ok(terroir_node::page::lot_page(&ctx, &trace, &verdict, None))
+            Ok(terroir_node::page::lot_page(&ctx, &trace, &verdict, &[]))
         },
         String::len,
     )?;

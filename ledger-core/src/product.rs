@@ -15,8 +15,8 @@
 //! node's HTTP submission, the CLI's local ledger, both through
 //! [`Ledger::submit`]; an EPCIS import) against everything that ledger
 //! holds. Pairs that meet later by replication are both kept, and
-//! [`Ledger::lots_with_gtin`] lists both, so a page can warn instead of
-//! choosing one.
+//! [`Ledger::lots_with_gtin_and_code`] lists both: the consumer page shows
+//! the first and warns that the code names more than one lot.
 
 use serde::Serialize;
 

@@ -491,7 +491,7 @@ fn lot_answer(
     st: &AppState,
     asked: &Asked,
     trace: &query::Trace,
-    note: Option<page::Note>,
+    notes: &[page::Note],
 ) -> Response {
     let ctx = asked.ctx(st);
     let verdict = ledger_core::verdict::verdict(trace, &st.genesis, ctx.now);
@@ -503,12 +503,24 @@ fn lot_answer(
     consumer(
         StatusCode::OK,
         asked,
-        || page::lot_page(&ctx, trace, &verdict, note.as_ref()),
+        || page::lot_page(&ctx, trace, &verdict, notes),
         || {
-            let note = match &note {
-                Some(page::Note::Serial(s)) => json!({ "serial": s, "tracked": "lot" }),
-                Some(page::Note::Variant(c)) => json!({ "variant": c, "tracked": "lot" }),
-                None => serde_json::Value::Null,
+            let mut note = serde_json::Map::new();
+            for n in notes {
+                let (key, value) = match n {
+                    page::Note::Serial(s) => ("serial", json!(s)),
+                    page::Note::Variant(c) => ("variant", json!(c)),
+                    page::Note::SharedCode(lots) => ("lots_with_this_code", json!(lots)),
+                };
+                note.insert(key.into(), value);
+            }
+            if note.contains_key("serial") || note.contains_key("variant") {
+                note.insert("tracked".into(), json!("lot"));
+            }
+            let note = if note.is_empty() {
+                serde_json::Value::Null
+            } else {
+                serde_json::Value::Object(note)
             };
             json!({ "verdict": verdict, "trace": trace, "bundle": bundle, "note": note })
         },
@@ -564,13 +576,17 @@ async fn digital_link(State(st): State<AppState>, uri: Uri, headers: HeaderMap) 
                 .read(move |s| page::find_trace(&s.ledger, &g, &code))
                 .await;
             match result {
-                Ok(Ok(Some(trace))) => {
-                    let note = match (target.serial, target.cpv) {
-                        (Some(s), _) => Some(page::Note::Serial(s)),
-                        (None, Some(c)) => Some(page::Note::Variant(c)),
-                        (None, None) => None,
-                    };
-                    lot_answer(&st, &asked, &trace, note)
+                Ok(Ok(Some((trace, lots)))) => {
+                    let mut notes = Vec::new();
+                    if lots > 1 {
+                        notes.push(page::Note::SharedCode(lots));
+                    }
+                    match (target.serial, target.cpv) {
+                        (Some(s), _) => notes.push(page::Note::Serial(s)),
+                        (None, Some(c)) => notes.push(page::Note::Variant(c)),
+                        (None, None) => {}
+                    }
+                    lot_answer(&st, &asked, &trace, &notes)
                 }
                 Ok(Ok(None)) => unknown_answer(&st, &asked, Some(&gtin), Some(&lot)),
                 Ok(Err(e)) => ApiError::internal(e).into_response(),
@@ -653,7 +669,7 @@ async fn consumer_page_by_lot(
         .read(move |s| page::find_lot(&s.ledger, &lot))
         .await;
     match result {
-        Ok(Ok(Some(trace))) => lot_answer(&st, &asked, &trace, None),
+        Ok(Ok(Some(trace))) => lot_answer(&st, &asked, &trace, &[]),
         Ok(Ok(None)) => unknown_answer(&st, &asked, None, Some(&code)),
         Ok(Err(e)) => ApiError::internal(e).into_response(),
         Err(e) => closed(e).into_response(),

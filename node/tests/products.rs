@@ -171,3 +171,67 @@ async fn product_codes_belong_to_their_owner_and_its_packers() {
     assert!(last.contains(&brand_name), "{last}");
     assert!(!last.contains(&copycat_name), "{last}");
 }
+
+/// Owner and packer, each offline, packed the same (GTIN, lot) and
+/// replication brought both records here: both are kept (they are valid,
+/// and admission judges only submissions), and the page shows the first
+/// with a warning instead of silently choosing.
+#[test]
+fn a_code_two_lots_share_by_replication_is_shown_with_a_warning() {
+    use ledger_core::store::SledStore;
+    use ledger_core::{Ledger, LedgerConfig, Outcome};
+    use terroir_node::page::{self, Ctx, Lang, Note};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let w = workload(40);
+    let store = SledStore::open(&tmp.path().join("store")).unwrap();
+    let mut ledger = Ledger::create(store, w.genesis.clone(), LedgerConfig::default()).unwrap();
+    let t = now();
+    ledger.ingest(w.records.clone(), t).unwrap();
+    let mut regulator = resume(&w, "regulator", 0);
+    let mut brand = resume(&w, "farm", 0);
+    let mut packer = resume(&w, "farm", 1);
+    let assign = regulator.sign(
+        t,
+        vec![],
+        Event::AssignPrefix {
+            participant: brand.public(),
+            prefix: "6901234".into(),
+        },
+    );
+    let deps = first_deps(&w, &brand, vec![assign.hash()]);
+    let auth = brand.sign(
+        t,
+        deps,
+        Event::AuthorisePacker {
+            packer: packer.public(),
+            prefix: "6901234".into(),
+            valid_until: None,
+        },
+    );
+    let mine = brand.sign(t, vec![assign.hash()], tin(LOT));
+    let deps = first_deps(&w, &packer, vec![auth.hash()]);
+    let theirs = packer.sign(t, deps, tin(LOT));
+    let report = ledger.ingest(vec![assign, auth, mine, theirs], t).unwrap();
+    assert!(
+        report.outcomes.iter().all(|(_, o)| *o == Outcome::Accepted),
+        "{report:?}"
+    );
+
+    let (trace, lots) = page::find_trace(&ledger, GTIN, LOT).unwrap().unwrap();
+    assert_eq!(lots, 2);
+    let verdict = ledger_core::verdict::verdict(&trace, &w.genesis, t);
+    let path = format!("/01/{GTIN}/10/{LOT}");
+    let ctx = Ctx {
+        genesis: &w.genesis,
+        network: w.genesis.id(),
+        lang: Lang::En,
+        now: t,
+        path: &path,
+    };
+    let html = page::lot_page(&ctx, &trace, &verdict, &[Note::SharedCode(lots)]);
+    assert!(
+        html.contains("This product code and lot code name 2 lots"),
+        "{html}"
+    );
+}

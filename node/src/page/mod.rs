@@ -52,21 +52,24 @@ fn gtin14(s: &str) -> Option<String> {
     Some(format!("{d:0>14}"))
 }
 
-/// The trace of the lot with code `lot` whose product carries `gtin`.
+/// The trace of the lot with code `lot` whose product carries `gtin`, and
+/// how many lots carry that pair in all: one, unless an owner and its
+/// packer created the same pair unseen by each other and replication
+/// brought both here (admission refuses it everywhere else). Then the
+/// first in (code, source) order is shown, with a warning.
 pub fn find_trace(
     ledger: &Ledger<SledStore>,
     gtin: &str,
     lot: &str,
-) -> Result<Option<Trace>, StoreError> {
+) -> Result<Option<(Trace, usize)>, StoreError> {
     let Some(want) = gtin14(gtin) else {
         return Ok(None);
     };
     let overlays = ledger.overlays()?;
-    // One lot, unless an owner and its packer created the same pair unseen
-    // by each other: then the first, in (code, source) order.
-    for id in ledger.lots_with_gtin_and_code(&want, lot)? {
-        if let Some(t) = query::trace(ledger, &overlays, &id)? {
-            return Ok(Some(t));
+    let lots = ledger.lots_with_gtin_and_code(&want, lot)?;
+    for id in &lots {
+        if let Some(t) = query::trace(ledger, &overlays, id)? {
+            return Ok(Some((t, lots.len())));
         }
     }
     Ok(None)
@@ -141,13 +144,17 @@ pub struct Ctx<'a> {
     pub path: &'a str,
 }
 
-/// A note on a lot page reached by a serial or variant link.
+/// A note on a lot page: reached by a serial or variant link, or by a
+/// code that names more than one lot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Note {
     /// `/…/10/{lot}/21/{serial}`: serials are not tracked one by one.
     Serial(String),
     /// `/…/22/{variant}/10/{lot}`: the variant is not tracked.
     Variant(String),
+    /// The GTIN and lot code name this many lots (more than one): the
+    /// page shows the first and warns.
+    SharedCode(usize),
 }
 
 fn esc(s: &str) -> String {
@@ -310,38 +317,14 @@ fn product_line(ctx: &Ctx<'_>, t: &Trace) -> String {
 
 /// The lot's page: product, verdict, certificates, journey, route and how
 /// to verify its bundle offline.
-pub fn lot_page(ctx: &Ctx<'_>, t: &Trace, v: &Verdict, note: Option<&Note>) -> String {
+pub fn lot_page(ctx: &Ctx<'_>, t: &Trace, v: &Verdict, notes: &[Note]) -> String {
     let l = ctx.lang;
     let product = t.product.as_ref().map_or("", |p| p.description.as_str());
     let mut h = open(ctx, &format!("{product} · {}", t.lot.code));
     h.push_str(&product_line(ctx, t));
     h.push_str(&verdict_box(ctx, t, v));
-    match note {
-        Some(Note::Serial(s)) => {
-            let _ = write!(
-                h,
-                "<p class=\"small\">{}{}{}</p>",
-                l.tr("序列号 ", "Serial "),
-                esc(s),
-                l.tr(
-                    "：本系统按批次追溯，不单独记录每件商品；以上是该批次的信息。",
-                    ": this ledger traces lots, not single items; this is the page of its lot."
-                )
-            );
-        }
-        Some(Note::Variant(c)) => {
-            let _ = write!(
-                h,
-                "<p class=\"small\">{}{}{}</p>",
-                l.tr("规格 ", "Variant "),
-                esc(c),
-                l.tr(
-                    "：本系统不区分规格；以上是该批次的信息。",
-                    ": variants are not tracked; this is the page of its lot."
-                )
-            );
-        }
-        None => {}
+    for note in notes {
+        note_line(&mut h, l, note);
     }
     if !v.certified.is_empty() {
         let _ = write!(h, "<h2>{}</h2><ul>", l.tr("有效认证", "Valid certificates"));
@@ -506,4 +489,48 @@ pub fn bad_link_page(ctx: &Ctx<'_>, why: &BadLink) -> String {
         )
     );
     close(h)
+}
+
+/// One note under the verdict box.
+fn note_line(h: &mut String, l: Lang, note: &Note) {
+    match note {
+        Note::Serial(s) => {
+            let _ = write!(
+                h,
+                "<p class=\"small\">{}{}{}</p>",
+                l.tr("序列号 ", "Serial "),
+                esc(s),
+                l.tr(
+                    "：本系统按批次追溯，不单独记录每件商品；以上是该批次的信息。",
+                    ": this ledger traces lots, not single items; this is the page of its lot."
+                )
+            );
+        }
+        Note::Variant(c) => {
+            let _ = write!(
+                h,
+                "<p class=\"small\">{}{}{}</p>",
+                l.tr("规格 ", "Variant "),
+                esc(c),
+                l.tr(
+                    "：本系统不区分规格；以上是该批次的信息。",
+                    ": variants are not tracked; this is the page of its lot."
+                )
+            );
+        }
+        Note::SharedCode(n) => {
+            let _ = write!(
+                h,
+                "<p class=\"verdict warn\">⚠ {}{n}{}</p>",
+                l.tr(
+                    "此商品条码和批号对应 ",
+                    "This product code and lot code name "
+                ),
+                l.tr(
+                    " 个批次，本页显示其中第一个。请向商店或监管部门核实。",
+                    " lots; this page shows the first. Check with the shop or the regulator."
+                )
+            );
+        }
+    }
 }
