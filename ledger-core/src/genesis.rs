@@ -164,15 +164,6 @@ impl Genesis {
             .unwrap_or(chrono_tz::Tz::UTC)
     }
 
-    /// Whether the network's people read Chinese first (its language tag
-    /// is `zh` or `zh-…`).
-    pub fn is_chinese(&self) -> bool {
-        self.profile
-            .language
-            .as_deref()
-            .is_some_and(|l| l == "zh" || l.starts_with("zh-"))
-    }
-
     /// The founding authority with this key, if any.
     pub fn authority(&self, key: &PublicKey) -> Option<&Authority> {
         self.authorities.iter().find(|a| a.key == *key)
