@@ -4,17 +4,14 @@
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
 use serde::Serialize;
 
-use ledger_core::ledger::{IngestReport, Ledger, LedgerConfig, Outcome};
-use ledger_core::store::{Batch, Entry, MemoryStore, SledStore, Store};
+use ledger_core::ledger::{IngestReport, Ledger, LedgerConfig, Outcome, WriteStats};
+use ledger_core::store::{MemoryStore, SledStore, Store};
 use ledger_core::workload::{self, Shape};
-use ledger_core::StoreError;
 use ledger_core::{Genesis, LotId, SignedRecord};
 
 use crate::primitives::Primitives;
@@ -177,10 +174,15 @@ pub(crate) enum Mode {
 }
 
 pub(crate) fn ingest_into(p: &Prepared, dir: &Path, mode: Mode) -> anyhow::Result<f64> {
-    ingest_store(p, SledStore::open(dir)?, mode)
+    Ok(ingest_store(p, SledStore::open(dir)?, mode)?.0)
 }
 
-fn ingest_store<S: Store>(p: &Prepared, store: S, mode: Mode) -> anyhow::Result<f64> {
+/// Records/s, and the keys the ledger wrote (the final fold included).
+fn ingest_store<S: Store + Clone>(
+    p: &Prepared,
+    store: S,
+    mode: Mode,
+) -> anyhow::Result<(f64, WriteStats)> {
     let verify_threads = match mode {
         Mode::OneThread => 1,
         Mode::Pipelined { verify_threads } => verify_threads,
@@ -239,60 +241,17 @@ fn ingest_store<S: Store>(p: &Prepared, store: S, mode: Mode) -> anyhow::Result<
             elapsed
         }
     };
-    Ok(p.count as f64 / elapsed.max(1e-9))
-}
-
-/// A store that counts the keys written to it: sled's cost is per key,
-/// so keys per record bound what sled ingest can reach.
-struct CountingStore {
-    inner: MemoryStore,
-    keys_written: Arc<AtomicU64>,
-}
-
-impl Store for CountingStore {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        self.inner.get(key)
-    }
-    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<Entry>, StoreError> {
-        self.inner.scan_prefix(prefix)
-    }
-    fn for_each_prefix(
-        &self,
-        prefix: &[u8],
-        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
-    ) -> Result<(), StoreError> {
-        self.inner.for_each_prefix(prefix, visit)
-    }
-    fn scan_page(
-        &self,
-        prefix: &[u8],
-        after: Option<&[u8]>,
-        limit: usize,
-    ) -> Result<Vec<Entry>, StoreError> {
-        self.inner.scan_page(prefix, after, limit)
-    }
-    fn apply(&self, batch: Batch) -> Result<(), StoreError> {
-        self.keys_written
-            .fetch_add(batch.ops.len() as u64, Ordering::Relaxed);
-        self.inner.apply(batch)
-    }
-    fn flush(&self) -> Result<(), StoreError> {
-        self.inner.flush()
-    }
+    let rate = p.count as f64 / elapsed.max(1e-9);
+    ledger.fold()?;
+    Ok((rate, ledger.write_stats()))
 }
 
 /// Records/s on one thread into the in-memory store, and the store keys
 /// written per record. It holds the whole ledger in memory, so the bench
 /// runs it after taking the memory figure.
 pub(crate) fn in_memory(p: &Prepared) -> anyhow::Result<(f64, f64)> {
-    let keys_written = Arc::new(AtomicU64::new(0));
-    let store = CountingStore {
-        inner: MemoryStore::new(),
-        keys_written: Arc::clone(&keys_written),
-    };
-    let rate = ingest_store(p, store, Mode::OneThread)?;
-    let keys = keys_written.load(Ordering::Relaxed) as f64;
-    Ok((rate, keys / p.count.max(1) as f64))
+    let (rate, stats) = ingest_store(p, MemoryStore::new(), Mode::OneThread)?;
+    Ok((rate, stats.log_keys as f64 / p.count.max(1) as f64))
 }
 
 pub(crate) fn measure(

@@ -101,7 +101,8 @@ const BUNDLE_PROBE_SIGNATURES: usize = 2_048;
 
 pub(crate) fn measure(p: &Prepared, dir: &Path, samples: usize) -> anyhow::Result<QueryFigures> {
     let start = Instant::now();
-    let ledger = Ledger::open(SledStore::open(dir)?, LedgerConfig::default())?;
+    let store = SledStore::open(dir)?;
+    let ledger = Ledger::open(store.clone(), LedgerConfig::default())?;
     let reopen_ms = start.elapsed().as_secs_f64() * 1e3;
     let now = workload::T0 + 10 * 365 * 86_400_000;
 
@@ -196,7 +197,7 @@ pub(crate) fn measure(p: &Prepared, dir: &Path, samples: usize) -> anyhow::Resul
         );
     }
 
-    let bytes_on_disk_per_record = ledger.store().size_on_disk()? as f64 / p.count as f64;
+    let bytes_on_disk_per_record = store.size_on_disk()? as f64 / p.count as f64;
     Ok(QueryFigures {
         lineage,
         recall_closure,

@@ -8,7 +8,8 @@ use anyhow::{anyhow, Result};
 use ledger_core::graph::Graph;
 use ledger_core::ledger::PendingReason;
 use ledger_core::product::GtinRight;
-use ledger_core::query::{self, Participant, Trace};
+use ledger_core::query::{self, Trace};
+use ledger_core::reader::{Participant, Reader};
 use ledger_core::{
     bundle, Genesis, Hash, Ledger, LotId, NetworkId, Outcome, PublicKey, Role, SignedRecord,
 };
@@ -77,7 +78,7 @@ pub(crate) trait Backend {
 
 impl Backend for LocalLedger {
     fn network(&self) -> NetworkId {
-        Ledger::network(self)
+        Reader::network(self)
     }
 
     fn place(&self) -> String {
@@ -101,11 +102,11 @@ impl Backend for LocalLedger {
     }
 
     fn participants(&self) -> Result<Vec<Participant>> {
-        Ok(Ledger::participants(self)?)
+        Ok(Reader::participants(self)?)
     }
 
     fn lots_with_code(&self, code: &str) -> Result<Vec<LotId>> {
-        Ok(Ledger::lots_with_code(self, code)?)
+        Ok(Reader::lots_with_code(self, code)?)
     }
 
     fn record(&self, hash: &Hash) -> Result<Option<SignedRecord>> {
@@ -127,7 +128,7 @@ impl Backend for LocalLedger {
     }
 
     fn genesis(&self, _lot: &LotId) -> Result<Genesis> {
-        Ok(Ledger::genesis(self).clone())
+        Ok(Reader::genesis(self).clone())
     }
 
     fn submit(&mut self, record: &SignedRecord, now: u64) -> Result<Submitted> {

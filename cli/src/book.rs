@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{bail, Result};
 use ledger_core::event::Location;
-use ledger_core::query::Participant;
+use ledger_core::reader::Participant;
 use ledger_core::{Event, PublicKey};
 
 use crate::backend::Backend;

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use ledger_core::graph::MemGraph;
-use ledger_core::query::{Participant, Trace};
+use ledger_core::query::Trace;
+use ledger_core::reader::Participant;
 use ledger_core::{
     bundle, encoding, Genesis, Hash, LotId, NetworkId, PublicKey, Role, SignedRecord,
 };

@@ -11,6 +11,7 @@ use crate::hash::Hash;
 use crate::ledger::{CreateError, Ledger, LedgerConfig, Outcome};
 use crate::record::SignedRecord;
 use crate::store::Store;
+use crate::tables::Tables;
 
 /// One thing wrong with the audited ledger.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -68,52 +69,53 @@ pub fn audit<S: Store, T: Store>(
             .map_or(1, |n| n.get())
             .saturating_sub(1)
             .max(1),
+        ..LedgerConfig::default()
     };
     let mut replay = Ledger::create(scratch, ledger.genesis().clone(), config)?;
     let mut problems = Vec::new();
-    let mut examined = 0u64;
+    let examined = std::sync::atomic::AtomicU64::new(0);
+    let examined = &examined;
+    let count = std::sync::atomic::Ordering::Relaxed;
 
-    // Pass 1: every stored record decodes and sits under its own hash.
-    // Remember when each was made: time never decreases along prev and
-    // deps, so replaying in time order is causal (ties aside, which the
-    // pending pool absorbs) and the replay barely touches the pool.
-    let mut order: Vec<(u64, Hash)> = Vec::new();
-    ledger.for_each_record(|key, bytes| {
-        examined += 1;
-        progress(examined);
-        match SignedRecord::decode(bytes) {
-            Err(e) => problems.push(Problem {
-                record: key,
-                what: format!("stored bytes do not decode: {e}"),
-            }),
-            Ok(r) if r.hash() != key => problems.push(Problem {
-                record: key,
-                what: format!("stored under {key} but its content hashes to {}", r.hash()),
-            }),
-            Ok(r) => order.push((r.record.time, key)),
-        }
-        true
-    })?;
-    order.sort_unstable();
-
-    // Pass 2: replay every intact record through every rule again, each
-    // batch validated while the previous one is written.
+    // Every logged record decodes and is indexed under its own hash; the
+    // intact ones are replayed through every rule again in log order
+    // (causes before effects), each batch validated while the previous
+    // one is written.
+    let mut damaged: Vec<(u64, String)> = Vec::new();
     let mut read_error = None;
-    let batches = order.chunks(REPLAY_BATCH).map_while(|chunk| {
-        let mut batch = Vec::with_capacity(chunk.len());
-        for (_, h) in chunk {
-            match crate::graph::Graph::record(ledger, h) {
-                Ok(Some(r)) => batch.push(r),
-                Ok(None) => {}
-                Err(e) => {
-                    read_error = Some(e);
-                    return None;
+    let mut after = 0u64;
+    let pages = std::iter::from_fn(|| {
+        let page = match ledger.log_page(after, REPLAY_BATCH) {
+            Ok(p) => p,
+            Err(e) => {
+                read_error = Some(e);
+                return None;
+            }
+        };
+        let (last, _) = page.last()?;
+        after = *last;
+        let mut batch = Vec::with_capacity(page.len());
+        examined.fetch_add(u64::try_from(page.len()).unwrap_or(0), count);
+        for (seq, bytes) in page {
+            match SignedRecord::decode(&bytes) {
+                Err(e) => damaged.push((seq, format!("stored bytes do not decode: {e}"))),
+                Ok(r) => {
+                    let h = r.hash();
+                    match ledger.kv().seq_of(&h) {
+                        Ok(Some(s)) if s == seq => batch.push(r),
+                        Ok(_) => damaged.push((seq, format!("its content hashes to {h}"))),
+                        Err(e) => {
+                            read_error = Some(e);
+                            return None;
+                        }
+                    }
                 }
             }
         }
         Some(batch)
     });
-    replay.ingest_stream(batches, now, |report| {
+    replay.ingest_stream(pages, now, |report| {
+        progress(examined.load(count));
         for (h, o) in report.outcomes.iter().chain(&report.released) {
             if let Outcome::Rejected { error } = o {
                 problems.push(Problem {
@@ -126,15 +128,39 @@ pub fn audit<S: Store, T: Store>(
     if let Some(e) = read_error {
         return Err(e.into());
     }
+    let examined = examined.load(count);
+    progress(examined);
+
+    // Name damaged entries by the hash they are indexed under, and find
+    // indexed records whose log entry is gone.
+    if !damaged.is_empty() || examined != ledger.len() {
+        let mut by_seq: std::collections::BTreeMap<u64, Hash> = std::collections::BTreeMap::new();
+        ledger.for_each_indexed(|h, seq| {
+            by_seq.insert(seq, h);
+        })?;
+        for (seq, what) in damaged {
+            if let Some(h) = by_seq.remove(&seq) {
+                problems.push(Problem { record: h, what });
+            }
+        }
+        for (seq, h) in by_seq {
+            if ledger
+                .log_page(seq - 1, 1)?
+                .first()
+                .is_none_or(|(s, _)| *s != seq)
+            {
+                problems.push(Problem {
+                    record: h,
+                    what: format!("its log entry {seq} is missing"),
+                });
+            }
+        }
+    }
 
     // Whatever is still pending never found its prev or deps.
-    let mut unverifiable = Vec::new();
-    replay
-        .store()
-        .for_each_prefix(&[crate::tables::PENDING], &mut |k, _| {
-            unverifiable.extend(crate::tables::trailing_hash(k));
-            true
-        })?;
+    let unverifiable = replay.kv().pending_all()?;
+    let replayed_digest = replay.state_digest()?;
+    drop(replay);
     problems.sort_by(|a, b| a.record.cmp(&b.record).then(a.what.cmp(&b.what)));
     problems.dedup();
 
@@ -143,6 +169,6 @@ pub fn audit<S: Store, T: Store>(
         problems,
         unverifiable,
         digest: ledger.state_digest()?,
-        replayed_digest: replay.state_digest()?,
+        replayed_digest,
     })
 }

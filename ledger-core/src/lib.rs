@@ -21,11 +21,14 @@
 //! - [`validate`]: the rules, as functions over a read-only [`validate::View`].
 //! - [`author`]: signing the next record of a chain.
 //! - [`workload`]: a generated farm-to-fork history for tests and benchmarks.
-//! - [`ledger`]: ingest, the pending pool, group commit.
+//! - [`ledger`]: ingest, the pending pool, group commit, the log and the
+//!   folded tail behind it.
+//! - [`reader`]: consistent views other threads query while the ledger
+//!   takes in records.
 //! - [`graph`]: the record DAG as queries see it, stored or in memory.
 //! - [`product`]: GS1 prefix rights, lots by GTIN, one lot per (GTIN, lot).
 //! - [`overlay`]: recalls, revocations, equivocations, failed inspections.
-//! - [`query`]: lineage, downstream closure, chains, state digest.
+//! - [`query`]: lineage, downstream closure and traces over any [`graph::Graph`].
 //! - [`verdict`]: the one answer a shopper needs about a lot (recalled,
 //!   failed test, excursion, certificate, clean).
 //! - [`reach`]: what a recall must reach: holders and goods in transit.
@@ -51,9 +54,11 @@ pub mod overlay;
 pub mod product;
 pub mod query;
 pub mod reach;
+pub mod reader;
 pub mod record;
 pub mod store;
 mod tables;
+mod tail;
 pub mod time;
 mod txn;
 pub mod validate;
@@ -66,4 +71,5 @@ pub use genesis::Genesis;
 pub use hash::{Hash, NetworkId};
 pub use key::{PublicKey, Signature, SigningKey};
 pub use ledger::{Ledger, LedgerConfig, Outcome};
+pub use reader::Reader;
 pub use record::{Record, SignedRecord};

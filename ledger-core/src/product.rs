@@ -27,9 +27,10 @@ use crate::gs1;
 use crate::hash::Hash;
 use crate::key::PublicKey;
 use crate::ledger::{IngestReport, Ledger, Outcome};
+use crate::reader::Reader;
 use crate::record::SignedRecord;
 use crate::store::Store;
-use crate::tables;
+use crate::tables::Tables;
 
 /// A right to create lots with GTINs under a prefix: the record that
 /// grants it, which a lot-creating record lists in its deps.
@@ -52,16 +53,11 @@ impl GtinRight {
     }
 }
 
-impl<S: Store> Ledger<S> {
+impl<S: Store> Reader<S> {
     /// Every lot created with `gtin` (any GTIN length; compared as 14
     /// digits), in (code, source) order.
     pub fn lots_with_gtin(&self, gtin: &str) -> Result<Vec<LotId>, StoreError> {
-        Ok(self
-            .store
-            .scan_prefix(&tables::gtin_prefix(gtin))?
-            .iter()
-            .filter_map(|(k, _)| tables::gtin_lot_of(k))
-            .collect())
+        self.kv().lots_with_gtin(gtin, None)
     }
 
     /// The lots with `gtin` whose code is `code`: one, unless an owner and
@@ -71,15 +67,7 @@ impl<S: Store> Ledger<S> {
         gtin: &str,
         code: &str,
     ) -> Result<Vec<LotId>, StoreError> {
-        let mut prefix = tables::gtin_prefix(gtin);
-        prefix.extend_from_slice(code.as_bytes());
-        prefix.push(0);
-        Ok(self
-            .store
-            .scan_prefix(&prefix)?
-            .iter()
-            .filter_map(|(k, _)| tables::gtin_lot_of(k))
-            .collect())
+        self.kv().lots_with_gtin(gtin, Some(code))
     }
 
     /// The rights `identity` holds to create lots with GTINs: prefixes a
@@ -167,6 +155,17 @@ impl<S: Store> Ledger<S> {
         Ok(out)
     }
 
+    /// The records among `hashes` that this ledger holds.
+    fn present(&self, hashes: &[Hash]) -> Result<Vec<SignedRecord>, StoreError> {
+        let mut out = Vec::with_capacity(hashes.len());
+        for h in hashes {
+            out.extend(self.record(h)?);
+        }
+        Ok(out)
+    }
+}
+
+impl<S: Store> Ledger<S> {
     /// Ingests records entering the network here (a submission, not
     /// replication): [`Self::admit`] first, then [`Self::ingest`] of the
     /// admitted ones, in one call, so two submissions of one (GTIN, lot)
@@ -203,14 +202,5 @@ impl<S: Store> Ledger<S> {
                 .collect(),
             released: report.released,
         })
-    }
-
-    /// The records among `hashes` that this ledger holds.
-    fn present(&self, hashes: &[Hash]) -> Result<Vec<SignedRecord>, StoreError> {
-        let mut out = Vec::with_capacity(hashes.len());
-        for h in hashes {
-            out.extend(self.record(h)?);
-        }
-        Ok(out)
     }
 }

@@ -1,32 +1,80 @@
-//! The ledger's key layout on the ordered key-value store.
+//! The ledger's key layout, and the one place that encodes and decodes
+//! its keys: every other module reads through [`Tables`] and writes
+//! through [`TablesMut`], by table, in typed values.
 //!
 //! One byte names the table; fixed-width parts come first so prefix scans
-//! select exactly one author, lot or parent. Integers are big-endian so
-//! keys sort numerically.
+//! select exactly one author, lot or parent. Integers in keys are
+//! big-endian so keys sort numerically.
+//!
+//! | table | key | value |
+//! |---|---|---|
+//! | `g` | — | genesis document |
+//! | `L` | log seq | signed record bytes (the log, written when accepted) |
+//! | `h` | record hash | its log seq |
+//! | `a` | author, seq / 128 | chain block: hashes of seqs in the block |
+//! | `f` | author, seq, hash | ∅: records of a seq signed twice |
+//! | `d` | dep, child | ∅: reverse dep edges |
+//! | `e` | kind, hash | ∅: records of the kinds overlays list |
+//! | `l` | lot, 0 | lot posting: its first 64 records' hashes |
+//! | `l` | lot, 1, hash | ∅: the lot's further records |
+//! | `c` | code, 0, source | ∅: lots by code |
+//! | `n` | GTIN-14, code, 0, source | ∅: lots by product |
+//! | `k` | key | main-branch chain state |
+//! | `b` | holder, lot | main-branch balance |
+//! | `v` | holder, shipment | ∅: shipments received |
+//! | `p` | hash | pending record bytes |
+//! | `w` | missing, waiter | ∅: what a pending record waits for |
+//! | `t` | time, hash | ∅: pending records dated ahead |
+//! | `m` | name | ledger metadata (fold cursor, journal, counts) |
+//!
+//! Only `L` is written when a batch is accepted; everything else is
+//! derived from the log and folded in behind it (see [`crate::tail`]).
 
-use crate::event::{EventKind, LotId};
+use crate::encoding;
+use crate::error::StoreError;
+use crate::event::{EventKind, LotId, Quantity};
 use crate::hash::Hash;
 use crate::key::PublicKey;
+use crate::record::SignedRecord;
+use crate::store::Entry;
+use crate::validate::KeyState;
 
-/// Genesis document bytes.
-pub(crate) const GENESIS: &[u8] = b"g";
-/// Number of stored records (u64 LE).
-pub(crate) const RECORD_COUNT: &[u8] = b"mrecords";
+const GENESIS: &[u8] = b"g";
+const LOG: u8 = b'L';
+const SEQ: u8 = b'h';
+const CHAIN: u8 = b'a';
+const FORK: u8 = b'f';
+const CHILD: u8 = b'd';
+const KIND: u8 = b'e';
+const LOT: u8 = b'l';
+const CODE: u8 = b'c';
+const GTIN: u8 = b'n';
+const KEY_STATE: u8 = b'k';
+const BALANCE: u8 = b'b';
+const RECEIVED: u8 = b'v';
+const PENDING: u8 = b'p';
+const WAITING: u8 = b'w';
+const FUTURE: u8 = b't';
 
-pub(crate) const RECORD: u8 = b'r';
-pub(crate) const CHAIN: u8 = b'a';
-pub(crate) const KEY_STATE: u8 = b'k';
-pub(crate) const BALANCE: u8 = b'b';
-pub(crate) const RECEIVED: u8 = b'v';
-pub(crate) const LOT: u8 = b'l';
-pub(crate) const CHILD: u8 = b'd';
-pub(crate) const FORK: u8 = b'f';
-pub(crate) const KIND: u8 = b'e';
-pub(crate) const PENDING: u8 = b'p';
-pub(crate) const WAITING: u8 = b'w';
-pub(crate) const FUTURE: u8 = b't';
-pub(crate) const CODE: u8 = b'c';
-pub(crate) const GTIN: u8 = b'n';
+/// The last log seq whose derived entries are folded into the store.
+const FOLD_CURSOR: &[u8] = b"mfold";
+/// Records stored (u64 LE), maintained with the indexes.
+const RECORD_COUNT: &[u8] = b"mrecords";
+/// A fold's writes, journaled before they are applied: `mj` chunk.
+const JOURNAL: &[u8] = b"mj";
+/// The journal is complete: its chunk count and the seq it folds to.
+const JOURNAL_DONE: &[u8] = b"mJ";
+
+/// Seqs per chain block. An author's records folded together extend one
+/// block value instead of writing a key each, and a full block is 4 KiB.
+const CHAIN_BLOCK: u64 = 128;
+
+/// Records of a lot listed in its posting value before the rest get a key
+/// each: most lots are named by a handful of records, which then cost one
+/// key; a lot named by thousands keeps its posting value at 2 KiB.
+const LOT_POSTING: usize = 64;
+const LOT_POSTING_TAG: u8 = 0;
+const LOT_OVERFLOW_TAG: u8 = 1;
 
 fn key(parts: &[&[u8]]) -> Vec<u8> {
     let mut k = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
@@ -36,137 +84,65 @@ fn key(parts: &[&[u8]]) -> Vec<u8> {
     k
 }
 
-/// `r` hash → signed record bytes.
-pub(crate) fn record(h: &Hash) -> Vec<u8> {
-    key(&[&[RECORD], &h.0])
-}
-
-/// Seqs per chain block. An author's records stored in one batch extend
-/// one block value instead of writing a key each (sled's cost is per key
-/// written: its leaves hold at most 16 keys), and a full block is 4 KiB.
-pub(crate) const CHAIN_BLOCK: u64 = 128;
-
-/// `a` author block → the hashes of the first record stored at each seq
-/// from `block × CHAIN_BLOCK` on, in seq order (32 bytes each). Slots
-/// fill without gaps, since a record is stored only after its prev.
-pub(crate) fn chain_block(author: &PublicKey, seq: u64) -> Vec<u8> {
-    key(&[&[CHAIN], &author.0, &(seq / CHAIN_BLOCK).to_be_bytes()])
-}
-
-/// The first seq a chain block key covers.
-pub(crate) fn block_start(k: &[u8]) -> Option<u64> {
-    let block = k.get(33..41)?.try_into().ok().map(u64::from_be_bytes)?;
-    block.checked_mul(CHAIN_BLOCK)
-}
-
-/// The hash at `seq` in the value of the chain block holding `seq`.
-pub(crate) fn slot_in_block(block: &[u8], seq: u64) -> Option<Hash> {
-    let at = usize::try_from(seq % CHAIN_BLOCK).ok()? * 32;
-    block
-        .get(at..at + 32)
-        .and_then(|b| b.try_into().ok())
-        .map(Hash)
-}
-
-/// The `(seq, hash)` slots of one chain block entry.
-pub(crate) fn block_slots<'v>(k: &[u8], v: &'v [u8]) -> impl Iterator<Item = (u64, Hash)> + 'v {
-    let start = block_start(k);
-    hash_list(v)
-        .enumerate()
-        .filter_map(move |(i, h)| Some((start?.checked_add(u64::try_from(i).ok()?)?, h)))
-}
-
-/// The hashes of a value that lists them, 32 bytes each (chain blocks,
-/// lot postings).
-pub(crate) fn hash_list(v: &[u8]) -> impl Iterator<Item = Hash> + '_ {
-    v.chunks_exact(32)
-        .filter_map(|h| h.try_into().ok())
-        .map(Hash)
-}
-
-/// Prefix of [`chain_block`] for one author.
-pub(crate) fn chain_prefix(author: &PublicKey) -> Vec<u8> {
-    key(&[&[CHAIN], &author.0])
-}
-
-/// `k` key → KeyState of its main branch.
-pub(crate) fn key_state(k: &PublicKey) -> Vec<u8> {
-    key(&[&[KEY_STATE], &k.0])
-}
-
-/// `b` holder lot → Quantity held on the main branch.
-pub(crate) fn balance(holder: &PublicKey, lot: &LotId) -> Vec<u8> {
-    key(&[&[BALANCE], &holder.0, &lot_part(lot)])
-}
-
-/// `v` holder shipment → ∅: shipments received on the main branch.
-pub(crate) fn received(holder: &PublicKey, shipment: &Hash) -> Vec<u8> {
-    key(&[&[RECEIVED], &holder.0, &shipment.0])
-}
-
 fn lot_part(lot: &LotId) -> Vec<u8> {
     let len = u16::try_from(lot.code.len()).unwrap_or(u16::MAX);
     key(&[&lot.source.0, &len.to_be_bytes(), lot.code.as_bytes()])
 }
 
-/// Records of a lot listed in its posting value before the rest get a key
-/// each: most lots are named by a handful of records (harvest, ship,
-/// observe, receive, transform), which then cost one key, not one each;
-/// a lot named by thousands (sales from a retailer's lot) keeps its
-/// posting value at 2 KiB.
-pub(crate) const LOT_POSTING: usize = 64;
-
-/// Tag of a lot's posting value within its keys.
-pub(crate) const LOT_POSTING_TAG: u8 = 0;
-/// Tag of a lot's overflow keys within its keys.
-pub(crate) const LOT_OVERFLOW_TAG: u8 = 1;
-
-/// `l` lot 0x00 → the hashes of the first [`LOT_POSTING`] records that
-/// create or name the lot, in the order they were stored (32 bytes each).
-pub(crate) fn lot_posting(lot: &LotId) -> Vec<u8> {
-    key(&[&[LOT], &lot_part(lot), &[LOT_POSTING_TAG]])
+fn log_key(seq: u64) -> Vec<u8> {
+    key(&[&[LOG], &seq.to_be_bytes()])
 }
 
-/// `l` lot 0x01 hash → ∅: the lot's further records.
-pub(crate) fn lot_overflow(lot: &LotId, h: &Hash) -> Vec<u8> {
-    key(&[&[LOT], &lot_part(lot), &[LOT_OVERFLOW_TAG], &h.0])
+fn seq_key(h: &Hash) -> Vec<u8> {
+    key(&[&[SEQ], &h.0])
 }
 
-/// Prefix of [`lot_posting`] and [`lot_overflow`] for one lot (the code's
-/// length is part of it, so no other lot's keys share it).
-pub(crate) fn lot_prefix(l: &LotId) -> Vec<u8> {
-    key(&[&[LOT], &lot_part(l)])
+fn chain_block_key(author: &PublicKey, seq: u64) -> Vec<u8> {
+    key(&[&[CHAIN], &author.0, &(seq / CHAIN_BLOCK).to_be_bytes()])
 }
 
-/// `d` dep child → ∅: reverse edges of deps (prev edges follow from
-/// chain slots).
-pub(crate) fn child(parent: &Hash, child: &Hash) -> Vec<u8> {
-    key(&[&[CHILD], &parent.0, &child.0])
-}
-
-/// Prefix of [`child`] for one parent.
-pub(crate) fn children_prefix(parent: &Hash) -> Vec<u8> {
-    key(&[&[CHILD], &parent.0])
-}
-
-/// `f` author seq hash → ∅: every record at a seq where an author signed
-/// more than one (the fork proofs).
-pub(crate) fn fork(author: &PublicKey, seq: u64, h: &Hash) -> Vec<u8> {
+fn fork_key(author: &PublicKey, seq: u64, h: &Hash) -> Vec<u8> {
     key(&[&[FORK], &author.0, &seq.to_be_bytes(), &h.0])
 }
 
-/// Prefix of [`fork`] for one author and seq.
-pub(crate) fn fork_seq_prefix(author: &PublicKey, seq: u64) -> Vec<u8> {
-    key(&[&[FORK], &author.0, &seq.to_be_bytes()])
+fn lot_posting_key(lot: &LotId) -> Vec<u8> {
+    key(&[&[LOT], &lot_part(lot), &[LOT_POSTING_TAG]])
 }
 
-/// Prefix of [`fork`] for one author.
-pub(crate) fn fork_prefix(author: &PublicKey) -> Vec<u8> {
-    key(&[&[FORK], &author.0])
+fn gtin_prefix(gtin: &str) -> Vec<u8> {
+    key(&[&[GTIN], crate::gs1::gtin14(gtin).as_bytes()])
 }
 
-/// The byte naming an event kind in the [`kind`] index.
-pub(crate) fn kind_byte(k: EventKind) -> u8 {
+fn key_state_key(k: &PublicKey) -> Vec<u8> {
+    key(&[&[KEY_STATE], &k.0])
+}
+
+fn balance_key(holder: &PublicKey, lot: &LotId) -> Vec<u8> {
+    key(&[&[BALANCE], &holder.0, &lot_part(lot)])
+}
+
+fn received_key(holder: &PublicKey, shipment: &Hash) -> Vec<u8> {
+    key(&[&[RECEIVED], &holder.0, &shipment.0])
+}
+
+fn pending_key(h: &Hash) -> Vec<u8> {
+    key(&[&[PENDING], &h.0])
+}
+
+fn waiting_key(missing: &Hash, waiter: &Hash) -> Vec<u8> {
+    key(&[&[WAITING], &missing.0, &waiter.0])
+}
+
+fn future_key(time: u64, h: &Hash) -> Vec<u8> {
+    key(&[&[FUTURE], &time.to_be_bytes(), &h.0])
+}
+
+fn journal_key(chunk: u32) -> Vec<u8> {
+    key(&[JOURNAL, &chunk.to_be_bytes()])
+}
+
+/// The byte naming an event kind in the kind index.
+fn kind_byte(k: EventKind) -> u8 {
     match k {
         EventKind::Harvest => 0,
         EventKind::Transform => 1,
@@ -185,17 +161,7 @@ pub(crate) fn kind_byte(k: EventKind) -> u8 {
     }
 }
 
-/// `e` kind hash → ∅: records of the kinds overlays and listings need.
-pub(crate) fn kind(k: EventKind, h: &Hash) -> Vec<u8> {
-    key(&[&[KIND, kind_byte(k)], &h.0])
-}
-
-/// Prefix of [`kind`] for one kind.
-pub(crate) fn kind_prefix(k: EventKind) -> Vec<u8> {
-    vec![KIND, kind_byte(k)]
-}
-
-/// Whether records of this kind go into the [`kind`] index.
+/// Whether records of this kind go into the kind index.
 pub(crate) fn indexed_kind(k: EventKind) -> bool {
     matches!(
         k,
@@ -210,74 +176,642 @@ pub(crate) fn indexed_kind(k: EventKind) -> bool {
     )
 }
 
-/// `p` hash → signed record bytes waiting in the pending pool.
-pub(crate) fn pending(h: &Hash) -> Vec<u8> {
-    key(&[&[PENDING], &h.0])
+/// Whether a key belongs to the log (written when accepted, never folded).
+pub(crate) fn is_log_key(k: &[u8]) -> bool {
+    k.first() == Some(&LOG)
 }
 
-/// `w` missing waiter → ∅: a pending record waits for `missing`.
-pub(crate) fn waiting(missing: &Hash, waiter: &Hash) -> Vec<u8> {
-    key(&[&[WAITING], &missing.0, &waiter.0])
+fn corrupt(k: &[u8], why: impl Into<String>) -> StoreError {
+    StoreError::Corrupt {
+        key: hex::encode(k),
+        why: why.into(),
+    }
 }
 
-/// Prefix of [`waiting`] for one missing record.
-pub(crate) fn waiting_prefix(missing: &Hash) -> Vec<u8> {
-    key(&[&[WAITING], &missing.0])
-}
-
-/// `t` time hash → ∅: a pending record dated ahead of the local clock.
-pub(crate) fn future(time: u64, h: &Hash) -> Vec<u8> {
-    key(&[&[FUTURE], &time.to_be_bytes(), &h.0])
-}
-
-/// The last 32 bytes of a key, as a hash.
-pub(crate) fn trailing_hash(k: &[u8]) -> Option<Hash> {
+fn trailing_hash(k: &[u8]) -> Option<Hash> {
     let start = k.len().checked_sub(32)?;
-    let mut h = [0u8; 32];
-    h.copy_from_slice(&k[start..]);
-    Some(Hash(h))
+    k.get(start..)?.try_into().ok().map(Hash)
 }
 
-/// `c` code 0x00 source → ∅: which creators used a lot code (codes hold no
-/// control characters, so 0x00 ends the code unambiguously).
-pub(crate) fn code(lot: &LotId) -> Vec<u8> {
-    key(&[&[CODE], lot.code.as_bytes(), &[0], &lot.source.0])
+fn be_u64(b: Option<&[u8]>) -> Option<u64> {
+    b?.try_into().ok().map(u64::from_be_bytes)
 }
 
-/// Prefix of [`code`] for one code.
-pub(crate) fn code_prefix(code: &str) -> Vec<u8> {
-    key(&[&[CODE], code.as_bytes(), &[0]])
+fn public_key(b: Option<&[u8]>) -> Option<PublicKey> {
+    b?.try_into().ok().map(PublicKey)
 }
 
-/// `n` GTIN-14 code 0x00 source → ∅: the lots of a product (its GTIN in
-/// 14-digit form), for product-level QR links and the one-lot-per-code
-/// admission rule.
-pub(crate) fn gtin_lot(gtin: &str, lot: &LotId) -> Vec<u8> {
-    key(&[
-        &[GTIN],
-        crate::gs1::gtin14(gtin).as_bytes(),
-        lot.code.as_bytes(),
-        &[0],
-        &lot.source.0,
-    ])
+/// The hashes of a value that lists them, 32 bytes each (chain blocks,
+/// lot postings), refused as corrupt unless it is whole hashes.
+fn hash_list(k: &[u8], v: &[u8]) -> Result<Vec<Hash>, StoreError> {
+    if v.len() % 32 != 0 {
+        return Err(corrupt(k, "value is not a list of 32-byte hashes"));
+    }
+    Ok(v.chunks_exact(32)
+        .filter_map(|h| h.try_into().ok())
+        .map(Hash)
+        .collect())
 }
 
-/// Prefix of [`gtin_lot`] for one product.
-pub(crate) fn gtin_prefix(gtin: &str) -> Vec<u8> {
-    key(&[&[GTIN], crate::gs1::gtin14(gtin).as_bytes()])
+/// Decodes a stored value, reporting damage as [`StoreError::Corrupt`].
+pub(crate) fn decode_stored<T: bincode::Encode + bincode::Decode<()>>(
+    key: &[u8],
+    bytes: &[u8],
+) -> Result<T, StoreError> {
+    encoding::decode(bytes, encoding::MAX_RECORD_BYTES, "stored value")
+        .map_err(|e| corrupt(key, e.to_string()))
 }
 
-/// The lot a [`gtin_lot`] key names.
-pub(crate) fn gtin_lot_of(k: &[u8]) -> Option<LotId> {
-    let rest = k.get(15..)?;
-    let zero = rest.len().checked_sub(33)?;
-    if rest.get(zero) != Some(&0) {
+/// Raw reads of the key space, as some layer of it sees it (the store
+/// alone, or the store under writes not folded or not applied yet).
+pub(crate) trait Kv {
+    /// The value under `key`.
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Every entry under `prefix`, in key order.
+    fn scan(&self, prefix: &[u8]) -> Result<Vec<Entry>, StoreError>;
+}
+
+/// Raw writes, buffered by whoever implements it.
+pub(crate) trait KvWrite {
+    /// Queues an insert.
+    fn put(&mut self, key: Vec<u8>, value: Vec<u8>);
+    /// Queues a removal.
+    fn delete(&mut self, key: Vec<u8>);
+}
+
+/// Typed reads of every table.
+pub(crate) trait Tables: Kv {
+    /// The genesis document's bytes.
+    fn genesis_bytes(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get(GENESIS)
+    }
+
+    /// The log seq of a stored record.
+    fn seq_of(&self, h: &Hash) -> Result<Option<u64>, StoreError> {
+        let k = seq_key(h);
+        match self.get(&k)? {
+            None => Ok(None),
+            Some(v) => be_u64(Some(&v))
+                .map(Some)
+                .ok_or_else(|| corrupt(&k, "log seq is not 8 bytes")),
+        }
+    }
+
+    /// Whether a record is stored.
+    fn has_record(&self, h: &Hash) -> Result<bool, StoreError> {
+        Ok(self.get(&seq_key(h))?.is_some())
+    }
+
+    /// The record at a log seq.
+    fn logged(&self, seq: u64) -> Result<Option<SignedRecord>, StoreError> {
+        let k = log_key(seq);
+        self.get(&k)?.map(|v| decode_stored(&k, &v)).transpose()
+    }
+
+    /// A stored record by hash.
+    fn record(&self, h: &Hash) -> Result<Option<SignedRecord>, StoreError> {
+        let Some(seq) = self.seq_of(h)? else {
+            return Ok(None);
+        };
+        match self.logged(seq)? {
+            Some(r) => Ok(Some(r)),
+            None => Err(corrupt(&seq_key(h), format!("log seq {seq} is absent"))),
+        }
+    }
+
+    /// The hash at `seq` in an author's chain (the first stored there).
+    fn chain_slot(&self, author: &PublicKey, seq: u64) -> Result<Option<Hash>, StoreError> {
+        let k = chain_block_key(author, seq);
+        let Some(v) = self.get(&k)? else {
+            return Ok(None);
+        };
+        let at = usize::try_from(seq % CHAIN_BLOCK).unwrap_or(usize::MAX);
+        Ok(hash_list(&k, &v)?.get(at).copied())
+    }
+
+    /// An author's chain slots from `from` on, in seq order, until the
+    /// first empty slot (slots fill without gaps) or `limit` of them.
+    fn chain_slots_from(
+        &self,
+        author: &PublicKey,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, Hash)>, StoreError> {
+        let mut out = Vec::new();
+        let mut seq = from;
+        while out.len() < limit {
+            let k = chain_block_key(author, seq);
+            let Some(v) = self.get(&k)? else { break };
+            let block = hash_list(&k, &v)?;
+            let start = seq - seq % CHAIN_BLOCK;
+            let mut i = usize::try_from(seq - start).unwrap_or(usize::MAX);
+            while let Some(h) = block.get(i) {
+                if out.len() >= limit {
+                    return Ok(out);
+                }
+                out.push((seq, *h));
+                seq = seq.saturating_add(1);
+                i += 1;
+            }
+            if seq % CHAIN_BLOCK != 0 {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every (seq, hash) of an author's chain, forks included, in order.
+    fn chain(&self, author: &PublicKey) -> Result<Vec<(u64, Hash)>, StoreError> {
+        let mut out = std::collections::BTreeSet::new();
+        out.extend(self.chain_slots_from(author, 0, usize::MAX)?);
+        out.extend(self.forks_of(author)?);
+        Ok(out.into_iter().collect())
+    }
+
+    /// The records of an author's seqs signed more than once.
+    fn forks_of(&self, author: &PublicKey) -> Result<Vec<(u64, Hash)>, StoreError> {
+        Ok(self
+            .scan(&key(&[&[FORK], &author.0]))?
+            .iter()
+            .filter_map(|(k, _)| Some((be_u64(k.get(33..41))?, trailing_hash(k)?)))
+            .collect())
+    }
+
+    /// The records at one seq signed more than once.
+    fn forks_at(&self, author: &PublicKey, seq: u64) -> Result<Vec<Hash>, StoreError> {
+        let prefix = key(&[&[FORK], &author.0, &seq.to_be_bytes()]);
+        Ok(self
+            .scan(&prefix)?
+            .iter()
+            .filter_map(|(k, _)| trailing_hash(k))
+            .collect())
+    }
+
+    /// Every (author, seq) signed more than once.
+    fn forks(&self) -> Result<Vec<(PublicKey, u64)>, StoreError> {
+        let mut out = std::collections::BTreeSet::new();
+        for (k, _) in self.scan(&[FORK])? {
+            if let (Some(a), Some(s)) = (public_key(k.get(1..33)), be_u64(k.get(33..41))) {
+                out.insert((a, s));
+            }
+        }
+        Ok(out.into_iter().collect())
+    }
+
+    /// Records listing `parent` among their deps.
+    fn dep_children(&self, parent: &Hash) -> Result<Vec<Hash>, StoreError> {
+        Ok(self
+            .scan(&key(&[&[CHILD], &parent.0]))?
+            .iter()
+            .filter_map(|(k, _)| trailing_hash(k))
+            .collect())
+    }
+
+    /// Records of an indexed kind, in hash order.
+    fn of_kind(&self, kind: EventKind) -> Result<Vec<Hash>, StoreError> {
+        Ok(self
+            .scan(&[KIND, kind_byte(kind)])?
+            .iter()
+            .filter_map(|(k, _)| trailing_hash(k))
+            .collect())
+    }
+
+    /// The lot's posting value (its first records), as stored.
+    fn lot_posting(&self, lot: &LotId) -> Result<Vec<Hash>, StoreError> {
+        let k = lot_posting_key(lot);
+        match self.get(&k)? {
+            Some(v) => hash_list(&k, &v),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Every record that creates or names a lot, in hash order.
+    fn lot_records(&self, lot: &LotId) -> Result<Vec<Hash>, StoreError> {
+        let prefix = key(&[&[LOT], &lot_part(lot)]);
+        let mut out = Vec::new();
+        for (k, v) in self.scan(&prefix)? {
+            match k.get(prefix.len()) {
+                Some(&LOT_POSTING_TAG) => out.extend(hash_list(&k, &v)?),
+                Some(&LOT_OVERFLOW_TAG) => out.extend(trailing_hash(&k)),
+                _ => {}
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// Every lot whose code is `code`.
+    fn lots_with_code(&self, code: &str) -> Result<Vec<LotId>, StoreError> {
+        let prefix = key(&[&[CODE], code.as_bytes(), &[0]]);
+        Ok(self
+            .scan(&prefix)?
+            .iter()
+            .filter_map(|(k, _)| {
+                Some(LotId {
+                    source: public_key(k.get(prefix.len()..))?,
+                    code: code.to_owned(),
+                })
+            })
+            .collect())
+    }
+
+    /// The lots of a product, optionally only those with one lot code.
+    fn lots_with_gtin(&self, gtin: &str, code: Option<&str>) -> Result<Vec<LotId>, StoreError> {
+        let mut prefix = gtin_prefix(gtin);
+        if let Some(code) = code {
+            prefix.extend_from_slice(code.as_bytes());
+            prefix.push(0);
+        }
+        Ok(self
+            .scan(&prefix)?
+            .iter()
+            .filter_map(|(k, _)| {
+                let rest = k.get(15..)?;
+                let zero = rest.len().checked_sub(33)?;
+                if rest.get(zero) != Some(&0) {
+                    return None;
+                }
+                Some(LotId {
+                    source: public_key(rest.get(zero + 1..))?,
+                    code: std::str::from_utf8(rest.get(..zero)?).ok()?.to_owned(),
+                })
+            })
+            .collect())
+    }
+
+    /// A key's main-branch chain state.
+    fn key_state(&self, k: &PublicKey) -> Result<Option<KeyState>, StoreError> {
+        let key = key_state_key(k);
+        self.get(&key)?.map(|v| decode_stored(&key, &v)).transpose()
+    }
+
+    /// Every key's main-branch chain state, in key order.
+    fn key_states(&self) -> Result<Vec<(PublicKey, KeyState)>, StoreError> {
+        let mut out = Vec::new();
+        for (k, v) in self.scan(&[KEY_STATE])? {
+            if let Some(key) = public_key(k.get(1..33)) {
+                out.push((key, decode_stored(&k, &v)?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// How much of a lot a participant holds on its main branch.
+    fn balance(&self, holder: &PublicKey, lot: &LotId) -> Result<Option<Quantity>, StoreError> {
+        let k = balance_key(holder, lot);
+        self.get(&k)?.map(|v| decode_stored(&k, &v)).transpose()
+    }
+
+    /// Everything a participant holds, by lot.
+    fn holdings(&self, holder: &PublicKey) -> Result<Vec<(LotId, Quantity)>, StoreError> {
+        let prefix = key(&[&[BALANCE], &holder.0]);
+        let mut out = Vec::new();
+        for (k, v) in self.scan(&prefix)? {
+            let rest = &k[prefix.len()..];
+            let code = rest
+                .get(34..)
+                .map(|b| String::from_utf8_lossy(b).into_owned());
+            if let (Some(source), Some(code)) = (public_key(rest.get(..32)), code) {
+                out.push((LotId { source, code }, decode_stored(&k, &v)?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether `holder` received `shipment` on its main branch.
+    fn received(&self, holder: &PublicKey, shipment: &Hash) -> Result<bool, StoreError> {
+        Ok(self.get(&received_key(holder, shipment))?.is_some())
+    }
+
+    /// A record waiting in the pending pool.
+    fn pending(&self, h: &Hash) -> Result<Option<SignedRecord>, StoreError> {
+        let k = pending_key(h);
+        self.get(&k)?.map(|v| decode_stored(&k, &v)).transpose()
+    }
+
+    /// Every record in the pending pool.
+    fn pending_all(&self) -> Result<Vec<Hash>, StoreError> {
+        Ok(self
+            .scan(&[PENDING])?
+            .iter()
+            .filter_map(|(k, _)| trailing_hash(k))
+            .collect())
+    }
+
+    /// Pending records waiting for `missing`.
+    fn waiters(&self, missing: &Hash) -> Result<Vec<Hash>, StoreError> {
+        Ok(self
+            .scan(&key(&[&[WAITING], &missing.0]))?
+            .iter()
+            .filter_map(|(k, _)| trailing_hash(k))
+            .collect())
+    }
+
+    /// Every hash some pending record waits for, deduplicated, in order.
+    fn missing(&self) -> Result<Vec<Hash>, StoreError> {
+        let mut out: Vec<Hash> = self
+            .scan(&[WAITING])?
+            .iter()
+            .filter_map(|(k, _)| k.get(1..33)?.try_into().ok().map(Hash))
+            .collect();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// Pending records dated ahead, (time, hash) in time order, up to and
+    /// including `horizon`.
+    fn future_until(&self, horizon: u64) -> Result<Vec<(u64, Hash)>, StoreError> {
+        Ok(self
+            .scan(&[FUTURE])?
+            .iter()
+            .filter_map(|(k, _)| Some((be_u64(k.get(1..9))?, trailing_hash(k)?)))
+            .take_while(|(t, _)| *t <= horizon)
+            .collect())
+    }
+
+    /// Records stored, as maintained with the indexes.
+    fn record_count(&self) -> Result<u64, StoreError> {
+        match self.get(RECORD_COUNT)? {
+            None => Ok(0),
+            Some(v) => v
+                .as_slice()
+                .try_into()
+                .map(u64::from_le_bytes)
+                .map_err(|_| corrupt(RECORD_COUNT, "record count is not 8 bytes")),
+        }
+    }
+}
+
+impl<T: Kv + ?Sized> Tables for T {}
+
+/// Typed writes of every table.
+pub(crate) trait TablesMut: KvWrite {
+    /// The genesis document.
+    fn put_genesis(&mut self, bytes: Vec<u8>) {
+        self.put(GENESIS.to_vec(), bytes);
+    }
+
+    /// A record's log entry.
+    fn put_logged(&mut self, seq: u64, bytes: Vec<u8>) {
+        self.put(log_key(seq), bytes);
+    }
+
+    /// A stored record's log seq.
+    fn put_seq(&mut self, h: &Hash, seq: u64) {
+        self.put(seq_key(h), seq.to_be_bytes().to_vec());
+    }
+
+    /// An author's chain block holding `seq`, with its slots.
+    fn put_chain_block(&mut self, author: &PublicKey, seq: u64, slots: &[Hash]) {
+        let v = slots.iter().flat_map(|h| h.0).collect();
+        self.put(chain_block_key(author, seq), v);
+    }
+
+    /// A record at a seq its author signed more than once.
+    fn put_fork(&mut self, author: &PublicKey, seq: u64, h: &Hash) {
+        self.put(fork_key(author, seq, h), Vec::new());
+    }
+
+    /// A reverse dep edge.
+    fn put_dep_child(&mut self, parent: &Hash, child: &Hash) {
+        self.put(key(&[&[CHILD], &parent.0, &child.0]), Vec::new());
+    }
+
+    /// A record of an indexed kind.
+    fn put_kind(&mut self, kind: EventKind, h: &Hash) {
+        self.put(key(&[&[KIND, kind_byte(kind)], &h.0]), Vec::new());
+    }
+
+    /// A lot's posting value.
+    fn put_lot_posting(&mut self, lot: &LotId, hashes: &[Hash]) {
+        let v = hashes.iter().flat_map(|h| h.0).collect();
+        self.put(lot_posting_key(lot), v);
+    }
+
+    /// A lot's record beyond its posting value.
+    fn put_lot_overflow(&mut self, lot: &LotId, h: &Hash) {
+        self.put(
+            key(&[&[LOT], &lot_part(lot), &[LOT_OVERFLOW_TAG], &h.0]),
+            Vec::new(),
+        );
+    }
+
+    /// A lot by its code (codes hold no control characters, so 0 ends
+    /// the code unambiguously).
+    fn put_code(&mut self, lot: &LotId) {
+        self.put(
+            key(&[&[CODE], lot.code.as_bytes(), &[0], &lot.source.0]),
+            Vec::new(),
+        );
+    }
+
+    /// A lot by product.
+    fn put_gtin_lot(&mut self, gtin: &str, lot: &LotId) {
+        self.put(
+            key(&[&gtin_prefix(gtin), lot.code.as_bytes(), &[0], &lot.source.0]),
+            Vec::new(),
+        );
+    }
+
+    /// A key's main-branch chain state.
+    fn put_key_state(&mut self, k: &PublicKey, state: &KeyState) {
+        self.put(key_state_key(k), encoding::encode(state));
+    }
+
+    /// A main-branch balance.
+    fn put_balance(&mut self, holder: &PublicKey, lot: &LotId, q: &Quantity) {
+        self.put(balance_key(holder, lot), encoding::encode(q));
+    }
+
+    /// A shipment received on the main branch.
+    fn put_received(&mut self, holder: &PublicKey, shipment: &Hash) {
+        self.put(received_key(holder, shipment), Vec::new());
+    }
+
+    /// A record into the pending pool.
+    fn put_pending(&mut self, h: &Hash, bytes: Vec<u8>) {
+        self.put(pending_key(h), bytes);
+    }
+
+    /// A record out of the pending pool.
+    fn delete_pending(&mut self, h: &Hash) {
+        self.delete(pending_key(h));
+    }
+
+    /// A pending record waits for `missing`.
+    fn put_waiting(&mut self, missing: &Hash, waiter: &Hash) {
+        self.put(waiting_key(missing, waiter), Vec::new());
+    }
+
+    /// A pending record no longer waits for `missing`.
+    fn delete_waiting(&mut self, missing: &Hash, waiter: &Hash) {
+        self.delete(waiting_key(missing, waiter));
+    }
+
+    /// A pending record dated ahead.
+    fn put_future(&mut self, time: u64, h: &Hash) {
+        self.put(future_key(time, h), Vec::new());
+    }
+
+    /// A pending record no longer dated ahead.
+    fn delete_future(&mut self, time: u64, h: &Hash) {
+        self.delete(future_key(time, h));
+    }
+
+    /// The record count.
+    fn put_record_count(&mut self, n: u64) {
+        self.put(RECORD_COUNT.to_vec(), n.to_le_bytes().to_vec());
+    }
+}
+
+impl<T: KvWrite + ?Sized> TablesMut for T {}
+
+/// The chain block value that holds `seq` with `h` appended at `seq`, or
+/// `None` when the slot is taken (an equivocation).
+pub(crate) fn extend_chain_block<K: Kv + ?Sized>(
+    kv: &K,
+    author: &PublicKey,
+    seq: u64,
+    h: &Hash,
+) -> Result<Result<Vec<Hash>, Hash>, StoreError> {
+    let k = chain_block_key(author, seq);
+    let mut block = match kv.get(&k)? {
+        Some(v) => hash_list(&k, &v)?,
+        None => Vec::new(),
+    };
+    let at = usize::try_from(seq % CHAIN_BLOCK).unwrap_or(usize::MAX);
+    if let Some(first) = block.get(at) {
+        return Ok(Err(*first));
+    }
+    if block.len() != at {
+        return Err(corrupt(
+            &k,
+            format!("chain block does not end just before seq {seq}"),
+        ));
+    }
+    block.push(*h);
+    Ok(Ok(block))
+}
+
+/// Where a lot's new record goes: `Some(posting)` to rewrite the posting
+/// value, `None` for an overflow key; nothing when already listed.
+pub(crate) enum LotEntry {
+    /// Rewrite the posting value with this list.
+    Posting(Vec<Hash>),
+    /// Give the record an overflow key.
+    Overflow,
+    /// The record is already listed (a transform may name one lot twice).
+    Listed,
+}
+
+/// Decides how `h` joins `lot`'s records.
+pub(crate) fn lot_entry<K: Kv + ?Sized>(
+    kv: &K,
+    lot: &LotId,
+    h: &Hash,
+) -> Result<LotEntry, StoreError> {
+    let mut posting = kv.lot_posting(lot)?;
+    if posting.contains(h) {
+        return Ok(LotEntry::Listed);
+    }
+    if posting.len() < LOT_POSTING {
+        posting.push(*h);
+        Ok(LotEntry::Posting(posting))
+    } else {
+        Ok(LotEntry::Overflow)
+    }
+}
+
+/// The fold cursor: the last log seq whose derived entries are in the
+/// store (0: none).
+pub(crate) fn fold_cursor<K: Kv + ?Sized>(kv: &K) -> Result<u64, StoreError> {
+    match kv.get(FOLD_CURSOR)? {
+        None => Ok(0),
+        Some(v) => be_u64(Some(&v)).ok_or_else(|| corrupt(FOLD_CURSOR, "not 8 bytes")),
+    }
+}
+
+/// The key and value that set the fold cursor.
+pub(crate) fn fold_cursor_entry(seq: u64) -> Entry {
+    (FOLD_CURSOR.to_vec(), seq.to_be_bytes().to_vec())
+}
+
+/// The keys of a fold journal of `chunks` chunks, and its completion mark.
+pub(crate) fn journal_keys(chunks: u32) -> (Vec<Vec<u8>>, Vec<u8>) {
+    (
+        (0..chunks).map(journal_key).collect(),
+        JOURNAL_DONE.to_vec(),
+    )
+}
+
+/// The key of one journal chunk.
+pub(crate) fn journal_chunk_key(chunk: u32) -> Vec<u8> {
+    journal_key(chunk)
+}
+
+/// The prefix under which journal chunks live.
+pub(crate) fn journal_prefix() -> &'static [u8] {
+    JOURNAL
+}
+
+/// The log's key prefix and the seq a log key names.
+pub(crate) fn log_prefix() -> &'static [u8] {
+    &[LOG]
+}
+
+/// The seq of a log key.
+pub(crate) fn log_seq(k: &[u8]) -> Option<u64> {
+    if !is_log_key(k) {
         return None;
     }
-    let code = std::str::from_utf8(rest.get(..zero)?).ok()?.to_owned();
-    let source = <[u8; 32]>::try_from(rest.get(zero + 1..)?).ok()?;
-    Some(LotId {
-        source: crate::key::PublicKey(source),
-        code,
-    })
+    be_u64(k.get(1..9))
+}
+
+/// The key of the log entry at `seq`.
+pub(crate) fn log_entry_key(seq: u64) -> Vec<u8> {
+    log_key(seq)
+}
+
+/// Visits every (hash, log seq) of the seq index: the store's a page at a
+/// time, overridden by the layers, then the layers' own.
+pub(crate) fn for_each_seq(
+    store: &dyn crate::store::Store,
+    layers: &[std::sync::Arc<crate::tail::Layer>],
+    visit: &mut dyn FnMut(Hash, u64),
+) -> Result<(), StoreError> {
+    const PAGE: usize = 4096;
+    let layered = |k: &[u8]| crate::tail::layered_get(layers, k);
+    let mut after: Option<Vec<u8>> = None;
+    loop {
+        let page = store.scan_page(&[SEQ], after.as_deref(), PAGE)?;
+        for (k, v) in &page {
+            if layered(k).is_none() {
+                if let (Some(h), Some(seq)) = (trailing_hash(k), be_u64(Some(v))) {
+                    visit(h, seq);
+                }
+            }
+        }
+        match page.last() {
+            Some((k, _)) if page.len() == PAGE => after = Some(k.clone()),
+            _ => break,
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for l in layers.iter().rev() {
+        for (k, v) in l
+            .writes
+            .range(vec![SEQ]..)
+            .take_while(|(k, _)| k.first() == Some(&SEQ))
+        {
+            if seen.insert(k.clone()) {
+                if let (Some(h), Some(Some(seq))) =
+                    (trailing_hash(k), v.as_ref().map(|v| be_u64(Some(v))))
+                {
+                    visit(h, seq);
+                }
+            }
+        }
+    }
+    Ok(())
 }

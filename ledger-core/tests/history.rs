@@ -282,16 +282,19 @@ fn audit_passes_and_reports_exactly_the_tampered_records() {
     assert!(report.passed(), "{:?}", report.problems);
     assert_eq!(report.records, w.records.len() as u64);
 
-    // Alter the stored bytes of two records underneath the ledger.
+    // Alter the stored bytes of two records underneath the ledger: the
+    // log entries (key `L` and the big-endian log seq) holding them.
+    let store = l.close().unwrap();
     let victims = [w.records[40].hash(), w.records[700].hash()];
-    for v in &victims {
-        let mut key = vec![b'r'];
-        key.extend_from_slice(&v.0);
-        let mut bytes = l.store().get(&key).unwrap().unwrap();
-        let n = bytes.len();
-        bytes[n - 70] ^= 0x40; // inside the record body
-        l.store().raw_put(&key, &bytes).unwrap();
+    for (key, mut bytes) in store.scan_prefix(b"L").unwrap() {
+        let hash = SignedRecord::decode(&bytes).unwrap().hash();
+        if victims.contains(&hash) {
+            let n = bytes.len();
+            bytes[n - 70] ^= 0x40; // inside the record body
+            store.put(&key, &bytes).unwrap();
+        }
     }
+    let l = Ledger::open(store, LedgerConfig::default()).unwrap();
     let report = audit::audit(&l, MemoryStore::new(), NOW, |_| {}).unwrap();
     assert!(!report.passed());
     let mut named: Vec<Hash> = report.problems.iter().map(|p| p.record).collect();
@@ -390,7 +393,7 @@ fn pipelined_ingest_into_sled_gives_the_verdicts_of_one_batch_at_a_time() {
     assert_eq!(l.state_digest().unwrap(), digest);
 
     // Everything reported was durable: a reopened ledger agrees.
-    let store = l.into_store();
+    let store = l.close().unwrap();
     drop(store);
     let reopened = Ledger::open(SledStore::open(dir.path()).unwrap(), config()).unwrap();
     assert_eq!(reopened.len(), reference.len());

@@ -560,7 +560,7 @@ fn signer_says_who_a_key_signs_for() {
 fn pending_pool_is_bounded() {
     let mut w = World::new();
     w.ledger = Ledger::open(
-        w.ledger.into_store(),
+        w.ledger.close().unwrap(),
         LedgerConfig {
             pending_capacity: 2,
             ..LedgerConfig::default()

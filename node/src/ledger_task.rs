@@ -178,9 +178,7 @@ fn serve(mut state: LedgerState, mut rx: mpsc::Receiver<Cmd>, metrics: &Metrics)
         match first {
             Cmd::Read(f) => f(&mut state),
             Cmd::Close(reply) => {
-                if let Err(e) = ledger_core::store::Store::flush(state.ledger.store()) {
-                    tracing::error!(error = %e, "flushing the ledger at shutdown");
-                }
+                shut_down(state);
                 let _ = reply.send(());
                 return;
             }
@@ -240,8 +238,14 @@ fn serve(mut state: LedgerState, mut rx: mpsc::Receiver<Cmd>, metrics: &Metrics)
             }
         }
     }
-    if let Err(e) = ledger_core::store::Store::flush(state.ledger.store()) {
-        tracing::error!(error = %e, "flushing the ledger at shutdown");
+    shut_down(state);
+}
+
+/// Folds the ledger's tail into its store and flushes it, so the next
+/// start has nothing to re-derive.
+fn shut_down(state: LedgerState) {
+    if let Err(e) = state.ledger.close() {
+        tracing::error!(error = %e, "closing the ledger at shutdown");
     }
 }
 

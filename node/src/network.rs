@@ -1007,6 +1007,8 @@ mod tests {
         assert!(!cmds
             .iter()
             .any(|c| matches!(c, NetCmd::Fetch { .. } | NetCmd::Strike { .. })));
+        // Close before the directory goes: the ledger folds its tail.
+        ledger.close().await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1099,5 +1101,6 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(held, [true, true, false]);
+        ledger.close().await;
     }
 }

@@ -1,15 +1,15 @@
 //! An in-memory store for pure tests.
 
 use std::collections::BTreeMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::{Batch, Entry, Store};
+use super::{Entry, Store};
 use crate::error::StoreError;
 
-/// A `BTreeMap` behind a mutex. Flushing does nothing.
-#[derive(Debug, Default)]
+/// A `BTreeMap` behind a mutex; clones share it. Flushing does nothing.
+#[derive(Debug, Default, Clone)]
 pub struct MemoryStore {
-    map: Mutex<Map>,
+    map: Arc<Mutex<Map>>,
 }
 
 type Map = BTreeMap<Vec<u8>, Vec<u8>>;
@@ -24,12 +24,6 @@ impl MemoryStore {
         self.map
             .lock()
             .map_err(|_| StoreError::Engine("memory store lock poisoned".into()))
-    }
-
-    /// Overwrites a raw value, bypassing the ledger (for tamper tests).
-    pub fn raw_put(&self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
-        self.lock()?.insert(key.to_vec(), value.to_vec());
-        Ok(())
     }
 }
 
@@ -81,14 +75,22 @@ impl Store for MemoryStore {
             .collect())
     }
 
-    fn apply(&self, batch: Batch) -> Result<(), StoreError> {
-        let mut map = self.lock()?;
-        for (k, v) in batch.ops {
-            match v {
-                Some(v) => map.insert(k, v),
-                None => map.remove(&k),
-            };
-        }
+    fn last_with_prefix(&self, prefix: &[u8]) -> Result<Option<Entry>, StoreError> {
+        let map = self.lock()?;
+        Ok(map
+            .range(prefix.to_vec()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .last()
+            .map(|(k, v)| (k.clone(), v.clone())))
+    }
+
+    fn put(&self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        self.lock()?.insert(key.to_vec(), value.to_vec());
+        Ok(())
+    }
+
+    fn delete(&self, key: &[u8]) -> Result<(), StoreError> {
+        self.lock()?.remove(key);
         Ok(())
     }
 

@@ -1,10 +1,13 @@
-//! Storage behind a small trait: an ordered key-value space with atomic
-//! batches and an explicit durable flush.
+//! Storage behind a small trait: an ordered key-value space with single-key
+//! writes and an explicit durable flush.
 //!
-//! Validation never touches this trait directly; [`crate::ledger`] lays out
-//! its tables on top of it, so the engine can change without touching the
-//! rules. Two engines: [`MemoryStore`] for pure tests, [`SledStore`] for
-//! production.
+//! Validation never touches this trait directly; [`crate::tables`] owns the
+//! key layout on top of it and the ledger's log (see
+//! [`crate::ledger`]) gives writes their atomicity, so the engine can
+//! change without touching the rules. There are deliberately no atomic
+//! multi-key batches: sled 0.34's `apply_batch` takes a process-wide lock
+//! that every later read then waits behind. Two engines: [`MemoryStore`]
+//! for pure tests, [`SledStore`] for production.
 
 mod memory;
 mod sled;
@@ -17,32 +20,9 @@ use crate::error::StoreError;
 /// A key and its value.
 pub type Entry = (Vec<u8>, Vec<u8>);
 
-/// A set of writes applied all at once or not at all.
-#[derive(Debug, Default, Clone)]
-pub struct Batch {
-    /// `(key, Some(value))` inserts, `(key, None)` removes, in order.
-    pub ops: Vec<(Vec<u8>, Option<Vec<u8>>)>,
-}
-
-impl Batch {
-    /// Queues an insert.
-    pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
-        self.ops.push((key, Some(value)));
-    }
-
-    /// Queues a removal.
-    pub fn delete(&mut self, key: Vec<u8>) {
-        self.ops.push((key, None));
-    }
-
-    /// Whether nothing is queued.
-    pub fn is_empty(&self) -> bool {
-        self.ops.is_empty()
-    }
-}
-
-/// An ordered key-value store.
-pub trait Store: Send + Sync {
+/// An ordered key-value store, shared by the ledger's writer and its
+/// readers (each clone is a handle on the same data).
+pub trait Store: Send + Sync + 'static {
     /// The value under `key`.
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
     /// Every entry whose key starts with `prefix`, in key order.
@@ -63,8 +43,14 @@ pub trait Store: Send + Sync {
         after: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<Entry>, StoreError>;
-    /// Applies every write of `batch` atomically (not yet durable).
-    fn apply(&self, batch: Batch) -> Result<(), StoreError>;
-    /// Makes every applied batch durable.
+    /// The last entry whose key starts with `prefix`.
+    fn last_with_prefix(&self, prefix: &[u8]) -> Result<Option<Entry>, StoreError>;
+    /// Writes one key (visible at once, durable after [`Self::flush`]).
+    fn put(&self, key: &[u8], value: &[u8]) -> Result<(), StoreError>;
+    /// Removes one key (durable after [`Self::flush`]).
+    fn delete(&self, key: &[u8]) -> Result<(), StoreError>;
+    /// Makes every earlier write durable. Writes become durable in the
+    /// order they were made: after a crash the store holds a prefix of
+    /// them.
     fn flush(&self) -> Result<(), StoreError>;
 }

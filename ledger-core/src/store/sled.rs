@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Batch, Entry, Store};
+use super::{Entry, Store};
 use crate::error::StoreError;
 
 /// Page cache size: sled's default is 1 GiB, far more than a node on a
@@ -78,13 +78,6 @@ impl SledStore {
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
         self.db.size_on_disk().map_err(engine)
     }
-
-    /// Overwrites a raw value, bypassing the ledger (for tamper tests).
-    pub fn raw_put(&self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
-        self.db.insert(key, value).map_err(engine)?;
-        self.db.flush().map_err(engine)?;
-        Ok(())
-    }
 }
 
 impl Store for SledStore {
@@ -135,15 +128,21 @@ impl Store for SledStore {
         Ok(out)
     }
 
-    fn apply(&self, batch: Batch) -> Result<(), StoreError> {
-        let mut b = sled::Batch::default();
-        for (k, v) in batch.ops {
-            match v {
-                Some(v) => b.insert(k, v),
-                None => b.remove(k),
-            }
+    fn last_with_prefix(&self, prefix: &[u8]) -> Result<Option<Entry>, StoreError> {
+        match self.db.scan_prefix(prefix).next_back() {
+            Some(kv) => kv
+                .map(|(k, v)| Some((k.to_vec(), v.to_vec())))
+                .map_err(engine),
+            None => Ok(None),
         }
-        self.db.apply_batch(b).map_err(engine)
+    }
+
+    fn put(&self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        self.db.insert(key, value).map(|_| ()).map_err(engine)
+    }
+
+    fn delete(&self, key: &[u8]) -> Result<(), StoreError> {
+        self.db.remove(key).map(|_| ()).map_err(engine)
     }
 
     fn flush(&self) -> Result<(), StoreError> {

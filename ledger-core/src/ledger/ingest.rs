@@ -1,0 +1,435 @@
+//! Deciding records: each one is accepted (logged, indexed, its effects
+//! applied), rejected, or parked in the pending pool until its causes
+//! arrive or its time comes; accepting one releases what waited for it.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use super::pipeline::Checked;
+use super::{IngestReport, LedgerConfig, Outcome, PendingReason};
+use crate::branch;
+use crate::error::{StoreError, ValidationError};
+use crate::event::LotId;
+use crate::genesis::Genesis;
+use crate::hash::Hash;
+use crate::record::SignedRecord;
+use crate::store::Store;
+use crate::tables::{self, LotEntry, Tables, TablesMut};
+use crate::tail::{Layer, Writes};
+use crate::txn::Txn;
+use crate::validate::{check_in_context, CheckError, Effects, View};
+
+/// Whether records are being decided as they arrive, or re-derived from
+/// the log on opening.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mode {
+    /// Arriving records: accepted ones are logged.
+    Live,
+    /// Logged records: already in the log, derived again.
+    Replay,
+}
+
+/// What staging a batch reads.
+pub(super) struct Context<'a> {
+    pub(super) store: &'a dyn Store,
+    pub(super) layers: &'a [Arc<Layer>],
+    pub(super) base: Option<&'a Writes>,
+    pub(super) genesis: &'a Genesis,
+    pub(super) config: LedgerConfig,
+    pub(super) now: u64,
+    pub(super) mode: Mode,
+    /// Also release records waiting for something already stored (once,
+    /// after opening: a crash can lose the release that accepting their
+    /// cause had staged).
+    pub(super) sweep: bool,
+}
+
+/// A batch decided but not yet written.
+pub(super) struct Staged {
+    /// Log entries and derived writes.
+    pub(super) writes: Writes,
+    pub(super) report: IngestReport,
+    pub(super) pending_len: usize,
+    pub(super) records_len: u64,
+    pub(super) next_seq: u64,
+}
+
+impl Staged {
+    /// The pool size, record count and next log seq it leaves.
+    pub(super) fn counts(&self) -> (usize, u64, u64) {
+        (self.pending_len, self.records_len, self.next_seq)
+    }
+}
+
+/// Decides a checked batch: each record, then whatever the pool releases,
+/// then records whose time has come.
+pub(super) fn stage(
+    cx: Context<'_>,
+    (pending_len, records_len, next_seq): (usize, u64, u64),
+    checked: Vec<Checked>,
+) -> Result<Staged, StoreError> {
+    let cx_sweep = cx.sweep;
+    let mut ingest = Ingest::new(cx, pending_len, records_len, next_seq);
+    for (hash, record, verdict) in checked {
+        let outcome = match verdict {
+            Err(error) => Outcome::Rejected { error },
+            Ok(()) => ingest.admit(hash, record)?,
+        };
+        ingest.report.outcomes.push((hash, outcome));
+    }
+    ingest.release_due()?;
+    if cx_sweep {
+        ingest.release_stale()?;
+    }
+    Ok(ingest.finish())
+}
+
+/// Derives logged records again, each at its own seq. Each must be
+/// accepted where it stands: its causes precede it in the log.
+pub(super) fn stage_logged(
+    cx: Context<'_>,
+    (pending_len, records_len, next_seq): (usize, u64, u64),
+    entries: Vec<(u64, SignedRecord)>,
+) -> Result<Staged, StoreError> {
+    let mut ingest = Ingest::new(cx, pending_len, records_len, next_seq);
+    for (seq, record) in entries {
+        let hash = record.hash();
+        ingest.log_seq = Some(seq);
+        let outcome = ingest.decide(hash, record)?;
+        if outcome != Outcome::Accepted {
+            return Err(StoreError::Corrupt {
+                key: format!("log entry {seq}"),
+                why: format!(
+                    "record {} is logged but not acceptable: {outcome:?}",
+                    hash.short()
+                ),
+            });
+        }
+    }
+    Ok(ingest.finish())
+}
+
+/// The state of one staging.
+struct Ingest<'a> {
+    txn: Txn<'a>,
+    genesis: &'a Genesis,
+    config: LedgerConfig,
+    now: u64,
+    mode: Mode,
+    pending_len: usize,
+    records_len: u64,
+    records_before: u64,
+    next_seq: u64,
+    /// Replay: the seq of the entry being derived.
+    log_seq: Option<u64>,
+    report: IngestReport,
+}
+
+impl<'a> Ingest<'a> {
+    fn new(cx: Context<'a>, pending_len: usize, records_len: u64, next_seq: u64) -> Self {
+        Ingest {
+            txn: Txn::new(cx.store, cx.layers, cx.base),
+            genesis: cx.genesis,
+            config: cx.config,
+            now: cx.now,
+            mode: cx.mode,
+            pending_len,
+            records_len,
+            records_before: records_len,
+            next_seq,
+            log_seq: None,
+            report: IngestReport::default(),
+        }
+    }
+
+    fn finish(mut self) -> Staged {
+        if self.records_len != self.records_before {
+            self.txn.put_record_count(self.records_len);
+        }
+        Staged {
+            writes: self.txn.into_writes(),
+            report: self.report,
+            pending_len: self.pending_len,
+            records_len: self.records_len,
+            next_seq: self.next_seq,
+        }
+    }
+
+    /// Decides one record that passed the intrinsic and signature checks,
+    /// then everything in the pending pool that it unblocks.
+    fn admit(&mut self, hash: Hash, record: SignedRecord) -> Result<Outcome, StoreError> {
+        let outcome = self.decide(hash, record)?;
+        if outcome == Outcome::Accepted {
+            self.release_waiters(hash)?;
+        }
+        Ok(outcome)
+    }
+
+    fn decide(&mut self, hash: Hash, record: SignedRecord) -> Result<Outcome, StoreError> {
+        if self.txn.has_record(&hash)? {
+            return Ok(Outcome::Duplicate);
+        }
+        let r = &record.record;
+        let mut absent = Vec::new();
+        for h in r.prev.iter().chain(&r.deps) {
+            if !self.txn.has_record(h)? {
+                absent.push(*h);
+            }
+        }
+        if !absent.is_empty() {
+            return self.park(hash, &record, PendingReason::Missing { hashes: absent });
+        }
+        if r.time > self.now.saturating_add(self.config.max_future_skew_ms) {
+            let reason = PendingReason::Future {
+                time: r.time,
+                now: self.now,
+            };
+            return self.park(hash, &record, reason);
+        }
+        match self.judge(&record) {
+            Ok((fx, main)) => {
+                self.store_record(hash, &record, fx, main)?;
+                Ok(Outcome::Accepted)
+            }
+            Err(CheckError::Invalid(error)) => Ok(Outcome::Rejected { error }),
+            Err(CheckError::Store(e)) => Err(e),
+        }
+    }
+
+    /// Validates against the main branch when the record extends it, and
+    /// against its own replayed branch otherwise.
+    fn judge(&self, record: &SignedRecord) -> Result<(Effects, bool), CheckError> {
+        let r = &record.record;
+        let state = View::key_state(&self.txn, &r.author)?;
+        let main = match (r.prev, &state) {
+            (Some(prev), Some(s)) => s.head == prev,
+            (Some(_), None) => false,
+            (None, Some(_)) => false,
+            (None, None) => self.rotation_on_main(record)?,
+        };
+        if main {
+            Ok((check_in_context(record, self.genesis, &self.txn)?, true))
+        } else {
+            // Refuse a broken chain link before paying for a replay.
+            if let Some(prev) = r.prev {
+                let link = View::record(&self.txn, &prev)?.ok_or_else(|| StoreError::Corrupt {
+                    key: prev.to_hex(),
+                    why: "prev vanished during ingest".into(),
+                })?;
+                if link.record.author != r.author {
+                    return Err(ValidationError::PrevMismatch { prev }.into());
+                }
+                let expected = link.record.seq.saturating_add(1);
+                if r.seq != expected {
+                    let (prev_seq, seq) = (link.record.seq, r.seq);
+                    return Err(if seq > expected {
+                        ValidationError::SeqGap { prev_seq, seq }
+                    } else {
+                        ValidationError::SeqReuse { prev_seq, seq }
+                    }
+                    .into());
+                }
+            }
+            let view = branch::replay(&self.txn, self.genesis, record)?;
+            Ok((check_in_context(record, self.genesis, &view)?, false))
+        }
+    }
+
+    /// A first record is on the main branch unless it continues a rotated
+    /// chain from a rotate-key record that is not its old key's main head.
+    fn rotation_on_main(&self, record: &SignedRecord) -> Result<bool, StoreError> {
+        for d in &record.record.deps {
+            let Some(dep) = View::record(&self.txn, d)? else {
+                continue;
+            };
+            if matches!(dep.record.event, crate::event::Event::RotateKey { new_key } if new_key == record.record.author)
+            {
+                let old = View::key_state(&self.txn, &dep.record.author)?;
+                return Ok(old.is_some_and(|s| s.head == *d));
+            }
+        }
+        Ok(true)
+    }
+
+    fn park(
+        &mut self,
+        hash: Hash,
+        record: &SignedRecord,
+        reason: PendingReason,
+    ) -> Result<Outcome, StoreError> {
+        if self.mode == Mode::Replay {
+            // A logged record always follows its causes in the log.
+            return Ok(Outcome::Pending(reason));
+        }
+        let already = self.txn.pending(&hash)?.is_some();
+        if !already && self.pending_len >= self.config.pending_capacity {
+            return Ok(Outcome::PoolFull {
+                capacity: self.config.pending_capacity,
+            });
+        }
+        if !already {
+            self.pending_len += 1;
+        }
+        self.txn.put_pending(&hash, record.encode());
+        match &reason {
+            PendingReason::Missing { hashes } => {
+                for m in hashes {
+                    self.txn.put_waiting(m, &hash);
+                }
+            }
+            PendingReason::Future { time, .. } => self.txn.put_future(*time, &hash),
+        }
+        Ok(Outcome::Pending(reason))
+    }
+
+    /// Takes a record out of the pool (if there) for another decision.
+    fn unpark(&mut self, hash: &Hash) -> Result<Option<SignedRecord>, StoreError> {
+        let Some(record) = self.txn.pending(hash)? else {
+            return Ok(None);
+        };
+        self.txn.delete_pending(hash);
+        self.pending_len = self.pending_len.saturating_sub(1);
+        Ok(Some(record))
+    }
+
+    fn release_waiters(&mut self, arrived: Hash) -> Result<(), StoreError> {
+        if self.pending_len == 0 {
+            return Ok(());
+        }
+        let mut queue = VecDeque::from([arrived]);
+        while let Some(h) = queue.pop_front() {
+            for waiter in self.txn.waiters(&h)? {
+                self.txn.delete_waiting(&h, &waiter);
+                if let Some(record) = self.unpark(&waiter)? {
+                    let outcome = self.decide(waiter, record)?;
+                    if outcome == Outcome::Accepted {
+                        queue.push_back(waiter);
+                    }
+                    if !matches!(outcome, Outcome::Pending(_)) {
+                        self.report.released.push((waiter, outcome));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Retries records that were dated ahead of the clock and now are not.
+    fn release_due(&mut self) -> Result<(), StoreError> {
+        if self.pending_len == 0 {
+            return Ok(());
+        }
+        let horizon = self.now.saturating_add(self.config.max_future_skew_ms);
+        for (time, h) in self.txn.future_until(horizon)? {
+            self.txn.delete_future(time, &h);
+            if let Some(record) = self.unpark(&h)? {
+                let outcome = self.admit(h, record)?;
+                if !matches!(outcome, Outcome::Pending(_)) {
+                    self.report.released.push((h, outcome));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Releases records waiting for something already stored.
+    fn release_stale(&mut self) -> Result<(), StoreError> {
+        if self.pending_len == 0 {
+            return Ok(());
+        }
+        for m in self.txn.missing()? {
+            if self.txn.has_record(&m)? {
+                self.release_waiters(m)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Logs a record (live) and writes its indexes and, on the main
+    /// branch, its effects.
+    fn store_record(
+        &mut self,
+        hash: Hash,
+        record: &SignedRecord,
+        fx: Effects,
+        main: bool,
+    ) -> Result<(), StoreError> {
+        let r = &record.record;
+        let seq = match (self.mode, self.log_seq) {
+            (Mode::Replay, Some(seq)) => seq,
+            _ => {
+                let seq = self.next_seq;
+                self.next_seq += 1;
+                self.txn.put_logged(seq, record.encode());
+                seq
+            }
+        };
+        let txn = &mut self.txn;
+        txn.put_seq(&hash, seq);
+        if self.mode == Mode::Replay {
+            // Whatever the pool still holds of it was released by the
+            // batch that logged it.
+            if txn.pending(&hash)?.is_some() {
+                txn.delete_pending(&hash);
+                self.pending_len = self.pending_len.saturating_sub(1);
+            }
+            for m in r.prev.iter().chain(&r.deps) {
+                txn.delete_waiting(m, &hash);
+            }
+            txn.delete_future(r.time, &hash);
+        }
+
+        match tables::extend_chain_block(txn, &r.author, r.seq, &hash)? {
+            Ok(block) => txn.put_chain_block(&r.author, r.seq, &block),
+            Err(first) => {
+                // An equivocation: keep both records as the fork proof.
+                txn.put_fork(&r.author, r.seq, &first);
+                txn.put_fork(&r.author, r.seq, &hash);
+            }
+        }
+        for dep in &r.deps {
+            txn.put_dep_child(dep, &hash);
+        }
+        let kind = r.event.kind();
+        if tables::indexed_kind(kind) {
+            txn.put_kind(kind, &hash);
+        }
+        for lot in r.event.referenced_lots() {
+            index_lot(txn, lot, &hash)?;
+        }
+        for (code, product, _) in r.event.created_lots() {
+            let lot = LotId {
+                source: fx.key_state.identity,
+                code: code.to_owned(),
+            };
+            index_lot(txn, &lot, &hash)?;
+            txn.put_code(&lot);
+            if let Some(gtin) = &product.gtin {
+                txn.put_gtin_lot(gtin, &lot);
+            }
+        }
+        if main {
+            let identity = fx.key_state.identity;
+            txn.put_key_state(&r.author, &fx.key_state);
+            for (lot, q) in &fx.balances {
+                txn.put_balance(&identity, lot, q);
+            }
+            if let Some(s) = fx.received {
+                txn.put_received(&identity, &s);
+            }
+        }
+        self.records_len += 1;
+        Ok(())
+    }
+}
+
+/// Lists `hash` among the records of `lot`: in the lot's posting value
+/// while it has room, under a key of its own after that.
+fn index_lot(txn: &mut Txn<'_>, lot: &LotId, hash: &Hash) -> Result<(), StoreError> {
+    match tables::lot_entry(txn, lot, hash)? {
+        LotEntry::Posting(posting) => txn.put_lot_posting(lot, &posting),
+        LotEntry::Overflow => txn.put_lot_overflow(lot, hash),
+        LotEntry::Listed => {}
+    }
+    Ok(())
+}

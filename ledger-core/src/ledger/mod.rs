@@ -1,0 +1,623 @@
+//! The ledger: ingest (validate, log, index), the pending pool, group
+//! commit, and the readers that query it meanwhile.
+//!
+//! - this module: the public API, the commit of a staged batch (log
+//!   entries flushed, derived writes published as a tail layer) and
+//!   opening with recovery;
+//! - [`ingest`]: the decision of each record and the pending pool;
+//! - [`pipeline`]: signature checks over cores, and pipelined streams.
+
+mod ingest;
+mod pipeline;
+
+use std::sync::{Arc, RwLock};
+
+use serde::Serialize;
+
+use crate::encoding;
+use crate::error::{StoreError, ValidationError};
+use crate::genesis::Genesis;
+use crate::hash::{Hash, NetworkId};
+use crate::reader::Reader;
+use crate::record::SignedRecord;
+use crate::store::Store;
+use crate::tables::{self, Tables, TablesMut};
+use crate::tail::{self, Layer, Layered, Writes};
+
+use self::ingest::{Mode, Staged};
+use self::pipeline::{precheck, Checked};
+
+/// Tunable limits of a ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LedgerConfig {
+    /// How far ahead of the local clock a record may be dated before it
+    /// waits in the pending pool (ms). Five minutes covers phone clocks.
+    pub max_future_skew_ms: u64,
+    /// Most records the pending pool holds. Each is at most
+    /// [`encoding::MAX_RECORD_BYTES`], so the pool stays under ~640 MiB even
+    /// if every record is maximal, and ~3 MiB for ordinary ones.
+    pub pending_capacity: usize,
+    /// Threads that verify a batch's signatures (1: on the caller's
+    /// thread). Signature checks dominate ingest cost and are independent,
+    /// so they spread over cores; everything else stays sequential.
+    pub verify_threads: usize,
+    /// Records accepted before what they derive (indexes, chain state,
+    /// the pending pool) is folded from memory into the store. More
+    /// means fewer rewrites of busy index values and more memory; it also
+    /// bounds what opening re-derives from the log after a crash.
+    pub fold_records: u64,
+}
+
+impl Default for LedgerConfig {
+    fn default() -> Self {
+        LedgerConfig {
+            max_future_skew_ms: 5 * 60 * 1000,
+            pending_capacity: 10_000,
+            verify_threads: 1,
+            fold_records: 16_384,
+        }
+    }
+}
+
+/// Why a record waits in the pending pool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "waiting_for", rename_all = "snake_case")]
+pub enum PendingReason {
+    /// Its prev or some deps are not stored yet.
+    Missing {
+        /// The absent hashes.
+        hashes: Vec<Hash>,
+    },
+    /// It is dated beyond the allowed skew of the local clock.
+    Future {
+        /// Its time.
+        time: u64,
+        /// The local clock when it arrived.
+        now: u64,
+    },
+}
+
+/// What happened to one submitted record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Validated and durably stored.
+    Accepted,
+    /// Already stored; nothing changed.
+    Duplicate,
+    /// Waiting in the pending pool; it is validated when it can be.
+    Pending(PendingReason),
+    /// Breaks a rule; not stored.
+    Rejected {
+        /// The rule.
+        #[serde(serialize_with = "crate::ledger::display")]
+        error: ValidationError,
+    },
+    /// It would have to wait, but the pending pool is full.
+    PoolFull {
+        /// The pool's capacity.
+        capacity: usize,
+    },
+}
+
+pub(crate) fn display<T: std::fmt::Display, S: serde::Serializer>(
+    v: &T,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
+}
+
+impl Outcome {
+    /// Whether the record is now stored.
+    pub fn is_stored(&self) -> bool {
+        matches!(self, Outcome::Accepted | Outcome::Duplicate)
+    }
+}
+
+/// The outcome of one record given as bytes: `Err` if it did not decode.
+pub type DecodedOutcome = Result<(Hash, Outcome), encoding::DecodeError>;
+
+/// The verdicts of one ingest call.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IngestReport {
+    /// One outcome per submitted record, in order.
+    pub outcomes: Vec<(Hash, Outcome)>,
+    /// Records from the pending pool decided during this call.
+    pub released: Vec<(Hash, Outcome)>,
+}
+
+/// The result of [`Ledger::ingest_atomic`].
+#[derive(Debug, Clone)]
+pub enum Atomic {
+    /// Every record was accepted and the batch is durable.
+    Committed(IngestReport),
+    /// Some record was not accepted; nothing was written.
+    Refused(IngestReport),
+}
+
+/// A record rejected, with the record it names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("record {hash} (author {author}, seq {seq}): {error}")]
+pub struct Rejection {
+    /// The record.
+    pub hash: Hash,
+    /// Its author (short hex).
+    pub author: String,
+    /// Its seq.
+    pub seq: u64,
+    /// The broken rule.
+    pub error: ValidationError,
+}
+
+/// How many keys the ledger wrote to its store, by path: what accepting
+/// records costs, and what folding them behind costs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct WriteStats {
+    /// Log entries written when batches were accepted (one per record).
+    pub log_keys: u64,
+    /// Keys written by folds (journal chunks excluded).
+    pub fold_keys: u64,
+    /// Folds done.
+    pub folds: u64,
+}
+
+/// A validated, replicated-ready ledger over a [`Store`].
+///
+/// A ledger has one writer (whoever holds it mutably) and any number of
+/// readers: it reads through its latest [`Reader`] (it dereferences to
+/// it), and [`Self::readers`] hands out a [`Readers`] handle that other
+/// threads use to query without waiting for writes.
+pub struct Ledger<S: Store> {
+    store: Arc<S>,
+    genesis: Arc<Genesis>,
+    network: NetworkId,
+    config: LedgerConfig,
+    pending_len: usize,
+    records_len: u64,
+    /// The seq the next logged record gets.
+    next_seq: u64,
+    /// The unfolded tail, oldest first (the writer's copy).
+    layers: Vec<Arc<Layer>>,
+    current: Reader<S>,
+    published: Readers<S>,
+    stats: WriteStats,
+    /// The next staging also releases pool records whose causes are
+    /// stored (set on opening).
+    sweep: bool,
+}
+
+/// A shareable handle on a ledger's latest published state.
+pub struct Readers<S: Store>(Arc<RwLock<Reader<S>>>);
+
+impl<S: Store> Clone for Readers<S> {
+    fn clone(&self) -> Self {
+        Readers(Arc::clone(&self.0))
+    }
+}
+
+impl<S: Store> std::fmt::Debug for Readers<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Readers").field(&self.latest()).finish()
+    }
+}
+
+impl<S: Store> Readers<S> {
+    /// A reader of everything accepted so far; it keeps seeing that state
+    /// (plus, at most, records accepted later) however long it is used.
+    pub fn latest(&self) -> Reader<S> {
+        match self.0.read() {
+            Ok(r) => r.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn set(&self, reader: Reader<S>) {
+        match self.0.write() {
+            Ok(mut r) => *r = reader,
+            Err(poisoned) => *poisoned.into_inner() = reader,
+        }
+    }
+}
+
+impl<S: Store> std::fmt::Debug for Ledger<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ledger")
+            .field("network", &self.network)
+            .field("records", &self.records_len)
+            .field("pending", &self.pending_len)
+            .field("tail_layers", &self.layers.len())
+            .finish()
+    }
+}
+
+/// A ledger reads through its latest reader: every query of [`Reader`]
+/// is a query of the ledger.
+impl<S: Store> std::ops::Deref for Ledger<S> {
+    type Target = Reader<S>;
+
+    fn deref(&self) -> &Reader<S> {
+        &self.current
+    }
+}
+
+impl<S: Store> Ledger<S> {
+    /// Founds a new ledger in an empty store.
+    pub fn create(store: S, genesis: Genesis, config: LedgerConfig) -> Result<Self, CreateError> {
+        genesis.check()?;
+        let kv = Layered {
+            store: &store,
+            layers: &[],
+        };
+        if kv.genesis_bytes()?.is_some() {
+            return Err(StoreError::AlreadyExists("this store".into()).into());
+        }
+        let mut w = Writes::new();
+        w.put_genesis(genesis.encode());
+        for (k, v) in w.into_iter() {
+            if let Some(v) = v {
+                store.put(&k, &v)?;
+            }
+        }
+        store.flush()?;
+        Self::open(store, config)
+    }
+
+    /// Opens an existing ledger. A fold a crash interrupted is finished,
+    /// and what the log holds beyond the last fold is derived again. Log
+    /// entries are written in order and a crash keeps a prefix of them,
+    /// so each one's causes precede it: one that cannot be derived again
+    /// means the store was damaged, and opening fails naming it.
+    pub fn open(store: S, config: LedgerConfig) -> Result<Self, CreateError> {
+        let bytes = Layered {
+            store: &store,
+            layers: &[],
+        }
+        .genesis_bytes()?
+        .ok_or_else(|| StoreError::NotALedger("this store".into()))?;
+        let genesis = Arc::new(Genesis::decode(&bytes)?);
+        tail::recover(&store)?;
+        let store = Arc::new(store);
+        let network = genesis.id();
+        let current = Reader::new(
+            Arc::clone(&store),
+            Arc::clone(&genesis),
+            Arc::default(),
+            (0, 0, 0),
+        );
+        let mut ledger = Ledger {
+            published: Readers(Arc::new(RwLock::new(current.clone()))),
+            current,
+            store,
+            genesis,
+            network,
+            config,
+            pending_len: 0,
+            records_len: 0,
+            next_seq: 1,
+            layers: Vec::new(),
+            stats: WriteStats::default(),
+            sweep: false,
+        };
+        ledger.replay_log()?;
+        Ok(ledger)
+    }
+
+    /// Derives the tail again from the log entries after the fold cursor.
+    fn replay_log(&mut self) -> Result<(), StoreError> {
+        const CHUNK: usize = 4096;
+        let kv = Layered {
+            store: self.store.as_ref(),
+            layers: &[],
+        };
+        let cursor = tables::fold_cursor(&kv)?;
+        let last = self
+            .store
+            .last_with_prefix(tables::log_prefix())?
+            .and_then(|(k, _)| tables::log_seq(&k))
+            .unwrap_or(0);
+        self.next_seq = cursor.max(last) + 1;
+        self.records_len = kv.record_count()?;
+        let mut after = Some(tables::log_entry_key(cursor));
+        loop {
+            let page = self
+                .store
+                .scan_page(tables::log_prefix(), after.as_deref(), CHUNK)?;
+            let Some((last_key, _)) = page.last() else {
+                break;
+            };
+            after = Some(last_key.clone());
+            let mut entries = Vec::with_capacity(page.len());
+            for (k, v) in &page {
+                let seq = tables::log_seq(k).unwrap_or(0);
+                let record = SignedRecord::decode(v).map_err(|e| StoreError::Corrupt {
+                    key: format!("log entry {seq}"),
+                    why: format!("does not decode: {e}"),
+                })?;
+                entries.push((seq, record));
+            }
+            let staged = self.stage_replay(entries)?;
+            self.publish(staged, false)?;
+            if page.len() < CHUNK {
+                break;
+            }
+        }
+        self.pending_len = self.current.kv().pending_all()?.len();
+        self.publish_reader();
+        // A crash may have lost the release of pool records whose causes
+        // the log holds: the first staging (with a real clock) does it.
+        self.sweep = self.pending_len > 0;
+        Ok(())
+    }
+
+    /// The limits this ledger was opened with.
+    pub fn config(&self) -> &LedgerConfig {
+        &self.config
+    }
+
+    /// A handle other threads query the ledger through: each
+    /// [`Readers::latest`] sees everything accepted until then, and no
+    /// reader ever waits for the writer.
+    pub fn readers(&self) -> Readers<S> {
+        self.published.clone()
+    }
+
+    /// What the ledger has written to its store so far, by path.
+    pub fn write_stats(&self) -> WriteStats {
+        self.stats
+    }
+
+    /// Folds the whole tail into the store, flushes, and gives the store
+    /// back. Opening it again then derives nothing. Dropping a ledger
+    /// does the same, but cannot report failure.
+    pub fn close(mut self) -> Result<S, StoreError>
+    where
+        S: Clone,
+    {
+        self.fold()?;
+        self.store.flush()?;
+        Ok(S::clone(&self.store))
+    }
+
+    /// Folds the whole tail into the store now.
+    pub fn fold(&mut self) -> Result<(), StoreError> {
+        if self.layers.is_empty() {
+            return Ok(());
+        }
+        let merged = tail::merge(&self.layers);
+        self.stats.fold_keys += tail::fold(self.store.as_ref(), &merged)?;
+        self.stats.folds += 1;
+        self.layers.clear();
+        self.publish_reader();
+        Ok(())
+    }
+
+    /// Ingests one record; see [`Self::ingest`].
+    pub fn ingest_one(&mut self, record: SignedRecord, now: u64) -> Result<Outcome, StoreError> {
+        let mut report = self.ingest(vec![record], now)?;
+        Ok(report.outcomes.pop().map_or(Outcome::Duplicate, |(_, o)| o))
+    }
+
+    /// Decodes and ingests records given as canonical bytes. Bytes that do
+    /// not decode are reported as `Err` in place, and nothing else about
+    /// them is done.
+    pub fn ingest_bytes(
+        &mut self,
+        items: &[Vec<u8>],
+        now: u64,
+    ) -> Result<Vec<DecodedOutcome>, StoreError> {
+        let mut decoded = Vec::new();
+        let mut slots = Vec::with_capacity(items.len());
+        for bytes in items {
+            match SignedRecord::decode(bytes) {
+                Ok(r) => {
+                    slots.push(Ok(decoded.len()));
+                    decoded.push(r);
+                }
+                Err(e) => slots.push(Err(e)),
+            }
+        }
+        let report = self.ingest(decoded, now)?;
+        Ok(slots
+            .into_iter()
+            .map(|s| s.map(|i| report.outcomes[i].clone()))
+            .collect())
+    }
+
+    /// Validates and stores a batch of records with one flush of the log
+    /// (group commit). Records may arrive in any order: those whose prev
+    /// or deps are absent, or dated beyond the allowed clock skew of `now`
+    /// (ms since epoch), wait in the pending pool and are decided when
+    /// they can be. "Accepted" is reported only after the flush.
+    pub fn ingest(
+        &mut self,
+        records: Vec<SignedRecord>,
+        now: u64,
+    ) -> Result<IngestReport, StoreError> {
+        self.ingest_inner(records, now, false)
+            .map(|(report, _)| report)
+    }
+
+    /// Like [`Self::ingest`], but all or nothing: the batch is written only
+    /// if every record in it is accepted (records it releases from the
+    /// pending pool included); otherwise nothing at all is written and the
+    /// report says why. For imports that must land whole.
+    pub fn ingest_atomic(
+        &mut self,
+        records: Vec<SignedRecord>,
+        now: u64,
+    ) -> Result<Atomic, StoreError> {
+        let (report, committed) = self.ingest_inner(records, now, true)?;
+        Ok(if committed {
+            Atomic::Committed(report)
+        } else {
+            Atomic::Refused(report)
+        })
+    }
+
+    fn ingest_inner(
+        &mut self,
+        records: Vec<SignedRecord>,
+        now: u64,
+        all_or_nothing: bool,
+    ) -> Result<(IngestReport, bool), StoreError> {
+        let checked = precheck(records, &self.network, self.config.verify_threads);
+        let staged = self.stage(checked, now, None)?;
+        if all_or_nothing
+            && staged
+                .report
+                .outcomes
+                .iter()
+                .chain(&staged.report.released)
+                .any(|(_, o)| *o != Outcome::Accepted)
+        {
+            return Ok((staged.report, false));
+        }
+        self.write_log(&staged.writes)?;
+        let report = self.publish(staged, true)?;
+        Ok((report, true))
+    }
+
+    /// Releases pending records whose time has come; call on a timer.
+    pub fn tick(&mut self, now: u64) -> Result<IngestReport, StoreError> {
+        self.ingest(Vec::new(), now)
+    }
+
+    /// Decides a checked batch against the ledger, read through `base`
+    /// (a batch staged before it and not yet published), and returns
+    /// what it writes without writing it.
+    fn stage(
+        &mut self,
+        checked: Vec<Checked>,
+        now: u64,
+        base: Option<(&Writes, (usize, u64, u64))>,
+    ) -> Result<Staged, StoreError> {
+        let counts = base.map_or((self.pending_len, self.records_len, self.next_seq), |b| b.1);
+        let sweep = std::mem::take(&mut self.sweep);
+        ingest::stage(
+            ingest::Context {
+                store: self.store.as_ref(),
+                layers: &self.layers,
+                base: base.map(|b| b.0),
+                genesis: &self.genesis,
+                config: self.config,
+                now,
+                mode: Mode::Live,
+                sweep,
+            },
+            counts,
+            checked,
+        )
+    }
+
+    /// Re-derives logged records (opening after a crash).
+    fn stage_replay(&self, entries: Vec<(u64, SignedRecord)>) -> Result<Staged, StoreError> {
+        ingest::stage_logged(
+            ingest::Context {
+                store: self.store.as_ref(),
+                layers: &self.layers,
+                base: None,
+                genesis: &self.genesis,
+                config: self.config,
+                now: u64::MAX,
+                mode: Mode::Replay,
+                sweep: false,
+            },
+            (self.pending_len, self.records_len, self.next_seq),
+            entries,
+        )
+    }
+
+    /// Writes a staged batch's log entries and flushes them: once this
+    /// returns, its records are accepted.
+    fn write_log(&mut self, writes: &Writes) -> Result<(), StoreError> {
+        write_log(self.store.as_ref(), writes).map(|n| self.stats.log_keys += n)
+    }
+
+    /// Makes a staged batch (already durable in the log) visible: its
+    /// derived writes become a tail layer, readers see them, and the tail
+    /// is folded when it has grown enough.
+    fn publish(&mut self, staged: Staged, may_fold: bool) -> Result<IngestReport, StoreError> {
+        let Staged {
+            writes,
+            report,
+            pending_len,
+            records_len,
+            next_seq,
+            ..
+        } = staged;
+        let records = records_len - self.records_len;
+        let derived: Writes = writes
+            .into_iter()
+            .filter(|(k, _)| !tables::is_log_key(k))
+            .collect();
+        self.pending_len = pending_len;
+        self.records_len = records_len;
+        self.next_seq = next_seq;
+        if !derived.is_empty() {
+            self.layers.push(Arc::new(Layer {
+                writes: derived,
+                last_seq: next_seq - 1,
+                records,
+            }));
+            tail::compact(&mut self.layers);
+        }
+        let tail_records: u64 = self.layers.iter().map(|l| l.records).sum();
+        let tail_writes: usize = self.layers.iter().map(|l| l.writes.len()).sum();
+        let limit = self.config.fold_records.max(1);
+        if may_fold
+            && (tail_records >= limit
+                || u64::try_from(tail_writes).unwrap_or(u64::MAX) >= limit.saturating_mul(16))
+        {
+            self.fold()?;
+        } else {
+            self.publish_reader();
+        }
+        Ok(report)
+    }
+
+    fn publish_reader(&mut self) {
+        self.current = Reader::new(
+            Arc::clone(&self.store),
+            Arc::clone(&self.genesis),
+            Arc::new(self.layers.clone()),
+            (self.records_len, self.pending_len, self.next_seq - 1),
+        );
+        self.published.set(self.current.clone());
+    }
+}
+
+impl<S: Store> Drop for Ledger<S> {
+    /// Folds the tail, so the next opening has nothing to derive. On
+    /// failure the log still holds everything: opening derives it again.
+    fn drop(&mut self) {
+        if self.fold().is_ok() {
+            let _ = self.store.flush();
+        }
+    }
+}
+
+/// Writes the log entries among `writes` and flushes them; returns how
+/// many there were.
+fn write_log(store: &dyn Store, writes: &Writes) -> Result<u64, StoreError> {
+    let mut n = 0;
+    for (k, v) in writes.iter().filter(|(k, _)| tables::is_log_key(k)) {
+        if let Some(v) = v {
+            store.put(k, v)?;
+            n += 1;
+        }
+    }
+    store.flush()?;
+    Ok(n)
+}
+
+/// A ledger could not be created or opened.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CreateError {
+    /// The genesis document is unusable.
+    #[error(transparent)]
+    Genesis(#[from] crate::genesis::GenesisError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

@@ -1,0 +1,237 @@
+//! Crash recovery of the store layout: the log, the tail folded behind it
+//! and the fold journal.
+//!
+//! A store records every write the ledger makes. A crash at write `k`
+//! leaves exactly the first `k` writes (a flush makes everything before
+//! it durable and writes persist in order; sled promises no more). For
+//! crash points all through a history with out-of-order arrivals, the
+//! pending pool and several folds, the reopened ledger must hold every
+//! record acknowledged before the crash, pass its audit, have the state
+//! of a ledger that simply took in the records it holds, and converge
+//! with everyone else once it takes in the rest.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::{Arc, Mutex};
+
+use ledger_core::audit;
+use ledger_core::ledger::{Ledger, LedgerConfig, Outcome};
+use ledger_core::store::{Entry, MemoryStore, Store};
+use ledger_core::workload::{self, Shape};
+use ledger_core::{Hash, SignedRecord, StoreError};
+
+const NOW: u64 = workload::T0 + 1_000_000_000;
+
+#[derive(Debug, Clone)]
+enum Op {
+    Put(Vec<u8>, Vec<u8>),
+    Delete(Vec<u8>),
+}
+
+/// A memory store that remembers every write, in order.
+#[derive(Clone, Default)]
+struct Recording {
+    inner: MemoryStore,
+    ops: Arc<Mutex<Vec<Op>>>,
+}
+
+impl Recording {
+    fn len(&self) -> usize {
+        self.ops.lock().unwrap().len()
+    }
+
+    /// The store a crash after the first `k` writes leaves.
+    fn crashed_at(&self, k: usize) -> MemoryStore {
+        let store = MemoryStore::new();
+        for op in &self.ops.lock().unwrap()[..k] {
+            match op {
+                Op::Put(key, v) => store.put(key, v).unwrap(),
+                Op::Delete(key) => store.delete(key).unwrap(),
+            }
+        }
+        store
+    }
+}
+
+impl Store for Recording {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.get(key)
+    }
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<Entry>, StoreError> {
+        self.inner.scan_prefix(prefix)
+    }
+    fn for_each_prefix(
+        &self,
+        prefix: &[u8],
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<(), StoreError> {
+        self.inner.for_each_prefix(prefix, visit)
+    }
+    fn scan_page(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Entry>, StoreError> {
+        self.inner.scan_page(prefix, after, limit)
+    }
+    fn last_with_prefix(&self, prefix: &[u8]) -> Result<Option<Entry>, StoreError> {
+        self.inner.last_with_prefix(prefix)
+    }
+    fn put(&self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        self.ops
+            .lock()
+            .unwrap()
+            .push(Op::Put(key.to_vec(), value.to_vec()));
+        self.inner.put(key, value)
+    }
+    fn delete(&self, key: &[u8]) -> Result<(), StoreError> {
+        self.ops.lock().unwrap().push(Op::Delete(key.to_vec()));
+        self.inner.delete(key)
+    }
+    fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+fn config() -> LedgerConfig {
+    LedgerConfig {
+        pending_capacity: 100_000,
+        // Fold often, so crashes land in and around many folds.
+        fold_records: 40,
+        ..LedgerConfig::default()
+    }
+}
+
+/// Batches of the workload in an order that makes records wait: every
+/// three consecutive batches arrive newest first.
+fn arrival_order(records: &[SignedRecord]) -> Vec<Vec<SignedRecord>> {
+    let batches: Vec<Vec<SignedRecord>> = records.chunks(23).map(<[_]>::to_vec).collect();
+    batches
+        .chunks(3)
+        .flat_map(|group| group.iter().rev().cloned())
+        .collect()
+}
+
+fn digest_of_records(genesis: &ledger_core::Genesis, records: Vec<SignedRecord>) -> Hash {
+    let mut l = Ledger::create(MemoryStore::new(), genesis.clone(), config()).unwrap();
+    l.ingest(records, NOW).unwrap();
+    assert_eq!(l.pending_len(), 0);
+    l.state_digest().unwrap()
+}
+
+#[test]
+fn a_crash_at_any_write_loses_nothing_acknowledged_and_recovers_whole() {
+    let w = workload::generate(Shape::for_records(400));
+    let full_digest = digest_of_records(&w.genesis, w.records.clone());
+
+    let store = Recording::default();
+    let mut ledger = Ledger::create(store.clone(), w.genesis.clone(), config()).unwrap();
+    // (writes made when the call returned, records acknowledged by then)
+    let mut acked: Vec<(usize, Vec<Hash>)> = vec![(store.len(), Vec::new())];
+    let mut so_far = Vec::new();
+    for batch in arrival_order(&w.records) {
+        let report = ledger.ingest(batch, NOW).unwrap();
+        for (h, o) in report.outcomes.iter().chain(&report.released) {
+            assert!(
+                matches!(o, Outcome::Accepted | Outcome::Pending(_)),
+                "{h}: {o:?}"
+            );
+            if *o == Outcome::Accepted {
+                so_far.push(*h);
+            }
+        }
+        acked.push((store.len(), so_far.clone()));
+    }
+    assert_eq!(ledger.pending_len(), 0);
+    assert_eq!(ledger.state_digest().unwrap(), full_digest);
+    let folds = ledger.write_stats().folds;
+    assert!(folds >= 5, "only {folds} folds");
+    // The crash images are taken from the writes so far: dropping the
+    // ledger would fold its tail.
+    let total = store.len();
+    // Every write of the first folds, then a spread over the rest.
+    let created = acked[0].0;
+    let mut points: Vec<usize> = (created..total.min(1_500)).step_by(7).collect();
+    points.extend((created..total).step_by(total / 60 + 1));
+    points.push(total);
+    for k in points {
+        let crashed = store.crashed_at(k);
+        let mut l = Ledger::open(crashed, config())
+            .unwrap_or_else(|e| panic!("crash at write {k}: reopening failed: {e}"));
+        let must_hold = acked
+            .iter()
+            .rev()
+            .find(|(at, _)| *at <= k)
+            .map(|(_, h)| h.as_slice())
+            .unwrap_or_default();
+        for h in must_hold {
+            assert!(
+                ledger_core::graph::Graph::record(&l, h).unwrap().is_some(),
+                "crash at write {k}: acknowledged record {h} is gone"
+            );
+        }
+        let report = audit::audit(&l, MemoryStore::new(), NOW, |_| {}).unwrap();
+        assert!(report.passed(), "crash at write {k}: {:?}", report.problems);
+
+        let mut held = Vec::new();
+        l.for_each_record(|_, bytes| {
+            held.push(SignedRecord::decode(bytes).unwrap());
+            true
+        })
+        .unwrap();
+        assert_eq!(held.len() as u64, l.len(), "crash at write {k}");
+        assert_eq!(
+            l.state_digest().unwrap(),
+            digest_of_records(&w.genesis, held),
+            "crash at write {k}: state differs from a ledger holding the same records"
+        );
+
+        // Taking in everything again converges with everyone else.
+        for batch in arrival_order(&w.records) {
+            l.ingest(batch, NOW).unwrap();
+        }
+        assert_eq!(l.pending_len(), 0, "crash at write {k}");
+        assert_eq!(l.state_digest().unwrap(), full_digest, "crash at write {k}");
+    }
+}
+
+#[test]
+fn opening_derives_the_unfolded_tail_and_a_closed_ledger_has_none() {
+    let w = workload::generate(Shape::for_records(400));
+    let store = Recording::default();
+    let config = LedgerConfig {
+        fold_records: 10_000,
+        ..config()
+    };
+    let mut ledger = Ledger::create(store.clone(), w.genesis.clone(), config).unwrap();
+    ledger.ingest(w.records.clone(), NOW).unwrap();
+    let digest = ledger.state_digest().unwrap();
+    assert_eq!(ledger.write_stats().folds, 0);
+    assert_eq!(ledger.write_stats().log_keys, w.records.len() as u64);
+
+    // A crash now: nothing was folded, so opening derives it all again
+    // from the log, writing nothing.
+    let logged = store.len();
+    let crashed = Recording {
+        inner: store.crashed_at(logged),
+        ops: Arc::default(),
+    };
+    drop(ledger);
+    let store = crashed;
+    let reopened = Ledger::open(store.clone(), config).unwrap();
+    assert_eq!(store.len(), 0);
+    assert_eq!(reopened.len(), w.records.len() as u64);
+    assert_eq!(reopened.state_digest().unwrap(), digest);
+
+    // Closing folds it; opening again finds nothing to derive.
+    let closed = reopened.close().unwrap();
+    assert!(store.len() > 0, "closing folds the tail");
+    let at_close = store.len();
+    let again = Ledger::open(closed, config).unwrap();
+    assert_eq!(again.state_digest().unwrap(), digest);
+    assert_eq!(
+        store.len(),
+        at_close,
+        "opening a closed ledger writes nothing"
+    );
+}
