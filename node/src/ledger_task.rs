@@ -56,14 +56,17 @@ impl LedgerState {
 
 type ReadFn = Box<dyn FnOnce(&mut LedgerState) + Send>;
 
+/// Records to validate and store, and where their verdicts go.
+struct Ingest {
+    records: Vec<SignedRecord>,
+    /// Records entering the network here (HTTP submissions): judged by
+    /// the admission rule too (`Ledger::submit`), unlike replication.
+    submitted: bool,
+    reply: oneshot::Sender<Result<IngestReport, StoreError>>,
+}
+
 enum Cmd {
-    Ingest {
-        records: Vec<SignedRecord>,
-        /// Records entering the network here (HTTP submissions): judged by
-        /// the admission rule too (`Ledger::submit`), unlike replication.
-        submitted: bool,
-        reply: oneshot::Sender<Result<IngestReport, StoreError>>,
-    },
+    Ingest(Ingest),
     Read(ReadFn),
     Close(oneshot::Sender<()>),
 }
@@ -130,11 +133,11 @@ impl LedgerHandle {
     ) -> Result<Result<IngestReport, StoreError>, LedgerClosed> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(Cmd::Ingest {
+            .send(Cmd::Ingest(Ingest {
                 records,
                 submitted,
                 reply,
-            })
+            }))
             .await
             .map_err(|_| LedgerClosed)?;
         rx.await.map_err(|_| LedgerClosed)
@@ -166,16 +169,18 @@ impl LedgerHandle {
 }
 
 fn serve(mut state: LedgerState, mut rx: mpsc::Receiver<Cmd>, metrics: &Metrics) {
-    let mut deferred: Vec<Cmd> = Vec::new();
+    // The command taken from the queue while gathering a group that did
+    // not join it: served next, before anything still queued.
+    let mut held: Option<Cmd> = None;
     loop {
-        let first = match deferred.pop() {
+        let cmd = match held.take() {
             Some(c) => c,
             None => match rx.blocking_recv() {
                 Some(c) => c,
                 None => break,
             },
         };
-        match first {
+        match cmd {
             Cmd::Read(f) => f(&mut state),
             Cmd::Close(reply) => {
                 if let Err(e) = ledger_core::store::Store::flush(state.ledger.store()) {
@@ -184,64 +189,74 @@ fn serve(mut state: LedgerState, mut rx: mpsc::Receiver<Cmd>, metrics: &Metrics)
                 let _ = reply.send(());
                 return;
             }
-            Cmd::Ingest {
-                records,
-                submitted,
-                reply,
-            } => {
-                // Group commit: merge every ingest of the same kind already
-                // queued (submissions with submissions, replication with
-                // replication).
-                let mut groups = vec![(records.len(), reply)];
-                let mut all = records;
-                while all.len() < MAX_GROUP_RECORDS {
-                    match rx.try_recv() {
-                        Ok(Cmd::Ingest {
-                            records,
-                            submitted: same,
-                            reply,
-                        }) if same == submitted => {
-                            groups.push((records.len(), reply));
-                            all.extend(records);
-                        }
-                        Ok(other) => {
-                            deferred.push(other);
-                            break;
-                        }
-                        Err(_) => break,
-                    }
-                }
-                let result = if submitted {
-                    state.ledger.submit(all, now_ms())
-                } else {
-                    state.ledger.ingest(all, now_ms())
-                };
-                match result {
-                    Ok(report) => {
-                        count(metrics, &report);
-                        metrics.set_gauges(state.ledger.len(), state.ledger.pending_len());
-                        let mut outcomes = report.outcomes.into_iter();
-                        let mut released = Some(report.released);
-                        for (n, reply) in groups {
-                            let part = IngestReport {
-                                outcomes: outcomes.by_ref().take(n).collect(),
-                                released: released.take().unwrap_or_default(),
-                            };
-                            let _ = reply.send(Ok(part));
-                        }
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "ledger ingest failed");
-                        for (_, reply) in groups {
-                            let _ = reply.send(Err(StoreError::Engine(e.to_string())));
-                        }
-                    }
-                }
+            Cmd::Ingest(first) => {
+                let (group, next) = gather(first, || rx.try_recv().ok());
+                held = next;
+                commit(&mut state, group, metrics);
             }
         }
     }
     if let Err(e) = ledger_core::store::Store::flush(state.ledger.store()) {
         tracing::error!(error = %e, "flushing the ledger at shutdown");
+    }
+}
+
+/// Gathers one group commit: `first`, then the ingests of the same kind
+/// (submissions with submissions, replication with replication) that
+/// `next` yields from the queue. Returns the group, in queue order, and
+/// the command that ended it, if any, which must be served next.
+fn gather(first: Ingest, mut next: impl FnMut() -> Option<Cmd>) -> (Vec<Ingest>, Option<Cmd>) {
+    let submitted = first.submitted;
+    let mut total = first.records.len();
+    let mut group = vec![first];
+    while total < MAX_GROUP_RECORDS {
+        match next() {
+            None => break,
+            Some(Cmd::Ingest(i)) if i.submitted == submitted => {
+                total += i.records.len();
+                group.push(i);
+            }
+            Some(other) => return (group, Some(other)),
+        }
+    }
+    (group, None)
+}
+
+/// Validates and stores a group with one `Ledger` call (one atomic write,
+/// one flush), then answers each caller with its own verdicts.
+fn commit(state: &mut LedgerState, group: Vec<Ingest>, metrics: &Metrics) {
+    let submitted = group.first().is_some_and(|i| i.submitted);
+    let mut all = Vec::with_capacity(group.iter().map(|i| i.records.len()).sum());
+    let mut replies = Vec::with_capacity(group.len());
+    for i in group {
+        replies.push((i.records.len(), i.reply));
+        all.extend(i.records);
+    }
+    let result = if submitted {
+        state.ledger.submit(all, now_ms())
+    } else {
+        state.ledger.ingest(all, now_ms())
+    };
+    match result {
+        Ok(report) => {
+            count(metrics, &report);
+            metrics.set_gauges(state.ledger.len(), state.ledger.pending_len());
+            let mut outcomes = report.outcomes.into_iter();
+            let mut released = Some(report.released);
+            for (n, reply) in replies {
+                let part = IngestReport {
+                    outcomes: outcomes.by_ref().take(n).collect(),
+                    released: released.take().unwrap_or_default(),
+                };
+                let _ = reply.send(Ok(part));
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "ledger ingest failed");
+            for (_, reply) in replies {
+                let _ = reply.send(Err(StoreError::Engine(e.to_string())));
+            }
+        }
     }
 }
 
