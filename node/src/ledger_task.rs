@@ -21,6 +21,9 @@ pub const LEDGER_QUEUE: usize = 256;
 
 /// Most records merged into one group commit: ~1,000 records cost a few
 /// tens of ms to validate, so no caller waits long behind a big batch.
+/// Queued ingests join a group only while it stays within the bound; one
+/// ingest larger than it (a gossip batch or submission is capped by its
+/// own limit) is served alone.
 pub const MAX_GROUP_RECORDS: usize = 2_000;
 
 /// The ledger and what the node caches beside it.
@@ -203,8 +206,12 @@ fn serve(mut state: LedgerState, mut rx: mpsc::Receiver<Cmd>, metrics: &Metrics)
 
 /// Gathers one group commit: `first`, then the ingests of the same kind
 /// (submissions with submissions, replication with replication) that
-/// `next` yields from the queue. Returns the group, in queue order, and
-/// the command that ended it, if any, which must be served next.
+/// `next` yields from the queue, as long as the group stays within
+/// [`MAX_GROUP_RECORDS`]. Returns the group, in queue order, and the
+/// command that ended it, if any, which must be served next: an ingest
+/// that would push the group past the bound waits for the next group. A
+/// single ingest larger than the bound is still served, as a group of its
+/// own.
 fn gather(first: Ingest, mut next: impl FnMut() -> Option<Cmd>) -> (Vec<Ingest>, Option<Cmd>) {
     let submitted = first.submitted;
     let mut total = first.records.len();
@@ -212,7 +219,10 @@ fn gather(first: Ingest, mut next: impl FnMut() -> Option<Cmd>) -> (Vec<Ingest>,
     while total < MAX_GROUP_RECORDS {
         match next() {
             None => break,
-            Some(Cmd::Ingest(i)) if i.submitted == submitted => {
+            Some(Cmd::Ingest(i))
+                if i.submitted == submitted
+                    && total.saturating_add(i.records.len()) <= MAX_GROUP_RECORDS =>
+            {
                 total += i.records.len();
                 group.push(i);
             }
@@ -269,5 +279,106 @@ fn count(metrics: &Metrics, report: &IngestReport) {
             Outcome::Rejected { .. } => metrics.inc(&metrics.records_rejected),
             Outcome::PoolFull { .. } => metrics.inc(&metrics.records_pool_full),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::collections::VecDeque;
+
+    use super::*;
+
+    fn ingest(n: usize, submitted: bool) -> Cmd {
+        let record = ledger_core::workload::generate(ledger_core::workload::Shape::for_records(1))
+            .records
+            .swap_remove(0);
+        let (reply, _) = oneshot::channel();
+        Cmd::Ingest(Ingest {
+            records: vec![record; n],
+            submitted,
+            reply,
+        })
+    }
+
+    /// What the ledger thread serves, given `queue`: each group commit as
+    /// its commands' sizes, and `None` for a command that is not an ingest.
+    /// Drives [`gather`] the way [`serve`] does, holding the command that
+    /// ended a group for the next turn.
+    fn schedule(mut queue: VecDeque<Cmd>) -> Vec<Option<Vec<usize>>> {
+        let mut held = None;
+        let mut served = Vec::new();
+        while let Some(cmd) = held.take().or_else(|| queue.pop_front()) {
+            match cmd {
+                Cmd::Ingest(first) => {
+                    let (group, next) = gather(first, || queue.pop_front());
+                    held = next;
+                    served.push(Some(group.iter().map(|i| i.records.len()).collect()));
+                }
+                Cmd::Read(_) | Cmd::Close(_) => served.push(None),
+            }
+        }
+        served
+    }
+
+    fn sizes(groups: &[Option<Vec<usize>>]) -> Vec<usize> {
+        groups.iter().flatten().flatten().copied().collect()
+    }
+
+    #[test]
+    fn a_group_never_exceeds_max_group_records() {
+        let queue: VecDeque<Cmd> = [1_500, 1_500, 10, 2_500]
+            .into_iter()
+            .map(|n| ingest(n, true))
+            .collect();
+        let groups = schedule(queue);
+        // The second 1,500 would make 3,000: it waits for the next group;
+        // 2,500 alone exceeds the bound and is still served, by itself.
+        assert_eq!(
+            groups,
+            vec![Some(vec![1_500]), Some(vec![1_500, 10]), Some(vec![2_500])]
+        );
+        for g in groups.iter().flatten() {
+            assert!(g.len() == 1 || g.iter().sum::<usize>() <= MAX_GROUP_RECORDS);
+        }
+    }
+
+    #[test]
+    fn a_group_fills_up_to_the_bound_exactly() {
+        let queue: VecDeque<Cmd> = [1_000, 600, 400, 1]
+            .into_iter()
+            .map(|n| ingest(n, false))
+            .collect();
+        assert_eq!(
+            schedule(queue),
+            vec![Some(vec![1_000, 600, 400]), Some(vec![1])]
+        );
+    }
+
+    #[test]
+    fn commands_are_served_in_queue_order() {
+        // Sizes tag the commands; kinds and reads split the groups.
+        let mut queue = VecDeque::new();
+        for (n, submitted) in [(1, true), (2, true), (3, false), (1_997, false), (5, false)] {
+            queue.push_back(ingest(n, submitted));
+        }
+        queue.push_back(Cmd::Read(Box::new(|_| {})));
+        for n in [1_998, 6, 7] {
+            queue.push_back(ingest(n, true));
+        }
+        let groups = schedule(queue);
+        assert_eq!(
+            groups,
+            vec![
+                Some(vec![1, 2]),
+                Some(vec![3, 1_997]),
+                Some(vec![5]),
+                None,
+                Some(vec![1_998]),
+                Some(vec![6, 7]),
+            ]
+        );
+        assert_eq!(sizes(&groups), vec![1, 2, 3, 1_997, 5, 1_998, 6, 7]);
     }
 }
