@@ -186,6 +186,13 @@ impl Node {
         })
     }
 
+    /// Serves until `shutdown` completes, then stops cleanly.
+    pub async fn serve_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        shutdown.await;
+        tracing::info!("shutting down");
+        self.stop().await
+    }
+
     /// Stops serving, stops the network, flushes and closes the ledger.
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.stop.send(true);
@@ -201,8 +208,5 @@ impl Node {
 
 /// Runs a node until `shutdown` completes, then stops it cleanly.
 pub async fn run(settings: Settings, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-    let node = Node::start(settings).await?;
-    shutdown.await;
-    tracing::info!("shutting down");
-    node.stop().await
+    Node::start(settings).await?.serve_until(shutdown).await
 }
