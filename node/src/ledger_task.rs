@@ -79,6 +79,52 @@ enum Cmd {
 #[error("the ledger is closed")]
 pub struct LedgerClosed;
 
+/// How the ledger thread returned (it flushed the store either way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// Asked to, by [`LedgerHandle::close`].
+    Closed,
+    /// Every handle was dropped, so no command could come any more.
+    Abandoned,
+}
+
+/// The ledger thread ended while the node still served: it panicked, or
+/// returned without the node asking it to. A node without its ledger
+/// could only answer 503, so it stops, and `terroird` exits with
+/// [`LedgerDied::EXIT_CODE`].
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the ledger thread {0}")]
+pub struct LedgerDied(String);
+
+impl LedgerDied {
+    /// `terroird`'s exit status when its ledger thread dies: 70, sysexits'
+    /// `EX_SOFTWARE` (internal software error), apart from 1 (could not
+    /// start) so a supervisor or operator can tell the two apart.
+    pub const EXIT_CODE: u8 = 70;
+
+    /// Why the ledger thread ended, from its join result; any end is
+    /// unexpected where this is asked.
+    pub fn from_join(ended: Result<Ended, tokio::task::JoinError>) -> Self {
+        LedgerDied(match ended {
+            Ok(Ended::Closed) => "was closed while the node was running".to_owned(),
+            Ok(Ended::Abandoned) => "lost every handle while the node was running".to_owned(),
+            Err(e) if e.is_panic() => format!("panicked: {}", panic_text(e.into_panic().as_ref())),
+            Err(e) => format!("was cancelled: {e}"),
+        })
+    }
+}
+
+/// A panic's message on one line (`panic!` carries a `&str` or a
+/// `String`; line breaks are escaped).
+pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    let text = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)");
+    text.replace('\n', "\\n")
+}
+
 /// A cheap, cloneable handle on the ledger thread.
 #[derive(Debug, Clone)]
 pub struct LedgerHandle {
@@ -95,11 +141,12 @@ pub fn now_ms() -> u64 {
 
 impl LedgerHandle {
     /// Starts the ledger thread. Returns the handle and the thread's join
-    /// handle (it ends after [`Self::close`]).
+    /// handle (it ends after [`Self::close`], when every handle is dropped,
+    /// or on a panic).
     pub fn spawn(
         ledger: Ledger<SledStore>,
         metrics: std::sync::Arc<Metrics>,
-    ) -> (Self, tokio::task::JoinHandle<()>) {
+    ) -> (Self, tokio::task::JoinHandle<Ended>) {
         let (tx, rx) = mpsc::channel(LEDGER_QUEUE);
         let state = LedgerState {
             ledger,
@@ -171,7 +218,7 @@ impl LedgerHandle {
     }
 }
 
-fn serve(mut state: LedgerState, mut rx: mpsc::Receiver<Cmd>, metrics: &Metrics) {
+fn serve(mut state: LedgerState, mut rx: mpsc::Receiver<Cmd>, metrics: &Metrics) -> Ended {
     // The command taken from the queue while gathering a group that did
     // not join it: served next, before anything still queued.
     let mut held: Option<Cmd> = None;
@@ -180,17 +227,18 @@ fn serve(mut state: LedgerState, mut rx: mpsc::Receiver<Cmd>, metrics: &Metrics)
             Some(c) => c,
             None => match rx.blocking_recv() {
                 Some(c) => c,
-                None => break,
+                None => {
+                    flush(&state);
+                    return Ended::Abandoned;
+                }
             },
         };
         match cmd {
             Cmd::Read(f) => f(&mut state),
             Cmd::Close(reply) => {
-                if let Err(e) = ledger_core::store::Store::flush(state.ledger.store()) {
-                    tracing::error!(error = %e, "flushing the ledger at shutdown");
-                }
+                flush(&state);
                 let _ = reply.send(());
-                return;
+                return Ended::Closed;
             }
             Cmd::Ingest(first) => {
                 let (group, next) = gather(first, || rx.try_recv().ok());
@@ -199,6 +247,9 @@ fn serve(mut state: LedgerState, mut rx: mpsc::Receiver<Cmd>, metrics: &Metrics)
             }
         }
     }
+}
+
+fn flush(state: &LedgerState) {
     if let Err(e) = ledger_core::store::Store::flush(state.ledger.store()) {
         tracing::error!(error = %e, "flushing the ledger at shutdown");
     }
