@@ -165,6 +165,8 @@ fn parse_submission(body: &[u8], max: usize) -> ApiResult<(Vec<SignedRecord>, bo
 
 async fn submit(State(st): State<AppState>, body: Bytes) -> ApiResult<Response> {
     st.metrics.inc(&st.metrics.http_requests);
+    // The whole body has been read (the extractor buffers it).
+    st.metrics.inc(&st.metrics.submissions_received);
     let (records, single) = parse_submission(&body, st.max_submit_records)?;
     let encoded: Vec<(Hash, Vec<u8>)> = records.iter().map(|r| (r.hash(), r.encode())).collect();
     // Records enter the network here: `submit` judges the admission rule

@@ -21,6 +21,9 @@ pub const LEDGER_QUEUE: usize = 256;
 
 /// Most records merged into one group commit: ~1,000 records cost a few
 /// tens of ms to validate, so no caller waits long behind a big batch.
+/// Queued ingests join a group only while it stays within the bound; one
+/// ingest larger than it (a gossip batch or submission is capped by its
+/// own limit) is served alone.
 pub const MAX_GROUP_RECORDS: usize = 2_000;
 
 /// The ledger and what the node caches beside it.
@@ -56,14 +59,17 @@ impl LedgerState {
 
 type ReadFn = Box<dyn FnOnce(&mut LedgerState) + Send>;
 
+/// Records to validate and store, and where their verdicts go.
+struct Ingest {
+    records: Vec<SignedRecord>,
+    /// Records entering the network here (HTTP submissions): judged by
+    /// the admission rule too (`Ledger::submit`), unlike replication.
+    submitted: bool,
+    reply: oneshot::Sender<Result<IngestReport, StoreError>>,
+}
+
 enum Cmd {
-    Ingest {
-        records: Vec<SignedRecord>,
-        /// Records entering the network here (HTTP submissions): judged by
-        /// the admission rule too (`Ledger::submit`), unlike replication.
-        submitted: bool,
-        reply: oneshot::Sender<Result<IngestReport, StoreError>>,
-    },
+    Ingest(Ingest),
     Read(ReadFn),
     Close(oneshot::Sender<()>),
 }
@@ -72,6 +78,52 @@ enum Cmd {
 #[derive(Debug, Clone, Copy, thiserror::Error)]
 #[error("the ledger is closed")]
 pub struct LedgerClosed;
+
+/// How the ledger thread returned (it flushed the store either way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// Asked to, by [`LedgerHandle::close`].
+    Closed,
+    /// Every handle was dropped, so no command could come any more.
+    Abandoned,
+}
+
+/// The ledger thread ended while the node still served: it panicked, or
+/// returned without the node asking it to. A node without its ledger
+/// could only answer 503, so it stops, and `terroird` exits with
+/// [`LedgerDied::EXIT_CODE`].
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the ledger thread {0}")]
+pub struct LedgerDied(String);
+
+impl LedgerDied {
+    /// `terroird`'s exit status when its ledger thread dies: 70, sysexits'
+    /// `EX_SOFTWARE` (internal software error), apart from 1 (could not
+    /// start) so a supervisor or operator can tell the two apart.
+    pub const EXIT_CODE: u8 = 70;
+
+    /// Why the ledger thread ended, from its join result; any end is
+    /// unexpected where this is asked.
+    pub fn from_join(ended: Result<Ended, tokio::task::JoinError>) -> Self {
+        LedgerDied(match ended {
+            Ok(Ended::Closed) => "was closed while the node was running".to_owned(),
+            Ok(Ended::Abandoned) => "lost every handle while the node was running".to_owned(),
+            Err(e) if e.is_panic() => format!("panicked: {}", panic_text(e.into_panic().as_ref())),
+            Err(e) => format!("was cancelled: {e}"),
+        })
+    }
+}
+
+/// A panic's message on one line (`panic!` carries a `&str` or a
+/// `String`; line breaks are escaped).
+pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    let text = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)");
+    text.replace('\n', "\\n")
+}
 
 /// A cheap, cloneable handle on the ledger thread.
 #[derive(Debug, Clone)]
@@ -89,11 +141,12 @@ pub fn now_ms() -> u64 {
 
 impl LedgerHandle {
     /// Starts the ledger thread. Returns the handle and the thread's join
-    /// handle (it ends after [`Self::close`]).
+    /// handle (it ends after [`Self::close`], when every handle is dropped,
+    /// or on a panic).
     pub fn spawn(
         ledger: Ledger<SledStore>,
         metrics: std::sync::Arc<Metrics>,
-    ) -> (Self, tokio::task::JoinHandle<()>) {
+    ) -> (Self, tokio::task::JoinHandle<Ended>) {
         let (tx, rx) = mpsc::channel(LEDGER_QUEUE);
         let state = LedgerState {
             ledger,
@@ -130,11 +183,11 @@ impl LedgerHandle {
     ) -> Result<Result<IngestReport, StoreError>, LedgerClosed> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(Cmd::Ingest {
+            .send(Cmd::Ingest(Ingest {
                 records,
                 submitted,
                 reply,
-            })
+            }))
             .await
             .map_err(|_| LedgerClosed)?;
         rx.await.map_err(|_| LedgerClosed)
@@ -165,80 +218,35 @@ impl LedgerHandle {
     }
 }
 
-fn serve(mut state: LedgerState, mut rx: mpsc::Receiver<Cmd>, metrics: &Metrics) {
-    let mut deferred: Vec<Cmd> = Vec::new();
+fn serve(mut state: LedgerState, mut rx: mpsc::Receiver<Cmd>, metrics: &Metrics) -> Ended {
+    // The command taken from the queue while gathering a group that did
+    // not join it: served next, before anything still queued.
+    let mut held: Option<Cmd> = None;
     loop {
-        let first = match deferred.pop() {
+        let cmd = match held.take() {
             Some(c) => c,
             None => match rx.blocking_recv() {
                 Some(c) => c,
-                None => break,
+                None => {
+                    shut_down(state);
+                    return Ended::Abandoned;
+                }
             },
         };
-        match first {
+        match cmd {
             Cmd::Read(f) => f(&mut state),
             Cmd::Close(reply) => {
                 shut_down(state);
                 let _ = reply.send(());
-                return;
+                return Ended::Closed;
             }
-            Cmd::Ingest {
-                records,
-                submitted,
-                reply,
-            } => {
-                // Group commit: merge every ingest of the same kind already
-                // queued (submissions with submissions, replication with
-                // replication).
-                let mut groups = vec![(records.len(), reply)];
-                let mut all = records;
-                while all.len() < MAX_GROUP_RECORDS {
-                    match rx.try_recv() {
-                        Ok(Cmd::Ingest {
-                            records,
-                            submitted: same,
-                            reply,
-                        }) if same == submitted => {
-                            groups.push((records.len(), reply));
-                            all.extend(records);
-                        }
-                        Ok(other) => {
-                            deferred.push(other);
-                            break;
-                        }
-                        Err(_) => break,
-                    }
-                }
-                let result = if submitted {
-                    state.ledger.submit(all, now_ms())
-                } else {
-                    state.ledger.ingest(all, now_ms())
-                };
-                match result {
-                    Ok(report) => {
-                        count(metrics, &report);
-                        metrics.set_gauges(state.ledger.len(), state.ledger.pending_len());
-                        let mut outcomes = report.outcomes.into_iter();
-                        let mut released = Some(report.released);
-                        for (n, reply) in groups {
-                            let part = IngestReport {
-                                outcomes: outcomes.by_ref().take(n).collect(),
-                                released: released.take().unwrap_or_default(),
-                            };
-                            let _ = reply.send(Ok(part));
-                        }
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "ledger ingest failed");
-                        for (_, reply) in groups {
-                            let _ = reply.send(Err(StoreError::Engine(e.to_string())));
-                        }
-                    }
-                }
+            Cmd::Ingest(first) => {
+                let (group, next) = gather(first, || rx.try_recv().ok());
+                held = next;
+                commit(&mut state, group, metrics);
             }
         }
     }
-    shut_down(state);
 }
 
 /// Folds the ledger's tail into its store and flushes it, so the next
@@ -246,6 +254,72 @@ fn serve(mut state: LedgerState, mut rx: mpsc::Receiver<Cmd>, metrics: &Metrics)
 fn shut_down(state: LedgerState) {
     if let Err(e) = state.ledger.close() {
         tracing::error!(error = %e, "closing the ledger at shutdown");
+    }
+}
+
+/// Gathers one group commit: `first`, then the ingests of the same kind
+/// (submissions with submissions, replication with replication) that
+/// `next` yields from the queue, as long as the group stays within
+/// [`MAX_GROUP_RECORDS`]. Returns the group, in queue order, and the
+/// command that ended it, if any, which must be served next: an ingest
+/// that would push the group past the bound waits for the next group. A
+/// single ingest larger than the bound is still served, as a group of its
+/// own.
+fn gather(first: Ingest, mut next: impl FnMut() -> Option<Cmd>) -> (Vec<Ingest>, Option<Cmd>) {
+    let submitted = first.submitted;
+    let mut total = first.records.len();
+    let mut group = vec![first];
+    while total < MAX_GROUP_RECORDS {
+        match next() {
+            None => break,
+            Some(Cmd::Ingest(i))
+                if i.submitted == submitted
+                    && total.saturating_add(i.records.len()) <= MAX_GROUP_RECORDS =>
+            {
+                total += i.records.len();
+                group.push(i);
+            }
+            Some(other) => return (group, Some(other)),
+        }
+    }
+    (group, None)
+}
+
+/// Validates and stores a group with one `Ledger` call (one atomic write,
+/// one flush), then answers each caller with its own verdicts.
+fn commit(state: &mut LedgerState, group: Vec<Ingest>, metrics: &Metrics) {
+    let submitted = group.first().is_some_and(|i| i.submitted);
+    let mut all = Vec::with_capacity(group.iter().map(|i| i.records.len()).sum());
+    let mut replies = Vec::with_capacity(group.len());
+    for i in group {
+        replies.push((i.records.len(), i.reply));
+        all.extend(i.records);
+    }
+    let result = if submitted {
+        state.ledger.submit(all, now_ms())
+    } else {
+        state.ledger.ingest(all, now_ms())
+    };
+    match result {
+        Ok(report) => {
+            count(metrics, &report);
+            metrics.set_gauges(state.ledger.len(), state.ledger.pending_len());
+            let mut outcomes = report.outcomes.into_iter();
+            let mut released = Some(report.released);
+            for (n, reply) in replies {
+                let part = IngestReport {
+                    outcomes: outcomes.by_ref().take(n).collect(),
+                    released: released.take().unwrap_or_default(),
+                };
+                let _ = reply.send(Ok(part));
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "ledger ingest failed");
+            for (_, reply) in replies {
+                let _ = reply.send(Err(StoreError::Engine(e.to_string())));
+            }
+        }
     }
 }
 
@@ -258,5 +332,106 @@ fn count(metrics: &Metrics, report: &IngestReport) {
             Outcome::Rejected { .. } => metrics.inc(&metrics.records_rejected),
             Outcome::PoolFull { .. } => metrics.inc(&metrics.records_pool_full),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::collections::VecDeque;
+
+    use super::*;
+
+    fn ingest(n: usize, submitted: bool) -> Cmd {
+        let record = ledger_core::workload::generate(ledger_core::workload::Shape::for_records(1))
+            .records
+            .swap_remove(0);
+        let (reply, _) = oneshot::channel();
+        Cmd::Ingest(Ingest {
+            records: vec![record; n],
+            submitted,
+            reply,
+        })
+    }
+
+    /// What the ledger thread serves, given `queue`: each group commit as
+    /// its commands' sizes, and `None` for a command that is not an ingest.
+    /// Drives [`gather`] the way [`serve`] does, holding the command that
+    /// ended a group for the next turn.
+    fn schedule(mut queue: VecDeque<Cmd>) -> Vec<Option<Vec<usize>>> {
+        let mut held = None;
+        let mut served = Vec::new();
+        while let Some(cmd) = held.take().or_else(|| queue.pop_front()) {
+            match cmd {
+                Cmd::Ingest(first) => {
+                    let (group, next) = gather(first, || queue.pop_front());
+                    held = next;
+                    served.push(Some(group.iter().map(|i| i.records.len()).collect()));
+                }
+                Cmd::Read(_) | Cmd::Close(_) => served.push(None),
+            }
+        }
+        served
+    }
+
+    fn sizes(groups: &[Option<Vec<usize>>]) -> Vec<usize> {
+        groups.iter().flatten().flatten().copied().collect()
+    }
+
+    #[test]
+    fn a_group_never_exceeds_max_group_records() {
+        let queue: VecDeque<Cmd> = [1_500, 1_500, 10, 2_500]
+            .into_iter()
+            .map(|n| ingest(n, true))
+            .collect();
+        let groups = schedule(queue);
+        // The second 1,500 would make 3,000: it waits for the next group;
+        // 2,500 alone exceeds the bound and is still served, by itself.
+        assert_eq!(
+            groups,
+            vec![Some(vec![1_500]), Some(vec![1_500, 10]), Some(vec![2_500])]
+        );
+        for g in groups.iter().flatten() {
+            assert!(g.len() == 1 || g.iter().sum::<usize>() <= MAX_GROUP_RECORDS);
+        }
+    }
+
+    #[test]
+    fn a_group_fills_up_to_the_bound_exactly() {
+        let queue: VecDeque<Cmd> = [1_000, 600, 400, 1]
+            .into_iter()
+            .map(|n| ingest(n, false))
+            .collect();
+        assert_eq!(
+            schedule(queue),
+            vec![Some(vec![1_000, 600, 400]), Some(vec![1])]
+        );
+    }
+
+    #[test]
+    fn commands_are_served_in_queue_order() {
+        // Sizes tag the commands; kinds and reads split the groups.
+        let mut queue = VecDeque::new();
+        for (n, submitted) in [(1, true), (2, true), (3, false), (1_997, false), (5, false)] {
+            queue.push_back(ingest(n, submitted));
+        }
+        queue.push_back(Cmd::Read(Box::new(|_| {})));
+        for n in [1_998, 6, 7] {
+            queue.push_back(ingest(n, true));
+        }
+        let groups = schedule(queue);
+        assert_eq!(
+            groups,
+            vec![
+                Some(vec![1, 2]),
+                Some(vec![3, 1_997]),
+                Some(vec![5]),
+                None,
+                Some(vec![1_998]),
+                Some(vec![6, 7]),
+            ]
+        );
+        assert_eq!(sizes(&groups), vec![1, 2, 3, 1_997, 5, 1_998, 6, 7]);
     }
 }

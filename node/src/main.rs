@@ -2,13 +2,16 @@
 //!
 //! - `terroird init --genesis FILE --data DIR` founds a node's data
 //!   directory and writes `DIR/terroird.toml`.
-//! - `terroird run --config FILE` runs the node until SIGINT or SIGTERM.
+//! - `terroird run --config FILE` runs the node until SIGINT or SIGTERM
+//!   (exit 0), or until its ledger thread dies (exit 70, see
+//!   `LedgerDied`). Errors that stop it from starting exit 1.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use terroir_node::ledger_task::{panic_text, LedgerDied};
 use terroir_node::Config;
 
 /// jemalloc instead of glibc's malloc: glibc keeps a heap arena per thread
@@ -51,13 +54,45 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    log_panics();
     match real_main(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("terroird: {e:#}");
-            ExitCode::FAILURE
-        }
+        Err(e) => match e.downcast_ref::<LedgerDied>() {
+            // The node ran and logged; its death goes to the same log.
+            Some(died) => {
+                tracing::error!(
+                    exit_code = LedgerDied::EXIT_CODE,
+                    "terroird: {died}; stopped"
+                );
+                ExitCode::from(LedgerDied::EXIT_CODE)
+            }
+            None => {
+                eprintln!("terroird: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
     }
+}
+
+/// Logs a panic as one error line (thread, place, message) instead of
+/// std's multi-line report, so it reads like the rest of the log; the
+/// backtrace follows only when `RUST_BACKTRACE` asks for it.
+fn log_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let thread = std::thread::current();
+        let thread = thread.name().unwrap_or("unnamed");
+        let place = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let message = panic_text(info.payload());
+        let backtrace = std::backtrace::Backtrace::capture();
+        if backtrace.status() == std::backtrace::BacktraceStatus::Captured {
+            tracing::error!(thread, place, %backtrace, "panic: {message}");
+        } else {
+            tracing::error!(thread, place, "panic: {message}");
+        }
+    }));
 }
 
 fn real_main(cli: Cli) -> anyhow::Result<()> {

@@ -36,6 +36,10 @@ pub struct Metrics {
     pub peers_banned: AtomicU64,
     /// HTTP requests served.
     pub http_requests: AtomicU64,
+    /// `POST /records` bodies read in full, counted before they are parsed
+    /// and judged: with the answers clients got, it tells how many
+    /// submissions are still being worked on.
+    pub submissions_received: AtomicU64,
     /// Gauge: stored records.
     pub ledger_records: AtomicU64,
     /// Gauge: records in the pending pool.
@@ -66,7 +70,7 @@ impl Metrics {
 
     /// The Prometheus text format.
     pub fn render(&self) -> String {
-        let rows: [(&str, &str, &str, &AtomicU64); 18] = [
+        let rows: [(&str, &str, &str, &AtomicU64); 19] = [
             (
                 "terroir_records_accepted_total",
                 "counter",
@@ -156,6 +160,12 @@ impl Metrics {
                 "counter",
                 "HTTP requests served.",
                 &self.http_requests,
+            ),
+            (
+                "terroir_submissions_received_total",
+                "counter",
+                "Record submissions (POST /records) whose body was read in full.",
+                &self.submissions_received,
             ),
             (
                 "terroir_ledger_records",

@@ -17,12 +17,17 @@ use tokio::sync::watch;
 use crate::config::Settings;
 use crate::http::{self, AppState};
 use crate::keyfile;
-use crate::ledger_task::LedgerHandle;
+use crate::ledger_task::{Ended, LedgerDied, LedgerHandle};
 use crate::metrics::Metrics;
 use crate::network::{self, NetworkHandle, NetworkParts};
 
 /// How long start-up waits for the listeners to report their addresses.
 const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a node whose ledger thread died waits for the HTTP server
+/// (its requests in flight) and the network to stop before it drops them:
+/// a slow client must not keep a dead node up.
+const HALT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A running node.
 #[derive(Debug)]
@@ -42,7 +47,7 @@ pub struct Node {
     pub net: NetworkHandle,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
-    ledger_join: tokio::task::JoinHandle<()>,
+    ledger_join: tokio::task::JoinHandle<Ended>,
 }
 
 /// Creates a node's data directory: the ledger founded on `genesis` and
@@ -186,6 +191,30 @@ impl Node {
         })
     }
 
+    /// Serves until `shutdown` completes, then stops cleanly. If the
+    /// ledger thread ends first (a panic, or a return nobody asked for),
+    /// stops serving and returns [`LedgerDied`]: without its ledger the
+    /// node could only answer 503, forever.
+    pub async fn serve_until(mut self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        tokio::select! {
+            () = shutdown => {
+                tracing::info!("shutting down");
+                self.stop().await
+            }
+            ended = &mut self.ledger_join => {
+                let died = LedgerDied::from_join(ended);
+                let _ = self.stop.send(true);
+                let deadline = tokio::time::Instant::now() + HALT_TIMEOUT;
+                for mut t in self.tasks {
+                    if tokio::time::timeout_at(deadline, &mut t).await.is_err() {
+                        t.abort();
+                    }
+                }
+                Err(died.into())
+            }
+        }
+    }
+
     /// Stops serving, stops the network, flushes and closes the ledger.
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.stop.send(true);
@@ -201,8 +230,5 @@ impl Node {
 
 /// Runs a node until `shutdown` completes, then stops it cleanly.
 pub async fn run(settings: Settings, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-    let node = Node::start(settings).await?;
-    shutdown.await;
-    tracing::info!("shutting down");
-    node.stop().await
+    Node::start(settings).await?.serve_until(shutdown).await
 }

@@ -1,5 +1,6 @@
 //! The `terroird` binary: `init` then `run`, serving `/status`, a clean
-//! exit on SIGTERM, and one-line errors.
+//! exit on SIGTERM, and one-line errors; a node whose ledger thread ends
+//! while it runs stops instead of answering 503 forever.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -8,6 +9,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::{http, init_data_dir, loopback_config, run_binary, workload, write_genesis, DEADLINE};
+use terroir_node::ledger_task::{LedgerDied, LedgerHandle};
+use terroir_node::Node;
 
 const BIN: &str = env!("CARGO_BIN_EXE_terroird");
 
@@ -83,4 +86,75 @@ fn run_with_a_missing_config_fails_in_one_line() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.starts_with("terroird: reading config"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+/// Starts a node in process and serves it as `terroird run` does (with
+/// no shutdown signal); returns its ledger handle, its HTTP address and
+/// the serving task.
+async fn serving_node(
+    dir: &std::path::Path,
+) -> (
+    LedgerHandle,
+    std::net::SocketAddr,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+) {
+    let w = workload(10);
+    let gpath = write_genesis(dir, &w.genesis);
+    let data = dir.join("node");
+    terroir_node::init(&data, &gpath).unwrap();
+    let settings = common::config(&data, &gpath, &[]).settings().unwrap();
+    let node = Node::start(settings).await.unwrap();
+    let (ledger, addr) = (node.ledger.clone(), node.http_addr);
+    let serving = tokio::spawn(node.serve_until(std::future::pending()));
+    let (code, _) = http(addr, "GET", "/status", None).await;
+    assert_eq!(code, 200);
+    (ledger, addr, serving)
+}
+
+/// Waits for the node to stop serving by itself; returns why it did.
+async fn stopped(serving: tokio::task::JoinHandle<anyhow::Result<()>>) -> LedgerDied {
+    let ended = tokio::time::timeout(DEADLINE, serving)
+        .await
+        .expect("the node kept serving without its ledger thread")
+        .unwrap();
+    let err = ended.expect_err("the node stopped as if asked to");
+    err.downcast_ref::<LedgerDied>()
+        .unwrap_or_else(|| panic!("not a LedgerDied: {err:#}"))
+        .clone()
+}
+
+/// A panic on the ledger thread (here a read job that panics, the one
+/// kind of code a caller can run there) ends the node's run with
+/// `LedgerDied`, which `terroird` turns into exit status 70, and its HTTP
+/// API goes away: before, it kept answering 503 forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panic_on_the_ledger_thread_stops_the_node() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ledger, addr, serving) = serving_node(tmp.path()).await;
+    let job = ledger.read::<()>(|_| panic!("injected by the test")).await;
+    assert!(job.is_err(), "the panicking job answered");
+    let died = stopped(serving).await;
+    assert_eq!(
+        died.to_string(),
+        "the ledger thread panicked: injected by the test"
+    );
+    assert_eq!(LedgerDied::EXIT_CODE, 70);
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "the HTTP API still answers"
+    );
+}
+
+/// Any end of the ledger thread the node did not ask for stops it too:
+/// here a handle closes the ledger while the node runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ledger_closed_under_the_node_stops_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ledger, _, serving) = serving_node(tmp.path()).await;
+    ledger.close().await;
+    let died = stopped(serving).await;
+    assert_eq!(
+        died.to_string(),
+        "the ledger thread was closed while the node was running"
+    );
 }
