@@ -21,9 +21,9 @@ use crate::genesis::Genesis;
 use crate::graph::{Graph, MemGraph};
 use crate::hash::{Hash, NetworkId};
 use crate::key::{self, PublicKey};
-use crate::ledger::Ledger;
 use crate::overlay::Overlays;
 use crate::query::{self, Trace};
+use crate::reader::Reader;
 use crate::record::SignedRecord;
 use crate::store::Store;
 use crate::validate::check_intrinsic;
@@ -65,7 +65,7 @@ impl Bundle {
 /// against it — themselves closed the same way. The closure is the
 /// lineage's causal past, so it grows with its authors' chain lengths
 /// until checkpoints let a bundle prove a chain prefix instead.
-pub fn export<S: Store>(ledger: &Ledger<S>, lot: &LotId) -> Result<Option<Bundle>, StoreError> {
+pub fn export<S: Store>(ledger: &Reader<S>, lot: &LotId) -> Result<Option<Bundle>, StoreError> {
     let lineage = query::lineage(ledger, lot)?;
     if lineage.is_empty() {
         return Ok(None);
@@ -129,7 +129,7 @@ impl Closure {
     /// Adds every record in `todo` and, transitively, everything each names.
     /// Each record is read once; a name the ledger does not hold (it cannot
     /// happen for records the ledger validated) is skipped.
-    fn close<S: Store>(&mut self, ledger: &Ledger<S>) -> Result<(), StoreError> {
+    fn close<S: Store>(&mut self, ledger: &Reader<S>) -> Result<(), StoreError> {
         while let Some(h) = self.todo.pop() {
             if self.records.contains_key(&h) {
                 continue;

@@ -23,8 +23,8 @@ use crate::event::{Event, Location, LotId, Quantity};
 use crate::graph::{Graph, KeyInfo};
 use crate::hash::Hash;
 use crate::key::PublicKey;
-use crate::ledger::Ledger;
 use crate::query;
+use crate::reader::Reader;
 use crate::store::Store;
 
 /// Who holds how much of a lot.
@@ -201,7 +201,7 @@ pub fn in_transit(graph: &impl Graph, lot: &LotId) -> Result<Vec<InTransit>, Sto
 }
 
 fn reached_lot<S: Store>(
-    ledger: &Ledger<S>,
+    ledger: &Reader<S>,
     keys: &mut Keys,
     lot: &LotId,
 ) -> Result<ReachedLot, StoreError> {
@@ -235,7 +235,7 @@ fn reached_lot<S: Store>(
 /// with who holds how much of each and what of each is in transit. Reads
 /// the reached lots' records and their holders' balances (and, for a
 /// recipient that has signed nothing yet, the enrollments, for its name).
-pub fn recall_reach<S: Store>(ledger: &Ledger<S>, lot: &LotId) -> Result<Reach, StoreError> {
+pub fn recall_reach<S: Store>(ledger: &Reader<S>, lot: &LotId) -> Result<Reach, StoreError> {
     let mut keys = Keys::default();
     let first = reached_lot(ledger, &mut keys, lot)?;
     let mut downstream = Vec::new();
@@ -254,7 +254,7 @@ pub fn recall_reach<S: Store>(ledger: &Ledger<S>, lot: &LotId) -> Result<Reach, 
 /// once the key has signed; a recipient that has signed nothing yet (a
 /// shop waiting for its first delivery) is named from its enrollment.
 /// That look-up reads the enrollments, so it runs only for such keys.
-fn name_the_silent<S: Store>(ledger: &Ledger<S>, reach: &mut Reach) -> Result<(), StoreError> {
+fn name_the_silent<S: Store>(ledger: &Reader<S>, reach: &mut Reach) -> Result<(), StoreError> {
     let mut found: BTreeMap<PublicKey, Option<String>> = BTreeMap::new();
     let mut name = |key: &PublicKey, slot: &mut Option<String>| -> Result<(), StoreError> {
         if slot.is_some() {

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::Semaphore;
 
-use crate::ledger_task::LedgerHandle;
+use crate::ledger_task::{LedgerClosed, LedgerHandle};
 use crate::metrics::Metrics;
 use crate::network::NetworkHandle;
 use crate::page;
@@ -107,6 +107,21 @@ fn closed<E: std::fmt::Display>(e: E) -> ApiError {
     ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
 }
 
+impl From<LedgerClosed> for ApiError {
+    fn from(e: LedgerClosed) -> Self {
+        closed(e)
+    }
+}
+
+impl From<crate::ledger_task::ReadFailed> for ApiError {
+    fn from(e: crate::ledger_task::ReadFailed) -> Self {
+        match e {
+            crate::ledger_task::ReadFailed::Closed => closed(e),
+            crate::ledger_task::ReadFailed::Panicked(_) => ApiError::internal(e),
+        }
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SubmitJson {
@@ -174,8 +189,7 @@ async fn submit(State(st): State<AppState>, body: Bytes) -> ApiResult<Response> 
     let report = st
         .ledger
         .submit(records)
-        .await
-        .map_err(closed)?
+        .await?
         .map_err(ApiError::internal)?;
     for ((_, outcome), (_, bytes)) in report.outcomes.iter().zip(encoded) {
         if *outcome == Outcome::Accepted {
@@ -223,9 +237,8 @@ async fn get_record(State(st): State<AppState>, Path(hash): Path<String>) -> Api
     let h = parse_hash(&hash)?;
     let r = st
         .ledger
-        .read(move |s| s.ledger.record(&h))
-        .await
-        .map_err(closed)?
+        .read(move |r| r.record(&h))
+        .await?
         .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::not_found(format!("no record {h}")))?;
     Ok(Json(json!({ "hash": h, "hex": hex::encode(r.encode()), "record": r.record, "signature": hex::encode(r.signature.0) })).into_response())
@@ -240,9 +253,8 @@ async fn find_lots(State(st): State<AppState>, Query(q): Query<CodeQuery>) -> Ap
     st.metrics.inc(&st.metrics.http_requests);
     let lots = st
         .ledger
-        .read(move |s| s.ledger.lots_with_code(&q.code))
-        .await
-        .map_err(closed)?
+        .read(move |r| r.lots_with_code(&q.code))
+        .await?
         .map_err(ApiError::internal)?;
     Ok(Json(json!({ "lots": lots })).into_response())
 }
@@ -255,12 +267,11 @@ async fn lot_trace(
     let lot = parse_lot(&source, code)?;
     let trace = st
         .ledger
-        .read(move |s| {
-            let overlays = s.ledger.overlays()?;
-            query::trace(&s.ledger, &overlays, &lot)
+        .read(move |r| {
+            let overlays = r.overlays()?;
+            query::trace(r, &overlays, &lot)
         })
-        .await
-        .map_err(closed)?
+        .await?
         .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::not_found("no record creates this lot"))?;
     Ok(Json(trace).into_response())
@@ -275,9 +286,8 @@ async fn lot_downstream(
     let l2 = lot.clone();
     let down = st
         .ledger
-        .read(move |s| query::downstream_lots(&s.ledger, &l2))
-        .await
-        .map_err(closed)?
+        .read(move |r| query::downstream_lots(r, &l2))
+        .await?
         .map_err(ApiError::internal)?;
     Ok(Json(json!({ "lot": lot, "downstream": down })).into_response())
 }
@@ -290,9 +300,8 @@ async fn lot_bundle(
     let lot = parse_lot(&source, code)?;
     let bundle = st
         .ledger
-        .read(move |s| ledger_core::bundle::export(&s.ledger, &lot))
-        .await
-        .map_err(closed)?
+        .read(move |r| ledger_core::bundle::export(r, &lot))
+        .await?
         .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::not_found("no record names this lot"))?;
     Ok((
@@ -310,11 +319,11 @@ async fn key_view(State(st): State<AppState>, Path(key): Path<String>) -> ApiRes
     let pk = PublicKey::from_hex(&key).map_err(|e| ApiError::bad(format!("key: {e}")))?;
     let view = st
         .ledger
-        .read(move |s| -> Result<_, ledger_core::StoreError> {
-            let Some(v) = s.ledger.signer(&pk)? else {
+        .read(move |r| -> Result<_, ledger_core::StoreError> {
+            let Some(v) = r.signer(&pk)? else {
                 return Ok(None);
             };
-            let rights = s.ledger.gtin_rights(&v.identity)?;
+            let rights = r.gtin_rights(&v.identity)?;
             Ok(Some({
                 json!({
                     "key": v.key,
@@ -329,8 +338,7 @@ async fn key_view(State(st): State<AppState>, Path(key): Path<String>) -> ApiRes
                 })
             }))
         })
-        .await
-        .map_err(closed)?
+        .await?
         .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::not_found(format!("key {} is not enrolled", pk.short())))?;
     Ok(Json(view).into_response())
@@ -340,9 +348,8 @@ async fn participants(State(st): State<AppState>) -> ApiResult<Response> {
     st.metrics.inc(&st.metrics.http_requests);
     let p = st
         .ledger
-        .read(|s| s.ledger.participants())
-        .await
-        .map_err(closed)?
+        .read(|r| r.participants())
+        .await?
         .map_err(ApiError::internal)?;
     Ok(Json(json!({ "participants": p })).into_response())
 }
@@ -351,9 +358,8 @@ async fn heads(State(st): State<AppState>) -> ApiResult<Response> {
     st.metrics.inc(&st.metrics.http_requests);
     let h = st
         .ledger
-        .read(|s| s.ledger.heads())
-        .await
-        .map_err(closed)?
+        .read(|r| r.heads())
+        .await?
         .map_err(ApiError::internal)?;
     let rows: Vec<_> = h
         .into_iter()
@@ -366,9 +372,8 @@ async fn forks(State(st): State<AppState>) -> ApiResult<Response> {
     st.metrics.inc(&st.metrics.http_requests);
     let o = st
         .ledger
-        .read(|s| s.ledger.overlays())
-        .await
-        .map_err(closed)?
+        .read(|r| r.overlays())
+        .await?
         .map_err(ApiError::internal)?;
     Ok(Json(json!({ "forks": o.forks })).into_response())
 }
@@ -396,15 +401,15 @@ pub struct Status {
 
 async fn status(State(st): State<AppState>) -> ApiResult<Response> {
     st.metrics.inc(&st.metrics.http_requests);
-    let (records, heads, pending, digest) = st
+    let (records, heads, pending) = st
         .ledger
-        .read(|s| -> Result<_, ledger_core::StoreError> {
-            let heads = s.ledger.heads()?.len();
-            Ok((s.ledger.len(), heads, s.ledger.pending_len(), s.digest()?))
+        .read(|r| -> Result<_, ledger_core::StoreError> {
+            let heads = r.heads()?.len();
+            Ok((r.len(), heads, r.pending_len()))
         })
-        .await
-        .map_err(closed)?
+        .await?
         .map_err(ApiError::internal)?;
+    let digest = st.ledger.digest().await?.map_err(ApiError::internal)?;
     let peers = st.net.peers().await.into_iter().map(|p| json!(p)).collect();
     Ok(Json(Status {
         network_id: st.network.to_hex(),
@@ -575,7 +580,7 @@ async fn digital_link(State(st): State<AppState>, uri: Uri, headers: HeaderMap) 
             let (g, code) = (gtin.clone(), lot.clone());
             let result = st
                 .ledger
-                .read(move |s| page::find_trace(&s.ledger, &g, &code))
+                .read(move |r| page::find_trace(r, &g, &code))
                 .await;
             match result {
                 Ok(Ok(Some((trace, lots)))) => {
@@ -597,10 +602,7 @@ async fn digital_link(State(st): State<AppState>, uri: Uri, headers: HeaderMap) 
         }
         None => {
             let g = gtin.clone();
-            let result = st
-                .ledger
-                .read(move |s| page::product_traces(&s.ledger, &g))
-                .await;
+            let result = st.ledger.read(move |r| page::product_traces(r, &g)).await;
             let traces = match result {
                 Ok(Ok(t)) => t,
                 Ok(Err(e)) => return ApiError::internal(e).into_response(),
@@ -666,10 +668,7 @@ async fn consumer_page_by_lot(
         Err(why) => return bad_link_answer(&st, &asked, &why),
     };
     let code = lot.code.clone();
-    let result = st
-        .ledger
-        .read(move |s| page::find_lot(&s.ledger, &lot))
-        .await;
+    let result = st.ledger.read(move |r| page::find_lot(r, &lot)).await;
     match result {
         Ok(Ok(Some(trace))) => lot_answer(&st, &asked, &trace, &[]),
         Ok(Ok(None)) => unknown_answer(&st, &asked, None, Some(&code)),

@@ -1,15 +1,19 @@
-//! The one owner of the ledger: a blocking thread that receives commands
-//! over a bounded channel and answers over oneshot channels.
+//! The one writer of the ledger: a blocking thread that receives commands
+//! over a bounded channel and answers over oneshot channels. Queries do
+//! not go through it: each runs on a blocking thread of its own over the
+//! latest [`Reader`], so no scan waits behind a write and no write behind
+//! a scan.
 //!
 //! Ingest commands that are queued together are merged into one
-//! `Ledger::ingest` call: one atomic write and one flush for all of them
-//! (group commit), and each caller hears its own verdicts after the flush.
+//! `Ledger::ingest` call: one flush of the log for all of them (group
+//! commit), and each caller hears its own verdicts after the flush.
 
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use ledger_core::ledger::IngestReport;
+use ledger_core::ledger::{IngestReport, Readers};
 use ledger_core::store::SledStore;
-use ledger_core::{Hash, Ledger, Outcome, SignedRecord, StoreError};
+use ledger_core::{Hash, Ledger, Outcome, Reader, SignedRecord, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::metrics::Metrics;
@@ -26,38 +30,14 @@ pub const LEDGER_QUEUE: usize = 256;
 /// own limit) is served alone.
 pub const MAX_GROUP_RECORDS: usize = 2_000;
 
-/// The ledger and what the node caches beside it.
+/// What the ledger thread owns.
+#[derive(Debug)]
 pub struct LedgerState {
     /// The ledger.
     pub ledger: Ledger<SledStore>,
-    digest: Option<(u64, Hash)>,
 }
 
-impl std::fmt::Debug for LedgerState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LedgerState")
-            .field("ledger", &self.ledger)
-            .finish()
-    }
-}
-
-impl LedgerState {
-    /// The state digest, cached until the record count changes (the digest
-    /// is a function of the stored record set, which only grows).
-    pub fn digest(&mut self) -> Result<Hash, StoreError> {
-        let len = self.ledger.len();
-        if let Some((l, d)) = self.digest {
-            if l == len {
-                return Ok(d);
-            }
-        }
-        let d = self.ledger.state_digest()?;
-        self.digest = Some((len, d));
-        Ok(d)
-    }
-}
-
-type ReadFn = Box<dyn FnOnce(&mut LedgerState) + Send>;
+type ExclusiveFn = Box<dyn FnOnce(&mut LedgerState) + Send>;
 
 /// Records to validate and store, and where their verdicts go.
 struct Ingest {
@@ -70,7 +50,7 @@ struct Ingest {
 
 enum Cmd {
     Ingest(Ingest),
-    Read(ReadFn),
+    Exclusive(ExclusiveFn),
     Close(oneshot::Sender<()>),
 }
 
@@ -78,6 +58,17 @@ enum Cmd {
 #[derive(Debug, Clone, Copy, thiserror::Error)]
 #[error("the ledger is closed")]
 pub struct LedgerClosed;
+
+/// A query did not answer.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ReadFailed {
+    /// The runtime is shutting down.
+    #[error("the node is shutting down")]
+    Closed,
+    /// The query panicked (a bug; the node goes on serving).
+    #[error("the query failed: {0}")]
+    Panicked(String),
+}
 
 /// How the ledger thread returned (it flushed the store either way).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,10 +116,13 @@ pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
     text.replace('\n', "\\n")
 }
 
-/// A cheap, cloneable handle on the ledger thread.
+/// A cheap, cloneable handle on the ledger: its writer thread, and the
+/// readers queries use.
 #[derive(Debug, Clone)]
 pub struct LedgerHandle {
     tx: mpsc::Sender<Cmd>,
+    readers: Readers<SledStore>,
+    digest: Arc<Mutex<Option<(u64, Hash)>>>,
 }
 
 /// Milliseconds since the Unix epoch (the node's clock; the core never
@@ -148,12 +142,15 @@ impl LedgerHandle {
         metrics: std::sync::Arc<Metrics>,
     ) -> (Self, tokio::task::JoinHandle<Ended>) {
         let (tx, rx) = mpsc::channel(LEDGER_QUEUE);
-        let state = LedgerState {
-            ledger,
-            digest: None,
-        };
+        let readers = ledger.readers();
+        let state = LedgerState { ledger };
         let join = tokio::task::spawn_blocking(move || serve(state, rx, &metrics));
-        (LedgerHandle { tx }, join)
+        let handle = LedgerHandle {
+            tx,
+            readers,
+            digest: Arc::default(),
+        };
+        (handle, join)
     }
 
     /// Validates and stores replicated records (group commit); verdicts
@@ -193,17 +190,57 @@ impl LedgerHandle {
         rx.await.map_err(|_| LedgerClosed)
     }
 
-    /// Runs `f` on the ledger thread and returns its result.
+    /// Runs the query `f` over everything accepted so far, on a blocking
+    /// thread of its own: it waits for no write, and no write waits for
+    /// it. A query that panics answers [`ReadFailed::Panicked`] and takes
+    /// nothing else down.
     pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Reader<SledStore>) -> T + Send + 'static,
+    ) -> Result<T, ReadFailed> {
+        let reader = self.readers.latest();
+        tokio::task::spawn_blocking(move || f(&reader))
+            .await
+            .map_err(|e| match e.try_into_panic() {
+                Ok(payload) => {
+                    let why = panic_text(payload.as_ref());
+                    tracing::error!(panic = %why, "a query panicked");
+                    ReadFailed::Panicked(why)
+                }
+                Err(_) => ReadFailed::Closed,
+            })
+    }
+
+    /// The state digest, computed at most once per record count (it is a
+    /// function of the stored records, which only grow).
+    pub async fn digest(&self) -> Result<Result<Hash, StoreError>, ReadFailed> {
+        let cache = Arc::clone(&self.digest);
+        self.read(move |r| {
+            let cached = *cache.lock().unwrap_or_else(|p| p.into_inner());
+            match cached {
+                Some((len, d)) if len == r.len() => Ok(d),
+                _ => {
+                    let d = r.state_digest()?;
+                    *cache.lock().unwrap_or_else(|p| p.into_inner()) = Some((r.len(), d));
+                    Ok(d)
+                }
+            }
+        })
+        .await
+    }
+
+    /// Runs `f` on the ledger thread, between writes, and returns its
+    /// result: for what must see no write half done.
+    pub async fn exclusive<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut LedgerState) -> T + Send + 'static,
     ) -> Result<T, LedgerClosed> {
         let (reply, rx) = oneshot::channel();
-        let job: ReadFn = Box::new(move |s| {
+        let job: ExclusiveFn = Box::new(move |s| {
             let _ = reply.send(f(s));
         });
         self.tx
-            .send(Cmd::Read(job))
+            .send(Cmd::Exclusive(job))
             .await
             .map_err(|_| LedgerClosed)?;
         rx.await.map_err(|_| LedgerClosed)
@@ -234,7 +271,7 @@ fn serve(mut state: LedgerState, mut rx: mpsc::Receiver<Cmd>, metrics: &Metrics)
             },
         };
         match cmd {
-            Cmd::Read(f) => f(&mut state),
+            Cmd::Exclusive(f) => f(&mut state),
             Cmd::Close(reply) => {
                 shut_down(state);
                 let _ = reply.send(());
@@ -369,7 +406,7 @@ mod tests {
                     held = next;
                     served.push(Some(group.iter().map(|i| i.records.len()).collect()));
                 }
-                Cmd::Read(_) | Cmd::Close(_) => served.push(None),
+                Cmd::Exclusive(_) | Cmd::Close(_) => served.push(None),
             }
         }
         served
@@ -416,7 +453,7 @@ mod tests {
         for (n, submitted) in [(1, true), (2, true), (3, false), (1_997, false), (5, false)] {
             queue.push_back(ingest(n, submitted));
         }
-        queue.push_back(Cmd::Read(Box::new(|_| {})));
+        queue.push_back(Cmd::Exclusive(Box::new(|_| {})));
         for n in [1_998, 6, 7] {
             queue.push_back(ingest(n, true));
         }

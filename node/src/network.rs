@@ -585,10 +585,7 @@ impl Net {
                     };
                     let (ledger, handle) = (self.ledger.clone(), self.handle.clone());
                     tokio::spawn(async move {
-                        let response = match ledger
-                            .read(move |s| sync::answer(&s.ledger, &request))
-                            .await
-                        {
+                        let response = match ledger.read(move |r| sync::answer(r, &request)).await {
                             Ok(Ok(r)) => r,
                             Ok(Err(e)) => SyncResponse::Refused {
                                 reason: e.to_string(),
@@ -764,9 +761,9 @@ async fn validate_batch(ledger: &LedgerHandle, handle: &NetworkHandle, batch: Ve
         // in this batch themselves (then what they wait on is asked for).
         let in_batch: HashSet<ledger_core::Hash> = waiting.iter().map(|(_, h, _)| *h).collect();
         let checked = ledger
-            .read(move |s| {
+            .read(move |r| {
                 let stored = |h: &ledger_core::Hash| {
-                    ledger_core::graph::Graph::record(&s.ledger, h).is_ok_and(|r| r.is_some())
+                    ledger_core::graph::Graph::record(r, h).is_ok_and(|r| r.is_some())
                 };
                 waiting
                     .into_iter()
@@ -829,10 +826,7 @@ async fn digest_response(
 ) {
     match response {
         SyncResponse::Heads { heads } => {
-            match ledger
-                .read(move |s| sync::plan(&s.ledger, &heads, &arriving))
-                .await
-            {
+            match ledger.read(move |r| sync::plan(r, &heads, &arriving)).await {
                 Ok(Ok(plan)) => {
                     for request in plan {
                         handle.send(NetCmd::Fetch { peer, request }).await;
@@ -881,11 +875,11 @@ async fn digest_response(
             // Records fetched in this response may be the missing ones.
             if !missing.is_empty() {
                 let still = ledger
-                    .read(move |s| {
+                    .read(move |r| {
                         missing
                             .into_iter()
                             .filter(|h| {
-                                ledger_core::graph::Graph::record(&s.ledger, h)
+                                ledger_core::graph::Graph::record(r, h)
                                     .map_or(true, |r| r.is_none())
                             })
                             .collect::<BTreeSet<_>>()
@@ -1002,7 +996,7 @@ mod tests {
         assert!(v
             .iter()
             .all(|v| v.acceptance == MessageAcceptance::Accept && v.source == peer));
-        let stored = ledger.read(|s| s.ledger.len()).await.unwrap();
+        let stored = ledger.read(|r| r.len()).await.unwrap();
         assert_eq!(stored, founded + n as u64, "every record stored");
         assert!(!cmds
             .iter()
@@ -1091,12 +1085,8 @@ mod tests {
         );
         let (hb, hk, hj) = (r[b].hash(), r[k].hash(), r[j].hash());
         let held = ledger
-            .read(move |s| {
-                [hb, hk, hj].map(|h| {
-                    ledger_core::graph::Graph::record(&s.ledger, &h)
-                        .unwrap()
-                        .is_some()
-                })
+            .read(move |r| {
+                [hb, hk, hj].map(|h| ledger_core::graph::Graph::record(r, &h).unwrap().is_some())
             })
             .await
             .unwrap();

@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashSet};
 
 use ledger_core::graph::Graph;
 use ledger_core::store::SledStore;
-use ledger_core::{Hash, Ledger, PublicKey, StoreError};
+use ledger_core::{Hash, PublicKey, Reader, StoreError};
 
 use crate::protocol::{
     Head, SyncRequest, SyncResponse, MAX_HASHES_PER_REQUEST, MAX_HEADS, MAX_RECORDS_PER_RESPONSE,
@@ -15,7 +15,7 @@ use crate::protocol::{
 
 /// Every author's head with its stored record count. Authors are those
 /// with a main-branch chain state (`Ledger::heads`).
-pub fn heads(ledger: &Ledger<SledStore>) -> Result<Vec<Head>, StoreError> {
+pub fn heads(ledger: &Reader<SledStore>) -> Result<Vec<Head>, StoreError> {
     let mut out = Vec::new();
     for (author, seq, hash) in ledger.heads()?.into_iter().take(MAX_HEADS) {
         let count = ledger.chain(&author)?.len() as u64;
@@ -31,7 +31,7 @@ pub fn heads(ledger: &Ledger<SledStore>) -> Result<Vec<Head>, StoreError> {
 
 /// The answer to a peer's request.
 pub fn answer(
-    ledger: &Ledger<SledStore>,
+    ledger: &Reader<SledStore>,
     request: &SyncRequest,
 ) -> Result<SyncResponse, StoreError> {
     match request {
@@ -101,7 +101,7 @@ pub fn answer(
 /// are queued for validation here) are left out: gossip is bringing their
 /// new records, and the next round fetches whatever it did not bring.
 pub fn plan(
-    ledger: &Ledger<SledStore>,
+    ledger: &Reader<SledStore>,
     remote: &[Head],
     arriving: &HashSet<[u8; 32]>,
 ) -> Result<Vec<SyncRequest>, StoreError> {

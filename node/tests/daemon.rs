@@ -123,15 +123,17 @@ async fn stopped(serving: tokio::task::JoinHandle<anyhow::Result<()>>) -> Ledger
         .clone()
 }
 
-/// A panic on the ledger thread (here a read job that panics, the one
-/// kind of code a caller can run there) ends the node's run with
+/// A panic on the ledger thread (here an exclusive job that panics, the
+/// one kind of code a caller can run there) ends the node's run with
 /// `LedgerDied`, which `terroird` turns into exit status 70, and its HTTP
 /// API goes away: before, it kept answering 503 forever.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panic_on_the_ledger_thread_stops_the_node() {
     let tmp = tempfile::tempdir().unwrap();
     let (ledger, addr, serving) = serving_node(tmp.path()).await;
-    let job = ledger.read::<()>(|_| panic!("injected by the test")).await;
+    let job = ledger
+        .exclusive::<()>(|_| panic!("injected by the test"))
+        .await;
     assert!(job.is_err(), "the panicking job answered");
     let died = stopped(serving).await;
     assert_eq!(
@@ -143,6 +145,26 @@ async fn a_panic_on_the_ledger_thread_stops_the_node() {
         tokio::net::TcpStream::connect(addr).await.is_err(),
         "the HTTP API still answers"
     );
+}
+
+/// A query that panics runs on a reader thread of its own: it answers an
+/// error, and the ledger thread and the node go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_query_fails_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (ledger, addr, serving) = serving_node(tmp.path()).await;
+    let job = ledger.read::<()>(|_| panic!("injected by the test")).await;
+    assert_eq!(
+        job.unwrap_err().to_string(),
+        "the query failed: injected by the test"
+    );
+    let (code, _) = http(addr, "GET", "/status", None).await;
+    assert_eq!(code, 200);
+    assert!(!serving.is_finished(), "the node stopped");
+    let held = ledger.exclusive(|s| s.ledger.len()).await.unwrap();
+    assert_eq!(held, ledger.read(|r| r.len()).await.unwrap());
+    serving.abort();
+    ledger.close().await;
 }
 
 /// Any end of the ledger thread the node did not ask for stops it too:

@@ -33,7 +33,7 @@ use ledger_core::gs1::{self, LinkError};
 use ledger_core::query::{self, Trace};
 use ledger_core::store::SledStore;
 use ledger_core::verdict::{Finding, Verdict};
-use ledger_core::{Genesis, Ledger, LotId, NetworkId, PublicKey, StoreError};
+use ledger_core::{Genesis, LotId, NetworkId, PublicKey, Reader, StoreError};
 
 pub use bad_link::bad_link_words;
 pub use i18n::Lang;
@@ -58,7 +58,7 @@ fn gtin14(s: &str) -> Option<String> {
 /// brought both here (admission refuses it everywhere else). Then the
 /// first in (code, source) order is shown, with a warning.
 pub fn find_trace(
-    ledger: &Ledger<SledStore>,
+    ledger: &Reader<SledStore>,
     gtin: &str,
     lot: &str,
 ) -> Result<Option<(Trace, usize)>, StoreError> {
@@ -77,7 +77,7 @@ pub fn find_trace(
 
 /// The traces of the lots of the product `gtin`, newest first, at most
 /// [`MAX_PRODUCT_LOTS`].
-pub fn product_traces(ledger: &Ledger<SledStore>, gtin: &str) -> Result<Vec<Trace>, StoreError> {
+pub fn product_traces(ledger: &Reader<SledStore>, gtin: &str) -> Result<Vec<Trace>, StoreError> {
     let Some(want) = gtin14(gtin) else {
         return Ok(Vec::new());
     };
@@ -110,7 +110,7 @@ pub fn lot_id(source: &str, code: String) -> Result<LotId, BadLink> {
 }
 
 /// The trace of the lot `id` (any product, with or without a GTIN).
-pub fn find_lot(ledger: &Ledger<SledStore>, id: &LotId) -> Result<Option<Trace>, StoreError> {
+pub fn find_lot(ledger: &Reader<SledStore>, id: &LotId) -> Result<Option<Trace>, StoreError> {
     let overlays = ledger.overlays()?;
     query::trace(ledger, &overlays, id)
 }
