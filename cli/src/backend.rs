@@ -119,8 +119,7 @@ impl Backend for LocalLedger {
     }
 
     fn trace(&self, lot: &LotId) -> Result<Option<Trace>> {
-        let overlays = self.overlays()?;
-        Ok(query::trace(self, &overlays, lot)?)
+        Ok(query::trace(self, self, lot)?)
     }
 
     fn bundle(&self, lot: &LotId) -> Result<Option<Vec<u8>>> {

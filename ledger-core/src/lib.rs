@@ -41,6 +41,7 @@ pub mod audit;
 pub mod author;
 mod branch;
 pub mod bundle;
+mod digest;
 pub mod encoding;
 pub mod error;
 pub mod event;

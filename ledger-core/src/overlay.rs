@@ -5,7 +5,8 @@
 //!
 //! - **Revocation**: a regulator revokes a key naming the last seq that
 //!   stays trusted; that key's later records are flagged, and so is every
-//!   record that depends on them, transitively.
+//!   record that depends on them, transitively (`Tainted`, naming its
+//!   smallest-hash flagged parent).
 //! - **Equivocation**: an author signed two records at one seq. Both are
 //!   kept as a fork proof; the author's records from that seq on are
 //!   flagged, and so is every record depending on them.
@@ -44,7 +45,8 @@ pub enum Flag {
 }
 
 impl Flag {
-    fn code(&self) -> u8 {
+    /// The flag's kind, as the digest counts it.
+    pub(crate) fn code(&self) -> u8 {
         match self {
             Flag::Revoked { .. } => 1,
             Flag::Equivocation { .. } => 2,
@@ -63,6 +65,19 @@ pub struct ForkProof {
     pub seq: u64,
     /// The conflicting records, in hash order.
     pub records: Vec<Hash>,
+}
+
+/// Where a trace reads records' flags: a stored ledger keeps them as
+/// records land; a bundle's [`Overlays`] are computed over its records.
+pub trait FlagSource {
+    /// The flags on one record.
+    fn flags_of(&self, h: &Hash) -> Result<Vec<Flag>, StoreError>;
+}
+
+impl FlagSource for Overlays {
+    fn flags_of(&self, h: &Hash) -> Result<Vec<Flag>, StoreError> {
+        Ok(self.flags(h))
+    }
 }
 
 /// Every overlay over a record set.
@@ -108,7 +123,10 @@ impl Overlays {
             }
         }
 
-        for h in graph.records_of_kind(EventKind::Revoke)? {
+        // In hash order: the smallest revocation covering a record names it.
+        let mut revokes = graph.records_of_kind(EventKind::Revoke)?;
+        revokes.sort();
+        for h in revokes {
             let Some(r) = graph.record(&h)? else { continue };
             let Event::Revoke {
                 key,
@@ -147,20 +165,36 @@ impl Overlays {
             }
         }
 
-        // Taint: everything that depends on a flagged record.
+        // Taint: everything that depends on a flagged record and is not
+        // flagged itself; its source is its smallest flagged parent.
         roots.sort();
         roots.dedup();
-        let mut queue: VecDeque<(Hash, Hash)> = roots.iter().map(|h| (*h, *h)).collect();
+        let mut queue: VecDeque<Hash> = roots.iter().copied().collect();
         let mut seen: BTreeSet<Hash> = roots.iter().copied().collect();
-        while let Some((h, source)) = queue.pop_front() {
+        let mut tainted = Vec::new();
+        while let Some(h) = queue.pop_front() {
             for c in graph.children(&h)? {
                 if seen.insert(c) {
-                    let flags = o.flagged.entry(c).or_default();
-                    if flags.is_empty() {
-                        flags.insert(Flag::Tainted { source });
-                    }
-                    queue.push_back((c, source));
+                    tainted.push(c);
+                    queue.push_back(c);
                 }
+            }
+        }
+        for t in tainted {
+            let Some(r) = graph.record(&t)? else { continue };
+            let source = r
+                .record
+                .prev
+                .iter()
+                .chain(&r.record.deps)
+                .filter(|p| seen.contains(p))
+                .min()
+                .copied();
+            if let Some(source) = source {
+                o.flagged
+                    .entry(t)
+                    .or_default()
+                    .insert(Flag::Tainted { source });
             }
         }
         o.revocations.sort();
@@ -175,36 +209,5 @@ impl Overlays {
             .get(h)
             .map(|f| f.iter().copied().collect())
             .unwrap_or_default()
-    }
-
-    /// Canonical bytes of the overlays, for the state digest.
-    pub(crate) fn digest_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        for f in &self.forks {
-            out.push(b'F');
-            out.extend_from_slice(&f.author.0);
-            out.extend_from_slice(&f.seq.to_le_bytes());
-            for h in &f.records {
-                out.extend_from_slice(&h.0);
-            }
-        }
-        for (tag, list) in [
-            (b'V', &self.revocations),
-            (b'R', &self.recalls),
-            (b'I', &self.failed_inspections),
-        ] {
-            for h in list {
-                out.push(tag);
-                out.extend_from_slice(&h.0);
-            }
-        }
-        for (h, flags) in &self.flagged {
-            for f in flags {
-                out.push(b'X');
-                out.extend_from_slice(&h.0);
-                out.push(f.code());
-            }
-        }
-        out
     }
 }

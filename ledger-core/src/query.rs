@@ -11,7 +11,7 @@ use crate::event::{Event, LotId, Product, Reading, Verdict};
 use crate::graph::{Graph, KeyInfo};
 use crate::hash::Hash;
 use crate::key::PublicKey;
-use crate::overlay::{Flag, Overlays};
+use crate::overlay::{Flag, FlagSource};
 use crate::record::SignedRecord;
 
 fn identity_of(graph: &impl Graph, key: &PublicKey) -> Result<PublicKey, StoreError> {
@@ -244,7 +244,7 @@ impl Trace {
 /// Builds the trace of `lot`, or `None` if no record creates it.
 pub fn trace(
     graph: &impl Graph,
-    overlays: &Overlays,
+    flags: &impl FlagSource,
     lot: &LotId,
 ) -> Result<Option<Trace>, StoreError> {
     let hashes = lineage(graph, lot)?;
@@ -305,7 +305,7 @@ pub fn trace(
             }
             _ => {}
         }
-        let flags = overlays.flags(h);
+        let flags = flags.flags_of(h)?;
         for f in &flags {
             warnings.push(Warning::Flagged {
                 record: *h,

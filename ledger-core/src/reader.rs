@@ -14,15 +14,12 @@ use crate::genesis::Genesis;
 use crate::graph::{Graph, KeyInfo};
 use crate::hash::{Hash, NetworkId};
 use crate::key::PublicKey;
-use crate::overlay::Overlays;
+use crate::overlay::{Flag, FlagSource, ForkProof, Overlays};
 use crate::record::SignedRecord;
 use crate::store::Store;
 use crate::tables::{self, Tables};
 use crate::tail::{Layered, Layers};
 use crate::validate::KeyState;
-
-/// Domain tag of the state digest.
-const DIGEST_TAG: &[u8] = b"terroir/state/1";
 
 /// A consistent view of a ledger, cheap to clone and to send to another
 /// thread. It never waits for the writer, and the writer never waits for
@@ -394,31 +391,43 @@ impl<S: Store> Reader<S> {
         damaged.map_or(Ok(()), Err)
     }
 
-    /// The state digest: SHA-256 over the sorted hashes of every stored
-    /// record and the canonical bytes of the overlays. Nodes holding the
-    /// same records have the same digest, whatever order they arrived in.
+    /// The state digest: nodes holding the same records have the same
+    /// digest, whatever order they arrived in. Kept as records land (see
+    /// `digest.rs`), so this is one read.
     pub fn state_digest(&self) -> Result<Hash, StoreError> {
-        use sha2::{Digest, Sha256};
-        let mut hashes = Vec::new();
-        self.for_each_indexed(|h, _| hashes.push(h))?;
-        hashes.sort_unstable();
-        let mut hasher = Sha256::new();
-        hasher.update(DIGEST_TAG);
-        for h in &hashes {
-            hasher.update(h.0);
-        }
-        hasher.update(
-            u64::try_from(hashes.len())
-                .unwrap_or(u64::MAX)
-                .to_le_bytes(),
-        );
-        hasher.update(Overlays::compute(self)?.digest_bytes());
-        Ok(Hash(hasher.finalize().into()))
+        Ok(self.kv().sums()?.digest(self.records))
     }
 
-    /// The overlays over the whole ledger.
+    /// The overlays over the whole ledger, as kept while records landed:
+    /// the cost of the overlays' size, not the ledger's.
     pub fn overlays(&self) -> Result<Overlays, StoreError> {
-        Overlays::compute(self)
+        let kv = self.kv();
+        let mut forks = Vec::new();
+        for (author, seq) in kv.forks()? {
+            forks.push(ForkProof {
+                author,
+                seq,
+                records: kv.forks_at(&author, seq)?,
+            });
+        }
+        Ok(Overlays {
+            forks,
+            revocations: kv.of_kind(EventKind::Revoke)?,
+            recalls: kv.of_kind(EventKind::Recall)?,
+            failed_inspections: kv.failed_inspections()?,
+            flagged: kv
+                .flagged()?
+                .into_iter()
+                .map(|(h, f)| (h, f.into_iter().collect()))
+                .collect(),
+        })
+    }
+}
+
+/// A stored record's flags are one lookup.
+impl<S: Store> FlagSource for Reader<S> {
+    fn flags_of(&self, h: &Hash) -> Result<Vec<Flag>, StoreError> {
+        self.kv().flags(h)
     }
 }
 
@@ -466,6 +475,12 @@ impl<S: Store> Graph for Reader<S> {
 
     fn forks(&self) -> Result<Vec<(PublicKey, u64)>, StoreError> {
         self.kv().forks()
+    }
+}
+
+impl<S: Store> FlagSource for crate::ledger::Ledger<S> {
+    fn flags_of(&self, h: &Hash) -> Result<Vec<Flag>, StoreError> {
+        FlagSource::flags_of(&**self, h)
     }
 }
 

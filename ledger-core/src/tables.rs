@@ -25,16 +25,21 @@
 //! | `p` | hash | pending record bytes |
 //! | `w` | missing, waiter | ∅: what a pending record waits for |
 //! | `t` | time, hash | ∅: pending records dated ahead |
-//! | `m` | name | ledger metadata (fold cursor, journal, counts) |
+//! | `x` | hash | the record's overlay flags |
+//! | `r` | revoked key, revoke hash | its last trusted seq |
+//! | `i` | hash | ∅: inspections that failed |
+//! | `m` | name | ledger metadata (fold cursor, journal, counts, digest sums) |
 //!
 //! Only `L` is written when a batch is accepted; everything else is
 //! derived from the log and folded in behind it (see [`crate::tail`]).
 
+use crate::digest::Sums;
 use crate::encoding;
 use crate::error::StoreError;
 use crate::event::{EventKind, LotId, Quantity};
 use crate::hash::Hash;
 use crate::key::PublicKey;
+use crate::overlay::Flag;
 use crate::record::SignedRecord;
 use crate::store::Entry;
 use crate::validate::KeyState;
@@ -55,11 +60,16 @@ const RECEIVED: u8 = b'v';
 const PENDING: u8 = b'p';
 const WAITING: u8 = b'w';
 const FUTURE: u8 = b't';
+const FLAGS: u8 = b'x';
+const REVOKED: u8 = b'r';
+const FAILED: u8 = b'i';
 
 /// The last log seq whose derived entries are folded into the store.
 const FOLD_CURSOR: &[u8] = b"mfold";
 /// Records stored (u64 LE), maintained with the indexes.
 const RECORD_COUNT: &[u8] = b"mrecords";
+/// The digest's running sums.
+const SUMS: &[u8] = b"mdigest";
 /// A fold's writes, journaled before they are applied: `mj` chunk.
 const JOURNAL: &[u8] = b"mj";
 /// The journal is complete: its chunk count and the seq it folds to.
@@ -530,6 +540,57 @@ pub(crate) trait Tables: Kv {
             .collect())
     }
 
+    /// A record's overlay flags (none for most).
+    fn flags(&self, h: &Hash) -> Result<Vec<Flag>, StoreError> {
+        let k = key(&[&[FLAGS], &h.0]);
+        match self.get(&k)? {
+            Some(v) => decode_flags(&v).ok_or_else(|| corrupt(&k, "flags do not decode")),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Every flagged record with its flags, in hash order.
+    fn flagged(&self) -> Result<Vec<(Hash, Vec<Flag>)>, StoreError> {
+        let mut out = Vec::new();
+        for (k, v) in self.scan(&[FLAGS])? {
+            let flags = decode_flags(&v).ok_or_else(|| corrupt(&k, "flags do not decode"))?;
+            out.extend(trailing_hash(&k).map(|h| (h, flags)));
+        }
+        Ok(out)
+    }
+
+    /// The revocations of a key: (revoke record, last trusted seq).
+    fn revocations_of(&self, k: &PublicKey) -> Result<Vec<(Hash, Option<u64>)>, StoreError> {
+        let mut out = Vec::new();
+        for (key, v) in self.scan(&key(&[&[REVOKED], &k.0]))? {
+            let last = match v.as_slice() {
+                [] => None,
+                b => Some(be_u64(Some(b)).ok_or_else(|| corrupt(&key, "not 8 bytes"))?),
+            };
+            out.extend(trailing_hash(&key).map(|h| (h, last)));
+        }
+        Ok(out)
+    }
+
+    /// Inspections that failed, in hash order.
+    fn failed_inspections(&self) -> Result<Vec<Hash>, StoreError> {
+        Ok(self
+            .scan(&[FAILED])?
+            .iter()
+            .filter_map(|(k, _)| trailing_hash(k))
+            .collect())
+    }
+
+    /// The digest's running sums.
+    fn sums(&self) -> Result<Sums, StoreError> {
+        match self.get(SUMS)? {
+            None => Ok(Sums::default()),
+            Some(v) => {
+                Sums::decode(&v).ok_or_else(|| corrupt(SUMS, "digest sums are not 64 bytes"))
+            }
+        }
+    }
+
     /// Records stored, as maintained with the indexes.
     fn record_count(&self) -> Result<u64, StoreError> {
         match self.get(RECORD_COUNT)? {
@@ -657,6 +718,34 @@ pub(crate) trait TablesMut: KvWrite {
     /// A pending record no longer dated ahead.
     fn delete_future(&mut self, time: u64, h: &Hash) {
         self.delete(future_key(time, h));
+    }
+
+    /// A record's overlay flags (removed when empty).
+    fn put_flags(&mut self, h: &Hash, flags: &[Flag]) {
+        let k = key(&[&[FLAGS], &h.0]);
+        if flags.is_empty() {
+            self.delete(k);
+        } else {
+            self.put(k, encode_flags(flags));
+        }
+    }
+
+    /// A revocation of `k`.
+    fn put_revocation(&mut self, k: &PublicKey, h: &Hash, last_trusted: Option<u64>) {
+        let v = last_trusted
+            .map(|s| s.to_be_bytes().to_vec())
+            .unwrap_or_default();
+        self.put(key(&[&[REVOKED], &k.0, &h.0]), v);
+    }
+
+    /// An inspection that failed.
+    fn put_failed_inspection(&mut self, h: &Hash) {
+        self.put(key(&[&[FAILED], &h.0]), Vec::new());
+    }
+
+    /// The digest's running sums.
+    fn put_sums(&mut self, sums: &Sums) {
+        self.put(SUMS.to_vec(), sums.encode());
     }
 
     /// The record count.
@@ -814,4 +903,47 @@ pub(crate) fn for_each_seq(
         }
     }
     Ok(())
+}
+
+/// Flags as stored: per flag a tag (its code) and its detail (a hash, or
+/// a fork's seq as 8 bytes BE).
+fn encode_flags(flags: &[Flag]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(flags.len() * 33);
+    for f in flags {
+        v.push(f.code());
+        match f {
+            Flag::Revoked { revocation: h } | Flag::Tainted { source: h } => {
+                v.extend_from_slice(&h.0)
+            }
+            Flag::Equivocation { fork_seq } => v.extend_from_slice(&fork_seq.to_be_bytes()),
+        }
+    }
+    v
+}
+
+fn decode_flags(mut v: &[u8]) -> Option<Vec<Flag>> {
+    let mut out = Vec::new();
+    while let Some((&tag, rest)) = v.split_first() {
+        let (flag, rest) = match tag {
+            1 | 3 => {
+                let h = Hash(rest.get(..32)?.try_into().ok()?);
+                let f = if tag == 1 {
+                    Flag::Revoked { revocation: h }
+                } else {
+                    Flag::Tainted { source: h }
+                };
+                (f, rest.get(32..)?)
+            }
+            2 => (
+                Flag::Equivocation {
+                    fork_seq: be_u64(rest.get(..8))?,
+                },
+                rest.get(8..)?,
+            ),
+            _ => return None,
+        };
+        out.push(flag);
+        v = rest;
+    }
+    Some(out)
 }

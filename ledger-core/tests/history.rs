@@ -7,6 +7,7 @@ use ledger_core::bundle;
 use ledger_core::event::{Event, Location, Product, Quantity, Unit};
 use ledger_core::graph::Graph;
 use ledger_core::ledger::{Ledger, LedgerConfig, Outcome};
+use ledger_core::overlay::{Flag, Overlays};
 use ledger_core::record::SignedRecord;
 use ledger_core::store::{MemoryStore, SledStore, Store};
 use ledger_core::workload::{self, Shape, Workload};
@@ -38,8 +39,10 @@ fn ingest_all<S: Store>(l: &mut Ledger<S>, records: &[SignedRecord], chunk: usiz
     }
 }
 
-/// The generated history plus an equivocation: farm 0 signs a second,
-/// different record at the seq of its third record.
+/// The generated history plus an equivocation (farm 0 signs a second,
+/// different record at the seq of its third record) and a revocation (the
+/// regulator revokes processor 0's key after its fourth record), so
+/// records are flagged for themselves and tainted downstream.
 fn history_with_fork() -> (Workload, Hash, Hash) {
     let mut w = workload::generate(Shape::for_records(1_200));
     let key = workload::key_for("farm", 0);
@@ -66,6 +69,26 @@ fn history_with_fork() -> (Workload, Hash, Hash) {
     let twin = twin.sign(&key);
     let hashes = (original.hash(), twin.hash());
     w.records.push(twin);
+
+    let regulator = workload::key_for("regulator", 0);
+    let last = w
+        .records
+        .iter()
+        .filter(|r| r.record.author == regulator.public())
+        .max_by_key(|r| r.record.seq)
+        .unwrap()
+        .clone();
+    let mut revoke = last.record.clone();
+    revoke.seq += 1;
+    revoke.prev = Some(last.hash());
+    revoke.deps = Vec::new();
+    revoke.time += 1;
+    revoke.event = Event::Revoke {
+        key: workload::key_for("processor", 0).public(),
+        last_trusted_seq: Some(3),
+        reason: "key copied onto a second laptop".into(),
+    };
+    w.records.push(revoke.sign(&regulator));
     (w, hashes.0, hashes.1)
 }
 
@@ -111,7 +134,14 @@ proptest! {
         prop_assert_eq!(l.pending_len(), 0);
         prop_assert_eq!(l.len(), w.records.len() as u64);
         prop_assert_eq!(l.state_digest().unwrap(), expected);
-        let forks = l.overlays().unwrap().forks;
+        // The overlays kept as records landed are those computed from
+        // scratch over the same records.
+        let kept = l.overlays().unwrap();
+        prop_assert_eq!(&kept, &Overlays::compute(&l).unwrap());
+        let revoked = kept.flagged.values().flatten().any(|f| matches!(f, Flag::Revoked { .. }));
+        let tainted = kept.flagged.values().flatten().any(|f| matches!(f, Flag::Tainted { .. }));
+        prop_assert!(revoked && tainted, "revoked {} tainted {}", revoked, tainted);
+        let forks = kept.forks;
         prop_assert_eq!(forks.len(), 1);
         let mut both = vec![a, b];
         both.sort();

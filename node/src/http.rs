@@ -267,10 +267,7 @@ async fn lot_trace(
     let lot = parse_lot(&source, code)?;
     let trace = st
         .ledger
-        .read(move |r| {
-            let overlays = r.overlays()?;
-            query::trace(r, &overlays, &lot)
-        })
+        .read(move |r| query::trace(r, r, &lot))
         .await?
         .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::not_found("no record creates this lot"))?;
@@ -401,15 +398,14 @@ pub struct Status {
 
 async fn status(State(st): State<AppState>) -> ApiResult<Response> {
     st.metrics.inc(&st.metrics.http_requests);
-    let (records, heads, pending) = st
+    let (records, heads, pending, digest) = st
         .ledger
         .read(|r| -> Result<_, ledger_core::StoreError> {
             let heads = r.heads()?.len();
-            Ok((r.len(), heads, r.pending_len()))
+            Ok((r.len(), heads, r.pending_len(), r.state_digest()?))
         })
         .await?
         .map_err(ApiError::internal)?;
-    let digest = st.ledger.digest().await?.map_err(ApiError::internal)?;
     let peers = st.net.peers().await.into_iter().map(|p| json!(p)).collect();
     Ok(Json(Status {
         network_id: st.network.to_hex(),

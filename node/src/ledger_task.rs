@@ -8,12 +8,11 @@
 //! `Ledger::ingest` call: one flush of the log for all of them (group
 //! commit), and each caller hears its own verdicts after the flush.
 
-use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ledger_core::ledger::{IngestReport, Readers};
 use ledger_core::store::SledStore;
-use ledger_core::{Hash, Ledger, Outcome, Reader, SignedRecord, StoreError};
+use ledger_core::{Ledger, Outcome, Reader, SignedRecord, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::metrics::Metrics;
@@ -122,7 +121,6 @@ pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
 pub struct LedgerHandle {
     tx: mpsc::Sender<Cmd>,
     readers: Readers<SledStore>,
-    digest: Arc<Mutex<Option<(u64, Hash)>>>,
 }
 
 /// Milliseconds since the Unix epoch (the node's clock; the core never
@@ -145,11 +143,7 @@ impl LedgerHandle {
         let readers = ledger.readers();
         let state = LedgerState { ledger };
         let join = tokio::task::spawn_blocking(move || serve(state, rx, &metrics));
-        let handle = LedgerHandle {
-            tx,
-            readers,
-            digest: Arc::default(),
-        };
+        let handle = LedgerHandle { tx, readers };
         (handle, join)
     }
 
@@ -209,24 +203,6 @@ impl LedgerHandle {
                 }
                 Err(_) => ReadFailed::Closed,
             })
-    }
-
-    /// The state digest, computed at most once per record count (it is a
-    /// function of the stored records, which only grow).
-    pub async fn digest(&self) -> Result<Result<Hash, StoreError>, ReadFailed> {
-        let cache = Arc::clone(&self.digest);
-        self.read(move |r| {
-            let cached = *cache.lock().unwrap_or_else(|p| p.into_inner());
-            match cached {
-                Some((len, d)) if len == r.len() => Ok(d),
-                _ => {
-                    let d = r.state_digest()?;
-                    *cache.lock().unwrap_or_else(|p| p.into_inner()) = Some((r.len(), d));
-                    Ok(d)
-                }
-            }
-        })
-        .await
     }
 
     /// Runs `f` on the ledger thread, between writes, and returns its

@@ -583,8 +583,7 @@ pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
     let book = Book::load(&ledger)?;
     let names = Names::new(|k: &PublicKey| book.get(k).map(|p| p.name.clone()));
     let genesis_copy = ledger.genesis().clone();
-    let overlays = ledger.overlays()?;
-    let Some(pack_trace) = query::trace(&ledger, &overlays, &pack)? else {
+    let Some(pack_trace) = query::trace(&ledger, &ledger, &pack)? else {
         bail!("the demo's packed lot has no trace");
     };
     let reach = trace::reach(&ledger, &b_lot)?;

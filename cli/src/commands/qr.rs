@@ -141,7 +141,7 @@ pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
     let ledger = ledger_dir::open(&s.ledger)?;
     let book = Book::load(&ledger)?;
     let lot = lots::resolve(&ledger, &book, &a.lot)?;
-    let Some(trace) = query::trace(&ledger, &ledger.overlays()?, &lot)? else {
+    let Some(trace) = query::trace(&ledger, &ledger, &lot)? else {
         bail!("the ledger has no record creating lot {lot}");
     };
     let gtin = trace.product.as_ref().and_then(|p| p.gtin.clone());

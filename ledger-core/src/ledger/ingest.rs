@@ -5,6 +5,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use super::flags;
 use super::pipeline::Checked;
 use super::{IngestReport, LedgerConfig, Outcome, PendingReason};
 use crate::branch;
@@ -379,12 +380,17 @@ impl<'a> Ingest<'a> {
             txn.delete_future(r.time, &hash);
         }
 
+        let mut forked = Vec::new();
         match tables::extend_chain_block(txn, &r.author, r.seq, &hash)? {
             Ok(block) => txn.put_chain_block(&r.author, r.seq, &block),
             Err(first) => {
                 // An equivocation: keep both records as the fork proof.
-                txn.put_fork(&r.author, r.seq, &first);
+                if txn.forks_at(&r.author, r.seq)?.is_empty() {
+                    txn.put_fork(&r.author, r.seq, &first);
+                    forked.push(first);
+                }
                 txn.put_fork(&r.author, r.seq, &hash);
+                forked.push(hash);
             }
         }
         for dep in &r.deps {
@@ -418,6 +424,7 @@ impl<'a> Ingest<'a> {
                 txn.put_received(&identity, &s);
             }
         }
+        flags::on_stored(txn, hash, record, &forked)?;
         self.records_len += 1;
         Ok(())
     }

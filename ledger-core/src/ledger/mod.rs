@@ -5,8 +5,10 @@
 //!   entries flushed, derived writes published as a tail layer) and
 //!   opening with recovery;
 //! - [`ingest`]: the decision of each record and the pending pool;
+//! - [`flags`]: overlays and the digest, kept as records land;
 //! - [`pipeline`]: signature checks over cores, and pipelined streams.
 
+mod flags;
 mod ingest;
 mod pipeline;
 

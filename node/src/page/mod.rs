@@ -65,10 +65,9 @@ pub fn find_trace(
     let Some(want) = gtin14(gtin) else {
         return Ok(None);
     };
-    let overlays = ledger.overlays()?;
     let lots = ledger.lots_with_gtin_and_code(&want, lot)?;
     for id in &lots {
-        if let Some(t) = query::trace(ledger, &overlays, id)? {
+        if let Some(t) = query::trace(ledger, ledger, id)? {
             return Ok(Some((t, lots.len())));
         }
     }
@@ -91,10 +90,9 @@ pub fn product_traces(ledger: &Reader<SledStore>, gtin: &str) -> Result<Vec<Trac
     }
     lots.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
     lots.truncate(MAX_PRODUCT_LOTS);
-    let overlays = ledger.overlays()?;
     let mut out = Vec::new();
     for (_, id) in lots {
-        out.extend(query::trace(ledger, &overlays, &id)?);
+        out.extend(query::trace(ledger, ledger, &id)?);
     }
     Ok(out)
 }
@@ -111,8 +109,7 @@ pub fn lot_id(source: &str, code: String) -> Result<LotId, BadLink> {
 
 /// The trace of the lot `id` (any product, with or without a GTIN).
 pub fn find_lot(ledger: &Reader<SledStore>, id: &LotId) -> Result<Option<Trace>, StoreError> {
-    let overlays = ledger.overlays()?;
-    query::trace(ledger, &overlays, id)
+    query::trace(ledger, ledger, id)
 }
 
 /// Why a link names no lot.
