@@ -2,6 +2,11 @@
 //! ledger in batches and prints `ack N` once the first N records are
 //! durable. A test kills it at random points and checks that every
 //! acknowledged record survived.
+//!
+//! With `--freeze-in-fold K` it stops dead at the K-th store write of its
+//! folds (the ledger folding its tail into the store: journal
+//! chunks, then the folded keys, then the cursor) and says `frozen K`, so
+//! a test can kill it provably in the middle of a fold.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -9,7 +14,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use ledger_core::ledger::{CreateError, Ledger, LedgerConfig, Outcome};
-use ledger_core::store::SledStore;
+use ledger_core::store::{Entry, SledStore, Store};
 use ledger_core::workload::{self, Shape};
 use ledger_core::StoreError;
 
@@ -24,15 +29,103 @@ pub(crate) struct Args {
     /// Records per durable batch.
     #[arg(long, default_value_t = 100)]
     batch: usize,
+    /// Records the ledger's tail covers before it is folded.
+    #[arg(long)]
+    fold_records: Option<u64>,
+    /// Stop at this store write of the folds (1 = the first fold's first
+    /// journal chunk), print `frozen K`, and wait to be killed.
+    #[arg(long)]
+    freeze_in_fold: Option<u64>,
+}
+
+/// A sled store that freezes the writer at one write of a fold. A fold
+/// writes its journal (`mj` keys) first, and once the first fold has
+/// begun, every write that is not a log entry (`L`) belongs to a fold.
+#[derive(Clone)]
+struct Freezing {
+    inner: SledStore,
+    at: Option<u64>,
+    fold_writes: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Freezing {
+    fn count(&self, key: &[u8]) {
+        use std::sync::atomic::Ordering::SeqCst;
+        let Some(at) = self.at else { return };
+        if key.starts_with(b"L") {
+            return;
+        }
+        let started = self.fold_writes.load(SeqCst) > 0 || key.starts_with(b"mj");
+        if !started {
+            return;
+        }
+        let n = self.fold_writes.fetch_add(1, SeqCst) + 1;
+        if n == at {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "frozen {n}");
+            let _ = out.flush();
+            loop {
+                std::thread::park();
+            }
+        }
+    }
+}
+
+impl Store for Freezing {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.get(key)
+    }
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<Entry>, StoreError> {
+        self.inner.scan_prefix(prefix)
+    }
+    fn for_each_prefix(
+        &self,
+        prefix: &[u8],
+        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
+    ) -> Result<(), StoreError> {
+        self.inner.for_each_prefix(prefix, visit)
+    }
+    fn scan_page(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Entry>, StoreError> {
+        self.inner.scan_page(prefix, after, limit)
+    }
+    fn last_with_prefix(&self, prefix: &[u8]) -> Result<Option<Entry>, StoreError> {
+        self.inner.last_with_prefix(prefix)
+    }
+    fn put(&self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        self.count(key);
+        self.inner.put(key, value)
+    }
+    fn delete(&self, key: &[u8]) -> Result<(), StoreError> {
+        self.count(key);
+        self.inner.delete(key)
+    }
+    fn flush(&self) -> Result<(), StoreError> {
+        self.inner.flush()
+    }
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let w = workload::generate(Shape::for_records(args.records));
-    let store = SledStore::open(&args.dir)?;
-    let mut ledger = match Ledger::open(store.clone(), LedgerConfig::default()) {
+    let store = Freezing {
+        inner: SledStore::open(&args.dir)?,
+        at: args.freeze_in_fold,
+        fold_writes: std::sync::Arc::default(),
+    };
+    let config = LedgerConfig {
+        fold_records: args
+            .fold_records
+            .unwrap_or(LedgerConfig::default().fold_records),
+        ..LedgerConfig::default()
+    };
+    let mut ledger = match Ledger::open(store.clone(), config) {
         Ok(l) => l,
         Err(CreateError::Store(StoreError::NotALedger(_))) => {
-            Ledger::create(store, w.genesis.clone(), LedgerConfig::default())?
+            Ledger::create(store, w.genesis.clone(), config)?
         }
         Err(e) => return Err(e.into()),
     };

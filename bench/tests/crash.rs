@@ -109,3 +109,83 @@ fn acknowledged_records_survive_sigkill() {
     .unwrap();
     assert_eq!(ledger.len(), w.records.len() as u64);
 }
+
+/// Kills the writer in the middle of a fold, at a different write each
+/// round (journal chunks, folded keys, the cursor), 20 times: the fold is
+/// finished or redone on opening, every acknowledged record is there and
+/// the audit passes.
+#[test]
+fn a_kill_in_the_middle_of_a_fold_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = workload::generate(Shape::for_records(RECORDS));
+    let now = workload::T0 + 10 * 365 * 86_400_000;
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut frozen_at = std::collections::BTreeSet::new();
+    for round in 0..KILLS {
+        assert!(
+            Instant::now() < deadline,
+            "crash test ran past its deadline"
+        );
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        // A fold of 100 records writes a journal chunk, its mark, several
+        // hundred keys, the cursor and the journal's removal; the first
+        // writes are the journal's.
+        let at = 1 + if round % 2 == 0 {
+            state % 4
+        } else {
+            state % 600
+        };
+        let mut child = Command::new(env!("CARGO_BIN_EXE_terroir-bench"))
+            .args(["writer", "--records", &RECORDS.to_string()])
+            .args(["--batch", &BATCH.to_string(), "--fold-records", "100"])
+            .args(["--freeze-in-fold", &at.to_string(), "--dir"])
+            .arg(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut acked = 0usize;
+        let mut frozen = None;
+        for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+            let line = line.unwrap();
+            if let Some(n) = line.strip_prefix("ack ") {
+                acked = n.parse().unwrap();
+            } else if let Some(n) = line.strip_prefix("frozen ") {
+                frozen = Some(n.parse::<u64>().unwrap());
+                break;
+            }
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        // Every counted write is a fold's: the kill came with a fold under
+        // way.
+        assert_eq!(
+            frozen,
+            Some(at),
+            "round {round}: the writer never froze in a fold"
+        );
+        frozen_at.insert(at);
+
+        let ledger = Ledger::open(
+            SledStore::open(dir.path()).unwrap(),
+            LedgerConfig::default(),
+        )
+        .unwrap_or_else(|e| panic!("round {round}: reopening after a kill in a fold: {e}"));
+        for r in &w.records[..acked] {
+            assert!(
+                ledger.record(&r.hash()).unwrap().is_some(),
+                "round {round}: acknowledged record {} lost",
+                r.hash()
+            );
+        }
+        let report = audit::audit(&ledger, MemoryStore::new(), now, |_| {}).unwrap();
+        assert!(report.passed(), "round {round}: {:?}", report.problems);
+    }
+    assert!(
+        frozen_at.len() >= 10,
+        "kills landed at too few fold writes: {frozen_at:?}"
+    );
+}
