@@ -39,8 +39,8 @@ pub(crate) struct Args {
 }
 
 /// A sled store that freezes the writer at one write of a fold. A fold
-/// writes its journal (`mj` keys) first, and once the first fold has
-/// begun, every write that is not a log entry (`L`) belongs to a fold.
+/// stores its journal first, and once the first fold has begun, every
+/// write that is not a log entry (`L`) belongs to a fold.
 #[derive(Clone)]
 struct Freezing {
     inner: SledStore,
@@ -49,13 +49,14 @@ struct Freezing {
 }
 
 impl Freezing {
-    fn count(&self, key: &[u8]) {
+    fn count(&self, key: Option<&[u8]>) {
         use std::sync::atomic::Ordering::SeqCst;
         let Some(at) = self.at else { return };
-        if key.starts_with(b"L") {
+        if key.is_some_and(|k| k.starts_with(b"L")) {
             return;
         }
-        let started = self.fold_writes.load(SeqCst) > 0 || key.starts_with(b"mj");
+        // `None`: the journal, which starts every fold.
+        let started = self.fold_writes.load(SeqCst) > 0 || key.is_none();
         if !started {
             return;
         }
@@ -97,15 +98,26 @@ impl Store for Freezing {
         self.inner.last_with_prefix(prefix)
     }
     fn put(&self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
-        self.count(key);
+        self.count(Some(key));
         self.inner.put(key, value)
     }
     fn delete(&self, key: &[u8]) -> Result<(), StoreError> {
-        self.count(key);
+        self.count(Some(key));
         self.inner.delete(key)
     }
     fn flush(&self) -> Result<(), StoreError> {
         self.inner.flush()
+    }
+    fn put_journal(&self, bytes: &[u8]) -> Result<(), StoreError> {
+        self.count(None);
+        self.inner.put_journal(bytes)
+    }
+    fn journal(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.journal()
+    }
+    fn clear_journal(&self) -> Result<(), StoreError> {
+        self.count(None);
+        self.inner.clear_journal()
     }
 }
 

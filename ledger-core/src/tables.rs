@@ -28,7 +28,7 @@
 //! | `x` | hash | the record's overlay flags |
 //! | `r` | revoked key, revoke hash | its last trusted seq |
 //! | `i` | hash | ∅: inspections that failed |
-//! | `m` | name | ledger metadata (fold cursor, journal, counts, digest sums) |
+//! | `m` | name | ledger metadata (fold cursor, record count, digest sums) |
 //!
 //! Only `L` is written when a batch is accepted; everything else is
 //! derived from the log and folded in behind it (see [`crate::tail`]).
@@ -70,10 +70,6 @@ const FOLD_CURSOR: &[u8] = b"mfold";
 const RECORD_COUNT: &[u8] = b"mrecords";
 /// The digest's running sums.
 const SUMS: &[u8] = b"mdigest";
-/// A fold's writes, journaled before they are applied: `mj` chunk.
-const JOURNAL: &[u8] = b"mj";
-/// The journal is complete: its chunk count and the seq it folds to.
-const JOURNAL_DONE: &[u8] = b"mJ";
 
 /// Seqs per chain block. An author's records folded together extend one
 /// block value instead of writing a key each, and a full block is 4 KiB.
@@ -145,10 +141,6 @@ fn waiting_key(missing: &Hash, waiter: &Hash) -> Vec<u8> {
 
 fn future_key(time: u64, h: &Hash) -> Vec<u8> {
     key(&[&[FUTURE], &time.to_be_bytes(), &h.0])
-}
-
-fn journal_key(chunk: u32) -> Vec<u8> {
-    key(&[JOURNAL, &chunk.to_be_bytes()])
 }
 
 /// The byte naming an event kind in the kind index.
@@ -824,24 +816,6 @@ pub(crate) fn fold_cursor<K: Kv + ?Sized>(kv: &K) -> Result<u64, StoreError> {
 /// The key and value that set the fold cursor.
 pub(crate) fn fold_cursor_entry(seq: u64) -> Entry {
     (FOLD_CURSOR.to_vec(), seq.to_be_bytes().to_vec())
-}
-
-/// The keys of a fold journal of `chunks` chunks, and its completion mark.
-pub(crate) fn journal_keys(chunks: u32) -> (Vec<Vec<u8>>, Vec<u8>) {
-    (
-        (0..chunks).map(journal_key).collect(),
-        JOURNAL_DONE.to_vec(),
-    )
-}
-
-/// The key of one journal chunk.
-pub(crate) fn journal_chunk_key(chunk: u32) -> Vec<u8> {
-    journal_key(chunk)
-}
-
-/// The prefix under which journal chunks live.
-pub(crate) fn journal_prefix() -> &'static [u8] {
-    JOURNAL
 }
 
 /// The log's key prefix and the seq a log key names.

@@ -6,10 +6,11 @@
 //! them. What the batch derives goes into a new immutable layer here, and
 //! readers see the store through the layers (newest first). When the
 //! layers cover enough records they are merged and folded: the merged
-//! writes are journaled and flushed, applied key by key, and the fold
-//! cursor is moved past them; a crash at any point either finds the
-//! journal (and applies it again: its values are absolute) or finds the
-//! cursor before the fold (and derives the layers again from the log).
+//! writes are stored whole as the store's journal (a file beside sled's),
+//! applied key by key, the fold cursor is moved past them and flushed,
+//! and the journal dropped; a crash at any point either finds the journal
+//! (and applies it again: its values are absolute) or finds the cursor
+//! before the fold (and derives the layers again from the log).
 //! Indexes that change often (chain blocks, lot postings, chain state) are
 //! then written once per fold instead of once per batch.
 
@@ -131,25 +132,12 @@ pub(crate) fn merge(layers: &[Arc<Layer>]) -> Layer {
     out
 }
 
-/// Largest journal chunk, so no single value is huge.
-const JOURNAL_CHUNK: usize = 1 << 20;
-
-/// Folds `layer` into the store: journal, apply, move the cursor. Returns
-/// the keys written (journal chunks excluded).
+/// Folds `layer` into the store: journal, apply, move the cursor, drop
+/// the journal. Returns the keys written.
 pub(crate) fn fold(store: &dyn Store, layer: &Layer) -> Result<u64, StoreError> {
-    let chunks = encode_journal(&layer.writes);
-    let count = u32::try_from(chunks.len())
-        .map_err(|_| StoreError::Engine("fold journal too large".into()))?;
-    for (i, c) in (0u32..).zip(&chunks) {
-        store.put(&tables::journal_chunk_key(i), c)?;
-    }
-    store.put(
-        &tables::journal_keys(0).1,
-        &journal_mark(count, layer.last_seq),
-    )?;
-    store.flush()?;
+    store.put_journal(&encode_journal(layer.last_seq, &layer.writes))?;
     let written = apply(store, &layer.writes)?;
-    finish(store, count, layer.last_seq)?;
+    finish(store, layer.last_seq)?;
     Ok(written)
 }
 
@@ -165,96 +153,53 @@ fn apply(store: &dyn Store, writes: &Writes) -> Result<u64, StoreError> {
     Ok(n)
 }
 
-fn finish(store: &dyn Store, chunks: u32, last_seq: u64) -> Result<(), StoreError> {
+/// Moves the cursor past the folded writes, makes it all durable, then
+/// drops the journal.
+fn finish(store: &dyn Store, last_seq: u64) -> Result<(), StoreError> {
     let (cursor, value) = tables::fold_cursor_entry(last_seq);
     store.put(&cursor, &value)?;
-    let (keys, mark) = tables::journal_keys(chunks);
-    store.delete(&mark)?;
-    for k in keys {
-        store.delete(&k)?;
-    }
-    store.flush()
+    store.flush()?;
+    store.clear_journal()
 }
 
-fn journal_mark(chunks: u32, last_seq: u64) -> Vec<u8> {
-    let mut v = chunks.to_be_bytes().to_vec();
-    v.extend_from_slice(&last_seq.to_be_bytes());
-    v
-}
-
-/// Finishes a fold a crash interrupted: a complete journal is applied
-/// again; chunks without their completion mark (the crash came before
-/// any fold write) are removed. Returns whether a fold was finished.
+/// Finishes a fold a crash interrupted: a journal still there is applied
+/// again (its values are absolute, so applying twice is harmless).
+/// Returns whether there was one.
 pub(crate) fn recover(store: &dyn Store) -> Result<bool, StoreError> {
-    let (_, mark_key) = tables::journal_keys(0);
-    let chunks = store.scan_prefix(tables::journal_prefix())?;
-    let Some(mark) = store.get(&mark_key)? else {
-        for (k, _) in &chunks {
-            store.delete(k)?;
-        }
-        if !chunks.is_empty() {
-            store.flush()?;
-        }
+    let Some(bytes) = store.journal()? else {
         return Ok(false);
     };
-    let corrupt = |why: &str| StoreError::Corrupt {
-        key: hex::encode(&mark_key),
-        why: why.into(),
-    };
-    let count = mark
-        .get(..4)
-        .and_then(|b| b.try_into().ok())
-        .map(u32::from_be_bytes)
-        .ok_or_else(|| corrupt("journal mark is too short"))?;
-    let last_seq = mark
-        .get(4..12)
-        .and_then(|b| b.try_into().ok())
-        .map(u64::from_be_bytes)
-        .ok_or_else(|| corrupt("journal mark is too short"))?;
-    if chunks.len() != usize::try_from(count).unwrap_or(usize::MAX) {
-        return Err(corrupt("journal chunks are missing"));
-    }
-    let mut writes = Writes::new();
-    for (k, v) in &chunks {
-        decode_journal(v, &mut writes).map_err(|why| StoreError::Corrupt {
-            key: hex::encode(k),
-            why,
-        })?;
-    }
+    let (last_seq, writes) = decode_journal(&bytes).map_err(|why| StoreError::Corrupt {
+        key: "fold journal".into(),
+        why,
+    })?;
     apply(store, &writes)?;
-    finish(store, count, last_seq)?;
+    finish(store, last_seq)?;
     Ok(true)
 }
 
-/// Journal chunks: entries `[key len u32][key][0 | 1 + value len u32 +
-/// value]`, chunks cut at entry boundaries.
-fn encode_journal(writes: &Writes) -> Vec<Vec<u8>> {
-    let mut chunks = Vec::new();
-    let mut cur = Vec::new();
+/// The journal: the last log seq folded (8 bytes BE), then entries
+/// `[key len u32][key][0 | 1, value len u32, value]`.
+fn encode_journal(last_seq: u64, writes: &Writes) -> Vec<u8> {
+    let mut out = last_seq.to_be_bytes().to_vec();
     for (k, v) in writes {
         let klen = u32::try_from(k.len()).unwrap_or(u32::MAX);
-        cur.extend_from_slice(&klen.to_be_bytes());
-        cur.extend_from_slice(k);
+        out.extend_from_slice(&klen.to_be_bytes());
+        out.extend_from_slice(k);
         match v {
-            None => cur.push(0),
+            None => out.push(0),
             Some(v) => {
-                cur.push(1);
+                out.push(1);
                 let vlen = u32::try_from(v.len()).unwrap_or(u32::MAX);
-                cur.extend_from_slice(&vlen.to_be_bytes());
-                cur.extend_from_slice(v);
+                out.extend_from_slice(&vlen.to_be_bytes());
+                out.extend_from_slice(v);
             }
         }
-        if cur.len() >= JOURNAL_CHUNK {
-            chunks.push(std::mem::take(&mut cur));
-        }
     }
-    if !cur.is_empty() {
-        chunks.push(cur);
-    }
-    chunks
+    out
 }
 
-fn decode_journal(mut b: &[u8], out: &mut Writes) -> Result<(), String> {
+fn decode_journal(mut b: &[u8]) -> Result<(u64, Writes), String> {
     fn take<'a>(b: &mut &'a [u8], n: usize) -> Result<&'a [u8], String> {
         if b.len() < n {
             return Err("journal entry is cut short".into());
@@ -267,6 +212,8 @@ fn decode_journal(mut b: &[u8], out: &mut Writes) -> Result<(), String> {
         let raw: [u8; 4] = take(b, 4)?.try_into().map_err(|_| "bad length")?;
         usize::try_from(u32::from_be_bytes(raw)).map_err(|_| "bad length".into())
     }
+    let seq: [u8; 8] = take(&mut b, 8)?.try_into().map_err(|_| "bad seq")?;
+    let mut out = Writes::new();
     while !b.is_empty() {
         let klen = len(&mut b)?;
         let k = take(&mut b, klen)?.to_vec();
@@ -281,7 +228,7 @@ fn decode_journal(mut b: &[u8], out: &mut Writes) -> Result<(), String> {
             _ => return Err("journal entry has a bad tag".into()),
         }
     }
-    Ok(())
+    Ok((u64::from_be_bytes(seq), out))
 }
 
 #[cfg(test)]
@@ -301,58 +248,28 @@ mod tests {
     #[test]
     fn journal_round_trips() {
         let w = writes(200);
-        let mut back = Writes::new();
-        for c in encode_journal(&w) {
-            decode_journal(&c, &mut back).unwrap();
-        }
-        assert_eq!(back, w);
-        assert!(decode_journal(&[0, 0, 0, 9, 1], &mut back).is_err());
+        assert_eq!(decode_journal(&encode_journal(7, &w)).unwrap(), (7, w));
+        assert!(decode_journal(&[0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 9, 1]).is_err());
+        assert!(decode_journal(&[0, 0]).is_err());
     }
 
     #[test]
-    fn a_complete_journal_is_applied_again_and_a_partial_one_dropped() {
+    fn a_journal_left_by_a_crash_is_applied_again() {
         let store = MemoryStore::new();
         store.put(b"gone", b"old").unwrap();
-        let layer = Layer {
-            writes: writes(5),
-            last_seq: 42,
-            records: 5,
-        };
-        // A crash after the journal was flushed, before any fold write.
-        for (i, c) in (0u32..).zip(encode_journal(&layer.writes)) {
-            store.put(&tables::journal_chunk_key(i), &c).unwrap();
-        }
-        store
-            .put(&tables::journal_keys(0).1, &journal_mark(1, 42))
-            .unwrap();
+        // A crash after the journal was stored, before any fold write.
+        store.put_journal(&encode_journal(42, &writes(5))).unwrap();
         assert!(recover(&store).unwrap());
         assert_eq!(store.get(&[b'x', 3]).unwrap(), Some(vec![3; 3]));
         assert_eq!(store.get(b"gone").unwrap(), None);
-        assert_eq!(
-            tables::fold_cursor(&Layered {
-                store: &store,
-                layers: &[]
-            })
-            .unwrap(),
-            42
-        );
-        assert!(store
-            .scan_prefix(b"m")
-            .unwrap()
-            .iter()
-            .all(|(k, _)| k == b"mfold"));
-
-        // A crash while the journal was being written: nothing applied.
-        store
-            .put(&tables::journal_chunk_key(0), b"partial")
-            .unwrap();
+        let kv = Layered {
+            store: &store,
+            layers: &[],
+        };
+        assert_eq!(tables::fold_cursor(&kv).unwrap(), 42);
+        assert_eq!(store.journal().unwrap(), None);
         assert!(!recover(&store).unwrap());
-        assert!(store
-            .scan_prefix(tables::journal_prefix())
-            .unwrap()
-            .is_empty());
     }
-
     #[test]
     fn compaction_keeps_the_newest_value() {
         let mut layers = Vec::new();

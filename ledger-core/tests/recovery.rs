@@ -25,6 +25,8 @@ const NOW: u64 = workload::T0 + 1_000_000_000;
 enum Op {
     Put(Vec<u8>, Vec<u8>),
     Delete(Vec<u8>),
+    /// The journal stored (`Some`) or removed; durable at once.
+    Journal(Option<Vec<u8>>),
 }
 
 /// A memory store that remembers every write, in order.
@@ -46,6 +48,8 @@ impl Recording {
             match op {
                 Op::Put(key, v) => store.put(key, v).unwrap(),
                 Op::Delete(key) => store.delete(key).unwrap(),
+                Op::Journal(Some(j)) => store.put_journal(j).unwrap(),
+                Op::Journal(None) => store.clear_journal().unwrap(),
             }
         }
         store
@@ -90,6 +94,20 @@ impl Store for Recording {
     }
     fn flush(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+    fn put_journal(&self, bytes: &[u8]) -> Result<(), StoreError> {
+        self.ops
+            .lock()
+            .unwrap()
+            .push(Op::Journal(Some(bytes.to_vec())));
+        self.inner.put_journal(bytes)
+    }
+    fn journal(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.journal()
+    }
+    fn clear_journal(&self) -> Result<(), StoreError> {
+        self.ops.lock().unwrap().push(Op::Journal(None));
+        self.inner.clear_journal()
     }
 }
 

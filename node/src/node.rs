@@ -83,6 +83,8 @@ impl Node {
             .with_context(|| format!("opening {}", ledger_dir.display()))?;
         let cfg = LedgerConfig {
             pending_capacity: s.limits.pending_capacity,
+            // A batch's signatures are checked on every core.
+            verify_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             ..LedgerConfig::default()
         };
         let ledger = Ledger::open(store, cfg).context("opening the ledger")?;

@@ -10,6 +10,7 @@ use crate::error::StoreError;
 #[derive(Debug, Default, Clone)]
 pub struct MemoryStore {
     map: Arc<Mutex<Map>>,
+    journal: Arc<Mutex<Option<Vec<u8>>>>,
 }
 
 type Map = BTreeMap<Vec<u8>, Vec<u8>>;
@@ -18,6 +19,12 @@ impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    fn journal_lock(&self) -> Result<MutexGuard<'_, Option<Vec<u8>>>, StoreError> {
+        self.journal
+            .lock()
+            .map_err(|_| StoreError::Engine("memory store lock poisoned".into()))
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, Map>, StoreError> {
@@ -95,6 +102,20 @@ impl Store for MemoryStore {
     }
 
     fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn put_journal(&self, bytes: &[u8]) -> Result<(), StoreError> {
+        *self.journal_lock()? = Some(bytes.to_vec());
+        Ok(())
+    }
+
+    fn journal(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.journal_lock()?.clone())
+    }
+
+    fn clear_journal(&self) -> Result<(), StoreError> {
+        *self.journal_lock()? = None;
         Ok(())
     }
 }

@@ -53,4 +53,13 @@ pub trait Store: Send + Sync + 'static {
     /// order they were made: after a crash the store holds a prefix of
     /// them.
     fn flush(&self) -> Result<(), StoreError>;
+    /// Stores `bytes` as the store's journal, durably and whole (a crash
+    /// leaves the previous journal or this one, never a part), beside the
+    /// key space: a fold's writes go there before they are applied. Large
+    /// values are what a B-tree of 16-key leaves handles worst.
+    fn put_journal(&self, bytes: &[u8]) -> Result<(), StoreError>;
+    /// The journal, if one is stored.
+    fn journal(&self) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Removes the journal, durably.
+    fn clear_journal(&self) -> Result<(), StoreError>;
 }

@@ -13,6 +13,14 @@ pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 /// database in this process (or an exiting one) may still hold.
 pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_millis(1500);
 
+/// The fold journal, beside sled's files.
+const JOURNAL: &str = "fold.journal";
+const JOURNAL_TMP: &str = "fold.journal.tmp";
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
 /// A sled database holding the ledger in its default tree.
 #[derive(Debug, Clone)]
 pub struct SledStore {
@@ -147,5 +155,35 @@ impl Store for SledStore {
 
     fn flush(&self) -> Result<(), StoreError> {
         self.db.flush().map(|_| ()).map_err(engine)
+    }
+
+    /// `fold.journal` in the store's directory, written to a temporary
+    /// file, synced, renamed into place and the directory synced.
+    fn put_journal(&self, bytes: &[u8]) -> Result<(), StoreError> {
+        use std::io::Write;
+        let tmp = self.path.join(JOURNAL_TMP);
+        let io = |e: std::io::Error| StoreError::Engine(format!("fold journal: {e}"));
+        let mut f = std::fs::File::create(&tmp).map_err(io)?;
+        f.write_all(bytes).map_err(io)?;
+        f.sync_all().map_err(io)?;
+        std::fs::rename(&tmp, self.path.join(JOURNAL)).map_err(io)?;
+        sync_dir(&self.path).map_err(io)
+    }
+
+    fn journal(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        match std::fs::read(self.path.join(JOURNAL)) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StoreError::Engine(format!("fold journal: {e}"))),
+        }
+    }
+
+    fn clear_journal(&self) -> Result<(), StoreError> {
+        match std::fs::remove_file(self.path.join(JOURNAL)) {
+            Ok(()) => sync_dir(&self.path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
+        .map_err(|e| StoreError::Engine(format!("fold journal: {e}")))
     }
 }
