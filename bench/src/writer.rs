@@ -142,7 +142,9 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
         Err(e) => return Err(e.into()),
     };
     let now = workload::T0 + 10 * 365 * 86_400_000;
-    let mut out = std::io::stdout().lock();
+    // Not locked for the whole run: the fold thread may have to say
+    // `frozen` meanwhile.
+    let mut out = std::io::stdout();
     let mut done = 0usize;
     for chunk in w.records.chunks(args.batch.max(1)) {
         let report = ledger.ingest(chunk.to_vec(), now)?;

@@ -27,6 +27,7 @@
 //! | `t` | time, hash | ∅: pending records dated ahead |
 //! | `x` | hash | the record's overlay flags |
 //! | `r` | revoked key, revoke hash | its last trusted seq |
+//! | `q` | key | ∅: the key has revocations or forks (so records by it may be flagged for themselves) |
 //! | `i` | hash | ∅: inspections that failed |
 //! | `m` | name | ledger metadata (fold cursor, record count, digest sums) |
 //!
@@ -62,6 +63,7 @@ const WAITING: u8 = b'w';
 const FUTURE: u8 = b't';
 const FLAGS: u8 = b'x';
 const REVOKED: u8 = b'r';
+const SUSPECT: u8 = b'q';
 const FAILED: u8 = b'i';
 
 /// The last log seq whose derived entries are folded into the store.
@@ -564,6 +566,12 @@ pub(crate) trait Tables: Kv {
         Ok(out)
     }
 
+    /// Whether a key has revocations or forks, so that its records may be
+    /// flagged for themselves (one read, where most keys have neither).
+    fn suspect(&self, k: &PublicKey) -> Result<bool, StoreError> {
+        Ok(self.get(&key(&[&[SUSPECT], &k.0]))?.is_some())
+    }
+
     /// Inspections that failed, in hash order.
     fn failed_inspections(&self) -> Result<Vec<Hash>, StoreError> {
         Ok(self
@@ -728,6 +736,11 @@ pub(crate) trait TablesMut: KvWrite {
             .map(|s| s.to_be_bytes().to_vec())
             .unwrap_or_default();
         self.put(key(&[&[REVOKED], &k.0, &h.0]), v);
+    }
+
+    /// Marks a key as having revocations or forks.
+    fn put_suspect(&mut self, k: &PublicKey) {
+        self.put(key(&[&[SUSPECT], &k.0]), Vec::new());
     }
 
     /// An inspection that failed.

@@ -107,8 +107,10 @@ impl<S: Store + ?Sized> Kv for Layered<'_, S> {
 /// twice as many records (sizes then halve from oldest to newest, so
 /// there are about log₂ of the tail's batches, and each write is copied
 /// about as many times).
-pub(crate) fn compact(layers: &mut Vec<Arc<Layer>>) {
-    while layers.len() >= 2 {
+///
+/// The first `frozen` layers are being folded and are left alone.
+pub(crate) fn compact(layers: &mut Vec<Arc<Layer>>, frozen: usize) {
+    while layers.len() >= frozen + 2 {
         let n = layers.len();
         let (older, newer) = (&layers[n - 2], &layers[n - 1]);
         if older.records > 2 * newer.records.max(1) {
@@ -281,7 +283,7 @@ mod tests {
                 last_seq: u64::from(i),
                 records: 1,
             }));
-            compact(&mut layers);
+            compact(&mut layers, 0);
         }
         assert!(layers.len() <= 4, "{} layers", layers.len());
         assert_eq!(layered_get(&layers, b"k"), Some(&Some(vec![9])));

@@ -50,6 +50,7 @@ pub(super) fn on_stored(
             ..
         } => {
             txn.put_revocation(key, &hash, *last_trusted_seq);
+            txn.put_suspect(key);
             sums.overlays.add(&Fact::Revocation(&hash).hash());
             let first = last_trusted_seq.map_or(0, |l| l.saturating_add(1));
             affected.push((*key, first));
@@ -65,6 +66,7 @@ pub(super) fn on_stored(
         _ => {}
     }
     if !forked.is_empty() {
+        txn.put_suspect(&r.author);
         affected.push((r.author, r.seq));
     }
     refresh(txn, &mut sums, &hash)?;
@@ -110,6 +112,9 @@ fn refresh(txn: &mut Txn<'_>, sums: &mut Sums, h: &Hash) -> Result<(), StoreErro
 /// The flags a record has for itself (by its author key and seq).
 fn direct(txn: &Txn<'_>, author: &PublicKey, seq: u64) -> Result<Vec<Flag>, StoreError> {
     let mut flags = Vec::new();
+    if !txn.suspect(author)? {
+        return Ok(flags);
+    }
     let revocation = txn
         .revocations_of(author)?
         .into_iter()

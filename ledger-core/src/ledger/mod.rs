@@ -180,6 +180,8 @@ pub struct Ledger<S: Store> {
     next_seq: u64,
     /// The unfolded tail, oldest first (the writer's copy).
     layers: Vec<Arc<Layer>>,
+    /// The fold running on its own thread over the oldest layers, if any.
+    folding: Option<Folding>,
     current: Reader<S>,
     published: Readers<S>,
     stats: WriteStats,
@@ -297,6 +299,7 @@ impl<S: Store> Ledger<S> {
             records_len: 0,
             next_seq: 1,
             layers: Vec::new(),
+            folding: None,
             stats: WriteStats::default(),
             sweep: false,
         };
@@ -380,16 +383,48 @@ impl<S: Store> Ledger<S> {
         Ok(S::clone(&self.store))
     }
 
-    /// Folds the whole tail into the store now.
+    /// Folds the whole tail into the store now (after the fold running
+    /// behind, if any).
     pub fn fold(&mut self) -> Result<(), StoreError> {
-        if self.layers.is_empty() {
-            return Ok(());
+        self.reap(true)?;
+        if !self.layers.is_empty() {
+            let merged = tail::merge(&self.layers);
+            self.stats.fold_keys += tail::fold(self.store.as_ref(), &merged)?;
+            self.stats.folds += 1;
+            self.layers.clear();
         }
-        let merged = tail::merge(&self.layers);
-        self.stats.fold_keys += tail::fold(self.store.as_ref(), &merged)?;
-        self.stats.folds += 1;
-        self.layers.clear();
         self.publish_reader();
+        Ok(())
+    }
+
+    /// Starts folding every layer of the tail on a thread of its own; the
+    /// layers stay readable until it is done.
+    fn start_fold(&mut self) {
+        let layers = self.layers.clone();
+        let store = Arc::clone(&self.store);
+        let thread = std::thread::spawn(move || {
+            let merged = tail::merge(&layers);
+            tail::fold(store.as_ref(), &merged)
+        });
+        self.folding = Some(Folding {
+            layers: self.layers.len(),
+            thread,
+        });
+    }
+
+    /// Completes the fold running behind when it has finished (or, with
+    /// `wait`, once it has): its layers leave the tail.
+    fn reap(&mut self, wait: bool) -> Result<(), StoreError> {
+        let Some(f) = self.folding.take_if(|f| wait || f.thread.is_finished()) else {
+            return Ok(());
+        };
+        let keys = f
+            .thread
+            .join()
+            .map_err(|_| StoreError::Engine("the fold thread stopped (it panicked)".into()))??;
+        self.stats.fold_keys += keys;
+        self.stats.folds += 1;
+        self.layers.drain(..f.layers);
         Ok(())
     }
 
@@ -555,25 +590,35 @@ impl<S: Store> Ledger<S> {
         self.pending_len = pending_len;
         self.records_len = records_len;
         self.next_seq = next_seq;
+        let frozen = self.folding.as_ref().map_or(0, |f| f.layers);
         if !derived.is_empty() {
             self.layers.push(Arc::new(Layer {
                 writes: derived,
                 last_seq: next_seq - 1,
                 records,
             }));
-            tail::compact(&mut self.layers);
+            tail::compact(&mut self.layers, frozen);
         }
-        let tail_records: u64 = self.layers.iter().map(|l| l.records).sum();
-        let tail_writes: usize = self.layers.iter().map(|l| l.writes.len()).sum();
-        let limit = self.config.fold_records.max(1);
-        if may_fold
-            && (tail_records >= limit
-                || u64::try_from(tail_writes).unwrap_or(u64::MAX) >= limit.saturating_mul(16))
-        {
-            self.fold()?;
-        } else {
-            self.publish_reader();
+        if may_fold {
+            self.reap(false)?;
+            let frozen = self.folding.as_ref().map_or(0, |f| f.layers);
+            let unfolded = &self.layers[frozen..];
+            let records: u64 = unfolded.iter().map(|l| l.records).sum();
+            let writes: usize = unfolded.iter().map(|l| l.writes.len()).sum();
+            let writes = u64::try_from(writes).unwrap_or(u64::MAX);
+            let limit = self.config.fold_records.max(1);
+            // Due when the tail covers `fold_records` records (or its
+            // writes are many more than such a tail's); a tail twice that
+            // waits for the fold behind, so memory stays bounded.
+            let due = |n: u64| records >= n * limit || writes >= n * limit.saturating_mul(16);
+            if self.folding.is_some() && due(2) {
+                self.reap(true)?;
+            }
+            if self.folding.is_none() && due(1) {
+                self.start_fold();
+            }
         }
+        self.publish_reader();
         Ok(report)
     }
 
@@ -588,9 +633,17 @@ impl<S: Store> Ledger<S> {
     }
 }
 
+/// A fold running on its own thread: how many of the tail's oldest
+/// layers it covers, and the keys it wrote.
+struct Folding {
+    layers: usize,
+    thread: std::thread::JoinHandle<Result<u64, StoreError>>,
+}
+
 impl<S: Store> Drop for Ledger<S> {
-    /// Folds the tail, so the next opening has nothing to derive. On
-    /// failure the log still holds everything: opening derives it again.
+    /// Waits for the fold running behind and folds the rest of the tail,
+    /// so the next opening has nothing to derive. On failure the log
+    /// still holds everything: opening derives it again.
     fn drop(&mut self) {
         if self.fold().is_ok() {
             let _ = self.store.flush();
