@@ -10,11 +10,12 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
 
 use ledger_core::ledger::{CreateError, Ledger, LedgerConfig, Outcome};
-use ledger_core::store::{Entry, SledStore, Store};
+use ledger_core::store::{self, SledStore, Watched, Watcher};
 use ledger_core::workload::{self, Shape};
 use ledger_core::StoreError;
 
@@ -38,29 +39,24 @@ pub(crate) struct Args {
     freeze_in_fold: Option<u64>,
 }
 
-/// A sled store that freezes the writer at one write of a fold. A fold
-/// stores its journal first, and once the first fold has begun, every
-/// write that is not a log entry (`L`) belongs to a fold.
-#[derive(Clone)]
-struct Freezing {
-    inner: SledStore,
-    at: Option<u64>,
-    fold_writes: std::sync::Arc<std::sync::atomic::AtomicU64>,
-}
-
-impl Freezing {
-    fn count(&self, key: Option<&[u8]>) {
-        use std::sync::atomic::Ordering::SeqCst;
-        let Some(at) = self.at else { return };
+/// Freezes the writer at one write of a fold. A fold stores its journal
+/// first, and once the first fold has begun, every write that is not a
+/// log entry (`L`) belongs to a fold.
+fn freezer(at: u64) -> Watcher {
+    use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+    let fold_writes = AtomicU64::new(0);
+    Arc::new(move |w: store::Write<'_>| {
+        let key = match w {
+            store::Write::Put(k, _) | store::Write::Delete(k) => Some(k),
+            store::Write::Journal(_) => None,
+        };
         if key.is_some_and(|k| k.starts_with(b"L")) {
             return;
         }
-        // `None`: the journal, which starts every fold.
-        let started = self.fold_writes.load(SeqCst) > 0 || key.is_none();
-        if !started {
+        if fold_writes.load(SeqCst) == 0 && key.is_some() {
             return;
         }
-        let n = self.fold_writes.fetch_add(1, SeqCst) + 1;
+        let n = fold_writes.fetch_add(1, SeqCst) + 1;
         if n == at {
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "frozen {n}");
@@ -69,65 +65,16 @@ impl Freezing {
                 std::thread::park();
             }
         }
-    }
-}
-
-impl Store for Freezing {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        self.inner.get(key)
-    }
-    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<Entry>, StoreError> {
-        self.inner.scan_prefix(prefix)
-    }
-    fn for_each_prefix(
-        &self,
-        prefix: &[u8],
-        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
-    ) -> Result<(), StoreError> {
-        self.inner.for_each_prefix(prefix, visit)
-    }
-    fn scan_page(
-        &self,
-        prefix: &[u8],
-        after: Option<&[u8]>,
-        limit: usize,
-    ) -> Result<Vec<Entry>, StoreError> {
-        self.inner.scan_page(prefix, after, limit)
-    }
-    fn last_with_prefix(&self, prefix: &[u8]) -> Result<Option<Entry>, StoreError> {
-        self.inner.last_with_prefix(prefix)
-    }
-    fn put(&self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
-        self.count(Some(key));
-        self.inner.put(key, value)
-    }
-    fn delete(&self, key: &[u8]) -> Result<(), StoreError> {
-        self.count(Some(key));
-        self.inner.delete(key)
-    }
-    fn flush(&self) -> Result<(), StoreError> {
-        self.inner.flush()
-    }
-    fn put_journal(&self, bytes: &[u8]) -> Result<(), StoreError> {
-        self.count(None);
-        self.inner.put_journal(bytes)
-    }
-    fn journal(&self) -> Result<Option<Vec<u8>>, StoreError> {
-        self.inner.journal()
-    }
-    fn clear_journal(&self) -> Result<(), StoreError> {
-        self.count(None);
-        self.inner.clear_journal()
-    }
+    })
 }
 
 pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     let w = workload::generate(Shape::for_records(args.records));
-    let store = Freezing {
-        inner: SledStore::open(&args.dir)?,
-        at: args.freeze_in_fold,
-        fold_writes: std::sync::Arc::default(),
+    let watch = match args.freeze_in_fold {
+        Some(at) => freezer(at),
+        None => Arc::new(|_: store::Write<'_>| {}),
     };
+    let store = Watched::new(SledStore::open(&args.dir)?, watch);
     let config = LedgerConfig {
         fold_records: args
             .fold_records

@@ -15,9 +15,9 @@ use std::sync::{Arc, Mutex};
 
 use ledger_core::audit;
 use ledger_core::ledger::{Ledger, LedgerConfig, Outcome};
-use ledger_core::store::{Entry, MemoryStore, Store};
+use ledger_core::store::{MemoryStore, Store, Watched, Write};
 use ledger_core::workload::{self, Shape};
-use ledger_core::{Hash, SignedRecord, StoreError};
+use ledger_core::{Hash, SignedRecord};
 
 const NOW: u64 = workload::T0 + 1_000_000_000;
 
@@ -30,13 +30,34 @@ enum Op {
 }
 
 /// A memory store that remembers every write, in order.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 struct Recording {
-    inner: MemoryStore,
+    store: Watched<MemoryStore>,
     ops: Arc<Mutex<Vec<Op>>>,
 }
 
 impl Recording {
+    fn new() -> Self {
+        Self::on(MemoryStore::new())
+    }
+
+    /// Records the writes made to `inner` from now on.
+    fn on(inner: MemoryStore) -> Self {
+        let ops: Arc<Mutex<Vec<Op>>> = Arc::default();
+        let log = Arc::clone(&ops);
+        let watch = move |w: Write<'_>| {
+            log.lock().unwrap().push(match w {
+                Write::Put(k, v) => Op::Put(k.to_vec(), v.to_vec()),
+                Write::Delete(k) => Op::Delete(k.to_vec()),
+                Write::Journal(j) => Op::Journal(j.map(<[u8]>::to_vec)),
+            })
+        };
+        Recording {
+            store: Watched::new(inner, Arc::new(watch)),
+            ops,
+        }
+    }
+
     fn len(&self) -> usize {
         self.ops.lock().unwrap().len()
     }
@@ -53,61 +74,6 @@ impl Recording {
             }
         }
         store
-    }
-}
-
-impl Store for Recording {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        self.inner.get(key)
-    }
-    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<Entry>, StoreError> {
-        self.inner.scan_prefix(prefix)
-    }
-    fn for_each_prefix(
-        &self,
-        prefix: &[u8],
-        visit: &mut dyn FnMut(&[u8], &[u8]) -> bool,
-    ) -> Result<(), StoreError> {
-        self.inner.for_each_prefix(prefix, visit)
-    }
-    fn scan_page(
-        &self,
-        prefix: &[u8],
-        after: Option<&[u8]>,
-        limit: usize,
-    ) -> Result<Vec<Entry>, StoreError> {
-        self.inner.scan_page(prefix, after, limit)
-    }
-    fn last_with_prefix(&self, prefix: &[u8]) -> Result<Option<Entry>, StoreError> {
-        self.inner.last_with_prefix(prefix)
-    }
-    fn put(&self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
-        self.ops
-            .lock()
-            .unwrap()
-            .push(Op::Put(key.to_vec(), value.to_vec()));
-        self.inner.put(key, value)
-    }
-    fn delete(&self, key: &[u8]) -> Result<(), StoreError> {
-        self.ops.lock().unwrap().push(Op::Delete(key.to_vec()));
-        self.inner.delete(key)
-    }
-    fn flush(&self) -> Result<(), StoreError> {
-        Ok(())
-    }
-    fn put_journal(&self, bytes: &[u8]) -> Result<(), StoreError> {
-        self.ops
-            .lock()
-            .unwrap()
-            .push(Op::Journal(Some(bytes.to_vec())));
-        self.inner.put_journal(bytes)
-    }
-    fn journal(&self) -> Result<Option<Vec<u8>>, StoreError> {
-        self.inner.journal()
-    }
-    fn clear_journal(&self) -> Result<(), StoreError> {
-        self.ops.lock().unwrap().push(Op::Journal(None));
-        self.inner.clear_journal()
     }
 }
 
@@ -142,8 +108,8 @@ fn a_crash_at_any_write_loses_nothing_acknowledged_and_recovers_whole() {
     let w = workload::generate(Shape::for_records(400));
     let full_digest = digest_of_records(&w.genesis, w.records.clone());
 
-    let store = Recording::default();
-    let mut ledger = Ledger::create(store.clone(), w.genesis.clone(), config()).unwrap();
+    let store = Recording::new();
+    let mut ledger = Ledger::create(store.store.clone(), w.genesis.clone(), config()).unwrap();
     // (writes made when the call returned, records acknowledged by then)
     let mut acked: Vec<(usize, Vec<Hash>)> = vec![(store.len(), Vec::new())];
     let mut so_far = Vec::new();
@@ -216,12 +182,12 @@ fn a_crash_at_any_write_loses_nothing_acknowledged_and_recovers_whole() {
 #[test]
 fn opening_derives_the_unfolded_tail_and_a_closed_ledger_has_none() {
     let w = workload::generate(Shape::for_records(400));
-    let store = Recording::default();
+    let store = Recording::new();
     let config = LedgerConfig {
         fold_records: 10_000,
         ..config()
     };
-    let mut ledger = Ledger::create(store.clone(), w.genesis.clone(), config).unwrap();
+    let mut ledger = Ledger::create(store.store.clone(), w.genesis.clone(), config).unwrap();
     ledger.ingest(w.records.clone(), NOW).unwrap();
     let digest = ledger.state_digest().unwrap();
     assert_eq!(ledger.write_stats().folds, 0);
@@ -230,13 +196,10 @@ fn opening_derives_the_unfolded_tail_and_a_closed_ledger_has_none() {
     // A crash now: nothing was folded, so opening derives it all again
     // from the log, writing nothing.
     let logged = store.len();
-    let crashed = Recording {
-        inner: store.crashed_at(logged),
-        ops: Arc::default(),
-    };
+    let crashed = store.crashed_at(logged);
     drop(ledger);
-    let store = crashed;
-    let reopened = Ledger::open(store.clone(), config).unwrap();
+    let store = Recording::on(crashed);
+    let reopened = Ledger::open(store.store.clone(), config).unwrap();
     assert_eq!(store.len(), 0);
     assert_eq!(reopened.len(), w.records.len() as u64);
     assert_eq!(reopened.state_digest().unwrap(), digest);

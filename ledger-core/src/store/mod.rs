@@ -7,13 +7,16 @@
 //! change without touching the rules. There are deliberately no atomic
 //! multi-key batches: sled 0.34's `apply_batch` takes a process-wide lock
 //! that every later read then waits behind. Two engines: [`MemoryStore`]
-//! for pure tests, [`SledStore`] for production.
+//! for pure tests, [`SledStore`] for production; [`Watched`] shows a crash
+//! test every write.
 
 mod memory;
 mod sled;
+mod watched;
 
 pub use self::memory::MemoryStore;
 pub use self::sled::{SledStore, DEFAULT_CACHE_BYTES, LOCK_WAIT};
+pub use self::watched::{Watched, Watcher, Write};
 
 use crate::error::StoreError;
 
