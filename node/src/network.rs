@@ -897,6 +897,15 @@ async fn digest_response(
                     .await;
             }
         }
+        SyncResponse::Log { .. } => {
+            // Nothing asks for a log page yet.
+            handle
+                .send(NetCmd::Strike {
+                    peer,
+                    reason: "sync: a log page nobody asked for".into(),
+                })
+                .await;
+        }
         SyncResponse::Refused { reason } => {
             tracing::debug!(%peer, reason, "sync request refused");
         }
