@@ -30,6 +30,17 @@ pub struct Metrics {
     pub sync_records: AtomicU64,
     /// Records carried by sync responses that were already stored.
     pub sync_records_duplicate: AtomicU64,
+    /// Pages of peers' logs ingested while catching up.
+    pub sync_log_pages: AtomicU64,
+    /// Records carried by log pages (also counted in `sync_records`).
+    pub sync_log_records: AtomicU64,
+    /// Records carried by log pages that were already stored.
+    pub sync_log_records_duplicate: AtomicU64,
+    /// Records carried by log pages that had to wait in the pending pool.
+    /// Pages come in causal order, so this stays near 0.
+    pub sync_log_records_pending: AtomicU64,
+    /// Catch-ups that reached the end of a peer's log.
+    pub sync_logs_completed: AtomicU64,
     /// Strikes given to peers for invalid data.
     pub peer_strikes: AtomicU64,
     /// Peers banned.
@@ -70,7 +81,7 @@ impl Metrics {
 
     /// The Prometheus text format.
     pub fn render(&self) -> String {
-        let rows: [(&str, &str, &str, &AtomicU64); 19] = [
+        let rows: [(&str, &str, &str, &AtomicU64); 24] = [
             (
                 "terroir_records_accepted_total",
                 "counter",
@@ -142,6 +153,36 @@ impl Metrics {
                 "counter",
                 "Records carried by sync responses that were already stored.",
                 &self.sync_records_duplicate,
+            ),
+            (
+                "terroir_sync_log_pages_total",
+                "counter",
+                "Pages of peers' logs ingested while catching up.",
+                &self.sync_log_pages,
+            ),
+            (
+                "terroir_sync_log_records_total",
+                "counter",
+                "Records carried by log pages (included in terroir_sync_records_total).",
+                &self.sync_log_records,
+            ),
+            (
+                "terroir_sync_log_records_duplicate_total",
+                "counter",
+                "Records carried by log pages that were already stored.",
+                &self.sync_log_records_duplicate,
+            ),
+            (
+                "terroir_sync_log_records_pending_total",
+                "counter",
+                "Records carried by log pages that had to wait in the pending pool.",
+                &self.sync_log_records_pending,
+            ),
+            (
+                "terroir_sync_logs_completed_total",
+                "counter",
+                "Catch-ups that reached the end of a peer's log.",
+                &self.sync_logs_completed,
             ),
             (
                 "terroir_peer_strikes_total",

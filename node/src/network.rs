@@ -5,7 +5,8 @@
 //!   id. Messages are validated by the ledger before gossipsub may forward
 //!   them (`validate_messages` + `report_message_validation_result`).
 //! - a request-response protocol (CBOR, size-bounded) exchanges heads and
-//!   fetches chains and records by hash (see [`crate::sync`]).
+//!   fetches chains and records by hash, or a peer's log from a cursor
+//!   when catching up (see [`crate::sync`]).
 //! - identify carries the network id in its protocol version; a peer of
 //!   another network is disconnected and banned.
 //! - mDNS (optional) finds peers on the local network.
@@ -19,6 +20,13 @@
 //! [`GOSSIP_BATCH_RECORDS`] of them to the ledger in one ingest and reports
 //! every message's own verdict back to gossipsub. Sync leaves authors with
 //! records in that queue to gossip, so it does not fetch them twice.
+//!
+//! A catch-up ([`sync::LogSyncs`]) runs one page at a time: the swarm task
+//! asks for a page, a worker ingests it and reports back, and only then is
+//! the next page asked for, so pages are ingested in the peer's log order.
+//! While it runs no heads are compared and no chains fetched, with any
+//! peer, and heads comparisons made before it started or ended are dropped
+//! as stale, so nothing it brings is fetched twice.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -38,7 +46,7 @@ use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 use crate::ledger_task::LedgerHandle;
 use crate::metrics::Metrics;
 use crate::protocol::{self, SyncRequest, SyncResponse, MAX_HASHES_PER_REQUEST};
-use crate::sync;
+use crate::sync::{self, Ingested, LogSyncs, Paged, Plan};
 
 /// Commands queued for the swarm task. Producers are HTTP handlers, the
 /// gossip batcher (one command per batch, plus its fetches) and the
@@ -194,6 +202,20 @@ enum NetCmd {
         peer: PeerId,
         request: SyncRequest,
     },
+    /// A peer's heads compared with ours, under the log syncs' `epoch` of
+    /// when the heads were asked for.
+    Planned {
+        peer: PeerId,
+        epoch: u64,
+        plan: Plan,
+    },
+    /// A page of a peer's log after `after` was ingested, or could not be
+    /// (`None`: the log sync stops).
+    LogPaged {
+        peer: PeerId,
+        after: u64,
+        page: Option<Ingested>,
+    },
     Respond {
         channel: ResponseChannel<SyncResponse>,
         response: SyncResponse,
@@ -339,6 +361,7 @@ pub fn spawn(
         max_strikes: parts.max_strikes,
         inflight: HashMap::new(),
         chains_inflight: HashSet::new(),
+        log: LogSyncs::default(),
         bootstrap: parts.bootstrap,
     };
     let join = tokio::spawn(net.run(rx, shutdown, parts.sync_interval));
@@ -358,9 +381,23 @@ struct Net {
     strikes: HashMap<PeerId, u32>,
     banned: HashSet<PeerId>,
     max_strikes: u32,
-    inflight: HashMap<OutboundRequestId, (PeerId, Option<[u8; 32]>)>,
+    inflight: HashMap<OutboundRequestId, (PeerId, Asked)>,
     chains_inflight: HashSet<(PeerId, [u8; 32])>,
+    log: LogSyncs,
     bootstrap: Vec<Multiaddr>,
+}
+
+/// What an outbound sync request asked for, kept until it is answered.
+#[derive(Debug, Clone, Copy)]
+enum Asked {
+    /// Heads, asked under this log syncs' epoch.
+    Heads { epoch: u64 },
+    /// An author's chain.
+    Chain([u8; 32]),
+    /// Records by hash.
+    Records,
+    /// A log page after this cursor.
+    Log { after: u64 },
 }
 
 impl Net {
@@ -432,6 +469,8 @@ impl Net {
             }
             NetCmd::Strike { peer, reason } => self.strike(peer, &reason),
             NetCmd::Fetch { peer, request } => self.fetch(peer, request),
+            NetCmd::Planned { peer, epoch, plan } => self.planned(peer, epoch, plan),
+            NetCmd::LogPaged { peer, after, page } => self.log_paged(peer, after, page),
             NetCmd::Respond { channel, response } => {
                 let _ = self
                     .swarm
@@ -476,28 +515,96 @@ impl Net {
     }
 
     fn fetch(&mut self, peer: PeerId, request: SyncRequest) {
-        if !self.swarm.is_connected(&peer) || self.inflight.len() >= MAX_INFLIGHT_REQUESTS {
+        let asked = match &request {
+            SyncRequest::Heads => Asked::Heads {
+                epoch: self.log.epoch(),
+            },
+            SyncRequest::Chain { author, .. } => Asked::Chain(*author),
+            SyncRequest::Records { .. } => Asked::Records,
+            SyncRequest::Log { after } => Asked::Log { after: *after },
+        };
+        // While a catch-up runs it is fetching what the peers hold: heads
+        // are not compared and chains not fetched (not even the rest of one
+        // planned before), so nothing comes twice. It ends by asking its
+        // peer for heads; the others are asked at the next round.
+        if self.log.running().is_some() && matches!(asked, Asked::Heads { .. } | Asked::Chain(_)) {
             return;
         }
-        let chain = match &request {
-            SyncRequest::Chain { author, .. } => {
-                if !self.chains_inflight.insert((peer, *author)) {
-                    return;
-                }
-                Some(*author)
+        if !self.swarm.is_connected(&peer) || self.inflight.len() >= MAX_INFLIGHT_REQUESTS {
+            if let Asked::Log { after } = asked {
+                // The page cannot be asked for now; the next heads round
+                // starts the log sync again from its cursor.
+                self.log.failed(peer, after);
             }
-            _ => None,
-        };
+            return;
+        }
+        if let Asked::Chain(author) = asked {
+            if !self.chains_inflight.insert((peer, author)) {
+                return;
+            }
+        }
         let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
-        self.inflight.insert(id, (peer, chain));
+        self.inflight.insert(id, (peer, asked));
     }
 
-    fn finished(&mut self, id: &OutboundRequestId) -> Option<PeerId> {
-        let (peer, chain) = self.inflight.remove(id)?;
-        if let Some(a) = chain {
+    fn finished(&mut self, id: &OutboundRequestId) -> Option<(PeerId, Asked)> {
+        let (peer, asked) = self.inflight.remove(id)?;
+        if let Asked::Chain(a) = asked {
             self.chains_inflight.remove(&(peer, a));
         }
-        Some(peer)
+        Some((peer, asked))
+    }
+
+    /// Acts on a heads comparison: drops it if stale or while a catch-up
+    /// runs, starts a catch-up by the peer's log if the gap calls for one,
+    /// and fetches chains otherwise.
+    fn planned(&mut self, peer: PeerId, epoch: u64, plan: Plan) {
+        if epoch != self.log.epoch() || self.log.running().is_some() {
+            return;
+        }
+        if self.log.wants(&peer, &plan) {
+            if let Some(request) = self.log.start(peer) {
+                tracing::info!(
+                    %peer,
+                    behind = plan.behind,
+                    held = plan.held,
+                    cursor = self.log.cursor(&peer),
+                    "catching up by the peer's log"
+                );
+                self.fetch(peer, request);
+            }
+            return;
+        }
+        for request in plan.requests {
+            self.fetch(peer, request);
+        }
+    }
+
+    /// A log page was ingested (or failed): asks for the next one, or ends
+    /// the log sync and lets a heads round fetch whatever remains.
+    fn log_paged(&mut self, peer: PeerId, after: u64, page: Option<Ingested>) {
+        let Some(page) = page else {
+            self.log.failed(peer, after);
+            return;
+        };
+        match self.log.page(peer, after, page) {
+            Paged::Next(next) => self.fetch(peer, next),
+            Paged::Done => {
+                self.metrics.inc(&self.metrics.sync_logs_completed);
+                tracing::info!(%peer, end = page.end, "caught up with the peer's log");
+                self.fetch(peer, SyncRequest::Heads);
+            }
+            Paged::Idle => {
+                tracing::info!(
+                    %peer,
+                    at = page.last,
+                    end = page.end,
+                    "the peer's log brings nothing new; heads rounds fetch the rest"
+                );
+                self.fetch(peer, SyncRequest::Heads);
+            }
+            Paged::Stale => {}
+        }
     }
 
     fn worker(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
@@ -532,6 +639,7 @@ impl Net {
                 if num_established == 0 {
                     tracing::info!(peer = %peer_id, "disconnected");
                     self.chains_inflight.retain(|(p, _)| *p != peer_id);
+                    self.log.stop(peer_id);
                 }
                 self.gauge_peers();
             }
@@ -603,10 +711,36 @@ impl Net {
                     response,
                 } => {
                     self.metrics.inc(&self.metrics.sync_received);
-                    let Some(peer) = self.finished(&request_id) else {
+                    let Some((peer, asked)) = self.finished(&request_id) else {
                         return;
                     };
+                    // A log page answers a log request and nothing else; a
+                    // log sync whose page does not come stops, and the next
+                    // heads round starts it again from its cursor.
+                    match (asked, &response) {
+                        (Asked::Log { .. }, SyncResponse::Log { .. }) => {}
+                        (Asked::Log { after }, SyncResponse::Refused { reason }) => {
+                            tracing::debug!(%peer, reason, "log page refused");
+                            self.log.failed(peer, after);
+                            return;
+                        }
+                        (Asked::Log { after }, _) => {
+                            self.log.failed(peer, after);
+                            self.strike(peer, "sync: a log request answered with no log page");
+                            return;
+                        }
+                        (_, SyncResponse::Log { .. }) => {
+                            self.strike(peer, "sync: a log page nobody asked for");
+                            return;
+                        }
+                        // Heads asked before a catch-up started are stale.
+                        (Asked::Heads { .. }, _) if self.log.running().is_some() => return,
+                        _ => {}
+                    }
                     let Some(permit) = self.worker() else {
+                        if let Asked::Log { after } = asked {
+                            self.log.failed(peer, after);
+                        }
                         return;
                     };
                     // Authors whose records gossip is bringing right now:
@@ -618,7 +752,8 @@ impl Net {
                     let (ledger, handle) = (self.ledger.clone(), self.handle.clone());
                     let metrics = self.metrics.clone();
                     tokio::spawn(async move {
-                        digest_response(ledger, handle, &metrics, peer, response, arriving).await;
+                        let asked = (peer, asked);
+                        digest_response(ledger, handle, &metrics, asked, response, arriving).await;
                         drop(permit);
                     });
                 }
@@ -631,7 +766,9 @@ impl Net {
                     ..
                 },
             )) => {
-                self.finished(&request_id);
+                if let Some((peer, Asked::Log { after })) = self.finished(&request_id) {
+                    self.log.failed(peer, after);
+                }
                 tracing::debug!(%peer, %error, "sync request failed");
             }
             _ => {}
@@ -813,82 +950,120 @@ async fn request_missing(
     }
 }
 
-/// Acts on a peer's sync response: plans fetches from its heads, or
-/// ingests the records it sent (striking it for invalid ones) and asks for
-/// whatever they turn out to be missing.
+/// What ingesting synced records came to.
+#[derive(Debug, Default)]
+struct Synced {
+    /// The author of the first record that decoded.
+    author: Option<[u8; 32]>,
+    /// Records already stored.
+    duplicate: usize,
+    /// Records parked in the pending pool.
+    pending: usize,
+}
+
+/// Decodes and ingests records a peer sent by sync (striking it for bytes
+/// that do not decode and records the ledger rejects), and asks it for
+/// whatever they turn out to be missing. `None` when the ledger did not
+/// answer (it is closed or its store failed).
+async fn ingest_synced(
+    ledger: &LedgerHandle,
+    handle: &NetworkHandle,
+    metrics: &Metrics,
+    peer: PeerId,
+    records: &[serde_bytes::ByteBuf],
+) -> Option<Synced> {
+    metrics.add(&metrics.sync_records, records.len());
+    let mut decoded = Vec::with_capacity(records.len());
+    for bytes in records {
+        match SignedRecord::decode(bytes) {
+            Ok(r) => decoded.push(r),
+            Err(e) => {
+                handle
+                    .send(NetCmd::Strike {
+                        peer,
+                        reason: format!("sync: {e}"),
+                    })
+                    .await;
+            }
+        }
+    }
+    let mut synced = Synced {
+        author: decoded.first().map(|r| r.record.author.0),
+        ..Synced::default()
+    };
+    let Ok(Ok(report)) = ledger.ingest(decoded).await else {
+        return None;
+    };
+    let mut missing = BTreeSet::new();
+    for (hash, outcome) in report.outcomes {
+        match outcome {
+            Outcome::Rejected { error } => {
+                handle
+                    .send(NetCmd::Strike {
+                        peer,
+                        reason: format!("synced record {hash}: {error}"),
+                    })
+                    .await;
+            }
+            Outcome::Pending(reason) => {
+                synced.pending += 1;
+                if let PendingReason::Missing { hashes } = reason {
+                    missing.extend(hashes);
+                }
+            }
+            Outcome::Duplicate => {
+                synced.duplicate += 1;
+                metrics.inc(&metrics.sync_records_duplicate);
+            }
+            _ => {}
+        }
+    }
+    // Records fetched in this response may be the missing ones.
+    if !missing.is_empty() {
+        let still = ledger
+            .read(move |r| {
+                missing
+                    .into_iter()
+                    .filter(|h| {
+                        ledger_core::graph::Graph::record(r, h).map_or(true, |r| r.is_none())
+                    })
+                    .collect::<BTreeSet<_>>()
+            })
+            .await
+            .unwrap_or_default();
+        request_missing(handle, peer, still).await;
+    }
+    Some(synced)
+}
+
+/// Acts on a peer's sync response to what was `asked`: compares heads
+/// (the swarm task then decides what to fetch), or ingests the records it
+/// sent and asks for the rest of a chain, or for the next page of a log.
 async fn digest_response(
     ledger: LedgerHandle,
     handle: NetworkHandle,
     metrics: &Metrics,
-    peer: PeerId,
+    (peer, asked): (PeerId, Asked),
     response: SyncResponse,
     arriving: HashSet<[u8; 32]>,
 ) {
     match response {
         SyncResponse::Heads { heads } => {
+            let Asked::Heads { epoch } = asked else {
+                return;
+            };
             match ledger.read(move |r| sync::plan(r, &heads, &arriving)).await {
-                Ok(Ok(plan)) => {
-                    for request in plan {
-                        handle.send(NetCmd::Fetch { peer, request }).await;
-                    }
-                }
+                Ok(Ok(plan)) => handle.send(NetCmd::Planned { peer, epoch, plan }).await,
                 Ok(Err(e)) => tracing::error!(error = %e, "planning sync"),
                 Err(_) => {}
             }
         }
         SyncResponse::Records { records, next_seq } => {
-            metrics.add(&metrics.sync_records, records.len());
-            let mut decoded = Vec::with_capacity(records.len());
-            for bytes in &records {
-                match SignedRecord::decode(bytes) {
-                    Ok(r) => decoded.push(r),
-                    Err(e) => {
-                        handle
-                            .send(NetCmd::Strike {
-                                peer,
-                                reason: format!("sync: {e}"),
-                            })
-                            .await;
-                    }
-                }
-            }
-            let author = decoded.first().map(|r| r.record.author.0);
-            let Ok(Ok(report)) = ledger.ingest(decoded).await else {
+            let Some(synced) = ingest_synced(&ledger, &handle, metrics, peer, &records).await
+            else {
                 return;
             };
-            let mut missing = BTreeSet::new();
-            for (hash, outcome) in report.outcomes {
-                match outcome {
-                    Outcome::Rejected { error } => {
-                        handle
-                            .send(NetCmd::Strike {
-                                peer,
-                                reason: format!("synced record {hash}: {error}"),
-                            })
-                            .await;
-                    }
-                    Outcome::Pending(PendingReason::Missing { hashes }) => missing.extend(hashes),
-                    Outcome::Duplicate => metrics.inc(&metrics.sync_records_duplicate),
-                    _ => {}
-                }
-            }
-            // Records fetched in this response may be the missing ones.
-            if !missing.is_empty() {
-                let still = ledger
-                    .read(move |r| {
-                        missing
-                            .into_iter()
-                            .filter(|h| {
-                                ledger_core::graph::Graph::record(r, h)
-                                    .map_or(true, |r| r.is_none())
-                            })
-                            .collect::<BTreeSet<_>>()
-                    })
-                    .await
-                    .unwrap_or_default();
-                request_missing(&handle, peer, still).await;
-            }
-            if let (Some(from_seq), Some(author)) = (next_seq, author) {
+            if let (Some(from_seq), Some(author)) = (next_seq, synced.author) {
                 handle
                     .send(NetCmd::Fetch {
                         peer,
@@ -896,6 +1071,38 @@ async fn digest_response(
                     })
                     .await;
             }
+        }
+        SyncResponse::Log { records, last, end } => {
+            let Asked::Log { after } = asked else {
+                return;
+            };
+            let bytes = records.iter().map(|r| r.len()).sum();
+            let page = match sync::check_log_page(after, records.len(), bytes, last, end) {
+                Err(why) => {
+                    handle
+                        .send(NetCmd::Strike {
+                            peer,
+                            reason: format!("sync: {why}"),
+                        })
+                        .await;
+                    None
+                }
+                Ok(()) => {
+                    let synced = ingest_synced(&ledger, &handle, metrics, peer, &records).await;
+                    synced.map(|s| {
+                        metrics.inc(&metrics.sync_log_pages);
+                        metrics.add(&metrics.sync_log_records, records.len());
+                        metrics.add(&metrics.sync_log_records_duplicate, s.duplicate);
+                        metrics.add(&metrics.sync_log_records_pending, s.pending);
+                        Ingested {
+                            last,
+                            end,
+                            fresh: records.len().saturating_sub(s.duplicate),
+                        }
+                    })
+                }
+            };
+            handle.send(NetCmd::LogPaged { peer, after, page }).await;
         }
         SyncResponse::Refused { reason } => {
             tracing::debug!(%peer, reason, "sync request refused");

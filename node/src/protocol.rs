@@ -31,9 +31,10 @@ pub fn topic(network: &NetworkId) -> String {
     format!("terroir/{}/records", network.to_hex())
 }
 
-/// The sync protocol name.
+/// The sync protocol name. Version 2 added [`SyncRequest::Log`] and
+/// [`SyncResponse::Log`]; nodes speaking version 1 do not negotiate it.
 pub fn sync_protocol(network: &NetworkId) -> String {
-    format!("/terroir/{}/sync/1", network.to_hex())
+    format!("/terroir/{}/sync/2", network.to_hex())
 }
 
 /// The identify protocol version; a peer announcing another is refused.
@@ -71,6 +72,14 @@ pub enum SyncRequest {
         /// The hashes.
         hashes: Vec<[u8; 32]>,
     },
+    /// The peer's log from a cursor on: the records it accepted after its
+    /// log seq `after`, in the order it accepted them, which is causal (a
+    /// record's prev and deps come before it). Log seqs are the peer's
+    /// own; they number records differently on every node.
+    Log {
+        /// The last log seq already received (0 for the whole log).
+        after: u64,
+    },
 }
 
 /// A sync response.
@@ -87,6 +96,20 @@ pub enum SyncResponse {
         records: Vec<serde_bytes::ByteBuf>,
         /// For a chain cut short by the budget: the seq to ask from next.
         next_seq: Option<u64>,
+    },
+    /// Answer to [`SyncRequest::Log`]: log entries after `after`, in log
+    /// order, cut by [`RESPONSE_BUDGET_BYTES`] and
+    /// [`MAX_RECORDS_PER_RESPONSE`].
+    Log {
+        /// Canonical bytes of signed records, in the peer's log order.
+        records: Vec<serde_bytes::ByteBuf>,
+        /// The peer's log seq of the last record sent (`after` if none):
+        /// the cursor to ask from next.
+        last: u64,
+        /// The peer's log end when it answered; `last == end` means the
+        /// whole log was sent. Below `after` when the peer's log is
+        /// shorter than the cursor (it is not the log the cursor was in).
+        end: u64,
     },
     /// The request was refused.
     Refused {

@@ -307,3 +307,171 @@ async fn fresh_node_catches_up_ten_thousand_records() {
         n.stop().await;
     }
 }
+
+/// What a node's sync counters say about how it caught up.
+struct CatchUp {
+    synced: u64,
+    by_log: u64,
+    log_pending: u64,
+    pool_full: u64,
+    logs_completed: u64,
+}
+
+async fn catch_up_of(n: &TestNode) -> CatchUp {
+    CatchUp {
+        synced: metric(n.http, "terroir_sync_records_total").await,
+        by_log: metric(n.http, "terroir_sync_log_records_total").await,
+        log_pending: metric(n.http, "terroir_sync_log_records_pending_total").await,
+        pool_full: metric(n.http, "terroir_records_pool_full_total").await,
+        logs_completed: metric(n.http, "terroir_sync_logs_completed_total").await,
+    }
+}
+
+/// Issue 11: a fresh node catching up received 2.5× the records it needed
+/// and dropped a third of them for a full pending pool, because chains
+/// came in key order, not causal order. Now it follows one peer's log, a
+/// page at a time: every record once, none waiting for its causes. A
+/// second fresh node joining two peers that both hold everything follows
+/// one log, not both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_11_fresh_node_catches_up_by_the_log_in_causal_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    let w = workload(5_000);
+    assert!(w.records.len() >= 5_000);
+    let gpath = write_genesis(tmp.path(), &w.genesis);
+    // The seed's ledger is filled directly, in pages as large as a log
+    // page: the single-node ingest rate the catch-up is compared with.
+    let seed = tmp.path().join("seed");
+    terroir_node::init(&seed, &gpath).unwrap();
+    let (count, digest, ingest_rate) = {
+        let store = SledStore::open(&seed.join("ledger")).unwrap();
+        let mut l = Ledger::open(store, LedgerConfig::default()).unwrap();
+        let filled = std::time::Instant::now();
+        for chunk in w.records.chunks(2_000) {
+            l.ingest(chunk.to_vec(), now()).unwrap();
+        }
+        let rate = l.len() as f64 / filled.elapsed().as_secs_f64();
+        (l.len(), l.state_digest().unwrap().to_hex(), rate)
+    };
+    assert_eq!(count as usize, w.records.len());
+
+    let a = TestNode::start(&seed, &gpath, &[]).await;
+    let started = std::time::Instant::now();
+    let b = TestNode::start(&tmp.path().join("b"), &gpath, std::slice::from_ref(&a.addr)).await;
+    wait_converged(&[&a, &b], count, &digest).await;
+    let rate = count as f64 / started.elapsed().as_secs_f64();
+    eprintln!(
+        "caught up {count} records at {rate:.0}/s; single-node ingest {ingest_rate:.0}/s ({:.2}×)",
+        rate / ingest_rate
+    );
+
+    let c = TestNode::start(
+        &tmp.path().join("c"),
+        &gpath,
+        &[a.addr.clone(), b.addr.clone()],
+    )
+    .await;
+    wait_converged(&[&a, &b, &c], count, &digest).await;
+
+    for (name, n) in [("b", &b), ("c", &c)] {
+        let m = catch_up_of(n).await;
+        let ratio = m.synced as f64 / count as f64;
+        eprintln!(
+            "{name}: {} records received by sync for {count} ({ratio:.3}×), {} by log, \
+             {} waited, {} dropped for a full pool",
+            m.synced, m.by_log, m.log_pending, m.pool_full
+        );
+        assert!(ratio <= 1.05, "{name} received {ratio:.3}× the records");
+        assert!(m.logs_completed >= 1, "{name} never finished a log sync");
+        assert!(m.by_log >= count, "{name} fetched by chains, not the log");
+        assert_eq!(m.log_pending, 0, "{name}: log records waited for causes");
+        assert_eq!(m.pool_full, 0, "{name}: records dropped, pool full");
+    }
+    for mut n in [a, b, c] {
+        n.stop().await;
+    }
+}
+
+/// A peer that claims a large log and then sends garbage for it (a page
+/// whose cursors do not add up, bytes that are no record) is struck for
+/// each page like for any invalid sync data, and banned at `max_strikes`
+/// (3); nothing it sent is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_sending_garbage_log_pages_is_struck_and_banned() {
+    use libp2p::request_response;
+    use terroir_node::protocol::{Head, SyncRequest, SyncResponse};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let w = workload(50);
+    let gpath = write_genesis(tmp.path(), &w.genesis);
+    let a = TestNode::start(&tmp.path().join("a"), &gpath, &[]).await;
+    let a_peer = a.node.as_ref().unwrap().peer_id;
+
+    let key = libp2p::identity::Keypair::generate_ed25519();
+    let mut evil = build_swarm(key, &w.genesis.id(), false).unwrap();
+    evil.dial(a.addr.clone()).unwrap();
+    // Heads promising 5,000 records of an author A has never heard of.
+    let heads = vec![Head {
+        author: [7; 32],
+        seq: 4_999,
+        hash: [9; 32],
+        count: 5_000,
+    }];
+    let mut pages = 0;
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    let banned = loop {
+        let ev = tokio::time::timeout_at(deadline, evil.select_next_some()).await;
+        let Ok(ev) = ev else { break false };
+        match ev {
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::Message {
+                message:
+                    request_response::Message::Request {
+                        request, channel, ..
+                    },
+                ..
+            })) => {
+                let response = match request {
+                    SyncRequest::Heads => SyncResponse::Heads {
+                        heads: heads.clone(),
+                    },
+                    SyncRequest::Log { after } => {
+                        pages += 1;
+                        if pages % 2 == 1 {
+                            // Two records for one seq.
+                            SyncResponse::Log {
+                                records: vec![w.records[0].encode().into(); 2],
+                                last: after + 1,
+                                end: after + 1,
+                            }
+                        } else {
+                            SyncResponse::Log {
+                                records: vec![b"not a record".to_vec().into()],
+                                last: after + 1,
+                                end: after + 1,
+                            }
+                        }
+                    }
+                    _ => SyncResponse::Refused {
+                        reason: "no".into(),
+                    },
+                };
+                let _ = evil.behaviour_mut().sync.send_response(channel, response);
+            }
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established: 0,
+                ..
+            } if peer_id == a_peer => break true,
+            _ => {}
+        }
+    };
+    assert!(banned, "node A did not disconnect the peer");
+    assert!(pages >= 3, "only {pages} log pages were asked for");
+    assert_eq!(metric(a.http, "terroir_peers_banned_total").await, 1);
+    assert!(metric(a.http, "terroir_peer_strikes_total").await >= 3);
+    let s = a.status().await;
+    assert_eq!(s["records"].as_u64(), Some(0), "{s}");
+    assert_eq!(s["pending"].as_u64(), Some(0), "{s}");
+    let mut a = a;
+    a.stop().await;
+}

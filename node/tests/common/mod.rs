@@ -349,3 +349,17 @@ pub fn enrollment(w: &Workload, participant: &PublicKey) -> Hash {
         .map(SignedRecord::hash)
         .unwrap()
 }
+
+/// A counter or gauge from the node's `/metrics` (0 when absent).
+pub async fn metric(addr: SocketAddr, name: &str) -> u64 {
+    let (code, body) = http(addr, "GET", "/metrics", None).await;
+    assert_eq!(code, 200);
+    let text = String::from_utf8(body).unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|l| {
+            let (n, v) = l.split_once(' ')?;
+            (n == name).then(|| v.trim().parse().unwrap())
+        })
+        .unwrap_or(0)
+}
