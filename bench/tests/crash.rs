@@ -34,6 +34,23 @@ fn writer(dir: &std::path::Path) -> std::process::Child {
         .unwrap()
 }
 
+/// Reopens the ledger a killed writer left: it opens, holds every record
+/// the writer acknowledged, and passes its audit.
+fn survived(dir: &std::path::Path, acked: &[ledger_core::SignedRecord], now: u64, round: usize) {
+    let ledger = Ledger::open(SledStore::open(dir).unwrap(), LedgerConfig::default())
+        .unwrap_or_else(|e| panic!("round {round}: reopening after a kill: {e}"));
+    for r in acked {
+        assert!(
+            ledger.record(&r.hash()).unwrap().is_some(),
+            "round {round}: acknowledged record {} lost",
+            r.hash()
+        );
+    }
+    assert!(ledger.len() >= acked.len() as u64);
+    let report = audit::audit(&ledger, MemoryStore::new(), now, |_| {}).unwrap();
+    assert!(report.passed(), "round {round}: {:?}", report.problems);
+}
+
 #[test]
 fn acknowledged_records_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
@@ -73,21 +90,7 @@ fn acknowledged_records_survive_sigkill() {
         child.wait().unwrap();
         acked_total = acked_total.max(acked);
 
-        let ledger = Ledger::open(
-            SledStore::open(dir.path()).unwrap(),
-            LedgerConfig::default(),
-        )
-        .unwrap();
-        for r in &w.records[..acked] {
-            assert!(
-                ledger.record(&r.hash()).unwrap().is_some(),
-                "round {round}: acknowledged record {} lost",
-                r.hash()
-            );
-        }
-        let report = audit::audit(&ledger, MemoryStore::new(), now, |_| {}).unwrap();
-        assert!(report.passed(), "round {round}: {:?}", report.problems);
-        assert!(ledger.len() >= acked as u64);
+        survived(dir.path(), &w.records[..acked], now, round);
     }
     assert!(acked_total > 0);
 
@@ -172,20 +175,7 @@ fn a_kill_in_the_middle_of_a_fold_loses_nothing() {
         );
         frozen_at.insert(at);
 
-        let ledger = Ledger::open(
-            SledStore::open(dir.path()).unwrap(),
-            LedgerConfig::default(),
-        )
-        .unwrap_or_else(|e| panic!("round {round}: reopening after a kill in a fold: {e}"));
-        for r in &w.records[..acked] {
-            assert!(
-                ledger.record(&r.hash()).unwrap().is_some(),
-                "round {round}: acknowledged record {} lost",
-                r.hash()
-            );
-        }
-        let report = audit::audit(&ledger, MemoryStore::new(), now, |_| {}).unwrap();
-        assert!(report.passed(), "round {round}: {:?}", report.problems);
+        survived(dir.path(), &w.records[..acked], now, round);
     }
     assert!(
         frozen_at.len() >= 10,
