@@ -23,7 +23,9 @@
 //!   and durable flush of the whole batch) is reported beside it.
 //! - **catch-up**: a fresh node D bootstrapped to A after the others
 //!   converged: records / (D's process spawned → D stores every record),
-//!   by sync alone (nothing is gossiped any more).
+//!   by sync alone (nothing is gossiped any more). D's `/metrics` then
+//!   say how many records it was sent (by sync and gossip, duplicates
+//!   included) and how many its full pending pool dropped.
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -126,6 +128,9 @@ pub(crate) struct ReplicationFigures {
     /// Gossip messages B and C ignored unvalidated because they were busy
     /// (sum over both); those records then come by sync.
     pub gossip_dropped: u64,
+    /// Records B and C dropped because their pending pool was full (sum
+    /// over both).
+    pub pool_full: u64,
     /// Fresh node D: process spawned → API answering (ms).
     pub fresh_node_start_ms: f64,
     /// Fresh node D: process spawned → every record stored (ms). Sync
@@ -134,6 +139,11 @@ pub(crate) struct ReplicationFigures {
     pub catch_up_ms: f64,
     /// Records/s D took in by sync.
     pub catch_up_per_s: f64,
+    /// Records D received while catching up, by sync and gossip,
+    /// duplicates included.
+    pub catch_up_received: u64,
+    /// Records D dropped because its pending pool was full.
+    pub catch_up_pool_full: u64,
     /// D's digest equals A's at the end.
     pub catch_up_digest_equal: bool,
 }
@@ -348,13 +358,15 @@ struct Arrivals {
     gossip_dropped: u64,
     sync: u64,
     sync_redundant: u64,
+    pool_full: u64,
 }
 
-/// Records B and C received by gossip and by sync (sums over both).
+/// Records `nodes` received by gossip and by sync, and dropped for a full
+/// pending pool (sums over them).
 fn arrivals(agent: &ureq::Agent, nodes: &[&NodeProc]) -> anyhow::Result<Arrivals> {
     let mut sum = Arrivals::default();
     for n in nodes {
-        if let [g, gd, s, sd] = metrics(
+        if let [g, gd, s, sd, pf] = metrics(
             agent,
             n.http,
             &[
@@ -362,6 +374,7 @@ fn arrivals(agent: &ureq::Agent, nodes: &[&NodeProc]) -> anyhow::Result<Arrivals
                 "terroir_gossip_dropped_total",
                 "terroir_sync_records_total",
                 "terroir_sync_records_duplicate_total",
+                "terroir_records_pool_full_total",
             ],
         )?[..]
         {
@@ -369,6 +382,7 @@ fn arrivals(agent: &ureq::Agent, nodes: &[&NodeProc]) -> anyhow::Result<Arrivals
             sum.gossip_dropped += gd;
             sum.sync += s;
             sum.sync_redundant += sd;
+            sum.pool_full += pf;
         }
     }
     Ok(sum)
@@ -671,6 +685,7 @@ pub(crate) fn measure(
         ready + Duration::from_secs(120) + Duration::from_millis(records as u64 * 3);
     let caught = wait_all_hold(&agent, &[&d], target, catch_deadline)?;
     let catch_up_digest_equal = digest(&agent, d.http)? == da;
+    let caught_up = arrivals(&agent, &[&d])?;
     drop(d);
     drop(a);
 
@@ -691,9 +706,12 @@ pub(crate) fn measure(
         sync_received: arrived.sync,
         sync_redundant: arrived.sync_redundant,
         gossip_dropped: arrived.gossip_dropped,
+        pool_full: arrived.pool_full,
         fresh_node_start_ms: 1e3 * secs(spawned, ready),
         catch_up_ms: 1e3 * secs(spawned, caught),
         catch_up_per_s: records as f64 / secs(spawned, caught),
+        catch_up_received: caught_up.gossip + caught_up.sync,
+        catch_up_pool_full: caught_up.pool_full,
         catch_up_digest_equal,
     })
 }
