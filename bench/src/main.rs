@@ -11,11 +11,13 @@
 //! - `serving`: the consumer page and `/status` while the ledger ingests.
 //! - `queries`: lineage, recall closure, the consumer page, digest, audit,
 //!   bundles, reopening.
-//! - `replication`: three `terroird` processes, propagation and catch-up.
+//! - `replication`: three `terroird` processes, propagation and catch-up;
+//!   `guard` kills them should their stores run away with the disk.
 //! - `targets`: issue #11's target for each figure it names.
 //! - `report`: the figures with their targets, as a table and as JSON.
 //! - `writer`: the crash-test writer (acknowledges each flushed batch).
 
+mod guard;
 mod ingest;
 mod killed;
 mod primitives;
@@ -179,12 +181,14 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
             stage(&format!(
                 "replicating {n} records over three terroird nodes, then catching up a fourth …"
             ));
-            Some(replication::measure(
-                &workload,
-                n,
-                bin,
-                &dir.join("replication"),
-            )?)
+            // A failed cluster run is reported in its rows, not fatal: the
+            // other figures are still worth having.
+            let measured = replication::measure(&workload, n, bin, &dir.join("replication"));
+            Some(measured.map_err(|e| {
+                let why = format!("{e:#}");
+                eprintln!("replication failed: {why}");
+                why
+            }))
         }
         None => None,
     };

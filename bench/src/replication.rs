@@ -30,7 +30,7 @@
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -38,6 +38,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use serde::Serialize;
 
+use crate::guard::{lock, DiskGuard, Proc};
 use crate::ingest::{self, Prepared};
 
 /// Records per `POST /records` (the node's `max_submit_records`).
@@ -46,6 +47,12 @@ pub(crate) const SUBMIT_BATCH: usize = 1_000;
 pub(crate) const LATENCY_SAMPLES: usize = 200;
 /// How long a node may take to start.
 const START_DEADLINE: Duration = Duration::from_secs(30);
+/// Bytes a node's data directory may hold per record before the bench
+/// kills the cluster ([`DiskGuard`]): about three times the most any
+/// layout so far has needed (5 KB a record at 1M, before the log layout).
+const NODE_DISK_PER_RECORD: u64 = 16 << 10;
+/// ... plus sled's fixed files and slack.
+const NODE_DISK_BASE: u64 = 256 << 20;
 
 /// Where to find `terroird`: the given path, or next to this binary.
 pub(crate) fn locate_terroird(given: Option<&Path>) -> anyhow::Result<PathBuf> {
@@ -151,7 +158,7 @@ pub(crate) struct ReplicationFigures {
 /// A `terroird` child process; killed (SIGKILL) and reaped on drop.
 struct NodeProc {
     name: &'static str,
-    child: Child,
+    child: Proc,
     http: SocketAddr,
     p2p: String,
     log: PathBuf,
@@ -159,8 +166,9 @@ struct NodeProc {
 
 impl Drop for NodeProc {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let mut child = lock(&self.child);
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }
 
@@ -204,6 +212,7 @@ fn start_node(
     genesis: &Path,
     bootstrap: &[String],
     agent: &ureq::Agent,
+    guard: &DiskGuard,
 ) -> anyhow::Result<NodeProc> {
     let data = dir.join(name);
     let out = Command::new(terroird)
@@ -248,14 +257,16 @@ fn start_node(
     // From here on the child is killed on every early return.
     let mut node = NodeProc {
         name,
-        child,
+        child: Arc::new(Mutex::new(child)),
         http: SocketAddr::from(([127, 0, 0, 1], 0)),
         p2p: String::new(),
         log,
     };
+    guard.watch(name, &data, &node.child);
     let deadline = Instant::now() + START_DEADLINE;
     loop {
-        if let Some(status) = node.child.try_wait()? {
+        let exited = lock(&node.child).try_wait()?;
+        if let Some(status) = exited {
             bail!(
                 "node {name} exited with {status} while starting:\n{}",
                 log_tail(&node.log)
@@ -494,6 +505,22 @@ pub(crate) fn measure(
     if records == 0 {
         bail!("no records to replicate");
     }
+    let guard = DiskGuard::new(NODE_DISK_BASE + NODE_DISK_PER_RECORD * records as u64);
+    let figures = cluster(p, records, terroird, dir, &guard);
+    match guard.tripped() {
+        Some(why) => Err(anyhow::anyhow!("{why}")),
+        None => figures,
+    }
+}
+
+/// [`measure`], its nodes watched by `guard`.
+fn cluster(
+    p: &Prepared,
+    records: usize,
+    terroird: &Path,
+    dir: &Path,
+    guard: &DiskGuard,
+) -> anyhow::Result<ReplicationFigures> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let genesis = dir.join("genesis.json");
     std::fs::write(&genesis, serde_json::to_string_pretty(&p.genesis)?)
@@ -534,10 +561,10 @@ pub(crate) fn measure(
         sent: Mutex::new(vec![None; sample_count]),
     });
 
-    let a = start_node("a", terroird, dir, &genesis, &[], &agent)?;
+    let a = start_node("a", terroird, dir, &genesis, &[], &agent, guard)?;
     let boot = [a.p2p.clone()];
-    let b = start_node("b", terroird, dir, &genesis, &boot, &agent)?;
-    let c = start_node("c", terroird, dir, &genesis, &boot, &agent)?;
+    let b = start_node("b", terroird, dir, &genesis, &boot, &agent, guard)?;
+    let c = start_node("c", terroird, dir, &genesis, &boot, &agent, guard)?;
     let base = counts(&agent, a.http)?.0;
     let target = base + records as u64;
     // Give the mesh a moment to form: B and C must both see A.
@@ -679,7 +706,7 @@ pub(crate) fn measure(
     drop(c);
     drop(b);
     let spawned = Instant::now();
-    let d = start_node("d", terroird, dir, &genesis, &boot, &agent)?;
+    let d = start_node("d", terroird, dir, &genesis, &boot, &agent, guard)?;
     let ready = Instant::now();
     let catch_deadline =
         ready + Duration::from_secs(120) + Duration::from_millis(records as u64 * 3);

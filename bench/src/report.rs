@@ -38,8 +38,10 @@ pub(crate) struct Figures {
     pub serving: ServingFigures,
     pub queries: QueryFigures,
     /// Three `terroird` nodes and a fresh fourth; absent with
-    /// `--replicate 0`.
+    /// `--replicate 0` or when the cluster run failed.
     pub replication: Option<ReplicationFigures>,
+    /// Why the cluster run failed, if it did.
+    pub replication_error: Option<String>,
     /// Replication throughput (B and C hold every record) over ingest on
     /// one thread, measured in the same run.
     pub replicated_vs_ingest: Option<f64>,
@@ -212,8 +214,13 @@ impl Figures {
         ingest: IngestFigures,
         serving: ServingFigures,
         queries: QueryFigures,
-        replication: Option<ReplicationFigures>,
+        replication: Option<Result<ReplicationFigures, String>>,
     ) -> Self {
+        let (replication, replication_error) = match replication {
+            Some(Ok(r)) => (Some(r), None),
+            Some(Err(why)) => (None, Some(why)),
+            None => (None, None),
+        };
         let one_core_limit = primitives.verify_batch.min(primitives.sled_group_commit);
         let targets = Checks::new(records, &ingest, &serving, &queries, replication.as_ref());
         Figures {
@@ -237,6 +244,7 @@ impl Figures {
             serving,
             queries,
             replication,
+            replication_error,
             targets,
         }
     }
@@ -566,6 +574,14 @@ impl Figures {
                 format!("{}", r.catch_up_pool_full),
                 c.catch_up_pool_drops.as_ref(),
                 "terroir_records_pool_full_total".into(),
+            );
+        }
+        if let Some(why) = &self.replication_error {
+            row(
+                "3 nodes and a fresh node",
+                "FAILED".into(),
+                None,
+                format!("not measured: {why}"),
             );
         }
         let _ = writeln!(
