@@ -4,18 +4,28 @@
 //!
 //! ## Layout
 //! - `primitives`: ed25519 verification, SHA-256, sled durable writes.
-//! - `ingest`: pre-signed farm-to-fork records validated and stored.
+//! - `ingest`: pre-signed farm-to-fork records validated and stored, in
+//!   batches of 1,000 and of 10; keys written and bytes on disk.
+//! - `killed`: the one-thread ingest in a child process killed when done,
+//!   and its ledger reopened.
+//! - `serving`: the consumer page and `/status` while the ledger ingests.
 //! - `queries`: lineage, recall closure, the consumer page, digest, audit,
-//!   bundles, storage.
-//! - `replication`: three `terroird` processes, propagation and catch-up.
-//! - `report`: the figures, as a table and as JSON.
+//!   bundles, reopening.
+//! - `replication`: three `terroird` processes, propagation and catch-up;
+//!   `guard` kills them should their stores run away with the disk.
+//! - `targets`: issue #11's target for each figure it names.
+//! - `report`: the figures with their targets, as a table and as JSON.
 //! - `writer`: the crash-test writer (acknowledges each flushed batch).
 
+mod guard;
 mod ingest;
+mod killed;
 mod primitives;
 mod queries;
 mod replication;
 mod report;
+mod serving;
+mod targets;
 mod writer;
 
 use std::path::PathBuf;
@@ -91,6 +101,10 @@ enum Command {
     /// child process, so generating does not count in its memory figure).
     #[command(hide = true)]
     Workload(WorkloadArgs),
+    /// Ingest a written workload on one thread, report, and wait to be
+    /// killed without closing the ledger (the bench runs this).
+    #[command(hide = true)]
+    IngestChild(killed::ChildArgs),
 }
 
 #[derive(clap::Args, Clone)]
@@ -110,6 +124,7 @@ fn main() -> ExitCode {
         Some(Command::Run(args)) => run(&args),
         Some(Command::Replicate(args)) => replicate(&args),
         Some(Command::Workload(args)) => ingest::write_workload(args.records, &args.out),
+        Some(Command::IngestChild(args)) => killed::child(&args),
         None => run(&cli.run),
     };
     match result {
@@ -148,24 +163,32 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
     let primitives = primitives::measure(&dir.join("raw-sled"))?;
     stage(&format!("generating {} records …", args.records));
     let workload = ingest::prepare(args.records, &dir.join("workload.bin"))?;
-    stage(&format!("ingesting (1 thread, then {cores}) …"));
+    stage(&format!(
+        "ingesting (1 thread, then in batches of {}, then {cores} cores) …",
+        ingest::SMALL_BATCH
+    ));
     let mut ingest = ingest::measure(&workload, &dir, cores, &primitives)?;
+    stage("serving pages and /status while ingesting …");
+    let serving = serving::measure(&workload, &dir, ingest::verify_threads(cores))?;
     stage("querying …");
     let queries = queries::measure(&workload, &dir.join("ledger-all-cores"), args.samples)?;
+    ingest::discard(&dir.join("ledger-all-cores"));
     stage("ingesting into the in-memory store …");
-    (ingest.in_memory, ingest.keys_per_record) = ingest::in_memory(&workload)?;
+    ingest.in_memory = ingest::in_memory(&workload)?;
     let replication = match &terroird {
         Some(bin) => {
             let n = args.replicate.min(workload.count);
             stage(&format!(
                 "replicating {n} records over three terroird nodes, then catching up a fourth …"
             ));
-            Some(replication::measure(
-                &workload,
-                n,
-                bin,
-                &dir.join("replication"),
-            )?)
+            // A failed cluster run is reported in its rows, not fatal: the
+            // other figures are still worth having.
+            let measured = replication::measure(&workload, n, bin, &dir.join("replication"));
+            Some(measured.map_err(|e| {
+                let why = format!("{e:#}");
+                eprintln!("replication failed: {why}");
+                why
+            }))
         }
         None => None,
     };
@@ -177,6 +200,7 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         cores,
         primitives,
         ingest,
+        serving,
         queries,
         replication,
     );

@@ -7,9 +7,9 @@ use serde::Serialize;
 
 use ledger_core::ledger::{Ledger, LedgerConfig};
 use ledger_core::store::SledStore;
-use ledger_core::{audit, bundle, query, workload, LotId};
+use ledger_core::{audit, bundle, query, LotId, Reader};
 
-use crate::ingest::Prepared;
+use crate::ingest::{Prepared, NOW};
 
 /// Latency distribution in microseconds.
 #[derive(Debug, Clone, Serialize)]
@@ -41,17 +41,19 @@ pub(crate) struct QueryFigures {
     /// measured in turns with the bundle verification.
     pub batch_verify_beside_bundles: f64,
     pub bundle_verify_vs_batch: f64,
-    pub bytes_on_disk_per_record: f64,
+    /// Peak resident memory (MiB) since the pipelined ingest began:
+    /// ingest, serving, queries and audit.
     pub peak_rss_mib: f64,
+    /// Opening the closed ledger (sled and the ledger), ms.
     pub reopen_ms: f64,
 }
 
 /// A small deterministic generator for picking samples (no `rand` state
 /// shared with the workload, so picks are reproducible).
-struct Pick(u64);
+pub(crate) struct Pick(pub u64);
 
 impl Pick {
-    fn next(&mut self, n: usize) -> usize {
+    pub(crate) fn next(&mut self, n: usize) -> usize {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
@@ -59,9 +61,14 @@ impl Pick {
     }
 }
 
-fn latency(mut us: Vec<f64>, sizes: usize) -> Latency {
+/// The distribution of `us` (zeros if empty); `sizes` is the sum of the
+/// answers' sizes.
+pub(crate) fn latency(mut us: Vec<f64>, sizes: usize) -> Latency {
     us.sort_by(f64::total_cmp);
-    let at = |q: f64| us[((us.len() - 1) as f64 * q).round() as usize];
+    let at = |q: f64| match us.len() {
+        0 => 0.0,
+        n => us[((n - 1) as f64 * q).round() as usize],
+    };
     Latency {
         samples: us.len(),
         p50_us: at(0.5),
@@ -99,12 +106,29 @@ const BUNDLE_ROUNDS: usize = 5;
 /// bundles: eight batches of 256, about as long as a pass over them.
 const BUNDLE_PROBE_SIGNATURES: usize = 2_048;
 
+/// The consumer page of `lot` as terroird serves it: the trace (with the
+/// overlays), the verdict and the HTML.
+pub(crate) fn consumer_page(reader: &Reader<SledStore>, lot: &LotId) -> anyhow::Result<String> {
+    let Some(trace) = terroir_node::page::find_lot(reader, lot)? else {
+        anyhow::bail!("benchmark lot {lot} has no trace");
+    };
+    let genesis = reader.genesis();
+    let verdict = ledger_core::verdict::verdict(&trace, genesis, NOW);
+    let path = format!("/lot/{}/{}", lot.source.to_hex(), lot.code);
+    let ctx = terroir_node::page::Ctx {
+        genesis,
+        network: reader.network(),
+        lang: terroir_node::page::Lang::Zh,
+        now: NOW,
+        path: &path,
+    };
+    Ok(terroir_node::page::lot_page(&ctx, &trace, &verdict, &[]))
+}
+
 pub(crate) fn measure(p: &Prepared, dir: &Path, samples: usize) -> anyhow::Result<QueryFigures> {
     let start = Instant::now();
-    let store = SledStore::open(dir)?;
-    let ledger = Ledger::open(store.clone(), LedgerConfig::default())?;
+    let ledger = Ledger::open(SledStore::open(dir)?, LedgerConfig::default())?;
     let reopen_ms = start.elapsed().as_secs_f64() * 1e3;
-    let now = workload::T0 + 10 * 365 * 86_400_000;
 
     let lineage = sample(
         &p.product_lots,
@@ -121,27 +145,12 @@ pub(crate) fn measure(p: &Prepared, dir: &Path, samples: usize) -> anyhow::Resul
         |s| s.len(),
     )?;
 
-    let genesis = ledger.genesis().clone();
     let network = ledger.network();
     let consumer_page = sample(
         &p.product_lots,
         samples,
         0x27d4_eb2f,
-        |l| {
-            let Some(trace) = terroir_node::page::find_lot(&ledger, l)? else {
-                anyhow::bail!("benchmark lot {l} has no trace");
-            };
-            let verdict = ledger_core::verdict::verdict(&trace, &genesis, now);
-            let path = format!("/lot/{}/{}", l.source.to_hex(), l.code);
-            let ctx = terroir_node::page::Ctx {
-                genesis: &genesis,
-                network,
-                lang: terroir_node::page::Lang::Zh,
-                now,
-                path: &path,
-            };
-            Ok(terroir_node::page::lot_page(&ctx, &trace, &verdict, &[]))
-        },
+        |l| consumer_page(&ledger, l),
         String::len,
     )?;
     let page_vs_lineage = consumer_page.p50_us / lineage.p50_us.max(1e-9);
@@ -188,7 +197,7 @@ pub(crate) fn measure(p: &Prepared, dir: &Path, samples: usize) -> anyhow::Resul
 
     let scratch = tempfile::tempdir_in(dir.parent().unwrap_or(dir))?;
     let start = Instant::now();
-    let report = audit::audit(&ledger, SledStore::open(scratch.path())?, now, |_| {})?;
+    let report = audit::audit(&ledger, SledStore::open(scratch.path())?, NOW, |_| {})?;
     let audit_records_per_s = report.records as f64 / start.elapsed().as_secs_f64().max(1e-9);
     if !report.passed() {
         anyhow::bail!(
@@ -196,8 +205,6 @@ pub(crate) fn measure(p: &Prepared, dir: &Path, samples: usize) -> anyhow::Resul
             report.problems.first()
         );
     }
-
-    let bytes_on_disk_per_record = store.size_on_disk()? as f64 / p.count as f64;
     Ok(QueryFigures {
         lineage,
         recall_closure,
@@ -209,7 +216,6 @@ pub(crate) fn measure(p: &Prepared, dir: &Path, samples: usize) -> anyhow::Resul
         bundle_signatures_per_s,
         batch_verify_beside_bundles,
         bundle_verify_vs_batch: bundle_signatures_per_s / batch_verify_beside_bundles,
-        bytes_on_disk_per_record,
         peak_rss_mib: crate::report::peak_rss_mib(),
         reopen_ms,
     })

@@ -23,12 +23,14 @@
 //!   and durable flush of the whole batch) is reported beside it.
 //! - **catch-up**: a fresh node D bootstrapped to A after the others
 //!   converged: records / (D's process spawned → D stores every record),
-//!   by sync alone (nothing is gossiped any more).
+//!   by sync alone (nothing is gossiped any more). D's `/metrics` then
+//!   say how many records it was sent (by sync and gossip, duplicates
+//!   included) and how many its full pending pool dropped.
 
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -36,6 +38,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use serde::Serialize;
 
+use crate::guard::{lock, DiskGuard, Proc};
 use crate::ingest::{self, Prepared};
 
 /// Records per `POST /records` (the node's `max_submit_records`).
@@ -44,6 +47,12 @@ pub(crate) const SUBMIT_BATCH: usize = 1_000;
 pub(crate) const LATENCY_SAMPLES: usize = 200;
 /// How long a node may take to start.
 const START_DEADLINE: Duration = Duration::from_secs(30);
+/// Bytes a node's data directory may hold per record before the bench
+/// kills the cluster ([`DiskGuard`]): about three times the most any
+/// layout so far has needed (5 KB a record at 1M, before the log layout).
+const NODE_DISK_PER_RECORD: u64 = 16 << 10;
+/// ... plus sled's fixed files and slack.
+const NODE_DISK_BASE: u64 = 256 << 20;
 
 /// Where to find `terroird`: the given path, or next to this binary.
 pub(crate) fn locate_terroird(given: Option<&Path>) -> anyhow::Result<PathBuf> {
@@ -126,6 +135,9 @@ pub(crate) struct ReplicationFigures {
     /// Gossip messages B and C ignored unvalidated because they were busy
     /// (sum over both); those records then come by sync.
     pub gossip_dropped: u64,
+    /// Records B and C dropped because their pending pool was full (sum
+    /// over both).
+    pub pool_full: u64,
     /// Fresh node D: process spawned → API answering (ms).
     pub fresh_node_start_ms: f64,
     /// Fresh node D: process spawned → every record stored (ms). Sync
@@ -134,6 +146,11 @@ pub(crate) struct ReplicationFigures {
     pub catch_up_ms: f64,
     /// Records/s D took in by sync.
     pub catch_up_per_s: f64,
+    /// Records D received while catching up, by sync and gossip,
+    /// duplicates included.
+    pub catch_up_received: u64,
+    /// Records D dropped because its pending pool was full.
+    pub catch_up_pool_full: u64,
     /// D's digest equals A's at the end.
     pub catch_up_digest_equal: bool,
 }
@@ -141,7 +158,7 @@ pub(crate) struct ReplicationFigures {
 /// A `terroird` child process; killed (SIGKILL) and reaped on drop.
 struct NodeProc {
     name: &'static str,
-    child: Child,
+    child: Proc,
     http: SocketAddr,
     p2p: String,
     log: PathBuf,
@@ -149,8 +166,9 @@ struct NodeProc {
 
 impl Drop for NodeProc {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let mut child = lock(&self.child);
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }
 
@@ -194,6 +212,7 @@ fn start_node(
     genesis: &Path,
     bootstrap: &[String],
     agent: &ureq::Agent,
+    guard: &DiskGuard,
 ) -> anyhow::Result<NodeProc> {
     let data = dir.join(name);
     let out = Command::new(terroird)
@@ -238,14 +257,16 @@ fn start_node(
     // From here on the child is killed on every early return.
     let mut node = NodeProc {
         name,
-        child,
+        child: Arc::new(Mutex::new(child)),
         http: SocketAddr::from(([127, 0, 0, 1], 0)),
         p2p: String::new(),
         log,
     };
+    guard.watch(name, &data, &node.child);
     let deadline = Instant::now() + START_DEADLINE;
     loop {
-        if let Some(status) = node.child.try_wait()? {
+        let exited = lock(&node.child).try_wait()?;
+        if let Some(status) = exited {
             bail!(
                 "node {name} exited with {status} while starting:\n{}",
                 log_tail(&node.log)
@@ -348,13 +369,15 @@ struct Arrivals {
     gossip_dropped: u64,
     sync: u64,
     sync_redundant: u64,
+    pool_full: u64,
 }
 
-/// Records B and C received by gossip and by sync (sums over both).
+/// Records `nodes` received by gossip and by sync, and dropped for a full
+/// pending pool (sums over them).
 fn arrivals(agent: &ureq::Agent, nodes: &[&NodeProc]) -> anyhow::Result<Arrivals> {
     let mut sum = Arrivals::default();
     for n in nodes {
-        if let [g, gd, s, sd] = metrics(
+        if let [g, gd, s, sd, pf] = metrics(
             agent,
             n.http,
             &[
@@ -362,6 +385,7 @@ fn arrivals(agent: &ureq::Agent, nodes: &[&NodeProc]) -> anyhow::Result<Arrivals
                 "terroir_gossip_dropped_total",
                 "terroir_sync_records_total",
                 "terroir_sync_records_duplicate_total",
+                "terroir_records_pool_full_total",
             ],
         )?[..]
         {
@@ -369,6 +393,7 @@ fn arrivals(agent: &ureq::Agent, nodes: &[&NodeProc]) -> anyhow::Result<Arrivals
             sum.gossip_dropped += gd;
             sum.sync += s;
             sum.sync_redundant += sd;
+            sum.pool_full += pf;
         }
     }
     Ok(sum)
@@ -480,6 +505,22 @@ pub(crate) fn measure(
     if records == 0 {
         bail!("no records to replicate");
     }
+    let guard = DiskGuard::new(NODE_DISK_BASE + NODE_DISK_PER_RECORD * records as u64);
+    let figures = cluster(p, records, terroird, dir, &guard);
+    match guard.tripped() {
+        Some(why) => Err(anyhow::anyhow!("{why}")),
+        None => figures,
+    }
+}
+
+/// [`measure`], its nodes watched by `guard`.
+fn cluster(
+    p: &Prepared,
+    records: usize,
+    terroird: &Path,
+    dir: &Path,
+    guard: &DiskGuard,
+) -> anyhow::Result<ReplicationFigures> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let genesis = dir.join("genesis.json");
     std::fs::write(&genesis, serde_json::to_string_pretty(&p.genesis)?)
@@ -520,10 +561,10 @@ pub(crate) fn measure(
         sent: Mutex::new(vec![None; sample_count]),
     });
 
-    let a = start_node("a", terroird, dir, &genesis, &[], &agent)?;
+    let a = start_node("a", terroird, dir, &genesis, &[], &agent, guard)?;
     let boot = [a.p2p.clone()];
-    let b = start_node("b", terroird, dir, &genesis, &boot, &agent)?;
-    let c = start_node("c", terroird, dir, &genesis, &boot, &agent)?;
+    let b = start_node("b", terroird, dir, &genesis, &boot, &agent, guard)?;
+    let c = start_node("c", terroird, dir, &genesis, &boot, &agent, guard)?;
     let base = counts(&agent, a.http)?.0;
     let target = base + records as u64;
     // Give the mesh a moment to form: B and C must both see A.
@@ -665,12 +706,13 @@ pub(crate) fn measure(
     drop(c);
     drop(b);
     let spawned = Instant::now();
-    let d = start_node("d", terroird, dir, &genesis, &boot, &agent)?;
+    let d = start_node("d", terroird, dir, &genesis, &boot, &agent, guard)?;
     let ready = Instant::now();
     let catch_deadline =
         ready + Duration::from_secs(120) + Duration::from_millis(records as u64 * 3);
     let caught = wait_all_hold(&agent, &[&d], target, catch_deadline)?;
     let catch_up_digest_equal = digest(&agent, d.http)? == da;
+    let caught_up = arrivals(&agent, &[&d])?;
     drop(d);
     drop(a);
 
@@ -691,9 +733,12 @@ pub(crate) fn measure(
         sync_received: arrived.sync,
         sync_redundant: arrived.sync_redundant,
         gossip_dropped: arrived.gossip_dropped,
+        pool_full: arrived.pool_full,
         fresh_node_start_ms: 1e3 * secs(spawned, ready),
         catch_up_ms: 1e3 * secs(spawned, caught),
         catch_up_per_s: records as f64 / secs(spawned, caught),
+        catch_up_received: caught_up.gossip + caught_up.sync,
+        catch_up_pool_full: caught_up.pool_full,
         catch_up_digest_equal,
     })
 }
