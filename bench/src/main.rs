@@ -97,6 +97,9 @@ enum Command {
     /// Only the replication figures: three `terroird` nodes and a fresh
     /// fourth one catching up.
     Replicate(ReplicateArgs),
+    /// Only the serving figures: consumer pages and `/status` while the
+    /// ledger takes in the second half of the workload.
+    Serving(ServingArgs),
     /// Write the generated workload to a file (the bench runs this in a
     /// child process, so generating does not count in its memory figure).
     #[command(hide = true)]
@@ -105,6 +108,13 @@ enum Command {
     /// killed without closing the ledger (the bench runs this).
     #[command(hide = true)]
     IngestChild(killed::ChildArgs),
+}
+
+#[derive(clap::Args, Clone)]
+struct ServingArgs {
+    /// Records in the generated workload.
+    #[arg(long, default_value_t = 100_000)]
+    records: usize,
 }
 
 #[derive(clap::Args, Clone)]
@@ -123,6 +133,7 @@ fn main() -> ExitCode {
         Some(Command::Writer(args)) => writer::run(&args),
         Some(Command::Run(args)) => run(&args),
         Some(Command::Replicate(args)) => replicate(&args),
+        Some(Command::Serving(args)) => serving_only(&args),
         Some(Command::Workload(args)) => ingest::write_workload(args.records, &args.out),
         Some(Command::IngestChild(args)) => killed::child(&args),
         None => run(&cli.run),
@@ -134,6 +145,16 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The serving figures alone, printed as JSON.
+fn serving_only(args: &ServingArgs) -> anyhow::Result<()> {
+    let tmp = tempfile::tempdir().context("creating a temporary directory")?;
+    let workload = ingest::prepare(args.records, &tmp.path().join("workload.bin"))?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let figures = serving::measure(&workload, tmp.path(), ingest::verify_threads(cores))?;
+    println!("{}", serde_json::to_string_pretty(&figures)?);
+    Ok(())
 }
 
 fn run(args: &RunArgs) -> anyhow::Result<()> {

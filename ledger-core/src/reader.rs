@@ -143,6 +143,12 @@ impl<S: Store> Reader<S> {
         self.records == 0
     }
 
+    /// How many signing keys have a chain (what [`Self::heads`] would
+    /// list), kept as records land: one read, not a scan.
+    pub fn chain_count(&self) -> Result<u64, StoreError> {
+        Ok(self.kv().chain_count()?.unwrap_or(0))
+    }
+
     /// How many records wait in the pending pool.
     pub fn pending_len(&self) -> usize {
         self.pending

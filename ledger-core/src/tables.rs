@@ -70,6 +70,9 @@ const FAILED: u8 = b'i';
 const FOLD_CURSOR: &[u8] = b"mfold";
 /// Records stored (u64 LE), maintained with the indexes.
 const RECORD_COUNT: &[u8] = b"mrecords";
+/// How many signing keys have a chain (rows of `k`), so `/status` need
+/// not count them.
+const CHAIN_COUNT: &[u8] = b"mchains";
 /// The digest's running sums.
 const SUMS: &[u8] = b"mdigest";
 
@@ -602,6 +605,19 @@ pub(crate) trait Tables: Kv {
                 .map_err(|_| corrupt(RECORD_COUNT, "record count is not 8 bytes")),
         }
     }
+
+    /// How many signing keys have a chain, as maintained with the
+    /// indexes; `None` in a store written before the count was kept.
+    fn chain_count(&self) -> Result<Option<u64>, StoreError> {
+        self.get(CHAIN_COUNT)?
+            .map(|v| {
+                v.as_slice()
+                    .try_into()
+                    .map(u64::from_le_bytes)
+                    .map_err(|_| corrupt(CHAIN_COUNT, "chain count is not 8 bytes"))
+            })
+            .transpose()
+    }
 }
 
 impl<T: Kv + ?Sized> Tables for T {}
@@ -756,6 +772,11 @@ pub(crate) trait TablesMut: KvWrite {
     /// The record count.
     fn put_record_count(&mut self, n: u64) {
         self.put(RECORD_COUNT.to_vec(), n.to_le_bytes().to_vec());
+    }
+
+    /// The chain count.
+    fn put_chain_count(&mut self, n: u64) {
+        self.put(CHAIN_COUNT.to_vec(), n.to_le_bytes().to_vec());
     }
 }
 

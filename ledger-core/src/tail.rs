@@ -143,7 +143,8 @@ pub(crate) fn fold(store: &dyn Store, layer: &Layer) -> Result<u64, StoreError> 
     Ok(written)
 }
 
-fn apply(store: &dyn Store, writes: &Writes) -> Result<u64, StoreError> {
+/// Writes `writes` into the store as they are (not durable until a flush).
+pub(crate) fn apply(store: &dyn Store, writes: &Writes) -> Result<u64, StoreError> {
     let mut n = 0u64;
     for (k, v) in writes {
         match v {

@@ -138,6 +138,8 @@ proptest! {
         // scratch over the same records.
         let kept = l.overlays().unwrap();
         prop_assert_eq!(&kept, &Overlays::compute(&l).unwrap());
+        // So is the chain count `/status` reads.
+        prop_assert_eq!(l.chain_count().unwrap(), l.heads().unwrap().len() as u64);
         let revoked = kept.flagged.values().flatten().any(|f| matches!(f, Flag::Revoked { .. }));
         let tainted = kept.flagged.values().flatten().any(|f| matches!(f, Flag::Tainted { .. }));
         prop_assert!(revoked && tainted, "revoked {} tainted {}", revoked, tainted);
@@ -428,6 +430,10 @@ fn pipelined_ingest_into_sled_gives_the_verdicts_of_one_batch_at_a_time() {
     let reopened = Ledger::open(SledStore::open(dir.path()).unwrap(), config()).unwrap();
     assert_eq!(reopened.len(), reference.len());
     assert_eq!(reopened.state_digest().unwrap(), digest);
+    assert_eq!(
+        reopened.chain_count().unwrap(),
+        reference.heads().unwrap().len() as u64
+    );
 }
 
 proptest! {

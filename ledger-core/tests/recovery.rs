@@ -169,6 +169,11 @@ fn a_crash_at_any_write_loses_nothing_acknowledged_and_recovers_whole() {
             digest_of_records(&w.genesis, held),
             "crash at write {k}: state differs from a ledger holding the same records"
         );
+        assert_eq!(
+            l.chain_count().unwrap(),
+            l.heads().unwrap().len() as u64,
+            "crash at write {k}: the chain count"
+        );
 
         // Taking in everything again converges with everyone else.
         for batch in arrival_order(&w.records) {

@@ -76,6 +76,10 @@ pub struct Limits {
     pub pending_capacity: usize,
     /// sled page cache (bytes).
     pub cache_bytes: u64,
+    /// Niceness the ledger writer thread (validation, the log flush,
+    /// folds) adds to its own, 0 to 19, so QR pages and other queries get
+    /// a core first while the node ingests; 0 keeps one priority for all.
+    pub writer_nice: i32,
 }
 
 impl Default for Limits {
@@ -88,6 +92,7 @@ impl Default for Limits {
             max_concurrent_http: 64,
             pending_capacity: 10_000,
             cache_bytes: ledger_core::store::DEFAULT_CACHE_BYTES,
+            writer_nice: crate::priority::DEFAULT_WRITER_NICE,
         }
     }
 }
@@ -169,6 +174,10 @@ impl Config {
         anyhow::ensure!(
             l.max_concurrent_http >= 1,
             "limits.max_concurrent_http must be at least 1"
+        );
+        anyhow::ensure!(
+            (0..=crate::priority::MAX_NICE).contains(&l.writer_nice),
+            "limits.writer_nice must be between 0 and 19"
         );
         anyhow::ensure!(
             l.max_body_bytes >= 2 * ledger_core::encoding::MAX_RECORD_BYTES + 64,

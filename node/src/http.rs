@@ -401,7 +401,7 @@ async fn status(State(st): State<AppState>) -> ApiResult<Response> {
     let (records, heads, pending, digest) = st
         .ledger
         .read(|r| -> Result<_, ledger_core::StoreError> {
-            let heads = r.heads()?.len();
+            let heads = usize::try_from(r.chain_count()?).unwrap_or(usize::MAX);
             Ok((r.len(), heads, r.pending_len(), r.state_digest()?))
         })
         .await?

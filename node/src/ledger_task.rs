@@ -135,14 +135,46 @@ impl LedgerHandle {
     /// Starts the ledger thread. Returns the handle and the thread's join
     /// handle (it ends after [`Self::close`], when every handle is dropped,
     /// or on a panic).
+    ///
+    /// The thread is a named OS thread of its own ("ledger") that lowers
+    /// its priority by `writer_nice` (see [`crate::priority`]), so queries
+    /// on the other threads get a core first; a blocking task waits for
+    /// it and passes its end (or its panic) on.
     pub fn spawn(
         ledger: Ledger<SledStore>,
         metrics: std::sync::Arc<Metrics>,
+        writer_nice: i32,
     ) -> (Self, tokio::task::JoinHandle<Ended>) {
         let (tx, rx) = mpsc::channel(LEDGER_QUEUE);
         let readers = ledger.readers();
         let state = LedgerState { ledger };
-        let join = tokio::task::spawn_blocking(move || serve(state, rx, &metrics));
+        let join = tokio::task::spawn_blocking(move || {
+            let body = move || {
+                if writer_nice > 0 {
+                    match crate::priority::lower_current_thread(writer_nice) {
+                        Ok(nice) => tracing::debug!(nice, "ledger writer priority lowered"),
+                        Err(e) => tracing::warn!(
+                            error = %e,
+                            "could not lower the ledger writer's priority; queries may wait \
+                             behind ingest"
+                        ),
+                    }
+                }
+                serve(state, rx, &metrics)
+            };
+            // The body moves into the thread: if the OS refuses a thread,
+            // there is nothing left to run here, so the task panics and
+            // the node stops as for any other end of its ledger thread.
+            match std::thread::Builder::new()
+                .name("ledger".into())
+                .spawn(body)
+            {
+                Ok(thread) => thread
+                    .join()
+                    .unwrap_or_else(|payload| std::panic::resume_unwind(payload)),
+                Err(e) => panic!("could not start the ledger thread: {e}"),
+            }
+        });
         let handle = LedgerHandle { tx, readers };
         (handle, join)
     }

@@ -22,6 +22,7 @@
 //! - [`network`]: behaviours, the swarm task, peer strikes and bans.
 //! - [`http`], [`page`]: the JSON API and the consumer page.
 //! - [`metrics`]: Prometheus counters.
+//! - [`priority`]: the ledger writer yields the CPU to queries.
 //! - [`node`]: start, stop, `run(config, shutdown)`.
 #![warn(missing_docs)]
 
@@ -33,6 +34,7 @@ pub mod metrics;
 pub mod network;
 pub mod node;
 pub mod page;
+pub mod priority;
 pub mod protocol;
 pub mod sync;
 

@@ -1145,7 +1145,7 @@ mod tests {
         let ledger = Ledger::create(store, genesis, LedgerConfig::default()).unwrap();
         let founded = ledger.len();
         let metrics = Arc::new(Metrics::default());
-        let (ledger, _join) = LedgerHandle::spawn(ledger, metrics.clone());
+        let (ledger, _join) = LedgerHandle::spawn(ledger, metrics.clone(), 0);
         let (gossip_tx, gossip_rx) = mpsc::channel(GOSSIP_QUEUE);
         for i in items {
             gossip_tx.try_send(i).unwrap();

@@ -132,7 +132,8 @@ impl Node {
             }
         }
 
-        let (ledger, ledger_join) = LedgerHandle::spawn(ledger, metrics.clone());
+        let (ledger, ledger_join) =
+            LedgerHandle::spawn(ledger, metrics.clone(), s.limits.writer_nice);
         let (stop, stop_rx) = watch::channel(false);
         let (net, net_join) = network::spawn(
             NetworkParts {

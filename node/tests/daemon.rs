@@ -14,6 +14,22 @@ use terroir_node::Node;
 
 const BIN: &str = env!("CARGO_BIN_EXE_terroird");
 
+/// Each thread of process `pid`: its name and niceness (from procfs).
+fn thread_niceness(pid: u32) -> Vec<(String, i32)> {
+    let tasks = std::path::PathBuf::from(format!("/proc/{pid}/task"));
+    let mut out = Vec::new();
+    for task in std::fs::read_dir(&tasks).unwrap() {
+        let dir = task.unwrap().path();
+        let name = std::fs::read_to_string(dir.join("comm")).unwrap();
+        let stat = std::fs::read_to_string(dir.join("stat")).unwrap();
+        // Fields after the parenthesised name: state is field 3, nice 19.
+        let rest = &stat[stat.rfind(')').unwrap() + 2..];
+        let nice = rest.split(' ').nth(16).unwrap().parse().unwrap();
+        out.push((name.trim().to_owned(), nice));
+    }
+    out
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn init_run_status_and_sigterm() {
     let tmp = tempfile::tempdir().unwrap();
@@ -50,6 +66,17 @@ async fn init_run_status_and_sigterm() {
         w.genesis.id().to_hex()
     );
     assert_eq!(status["records"].as_u64(), Some(0));
+    if cfg!(target_os = "linux") {
+        // The ledger writer yields the CPU to queries; the rest does not.
+        let nice = thread_niceness(child.id());
+        let ledger = nice.iter().find(|(name, _)| name == "ledger");
+        let base = nice.iter().map(|(_, n)| *n).min();
+        assert_eq!(
+            ledger.map(|(_, n)| *n),
+            base.map(|b| (b + terroir_node::priority::DEFAULT_WRITER_NICE).min(19)),
+            "{nice:?}"
+        );
+    }
 
     // Bad input gets a 4xx with a JSON reason.
     let (code, body) = http(addr, "POST", "/records", Some(b"{\"record\": \"zz\"}")).await;

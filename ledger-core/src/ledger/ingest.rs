@@ -416,6 +416,10 @@ impl<'a> Ingest<'a> {
         }
         if main {
             let identity = fx.key_state.identity;
+            if View::key_state(txn, &r.author)?.is_none() {
+                let chains = txn.chain_count()?.unwrap_or(0);
+                txn.put_chain_count(chains + 1);
+            }
             txn.put_key_state(&r.author, &fx.key_state);
             for (lot, q) in &fx.balances {
                 txn.put_balance(&identity, lot, q);

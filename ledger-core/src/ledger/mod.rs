@@ -12,7 +12,9 @@ mod flags;
 mod ingest;
 mod pipeline;
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 
 use serde::Serialize;
 
@@ -191,7 +193,7 @@ pub struct Ledger<S: Store> {
 }
 
 /// A shareable handle on a ledger's latest published state.
-pub struct Readers<S: Store>(Arc<RwLock<Reader<S>>>);
+pub struct Readers<S: Store>(Arc<ArcSwap<Reader<S>>>);
 
 impl<S: Store> Clone for Readers<S> {
     fn clone(&self) -> Self {
@@ -208,18 +210,17 @@ impl<S: Store> std::fmt::Debug for Readers<S> {
 impl<S: Store> Readers<S> {
     /// A reader of everything accepted so far; it keeps seeing that state
     /// (plus, at most, records accepted later) however long it is used.
+    /// Lock-free: it never waits for the writer, however the writer is
+    /// scheduled (a reader queued behind a descheduled writer on a lock
+    /// would wait as long as the writer does).
     pub fn latest(&self) -> Reader<S> {
-        match self.0.read() {
-            Ok(r) => r.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        Reader::clone(&self.0.load())
     }
 
+    /// Publishes `reader`; the one it replaces is dropped here, outside
+    /// any reader's way, unless a query still holds it.
     fn set(&self, reader: Reader<S>) {
-        match self.0.write() {
-            Ok(mut r) => *r = reader,
-            Err(poisoned) => *poisoned.into_inner() = reader,
-        }
+        drop(self.0.swap(Arc::new(reader)));
     }
 }
 
@@ -289,7 +290,7 @@ impl<S: Store> Ledger<S> {
             (0, 0, 0),
         );
         let mut ledger = Ledger {
-            published: Readers(Arc::new(RwLock::new(current.clone()))),
+            published: Readers(Arc::new(ArcSwap::from_pointee(current.clone()))),
             current,
             store,
             genesis,
@@ -322,6 +323,15 @@ impl<S: Store> Ledger<S> {
             .unwrap_or(0);
         self.next_seq = cursor.max(last) + 1;
         self.records_len = kv.record_count()?;
+        if kv.chain_count()?.is_none() {
+            // A store from before the count was kept: count the chains
+            // folded so far (the log tail replayed below adds its own).
+            let chains = kv.key_states()?.len() as u64;
+            let mut count = Writes::default();
+            count.put_chain_count(chains);
+            tail::apply(self.store.as_ref() as &dyn Store, &count)?;
+            self.store.flush()?;
+        }
         let mut after = Some(tables::log_entry_key(cursor));
         loop {
             let page = self
