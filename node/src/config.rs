@@ -20,7 +20,8 @@ pub const DEFAULT_LISTEN: &str = "/ip4/0.0.0.0/tcp/7700";
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// Where the ledger (`ledger/`) and the node key (`node.key`) live.
+    /// Where the ledger (`ledger/`), the node key (`node.key`) and the
+    /// catch-up cursors (`log-cursors`) live.
     pub data_dir: PathBuf,
     /// The genesis file (JSON of `ledger_core::Genesis`).
     pub genesis: PathBuf,

@@ -19,6 +19,7 @@
 //! - [`ledger_task`]: the ledger's owner thread and its handle.
 //! - [`protocol`]: wire types and bounds, all named after the network id.
 //! - [`sync`]: answering and planning head/range exchanges.
+//! - [`log_cursors`]: catch-up cursors kept on disk across restarts.
 //! - [`network`]: behaviours, the swarm task, peer strikes and bans.
 //! - [`http`], [`page`]: the JSON API and the consumer page.
 //! - [`metrics`]: Prometheus counters.
@@ -30,6 +31,7 @@ pub mod config;
 pub mod http;
 pub mod keyfile;
 pub mod ledger_task;
+pub mod log_cursors;
 pub mod metrics;
 pub mod network;
 pub mod node;

@@ -44,6 +44,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 
 use crate::ledger_task::LedgerHandle;
+use crate::log_cursors::{CursorFile, Saver};
 use crate::metrics::Metrics;
 use crate::protocol::{self, SyncRequest, SyncResponse, MAX_HASHES_PER_REQUEST};
 use crate::sync::{self, Ingested, LogSyncs, Paged, Plan};
@@ -321,6 +322,8 @@ pub struct NetworkParts {
     pub sync_interval: Duration,
     /// Strikes before a ban.
     pub max_strikes: u32,
+    /// Where the log syncs' cursors are kept across restarts.
+    pub log_cursors: CursorFile,
 }
 
 /// Starts the swarm task; it ends when `shutdown` turns true.
@@ -346,6 +349,10 @@ pub fn spawn(
         .gossipsub
         .subscribe(&topic)
         .map_err(|e| anyhow::anyhow!("subscribing to {topic}: {e}"))?;
+    let cursors = parts.log_cursors.load();
+    if !cursors.is_empty() {
+        tracing::info!(peers = cursors.len(), "resuming log-sync cursors");
+    }
     let net = Net {
         swarm,
         topic,
@@ -361,7 +368,8 @@ pub fn spawn(
         max_strikes: parts.max_strikes,
         inflight: HashMap::new(),
         chains_inflight: HashSet::new(),
-        log: LogSyncs::default(),
+        log: LogSyncs::with_cursors(cursors.clone()),
+        cursor_saver: Saver::spawn(parts.log_cursors, cursors),
         bootstrap: parts.bootstrap,
     };
     let join = tokio::spawn(net.run(rx, shutdown, parts.sync_interval));
@@ -384,6 +392,7 @@ struct Net {
     inflight: HashMap<OutboundRequestId, (PeerId, Asked)>,
     chains_inflight: HashSet<(PeerId, [u8; 32])>,
     log: LogSyncs,
+    cursor_saver: Saver,
     bootstrap: Vec<Multiaddr>,
 }
 
@@ -418,6 +427,7 @@ impl Net {
                 _ = timer.tick() => self.sync_round(),
             }
         }
+        self.cursor_saver.close().await;
         tracing::info!("network stopped");
     }
 
@@ -587,7 +597,13 @@ impl Net {
             self.log.failed(peer, after);
             return;
         };
-        match self.log.page(peer, after, page) {
+        let paged = self.log.page(peer, after, page);
+        if paged != Paged::Stale {
+            // The page is stored (its ingest flushed before it reported
+            // back), so its cursor may be written.
+            self.cursor_saver.save(self.log.cursors().clone());
+        }
+        match paged {
             Paged::Next(next) => self.fetch(peer, next),
             Paged::Done => {
                 self.metrics.inc(&self.metrics.sync_logs_completed);

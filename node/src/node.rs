@@ -18,6 +18,7 @@ use crate::config::Settings;
 use crate::http::{self, AppState};
 use crate::keyfile;
 use crate::ledger_task::{Ended, LedgerDied, LedgerHandle};
+use crate::log_cursors::CursorFile;
 use crate::metrics::Metrics;
 use crate::network::{self, NetworkHandle, NetworkParts};
 
@@ -142,6 +143,7 @@ impl Node {
                 bootstrap: s.bootstrap.clone(),
                 sync_interval: Duration::from_millis(s.limits.sync_interval_ms),
                 max_strikes: s.limits.max_strikes,
+                log_cursors: CursorFile::in_dir(&s.data_dir),
             },
             ledger.clone(),
             metrics.clone(),

@@ -33,9 +33,9 @@ use crate::protocol::{
 /// little waits in the pending pool; above it, chains fetched in key order
 /// park more and more records until the pool overflows (issue #11).
 pub const LOG_SYNC_MIN_RECORDS: u64 = MAX_RECORDS_PER_RESPONSE as u64;
-/// Peers whose log cursor is remembered (~50 bytes each). Beyond it the
-/// cursor of some other peer is forgotten; a later catch-up from that peer
-/// starts at its log's beginning again.
+/// Peers whose log cursor is remembered (~50 bytes each in memory, ~70
+/// on disk). Beyond it the cursor of some other peer is forgotten; a
+/// later catch-up from that peer starts at its log's beginning again.
 pub const MAX_LOG_CURSORS: usize = 10_000;
 /// Log entries read from the store at a time while answering
 /// [`SyncRequest::Log`]: with 64 KiB records at most 16 MiB are read past
@@ -307,8 +307,10 @@ pub enum Paged {
 /// The log syncs: the cursor kept for each peer (the last of its log seqs
 /// whose page we ingested) and the one catch-up running, if any. One at a
 /// time: two peers' logs hold mostly the same records, so following both
-/// would fetch them twice. Owned by the swarm task; not persisted, so a
-/// restarted node starts every peer's cursor at 0.
+/// would fetch them twice. Owned by the swarm task, which hands the
+/// cursors to [`crate::log_cursors::Saver`] after every page that moves
+/// them: a restarted node resumes each peer's log from the cursor last
+/// written ([`LogSyncs::with_cursors`]).
 #[derive(Debug, Default)]
 pub struct LogSyncs {
     cursors: HashMap<PeerId, u64>,
@@ -317,6 +319,20 @@ pub struct LogSyncs {
 }
 
 impl LogSyncs {
+    /// Log syncs resuming from `cursors` (read back from disk); past
+    /// [`MAX_LOG_CURSORS`] peers, the rest are forgotten.
+    pub fn with_cursors(cursors: HashMap<PeerId, u64>) -> Self {
+        LogSyncs {
+            cursors: cursors.into_iter().take(MAX_LOG_CURSORS).collect(),
+            ..LogSyncs::default()
+        }
+    }
+
+    /// Every peer's cursor: what [`crate::log_cursors::Saver`] writes.
+    pub fn cursors(&self) -> &HashMap<PeerId, u64> {
+        &self.cursors
+    }
+
     /// Changes each time a log sync starts or stops. A heads comparison
     /// made under another epoch is stale: a catch-up may have fetched what
     /// it planned to fetch (or may be fetching it), so it is dropped and
@@ -341,8 +357,9 @@ impl LogSyncs {
     /// little besides them: we follow it already (a cursor is kept), or
     /// we hold no more records than we lack, so at most half of what the
     /// log brings is already stored. Otherwise (a node that holds much,
-    /// lacks much and has no cursor, e.g. after a restart) chains fetch
-    /// the gap: the whole log would be mostly duplicates.
+    /// lacks much and has no cursor for this peer: one it never followed,
+    /// or whose cursor file was lost) chains fetch the gap: the whole log
+    /// would be mostly duplicates.
     pub fn wants(&self, peer: &PeerId, plan: &Plan) -> bool {
         if plan.behind == 0 {
             return false;
@@ -599,6 +616,39 @@ mod tests {
 
     fn page(last: u64, end: u64, fresh: usize) -> Ingested {
         Ingested { last, end, fresh }
+    }
+
+    #[test]
+    fn cursors_read_back_are_resumed_and_stay_bounded() {
+        let p = PeerId::random();
+        let mut read: HashMap<PeerId, u64> = (0..MAX_LOG_CURSORS + 5)
+            .map(|i| (PeerId::random(), i as u64))
+            .collect();
+        read.insert(p, 4_000);
+        let mut logs = LogSyncs::with_cursors(read.clone());
+        assert_eq!(logs.cursors().len(), MAX_LOG_CURSORS);
+        let kept = *logs.cursors().keys().next().unwrap();
+        assert_eq!(
+            logs.start(kept),
+            Some(SyncRequest::Log { after: read[&kept] })
+        );
+        logs.stop(kept);
+        // A restarted node that holds much follows a kept cursor's log.
+        let kept_one = LogSyncs::with_cursors([(p, 4_000)].into());
+        assert!(kept_one.wants(&p, &gap(LOG_SYNC_MIN_RECORDS, 1_000_000)));
+        assert_eq!(
+            LogSyncs::with_cursors([(p, 4_000)].into()).start(p),
+            Some(SyncRequest::Log { after: 4_000 })
+        );
+        // A new peer's cursor takes another's place.
+        let q = PeerId::random();
+        logs.start(q);
+        assert_eq!(
+            logs.page(q, 0, page(2_000, 9_000, 2_000)),
+            Paged::Next(SyncRequest::Log { after: 2_000 })
+        );
+        assert_eq!(logs.cursors().len(), MAX_LOG_CURSORS);
+        assert_eq!(logs.cursor(&q), 2_000);
     }
 
     #[test]

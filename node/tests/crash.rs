@@ -7,6 +7,11 @@
 //! 200, "accepted") must be stored, nothing may be half-written (the
 //! ledger passes a full audit), and the restarted node must serve exactly
 //! what is stored.
+//!
+//! The same, 20 times in the middle of a catch-up by a peer's log
+//! ([`catch_up_survives_sigkill`]): every record the node said it stored
+//! is there, its log-sync cursor on disk is never ahead of its ledger, and
+//! each restart resumes from that cursor instead of the log's beginning.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -14,15 +19,22 @@ mod common;
 use std::net::SocketAddr;
 use std::time::Instant;
 
+use std::collections::HashMap;
+use std::time::Duration;
+
 use common::{
-    http, init_data_dir, loopback_config, run_binary, workload, write_genesis, Running, DEADLINE,
+    http, init_data_dir, loopback_config, now, run_binary, workload, write_genesis, Running,
+    TestNode, DEADLINE,
 };
 use ledger_core::audit;
 use ledger_core::graph::Graph;
 use ledger_core::ledger::{Ledger, LedgerConfig};
 use ledger_core::store::{MemoryStore, SledStore};
-use ledger_core::SignedRecord;
+use ledger_core::{Hash, SignedRecord};
 use serde_json::Value;
+use terroir_node::log_cursors::CursorFile;
+use terroir_node::protocol::MAX_RECORDS_PER_RESPONSE;
+use terroir_node::Config;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const BIN: &str = env!("CARGO_BIN_EXE_terroird");
@@ -213,4 +225,238 @@ async fn acknowledged_records_survive_sigkill_in_flight() {
          flush, before the answer); {acked} records acknowledged"
     );
     assert!(acked > 0, "nothing was ever acknowledged");
+}
+
+/// Kills that must land in the middle of a catch-up.
+const CATCH_UP_KILLS: usize = 20;
+/// Records the peer holds: 30 log pages of 2,000. A killed run stores at
+/// least one page (the kill waits for it) and usually only one, so 20
+/// kills leave about 10 pages for the last run.
+const CATCH_UP_RECORDS: usize = 60_000;
+/// How long a poll of the catching-up node waits before the next one.
+const POLL: Duration = Duration::from_millis(5);
+
+/// Every counter and gauge of the node's `/metrics`.
+async fn metrics(addr: SocketAddr) -> HashMap<String, u64> {
+    let (code, body) = http(addr, "GET", "/metrics", None).await;
+    assert_eq!(code, 200);
+    String::from_utf8(body)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let (name, v) = l.split_once(' ')?;
+            Some((name.to_owned(), v.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// Node B catches up 60,000 records from node A by A's log and is killed
+/// with SIGKILL 20 times in the middle of it: in turn once it has stored a
+/// page since its start (the kill races the write of that page's cursor),
+/// and once the next page has arrived and is being ingested (B's
+/// `terroir_sync_records_total` runs ahead of its
+/// `terroir_sync_log_records_total`). After each kill B's ledger is
+/// opened directly: it holds every record B reported stored, is exactly a
+/// prefix of A's log (in A's log order), passes a full audit and holds
+/// fewer records than A; B's cursor for A on disk is never past what its
+/// ledger holds. Each restart must resume by the log (a log page stored,
+/// at most one page of duplicates): without kept cursors, B would start at
+/// A's log's beginning, or fetch by chains once it holds more than it
+/// lacks. The last run catches up to A's records and state digest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catch_up_survives_sigkill() {
+    let started = Instant::now();
+    let tmp = tempfile::tempdir().unwrap();
+    let w = workload(CATCH_UP_RECORDS);
+    let gpath = write_genesis(tmp.path(), &w.genesis);
+    let audit_now = ledger_core::workload::T0 + 10 * 365 * 86_400_000;
+
+    // A's ledger is filled directly; its log, in order, is what B holds a
+    // prefix of.
+    let seed = tmp.path().join("a");
+    terroir_node::init(&seed, &gpath).unwrap();
+    let (total, digest, log) = {
+        let store = SledStore::open(&seed.join("ledger")).unwrap();
+        let mut l = Ledger::open(store, LedgerConfig::default()).unwrap();
+        for chunk in w.records.chunks(MAX_RECORDS_PER_RESPONSE) {
+            l.ingest(chunk.to_vec(), now()).unwrap();
+        }
+        let r = l.readers().latest();
+        let mut log: Vec<Hash> = Vec::new();
+        loop {
+            let page = r.log_page(log.len() as u64, 4_096).unwrap();
+            if page.is_empty() {
+                break;
+            }
+            for (seq, bytes) in page {
+                assert_eq!(
+                    seq,
+                    log.len() as u64 + 1,
+                    "log seqs run from 1 without a gap"
+                );
+                log.push(SignedRecord::decode(&bytes).unwrap().hash());
+            }
+        }
+        (l.len(), l.state_digest().unwrap().to_hex(), log)
+    };
+    assert_eq!(log.len() as u64, total);
+    let a = TestNode::start(&seed, &gpath, &[]).await;
+    let a_peer = a.node.as_ref().unwrap().peer_id;
+    eprintln!("A holds {total} records after {:.1?}", started.elapsed());
+
+    let data = tmp.path().join("b");
+    init_data_dir(BIN, &gpath, &data);
+    let (cfg, addr) = loopback_config(&data);
+    let mut config = Config::load(&cfg).unwrap();
+    config.bootstrap = vec![a.addr.to_string()];
+    config.limits.sync_interval_ms = 500;
+    std::fs::write(&cfg, config.to_toml().unwrap()).unwrap();
+    let cursors = CursorFile::in_dir(&data);
+
+    // Records B's store holds: those the last kill left.
+    let mut held: Option<u64> = None;
+    let mut lacked = 0;
+    // `terroir_sync_records_total` of every killed run, at its last poll.
+    let mut received = 0;
+    // What restarting at the beginning of A's log would fetch again.
+    let mut from_zero = 0;
+    let (mut cursor_behind, mut cut_ingests) = (0, 0);
+    for kill in 1..=CATCH_UP_KILLS {
+        let (child, status) = run_binary(BIN, &cfg, addr).await;
+        let mut b = Running(child);
+        let at_start = status["records"].as_u64().unwrap();
+        match held {
+            Some(n) => assert_eq!(at_start, n, "kill {kill}: B serves what it stored"),
+            None => lacked = total - at_start,
+        }
+        from_zero += at_start;
+        // Odd kills once a page is stored, even ones while the next is
+        // being ingested.
+        let mid_ingest = kill % 2 == 0;
+        let polled = Instant::now();
+        let seen = loop {
+            let m = metrics(addr).await;
+            let stored = m["terroir_ledger_records"];
+            assert!(
+                stored < total,
+                "kill {kill}: B caught up all {total} records before it could be killed"
+            );
+            let grew = stored > at_start && m["terroir_sync_log_pages_total"] >= 1;
+            let ingesting = m["terroir_sync_records_total"] > m["terroir_sync_log_records_total"];
+            if grew && (!mid_ingest || ingesting) {
+                break m;
+            }
+            assert!(
+                polled.elapsed() < DEADLINE,
+                "kill {kill}: B stored no page of A's log in {DEADLINE:?} \
+                 (it held {at_start}, now {stored})"
+            );
+            tokio::time::sleep(POLL).await;
+        };
+        b.0.kill().unwrap(); // SIGKILL
+        b.0.wait().unwrap();
+        let reported = seen["terroir_ledger_records"];
+        received += seen["terroir_sync_records_total"];
+        let dup = seen["terroir_sync_log_records_duplicate_total"];
+        assert!(
+            dup <= MAX_RECORDS_PER_RESPONSE as u64,
+            "kill {kill}: {dup} duplicates after restarting with {at_start} records: \
+             the catch-up did not resume from its cursor"
+        );
+        assert_eq!(
+            seen["terroir_sync_log_records_pending_total"], 0,
+            "kill {kill}"
+        );
+
+        // Every record B reported is there, B's store is a prefix of A's
+        // log, the ledger is whole, and the kill was mid catch-up.
+        let store = SledStore::open(&data.join("ledger")).unwrap();
+        let ledger = Ledger::open(store, LedgerConfig::default()).unwrap();
+        let stored = ledger.len();
+        assert!(
+            stored >= reported,
+            "kill {kill}: B reported {reported} records stored, holds {stored} after the kill"
+        );
+        assert!(stored < total, "kill {kill}: came after the catch-up ended");
+        for (i, h) in log[..stored as usize].iter().enumerate() {
+            assert!(
+                ledger.record(h).unwrap().is_some(),
+                "kill {kill}: record {} of A's log ({h}) missing; B holds {stored}, \
+                 reported {reported}",
+                i + 1
+            );
+        }
+        let report = audit::audit(&ledger, MemoryStore::new(), audit_now, |_| {}).unwrap();
+        assert!(report.passed(), "kill {kill}: {:?}", report.problems);
+        drop(ledger);
+        // The cursor on disk covers only stored records: A's log seqs run
+        // from 1 without a gap, so cursor c names A's first c records.
+        // (None yet when the first kill beat the first write.)
+        let cursor = cursors.load().get(&a_peer).copied().unwrap_or(0);
+        assert!(
+            cursor <= stored,
+            "kill {kill}: cursor {cursor} on disk is past the {stored} records stored"
+        );
+        cursor_behind += u64::from(cursor < stored);
+        cut_ingests += u64::from(mid_ingest && stored == reported);
+        eprintln!(
+            "kill {kill}: B held {at_start}, reported {reported}, holds {stored}, cursor \
+             {cursor}, {dup} duplicates, after {:.1?}",
+            started.elapsed()
+        );
+        held = Some(stored);
+    }
+
+    // The last run catches up.
+    let (child, status) = run_binary(BIN, &cfg, addr).await;
+    let _b = Running(child);
+    assert_eq!(status["records"].as_u64(), held, "B serves what it stored");
+    let polled = Instant::now();
+    loop {
+        let (code, body) = http(addr, "GET", "/status", None).await;
+        assert_eq!(code, 200);
+        let s: Value = serde_json::from_slice(&body).unwrap();
+        if s["records"].as_u64() == Some(total) && s["state_digest"].as_str() == Some(&digest) {
+            break;
+        }
+        assert!(
+            polled.elapsed() < DEADLINE,
+            "B did not catch up after the last restart: {s}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let m = metrics(addr).await;
+    assert!(
+        m["terroir_sync_logs_completed_total"] >= 1,
+        "B never finished A's log"
+    );
+    assert!(m["terroir_sync_log_records_duplicate_total"] <= MAX_RECORDS_PER_RESPONSE as u64);
+    received += m["terroir_sync_records_total"];
+    // Each record B lacked comes once; a kill costs at most two pages
+    // more: the page stored before the kill whose cursor was not on disk
+    // yet (fetched again, all duplicates) and the page the kill cut short
+    // in its ingest (received, never stored).
+    let page = MAX_RECORDS_PER_RESPONSE as u64;
+    let bound = lacked + CATCH_UP_KILLS as u64 * 2 * page;
+    eprintln!(
+        "caught up after {} kills in {:.1?}: {received} records received for {lacked} lacked \
+         (bound {bound}; from the log's beginning at each restart: {}); the cursor on disk \
+         lagged the ledger after {cursor_behind} kills, {cut_ingests} kills cut an ingest",
+        CATCH_UP_KILLS,
+        started.elapsed(),
+        lacked + from_zero,
+    );
+    assert!(
+        cursor_behind < CATCH_UP_KILLS as u64,
+        "the cursor on disk lagged the ledger after every kill: is it written at all?"
+    );
+    assert!(
+        bound < lacked + from_zero,
+        "the bound must tell a resumed catch-up from one restarted at 0"
+    );
+    assert!(
+        received <= bound,
+        "B received {received} records over all runs for the {lacked} it lacked (bound {bound})"
+    );
 }
