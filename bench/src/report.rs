@@ -388,7 +388,7 @@ impl Figures {
             format!("p99 {:.0} µs", s.status.p99_us),
             Some(&c.status_while_ingesting),
             format!(
-                "p50 {:.0} µs, max {:.0} µs, {} samples (heads, counts, digest)",
+                "p50 {:.0} µs, max {:.0} µs, {} samples (counts and digest)",
                 s.status.p50_us, s.status.max_us, s.status.samples
             ),
         );
