@@ -357,6 +357,21 @@ impl<S: Store> Reader<S> {
         }
     }
 
+    /// The log seq of the record at `seq` of `author`'s main chain, if
+    /// it is stored: where a peer lacking that record and the chain after
+    /// it may start reading this ledger's log.
+    pub fn log_seq_of_chain(
+        &self,
+        author: &PublicKey,
+        seq: u64,
+    ) -> Result<Option<u64>, StoreError> {
+        let kv = self.kv();
+        match kv.chain_slots_from(author, seq, 1)?.into_iter().next() {
+            Some((at, h)) if at == seq => kv.seq_of(&h),
+            _ => Ok(None),
+        }
+    }
+
     /// Up to `limit` log entries after seq `after`, in log order.
     pub fn log_page(&self, after: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
         let start = tables::log_entry_key(after);

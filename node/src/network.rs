@@ -405,8 +405,10 @@ enum Asked {
     Chain([u8; 32]),
     /// Records by hash.
     Records,
-    /// A log page after this cursor.
-    Log { after: u64 },
+    /// A log page after this cursor; `positioned`: after where the peer
+    /// finds the first record we lack ([`SyncRequest::LogFrom`]), at or
+    /// past the cursor, so the page says where it starts.
+    Log { after: u64, positioned: bool },
 }
 
 impl Net {
@@ -531,7 +533,14 @@ impl Net {
             },
             SyncRequest::Chain { author, .. } => Asked::Chain(*author),
             SyncRequest::Records { .. } => Asked::Records,
-            SyncRequest::Log { after } => Asked::Log { after: *after },
+            SyncRequest::Log { after } => Asked::Log {
+                after: *after,
+                positioned: false,
+            },
+            SyncRequest::LogFrom { after, .. } => Asked::Log {
+                after: *after,
+                positioned: true,
+            },
         };
         // While a catch-up runs it is fetching what the peers hold: heads
         // are not compared and chains not fetched (not even the rest of one
@@ -541,7 +550,7 @@ impl Net {
             return;
         }
         if !self.swarm.is_connected(&peer) || self.inflight.len() >= MAX_INFLIGHT_REQUESTS {
-            if let Asked::Log { after } = asked {
+            if let Asked::Log { after, .. } = asked {
                 // The page cannot be asked for now; the next heads round
                 // starts the log sync again from its cursor.
                 self.log.failed(peer, after);
@@ -572,8 +581,8 @@ impl Net {
         if epoch != self.log.epoch() || self.log.running().is_some() {
             return;
         }
-        if self.log.wants(&peer, &plan) {
-            if let Some(request) = self.log.start(peer) {
+        if self.log.wants(&plan) {
+            if let Some(request) = self.log.start(peer, &plan) {
                 tracing::info!(
                     %peer,
                     behind = plan.behind,
@@ -735,12 +744,12 @@ impl Net {
                     // heads round starts it again from its cursor.
                     match (asked, &response) {
                         (Asked::Log { .. }, SyncResponse::Log { .. }) => {}
-                        (Asked::Log { after }, SyncResponse::Refused { reason }) => {
+                        (Asked::Log { after, .. }, SyncResponse::Refused { reason }) => {
                             tracing::debug!(%peer, reason, "log page refused");
                             self.log.failed(peer, after);
                             return;
                         }
-                        (Asked::Log { after }, _) => {
+                        (Asked::Log { after, .. }, _) => {
                             self.log.failed(peer, after);
                             self.strike(peer, "sync: a log request answered with no log page");
                             return;
@@ -754,7 +763,7 @@ impl Net {
                         _ => {}
                     }
                     let Some(permit) = self.worker() else {
-                        if let Asked::Log { after } = asked {
+                        if let Asked::Log { after, .. } = asked {
                             self.log.failed(peer, after);
                         }
                         return;
@@ -782,7 +791,7 @@ impl Net {
                     ..
                 },
             )) => {
-                if let Some((peer, Asked::Log { after })) = self.finished(&request_id) {
+                if let Some((peer, Asked::Log { after, .. })) = self.finished(&request_id) {
                     self.log.failed(peer, after);
                 }
                 tracing::debug!(%peer, %error, "sync request failed");
@@ -1089,11 +1098,23 @@ async fn digest_response(
             }
         }
         SyncResponse::Log { records, last, end } => {
-            let Asked::Log { after } = asked else {
+            let Asked::Log { after, positioned } = asked else {
                 return;
             };
             let bytes = records.iter().map(|r| r.len()).sum();
-            let page = match sync::check_log_page(after, records.len(), bytes, last, end) {
+            // A positioned page starts where the peer found the first
+            // record we lack: log seqs have no gaps, so its records tell.
+            let from = match positioned {
+                true => last.saturating_sub(records.len() as u64),
+                false => after,
+            };
+            let checked = match from < after {
+                true => Err(format!(
+                    "log page starts at {from}, before its cursor {after}"
+                )),
+                false => sync::check_log_page(from, records.len(), bytes, last, end),
+            };
+            let page = match checked {
                 Err(why) => {
                     handle
                         .send(NetCmd::Strike {

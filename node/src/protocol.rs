@@ -32,9 +32,10 @@ pub fn topic(network: &NetworkId) -> String {
 }
 
 /// The sync protocol name. Version 2 added [`SyncRequest::Log`] and
-/// [`SyncResponse::Log`]; nodes speaking version 1 do not negotiate it.
+/// [`SyncResponse::Log`], version 3 [`SyncRequest::LogFrom`]; nodes
+/// speaking an older version do not negotiate it.
 pub fn sync_protocol(network: &NetworkId) -> String {
-    format!("/terroir/{}/sync/2", network.to_hex())
+    format!("/terroir/{}/sync/3", network.to_hex())
 }
 
 /// The identify protocol version; a peer announcing another is refused.
@@ -79,6 +80,22 @@ pub enum SyncRequest {
     Log {
         /// The last log seq already received (0 for the whole log).
         after: u64,
+    },
+    /// The peer's log from where the first record we lack of any of these
+    /// chains stands in it: answered with a [`SyncResponse::Log`] page
+    /// after the log seq before the earliest of them (or after `after`,
+    /// if later), so a node
+    /// that holds much of the ledger and has no cursor for this peer
+    /// skips the log it already holds. Everything before that point in
+    /// the peer's log is a record of a chain we hold at least that far.
+    /// At most [`MAX_HEADS`] chains.
+    LogFrom {
+        /// A cursor kept for this peer (0 if none): the page starts past
+        /// it too.
+        after: u64,
+        /// Each chain we lack records of: its author and the first seq we
+        /// lack (0 for an author we know nothing of, or a forked chain).
+        firsts: Vec<([u8; 32], u64)>,
     },
 }
 

@@ -120,6 +120,22 @@ pub fn answer(
             })
         }
         SyncRequest::Log { after } => log_page(ledger, *after),
+        SyncRequest::LogFrom { after, firsts } => {
+            if firsts.len() > MAX_HEADS {
+                return Ok(SyncResponse::Refused {
+                    reason: format!("{} chains named, at most {MAX_HEADS}", firsts.len()),
+                });
+            }
+            let mut earliest: Option<u64> = None;
+            for (author, seq) in firsts {
+                if let Some(at) = ledger.log_seq_of_chain(&PublicKey(*author), *seq)? {
+                    earliest = Some(earliest.map_or(at, |e| e.min(at)));
+                }
+            }
+            // None of them stored here: nothing of ours to send from.
+            let from = earliest.map_or(ledger.len(), |at| at.saturating_sub(1));
+            log_page(ledger, from.max(*after))
+        }
     }
 }
 
@@ -210,6 +226,10 @@ pub fn check_log_page(
 pub struct Plan {
     /// The chain requests, genesis authorities first.
     pub requests: Vec<SyncRequest>,
+    /// Every chain the peer holds records of that we lack (gossip's
+    /// authors included): its author and the first seq we lack, as a
+    /// [`SyncRequest::LogFrom`] names them.
+    pub firsts: Vec<([u8; 32], u64)>,
     /// Records the peer holds beyond ours, summed over authors (its count
     /// minus ours, where larger): what a catch-up would bring.
     pub behind: u64,
@@ -233,6 +253,7 @@ pub fn plan(
         ledger.genesis().authorities.iter().map(|a| a.key).collect();
     let mut first = Vec::new();
     let mut rest = Vec::new();
+    let mut firsts = Vec::new();
     let mut behind = 0u64;
     for h in remote.iter().take(MAX_HEADS) {
         let author = PublicKey(h.author);
@@ -243,9 +264,6 @@ pub fn plan(
             0
         };
         behind = behind.saturating_add(h.count.saturating_sub(local_count));
-        if arriving.contains(&h.author) {
-            continue;
-        }
         let known = ledger.record(&Hash(h.hash))?.is_some();
         if known && h.count <= local_count {
             continue;
@@ -260,6 +278,10 @@ pub fn plan(
             Some(_) => 0,
             None => 0,
         };
+        firsts.push((h.author, from_seq));
+        if arriving.contains(&h.author) {
+            continue;
+        }
         let req = SyncRequest::Chain {
             author: h.author,
             from_seq,
@@ -273,6 +295,7 @@ pub fn plan(
     first.extend(rest);
     Ok(Plan {
         requests: first,
+        firsts,
         behind,
         held: ledger.len(),
     })
@@ -351,34 +374,34 @@ impl LogSyncs {
         self.cursors.get(peer).copied().unwrap_or(0)
     }
 
-    /// Whether `plan` calls for catching up by `peer`'s log: it holds
+    /// Whether `plan` calls for catching up by a peer's log: it holds
     /// records we lack and we hold none, or it holds at least
-    /// [`LOG_SYNC_MIN_RECORDS`] we lack and following its log costs
-    /// little besides them: we follow it already (a cursor is kept), or
-    /// we hold no more records than we lack, so at most half of what the
-    /// log brings is already stored. Otherwise (a node that holds much,
-    /// lacks much and has no cursor for this peer: one it never followed,
-    /// or whose cursor file was lost) chains fetch the gap: the whole log
-    /// would be mostly duplicates.
-    pub fn wants(&self, peer: &PeerId, plan: &Plan) -> bool {
-        if plan.behind == 0 {
-            return false;
-        }
-        plan.held == 0
-            || (plan.behind >= LOG_SYNC_MIN_RECORDS
-                && (self.cursors.contains_key(peer) || plan.held <= plan.behind))
+    /// [`LOG_SYNC_MIN_RECORDS`] we lack (smaller gaps are fetched chain by
+    /// chain). A node that holds records starts the peer's log past what
+    /// it holds (see [`Self::start`]), so the log brings little it has.
+    pub fn wants(&self, plan: &Plan) -> bool {
+        plan.behind > 0 && (plan.held == 0 || plan.behind >= LOG_SYNC_MIN_RECORDS)
     }
 
-    /// Starts a log sync with `peer` from its cursor; `None` while one is
-    /// running.
-    pub fn start(&mut self, peer: PeerId) -> Option<SyncRequest> {
+    /// Starts a log sync with `peer` for `plan`; `None` while one is
+    /// running. A fresh node reads the log from the cursor kept for the
+    /// peer (or its beginning); a node that holds records asks the peer to
+    /// start past both the cursor and where the first record it lacks
+    /// stands ([`SyncRequest::LogFrom`]), and the page says where that was.
+    pub fn start(&mut self, peer: PeerId, plan: &Plan) -> Option<SyncRequest> {
         if self.running.is_some() {
             return None;
         }
         self.running = Some(peer);
         self.epoch += 1;
-        Some(SyncRequest::Log {
-            after: self.cursor(&peer),
+        let after = self.cursor(&peer);
+        Some(if plan.held > 0 && !plan.firsts.is_empty() {
+            SyncRequest::LogFrom {
+                after,
+                firsts: plan.firsts.clone(),
+            }
+        } else {
+            SyncRequest::Log { after }
         })
     }
 
@@ -589,29 +612,112 @@ mod tests {
     fn gap(behind: u64, held: u64) -> Plan {
         Plan {
             requests: Vec::new(),
+            firsts: vec![([7; 32], 3)],
             behind,
             held,
         }
     }
 
+    /// What a fresh node plans.
+    fn fresh() -> Plan {
+        gap(10, 0)
+    }
+
     #[test]
-    fn a_log_sync_is_wanted_for_large_gaps_it_can_fill_cheaply() {
-        let mut logs = LogSyncs::default();
-        let (p, q) = (PeerId::random(), PeerId::random());
+    fn a_log_sync_is_wanted_for_a_fresh_node_and_for_large_gaps() {
+        let logs = LogSyncs::default();
         let min = LOG_SYNC_MIN_RECORDS;
-        assert!(!logs.wants(&p, &gap(0, 0)), "nothing to fetch");
-        assert!(logs.wants(&p, &gap(1, 0)), "a fresh node");
-        assert!(!logs.wants(&p, &gap(min - 1, 10)), "a small gap");
-        assert!(logs.wants(&p, &gap(min, min)), "at most half duplicates");
-        assert!(
-            !logs.wants(&p, &gap(min, 1_000_000)),
-            "a restarted node without a cursor would refetch everything"
+        assert!(!logs.wants(&gap(0, 0)), "nothing to fetch");
+        assert!(logs.wants(&gap(1, 0)), "a fresh node");
+        assert!(!logs.wants(&gap(min - 1, 10)), "a small gap");
+        assert!(logs.wants(&gap(min, 1_000_000)), "a page or more");
+    }
+
+    #[test]
+    fn a_node_holding_records_starts_the_log_past_what_it_holds() {
+        let (p, q) = (PeerId::random(), PeerId::random());
+        let mut logs = LogSyncs::with_cursors([(p, 4_000)].into());
+        let holding = gap(LOG_SYNC_MIN_RECORDS, 1_000_000);
+        assert_eq!(
+            logs.start(p, &holding),
+            Some(SyncRequest::LogFrom {
+                after: 4_000,
+                firsts: vec![([7; 32], 3)],
+            })
         );
-        // Once a cursor is kept for a peer, its log is followed from it.
-        logs.start(p);
-        assert_eq!(logs.page(p, 0, page(10, 10, 10)), Paged::Done);
-        assert!(logs.wants(&p, &gap(min, 1_000_000)));
-        assert!(!logs.wants(&q, &gap(min, 1_000_000)));
+        logs.stop(p);
+        assert_eq!(
+            logs.start(q, &holding),
+            Some(SyncRequest::LogFrom {
+                after: 0,
+                firsts: vec![([7; 32], 3)],
+            })
+        );
+        logs.stop(q);
+        assert_eq!(logs.start(q, &fresh()), Some(SyncRequest::Log { after: 0 }));
+    }
+
+    /// The records of `ledger`'s log after `after`, decoded.
+    fn log_records(ledger: &Reader<SledStore>, request: &SyncRequest) -> (Vec<SignedRecord>, u64) {
+        match answer(ledger, request).unwrap() {
+            SyncResponse::Log { records, last, .. } => (
+                records
+                    .iter()
+                    .map(|b| SignedRecord::decode(b).unwrap())
+                    .collect(),
+                last,
+            ),
+            other => panic!("not a log page: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn log_from_starts_at_the_first_record_the_asker_lacks() {
+        let w = workload::generate(Shape::for_records(1_200));
+        let (_d1, full) = ledger_of(&w.genesis, &w.records);
+        let (_d2, part) = ledger_of(&w.genesis, &w.records[..700]);
+        let (full, part) = (full.readers().latest(), part.readers().latest());
+        let plan = plan(&part, &heads(&full).unwrap(), &HashSet::new()).unwrap();
+        let firsts = plan.firsts.clone();
+        let (page, last) = log_records(&full, &SyncRequest::LogFrom { after: 0, firsts });
+        // No gap in log seqs: the page starts right after `last - n`.
+        let from = last - page.len() as u64;
+        assert!(from > 0, "the asker holds a prefix of the log: skip it");
+        assert!(
+            part.record(&page[0].hash()).unwrap().is_none(),
+            "the page starts with a record the asker lacks"
+        );
+        let (skipped, _) = log_records(&full, &SyncRequest::Log { after: 0 });
+        for r in skipped.iter().take(usize::try_from(from).unwrap()) {
+            assert!(
+                part.record(&r.hash()).unwrap().is_some(),
+                "every record skipped is held by the asker"
+            );
+        }
+        // Past a kept cursor, when that is further.
+        let firsts = plan.firsts.clone();
+        let (_, cursor_last) = log_records(
+            &full,
+            &SyncRequest::LogFrom {
+                after: 1_000,
+                firsts,
+            },
+        );
+        assert!(cursor_last > 1_000);
+        // Chains the peer does not hold leave nothing to send.
+        let unknown = SyncRequest::LogFrom {
+            after: 0,
+            firsts: vec![([9; 32], 0)],
+        };
+        assert_eq!(log_records(&full, &unknown).0.len(), 0);
+        let too_many = SyncRequest::LogFrom {
+            after: 0,
+            firsts: vec![([9; 32], 0); MAX_HEADS + 1],
+        };
+        assert!(matches!(
+            answer(&full, &too_many).unwrap(),
+            SyncResponse::Refused { .. }
+        ));
     }
 
     fn page(last: u64, end: u64, fresh: usize) -> Ingested {
@@ -629,20 +735,17 @@ mod tests {
         assert_eq!(logs.cursors().len(), MAX_LOG_CURSORS);
         let kept = *logs.cursors().keys().next().unwrap();
         assert_eq!(
-            logs.start(kept),
+            logs.start(kept, &fresh()),
             Some(SyncRequest::Log { after: read[&kept] })
         );
         logs.stop(kept);
-        // A restarted node that holds much follows a kept cursor's log.
-        let kept_one = LogSyncs::with_cursors([(p, 4_000)].into());
-        assert!(kept_one.wants(&p, &gap(LOG_SYNC_MIN_RECORDS, 1_000_000)));
         assert_eq!(
-            LogSyncs::with_cursors([(p, 4_000)].into()).start(p),
+            LogSyncs::with_cursors([(p, 4_000)].into()).start(p, &fresh()),
             Some(SyncRequest::Log { after: 4_000 })
         );
         // A new peer's cursor takes another's place.
         let q = PeerId::random();
-        logs.start(q);
+        logs.start(q, &fresh());
         assert_eq!(
             logs.page(q, 0, page(2_000, 9_000, 2_000)),
             Paged::Next(SyncRequest::Log { after: 2_000 })
@@ -656,9 +759,9 @@ mod tests {
         let mut logs = LogSyncs::default();
         let (p, q) = (PeerId::random(), PeerId::random());
         let e0 = logs.epoch();
-        assert_eq!(logs.start(p), Some(SyncRequest::Log { after: 0 }));
+        assert_eq!(logs.start(p, &fresh()), Some(SyncRequest::Log { after: 0 }));
         assert_ne!(logs.epoch(), e0, "plans made before it are stale");
-        assert_eq!(logs.start(q), None, "one at a time");
+        assert_eq!(logs.start(q, &fresh()), None, "one at a time");
         let stale = logs.page(q, 0, page(5, 9, 5));
         assert_eq!(stale, Paged::Stale, "q is not followed");
         assert_eq!(logs.cursor(&q), 0);
@@ -678,21 +781,24 @@ mod tests {
         assert_eq!(logs.cursor(&p), 5_000);
 
         // The next one resumes from the cursor; a failure keeps it.
-        assert_eq!(logs.start(p), Some(SyncRequest::Log { after: 5_000 }));
+        assert_eq!(
+            logs.start(p, &fresh()),
+            Some(SyncRequest::Log { after: 5_000 })
+        );
         logs.failed(p, 5_000);
         assert_eq!(logs.running(), None);
         assert_eq!(logs.cursor(&p), 5_000);
         // A page of nothing new ends it early; the cursor moves on.
-        logs.start(p);
+        logs.start(p, &fresh());
         let idle = logs.page(p, 5_000, page(7_000, 9_000, 0));
         assert_eq!(idle, Paged::Idle);
         assert_eq!(logs.running(), None);
         assert_eq!(logs.cursor(&p), 7_000);
         // A log shorter than the cursor is another log: start over.
-        logs.start(p);
+        logs.start(p, &fresh());
         assert_eq!(logs.page(p, 7_000, page(7_000, 40, 0)), Paged::Done);
         assert_eq!(logs.cursor(&p), 0);
         assert_eq!(logs.running(), None);
-        assert_eq!(logs.start(q), Some(SyncRequest::Log { after: 0 }));
+        assert_eq!(logs.start(q, &fresh()), Some(SyncRequest::Log { after: 0 }));
     }
 }

@@ -392,6 +392,50 @@ async fn issue_11_fresh_node_catches_up_by_the_log_in_causal_order() {
     }
 }
 
+/// A node that already holds much of the ledger and lacks more than a
+/// log page (it fell behind while gossip outran it, or was offline; its
+/// cursor for the peer is lost or it never had one) catches up by the
+/// peer's log from where its gap starts: not chain by chain (records of
+/// one author wait for another's in the pending pool, which overflowed
+/// at 1M records), and not from the log's beginning (mostly duplicates).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_holding_much_catches_up_from_where_its_gap_starts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let w = workload(6_000);
+    let gpath = write_genesis(tmp.path(), &w.genesis);
+    let fill = |dir: &std::path::Path, records: &[SignedRecord]| {
+        terroir_node::init(dir, &gpath).unwrap();
+        let store = SledStore::open(&dir.join("ledger")).unwrap();
+        let mut l = Ledger::open(store, LedgerConfig::default()).unwrap();
+        for chunk in records.chunks(2_000) {
+            l.ingest(chunk.to_vec(), now()).unwrap();
+        }
+        (l.len(), l.state_digest().unwrap().to_hex())
+    };
+    let (count, digest) = fill(&tmp.path().join("a"), &w.records);
+    let held = 4_000;
+    let lacked = count - held as u64;
+    assert!(lacked >= terroir_node::sync::LOG_SYNC_MIN_RECORDS);
+    fill(&tmp.path().join("b"), &w.records[..held]);
+
+    let a = TestNode::start(&tmp.path().join("a"), &gpath, &[]).await;
+    let b = TestNode::start(&tmp.path().join("b"), &gpath, std::slice::from_ref(&a.addr)).await;
+    wait_converged(&[&a, &b], count, &digest).await;
+    let m = catch_up_of(&b).await;
+    let ratio = m.synced as f64 / lacked as f64;
+    eprintln!(
+        "held {held}, lacked {lacked}: {} received by sync ({ratio:.3}×), {} by log",
+        m.synced, m.by_log
+    );
+    assert!(m.by_log >= lacked, "fetched by chains, not the log");
+    assert!(ratio <= 1.05, "received {ratio:.3}× the records it lacked");
+    assert_eq!(m.log_pending, 0, "log records waited for causes");
+    assert_eq!(m.pool_full, 0, "records dropped, pool full");
+    for mut n in [a, b] {
+        n.stop().await;
+    }
+}
+
 /// A peer that claims a large log and then sends garbage for it (a page
 /// whose cursors do not add up, bytes that are no record) is struck for
 /// each page like for any invalid sync data, and banned at `max_strikes`
