@@ -791,10 +791,15 @@ impl Net {
                     ..
                 },
             )) => {
-                if let Some((peer, Asked::Log { after, .. })) = self.finished(&request_id) {
-                    self.log.failed(peer, after);
+                match self.finished(&request_id) {
+                    Some((peer, Asked::Log { after, .. })) => {
+                        // A catch-up that cannot ask for its pages never
+                        // ends: say so where an operator looks.
+                        self.log.failed(peer, after);
+                        tracing::warn!(%peer, %error, "a catch-up's log request failed");
+                    }
+                    _ => tracing::debug!(%peer, %error, "sync request failed"),
                 }
-                tracing::debug!(%peer, %error, "sync request failed");
             }
             _ => {}
         }

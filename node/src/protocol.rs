@@ -8,8 +8,14 @@ use ledger_core::NetworkId;
 use serde::{Deserialize, Serialize};
 
 /// Largest sync request: a [`SyncRequest::Records`] of
-/// [`MAX_HASHES_PER_REQUEST`] hashes in CBOR is under 20 KiB.
-pub const MAX_REQUEST_BYTES: u64 = 64 * 1024;
+/// [`MAX_HASHES_PER_REQUEST`] hashes in CBOR is under 20 KiB, a
+/// [`SyncRequest::LogFrom`] of [`MAX_LOG_FROM_CHAINS`] chains under
+/// 180 KiB.
+pub const MAX_REQUEST_BYTES: u64 = 256 * 1024;
+/// Most chains one [`SyncRequest::LogFrom`] names (each ~45 bytes of
+/// CBOR). A node lacking records of more chains reads the peer's log
+/// from its cursor instead.
+pub const MAX_LOG_FROM_CHAINS: usize = 4_000;
 /// Largest sync response accepted from a peer: the record budget plus room
 /// for one maximal record and the CBOR framing.
 pub const MAX_RESPONSE_BYTES: u64 = 2 * RESPONSE_BUDGET_BYTES as u64 + MAX_RECORD_BYTES as u64;
@@ -88,15 +94,24 @@ pub enum SyncRequest {
     /// that holds much of the ledger and has no cursor for this peer
     /// skips the log it already holds. Everything before that point in
     /// the peer's log is a record of a chain we hold at least that far.
-    /// At most [`MAX_HEADS`] chains.
     LogFrom {
         /// A cursor kept for this peer (0 if none): the page starts past
         /// it too.
         after: u64,
-        /// Each chain we lack records of: its author and the first seq we
-        /// lack (0 for an author we know nothing of, or a forked chain).
-        firsts: Vec<([u8; 32], u64)>,
+        /// Each chain we lack records of, at most [`MAX_LOG_FROM_CHAINS`].
+        firsts: Vec<ChainFrom>,
     },
+}
+
+/// A chain and the first seq of it a node lacks (0 for an author it knows
+/// nothing of, or a forked chain).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainFrom {
+    /// The chain's author (CBOR bytes, not an array of 32 numbers).
+    #[serde(with = "serde_bytes")]
+    pub author: [u8; 32],
+    /// The first seq lacked.
+    pub seq: u64,
 }
 
 /// A sync response.

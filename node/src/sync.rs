@@ -23,8 +23,8 @@ use ledger_core::{Hash, PublicKey, Reader, StoreError};
 use libp2p::PeerId;
 
 use crate::protocol::{
-    Head, SyncRequest, SyncResponse, MAX_HASHES_PER_REQUEST, MAX_HEADS, MAX_RECORDS_PER_RESPONSE,
-    RESPONSE_BUDGET_BYTES,
+    ChainFrom, Head, SyncRequest, SyncResponse, MAX_HASHES_PER_REQUEST, MAX_HEADS,
+    MAX_LOG_FROM_CHAINS, MAX_RECORDS_PER_RESPONSE, RESPONSE_BUDGET_BYTES,
 };
 
 /// A peer must hold at least this many records we lack (summed over
@@ -121,13 +121,16 @@ pub fn answer(
         }
         SyncRequest::Log { after } => log_page(ledger, *after),
         SyncRequest::LogFrom { after, firsts } => {
-            if firsts.len() > MAX_HEADS {
+            if firsts.len() > MAX_LOG_FROM_CHAINS {
                 return Ok(SyncResponse::Refused {
-                    reason: format!("{} chains named, at most {MAX_HEADS}", firsts.len()),
+                    reason: format!(
+                        "{} chains named, at most {MAX_LOG_FROM_CHAINS}",
+                        firsts.len()
+                    ),
                 });
             }
             let mut earliest: Option<u64> = None;
-            for (author, seq) in firsts {
+            for ChainFrom { author, seq } in firsts {
                 if let Some(at) = ledger.log_seq_of_chain(&PublicKey(*author), *seq)? {
                     earliest = Some(earliest.map_or(at, |e| e.min(at)));
                 }
@@ -229,7 +232,7 @@ pub struct Plan {
     /// Every chain the peer holds records of that we lack (gossip's
     /// authors included): its author and the first seq we lack, as a
     /// [`SyncRequest::LogFrom`] names them.
-    pub firsts: Vec<([u8; 32], u64)>,
+    pub firsts: Vec<ChainFrom>,
     /// Records the peer holds beyond ours, summed over authors (its count
     /// minus ours, where larger): what a catch-up would bring.
     pub behind: u64,
@@ -278,7 +281,10 @@ pub fn plan(
             Some(_) => 0,
             None => 0,
         };
-        firsts.push((h.author, from_seq));
+        firsts.push(ChainFrom {
+            author: h.author,
+            seq: from_seq,
+        });
         if arriving.contains(&h.author) {
             continue;
         }
@@ -395,7 +401,8 @@ impl LogSyncs {
         self.running = Some(peer);
         self.epoch += 1;
         let after = self.cursor(&peer);
-        Some(if plan.held > 0 && !plan.firsts.is_empty() {
+        let positioned = (1..=MAX_LOG_FROM_CHAINS).contains(&plan.firsts.len());
+        Some(if plan.held > 0 && positioned {
             SyncRequest::LogFrom {
                 after,
                 firsts: plan.firsts.clone(),
@@ -612,7 +619,10 @@ mod tests {
     fn gap(behind: u64, held: u64) -> Plan {
         Plan {
             requests: Vec::new(),
-            firsts: vec![([7; 32], 3)],
+            firsts: vec![ChainFrom {
+                author: [7; 32],
+                seq: 3,
+            }],
             behind,
             held,
         }
@@ -642,7 +652,10 @@ mod tests {
             logs.start(p, &holding),
             Some(SyncRequest::LogFrom {
                 after: 4_000,
-                firsts: vec![([7; 32], 3)],
+                firsts: vec![ChainFrom {
+                    author: [7; 32],
+                    seq: 3
+                }],
             })
         );
         logs.stop(p);
@@ -650,11 +663,49 @@ mod tests {
             logs.start(q, &holding),
             Some(SyncRequest::LogFrom {
                 after: 0,
-                firsts: vec![([7; 32], 3)],
+                firsts: vec![ChainFrom {
+                    author: [7; 32],
+                    seq: 3
+                }],
             })
         );
         logs.stop(q);
         assert_eq!(logs.start(q, &fresh()), Some(SyncRequest::Log { after: 0 }));
+        logs.stop(q);
+        // Lacking records of more chains than a request may name, it
+        // reads from its cursor.
+        let mut wide = holding.clone();
+        wide.firsts = vec![
+            ChainFrom {
+                author: [7; 32],
+                seq: 3
+            };
+            MAX_LOG_FROM_CHAINS + 1
+        ];
+        assert_eq!(
+            logs.start(p, &wide),
+            Some(SyncRequest::Log { after: 4_000 })
+        );
+    }
+
+    #[test]
+    fn the_widest_log_from_request_fits_a_sync_request() {
+        let firsts = (0..MAX_LOG_FROM_CHAINS)
+            .map(|i| ChainFrom {
+                author: [u8::MAX; 32],
+                seq: u64::MAX - i as u64,
+            })
+            .collect();
+        let request = SyncRequest::LogFrom {
+            after: u64::MAX,
+            firsts,
+        };
+        let bytes = cbor4ii::serde::to_vec(Vec::new(), &request).unwrap();
+        assert!(
+            bytes.len() as u64 <= crate::protocol::MAX_REQUEST_BYTES,
+            "{} bytes",
+            bytes.len()
+        );
     }
 
     /// The records of `ledger`'s log after `after`, decoded.
@@ -707,12 +758,21 @@ mod tests {
         // Chains the peer does not hold leave nothing to send.
         let unknown = SyncRequest::LogFrom {
             after: 0,
-            firsts: vec![([9; 32], 0)],
+            firsts: vec![ChainFrom {
+                author: [9; 32],
+                seq: 0,
+            }],
         };
         assert_eq!(log_records(&full, &unknown).0.len(), 0);
         let too_many = SyncRequest::LogFrom {
             after: 0,
-            firsts: vec![([9; 32], 0); MAX_HEADS + 1],
+            firsts: vec![
+                ChainFrom {
+                    author: [9; 32],
+                    seq: 0
+                };
+                MAX_LOG_FROM_CHAINS + 1
+            ],
         };
         assert!(matches!(
             answer(&full, &too_many).unwrap(),
