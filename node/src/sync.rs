@@ -648,27 +648,15 @@ mod tests {
         let (p, q) = (PeerId::random(), PeerId::random());
         let mut logs = LogSyncs::with_cursors([(p, 4_000)].into());
         let holding = gap(LOG_SYNC_MIN_RECORDS, 1_000_000);
-        assert_eq!(
-            logs.start(p, &holding),
+        let log_from = |after| {
             Some(SyncRequest::LogFrom {
-                after: 4_000,
-                firsts: vec![ChainFrom {
-                    author: [7; 32],
-                    seq: 3
-                }],
+                after,
+                firsts: holding.firsts.clone(),
             })
-        );
+        };
+        assert_eq!(logs.start(p, &holding), log_from(4_000), "past the cursor");
         logs.stop(p);
-        assert_eq!(
-            logs.start(q, &holding),
-            Some(SyncRequest::LogFrom {
-                after: 0,
-                firsts: vec![ChainFrom {
-                    author: [7; 32],
-                    seq: 3
-                }],
-            })
-        );
+        assert_eq!(logs.start(q, &holding), log_from(0), "no cursor");
         logs.stop(q);
         assert_eq!(logs.start(q, &fresh()), Some(SyncRequest::Log { after: 0 }));
         logs.stop(q);
