@@ -71,8 +71,37 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Most records one HTTP submission may carry.
     pub max_submit_records: usize,
-    /// HTTP requests served at once; more get 503.
+    /// HTTP reads (every request but `POST /records`: QR pages, traces,
+    /// status, metrics) served at once; more get 503. Writes have their own
+    /// budget, so slow uploads can never take the QR pages down.
     pub max_concurrent_http: usize,
+    /// `POST /records` requests served at once, their bodies' reading
+    /// included; more get 503.
+    pub max_concurrent_writes: usize,
+    /// Open HTTP connections, idle ones included. A connection over the
+    /// cap is closed as soon as it is accepted (counted in
+    /// `terroir_http_connections_refused_total`), so idle clients cannot
+    /// take the file descriptors libp2p peers and the store need.
+    pub max_http_connections: usize,
+    /// Open HTTP connections from one client address (an IPv6 /64); more
+    /// are closed as soon as they are accepted, so one address cannot
+    /// fill `max_http_connections`. Behind a reverse proxy every client
+    /// has the proxy's address: raise it to `max_http_connections`.
+    pub max_http_connections_per_ip: usize,
+    /// How long a client has to send a request's whole head (ms), counted
+    /// from the connection's opening or the end of its previous answer:
+    /// it bounds partial heads (slowloris) and idle keep-alive
+    /// connections alike. Such a connection is closed without an answer.
+    pub http_header_timeout_ms: u64,
+    /// How long a request body may take to arrive in full (ms) once its
+    /// head is read; a slower one is answered 408 and its connection
+    /// closed.
+    pub http_body_timeout_ms: u64,
+    /// `POST /records` requests one client address (an IPv6 /64) may make
+    /// per second, sustained; more get 429 with `Retry-After`.
+    pub submit_rate_per_ip: u32,
+    /// Requests one client address may make at once above that rate.
+    pub submit_burst_per_ip: u32,
     /// Records the pending pool holds (see `ledger_core::LedgerConfig`).
     pub pending_capacity: usize,
     /// sled page cache (bytes).
@@ -91,6 +120,13 @@ impl Default for Limits {
             max_body_bytes: 4 * 1024 * 1024,
             max_submit_records: 1_000,
             max_concurrent_http: 64,
+            max_concurrent_writes: 16,
+            max_http_connections: 512,
+            max_http_connections_per_ip: 128,
+            http_header_timeout_ms: 10_000,
+            http_body_timeout_ms: 30_000,
+            submit_rate_per_ip: 100,
+            submit_burst_per_ip: 200,
             pending_capacity: 10_000,
             cache_bytes: ledger_core::store::DEFAULT_CACHE_BYTES,
             writer_nice: crate::priority::DEFAULT_WRITER_NICE,
@@ -175,6 +211,38 @@ impl Config {
         anyhow::ensure!(
             l.max_concurrent_http >= 1,
             "limits.max_concurrent_http must be at least 1"
+        );
+        anyhow::ensure!(
+            l.max_concurrent_writes >= 1,
+            "limits.max_concurrent_writes must be at least 1"
+        );
+        anyhow::ensure!(
+            l.max_http_connections >= 1,
+            "limits.max_http_connections must be at least 1"
+        );
+        anyhow::ensure!(
+            l.max_http_connections >= l.max_concurrent_http + l.max_concurrent_writes,
+            "limits.max_http_connections must be at least max_concurrent_http + max_concurrent_writes"
+        );
+        anyhow::ensure!(
+            (1..=l.max_http_connections).contains(&l.max_http_connections_per_ip),
+            "limits.max_http_connections_per_ip must be between 1 and max_http_connections"
+        );
+        anyhow::ensure!(
+            (100..=600_000).contains(&l.http_header_timeout_ms),
+            "limits.http_header_timeout_ms must be between 100 and 600000"
+        );
+        anyhow::ensure!(
+            (100..=3_600_000).contains(&l.http_body_timeout_ms),
+            "limits.http_body_timeout_ms must be between 100 and 3600000"
+        );
+        anyhow::ensure!(
+            l.submit_rate_per_ip >= 1,
+            "limits.submit_rate_per_ip must be at least 1"
+        );
+        anyhow::ensure!(
+            l.submit_burst_per_ip >= 1,
+            "limits.submit_burst_per_ip must be at least 1"
         );
         anyhow::ensure!(
             (0..=crate::priority::MAX_NICE).contains(&l.writer_nice),

@@ -154,30 +154,23 @@ impl Node {
             .await
             .with_context(|| format!("binding HTTP on {}", s.http))?;
         let http_addr = listener.local_addr().context("HTTP local address")?;
-        let app = http::router(
-            AppState {
-                ledger: ledger.clone(),
-                net: net.clone(),
-                metrics,
-                network,
-                network_name: genesis.network.clone(),
-                genesis: Arc::new(genesis.clone()),
-                peer_id: peer_id.to_string(),
-                max_submit_records: s.limits.max_submit_records,
-            },
-            s.limits.max_body_bytes,
-            s.limits.max_concurrent_http,
-        );
+        let state = AppState {
+            ledger: ledger.clone(),
+            net: net.clone(),
+            metrics,
+            network,
+            network_name: genesis.network.clone(),
+            genesis: Arc::new(genesis.clone()),
+            peer_id: peer_id.to_string(),
+            max_submit_records: s.limits.max_submit_records,
+        };
+        let limits = s.limits.clone();
         let mut http_stop = stop_rx;
         let http_join = tokio::spawn(async move {
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = http_stop.changed().await;
-                })
-                .await;
-            if let Err(e) = served {
-                tracing::error!(error = %e, "HTTP server failed");
-            }
+            http::serve(listener, state, &limits, async move {
+                let _ = http_stop.changed().await;
+            })
+            .await;
         });
         tracing::info!(%http_addr, "HTTP API listening");
         for a in &listen_addrs {

@@ -1,24 +1,41 @@
 //! The HTTP API (JSON): submit signed records, read records, lots, traces,
 //! bundles, participants, heads, forks, node status and metrics. Handlers
 //! hold only handles; see `docs/api.md` for every endpoint.
+//!
+//! ## Layout
+//! - this file: the routes and their handlers;
+//! - `edge`: what every request meets first (budgets for reads and
+//!   writes, the per-address write rate, body deadline and size, head
+//!   size) and the JSON answers for 404, 405 and rejected extractors;
+//! - `serve`: the accept loop: the connection cap and hyper's
+//!   header-read timeout;
+//! - `counters`: what those limits did, on `GET /metrics`.
 
+mod counters;
+mod edge;
+mod serve;
+
+use std::future::Future;
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{header, HeaderMap, StatusCode, Uri};
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use ledger_core::graph::Graph;
 use ledger_core::query;
 use ledger_core::{Genesis, Hash, LotId, NetworkId, Outcome, PublicKey, SignedRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tokio::sync::Semaphore;
+use tokio::net::TcpListener;
 
+pub use self::counters::EdgeCounters;
+use self::edge::{ApiPath, ApiQuery, Edge};
+use crate::config::Limits;
 use crate::ledger_task::{LedgerClosed, LedgerHandle};
 use crate::metrics::Metrics;
 use crate::network::NetworkHandle;
@@ -69,9 +86,11 @@ impl IntoResponse for ApiError {
 
 type ApiResult<T> = Result<T, ApiError>;
 
-/// The router, with the body cap and the concurrency cap applied.
-pub fn router(state: AppState, max_body_bytes: usize, max_concurrent: usize) -> Router {
-    let permits = Arc::new(Semaphore::new(max_concurrent));
+/// The router, behind the edge (`edge`): separate budgets for reads and
+/// writes, the per-address write rate, the body's deadline and size cap,
+/// JSON for every error.
+pub fn router(state: AppState, limits: &Limits, counters: Arc<EdgeCounters>) -> Router {
+    let edge = Arc::new(Edge::new(limits, counters.clone()));
     Router::new()
         .route("/records", post(submit))
         .route("/records/{hash}", get(get_record))
@@ -87,20 +106,33 @@ pub fn router(state: AppState, max_body_bytes: usize, max_concurrent: usize) -> 
         .route("/metrics", get(metrics))
         .route("/01/{*link}", get(digital_link))
         .route("/lot/{source}/{code}", get(consumer_page_by_lot))
-        .layer(middleware::from_fn_with_state(permits, limit))
-        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .fallback(edge::not_found)
+        .method_not_allowed_fallback(edge::method_not_allowed)
+        // The edge reads write bodies against the cap itself; this one is
+        // for the extractor, behind it.
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(Extension(counters))
+        .layer(middleware::from_fn_with_state(edge, edge::gate))
+        .layer(middleware::from_fn(edge::json_errors))
         .with_state(state)
 }
 
-async fn limit(State(permits): State<Arc<Semaphore>>, req: Request, next: Next) -> Response {
-    match permits.try_acquire() {
-        Ok(_permit) => next.run(req).await,
-        Err(_) => ApiError(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "too many requests at once".into(),
-        )
-        .into_response(),
-    }
+/// Serves `state`'s API on `listener` under `limits` until `stop`
+/// completes, then lets open connections finish (a few seconds at most).
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    limits: &Limits,
+    stop: impl Future<Output = ()>,
+) {
+    let counters = Arc::new(EdgeCounters::default());
+    let app = router(state, limits, counters.clone());
+    let conn = serve::ConnLimits {
+        max_connections: limits.max_http_connections,
+        max_per_ip: limits.max_http_connections_per_ip,
+        header_timeout: std::time::Duration::from_millis(limits.http_header_timeout_ms),
+    };
+    serve::serve(listener, app, conn, counters, stop).await;
 }
 
 fn closed<E: std::fmt::Display>(e: E) -> ApiError {
@@ -171,11 +203,25 @@ fn parse_submission(body: &[u8], max: usize) -> ApiResult<(Vec<SignedRecord>, bo
     for (i, h) in hexes.iter().enumerate() {
         let bytes = hex::decode(h.trim())
             .map_err(|e| ApiError::bad(format!("record {i}: not hex: {e}")))?;
-        let r =
-            SignedRecord::decode(&bytes).map_err(|e| ApiError::bad(format!("record {i}: {e}")))?;
+        let r = SignedRecord::decode(&bytes)
+            .map_err(|e| ApiError::bad(format!("record {i}: {}", decode_words(&e))))?;
         out.push(r);
     }
     Ok((out, single))
+}
+
+/// A record that does not decode, in one line: bincode's own reason
+/// (Rust debug text such as `UnexpectedEnd { additional: 32 }`) stays in
+/// the log.
+fn decode_words(e: &ledger_core::encoding::DecodeError) -> String {
+    use ledger_core::encoding::DecodeError;
+    match e {
+        DecodeError::Malformed { what, reason } => {
+            tracing::debug!(%what, %reason, "submitted bytes do not decode");
+            format!("the bytes are not a {what} (truncated, or a field is malformed)")
+        }
+        other => other.to_string(),
+    }
 }
 
 async fn submit(State(st): State<AppState>, body: Bytes) -> ApiResult<Response> {
@@ -232,7 +278,10 @@ fn parse_lot(source: &str, code: String) -> ApiResult<LotId> {
     Ok(LotId { source, code })
 }
 
-async fn get_record(State(st): State<AppState>, Path(hash): Path<String>) -> ApiResult<Response> {
+async fn get_record(
+    State(st): State<AppState>,
+    ApiPath(hash): ApiPath<String>,
+) -> ApiResult<Response> {
     st.metrics.inc(&st.metrics.http_requests);
     let h = parse_hash(&hash)?;
     let r = st
@@ -249,7 +298,10 @@ struct CodeQuery {
     code: String,
 }
 
-async fn find_lots(State(st): State<AppState>, Query(q): Query<CodeQuery>) -> ApiResult<Response> {
+async fn find_lots(
+    State(st): State<AppState>,
+    ApiQuery(q): ApiQuery<CodeQuery>,
+) -> ApiResult<Response> {
     st.metrics.inc(&st.metrics.http_requests);
     let lots = st
         .ledger
@@ -261,7 +313,7 @@ async fn find_lots(State(st): State<AppState>, Query(q): Query<CodeQuery>) -> Ap
 
 async fn lot_trace(
     State(st): State<AppState>,
-    Path((source, code)): Path<(String, String)>,
+    ApiPath((source, code)): ApiPath<(String, String)>,
 ) -> ApiResult<Response> {
     st.metrics.inc(&st.metrics.http_requests);
     let lot = parse_lot(&source, code)?;
@@ -276,7 +328,7 @@ async fn lot_trace(
 
 async fn lot_downstream(
     State(st): State<AppState>,
-    Path((source, code)): Path<(String, String)>,
+    ApiPath((source, code)): ApiPath<(String, String)>,
 ) -> ApiResult<Response> {
     st.metrics.inc(&st.metrics.http_requests);
     let lot = parse_lot(&source, code)?;
@@ -291,7 +343,7 @@ async fn lot_downstream(
 
 async fn lot_bundle(
     State(st): State<AppState>,
-    Path((source, code)): Path<(String, String)>,
+    ApiPath((source, code)): ApiPath<(String, String)>,
 ) -> ApiResult<Response> {
     st.metrics.inc(&st.metrics.http_requests);
     let lot = parse_lot(&source, code)?;
@@ -311,7 +363,10 @@ async fn lot_bundle(
 /// `GET /keys/{key}`: what a client needs to sign the next record with
 /// `key` (the CLI signs locally and never sends the key): who it signs for,
 /// its chain head, and the record a first record must depend on.
-async fn key_view(State(st): State<AppState>, Path(key): Path<String>) -> ApiResult<Response> {
+async fn key_view(
+    State(st): State<AppState>,
+    ApiPath(key): ApiPath<String>,
+) -> ApiResult<Response> {
     st.metrics.inc(&st.metrics.http_requests);
     let pk = PublicKey::from_hex(&key).map_err(|e| ApiError::bad(format!("key: {e}")))?;
     let view = st
@@ -420,14 +475,19 @@ async fn status(State(st): State<AppState>) -> ApiResult<Response> {
     .into_response())
 }
 
-async fn metrics(State(st): State<AppState>) -> Response {
+async fn metrics(
+    State(st): State<AppState>,
+    Extension(edge): Extension<Arc<EdgeCounters>>,
+) -> Response {
     st.metrics.inc(&st.metrics.http_requests);
+    let mut text = st.metrics.render();
+    text.push_str(&edge.render());
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        st.metrics.render(),
+        text,
     )
         .into_response()
 }
