@@ -40,10 +40,13 @@ pub struct LedgerState {
 
 type ExclusiveFn = Box<dyn FnOnce(&mut LedgerState) + Send>;
 
+/// Announces one record (its canonical bytes) to the network.
+type AnnounceFn = Box<dyn Fn(Vec<u8>) + Send + Sync>;
+
 /// Where the ledger thread announces the records that land (see
 /// [`LedgerHandle::announce_with`]): set once, by the network.
 #[derive(Clone, Default)]
-struct Announcer(Arc<OnceLock<Box<dyn Fn(Vec<u8>) + Send + Sync>>>);
+struct Announcer(Arc<OnceLock<AnnounceFn>>);
 
 impl std::fmt::Debug for Announcer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
