@@ -154,6 +154,17 @@ impl Backend for LocalLedger {
             Outcome::PoolFull { capacity } => Submitted::NotStored(format!(
                 "the ledger's pending pool is full ({capacity} records)"
             )),
+            Outcome::StrangerPoolFull { capacity, .. } => Submitted::NotStored(format!(
+                "the author is not enrolled in this ledger, and the pending pool's room for such \
+                 records is full ({capacity} records)"
+            )),
+            Outcome::TooFarAhead { max_ahead_ms, .. } => Submitted::NotStored(format!(
+                "the record is dated more than {} h ahead of the ledger's clock; check the clock",
+                max_ahead_ms / 3_600_000
+            )),
+            Outcome::Expired { .. } => {
+                Submitted::NotStored("the record waited too long in the pending pool".to_owned())
+            }
         })
     }
 }

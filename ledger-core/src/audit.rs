@@ -64,6 +64,10 @@ pub fn audit<S: Store, T: Store>(
         // Stored records were accepted by this node's clock once; the audit
         // judges rules, not clocks.
         max_future_skew_ms: u64::MAX,
+        // Nor budgets: whatever waits, waits until the replay ends.
+        stranger_capacity: usize::MAX,
+        stranger_bytes: u64::MAX,
+        pending_ttl_ms: u64::MAX,
         // The replay's writer thread takes one core; signatures the rest.
         verify_threads: std::thread::available_parallelism()
             .map_or(1, |n| n.get())

@@ -25,6 +25,8 @@
 //! | `p` | hash | pending record bytes |
 //! | `w` | missing, waiter | ∅: what a pending record waits for |
 //! | `t` | time, hash | ∅: pending records dated ahead |
+//! | `o` | hash | a pending record's parking: when, whose (stranger or not), its size |
+//! | `u` | key | ∅: keys an enroll or rotation the ledger holds introduces |
 //! | `x` | hash | the record's overlay flags |
 //! | `r` | revoked key, revoke hash | its last trusted seq |
 //! | `q` | key | ∅: the key has revocations or forks (so records by it may be flagged for themselves) |
@@ -61,6 +63,8 @@ const RECEIVED: u8 = b'v';
 const PENDING: u8 = b'p';
 const WAITING: u8 = b'w';
 const FUTURE: u8 = b't';
+const PARKED: u8 = b'o';
+const INTRODUCED: u8 = b'u';
 const FLAGS: u8 = b'x';
 const REVOKED: u8 = b'r';
 const SUSPECT: u8 = b'q';
@@ -75,6 +79,9 @@ const RECORD_COUNT: &[u8] = b"mrecords";
 const CHAIN_COUNT: &[u8] = b"mchains";
 /// The digest's running sums.
 const SUMS: &[u8] = b"mdigest";
+/// Present once `u` lists every key introduced by the records stored
+/// (stores from before `u` was kept are indexed once, on opening).
+const INTRODUCED_INDEXED: &[u8] = b"mintroduced";
 
 /// Seqs per chain block. An author's records folded together extend one
 /// block value instead of writing a key each, and a full block is 4 KiB.
@@ -146,6 +153,59 @@ fn waiting_key(missing: &Hash, waiter: &Hash) -> Vec<u8> {
 
 fn future_key(time: u64, h: &Hash) -> Vec<u8> {
     key(&[&[FUTURE], &time.to_be_bytes(), &h.0])
+}
+
+fn parked_key(h: &Hash) -> Vec<u8> {
+    key(&[&[PARKED], &h.0])
+}
+
+fn introduced_key(k: &PublicKey) -> Vec<u8> {
+    key(&[&[INTRODUCED], &k.0])
+}
+
+/// How a record came to wait in the pending pool, kept beside it: what
+/// expiry and the pool's budgets need without decoding the record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Parked {
+    /// The `now` of the call that first parked it (ms).
+    pub(crate) since: u64,
+    /// Whether its author was a stranger then (not known as enrolled).
+    pub(crate) stranger: bool,
+    /// Its encoded size.
+    pub(crate) bytes: u32,
+}
+
+impl Parked {
+    /// `since` (8 bytes BE), `stranger` (1 byte), `bytes` (4 bytes BE).
+    fn encode(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(13);
+        v.extend_from_slice(&self.since.to_be_bytes());
+        v.push(u8::from(self.stranger));
+        v.extend_from_slice(&self.bytes.to_be_bytes());
+        v
+    }
+
+    fn decode(k: &[u8], v: &[u8]) -> Result<Self, StoreError> {
+        let bad = || corrupt(k, "parking entry is not 13 bytes");
+        let since = be_u64(v.get(..8)).ok_or_else(bad)?;
+        let stranger = match v.get(8) {
+            Some(0) => false,
+            Some(1) => true,
+            _ => return Err(bad()),
+        };
+        let bytes: [u8; 4] = v
+            .get(9..13)
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(bad)?;
+        if v.len() != 13 {
+            return Err(bad());
+        }
+        Ok(Parked {
+            since,
+            stranger,
+            bytes: u32::from_be_bytes(bytes),
+        })
+    }
 }
 
 /// The byte naming an event kind in the kind index.
@@ -506,6 +566,33 @@ pub(crate) trait Tables: Kv {
             .collect())
     }
 
+    /// How a pending record was parked (`None` for records parked
+    /// before this was kept).
+    fn parked(&self, h: &Hash) -> Result<Option<Parked>, StoreError> {
+        let k = parked_key(h);
+        self.get(&k)?.map(|v| Parked::decode(&k, &v)).transpose()
+    }
+
+    /// Every parking entry of the pending pool, in hash order.
+    fn parked_all(&self) -> Result<Vec<(Hash, Parked)>, StoreError> {
+        let mut out = Vec::new();
+        for (k, v) in self.scan(&[PARKED])? {
+            let parked = Parked::decode(&k, &v)?;
+            out.extend(trailing_hash(&k).map(|h| (h, parked)));
+        }
+        Ok(out)
+    }
+
+    /// Whether an enroll or key rotation the ledger holds introduces `k`.
+    fn introduced(&self, k: &PublicKey) -> Result<bool, StoreError> {
+        Ok(self.get(&introduced_key(k))?.is_some())
+    }
+
+    /// Whether the introduced keys are indexed (see [`TablesMut::put_introduced`]).
+    fn introduced_indexed(&self) -> Result<bool, StoreError> {
+        Ok(self.get(INTRODUCED_INDEXED)?.is_some())
+    }
+
     /// Pending records waiting for `missing`.
     fn waiters(&self, missing: &Hash) -> Result<Vec<Hash>, StoreError> {
         Ok(self
@@ -734,6 +821,26 @@ pub(crate) trait TablesMut: KvWrite {
     /// A pending record no longer dated ahead.
     fn delete_future(&mut self, time: u64, h: &Hash) {
         self.delete(future_key(time, h));
+    }
+
+    /// How a pending record was parked.
+    fn put_parked(&mut self, h: &Hash, parked: &Parked) {
+        self.put(parked_key(h), parked.encode());
+    }
+
+    /// A pending record's parking entry, removed with it.
+    fn delete_parked(&mut self, h: &Hash) {
+        self.delete(parked_key(h));
+    }
+
+    /// A key introduced by an enroll or rotation record stored.
+    fn put_introduced(&mut self, k: &PublicKey) {
+        self.put(introduced_key(k), Vec::new());
+    }
+
+    /// Marks the introduced keys as indexed.
+    fn put_introduced_indexed(&mut self) {
+        self.put(INTRODUCED_INDEXED.to_vec(), Vec::new());
     }
 
     /// A record's overlay flags (removed when empty).

@@ -21,6 +21,9 @@ fn ledger_of(records: usize) -> (Workload, Ledger<MemoryStore>) {
     let w = workload::generate(Shape::for_records(records));
     let config = LedgerConfig {
         pending_capacity: 100_000,
+        // Records wait for their authors' enrollments in any order here.
+        stranger_capacity: 100_000,
+        stranger_bytes: u64::MAX,
         ..LedgerConfig::default()
     };
     let mut l = Ledger::create(MemoryStore::new(), w.genesis.clone(), config).unwrap();

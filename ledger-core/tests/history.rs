@@ -19,6 +19,9 @@ const NOW: u64 = workload::T0 + 1_000_000_000;
 fn config() -> LedgerConfig {
     LedgerConfig {
         pending_capacity: 100_000,
+        // Records wait for their authors' enrollments in any order here.
+        stranger_capacity: 100_000,
+        stranger_bytes: u64::MAX,
         ..LedgerConfig::default()
     }
 }

@@ -80,6 +80,9 @@ impl Recording {
 fn config() -> LedgerConfig {
     LedgerConfig {
         pending_capacity: 100_000,
+        // Records wait for their authors' enrollments in any order here.
+        stranger_capacity: 100_000,
+        stranger_bytes: u64::MAX,
         // Fold often, so crashes land in and around many folds.
         fold_records: 40,
         ..LedgerConfig::default()

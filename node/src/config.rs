@@ -102,7 +102,8 @@ pub struct Limits {
     pub submit_rate_per_ip: u32,
     /// Requests one client address may make at once above that rate.
     pub submit_burst_per_ip: u32,
-    /// Records the pending pool holds (see `ledger_core::LedgerConfig`).
+    /// Records of known authors (enrolled, or genesis authorities) the
+    /// pending pool holds (see `ledger_core::LedgerConfig`).
     pub pending_capacity: usize,
     /// sled page cache (bytes).
     pub cache_bytes: u64,
@@ -110,6 +111,18 @@ pub struct Limits {
     /// folds) adds to its own, 0 to 19, so QR pages and other queries get
     /// a core first while the node ingests; 0 keeps one priority for all.
     pub writer_nice: i32,
+    /// Records of strangers (authors this node does not know as enrolled:
+    /// throwaway keys cost nothing) the pending pool holds, apart from
+    /// `pending_capacity`; 0 parks none of them.
+    pub stranger_capacity: usize,
+    /// Bytes of strangers' records the pending pool holds.
+    pub stranger_bytes: u64,
+    /// How long a record may wait in the pending pool before it is
+    /// dropped (ms); it comes again by sync once its causes are known.
+    pub pending_ttl_ms: u64,
+    /// How far ahead of the clock a record may be dated and still wait
+    /// in the pending pool (ms); one dated further ahead is refused.
+    pub max_park_ahead_ms: u64,
 }
 
 impl Default for Limits {
@@ -130,6 +143,10 @@ impl Default for Limits {
             pending_capacity: 10_000,
             cache_bytes: ledger_core::store::DEFAULT_CACHE_BYTES,
             writer_nice: crate::priority::DEFAULT_WRITER_NICE,
+            stranger_capacity: ledger_core::LedgerConfig::default().stranger_capacity,
+            stranger_bytes: ledger_core::LedgerConfig::default().stranger_bytes,
+            pending_ttl_ms: ledger_core::LedgerConfig::default().pending_ttl_ms,
+            max_park_ahead_ms: ledger_core::LedgerConfig::default().max_park_ahead_ms,
         }
     }
 }
@@ -252,6 +269,23 @@ impl Config {
             l.max_body_bytes >= 2 * ledger_core::encoding::MAX_RECORD_BYTES + 64,
             "limits.max_body_bytes must hold one maximal record in hex"
         );
+        anyhow::ensure!(
+            l.stranger_capacity == 0
+                || l.stranger_bytes >= ledger_core::encoding::MAX_RECORD_BYTES as u64,
+            "limits.stranger_bytes must hold one maximal record ({} bytes), or set \
+             limits.stranger_capacity to 0",
+            ledger_core::encoding::MAX_RECORD_BYTES
+        );
+        anyhow::ensure!(
+            l.pending_ttl_ms >= 60_000 && l.pending_ttl_ms >= l.sync_interval_ms.saturating_mul(2),
+            "limits.pending_ttl_ms must be at least a minute and two sync intervals, so a \
+             record's causes have time to come"
+        );
+        anyhow::ensure!(
+            l.max_park_ahead_ms <= l.pending_ttl_ms,
+            "limits.max_park_ahead_ms must not exceed limits.pending_ttl_ms (a record parked \
+             for its time would expire first)"
+        );
         Ok(Settings {
             data_dir: self.data_dir.clone(),
             genesis: self.genesis.clone(),
@@ -261,5 +295,32 @@ impl Config {
             mdns: self.mdns,
             limits: self.limits.clone(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(change: impl FnOnce(&mut Limits)) -> anyhow::Result<Settings> {
+        let mut c = Config::new("data".into(), "genesis.json".into());
+        change(&mut c.limits);
+        c.settings()
+    }
+
+    #[test]
+    fn pending_pool_limits_are_checked() {
+        assert!(with(|_| {}).is_ok());
+        let e = with(|l| l.stranger_bytes = 1_000).unwrap_err();
+        assert!(e.to_string().contains("limits.stranger_bytes"), "{e}");
+        assert!(with(|l| {
+            l.stranger_capacity = 0;
+            l.stranger_bytes = 0;
+        })
+        .is_ok());
+        let e = with(|l| l.pending_ttl_ms = 1_000).unwrap_err();
+        assert!(e.to_string().contains("limits.pending_ttl_ms"), "{e}");
+        let e = with(|l| l.max_park_ahead_ms = l.pending_ttl_ms + 1).unwrap_err();
+        assert!(e.to_string().contains("limits.max_park_ahead_ms"), "{e}");
     }
 }

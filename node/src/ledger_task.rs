@@ -8,8 +8,10 @@
 //! `Ledger::ingest` call: one flush of the log for all of them (group
 //! commit), and each caller hears its own verdicts after the flush.
 
+use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use ledger_core::graph::Graph;
 use ledger_core::ledger::{IngestReport, Readers};
 use ledger_core::store::SledStore;
 use ledger_core::{Ledger, Outcome, Reader, SignedRecord, StoreError};
@@ -37,6 +39,24 @@ pub struct LedgerState {
 }
 
 type ExclusiveFn = Box<dyn FnOnce(&mut LedgerState) + Send>;
+
+/// Announces one record (its canonical bytes) to the network.
+type AnnounceFn = Box<dyn Fn(Vec<u8>) + Send + Sync>;
+
+/// Where the ledger thread announces the records that land (see
+/// [`LedgerHandle::announce_with`]): set once, by the network.
+#[derive(Clone, Default)]
+struct Announcer(Arc<OnceLock<AnnounceFn>>);
+
+impl std::fmt::Debug for Announcer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.get().is_some() {
+            "Announcer(set)"
+        } else {
+            "Announcer(unset)"
+        })
+    }
+}
 
 /// Records to validate and store, and where their verdicts go.
 struct Ingest {
@@ -121,6 +141,7 @@ pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
 pub struct LedgerHandle {
     tx: mpsc::Sender<Cmd>,
     readers: Readers<SledStore>,
+    announcer: Announcer,
 }
 
 /// Milliseconds since the Unix epoch (the node's clock; the core never
@@ -148,6 +169,8 @@ impl LedgerHandle {
         let (tx, rx) = mpsc::channel(LEDGER_QUEUE);
         let readers = ledger.readers();
         let state = LedgerState { ledger };
+        let announcer = Announcer::default();
+        let announce = announcer.clone();
         let join = tokio::task::spawn_blocking(move || {
             let body = move || {
                 if writer_nice > 0 {
@@ -160,7 +183,7 @@ impl LedgerHandle {
                         ),
                     }
                 }
-                serve(state, rx, &metrics)
+                serve(state, rx, &metrics, &announce)
             };
             // The body moves into the thread: if the OS refuses a thread,
             // there is nothing left to run here, so the task panics and
@@ -175,8 +198,27 @@ impl LedgerHandle {
                 Err(e) => panic!("could not start the ledger thread: {e}"),
             }
         });
-        let handle = LedgerHandle { tx, readers };
+        let handle = LedgerHandle {
+            tx,
+            readers,
+            announcer,
+        };
         (handle, join)
+    }
+
+    /// Sets where the ledger thread announces what lands, as canonical
+    /// record bytes: every record a submission (HTTP) gets accepted, then
+    /// every record the pending pool releases and the ledger accepts,
+    /// whatever brought its cause (a submission, gossip, sync or the
+    /// clock). A record is accepted once, so it is announced once; records
+    /// accepted straight from gossip or sync are not (gossipsub forwards
+    /// the former, peers sync the latter). The first call wins; the
+    /// network makes it when it starts. `announce` runs on the ledger
+    /// thread and may block it (backpressure from a bounded queue).
+    pub fn announce_with(&self, announce: impl Fn(Vec<u8>) + Send + Sync + 'static) {
+        if self.announcer.0.set(Box::new(announce)).is_err() {
+            tracing::warn!("the ledger's announcer was already set; the new one is ignored");
+        }
     }
 
     /// Validates and stores replicated records (group commit); verdicts
@@ -263,7 +305,12 @@ impl LedgerHandle {
     }
 }
 
-fn serve(mut state: LedgerState, mut rx: mpsc::Receiver<Cmd>, metrics: &Metrics) -> Ended {
+fn serve(
+    mut state: LedgerState,
+    mut rx: mpsc::Receiver<Cmd>,
+    metrics: &Metrics,
+    announcer: &Announcer,
+) -> Ended {
     // The command taken from the queue while gathering a group that did
     // not join it: served next, before anything still queued.
     let mut held: Option<Cmd> = None;
@@ -288,7 +335,7 @@ fn serve(mut state: LedgerState, mut rx: mpsc::Receiver<Cmd>, metrics: &Metrics)
             Cmd::Ingest(first) => {
                 let (group, next) = gather(first, || rx.try_recv().ok());
                 held = next;
-                commit(&mut state, group, metrics);
+                commit(&mut state, group, metrics, announcer);
             }
         }
     }
@@ -332,7 +379,7 @@ fn gather(first: Ingest, mut next: impl FnMut() -> Option<Cmd>) -> (Vec<Ingest>,
 
 /// Validates and stores a group with one `Ledger` call (one atomic write,
 /// one flush), then answers each caller with its own verdicts.
-fn commit(state: &mut LedgerState, group: Vec<Ingest>, metrics: &Metrics) {
+fn commit(state: &mut LedgerState, group: Vec<Ingest>, metrics: &Metrics, announcer: &Announcer) {
     let submitted = group.first().is_some_and(|i| i.submitted);
     let mut all = Vec::with_capacity(group.iter().map(|i| i.records.len()).sum());
     let mut replies = Vec::with_capacity(group.len());
@@ -340,6 +387,12 @@ fn commit(state: &mut LedgerState, group: Vec<Ingest>, metrics: &Metrics) {
         replies.push((i.records.len(), i.reply));
         all.extend(i.records);
     }
+    // A submission's records are announced once accepted.
+    let encoded: Vec<Vec<u8>> = if submitted && announcer.0.get().is_some() {
+        all.iter().map(SignedRecord::encode).collect()
+    } else {
+        Vec::new()
+    };
     let result = if submitted {
         state.ledger.submit(all, now_ms())
     } else {
@@ -349,6 +402,7 @@ fn commit(state: &mut LedgerState, group: Vec<Ingest>, metrics: &Metrics) {
         Ok(report) => {
             count(metrics, &report);
             metrics.set_gauges(state.ledger.len(), state.ledger.pending_len());
+            announce(&state.ledger, announcer, &report, &encoded);
             let mut outcomes = report.outcomes.into_iter();
             let mut released = Some(report.released);
             for (n, reply) in replies {
@@ -368,6 +422,36 @@ fn commit(state: &mut LedgerState, group: Vec<Ingest>, metrics: &Metrics) {
     }
 }
 
+/// Hands what landed to the announcer, in acceptance order as far as the
+/// report tells it: a submission's accepted records (`submitted`: their
+/// bytes, in order; empty for replication), then the records the pending
+/// pool released and the ledger accepted.
+fn announce(
+    ledger: &Ledger<SledStore>,
+    announcer: &Announcer,
+    report: &IngestReport,
+    submitted: &[Vec<u8>],
+) {
+    let Some(announce) = announcer.0.get() else {
+        return;
+    };
+    for ((_, outcome), bytes) in report.outcomes.iter().zip(submitted) {
+        if *outcome == Outcome::Accepted {
+            announce(bytes.clone());
+        }
+    }
+    for (hash, outcome) in &report.released {
+        if *outcome != Outcome::Accepted {
+            continue;
+        }
+        match Graph::record(&**ledger, hash) {
+            Ok(Some(record)) => announce(record.encode()),
+            Ok(None) => tracing::warn!(%hash, "a released record is not readable after its commit"),
+            Err(e) => tracing::warn!(%hash, error = %e, "reading a released record to announce it"),
+        }
+    }
+}
+
 fn count(metrics: &Metrics, report: &IngestReport) {
     for (_, o) in report.outcomes.iter().chain(&report.released) {
         match o {
@@ -376,6 +460,9 @@ fn count(metrics: &Metrics, report: &IngestReport) {
             Outcome::Pending(_) => metrics.inc(&metrics.records_pending),
             Outcome::Rejected { .. } => metrics.inc(&metrics.records_rejected),
             Outcome::PoolFull { .. } => metrics.inc(&metrics.records_pool_full),
+            Outcome::StrangerPoolFull { .. } => metrics.inc(&metrics.records_stranger_full),
+            Outcome::TooFarAhead { .. } => metrics.inc(&metrics.records_too_far_ahead),
+            Outcome::Expired { .. } => metrics.inc(&metrics.records_expired),
         }
     }
 }

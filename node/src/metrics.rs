@@ -16,6 +16,13 @@ pub struct Metrics {
     pub records_rejected: AtomicU64,
     /// Records dropped because the pending pool was full.
     pub records_pool_full: AtomicU64,
+    /// Records of authors not known as enrolled refused because the
+    /// pending pool's room for strangers was spent.
+    pub records_stranger_full: AtomicU64,
+    /// Records refused because they were dated too far ahead to wait.
+    pub records_too_far_ahead: AtomicU64,
+    /// Records dropped from the pending pool after waiting too long.
+    pub records_expired: AtomicU64,
     /// Gossip messages received.
     pub gossip_received: AtomicU64,
     /// Gossip messages ignored unvalidated because the node was busy.
@@ -81,7 +88,7 @@ impl Metrics {
 
     /// The Prometheus text format.
     pub fn render(&self) -> String {
-        let rows: [(&str, &str, &str, &AtomicU64); 24] = [
+        let rows: [(&str, &str, &str, &AtomicU64); 27] = [
             (
                 "terroir_records_accepted_total",
                 "counter",
@@ -111,6 +118,24 @@ impl Metrics {
                 "counter",
                 "Records dropped because the pending pool was full.",
                 &self.records_pool_full,
+            ),
+            (
+                "terroir_records_stranger_full_total",
+                "counter",
+                "Records of authors not known as enrolled refused because the pending pool's room for strangers was spent.",
+                &self.records_stranger_full,
+            ),
+            (
+                "terroir_records_too_far_ahead_total",
+                "counter",
+                "Records refused because they were dated too far ahead of the clock to wait.",
+                &self.records_too_far_ahead,
+            ),
+            (
+                "terroir_records_expired_total",
+                "counter",
+                "Records dropped from the pending pool after waiting too long.",
+                &self.records_expired,
             ),
             (
                 "terroir_gossip_received_total",

@@ -335,6 +335,14 @@ pub fn spawn(
 ) -> anyhow::Result<(NetworkHandle, tokio::task::JoinHandle<()>)> {
     let (tx, rx) = mpsc::channel(NETWORK_QUEUE);
     let handle = NetworkHandle { tx };
+    // What lands in the ledger from a submission or a release from the
+    // pending pool is announced once, from the ledger thread, in the
+    // order it landed (see `LedgerHandle::announce_with`). The send waits
+    // while the queue is full, and fails only once the network stopped.
+    let announce = handle.tx.clone();
+    ledger.announce_with(move |bytes| {
+        let _ = announce.blocking_send(NetCmd::Publish(bytes));
+    });
     let (gossip_tx, gossip_rx) = mpsc::channel(GOSSIP_QUEUE);
     tokio::spawn(gossip_batcher(
         gossip_rx,

@@ -84,6 +84,10 @@ impl Node {
             .with_context(|| format!("opening {}", ledger_dir.display()))?;
         let cfg = LedgerConfig {
             pending_capacity: s.limits.pending_capacity,
+            stranger_capacity: s.limits.stranger_capacity,
+            stranger_bytes: s.limits.stranger_bytes,
+            pending_ttl_ms: s.limits.pending_ttl_ms,
+            max_park_ahead_ms: s.limits.max_park_ahead_ms,
             // A batch's signatures are checked on every core.
             verify_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             ..LedgerConfig::default()

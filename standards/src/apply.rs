@@ -438,6 +438,14 @@ pub fn import<S: Store>(
                 Outcome::Duplicate => "the ledger already holds this exact record".into(),
                 Outcome::Pending(p) => format!("it would wait in the pending pool ({p:?})"),
                 Outcome::PoolFull { capacity } => format!("the pending pool is full ({capacity})"),
+                Outcome::StrangerPoolFull { capacity, .. } => format!(
+                    "its author is not enrolled here and the pending pool's room for such \
+                     records is full ({capacity})"
+                ),
+                Outcome::TooFarAhead { time, now, .. } => {
+                    format!("it is dated too far ahead of the clock ({time} > {now})")
+                }
+                Outcome::Expired { .. } => "it expired in the pending pool".into(),
             };
             return Err(ImportError::Rejected {
                 index: *index,
@@ -453,7 +461,11 @@ pub fn import<S: Store>(
             check(r.outcomes)?;
             // Every submitted record passed, so a released one failed.
             return Err(
-                match r.released.iter().find(|(_, o)| *o != Outcome::Accepted) {
+                match r
+                    .released
+                    .iter()
+                    .find(|(_, o)| !matches!(o, Outcome::Accepted | Outcome::Expired { .. }))
+                {
                     Some((h, _)) => ImportError::ReleasedRefused(*h),
                     None => ImportError::Store(StoreError::Engine(
                         "the ledger refused the batch without naming a record".into(),

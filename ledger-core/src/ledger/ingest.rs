@@ -1,6 +1,13 @@
 //! Deciding records: each one is accepted (logged, indexed, its effects
 //! applied), rejected, or parked in the pending pool until its causes
 //! arrive or its time comes; accepting one releases what waited for it.
+//!
+//! The pool is bounded three ways: known authors' records by
+//! [`LedgerConfig::pending_capacity`], strangers' (authors not known as
+//! enrolled, whose keys cost nothing to make) by a budget of their own
+//! (count and bytes), and every record by time: one waiting longer than
+//! [`LedgerConfig::pending_ttl_ms`] is dropped on the next tick, and one
+//! dated beyond [`LedgerConfig::max_park_ahead_ms`] is never parked.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -10,12 +17,14 @@ use super::pipeline::Checked;
 use super::{IngestReport, LedgerConfig, Outcome, PendingReason};
 use crate::branch;
 use crate::error::{StoreError, ValidationError};
+use crate::event::Event;
 use crate::event::LotId;
 use crate::genesis::Genesis;
 use crate::hash::Hash;
+use crate::key::PublicKey;
 use crate::record::SignedRecord;
 use crate::store::Store;
-use crate::tables::{self, LotEntry, Tables, TablesMut};
+use crate::tables::{self, LotEntry, Parked, Tables, TablesMut};
 use crate::tail::{Layer, Writes};
 use crate::txn::Txn;
 use crate::validate::{check_in_context, CheckError, Effects, View};
@@ -43,6 +52,45 @@ pub(super) struct Context<'a> {
     /// after opening: a crash can lose the release that accepting their
     /// cause had staged).
     pub(super) sweep: bool,
+    /// Also drop the records that have waited too long (a tick does
+    /// whatever this says).
+    pub(super) expire: bool,
+}
+
+/// What the pending pool holds, as kept between stagings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Pool {
+    /// Records in the pool.
+    pub(super) len: usize,
+    /// Of them, records of strangers.
+    pub(super) strangers: usize,
+    /// Their bytes (encoded).
+    pub(super) stranger_bytes: u64,
+}
+
+/// The pool's counts as `kv` holds it (on opening).
+pub(super) fn pool_counts(kv: &impl Tables) -> Result<Pool, StoreError> {
+    let mut pool = Pool {
+        len: kv.pending_all()?.len(),
+        ..Pool::default()
+    };
+    for (_, p) in kv.parked_all()? {
+        if p.stranger {
+            pool.strangers += 1;
+            pool.stranger_bytes += u64::from(p.bytes);
+        }
+    }
+    Ok(pool)
+}
+
+/// The key a record introduces to the ledger: the participant an enroll
+/// names, or the successor a key rotation names.
+pub(super) fn introduces(record: &SignedRecord) -> Option<PublicKey> {
+    match &record.record.event {
+        Event::Enroll { participant, .. } => Some(*participant),
+        Event::RotateKey { new_key } => Some(*new_key),
+        _ => None,
+    }
 }
 
 /// A batch decided but not yet written.
@@ -50,37 +98,46 @@ pub(super) struct Staged {
     /// Log entries and derived writes.
     pub(super) writes: Writes,
     pub(super) report: IngestReport,
-    pub(super) pending_len: usize,
+    pub(super) pool: Pool,
     pub(super) records_len: u64,
     pub(super) next_seq: u64,
 }
 
 impl Staged {
-    /// The pool size, record count and next log seq it leaves.
-    pub(super) fn counts(&self) -> (usize, u64, u64) {
-        (self.pending_len, self.records_len, self.next_seq)
+    /// The pool counts, record count and next log seq it leaves.
+    pub(super) fn counts(&self) -> (Pool, u64, u64) {
+        (self.pool, self.records_len, self.next_seq)
     }
 }
 
 /// Decides a checked batch: each record, then whatever the pool releases,
-/// then records whose time has come.
+/// then records whose time has come. A tick (an empty batch), the first
+/// staging after opening and any staging asked to also drop the records
+/// that have waited too long.
 pub(super) fn stage(
     cx: Context<'_>,
-    (pending_len, records_len, next_seq): (usize, u64, u64),
+    (pool, records_len, next_seq): (Pool, u64, u64),
     checked: Vec<Checked>,
 ) -> Result<Staged, StoreError> {
     let cx_sweep = cx.sweep;
-    let mut ingest = Ingest::new(cx, pending_len, records_len, next_seq);
+    let expire = cx.expire || cx_sweep || checked.is_empty();
+    let mut ingest = Ingest::new(cx, pool, records_len, next_seq);
+    if cx_sweep {
+        ingest.adopt_unmarked()?;
+    }
     for (hash, record, verdict) in checked {
         let outcome = match verdict {
             Err(error) => Outcome::Rejected { error },
-            Ok(()) => ingest.admit(hash, record)?,
+            Ok(()) => ingest.admit(hash, record, None)?,
         };
         ingest.report.outcomes.push((hash, outcome));
     }
     ingest.release_due()?;
     if cx_sweep {
         ingest.release_stale()?;
+    }
+    if expire && !ingest.expired {
+        ingest.expire()?;
     }
     Ok(ingest.finish())
 }
@@ -89,14 +146,14 @@ pub(super) fn stage(
 /// accepted where it stands: its causes precede it in the log.
 pub(super) fn stage_logged(
     cx: Context<'_>,
-    (pending_len, records_len, next_seq): (usize, u64, u64),
+    (pool, records_len, next_seq): (Pool, u64, u64),
     entries: Vec<(u64, SignedRecord)>,
 ) -> Result<Staged, StoreError> {
-    let mut ingest = Ingest::new(cx, pending_len, records_len, next_seq);
+    let mut ingest = Ingest::new(cx, pool, records_len, next_seq);
     for (seq, record) in entries {
         let hash = record.hash();
         ingest.log_seq = Some(seq);
-        let outcome = ingest.decide(hash, record)?;
+        let outcome = ingest.decide(hash, record, None)?;
         if outcome != Outcome::Accepted {
             return Err(StoreError::Corrupt {
                 key: format!("log entry {seq}"),
@@ -117,28 +174,31 @@ struct Ingest<'a> {
     config: LedgerConfig,
     now: u64,
     mode: Mode,
-    pending_len: usize,
+    pool: Pool,
     records_len: u64,
     records_before: u64,
     next_seq: u64,
     /// Replay: the seq of the entry being derived.
     log_seq: Option<u64>,
+    /// Whether this staging has dropped the expired records already.
+    expired: bool,
     report: IngestReport,
 }
 
 impl<'a> Ingest<'a> {
-    fn new(cx: Context<'a>, pending_len: usize, records_len: u64, next_seq: u64) -> Self {
+    fn new(cx: Context<'a>, pool: Pool, records_len: u64, next_seq: u64) -> Self {
         Ingest {
             txn: Txn::new(cx.store, cx.layers, cx.base),
             genesis: cx.genesis,
             config: cx.config,
             now: cx.now,
             mode: cx.mode,
-            pending_len,
+            pool,
             records_len,
             records_before: records_len,
             next_seq,
             log_seq: None,
+            expired: false,
             report: IngestReport::default(),
         }
     }
@@ -150,27 +210,51 @@ impl<'a> Ingest<'a> {
         Staged {
             writes: self.txn.into_writes(),
             report: self.report,
-            pending_len: self.pending_len,
+            pool: self.pool,
             records_len: self.records_len,
             next_seq: self.next_seq,
         }
     }
 
-    /// Decides one record that passed the intrinsic and signature checks,
+    /// Decides one record that passed the intrinsic and signature checks
+    /// (`since`: when it was first parked, if it comes from the pool),
     /// then everything in the pending pool that it unblocks.
-    fn admit(&mut self, hash: Hash, record: SignedRecord) -> Result<Outcome, StoreError> {
-        let outcome = self.decide(hash, record)?;
+    fn admit(
+        &mut self,
+        hash: Hash,
+        record: SignedRecord,
+        since: Option<u64>,
+    ) -> Result<Outcome, StoreError> {
+        let outcome = self.decide(hash, record, since)?;
         if outcome == Outcome::Accepted {
             self.release_waiters(hash)?;
         }
         Ok(outcome)
     }
 
-    fn decide(&mut self, hash: Hash, record: SignedRecord) -> Result<Outcome, StoreError> {
+    fn decide(
+        &mut self,
+        hash: Hash,
+        record: SignedRecord,
+        since: Option<u64>,
+    ) -> Result<Outcome, StoreError> {
         if self.txn.has_record(&hash)? {
             return Ok(Outcome::Duplicate);
         }
         let r = &record.record;
+        // Beyond any wait the pool allows: refused, not parked (a record
+        // dated in 2100 would otherwise hold a slot for good).
+        let max_ahead_ms = self
+            .config
+            .max_park_ahead_ms
+            .max(self.config.max_future_skew_ms);
+        if r.time > self.now.saturating_add(max_ahead_ms) {
+            return Ok(Outcome::TooFarAhead {
+                time: r.time,
+                now: self.now,
+                max_ahead_ms,
+            });
+        }
         let mut absent = Vec::new();
         for h in r.prev.iter().chain(&r.deps) {
             if !self.txn.has_record(h)? {
@@ -178,14 +262,19 @@ impl<'a> Ingest<'a> {
             }
         }
         if !absent.is_empty() {
-            return self.park(hash, &record, PendingReason::Missing { hashes: absent });
+            return self.park(
+                hash,
+                &record,
+                PendingReason::Missing { hashes: absent },
+                since,
+            );
         }
         if r.time > self.now.saturating_add(self.config.max_future_skew_ms) {
             let reason = PendingReason::Future {
                 time: r.time,
                 now: self.now,
             };
-            return self.park(hash, &record, reason);
+            return self.park(hash, &record, reason, since);
         }
         match self.judge(&record) {
             Ok((fx, main)) => {
@@ -252,26 +341,58 @@ impl<'a> Ingest<'a> {
         Ok(true)
     }
 
+    /// Whether the ledger knows `author` as enrolled: a genesis authority,
+    /// a key with a chain, or one an enroll or rotation it holds
+    /// introduces. Anyone else is a stranger to the pending pool.
+    fn known(&self, author: &PublicKey) -> Result<bool, StoreError> {
+        Ok(self.genesis.authorities.iter().any(|a| a.key == *author)
+            || Tables::key_state(&self.txn, author)?.is_some()
+            || self.txn.introduced(author)?)
+    }
+
+    /// Parks a record in the pending pool, within its budget: known
+    /// authors' records count against `pending_capacity`, strangers'
+    /// against their own count and bytes. When the budget is spent, the
+    /// records that have waited too long are dropped first (once per
+    /// staging), and the record is refused if that made no room.
     fn park(
         &mut self,
         hash: Hash,
         record: &SignedRecord,
         reason: PendingReason,
+        since: Option<u64>,
     ) -> Result<Outcome, StoreError> {
         if self.mode == Mode::Replay {
             // A logged record always follows its causes in the log.
             return Ok(Outcome::Pending(reason));
         }
         let already = self.txn.pending(&hash)?.is_some();
-        if !already && self.pending_len >= self.config.pending_capacity {
-            return Ok(Outcome::PoolFull {
-                capacity: self.config.pending_capacity,
-            });
-        }
         if !already {
-            self.pending_len += 1;
+            let bytes = record.encode();
+            let size = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
+            let stranger = !self.known(&record.record.author)?;
+            if let Some(full) = self.no_room(stranger, size) {
+                if self.expired {
+                    return Ok(full);
+                }
+                self.expire()?;
+                if let Some(full) = self.no_room(stranger, size) {
+                    return Ok(full);
+                }
+            }
+            self.pool.len += 1;
+            if stranger {
+                self.pool.strangers += 1;
+                self.pool.stranger_bytes += u64::from(size);
+            }
+            self.txn.put_pending(&hash, bytes);
+            let parked = Parked {
+                since: since.unwrap_or(self.now),
+                stranger,
+                bytes: size,
+            };
+            self.txn.put_parked(&hash, &parked);
         }
-        self.txn.put_pending(&hash, record.encode());
         match &reason {
             PendingReason::Missing { hashes } => {
                 for m in hashes {
@@ -283,26 +404,56 @@ impl<'a> Ingest<'a> {
         Ok(Outcome::Pending(reason))
     }
 
-    /// Takes a record out of the pool (if there) for another decision.
-    fn unpark(&mut self, hash: &Hash) -> Result<Option<SignedRecord>, StoreError> {
+    /// The refusal a record of `size` bytes meets when its part of the
+    /// pool (strangers' or known authors') is spent; `None` if it fits.
+    fn no_room(&self, stranger: bool, size: u32) -> Option<Outcome> {
+        let c = &self.config;
+        if stranger {
+            let bytes = self.pool.stranger_bytes.saturating_add(u64::from(size));
+            (self.pool.strangers >= c.stranger_capacity || bytes > c.stranger_bytes).then_some(
+                Outcome::StrangerPoolFull {
+                    capacity: c.stranger_capacity,
+                    bytes: c.stranger_bytes,
+                },
+            )
+        } else {
+            let known = self.pool.len.saturating_sub(self.pool.strangers);
+            (known >= c.pending_capacity).then_some(Outcome::PoolFull {
+                capacity: c.pending_capacity,
+            })
+        }
+    }
+
+    /// Takes a record out of the pool (if there) for another decision,
+    /// with the time it was first parked.
+    fn unpark(&mut self, hash: &Hash) -> Result<Option<(SignedRecord, Option<u64>)>, StoreError> {
         let Some(record) = self.txn.pending(hash)? else {
             return Ok(None);
         };
+        let parked = self.txn.parked(hash)?;
         self.txn.delete_pending(hash);
-        self.pending_len = self.pending_len.saturating_sub(1);
-        Ok(Some(record))
+        self.pool.len = self.pool.len.saturating_sub(1);
+        if let Some(p) = parked {
+            self.txn.delete_parked(hash);
+            if p.stranger {
+                self.pool.strangers = self.pool.strangers.saturating_sub(1);
+                self.pool.stranger_bytes =
+                    self.pool.stranger_bytes.saturating_sub(u64::from(p.bytes));
+            }
+        }
+        Ok(Some((record, parked.map(|p| p.since))))
     }
 
     fn release_waiters(&mut self, arrived: Hash) -> Result<(), StoreError> {
-        if self.pending_len == 0 {
+        if self.pool.len == 0 {
             return Ok(());
         }
         let mut queue = VecDeque::from([arrived]);
         while let Some(h) = queue.pop_front() {
             for waiter in self.txn.waiters(&h)? {
                 self.txn.delete_waiting(&h, &waiter);
-                if let Some(record) = self.unpark(&waiter)? {
-                    let outcome = self.decide(waiter, record)?;
+                if let Some((record, since)) = self.unpark(&waiter)? {
+                    let outcome = self.decide(waiter, record, since)?;
                     if outcome == Outcome::Accepted {
                         queue.push_back(waiter);
                     }
@@ -317,14 +468,14 @@ impl<'a> Ingest<'a> {
 
     /// Retries records that were dated ahead of the clock and now are not.
     fn release_due(&mut self) -> Result<(), StoreError> {
-        if self.pending_len == 0 {
+        if self.pool.len == 0 {
             return Ok(());
         }
         let horizon = self.now.saturating_add(self.config.max_future_skew_ms);
         for (time, h) in self.txn.future_until(horizon)? {
             self.txn.delete_future(time, &h);
-            if let Some(record) = self.unpark(&h)? {
-                let outcome = self.admit(h, record)?;
+            if let Some((record, since)) = self.unpark(&h)? {
+                let outcome = self.admit(h, record, since)?;
                 if !matches!(outcome, Outcome::Pending(_)) {
                     self.report.released.push((h, outcome));
                 }
@@ -335,12 +486,67 @@ impl<'a> Ingest<'a> {
 
     /// Releases records waiting for something already stored.
     fn release_stale(&mut self) -> Result<(), StoreError> {
-        if self.pending_len == 0 {
+        if self.pool.len == 0 {
             return Ok(());
         }
         for m in self.txn.missing()? {
             if self.txn.has_record(&m)? {
                 self.release_waiters(m)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops the records that have waited in the pool for
+    /// `pending_ttl_ms` or longer, with what they wait for. Goes through
+    /// the staged writes like any other change of the pool, so it lands
+    /// (or is lost to a crash, and done again) with the batch.
+    fn expire(&mut self) -> Result<(), StoreError> {
+        self.expired = true;
+        if self.pool.len == 0 {
+            return Ok(());
+        }
+        let ttl_ms = self.config.pending_ttl_ms;
+        for (h, parked) in self.txn.parked_all()? {
+            if parked.since.saturating_add(ttl_ms) > self.now {
+                continue;
+            }
+            let Some((record, _)) = self.unpark(&h)? else {
+                self.txn.delete_parked(&h);
+                continue;
+            };
+            let r = &record.record;
+            for m in r.prev.iter().chain(&r.deps) {
+                self.txn.delete_waiting(m, &h);
+            }
+            self.txn.delete_future(r.time, &h);
+            let outcome = Outcome::Expired {
+                parked_at: parked.since,
+                ttl_ms,
+            };
+            self.report.released.push((h, outcome));
+        }
+        Ok(())
+    }
+
+    /// Gives records parked before parking entries were kept (by an older
+    /// version) an entry as of now: they count as known authors' records
+    /// and expire a `pending_ttl_ms` from now.
+    fn adopt_unmarked(&mut self) -> Result<(), StoreError> {
+        if self.pool.len == 0 {
+            return Ok(());
+        }
+        for h in self.txn.pending_all()? {
+            if self.txn.parked(&h)?.is_some() {
+                continue;
+            }
+            if let Some(record) = self.txn.pending(&h)? {
+                let parked = Parked {
+                    since: self.now,
+                    stranger: false,
+                    bytes: u32::try_from(record.encode().len()).unwrap_or(u32::MAX),
+                };
+                self.txn.put_parked(&h, &parked);
             }
         }
         Ok(())
@@ -365,15 +571,14 @@ impl<'a> Ingest<'a> {
                 seq
             }
         };
-        let txn = &mut self.txn;
-        txn.put_seq(&hash, seq);
         if self.mode == Mode::Replay {
             // Whatever the pool still holds of it was released by the
             // batch that logged it.
-            if txn.pending(&hash)?.is_some() {
-                txn.delete_pending(&hash);
-                self.pending_len = self.pending_len.saturating_sub(1);
-            }
+            self.unpark(&hash)?;
+        }
+        let txn = &mut self.txn;
+        txn.put_seq(&hash, seq);
+        if self.mode == Mode::Replay {
             for m in r.prev.iter().chain(&r.deps) {
                 txn.delete_waiting(m, &hash);
             }
@@ -402,6 +607,9 @@ impl<'a> Ingest<'a> {
         }
         for lot in r.event.referenced_lots() {
             index_lot(txn, lot, &hash)?;
+        }
+        if let Some(k) = introduces(record) {
+            txn.put_introduced(&k);
         }
         for (code, product, _) in r.event.created_lots() {
             let lot = LotId {

@@ -20,6 +20,7 @@ use serde::Serialize;
 
 use crate::encoding;
 use crate::error::{StoreError, ValidationError};
+use crate::event::EventKind;
 use crate::genesis::Genesis;
 use crate::hash::{Hash, NetworkId};
 use crate::reader::Reader;
@@ -28,7 +29,7 @@ use crate::store::Store;
 use crate::tables::{self, Tables, TablesMut};
 use crate::tail::{self, Layer, Layered, Writes};
 
-use self::ingest::{Mode, Staged};
+use self::ingest::{Mode, Pool, Staged};
 use self::pipeline::{precheck, Checked};
 
 /// Tunable limits of a ledger.
@@ -37,10 +38,30 @@ pub struct LedgerConfig {
     /// How far ahead of the local clock a record may be dated before it
     /// waits in the pending pool (ms). Five minutes covers phone clocks.
     pub max_future_skew_ms: u64,
-    /// Most records the pending pool holds. Each is at most
-    /// [`encoding::MAX_RECORD_BYTES`], so the pool stays under ~640 MiB even
-    /// if every record is maximal, and ~3 MiB for ordinary ones.
+    /// Most records of known authors the pending pool holds (authors a
+    /// genesis names, or an enroll or key rotation the ledger holds
+    /// introduces). Each is at most [`encoding::MAX_RECORD_BYTES`], so
+    /// this part of the pool stays under ~640 MiB even if every record is
+    /// maximal, and ~3 MiB for ordinary ones.
     pub pending_capacity: usize,
+    /// Most records of strangers (authors not known as enrolled: throwaway
+    /// keys cost nothing to make) the pending pool holds, apart from
+    /// `pending_capacity`, so they never take the room of known authors'
+    /// records. A participant's first records that arrive before its
+    /// enrollment also count here until the enrollment is stored.
+    pub stranger_capacity: usize,
+    /// Most bytes (encoded) of strangers' records the pending pool holds.
+    pub stranger_bytes: u64,
+    /// How long a record may wait in the pending pool (ms, judged against
+    /// the `now` of later calls) before it is dropped as expired. A peer
+    /// offers it again by sync once its causes are known.
+    pub pending_ttl_ms: u64,
+    /// How far ahead of the local clock a record may be dated and still
+    /// wait in the pending pool (ms); one dated further ahead is refused
+    /// outright ([`Outcome::TooFarAhead`]), not parked. At most
+    /// `pending_ttl_ms`, so a record parked for its time is due before
+    /// it expires.
+    pub max_park_ahead_ms: u64,
     /// Threads that verify a batch's signatures (1: on the caller's
     /// thread). Signature checks dominate ingest cost and are independent,
     /// so they spread over cores; everything else stays sequential.
@@ -57,6 +78,10 @@ impl Default for LedgerConfig {
         LedgerConfig {
             max_future_skew_ms: 5 * 60 * 1000,
             pending_capacity: 10_000,
+            stranger_capacity: 1_000,
+            stranger_bytes: 4 * 1024 * 1024,
+            pending_ttl_ms: 24 * 3600 * 1000,
+            max_park_ahead_ms: 24 * 3600 * 1000,
             verify_threads: 1,
             fold_records: 16_384,
         }
@@ -102,6 +127,32 @@ pub enum Outcome {
         /// The pool's capacity.
         capacity: usize,
     },
+    /// It would have to wait, but its author is a stranger (not known
+    /// as enrolled) and the pool's room for strangers is spent.
+    StrangerPoolFull {
+        /// Most strangers' records the pool holds.
+        capacity: usize,
+        /// Most bytes of strangers' records the pool holds.
+        bytes: u64,
+    },
+    /// Dated further ahead of the local clock than a record may wait for:
+    /// not stored and not parked (offer it again nearer its time).
+    TooFarAhead {
+        /// Its time.
+        time: u64,
+        /// The local clock.
+        now: u64,
+        /// How far ahead a record may wait (ms).
+        max_ahead_ms: u64,
+    },
+    /// It waited in the pending pool longer than the pool keeps records
+    /// and was dropped (reported among the released records).
+    Expired {
+        /// The local clock when it was parked.
+        parked_at: u64,
+        /// How long the pool keeps a record (ms).
+        ttl_ms: u64,
+    },
 }
 
 pub(crate) fn display<T: std::fmt::Display, S: serde::Serializer>(
@@ -126,7 +177,8 @@ pub type DecodedOutcome = Result<(Hash, Outcome), encoding::DecodeError>;
 pub struct IngestReport {
     /// One outcome per submitted record, in order.
     pub outcomes: Vec<(Hash, Outcome)>,
-    /// Records from the pending pool decided during this call.
+    /// Records from the pending pool decided during this call (expired
+    /// ones included, as [`Outcome::Expired`]).
     pub released: Vec<(Hash, Outcome)>,
 }
 
@@ -176,7 +228,7 @@ pub struct Ledger<S: Store> {
     genesis: Arc<Genesis>,
     network: NetworkId,
     config: LedgerConfig,
-    pending_len: usize,
+    pool: Pool,
     records_len: u64,
     /// The seq the next logged record gets.
     next_seq: u64,
@@ -190,7 +242,14 @@ pub struct Ledger<S: Store> {
     /// The next staging also releases pool records whose causes are
     /// stored (set on opening).
     sweep: bool,
+    /// The `now` of the last staging that dropped expired pool records.
+    expired_at: u64,
 }
+
+/// How often (in the callers' `now`) a staging also drops the pool's
+/// expired records, besides every tick: a tick may be merged into a busy
+/// node's batches, and expiry must not wait for an idle moment.
+const EXPIRE_EVERY_MS: u64 = 60_000;
 
 /// A shareable handle on a ledger's latest published state.
 pub struct Readers<S: Store>(Arc<ArcSwap<Reader<S>>>);
@@ -229,7 +288,7 @@ impl<S: Store> std::fmt::Debug for Ledger<S> {
         f.debug_struct("Ledger")
             .field("network", &self.network)
             .field("records", &self.records_len)
-            .field("pending", &self.pending_len)
+            .field("pending", &self.pool.len)
             .field("tail_layers", &self.layers.len())
             .finish()
     }
@@ -296,13 +355,14 @@ impl<S: Store> Ledger<S> {
             genesis,
             network,
             config,
-            pending_len: 0,
+            pool: Pool::default(),
             records_len: 0,
             next_seq: 1,
             layers: Vec::new(),
             folding: None,
             stats: WriteStats::default(),
             sweep: false,
+            expired_at: 0,
         };
         ledger.replay_log()?;
         Ok(ledger)
@@ -332,6 +392,22 @@ impl<S: Store> Ledger<S> {
             tail::apply(self.store.as_ref() as &dyn Store, &count)?;
             self.store.flush()?;
         }
+        if !kv.introduced_indexed()? {
+            // A store from before `u` was kept: index the keys its folded
+            // enrolls and rotations introduce (the log tail replayed below
+            // indexes its own). Values are absolute: redoing it is harmless.
+            let mut index = Writes::default();
+            for kind in [EventKind::Enroll, EventKind::RotateKey] {
+                for h in kv.of_kind(kind)? {
+                    if let Some(k) = kv.record(&h)?.and_then(|r| ingest::introduces(&r)) {
+                        index.put_introduced(&k);
+                    }
+                }
+            }
+            index.put_introduced_indexed();
+            tail::apply(self.store.as_ref() as &dyn Store, &index)?;
+            self.store.flush()?;
+        }
         let mut after = Some(tables::log_entry_key(cursor));
         loop {
             let page = self
@@ -356,11 +432,12 @@ impl<S: Store> Ledger<S> {
                 break;
             }
         }
-        self.pending_len = self.current.kv().pending_all()?.len();
+        self.pool = ingest::pool_counts(&self.current.kv())?;
         self.publish_reader();
         // A crash may have lost the release of pool records whose causes
-        // the log holds: the first staging (with a real clock) does it.
-        self.sweep = self.pending_len > 0;
+        // the log holds: the first staging (with a real clock) does it,
+        // and drops what has expired meanwhile.
+        self.sweep = self.pool.len > 0;
         Ok(())
     }
 
@@ -509,13 +586,14 @@ impl<S: Store> Ledger<S> {
     ) -> Result<(IngestReport, bool), StoreError> {
         let checked = precheck(records, &self.network, self.config.verify_threads);
         let staged = self.stage(checked, now, None)?;
+        // Records the pool dropped as expired are no part of the batch.
         if all_or_nothing
             && staged
                 .report
                 .outcomes
                 .iter()
                 .chain(&staged.report.released)
-                .any(|(_, o)| *o != Outcome::Accepted)
+                .any(|(_, o)| !matches!(o, Outcome::Accepted | Outcome::Expired { .. }))
         {
             return Ok((staged.report, false));
         }
@@ -524,7 +602,9 @@ impl<S: Store> Ledger<S> {
         Ok((report, true))
     }
 
-    /// Releases pending records whose time has come; call on a timer.
+    /// Releases pending records whose time has come and drops those that
+    /// waited longer than [`LedgerConfig::pending_ttl_ms`]; call on a
+    /// timer.
     pub fn tick(&mut self, now: u64) -> Result<IngestReport, StoreError> {
         self.ingest(Vec::new(), now)
     }
@@ -536,10 +616,14 @@ impl<S: Store> Ledger<S> {
         &mut self,
         checked: Vec<Checked>,
         now: u64,
-        base: Option<(&Writes, (usize, u64, u64))>,
+        base: Option<(&Writes, (Pool, u64, u64))>,
     ) -> Result<Staged, StoreError> {
-        let counts = base.map_or((self.pending_len, self.records_len, self.next_seq), |b| b.1);
+        let counts = base.map_or((self.pool, self.records_len, self.next_seq), |b| b.1);
         let sweep = std::mem::take(&mut self.sweep);
+        let expire = checked.is_empty() || now.saturating_sub(self.expired_at) >= EXPIRE_EVERY_MS;
+        if expire {
+            self.expired_at = now;
+        }
         ingest::stage(
             ingest::Context {
                 store: self.store.as_ref(),
@@ -550,6 +634,7 @@ impl<S: Store> Ledger<S> {
                 now,
                 mode: Mode::Live,
                 sweep,
+                expire,
             },
             counts,
             checked,
@@ -568,8 +653,9 @@ impl<S: Store> Ledger<S> {
                 now: u64::MAX,
                 mode: Mode::Replay,
                 sweep: false,
+                expire: false,
             },
-            (self.pending_len, self.records_len, self.next_seq),
+            (self.pool, self.records_len, self.next_seq),
             entries,
         )
     }
@@ -587,7 +673,7 @@ impl<S: Store> Ledger<S> {
         let Staged {
             writes,
             report,
-            pending_len,
+            pool,
             records_len,
             next_seq,
             ..
@@ -597,7 +683,7 @@ impl<S: Store> Ledger<S> {
             .into_iter()
             .filter(|(k, _)| !tables::is_log_key(k))
             .collect();
-        self.pending_len = pending_len;
+        self.pool = pool;
         self.records_len = records_len;
         self.next_seq = next_seq;
         let frozen = self.folding.as_ref().map_or(0, |f| f.layers);
@@ -637,7 +723,7 @@ impl<S: Store> Ledger<S> {
             Arc::clone(&self.store),
             Arc::clone(&self.genesis),
             Arc::new(self.layers.clone()),
-            (self.records_len, self.pending_len, self.next_seq - 1),
+            (self.records_len, self.pool.len, self.next_seq - 1),
         );
         self.published.set(self.current.clone());
     }

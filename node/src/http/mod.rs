@@ -229,19 +229,15 @@ async fn submit(State(st): State<AppState>, body: Bytes) -> ApiResult<Response> 
     // The whole body has been read (the extractor buffers it).
     st.metrics.inc(&st.metrics.submissions_received);
     let (records, single) = parse_submission(&body, st.max_submit_records)?;
-    let encoded: Vec<(Hash, Vec<u8>)> = records.iter().map(|r| (r.hash(), r.encode())).collect();
     // Records enter the network here: `submit` judges the admission rule
-    // (one lot per GTIN and lot code) in the same step as ingest.
+    // (one lot per GTIN and lot code) in the same step as ingest, and the
+    // ledger thread announces on gossip what it accepts (and what that
+    // releases from the pending pool) once it is durable.
     let report = st
         .ledger
         .submit(records)
         .await?
         .map_err(ApiError::internal)?;
-    for ((_, outcome), (_, bytes)) in report.outcomes.iter().zip(encoded) {
-        if *outcome == Outcome::Accepted {
-            st.net.publish(bytes).await;
-        }
-    }
     let verdicts: Vec<Verdict> = report
         .outcomes
         .into_iter()
@@ -260,7 +256,10 @@ async fn submit(State(st): State<AppState>, body: Bytes) -> ApiResult<Response> 
                     )
                         .into_response())
                 }
-                Outcome::PoolFull { .. } => StatusCode::SERVICE_UNAVAILABLE,
+                Outcome::PoolFull { .. }
+                | Outcome::StrangerPoolFull { .. }
+                | Outcome::Expired { .. } => StatusCode::SERVICE_UNAVAILABLE,
+                Outcome::TooFarAhead { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             };
             return Ok((code, Json(v)).into_response());
         }

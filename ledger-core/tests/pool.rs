@@ -1,0 +1,339 @@
+//! The pending pool's bounds (issue 12): strangers' records have a budget
+//! of their own, nothing waits for ever, and a record dated far ahead is
+//! refused rather than parked. One test per rule: each builds the input
+//! that meets the bound and checks the specific outcome.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use ledger_core::author::Author;
+use ledger_core::event::{Event, Product, Quantity, Role, Unit};
+use ledger_core::ledger::{Ledger, LedgerConfig, Outcome, PendingReason};
+use ledger_core::record::SignedRecord;
+use ledger_core::store::MemoryStore;
+use ledger_core::{Hash, SigningKey};
+
+mod common;
+
+use common::{here, World, NOW};
+
+const HOUR: u64 = 3_600_000;
+
+fn harvest(code: &str) -> Event {
+    Event::Harvest {
+        lot_code: code.into(),
+        product: Product {
+            description: "千岛湖茶".into(),
+            gtin: None,
+        },
+        quantity: Quantity::new(10, Unit::Gram),
+        location: here(),
+        reference: None,
+    }
+}
+
+fn world() -> World {
+    World::with_cast("pool test", &[("farm", Role::Farm), ("farm2", Role::Farm)])
+}
+
+/// Reopens the world's ledger (closed cleanly: its tail folded) with
+/// `config`.
+fn reopen(w: &mut World, config: LedgerConfig) {
+    let store = std::mem::replace(
+        &mut w.ledger,
+        Ledger::create(MemoryStore::new(), w.genesis.clone(), config).unwrap(),
+    )
+    .close()
+    .unwrap();
+    w.ledger = Ledger::open(store, config).unwrap();
+}
+
+/// A first record of a throwaway key nobody enrolled, waiting for a dep
+/// nobody has: what fills a pool for free.
+fn stranger(w: &World, i: u8) -> SignedRecord {
+    let a = Author::new(SigningKey::from_seed(&[200 + i; 32]), w.genesis.id());
+    a.draft(NOW, vec![Hash::of(&[i])], harvest(&format!("S{i}")))
+        .sign(a.key())
+}
+
+/// A record of the enrolled `farm` waiting for a dep nobody has.
+fn orphan(w: &mut World, i: u8) -> SignedRecord {
+    w.draft(
+        "farm",
+        vec![Hash::of(&[100 + i])],
+        harvest(&format!("F{i}")),
+    )
+}
+
+#[test]
+fn strangers_have_a_pool_budget_of_their_own() {
+    let mut w = world();
+    let config = LedgerConfig {
+        pending_capacity: 2,
+        stranger_capacity: 2,
+        ..LedgerConfig::default()
+    };
+    reopen(&mut w, config);
+    let mut outcomes = Vec::new();
+    for i in 0..3 {
+        let r = stranger(&w, i);
+        outcomes.push(w.ledger.ingest_one(r, NOW).unwrap());
+    }
+    assert!(matches!(outcomes[0], Outcome::Pending(_)), "{outcomes:?}");
+    assert!(matches!(outcomes[1], Outcome::Pending(_)), "{outcomes:?}");
+    assert_eq!(
+        outcomes[2],
+        Outcome::StrangerPoolFull {
+            capacity: 2,
+            bytes: config.stranger_bytes
+        }
+    );
+    // The strangers took none of the room of an enrolled participant
+    // (enrolled, with no record of its own yet: known by its enrollment).
+    assert!(w.ledger.key_state(&w.pk("farm")).unwrap().is_none());
+    let a = orphan(&mut w, 0);
+    assert!(matches!(
+        w.ledger.ingest_one(a, NOW).unwrap(),
+        Outcome::Pending(PendingReason::Missing { .. })
+    ));
+    let b = orphan(&mut w, 1);
+    assert!(matches!(
+        w.ledger.ingest_one(b, NOW).unwrap(),
+        Outcome::Pending(_)
+    ));
+    let c = orphan(&mut w, 2);
+    assert_eq!(
+        w.ledger.ingest_one(c, NOW).unwrap(),
+        Outcome::PoolFull { capacity: 2 }
+    );
+    assert_eq!(w.ledger.pending_len(), 4);
+    // The budget is counted again on opening: still full.
+    reopen(&mut w, config);
+    assert_eq!(w.ledger.pending_len(), 4);
+    let r = stranger(&w, 9);
+    assert!(matches!(
+        w.ledger.ingest_one(r, NOW).unwrap(),
+        Outcome::StrangerPoolFull { .. }
+    ));
+}
+
+#[test]
+fn strangers_records_are_bounded_by_bytes_too() {
+    let mut w = world();
+    let one = stranger(&w, 0).encode().len() as u64;
+    let config = LedgerConfig {
+        stranger_capacity: 100,
+        stranger_bytes: one + one / 2,
+        ..LedgerConfig::default()
+    };
+    reopen(&mut w, config);
+    let r = stranger(&w, 0);
+    assert!(matches!(
+        w.ledger.ingest_one(r, NOW).unwrap(),
+        Outcome::Pending(_)
+    ));
+    let r = stranger(&w, 1);
+    assert_eq!(
+        w.ledger.ingest_one(r, NOW).unwrap(),
+        Outcome::StrangerPoolFull {
+            capacity: 100,
+            bytes: one + one / 2
+        }
+    );
+    assert_eq!(w.ledger.pending_len(), 1);
+}
+
+#[test]
+fn a_record_dated_beyond_the_parking_horizon_is_refused_not_parked() {
+    let mut w = world();
+    let config = LedgerConfig::default();
+    let limit = config.max_park_ahead_ms;
+    let a = &w.authors["farm"];
+    let deps = w.deps("farm", vec![]);
+    // Within the horizon: it waits for its time.
+    let near = a
+        .draft(NOW + limit, deps.clone(), harvest("NEAR"))
+        .sign(a.key());
+    assert!(matches!(
+        w.ledger.ingest_one(near, NOW).unwrap(),
+        Outcome::Pending(PendingReason::Future { .. })
+    ));
+    // A millisecond further: refused.
+    let far = a.draft(NOW + limit + 1, deps, harvest("FAR")).sign(a.key());
+    assert_eq!(
+        w.ledger.ingest_one(far, NOW).unwrap(),
+        Outcome::TooFarAhead {
+            time: NOW + limit + 1,
+            now: NOW,
+            max_ahead_ms: limit
+        }
+    );
+    // Dated in 2100 and waiting for a dep: refused, whatever it waits for.
+    let year_2100 = 4_102_444_800_000;
+    let s = Author::new(SigningKey::from_seed(&[250; 32]), w.genesis.id());
+    let r = s
+        .draft(year_2100, vec![Hash::of(b"nothing")], harvest("2100"))
+        .sign(s.key());
+    assert!(matches!(
+        w.ledger.ingest_one(r, NOW).unwrap(),
+        Outcome::TooFarAhead { time, .. } if time == year_2100
+    ));
+    assert_eq!(w.ledger.pending_len(), 1);
+}
+
+#[test]
+fn parked_records_expire_after_the_ttl_across_reopening() {
+    let mut w = world();
+    let config = LedgerConfig {
+        pending_ttl_ms: HOUR,
+        max_park_ahead_ms: HOUR,
+        stranger_capacity: 1,
+        ..LedgerConfig::default()
+    };
+    reopen(&mut w, config);
+    let s = stranger(&w, 0);
+    let o = orphan(&mut w, 0);
+    let (hs, ho) = (s.hash(), o.hash());
+    assert!(matches!(
+        w.ledger.ingest_one(s, NOW).unwrap(),
+        Outcome::Pending(_)
+    ));
+    assert!(matches!(
+        w.ledger.ingest_one(o, NOW + 1).unwrap(),
+        Outcome::Pending(_)
+    ));
+    // Not yet.
+    let report = w.ledger.tick(NOW + HOUR - 1).unwrap();
+    assert!(report.released.is_empty(), "{:?}", report.released);
+    // The pool is on disk: a restart keeps the records and when they came.
+    reopen(&mut w, config);
+    assert_eq!(w.ledger.pending_len(), 2);
+    let report = w.ledger.tick(NOW + HOUR).unwrap();
+    assert_eq!(
+        report.released,
+        vec![(
+            hs,
+            Outcome::Expired {
+                parked_at: NOW,
+                ttl_ms: HOUR
+            }
+        )]
+    );
+    assert_eq!(w.ledger.pending_len(), 1);
+    let report = w.ledger.tick(NOW + HOUR + 1).unwrap();
+    assert_eq!(
+        report.released,
+        vec![(
+            ho,
+            Outcome::Expired {
+                parked_at: NOW + 1,
+                ttl_ms: HOUR
+            }
+        )]
+    );
+    assert_eq!(w.ledger.pending_len(), 0);
+    assert!(w.ledger.pending_missing().unwrap().is_empty());
+    // The stranger's room is free again, and stays so across a restart.
+    reopen(&mut w, config);
+    assert_eq!(w.ledger.pending_len(), 0);
+    let later = NOW + 2 * HOUR;
+    let r = stranger(&w, 1);
+    assert!(matches!(
+        w.ledger.ingest_one(r, later).unwrap(),
+        Outcome::Pending(_)
+    ));
+}
+
+/// Signs `who`'s next record (advancing its chain).
+fn sign(w: &mut World, who: &str, deps: Vec<Hash>, code: &str) -> SignedRecord {
+    let time = w.tick();
+    let deps = w.deps(who, deps);
+    w.authors
+        .get_mut(who)
+        .unwrap()
+        .sign(time, deps, harvest(code))
+}
+
+#[test]
+fn an_expiry_lost_to_a_crash_is_done_again_on_the_first_staging() {
+    let mut w = world();
+    let config = LedgerConfig {
+        pending_ttl_ms: HOUR,
+        max_park_ahead_ms: HOUR,
+        ..LedgerConfig::default()
+    };
+    let store = std::mem::replace(
+        &mut w.ledger,
+        Ledger::create(MemoryStore::new(), w.genesis.clone(), config).unwrap(),
+    )
+    .close()
+    .unwrap();
+    w.ledger = Ledger::open(store.clone(), config).unwrap();
+    let o = orphan(&mut w, 0);
+    let h = o.hash();
+    assert!(matches!(
+        w.ledger.ingest_one(o, NOW).unwrap(),
+        Outcome::Pending(_)
+    ));
+    w.ledger.fold().unwrap();
+    let report = w.ledger.tick(NOW + HOUR).unwrap();
+    assert!(matches!(report.released[..], [(x, Outcome::Expired { .. })] if x == h));
+    // A crash before the tail is folded loses the expiry with it.
+    let crashed = std::mem::replace(
+        &mut w.ledger,
+        Ledger::create(MemoryStore::new(), w.genesis.clone(), config).unwrap(),
+    );
+    std::mem::forget(crashed);
+    w.ledger = Ledger::open(store, config).unwrap();
+    assert_eq!(w.ledger.pending_len(), 1);
+    // The first staging after opening drops it again.
+    let r = stranger(&w, 3);
+    let report = w.ledger.ingest(vec![r], NOW + HOUR).unwrap();
+    assert!(matches!(report.outcomes[0].1, Outcome::Pending(_)));
+    assert_eq!(
+        report.released,
+        vec![(
+            h,
+            Outcome::Expired {
+                parked_at: NOW,
+                ttl_ms: HOUR
+            }
+        )]
+    );
+    assert_eq!(w.ledger.pending_len(), 1);
+}
+
+#[test]
+fn a_released_record_keeps_its_first_parking_time() {
+    let mut w = world();
+    let config = LedgerConfig {
+        pending_ttl_ms: HOUR,
+        max_park_ahead_ms: HOUR,
+        ..LedgerConfig::default()
+    };
+    reopen(&mut w, config);
+    // c waits for b and for a record nobody has; b waits for a.
+    let a = sign(&mut w, "farm", vec![], "A");
+    let b = sign(&mut w, "farm2", vec![a.hash()], "B");
+    let c = sign(&mut w, "farm2", vec![Hash::of(b"never")], "C");
+    let hc = c.hash();
+    let r = w.ledger.ingest(vec![c, b], NOW).unwrap();
+    assert!(r
+        .outcomes
+        .iter()
+        .all(|(_, o)| matches!(o, Outcome::Pending(_))));
+    // a lands an hour minus a bit later: b is accepted, c waits on.
+    let r = w.ledger.ingest(vec![a], NOW + HOUR - 10).unwrap();
+    assert_eq!(r.outcomes[0].1, Outcome::Accepted);
+    assert_eq!(w.ledger.pending_len(), 1);
+    // It expires an hour after it first came, not after its re-parking.
+    let r = w.ledger.tick(NOW + HOUR).unwrap();
+    assert_eq!(
+        r.released,
+        vec![(
+            hc,
+            Outcome::Expired {
+                parked_at: NOW,
+                ttl_ms: HOUR
+            }
+        )]
+    );
+}
