@@ -88,7 +88,7 @@ impl Metrics {
 
     /// The Prometheus text format.
     pub fn render(&self) -> String {
-        let rows: [(&str, &str, &str, &AtomicU64); 27] = [
+        let rows: [Row<'_>; 27] = [
             (
                 "terroir_records_accepted_total",
                 "counter",
@@ -252,12 +252,21 @@ impl Metrics {
                 &self.peers_connected,
             ),
         ];
-        let mut out = String::new();
-        for (name, kind, help, v) in rows {
-            let _ = writeln!(out, "# HELP {name} {help}");
-            let _ = writeln!(out, "# TYPE {name} {kind}");
-            let _ = writeln!(out, "{name} {}", v.load(Ordering::Relaxed));
-        }
-        out
+        exposition(&rows)
     }
+}
+
+/// One metric for [`exposition`]: its name, type (`counter` or `gauge`),
+/// help text and value.
+pub type Row<'a> = (&'a str, &'a str, &'a str, &'a AtomicU64);
+
+/// Metrics in Prometheus' text exposition format.
+pub fn exposition(rows: &[Row<'_>]) -> String {
+    let mut out = String::new();
+    for (name, kind, help, v) in rows {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} {kind}");
+        let _ = writeln!(out, "{name} {}", v.load(Ordering::Relaxed));
+    }
+    out
 }

@@ -528,21 +528,10 @@ async fn start_gossip_only(
     genesis: &std::path::Path,
     bootstrap: &[libp2p::Multiaddr],
 ) -> TestNode {
-    if !data.join("ledger").exists() {
-        terroir_node::init(data, genesis).unwrap();
-    }
-    let mut c = config(data, genesis, bootstrap);
-    c.limits.sync_interval_ms = 600_000;
-    let node = terroir_node::Node::start(c.settings().unwrap())
-        .await
-        .unwrap();
-    TestNode {
-        http: node.http_addr,
-        addr: node.listen_addrs[0].clone(),
-        node: Some(node),
-        data: data.to_path_buf(),
-        genesis: genesis.to_path_buf(),
-    }
+    TestNode::start_with(data, genesis, bootstrap, |c| {
+        c.limits.sync_interval_ms = 600_000;
+    })
+    .await
 }
 
 /// Whether `n` stores `h` within `within` (polled every 20 ms).

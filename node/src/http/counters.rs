@@ -1,7 +1,6 @@
 //! The HTTP edge's counters, rendered after the node's own
 //! ([`crate::metrics::Metrics`]) on `GET /metrics`.
 
-use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// What the connection limits and timeouts, the budgets and the rate
@@ -37,7 +36,7 @@ impl EdgeCounters {
 
     /// The Prometheus text format.
     pub fn render(&self) -> String {
-        let rows: [(&str, &str, &str, &AtomicU64); 7] = [
+        let rows: [crate::metrics::Row<'_>; 7] = [
             (
                 "terroir_http_connections_refused_total",
                 "counter",
@@ -81,12 +80,6 @@ impl EdgeCounters {
                 &self.connections_open,
             ),
         ];
-        let mut out = String::new();
-        for (name, kind, help, v) in rows {
-            let _ = writeln!(out, "# HELP {name} {help}");
-            let _ = writeln!(out, "# TYPE {name} {kind}");
-            let _ = writeln!(out, "{name} {}", v.load(Ordering::Relaxed));
-        }
-        out
+        crate::metrics::exposition(&rows)
     }
 }

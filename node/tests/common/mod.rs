@@ -112,10 +112,22 @@ pub fn config(data: &Path, genesis: &Path, bootstrap: &[Multiaddr]) -> Config {
 impl TestNode {
     /// Initializes `data` if it holds no ledger yet, then starts a node.
     pub async fn start(data: &Path, genesis: &Path, bootstrap: &[Multiaddr]) -> TestNode {
+        TestNode::start_with(data, genesis, bootstrap, |_| {}).await
+    }
+
+    /// [`Self::start`] with the test's config changed by `adjust` first.
+    pub async fn start_with(
+        data: &Path,
+        genesis: &Path,
+        bootstrap: &[Multiaddr],
+        adjust: impl FnOnce(&mut Config),
+    ) -> TestNode {
         if !data.join("ledger").exists() {
             terroir_node::init(data, genesis).unwrap();
         }
-        let settings = config(data, genesis, bootstrap).settings().unwrap();
+        let mut c = config(data, genesis, bootstrap);
+        adjust(&mut c);
+        let settings = c.settings().unwrap();
         let node = Node::start(settings).await.unwrap();
         TestNode {
             http: node.http_addr,
