@@ -317,6 +317,16 @@ struct CatchUp {
     logs_completed: u64,
 }
 
+/// Waits until `n` has counted a finished log sync that brought at least
+/// `records` records.
+async fn log_pages_counted(n: &TestNode, records: u64) {
+    wait_for("the log catch-up counted", || async {
+        catch_up_of(n).await.logs_completed >= 1
+            && metric(n.http, "terroir_sync_log_records_total").await >= records
+    })
+    .await;
+}
+
 async fn catch_up_of(n: &TestNode) -> CatchUp {
     CatchUp {
         synced: metric(n.http, "terroir_sync_records_total").await,
@@ -374,6 +384,9 @@ async fn issue_11_fresh_node_catches_up_by_the_log_in_causal_order() {
     wait_converged(&[&a, &b, &c], count, &digest).await;
 
     for (name, n) in [("b", &b), ("c", &c)] {
+        // The records are stored before the swarm task counts the page
+        // that brought them: wait for the counts, not only the records.
+        log_pages_counted(n, count).await;
         let m = catch_up_of(n).await;
         let ratio = m.synced as f64 / count as f64;
         eprintln!(
@@ -421,6 +434,7 @@ async fn a_node_holding_much_catches_up_from_where_its_gap_starts() {
     let a = TestNode::start(&tmp.path().join("a"), &gpath, &[]).await;
     let b = TestNode::start(&tmp.path().join("b"), &gpath, std::slice::from_ref(&a.addr)).await;
     wait_converged(&[&a, &b], count, &digest).await;
+    log_pages_counted(&b, lacked).await;
     let m = catch_up_of(&b).await;
     let ratio = m.synced as f64 / lacked as f64;
     eprintln!(
