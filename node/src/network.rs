@@ -1117,15 +1117,17 @@ async fn digest_response(
             let bytes = records.iter().map(|r| r.len()).sum();
             // A positioned page starts where the peer found the first
             // record we lack: log seqs have no gaps, so its records tell.
-            let from = match positioned {
-                true => last.saturating_sub(records.len() as u64),
-                false => after,
+            let from = if positioned {
+                last.saturating_sub(records.len() as u64)
+            } else {
+                after
             };
-            let checked = match from < after {
-                true => Err(format!(
+            let checked = if from < after {
+                Err(format!(
                     "log page starts at {from}, before its cursor {after}"
-                )),
-                false => sync::check_log_page(from, records.len(), bytes, last, end),
+                ))
+            } else {
+                sync::check_log_page(from, records.len(), bytes, last, end)
             };
             let page = match checked {
                 Err(why) => {

@@ -280,15 +280,7 @@ async fn fresh_node_catches_up_ten_thousand_records() {
     let gpath = write_genesis(tmp.path(), &w.genesis);
     // The seed node's ledger is filled directly (fast), then served.
     let seed = tmp.path().join("seed");
-    terroir_node::init(&seed, &gpath).unwrap();
-    let (count, digest) = {
-        let store = SledStore::open(&seed.join("ledger")).unwrap();
-        let mut l = Ledger::open(store, LedgerConfig::default()).unwrap();
-        for chunk in w.records.chunks(2_000) {
-            l.ingest(chunk.to_vec(), now()).unwrap();
-        }
-        (l.len(), l.state_digest().unwrap().to_hex())
-    };
+    let (count, digest, _) = filled_data_dir(&seed, &gpath, &w.records);
     assert_eq!(count as usize, w.records.len());
     let a = TestNode::start(&seed, &gpath, &[]).await;
     let started = std::time::Instant::now();
@@ -315,6 +307,25 @@ struct CatchUp {
     log_pending: u64,
     pool_full: u64,
     logs_completed: u64,
+}
+
+/// A node's data dir initialised and its ledger filled directly with
+/// `records` in pages as large as a log page (fast, no network): its
+/// record count, state digest and ingest rate (records/s).
+fn filled_data_dir(
+    dir: &std::path::Path,
+    genesis: &std::path::Path,
+    records: &[SignedRecord],
+) -> (u64, String, f64) {
+    terroir_node::init(dir, genesis).unwrap();
+    let store = SledStore::open(&dir.join("ledger")).unwrap();
+    let mut l = Ledger::open(store, LedgerConfig::default()).unwrap();
+    let started = std::time::Instant::now();
+    for chunk in records.chunks(2_000) {
+        l.ingest(chunk.to_vec(), now()).unwrap();
+    }
+    let rate = l.len() as f64 / started.elapsed().as_secs_f64();
+    (l.len(), l.state_digest().unwrap().to_hex(), rate)
 }
 
 /// Waits until `n` has counted a finished log sync that brought at least
@@ -352,17 +363,7 @@ async fn issue_11_fresh_node_catches_up_by_the_log_in_causal_order() {
     // The seed's ledger is filled directly, in pages as large as a log
     // page: the single-node ingest rate the catch-up is compared with.
     let seed = tmp.path().join("seed");
-    terroir_node::init(&seed, &gpath).unwrap();
-    let (count, digest, ingest_rate) = {
-        let store = SledStore::open(&seed.join("ledger")).unwrap();
-        let mut l = Ledger::open(store, LedgerConfig::default()).unwrap();
-        let filled = std::time::Instant::now();
-        for chunk in w.records.chunks(2_000) {
-            l.ingest(chunk.to_vec(), now()).unwrap();
-        }
-        let rate = l.len() as f64 / filled.elapsed().as_secs_f64();
-        (l.len(), l.state_digest().unwrap().to_hex(), rate)
-    };
+    let (count, digest, ingest_rate) = filled_data_dir(&seed, &gpath, &w.records);
     assert_eq!(count as usize, w.records.len());
 
     let a = TestNode::start(&seed, &gpath, &[]).await;
@@ -416,20 +417,11 @@ async fn a_node_holding_much_catches_up_from_where_its_gap_starts() {
     let tmp = tempfile::tempdir().unwrap();
     let w = workload(6_000);
     let gpath = write_genesis(tmp.path(), &w.genesis);
-    let fill = |dir: &std::path::Path, records: &[SignedRecord]| {
-        terroir_node::init(dir, &gpath).unwrap();
-        let store = SledStore::open(&dir.join("ledger")).unwrap();
-        let mut l = Ledger::open(store, LedgerConfig::default()).unwrap();
-        for chunk in records.chunks(2_000) {
-            l.ingest(chunk.to_vec(), now()).unwrap();
-        }
-        (l.len(), l.state_digest().unwrap().to_hex())
-    };
-    let (count, digest) = fill(&tmp.path().join("a"), &w.records);
+    let (count, digest, _) = filled_data_dir(&tmp.path().join("a"), &gpath, &w.records);
     let held = 4_000;
     let lacked = count - held as u64;
     assert!(lacked >= terroir_node::sync::LOG_SYNC_MIN_RECORDS);
-    fill(&tmp.path().join("b"), &w.records[..held]);
+    filled_data_dir(&tmp.path().join("b"), &gpath, &w.records[..held]);
 
     let a = TestNode::start(&tmp.path().join("a"), &gpath, &[]).await;
     let b = TestNode::start(&tmp.path().join("b"), &gpath, std::slice::from_ref(&a.addr)).await;

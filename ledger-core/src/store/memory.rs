@@ -70,10 +70,7 @@ impl Store for MemoryStore {
     ) -> Result<Vec<Entry>, StoreError> {
         use std::ops::Bound;
         let map = self.lock()?;
-        let start = match after {
-            Some(a) => Bound::Excluded(a.to_vec()),
-            None => Bound::Included(prefix.to_vec()),
-        };
+        let start = super::scan_start(prefix, after);
         Ok(map
             .range((start, Bound::Unbounded))
             .take_while(|(k, _)| k.starts_with(prefix))

@@ -23,6 +23,15 @@ use crate::error::StoreError;
 /// A key and its value.
 pub type Entry = (Vec<u8>, Vec<u8>);
 
+/// Where a [`Store::scan_page`] of `prefix` starts: just past `after`, or
+/// at the prefix itself.
+fn scan_start(prefix: &[u8], after: Option<&[u8]>) -> std::ops::Bound<Vec<u8>> {
+    match after {
+        Some(a) => std::ops::Bound::Excluded(a.to_vec()),
+        None => std::ops::Bound::Included(prefix.to_vec()),
+    }
+}
+
 /// An ordered key-value store, shared by the ledger's writer and its
 /// readers (each clone is a handle on the same data).
 pub trait Store: Send + Sync + 'static {

@@ -121,10 +121,7 @@ impl Store for SledStore {
         limit: usize,
     ) -> Result<Vec<Entry>, StoreError> {
         use std::ops::Bound;
-        let start = match after {
-            Some(a) => Bound::Excluded(a.to_vec()),
-            None => Bound::Included(prefix.to_vec()),
-        };
+        let start = super::scan_start(prefix, after);
         let mut out = Vec::with_capacity(limit.min(4096));
         for kv in self.db.range::<Vec<u8>, _>((start, Bound::Unbounded)) {
             let (k, v) = kv.map_err(engine)?;
