@@ -158,13 +158,41 @@ impl Backend for LocalLedger {
                 "the author is not enrolled in this ledger, and the pending pool's room for such \
                  records is full ({capacity} records)"
             )),
-            Outcome::TooFarAhead { max_ahead_ms, .. } => Submitted::NotStored(format!(
-                "the record is dated more than {} h ahead of the ledger's clock; check the clock",
-                max_ahead_ms / 3_600_000
+            Outcome::TooFarAhead {
+                time,
+                now,
+                max_ahead_ms,
+            } => Submitted::NotStored(format!(
+                "the record is dated {}, more than {} ahead of the ledger's clock ({}); check \
+                 the clock",
+                ledger_core::time::show_utc(time),
+                span(max_ahead_ms),
+                ledger_core::time::show_utc(now)
             )),
             Outcome::Expired { .. } => {
                 Submitted::NotStored("the record waited too long in the pending pool".to_owned())
             }
         })
+    }
+}
+
+/// A span of time in the unit a person would use: `90 s`, `5 min`, `24 h`.
+fn span(ms: u64) -> String {
+    match ms / 1000 {
+        s if s < 120 => format!("{s} s"),
+        s if s < 120 * 60 => format!("{} min", s / 60),
+        s => format!("{} h", s / 3600),
+    }
+}
+
+#[cfg(test)]
+mod span_tests {
+    use super::span;
+
+    #[test]
+    fn spans_read_in_the_unit_a_person_would_use() {
+        assert_eq!(span(90_000), "90 s");
+        assert_eq!(span(5 * 60_000), "5 min");
+        assert_eq!(span(86_400_000), "24 h");
     }
 }

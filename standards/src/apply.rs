@@ -436,14 +436,18 @@ pub fn import<S: Store>(
                 Outcome::Accepted => continue,
                 Outcome::Rejected { error } => error.to_string(),
                 Outcome::Duplicate => "the ledger already holds this exact record".into(),
-                Outcome::Pending(p) => format!("it would wait in the pending pool ({p:?})"),
+                Outcome::Pending(p) => format!("it would wait in the pending pool: {p}"),
                 Outcome::PoolFull { capacity } => format!("the pending pool is full ({capacity})"),
                 Outcome::StrangerPoolFull { capacity, .. } => format!(
                     "its author is not enrolled here and the pending pool's room for such \
                      records is full ({capacity})"
                 ),
                 Outcome::TooFarAhead { time, now, .. } => {
-                    format!("it is dated too far ahead of the clock ({time} > {now})")
+                    format!(
+                        "it is dated {}, too far ahead of the clock ({})",
+                        ledger_core::time::show_utc(time),
+                        ledger_core::time::show_utc(now)
+                    )
                 }
                 Outcome::Expired { .. } => "it expired in the pending pool".into(),
             };

@@ -345,7 +345,7 @@ impl<'a> Ingest<'a> {
     /// a key with a chain, or one an enroll or rotation it holds
     /// introduces. Anyone else is a stranger to the pending pool.
     fn known(&self, author: &PublicKey) -> Result<bool, StoreError> {
-        Ok(self.genesis.authorities.iter().any(|a| a.key == *author)
+        Ok(self.genesis.authority(author).is_some()
             || Tables::key_state(&self.txn, author)?.is_some()
             || self.txn.introduced(author)?)
     }
@@ -624,7 +624,10 @@ impl<'a> Ingest<'a> {
         }
         if main {
             let identity = fx.key_state.identity;
-            if View::key_state(txn, &r.author)?.is_none() {
+            // On the main branch a record without prev is its key's
+            // first (judge: no prev extends the main branch only where
+            // the key has no chain yet).
+            if r.prev.is_none() {
                 let chains = txn.chain_count()?.unwrap_or(0);
                 txn.put_chain_count(chains + 1);
             }

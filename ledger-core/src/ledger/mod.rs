@@ -155,6 +155,30 @@ pub enum Outcome {
     },
 }
 
+/// In words, for people: `it waits for 2 records it depends on
+/// (1a2b3c4d, …)` or `it is dated 2030-01-01 00:00:00 UTC, ahead of the
+/// clock (2026-12-04 22:30:00 UTC)`.
+impl std::fmt::Display for PendingReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PendingReason::Missing { hashes } => {
+                write!(f, "it waits for {} record(s) it depends on", hashes.len())?;
+                match hashes.first() {
+                    Some(h) if hashes.len() > 1 => write!(f, " ({}, …)", h.short()),
+                    Some(h) => write!(f, " ({})", h.short()),
+                    None => Ok(()),
+                }
+            }
+            PendingReason::Future { time, now } => write!(
+                f,
+                "it is dated {}, ahead of the clock ({})",
+                crate::time::show_utc(*time),
+                crate::time::show_utc(*now)
+            ),
+        }
+    }
+}
+
 pub(crate) fn display<T: std::fmt::Display, S: serde::Serializer>(
     v: &T,
     s: S,

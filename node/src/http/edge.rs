@@ -105,7 +105,11 @@ pub(crate) async fn gate(State(edge): State<Arc<Edge>>, req: Request, next: Next
         .map(|ConnectInfo(a)| a.ip());
     if let Some(ip) = client {
         if let Err(refusal) = edge.submits.check(ip) {
-            edge.counters.inc(&edge.counters.rate_limited);
+            let counter = match refusal {
+                Refusal::Later(_) => &edge.counters.rate_limited,
+                Refusal::Full => &edge.counters.budget_exhausted,
+            };
+            edge.counters.inc(counter);
             return closing(refusal);
         }
     }
@@ -185,7 +189,8 @@ fn oversized_head(req: &Request) -> Option<String> {
         ));
     }
     // Request line, then "name: value\r\n" per field.
-    let line = req.method().as_str().len() + req.uri().to_string().len() + 12;
+    let target = req.uri().path_and_query().map_or(1, |p| p.as_str().len());
+    let line = req.method().as_str().len() + target + 12;
     let fields: usize = headers
         .iter()
         .map(|(n, v)| n.as_str().len() + v.len() + 4)

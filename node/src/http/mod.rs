@@ -149,7 +149,11 @@ impl From<crate::ledger_task::ReadFailed> for ApiError {
     fn from(e: crate::ledger_task::ReadFailed) -> Self {
         match e {
             crate::ledger_task::ReadFailed::Closed => closed(e),
-            crate::ledger_task::ReadFailed::Panicked(_) => ApiError::internal(e),
+            // The panic's text (logged where it happened) is Rust's, not
+            // the client's business.
+            crate::ledger_task::ReadFailed::Panicked(_) => {
+                ApiError::internal("the query failed; the node's log says why")
+            }
         }
     }
 }

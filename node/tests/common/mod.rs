@@ -373,5 +373,5 @@ pub async fn metric(addr: SocketAddr, name: &str) -> u64 {
             let (n, v) = l.split_once(' ')?;
             (n == name).then(|| v.trim().parse().unwrap())
         })
-        .unwrap_or(0)
+        .unwrap_or_else(|| panic!("/metrics has no {name}"))
 }
