@@ -63,6 +63,16 @@ fn orphan(w: &mut World, i: u8) -> SignedRecord {
     )
 }
 
+/// Records expire after an hour in the pool, and may be parked up to an
+/// hour ahead.
+fn hour_ttl() -> LedgerConfig {
+    LedgerConfig {
+        pending_ttl_ms: HOUR,
+        max_park_ahead_ms: HOUR,
+        ..LedgerConfig::default()
+    }
+}
+
 #[test]
 fn strangers_have_a_pool_budget_of_their_own() {
     let mut w = world();
@@ -183,10 +193,8 @@ fn a_record_dated_beyond_the_parking_horizon_is_refused_not_parked() {
 fn parked_records_expire_after_the_ttl_across_reopening() {
     let mut w = world();
     let config = LedgerConfig {
-        pending_ttl_ms: HOUR,
-        max_park_ahead_ms: HOUR,
         stranger_capacity: 1,
-        ..LedgerConfig::default()
+        ..hour_ttl()
     };
     reopen(&mut w, config);
     let s = stranger(&w, 0);
@@ -255,11 +263,7 @@ fn sign(w: &mut World, who: &str, deps: Vec<Hash>, code: &str) -> SignedRecord {
 #[test]
 fn an_expiry_lost_to_a_crash_is_done_again_on_the_first_staging() {
     let mut w = world();
-    let config = LedgerConfig {
-        pending_ttl_ms: HOUR,
-        max_park_ahead_ms: HOUR,
-        ..LedgerConfig::default()
-    };
+    let config = hour_ttl();
     let store = std::mem::replace(
         &mut w.ledger,
         Ledger::create(MemoryStore::new(), w.genesis.clone(), config).unwrap(),
@@ -304,11 +308,7 @@ fn an_expiry_lost_to_a_crash_is_done_again_on_the_first_staging() {
 #[test]
 fn a_released_record_keeps_its_first_parking_time() {
     let mut w = world();
-    let config = LedgerConfig {
-        pending_ttl_ms: HOUR,
-        max_park_ahead_ms: HOUR,
-        ..LedgerConfig::default()
-    };
+    let config = hour_ttl();
     reopen(&mut w, config);
     // c waits for b and for a record nobody has; b waits for a.
     let a = sign(&mut w, "farm", vec![], "A");

@@ -52,8 +52,8 @@ pub(super) struct Context<'a> {
     /// after opening: a crash can lose the release that accepting their
     /// cause had staged).
     pub(super) sweep: bool,
-    /// Also drop the records that have waited too long (a tick does
-    /// whatever this says).
+    /// Also drop the records that have waited too long (the ledger
+    /// decides when: see `Ledger::stage`).
     pub(super) expire: bool,
 }
 
@@ -111,16 +111,14 @@ impl Staged {
 }
 
 /// Decides a checked batch: each record, then whatever the pool releases,
-/// then records whose time has come. A tick (an empty batch), the first
-/// staging after opening and any staging asked to also drop the records
+/// then records whose time has come, then (if `cx.expire`) the records
 /// that have waited too long.
 pub(super) fn stage(
     cx: Context<'_>,
     (pool, records_len, next_seq): (Pool, u64, u64),
     checked: Vec<Checked>,
 ) -> Result<Staged, StoreError> {
-    let cx_sweep = cx.sweep;
-    let expire = cx.expire || cx_sweep || checked.is_empty();
+    let (cx_sweep, expire) = (cx.sweep, cx.expire);
     let mut ingest = Ingest::new(cx, pool, records_len, next_seq);
     if cx_sweep {
         ingest.adopt_unmarked()?;

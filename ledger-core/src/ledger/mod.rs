@@ -644,7 +644,12 @@ impl<S: Store> Ledger<S> {
     ) -> Result<Staged, StoreError> {
         let counts = base.map_or((self.pool, self.records_len, self.next_seq), |b| b.1);
         let sweep = std::mem::take(&mut self.sweep);
-        let expire = checked.is_empty() || now.saturating_sub(self.expired_at) >= EXPIRE_EVERY_MS;
+        // Expiry runs on a tick (an empty batch), on the first staging
+        // after opening (a crash may have lost one) and at least every
+        // EXPIRE_EVERY_MS of the callers' clock (ticks merged into busy
+        // batches must not starve it).
+        let expire =
+            checked.is_empty() || sweep || now.saturating_sub(self.expired_at) >= EXPIRE_EVERY_MS;
         if expire {
             self.expired_at = now;
         }
