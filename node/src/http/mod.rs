@@ -451,7 +451,22 @@ pub struct Status {
     /// State digest (hex) over the stored records and overlays.
     pub state_digest: String,
     /// Connected peers.
-    pub peers: Vec<serde_json::Value>,
+    pub peers: Vec<crate::network::PeerInfo>,
+    /// Peers connected before and lost since: the node dials them again.
+    pub peers_lost: Vec<crate::network::LostPeer>,
+    /// Peers in the peer book, connected or not.
+    pub peers_known: usize,
+    /// Bans in force: peers, and addresses new peers are refused from.
+    pub bans: Bans,
+}
+
+/// Bans in force, as `/status` shows them.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Bans {
+    /// Peers banned.
+    pub peers: usize,
+    /// Addresses new peers are refused from.
+    pub addresses: usize,
 }
 
 async fn status(State(st): State<AppState>) -> ApiResult<Response> {
@@ -464,7 +479,7 @@ async fn status(State(st): State<AppState>) -> ApiResult<Response> {
         })
         .await?
         .map_err(ApiError::internal)?;
-    let peers = st.net.peers().await.into_iter().map(|p| json!(p)).collect();
+    let peering = st.net.peering().await;
     Ok(Json(Status {
         network_id: st.network.to_hex(),
         network_name: st.network_name.clone(),
@@ -473,7 +488,13 @@ async fn status(State(st): State<AppState>) -> ApiResult<Response> {
         heads,
         pending,
         state_digest: digest.to_hex(),
-        peers,
+        peers: peering.peers,
+        peers_lost: peering.lost,
+        peers_known: peering.known,
+        bans: Bans {
+            peers: peering.banned_peers,
+            addresses: peering.banned_addresses,
+        },
     })
     .into_response())
 }
