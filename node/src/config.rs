@@ -38,6 +38,11 @@ pub struct Config {
     /// Discover peers on the local network with mDNS.
     #[serde(default)]
     pub mdns: bool,
+    /// When set, `POST /records` needs `Authorization: Bearer TOKEN` with
+    /// a token listed in this file (`terroird token` makes them); unset,
+    /// anyone who reaches the HTTP API may submit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submit_tokens: Option<PathBuf>,
     /// Limits and intervals.
     #[serde(default)]
     pub limits: Limits,
@@ -201,6 +206,8 @@ pub struct Settings {
     pub http: SocketAddr,
     /// mDNS switch.
     pub mdns: bool,
+    /// The tokens file writes need, if any.
+    pub submit_tokens: Option<PathBuf>,
     /// Limits.
     pub limits: Limits,
 }
@@ -215,6 +222,7 @@ impl Config {
             bootstrap: Vec::new(),
             http: default_http(),
             mdns: false,
+            submit_tokens: None,
             limits: Limits::default(),
         }
     }
@@ -231,6 +239,9 @@ impl Config {
         }
         if cfg.genesis.is_relative() {
             cfg.genesis = base.join(&cfg.genesis);
+        }
+        if let Some(t) = cfg.submit_tokens.as_mut().filter(|t| t.is_relative()) {
+            *t = base.join(&*t);
         }
         Ok(cfg)
     }
@@ -363,6 +374,7 @@ impl Config {
             bootstrap: parse(&self.bootstrap, "bootstrap")?,
             http: self.http,
             mdns: self.mdns,
+            submit_tokens: self.submit_tokens.clone(),
             limits: self.limits.clone(),
         })
     }

@@ -175,6 +175,17 @@ impl Node {
             .await
             .with_context(|| format!("binding HTTP on {}", s.http))?;
         let http_addr = listener.local_addr().context("HTTP local address")?;
+        let submit_tokens = match &s.submit_tokens {
+            Some(path) => {
+                let tokens = http::tokens::SubmitTokens::load(path)?;
+                if tokens.is_empty() {
+                    tracing::warn!(file = %path.display(), "no submit token listed: every write is refused");
+                }
+                tracing::info!(tokens = tokens.len(), "writes need a token");
+                Some(Arc::new(tokens))
+            }
+            None => None,
+        };
         let state = AppState {
             ledger: ledger.clone(),
             net: net.clone(),
@@ -184,6 +195,7 @@ impl Node {
             genesis: Arc::new(genesis.clone()),
             peer_id: peer_id.to_string(),
             max_submit_records: s.limits.max_submit_records,
+            submit_tokens,
         };
         let limits = s.limits.clone();
         let mut http_stop = stop_rx;

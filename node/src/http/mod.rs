@@ -14,6 +14,7 @@
 mod counters;
 mod edge;
 mod serve;
+pub mod tokens;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -60,6 +61,8 @@ pub struct AppState {
     pub peer_id: String,
     /// Most records in one submission.
     pub max_submit_records: usize,
+    /// The tokens writes need, when the deployment requires one.
+    pub submit_tokens: Option<Arc<tokens::SubmitTokens>>,
 }
 
 /// An error answered as `{"error": reason}` with a 4xx/5xx status.
@@ -90,7 +93,11 @@ type ApiResult<T> = Result<T, ApiError>;
 /// writes, the per-address write rate, the body's deadline and size cap,
 /// JSON for every error.
 pub fn router(state: AppState, limits: &Limits, counters: Arc<EdgeCounters>) -> Router {
-    let edge = Arc::new(Edge::new(limits, counters.clone()));
+    let edge = Arc::new(Edge::new(
+        limits,
+        state.submit_tokens.clone(),
+        counters.clone(),
+    ));
     Router::new()
         .route("/records", post(submit))
         .route("/records/{hash}", get(get_record))
