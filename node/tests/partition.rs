@@ -6,9 +6,10 @@
 //! `peers_lost`; `/metrics` `terroir_peers_connected` no longer counts
 //! them and `terroir_peers_lost` does). Both sides write while split
 //! (records cross to the own side, never to the other), and C is killed
-//! and started again on its data dir. Within 10 s of healing the link all
-//! four nodes must hold every record and one state digest: the one a
-//! single ledger reaches on all of them.
+//! and started again on its data dir. The split is held 20 s in all (no
+//! record crosses, no node lists the other side again). Within 10 s of
+//! healing the link all four nodes must hold every record and one state
+//! digest: the one a single ledger reaches on all of them.
 //!
 //! The network, built by the test with `ip` (iproute2) and torn down when
 //! the test ends, even on a panic:
@@ -59,6 +60,11 @@ const BIN: &str = env!("CARGO_BIN_EXE_terroird");
 const LOST_SHOWN_WITHIN: Duration = Duration::from_secs(10);
 /// How long after the heal the four nodes may take to reach one digest.
 const ONE_DIGEST_WITHIN: Duration = Duration::from_secs(10);
+/// How long the sides stay apart (from the split to the heal): long
+/// enough that a node redialling the other side has failed many times and
+/// backed off, so that one digest within 10 s of the heal is not a retry
+/// that happened to be due.
+const SPLIT_HELD: Duration = Duration::from_secs(20);
 /// Interval between polls of a condition.
 const POLL: Duration = Duration::from_millis(50);
 /// Records every node holds before the split.
@@ -402,6 +408,8 @@ fn tail(path: &Path, n: usize) -> String {
 /// log is printed.
 struct Cluster {
     nodes: Vec<Node>,
+    /// The nodes' peer ids, once they are up (for the log tails).
+    ids: Vec<String>,
     net: Net,
 }
 
@@ -409,6 +417,9 @@ impl Drop for Cluster {
     fn drop(&mut self) {
         if std::thread::panicking() {
             let mut err = std::io::stderr().lock();
+            for (name, id) in NAMES.iter().zip(&self.ids) {
+                let _ = writeln!(err, "{name} is peer {id}");
+            }
             for n in &self.nodes {
                 let _ = writeln!(
                     err,
@@ -627,15 +638,19 @@ async fn partition_two_by_two_shows_lost_peers_and_heals_to_one_digest() {
             child: None,
         });
     }
-    let mut c = Cluster { nodes, net };
+    let mut c = Cluster {
+        nodes,
+        ids: Vec::new(),
+        net,
+    };
     for n in &mut c.nodes {
         n.spawn();
     }
-    let mut ids = Vec::new();
     for n in &mut c.nodes {
         let st = n.wait_up().await;
-        ids.push(st["peer_id"].as_str().unwrap().to_owned());
+        c.ids.push(st["peer_id"].as_str().unwrap().to_owned());
     }
+    let ids = c.ids.clone();
 
     // Before the split: a full mesh, and the base workload everywhere.
     c.nodes[0].submit_accepted(&w.records).await;
@@ -733,6 +748,32 @@ async fn partition_two_by_two_shows_lost_peers_and_heals_to_one_digest() {
         "C restarted while split and took {} writes",
         side2_after.len()
     );
+
+    // The split holds until SPLIT_HELD: no record crosses it, and no node
+    // lists a peer of the other side again (a redial must fail).
+    while split.elapsed() < SPLIT_HELD {
+        for (i, n) in c.nodes.iter().enumerate() {
+            let peers = peer_ids(n.name, &n.status().await, "peers").unwrap();
+            for j in (0..NAMES.len()).filter(|j| side(*j) != side(i)) {
+                assert!(
+                    !peers.contains(&ids[j]),
+                    "{} lists {} in `peers` while split, {:.1?} after the split",
+                    n.name,
+                    NAMES[j],
+                    split.elapsed()
+                );
+            }
+            let foreign = if side(i) == 0 { &side2[0] } else { &side1[0] };
+            let (code, _) =
+                http(n.http, "GET", &format!("/records/{}", foreign.hash()), None).await;
+            assert_eq!(
+                code, 404,
+                "{} holds a record of the other side while split",
+                n.name
+            );
+        }
+        tokio::time::sleep(POLL).await;
+    }
 
     // Heal: within 10 s, every node holds everything, at one digest.
     let all: Vec<SignedRecord> = [&w.records[..], &side1, &side2].concat();
