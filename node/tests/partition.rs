@@ -696,8 +696,8 @@ async fn partition_two_by_two_shows_lost_peers_and_heals_to_one_digest() {
         tokio::time::sleep(POLL).await;
     };
     eprintln!(
-        "split: other side gone from `peers` after {gone_at:.1?}, lost peers shown after \
-         {lost_at:.1?}"
+        "split: other side gone from `peers` after {:.1?}, lost peers shown after {lost_at:.1?}",
+        gone_at.unwrap_or(lost_at)
     );
 
     // Both sides write: farm 0 on A (side 1), farm 1 on C (side 2).
