@@ -12,7 +12,8 @@
 //!   log (see [`crate::sync`]), at most a few requests in flight per peer;
 //! - [`server`]: answering peers' sync requests within their budgets.
 //!
-//! Peering heals: ping drops a dead link within about five seconds, and
+//! Peering heals: a link with no ping answered for [`LIVENESS_TIMEOUT`]
+//! is closed, so a dead link shows within about five seconds, and
 //! the node dials every known peer it is not connected to, on a capped
 //! backoff, whenever it has fewer than its target. It learns peers from
 //! its bootstrap list, from identify (each peer's listen addresses), from
@@ -75,8 +76,14 @@ pub const NETWORK_QUEUE: usize = 1_024;
 /// next sync round asks again).
 pub const MAX_WORKERS: usize = 256;
 /// How often the peering is tended: bans and strikes pruned, the book
-/// decayed, and peers dialled when below the target.
+/// decayed, dead links closed, and peers dialled when below the target.
 const TEND_INTERVAL: Duration = Duration::from_millis(500);
+/// A link with no successful ping for this long is dead, and closed: a
+/// healthy link answers one every [`PING_INTERVAL`] (1 s), so this allows
+/// a ping four seconds late, or several lost. (libp2p's ping reports only the second failure
+/// in a row, and that one after a stream upgrade's 10 s timeout: too late
+/// to tell an operator of a split within 10 s.)
+pub const LIVENESS_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A connected peer as `/status` shows it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -269,6 +276,7 @@ pub fn spawn(
         gossip: GossipInflight::default(),
         book: PeerBook::new(&policy.bootstrap, policy.redial_max),
         dialing: HashMap::new(),
+        alive: HashMap::new(),
         strikes: Strikes::default(),
         budgets: SyncBudgets::new(policy.sync_budget),
         inflight: HashMap::new(),
@@ -295,6 +303,9 @@ struct Net {
     book: PeerBook,
     /// Dials in progress, and what each dials.
     dialing: HashMap<ConnectionId, Target>,
+    /// Each open connection's peer and last sign of life (its opening or
+    /// its last successful ping).
+    alive: HashMap<ConnectionId, (PeerId, Instant)>,
     strikes: Strikes,
     budgets: SyncBudgets,
     inflight: HashMap<OutboundRequestId, (PeerId, Asked)>,
@@ -337,6 +348,7 @@ impl Net {
         self.swarm.behaviour_mut().gate.prune(now);
         self.strikes.prune(now);
         self.book.prune(now);
+        self.close_dead_links(now);
         let connected = self.swarm.connected_peers().count();
         let room = peers::MAX_PENDING_DIALS.saturating_sub(self.dialing.len());
         if connected < self.policy.target_peers && room > 0 {
@@ -351,6 +363,23 @@ impl Net {
             }
         }
         self.gauge_peers();
+    }
+
+    /// Closes every link without a successful ping for
+    /// [`LIVENESS_TIMEOUT`]: its peer shows as lost and is dialled again.
+    fn close_dead_links(&mut self, now: Instant) {
+        let dead: Vec<(ConnectionId, PeerId)> = self
+            .alive
+            .iter()
+            .filter(|(_, (_, seen))| now.saturating_duration_since(*seen) > LIVENESS_TIMEOUT)
+            .map(|(id, (peer, _))| (*id, *peer))
+            .collect();
+        for (id, peer) in dead {
+            tracing::warn!(%peer, "no ping answered for {LIVENESS_TIMEOUT:?}; closing the link");
+            self.metrics.inc(&self.metrics.peer_links_dropped);
+            self.alive.remove(&id);
+            self.swarm.close_connection(id);
+        }
     }
 
     fn dial(&mut self, target: Target) {
@@ -512,6 +541,7 @@ impl Net {
                 ..
             } => {
                 self.dialing.remove(&connection_id);
+                self.alive.insert(connection_id, (peer_id, Instant::now()));
                 let dialed = match &endpoint {
                     ConnectedPoint::Dialer { address, .. } => Some(address),
                     ConnectedPoint::Listener { .. } => None,
@@ -526,10 +556,12 @@ impl Net {
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
+                connection_id,
                 num_established,
                 cause,
                 ..
             } => {
+                self.alive.remove(&connection_id);
                 if num_established == 0 {
                     tracing::info!(peer = %peer_id, cause = ?cause.map(|c| c.to_string()), "disconnected");
                     self.book.disconnected(&peer_id, Instant::now());
@@ -592,12 +624,18 @@ impl Net {
                 connection,
                 result,
             })) => match result {
-                Ok(rtt) => self.book.rtt(&peer, rtt),
+                Ok(rtt) => {
+                    self.book.rtt(&peer, rtt);
+                    if let Some((_, seen)) = self.alive.get_mut(&connection) {
+                        *seen = Instant::now();
+                    }
+                }
                 Err(e) => {
                     // A link that cannot carry a ping is dead: close it, so
                     // the peer shows as lost and is dialled again.
                     tracing::warn!(%peer, error = %e, "ping failed; closing the link");
                     self.metrics.inc(&self.metrics.peer_links_dropped);
+                    self.alive.remove(&connection);
                     self.swarm.close_connection(connection);
                 }
             },

@@ -30,11 +30,11 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 /// the kernel's SYN retries (minutes).
 const DIAL_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often each connection is pinged, and how long a ping may take.
-/// A link that loses one ping is closed: a dead link is noticed within
-/// about [`PING_INTERVAL`] + [`PING_TIMEOUT`].
-pub const PING_INTERVAL: Duration = Duration::from_secs(2);
+/// A link without a successful ping for `LIVENESS_TIMEOUT` is closed
+/// (see the network module).
+pub const PING_INTERVAL: Duration = Duration::from_secs(1);
 /// See [`PING_INTERVAL`].
-pub const PING_TIMEOUT: Duration = Duration::from_secs(3);
+pub const PING_TIMEOUT: Duration = Duration::from_secs(4);
 /// How often Kademlia walks the network for peers. A random walk asks a
 /// handful of peers for their closest peers: cheap, and new peers are
 /// found within a minute.
