@@ -112,6 +112,8 @@ async fn peers_are_found_beyond_bootstrap_and_dialled_again_when_lost() {
 struct Attack {
     /// Its connection was closed by the node.
     banned: bool,
+    /// Requests refused.
+    refused: u64,
     /// Bytes of records and heads it was sent.
     bytes: u64,
     /// Requests answered (not refused).
@@ -121,9 +123,21 @@ struct Attack {
 }
 
 /// A rogue peer with a fresh identity connects to `target` and keeps 64
-/// Heads and Chain requests in flight until the node hangs up (or the
-/// deadline passes).
+/// Heads and Chain requests in flight until the node hangs up (or 30 s
+/// pass).
 async fn flood(target: &Multiaddr, node: PeerId, w: &ledger_core::workload::Workload) -> Attack {
+    attack(target, node, w, 64, Duration::from_secs(30)).await
+}
+
+/// A rogue peer keeping `inflight` Heads and Chain requests in flight with
+/// `target` until the node hangs up or `lasting` has passed.
+async fn attack(
+    target: &Multiaddr,
+    node: PeerId,
+    w: &ledger_core::workload::Workload,
+    inflight: usize,
+    lasting: Duration,
+) -> Attack {
     let key = libp2p::identity::Keypair::generate_ed25519();
     let mut rogue = build_swarm(key, &w.genesis.id(), false).unwrap();
     rogue.dial(target.clone()).unwrap();
@@ -142,9 +156,10 @@ async fn flood(target: &Multiaddr, node: PeerId, w: &ledger_core::workload::Work
         rogue.behaviour_mut().sync.send_request(&node, request);
     };
     let start = Instant::now();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let deadline = tokio::time::Instant::now() + lasting;
     let mut attack = Attack {
         banned: false,
+        refused: 0,
         bytes: 0,
         answered: 0,
         lasted: Duration::ZERO,
@@ -155,7 +170,7 @@ async fn flood(target: &Multiaddr, node: PeerId, w: &ledger_core::workload::Work
         };
         match ev {
             SwarmEvent::ConnectionEstablished { peer_id, .. } if peer_id == node => {
-                for _ in 0..64 {
+                for _ in 0..inflight {
                     ask(&mut rogue);
                 }
             }
@@ -172,7 +187,7 @@ async fn flood(target: &Multiaddr, node: PeerId, w: &ledger_core::workload::Work
                         attack.answered += 1;
                         attack.bytes += heads.len() as u64 * 80;
                     }
-                    SyncResponse::Refused { .. } => {}
+                    SyncResponse::Refused { .. } => attack.refused += 1,
                 }
                 ask(&mut rogue);
             }
@@ -290,4 +305,65 @@ async fn a_rogue_peer_flooding_sync_is_banned_with_its_new_identities() {
     .await;
     let mut honest = honest;
     honest.stop().await;
+}
+
+/// A greedy peer that stays within its in-flight budget (8 requests, like
+/// an honest node) but asks without pause is slowed to its rate, not
+/// banned, and the node's pages still answer meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_greedy_peer_is_held_to_its_rate() {
+    let bin = env!("CARGO_BIN_EXE_terroird");
+    let tmp = tempfile::tempdir().unwrap();
+    let w = workload(1_000);
+    let gpath = write_genesis(tmp.path(), &w.genesis);
+    let data = tmp.path().join("node");
+    init_data_dir(bin, &gpath, &data);
+    let (cfg, http_addr) = loopback_config(&data);
+    let port = free_port();
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        "/ip4/127.0.0.1/tcp/0",
+        &format!("/ip4/127.0.0.1/tcp/{port}"),
+    );
+    std::fs::write(&cfg, text).unwrap();
+    let (child, status) = run_binary(bin, &cfg, http_addr).await;
+    let _node = Running(child);
+    let node: PeerId = status["peer_id"].as_str().unwrap().parse().unwrap();
+    let target: Multiaddr = format!("/ip4/127.0.0.1/tcp/{port}/p2p/{node}")
+        .parse()
+        .unwrap();
+    submit_ok(http_addr, &w.records[..1_000]).await;
+
+    let lasting = Duration::from_secs(6);
+    let pages = tokio::spawn(async move {
+        let mut worst = Duration::ZERO;
+        let end = Instant::now() + lasting;
+        while Instant::now() < end {
+            let t = Instant::now();
+            let (code, _) = http(http_addr, "GET", "/status", None).await;
+            assert_eq!(code, 200);
+            worst = worst.max(t.elapsed());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        worst
+    });
+    let greedy = attack(&target, node, &w, 8, lasting).await;
+    let worst = pages.await.unwrap();
+    eprintln!(
+        "greedy peer: {} answered, {} refused in {:.1?}; banned {}; slowest /status {:.0?}",
+        greedy.answered, greedy.refused, greedy.lasted, greedy.banned, worst
+    );
+    assert!(
+        !greedy.banned,
+        "a peer within its in-flight budget was banned"
+    );
+    // 100 requests a second with a burst of 4 s of them (node defaults).
+    let allowed = 400 + 100 * greedy.lasted.as_secs_f64().ceil() as u64;
+    assert!(
+        greedy.answered <= allowed,
+        "{} answers, the budget allows {allowed}",
+        greedy.answered
+    );
+    assert!(greedy.refused > 0, "the greedy peer was never held back");
+    assert!(metric(http_addr, "terroir_sync_refused_total").await >= greedy.refused);
+    assert_eq!(metric(http_addr, "terroir_peers_banned_total").await, 0);
 }
