@@ -83,7 +83,7 @@ pub(crate) struct LatencyMs {
 }
 
 impl LatencyMs {
-    fn of(mut ms: Vec<f64>) -> Self {
+    pub(crate) fn of(mut ms: Vec<f64>) -> Self {
         ms.sort_by(f64::total_cmp);
         let at = |q: f64| {
             if ms.is_empty() {
@@ -156,11 +156,11 @@ pub(crate) struct ReplicationFigures {
 }
 
 /// A `terroird` child process; killed (SIGKILL) and reaped on drop.
-struct NodeProc {
+pub(crate) struct NodeProc {
     name: &'static str,
     child: Proc,
-    http: SocketAddr,
-    p2p: String,
+    pub(crate) http: SocketAddr,
+    pub(crate) p2p: String,
     log: PathBuf,
 }
 
@@ -205,7 +205,7 @@ fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
 
 /// `init`s a data dir and runs a node on ephemeral ports, returning once
 /// its log names both addresses and `GET /status` answers.
-fn start_node(
+pub(crate) fn start_node(
     name: &'static str,
     terroird: &Path,
     dir: &Path,
@@ -315,7 +315,11 @@ fn json_to_toml(v: &serde_json::Value) -> anyhow::Result<String> {
 }
 
 /// GET a path; (status, body). Connection errors are errors.
-fn get(agent: &ureq::Agent, addr: SocketAddr, path: &str) -> anyhow::Result<(u16, String)> {
+pub(crate) fn get(
+    agent: &ureq::Agent,
+    addr: SocketAddr,
+    path: &str,
+) -> anyhow::Result<(u16, String)> {
     let mut resp = agent
         .get(&format!("http://{addr}{path}"))
         .call()
@@ -330,7 +334,11 @@ fn get(agent: &ureq::Agent, addr: SocketAddr, path: &str) -> anyhow::Result<(u16
 }
 
 /// Named values from `GET /metrics` (Prometheus text).
-fn metrics(agent: &ureq::Agent, addr: SocketAddr, names: &[&str]) -> anyhow::Result<Vec<u64>> {
+pub(crate) fn metrics(
+    agent: &ureq::Agent,
+    addr: SocketAddr,
+    names: &[&str],
+) -> anyhow::Result<Vec<u64>> {
     let (code, body) = get(agent, addr, "/metrics")?;
     if code != 200 {
         bail!("GET /metrics on {addr}: {code}");
