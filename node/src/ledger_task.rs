@@ -12,7 +12,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ledger_core::graph::Graph;
-use ledger_core::ledger::{IngestReport, Readers};
+use ledger_core::ledger::{IngestReport, PendingReason, Readers};
 use ledger_core::store::SledStore;
 use ledger_core::{Ledger, Outcome, Reader, SignedRecord, StoreError};
 use tokio::sync::{mpsc, oneshot};
@@ -87,6 +87,9 @@ pub enum ReadFailed {
     /// The query panicked (a bug; the node goes on serving).
     #[error("the query failed: {0}")]
     Panicked(String),
+    /// The pool it was asked of is full.
+    #[error("busy")]
+    Busy,
 }
 
 /// How the ledger thread returned (it flushed the store either way).
@@ -279,6 +282,25 @@ impl LedgerHandle {
             })
     }
 
+    /// Like [`Self::read`], on `pool`'s threads instead of tokio's (see
+    /// [`crate::read_pool`]): for reads done on behalf of peers.
+    pub async fn read_on<T: Send + 'static>(
+        &self,
+        pool: &crate::read_pool::ReadPool,
+        f: impl FnOnce(&Reader<SledStore>) -> T + Send + 'static,
+    ) -> Result<T, ReadFailed> {
+        let reader = self.readers.latest();
+        match pool.run(move || f(&reader)).await {
+            Ok(Some(t)) => Ok(t),
+            Ok(None) => {
+                tracing::error!("a query for a peer panicked");
+                Err(ReadFailed::Panicked("a query for a peer".into()))
+            }
+            Err(crate::read_pool::PoolRefused::Busy) => Err(ReadFailed::Busy),
+            Err(crate::read_pool::PoolRefused::Closed) => Err(ReadFailed::Closed),
+        }
+    }
+
     /// Runs `f` on the ledger thread, between writes, and returns its
     /// result: for what must see no write half done.
     pub async fn exclusive<T: Send + 'static>(
@@ -424,8 +446,10 @@ fn commit(state: &mut LedgerState, group: Vec<Ingest>, metrics: &Metrics, announ
 
 /// Hands what landed to the announcer, in acceptance order as far as the
 /// report tells it: a submission's accepted records (`submitted`: their
-/// bytes, in order; empty for replication), then the records the pending
-/// pool released and the ledger accepted.
+/// bytes, in order; empty for replication), and those of its records that
+/// wait for a missing record of an author with a chain here (see
+/// [`travels_pending`]), then the records the pending pool released and
+/// the ledger accepted.
 fn announce(
     ledger: &Ledger<SledStore>,
     announcer: &Announcer,
@@ -436,7 +460,14 @@ fn announce(
         return;
     };
     for ((_, outcome), bytes) in report.outcomes.iter().zip(submitted) {
-        if *outcome == Outcome::Accepted {
+        let travels = match outcome {
+            Outcome::Accepted => true,
+            Outcome::Pending(_) => {
+                SignedRecord::decode(bytes).is_ok_and(|r| travels_pending(ledger, &r, outcome))
+            }
+            _ => false,
+        };
+        if travels {
             announce(bytes.clone());
         }
     }
@@ -450,6 +481,26 @@ fn announce(
             Err(e) => tracing::warn!(%hash, error = %e, "reading a released record to announce it"),
         }
     }
+}
+
+/// Whether a record left waiting in the pending pool travels on anyway:
+/// one waiting for missing records (not for its time) whose author
+/// already has a chain here, so is enrolled and answerable for it.
+/// Such a record is the next of a chain written through several nodes
+/// (a load balancer, a CLI failing over): if it waited where it was
+/// written until its predecessor came, a chain of n batches would reach
+/// the others one hop per batch. Travelling, it waits in every pool, and
+/// the whole chain lands everywhere as soon as its first missing record
+/// does. Strangers' records never travel before they land.
+pub fn travels_pending(
+    reader: &Reader<SledStore>,
+    record: &SignedRecord,
+    outcome: &Outcome,
+) -> bool {
+    matches!(outcome, Outcome::Pending(PendingReason::Missing { .. }))
+        && reader
+            .key_state(&record.record.author)
+            .is_ok_and(|s| s.is_some())
 }
 
 fn count(metrics: &Metrics, report: &IngestReport) {

@@ -165,6 +165,7 @@ impl Node {
                     },
                 },
                 log_cursors: CursorFile::in_dir(&s.data_dir),
+                answer_nice: s.limits.writer_nice,
             },
             ledger.clone(),
             metrics.clone(),

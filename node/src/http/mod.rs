@@ -155,7 +155,11 @@ impl From<LedgerClosed> for ApiError {
 impl From<crate::ledger_task::ReadFailed> for ApiError {
     fn from(e: crate::ledger_task::ReadFailed) -> Self {
         match e {
-            crate::ledger_task::ReadFailed::Closed => closed(e),
+            // HTTP reads never go to a pool that can be full; if one
+            // did, the client may try again.
+            crate::ledger_task::ReadFailed::Closed | crate::ledger_task::ReadFailed::Busy => {
+                closed(e)
+            }
             // The panic's text (logged where it happened) is Rust's, not
             // the client's business.
             crate::ledger_task::ReadFailed::Panicked(_) => {

@@ -169,9 +169,11 @@ pub(super) async fn gossip_batcher(
 
 /// Validates a batch of gossiped records with one ledger ingest and tells
 /// gossipsub each message's verdict: accepted records are forwarded;
-/// rejected ones are rejected and their sender struck; duplicates and
-/// records still waiting are ignored, and their senders asked for what
-/// they wait on. A record that waited on another of the same batch and was
+/// rejected ones are rejected and their sender struck; duplicates are
+/// ignored; records still waiting for missing records are forwarded if
+/// their author has a chain here (they travel while they wait, see
+/// `ledger_task::travels_pending`) and ignored otherwise, and their
+/// senders are asked for what they wait on. A record that waited on another of the same batch and was
 /// stored by the same ingest is accepted like any other. One record's
 /// verdict never depends on the rest of the batch beyond that: the ledger
 /// judges each on its own causal past.
@@ -189,8 +191,14 @@ async fn validate_batch(ledger: &LedgerHandle, handle: &NetworkHandle, batch: Ve
         records.push(item.record);
     }
     let mut strikes = Vec::new();
-    // (index in the batch, its hash, the hashes it waits for)
-    let mut waiting: Vec<(usize, ledger_core::Hash, Vec<ledger_core::Hash>)> = Vec::new();
+    // (index in the batch, its hash, its author, the hashes it waits for)
+    let mut waiting: Vec<(
+        usize,
+        ledger_core::Hash,
+        ledger_core::PublicKey,
+        Vec<ledger_core::Hash>,
+    )> = Vec::new();
+    let authors: Vec<ledger_core::PublicKey> = records.iter().map(|r| r.record.author).collect();
     if let Ok(Ok(report)) = ledger.ingest(records).await {
         for (i, (v, (hash, outcome))) in verdicts.iter_mut().zip(report.outcomes).enumerate() {
             v.acceptance = match outcome {
@@ -200,7 +208,9 @@ async fn validate_batch(ledger: &LedgerHandle, handle: &NetworkHandle, batch: Ve
                     MessageAcceptance::Reject
                 }
                 Outcome::Pending(PendingReason::Missing { hashes }) => {
-                    waiting.push((i, hash, hashes));
+                    if let Some(author) = authors.get(i) {
+                        waiting.push((i, hash, *author, hashes));
+                    }
                     MessageAcceptance::Ignore
                 }
                 _ => MessageAcceptance::Ignore,
@@ -210,9 +220,11 @@ async fn validate_batch(ledger: &LedgerHandle, handle: &NetworkHandle, batch: Ve
     let mut missing: BTreeMap<PeerId, BTreeSet<ledger_core::Hash>> = BTreeMap::new();
     if !waiting.is_empty() {
         // Which waiting records are stored now (released by this ingest),
-        // and which of their missing hashes are neither stored nor waiting
-        // in this batch themselves (then what they wait on is asked for).
-        let in_batch: HashSet<ledger_core::Hash> = waiting.iter().map(|(_, h, _)| *h).collect();
+        // which travel on while they wait (their author has a chain here:
+        // see `ledger_task::travels_pending`), and which of their missing
+        // hashes are neither stored nor waiting in this batch themselves
+        // (then what they wait on is asked for).
+        let in_batch: HashSet<ledger_core::Hash> = waiting.iter().map(|(_, h, _, _)| *h).collect();
         let checked = ledger
             .read(move |r| {
                 let stored = |h: &ledger_core::Hash| {
@@ -220,24 +232,26 @@ async fn validate_batch(ledger: &LedgerHandle, handle: &NetworkHandle, batch: Ve
                 };
                 waiting
                     .into_iter()
-                    .map(|(i, hash, wants)| {
+                    .map(|(i, hash, author, wants)| {
                         let absent: Vec<_> = wants
                             .into_iter()
                             .filter(|h| !in_batch.contains(h) && !stored(h))
                             .collect();
-                        (i, stored(&hash), absent)
+                        let travels = r.key_state(&author).is_ok_and(|s| s.is_some());
+                        (i, stored(&hash), travels, absent)
                     })
                     .collect::<Vec<_>>()
             })
             .await
             .unwrap_or_default();
-        for (i, now_stored, absent) in checked {
+        for (i, now_stored, travels, absent) in checked {
             let Some(v) = verdicts.get_mut(i) else {
                 continue;
             };
-            if now_stored {
+            if now_stored || travels {
                 v.acceptance = MessageAcceptance::Accept;
-            } else {
+            }
+            if !now_stored {
                 missing.entry(v.source).or_default().extend(absent);
             }
         }
@@ -387,16 +401,32 @@ mod tests {
             }
             items.push(item(honest, &r[i]));
         }
+        // A stranger (a key nobody enrolled) whose record waits for a
+        // record nobody has: it waits here and does not travel.
+        let mut stranger = ledger_core::author::Author::resume(
+            workload::key_for("stranger", 0),
+            w.genesis.id(),
+            Some((3, Hash::of(b"nothing"))),
+        );
+        let strangers = stranger.sign(r[j].record.time, vec![], r[j].record.event.clone());
+        items.push(item(honest, &strangers));
         let forged_id = item(evil, &forged).id;
-        let left_waiting = item(honest, &r[j]).id;
+        let stranger_waiting = item(honest, &strangers).id;
+        let author_j = r[j].record.author;
         let (_dir, ledger, _metrics, _, cmds) = batch_all(w.genesis.clone(), items).await;
+        let has_chain = ledger
+            .read(move |r| r.key_state(&author_j).unwrap().is_some())
+            .await
+            .unwrap();
+        assert!(has_chain, "the waiting record's author has a chain here");
 
         let v = verdicts(&cmds);
-        assert_eq!(v.len(), order.len() + 1, "every message gets a verdict");
+        assert_eq!(v.len(), order.len() + 2, "every message gets a verdict");
         for v in &v {
+            // The record left waiting travels on: its author has a chain.
             let want = if v.id == forged_id {
                 MessageAcceptance::Reject
-            } else if v.id == left_waiting {
+            } else if v.id == stranger_waiting {
                 MessageAcceptance::Ignore
             } else {
                 MessageAcceptance::Accept
@@ -419,15 +449,17 @@ mod tests {
                 _ => None,
             })
             .collect();
+        let mut asked = [r[m].hash(), Hash::of(b"nothing")];
+        asked.sort();
         assert_eq!(
             fetches,
             vec![(
                 &honest,
                 &SyncRequest::Records {
-                    hashes: vec![r[m].hash().0]
+                    hashes: asked.iter().map(|h| h.0).collect()
                 }
             )],
-            "the sender of the waiting record is asked for what it waits on"
+            "the sender of the waiting records is asked for what they wait on"
         );
         let (hb, hk, hj) = (r[b].hash(), r[k].hash(), r[j].hash());
         let held = ledger

@@ -55,12 +55,14 @@ use crate::ledger_task::LedgerHandle;
 use crate::log_cursors::{CursorFile, Saver};
 use crate::metrics::Metrics;
 use crate::protocol::{self, SyncRequest, SyncResponse};
+use crate::read_pool::ReadPool;
 use crate::sync::{Ingested, LogSyncs, Plan};
 
 pub use self::client::{MAX_OUTBOUND_PER_PEER, MAX_QUEUED_PER_PEER};
 pub use self::gate::{Gate, BANNED_HANDSHAKE_EVERY, MAX_BANNED};
 pub use self::gossip::{GOSSIP_BATCH_RECORDS, GOSSIP_BATCH_WAIT, GOSSIP_QUEUE, GOSSIP_QUEUE_BYTES};
 pub use self::peers::{SyncBudget, FORGET_AFTER, HEADS_PER_SEC, MAX_KNOWN_PEERS, SYNC_BURST_SECS};
+pub use self::server::{ANSWER_QUEUE, ANSWER_THREADS};
 pub use self::swarm::{
     build_swarm, build_swarm_with, Behaviour, BehaviourEvent, ConnectionCaps, PING_INTERVAL,
     PING_TIMEOUT,
@@ -226,6 +228,8 @@ pub struct NetworkParts {
     pub policy: PeerPolicy,
     /// Where the log syncs' cursors are kept across restarts.
     pub log_cursors: CursorFile,
+    /// The niceness peers' answers are read at (the ledger writer's).
+    pub answer_nice: i32,
 }
 
 /// Starts the swarm task; it ends when `shutdown` turns true.
@@ -264,6 +268,13 @@ pub fn spawn(
         tracing::info!(peers = cursors.len(), "resuming log-sync cursors");
     }
     let policy = parts.policy;
+    let answer_pool = ReadPool::spawn(
+        "peer-reads",
+        server::ANSWER_THREADS,
+        parts.answer_nice,
+        server::ANSWER_QUEUE,
+    )
+    .map_err(|e| anyhow::anyhow!("starting the peer read threads: {e}"))?;
     let net = Net {
         swarm,
         topic,
@@ -272,6 +283,7 @@ pub fn spawn(
         handle: handle.clone(),
         metrics,
         workers: Arc::new(Semaphore::new(MAX_WORKERS)),
+        answer_pool,
         gossip_tx,
         gossip: GossipInflight::default(),
         book: PeerBook::new(&policy.bootstrap, policy.redial_max),
@@ -298,6 +310,8 @@ struct Net {
     handle: NetworkHandle,
     metrics: Arc<Metrics>,
     workers: Arc<Semaphore>,
+    /// Where peers' answers are read.
+    answer_pool: ReadPool,
     gossip_tx: mpsc::Sender<GossipItem>,
     gossip: GossipInflight,
     book: PeerBook,

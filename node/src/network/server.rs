@@ -1,6 +1,9 @@
 //! The sync server: answering peers' requests within each peer's budget
-//! ([`SyncBudgets`]): requests in flight, requests per second and answer
-//! bytes per second. A peer over its rates is refused until they have
+//! ([`super::peers::SyncBudgets`]): requests in flight, requests per
+//! second (heads apart) and answer bytes per second. Answers are read on
+//! a pool of [`ANSWER_THREADS`] threads at the ledger writer's priority
+//! ([`crate::read_pool`]), so peers together never take more than that
+//! and never go before a shopper's page. A peer over its rates is refused until they have
 //! refilled; one with more requests in flight than any honest client
 //! keeps is refused and struck, and banned at the strike limit.
 
@@ -13,6 +16,11 @@ use super::peers::Admit;
 use super::{Net, NetCmd};
 use crate::protocol::{SyncRequest, SyncResponse};
 use crate::sync;
+
+/// Threads reading answers for peers, all peers together.
+pub const ANSWER_THREADS: usize = 2;
+/// Answers waiting for those threads; beyond, requests are refused as busy.
+pub const ANSWER_QUEUE: usize = 64;
 
 /// Bytes a heads entry is charged (its CBOR is about this).
 const HEAD_BYTES: usize = 110;
@@ -51,9 +59,14 @@ impl Net {
             self.budgets.answered(&peer, 0, Instant::now());
             return refuse(self, channel, "busy");
         };
-        let (ledger, handle) = (self.ledger.clone(), self.handle.clone());
+        let (ledger, handle, pool) = (
+            self.ledger.clone(),
+            self.handle.clone(),
+            self.answer_pool.clone(),
+        );
         tokio::spawn(async move {
-            let response = match ledger.read(move |r| sync::answer(r, &request)).await {
+            let read = ledger.read_on(&pool, move |r| sync::answer(r, &request));
+            let response = match read.await {
                 Ok(Ok(r)) => r,
                 Ok(Err(e)) => SyncResponse::Refused {
                     reason: e.to_string(),
