@@ -46,13 +46,13 @@ pub(crate) const SUBMIT_BATCH: usize = 1_000;
 /// Records whose propagation is timed.
 pub(crate) const LATENCY_SAMPLES: usize = 200;
 /// How long a node may take to start.
-const START_DEADLINE: Duration = Duration::from_secs(30);
+pub(crate) const START_DEADLINE: Duration = Duration::from_secs(30);
 /// Bytes a node's data directory may hold per record before the bench
 /// kills the cluster ([`DiskGuard`]): about three times the most any
 /// layout so far has needed (5 KB a record at 1M, before the log layout).
-const NODE_DISK_PER_RECORD: u64 = 16 << 10;
+pub(crate) const NODE_DISK_PER_RECORD: u64 = 16 << 10;
 /// ... plus sled's fixed files and slack.
-const NODE_DISK_BASE: u64 = 256 << 20;
+pub(crate) const NODE_DISK_BASE: u64 = 256 << 20;
 
 /// Where to find `terroird`: the given path, or next to this binary.
 pub(crate) fn locate_terroird(given: Option<&Path>) -> anyhow::Result<PathBuf> {
@@ -156,12 +156,12 @@ pub(crate) struct ReplicationFigures {
 }
 
 /// A `terroird` child process; killed (SIGKILL) and reaped on drop.
-struct NodeProc {
-    name: &'static str,
+pub(crate) struct NodeProc {
+    pub name: &'static str,
     child: Proc,
-    http: SocketAddr,
-    p2p: String,
-    log: PathBuf,
+    pub http: SocketAddr,
+    pub p2p: String,
+    pub log: PathBuf,
 }
 
 impl Drop for NodeProc {
@@ -173,7 +173,7 @@ impl Drop for NodeProc {
 }
 
 /// The tail of a node's log, for error messages.
-fn log_tail(log: &Path) -> String {
+pub(crate) fn log_tail(log: &Path) -> String {
     let text = std::fs::read_to_string(log).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(10)..].join("\n")
@@ -204,13 +204,16 @@ fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
 }
 
 /// `init`s a data dir and runs a node on ephemeral ports, returning once
-/// its log names both addresses and `GET /status` answers.
-fn start_node(
+/// its log names both addresses and `GET /status` answers. `limits` is
+/// the config's `[limits]` table (TOML lines; empty for the defaults).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn start_node(
     name: &'static str,
     terroird: &Path,
     dir: &Path,
     genesis: &Path,
     bootstrap: &[String],
+    limits: &str,
     agent: &ureq::Agent,
     guard: &DiskGuard,
 ) -> anyhow::Result<NodeProc> {
@@ -236,7 +239,11 @@ fn start_node(
         "bootstrap": bootstrap,
         "http": "127.0.0.1:0",
     });
-    let toml = json_to_toml(&config)?;
+    let mut toml = json_to_toml(&config)?;
+    if !limits.is_empty() {
+        toml.push_str("\n[limits]\n");
+        toml.push_str(limits);
+    }
     let config_path = data.join("terroird.toml");
     std::fs::write(&config_path, toml)
         .with_context(|| format!("writing {}", config_path.display()))?;
@@ -315,7 +322,11 @@ fn json_to_toml(v: &serde_json::Value) -> anyhow::Result<String> {
 }
 
 /// GET a path; (status, body). Connection errors are errors.
-fn get(agent: &ureq::Agent, addr: SocketAddr, path: &str) -> anyhow::Result<(u16, String)> {
+pub(crate) fn get(
+    agent: &ureq::Agent,
+    addr: SocketAddr,
+    path: &str,
+) -> anyhow::Result<(u16, String)> {
     let mut resp = agent
         .get(&format!("http://{addr}{path}"))
         .call()
@@ -330,7 +341,11 @@ fn get(agent: &ureq::Agent, addr: SocketAddr, path: &str) -> anyhow::Result<(u16
 }
 
 /// Named values from `GET /metrics` (Prometheus text).
-fn metrics(agent: &ureq::Agent, addr: SocketAddr, names: &[&str]) -> anyhow::Result<Vec<u64>> {
+pub(crate) fn metrics(
+    agent: &ureq::Agent,
+    addr: SocketAddr,
+    names: &[&str],
+) -> anyhow::Result<Vec<u64>> {
     let (code, body) = get(agent, addr, "/metrics")?;
     if code != 200 {
         bail!("GET /metrics on {addr}: {code}");
@@ -561,10 +576,10 @@ fn cluster(
         sent: Mutex::new(vec![None; sample_count]),
     });
 
-    let a = start_node("a", terroird, dir, &genesis, &[], &agent, guard)?;
+    let a = start_node("a", terroird, dir, &genesis, &[], "", &agent, guard)?;
     let boot = [a.p2p.clone()];
-    let b = start_node("b", terroird, dir, &genesis, &boot, &agent, guard)?;
-    let c = start_node("c", terroird, dir, &genesis, &boot, &agent, guard)?;
+    let b = start_node("b", terroird, dir, &genesis, &boot, "", &agent, guard)?;
+    let c = start_node("c", terroird, dir, &genesis, &boot, "", &agent, guard)?;
     let base = counts(&agent, a.http)?.0;
     let target = base + records as u64;
     // Give the mesh a moment to form: B and C must both see A.
@@ -706,7 +721,7 @@ fn cluster(
     drop(c);
     drop(b);
     let spawned = Instant::now();
-    let d = start_node("d", terroird, dir, &genesis, &boot, &agent, guard)?;
+    let d = start_node("d", terroird, dir, &genesis, &boot, "", &agent, guard)?;
     let ready = Instant::now();
     let catch_deadline =
         ready + Duration::from_secs(120) + Duration::from_millis(records as u64 * 3);
