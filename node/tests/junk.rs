@@ -161,7 +161,10 @@ async fn stop(mut node: Running) {
         if let Some(s) = node.0.try_wait().unwrap() {
             break s;
         }
-        assert!(start.elapsed() < DEADLINE, "terroird did not stop on SIGTERM");
+        assert!(
+            start.elapsed() < DEADLINE,
+            "terroird did not stop on SIGTERM"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(exit.success(), "terroird exited with {exit}");
@@ -320,12 +323,14 @@ async fn junk_from_unenrolled_keys_is_bounded_and_drains() {
         t.parked_bytes
     );
 
-
-
     let body = serde_json::json!({ "record": hex::encode(first.encode()) }).to_string();
     let (code, resp) = http(addr, "POST", "/records", Some(body.as_bytes())).await;
     let v: Value = serde_json::from_slice(&resp).unwrap();
-    assert_eq!((code, v["outcome"].as_str()), (200, Some("accepted")), "{v}");
+    assert_eq!(
+        (code, v["outcome"].as_str()),
+        (200, Some("accepted")),
+        "{v}"
+    );
     let (code, _) = http(addr, "GET", &format!("/records/{}", second.hash()), None).await;
     assert_eq!(code, 200, "the waiting record did not land");
     assert_eq!(pending(addr).await, t.parked);
@@ -406,5 +411,9 @@ async fn parked_records_survive_sigkill() {
     drop(node);
     let (child, s) = run_binary(BIN, &cfg, addr).await;
     let _node = Running(child);
-    assert_eq!(s["pending"].as_u64(), Some(1), "the parked record was lost: {s}");
+    assert_eq!(
+        s["pending"].as_u64(),
+        Some(1),
+        "the parked record was lost: {s}"
+    );
 }
