@@ -271,8 +271,10 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         ingest,
         serving,
         queries,
-        replication,
-        roundrobin,
+        report::Clusters {
+            replication,
+            roundrobin,
+        },
     );
     print!("{}", figures.table());
     if let Some(path) = &args.json {

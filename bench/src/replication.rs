@@ -203,17 +203,33 @@ fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
         .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
 }
 
+/// What a node is told besides its data dir and genesis.
+#[derive(Debug, Default)]
+pub(crate) struct Setup {
+    /// Peers to dial (multiaddrs).
+    pub bootstrap: Vec<String>,
+    /// The config's `[limits]` table (TOML lines; empty: the defaults).
+    pub limits: String,
+}
+
+impl Setup {
+    /// Default limits, these peers.
+    fn boot(bootstrap: &[String]) -> Self {
+        Setup {
+            bootstrap: bootstrap.to_vec(),
+            limits: String::new(),
+        }
+    }
+}
+
 /// `init`s a data dir and runs a node on ephemeral ports, returning once
-/// its log names both addresses and `GET /status` answers. `limits` is
-/// the config's `[limits]` table (TOML lines; empty for the defaults).
-#[allow(clippy::too_many_arguments)]
+/// its log names both addresses and `GET /status` answers.
 pub(crate) fn start_node(
     name: &'static str,
     terroird: &Path,
     dir: &Path,
     genesis: &Path,
-    bootstrap: &[String],
-    limits: &str,
+    setup: &Setup,
     agent: &ureq::Agent,
     guard: &DiskGuard,
 ) -> anyhow::Result<NodeProc> {
@@ -236,13 +252,13 @@ pub(crate) fn start_node(
         "data_dir": data,
         "genesis": genesis,
         "listen": ["/ip4/127.0.0.1/tcp/0"],
-        "bootstrap": bootstrap,
+        "bootstrap": setup.bootstrap,
         "http": "127.0.0.1:0",
     });
     let mut toml = json_to_toml(&config)?;
-    if !limits.is_empty() {
+    if !setup.limits.is_empty() {
         toml.push_str("\n[limits]\n");
-        toml.push_str(limits);
+        toml.push_str(&setup.limits);
     }
     let config_path = data.join("terroird.toml");
     std::fs::write(&config_path, toml)
@@ -576,10 +592,34 @@ fn cluster(
         sent: Mutex::new(vec![None; sample_count]),
     });
 
-    let a = start_node("a", terroird, dir, &genesis, &[], "", &agent, guard)?;
+    let a = start_node(
+        "a",
+        terroird,
+        dir,
+        &genesis,
+        &Setup::default(),
+        &agent,
+        guard,
+    )?;
     let boot = [a.p2p.clone()];
-    let b = start_node("b", terroird, dir, &genesis, &boot, "", &agent, guard)?;
-    let c = start_node("c", terroird, dir, &genesis, &boot, "", &agent, guard)?;
+    let b = start_node(
+        "b",
+        terroird,
+        dir,
+        &genesis,
+        &Setup::boot(&boot),
+        &agent,
+        guard,
+    )?;
+    let c = start_node(
+        "c",
+        terroird,
+        dir,
+        &genesis,
+        &Setup::boot(&boot),
+        &agent,
+        guard,
+    )?;
     let base = counts(&agent, a.http)?.0;
     let target = base + records as u64;
     // Give the mesh a moment to form: B and C must both see A.
@@ -721,7 +761,15 @@ fn cluster(
     drop(c);
     drop(b);
     let spawned = Instant::now();
-    let d = start_node("d", terroird, dir, &genesis, &boot, "", &agent, guard)?;
+    let d = start_node(
+        "d",
+        terroird,
+        dir,
+        &genesis,
+        &Setup::boot(&boot),
+        &agent,
+        guard,
+    )?;
     let ready = Instant::now();
     let catch_deadline =
         ready + Duration::from_secs(120) + Duration::from_millis(records as u64 * 3);

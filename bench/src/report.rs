@@ -219,6 +219,13 @@ fn cpu_model() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// The runs of real `terroird` clusters: each absent when skipped, an
+/// error when it failed.
+pub(crate) struct Clusters {
+    pub replication: Option<Result<ReplicationFigures, String>>,
+    pub roundrobin: Option<Result<RoundRobinFigures, String>>,
+}
+
 impl Figures {
     pub(crate) fn new(
         records: usize,
@@ -227,15 +234,14 @@ impl Figures {
         ingest: IngestFigures,
         serving: ServingFigures,
         queries: QueryFigures,
-        replication: Option<Result<ReplicationFigures, String>>,
-        roundrobin: Option<Result<RoundRobinFigures, String>>,
+        clusters: Clusters,
     ) -> Self {
-        let (replication, replication_error) = match replication {
+        let (replication, replication_error) = match clusters.replication {
             Some(Ok(r)) => (Some(r), None),
             Some(Err(why)) => (None, Some(why)),
             None => (None, None),
         };
-        let (roundrobin, roundrobin_error) = match roundrobin {
+        let (roundrobin, roundrobin_error) = match clusters.roundrobin {
             Some(Ok(r)) => (Some(r), None),
             Some(Err(why)) => (None, Some(why)),
             None => (None, None),

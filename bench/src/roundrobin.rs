@@ -24,7 +24,7 @@ use serde::Serialize;
 
 use crate::guard::DiskGuard;
 use crate::replication::{
-    self, get, metrics, start_node, NodeProc, NODE_DISK_BASE, NODE_DISK_PER_RECORD,
+    self, get, metrics, start_node, NodeProc, Setup, NODE_DISK_BASE, NODE_DISK_PER_RECORD,
 };
 
 /// Records per `POST /records`.
@@ -169,9 +169,12 @@ fn cluster(
     let names = ["n0", "n1", "n2", "n3"];
     let mut nodes: Vec<NodeProc> = Vec::new();
     for name in names.into_iter().take(NODES) {
-        let boot: Vec<String> = nodes.iter().map(|n| n.p2p.clone()).collect();
+        let setup = Setup {
+            bootstrap: nodes.iter().map(|n| n.p2p.clone()).collect(),
+            limits: limits.clone(),
+        };
         nodes.push(start_node(
-            name, terroird, dir, &gpath, &boot, &limits, &agent, guard,
+            name, terroird, dir, &gpath, &setup, &agent, guard,
         )?);
     }
     let mesh_deadline = Instant::now() + replication::START_DEADLINE;

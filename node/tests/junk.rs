@@ -87,7 +87,7 @@ fn junk(genesis: &ledger_core::Genesis, i: usize, at: u64) -> SignedRecord {
     let deps: Vec<Hash> = (0..if wide { WIDE_DEPS } else { 1 })
         .map(|d| Hash::of(format!("nothing/{i}/{d}").as_bytes()))
         .collect();
-    let time = if !wide && i % 10 == 0 {
+    let time = if !wide && i.is_multiple_of(10) {
         at + 3_600_000
     } else {
         at
@@ -275,6 +275,27 @@ async fn junk_from_unenrolled_keys_is_bounded_and_drains() {
         "junk sent in {sent_in:.1?} ({:.0} records/s): {t:?}",
         JUNK as f64 / sent_in.as_secs_f64()
     );
+
+    // Every record was answered; the horizon refused the far-dated ones
+    // whatever they waited for; the strangers' budget held, by count and
+    // by bytes, and the rest was refused.
+    let far = (WIDE..JUNK).filter(|i| i.is_multiple_of(10)).count() as u64;
+    assert_eq!(t.too_far_ahead, far);
+    assert_eq!(t.parked + t.stranger_full + t.too_far_ahead, JUNK as u64);
+    assert!(t.parked > 0 && t.parked <= STRANGER_CAPACITY, "{t:?}");
+    assert!(t.parked_bytes <= STRANGER_BYTES, "{t:?}");
+    // The wide ones fill the bytes first: no room is left for even a
+    // narrow one.
+    assert!(
+        t.parked_bytes + narrow[1].encode().len() as u64 > STRANGER_BYTES,
+        "{t:?}"
+    );
+    assert_eq!(pending(addr).await, t.parked);
+    assert_eq!(
+        metric(addr, "terroir_records_stranger_full_total").await,
+        t.stranger_full
+    );
+
     // A legitimate author's records out of order, the pool full of junk:
     // the later one waits (in the known authors' room), the earlier one
     // is accepted and releases it.
@@ -307,16 +328,23 @@ async fn junk_from_unenrolled_keys_is_bounded_and_drains() {
          (+{growth} for {} bytes of parked records)",
         t.parked_bytes
     );
-    // Disk growth. What the pool may hold is bounded by `stranger_bytes`
-    // (4 MiB of records); on disk each parked record also has its parking
-    // entry and one waiting-index key per missing dep (64 bytes of key
-    // each, so a wide record's 2 KiB of deps cost about twice that
-    // again), all written through sled's log, which keeps the values of
-    // a batch once in its log and once in its pages until it compacts.
-    // Refused records write nothing. So the bound is 4 × stranger_bytes
-    // plus 8 MiB for sled's own growth (its segment files grow in
-    // steps); the measured figure is printed above.
-    let bound = 4 * STRANGER_BYTES + 8 * 1024 * 1024;
+
+    // Disk growth, measured after a clean stop: the pool's entries live
+    // in the ledger's in-memory tail until a fold or a clean close, so
+    // right after the junk the data dir had not grown at all.
+    //
+    // The bound: the pool holds at most `stranger_bytes` (4 MiB) of
+    // strangers' records. On disk each parked record also has a parking
+    // entry and one waiting-index key per missing dep (a 64-byte key for
+    // each 32-byte dep: for junk at `MAX_DEPS` about as much again as
+    // the record), so about 2 × stranger_bytes of keys and values are
+    // written; sled then writes them through its log and its pages and
+    // grows its files in segments. Refused records write nothing.
+    // Measured on the reference run: +19.9 MB for 4.19 MB parked (4.75×);
+    // the bound is 6 × stranger_bytes (25.2 MB), a documented worst case
+    // to be stated in docs/operator.md. sled does not shrink its files
+    // when the pool drains (the space is reused by later writes).
+    let bound = 6 * STRANGER_BYTES;
     assert!(
         growth <= bound,
         "the data dir grew by {growth} bytes for {} parked junk bytes (bound {bound})",
