@@ -160,6 +160,8 @@ mod tests {
         assert!(CATCH_UP_VS_INGEST.check(0.5).pass);
         assert!(!CATCH_UP_VS_INGEST.check(0.49).pass);
         assert!(CATCH_UP_POOL_DROPS.check(0.0).pass);
+        assert!(ROUNDROBIN_CONVERGED.check(10.0).pass);
+        assert!(!ROUNDROBIN_CONVERGED.check(10.01).pass);
     }
 
     #[test]
