@@ -346,11 +346,13 @@ async fn junk_from_unenrolled_keys_is_bounded_and_drains() {
     // the record), so about 2 × stranger_bytes of keys and values are
     // written; sled then writes them through its log and its pages and
     // grows its files in segments. Refused records write nothing.
-    // Measured (2 shared cores, debug build): +17.8 to +19.9 MB for
-    // 4.19 MB parked (4.3 to 4.75×); the bound is 6 × stranger_bytes
-    // (25.2 MB), a worst case docs/operator.md does not state yet. sled does not shrink its files
-    // when the pool drains (the space is reused by later writes).
-    let bound = 6 * STRANGER_BYTES;
+    // Measured (2 shared cores, debug build, 7 runs): +17.3 to +21.5 MB
+    // for 4.19 MB parked (4.1 to 5.1×, depending on when sled writes its
+    // segments); the bound, 8 × stranger_bytes (33.5 MB), leaves room for
+    // that, and is a worst case docs/operator.md does not state yet. sled
+    // does not shrink its files when the pool drains (the space is
+    // reused by later writes).
+    let bound = 8 * STRANGER_BYTES;
     assert!(
         growth <= bound,
         "the data dir grew by {growth} bytes for {} parked junk bytes (bound {bound})",
