@@ -26,6 +26,7 @@ mod primitives;
 mod queries;
 mod replication;
 mod report;
+mod rogue;
 mod roundrobin;
 mod serving;
 mod targets;
@@ -126,6 +127,9 @@ enum Command {
     /// Only the serving figures: consumer pages and `/status` while the
     /// ledger takes in the second half of the workload.
     Serving(ServingArgs),
+    /// A rogue peer against a real terroird: consumer pages and ingest
+    /// with and without a flood of sync requests.
+    Rogue(RogueArgs),
     /// Write the generated workload to a file (the bench runs this in a
     /// child process, so generating does not count in its memory figure).
     #[command(hide = true)]
@@ -141,6 +145,20 @@ struct ServingArgs {
     /// Records in the generated workload.
     #[arg(long, default_value_t = 100_000)]
     records: usize,
+}
+
+#[derive(clap::Args, Clone)]
+struct RogueArgs {
+    /// Records in the generated workload (half stored first, a quarter
+    /// per phase).
+    #[arg(long, default_value_t = 40_000)]
+    records: usize,
+    /// The `terroird` binary (default: next to this one).
+    #[arg(long)]
+    terroird: Option<PathBuf>,
+    /// Also write the figures as JSON to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Clone)]
@@ -161,6 +179,7 @@ fn main() -> ExitCode {
         Some(Command::Replicate(args)) => replicate(&args),
         Some(Command::Roundrobin(args)) => roundrobin_only(&args),
         Some(Command::Serving(args)) => serving_only(&args),
+        Some(Command::Rogue(args)) => rogue_only(&args),
         Some(Command::Workload(args)) => ingest::write_workload(args.records, &args.out),
         Some(Command::IngestChild(args)) => killed::child(&args),
         None => run(&cli.run),
@@ -181,6 +200,29 @@ fn serving_only(args: &ServingArgs) -> anyhow::Result<()> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let figures = serving::measure(&workload, tmp.path(), ingest::verify_threads(cores))?;
     println!("{}", serde_json::to_string_pretty(&figures)?);
+    Ok(())
+}
+
+/// The rogue-peer figures alone, printed as JSON.
+fn rogue_only(args: &RogueArgs) -> anyhow::Result<()> {
+    let terroird = replication::locate_terroird(args.terroird.as_deref())?;
+    let tmp = tempfile::tempdir().context("creating a temporary directory")?;
+    let workload = ingest::prepare(args.records, &tmp.path().join("workload.bin"))?;
+    let figures = rogue::measure(&workload, &terroird, &tmp.path().join("rogue"))?;
+    let json = serde_json::to_string_pretty(&figures)?;
+    println!("{json}");
+    eprintln!(
+        "rogue: page p99 {:.1} ms quiet, {:.1} ms attacked ({:.2}x, target <= 2); ingest {:.0}/s quiet, {:.0}/s attacked ({:.2}x, target >= 0.8)",
+        figures.quiet.page.p99_ms,
+        figures.attacked.page.p99_ms,
+        figures.page_p99_ratio,
+        figures.quiet.ingest_per_s,
+        figures.attacked.ingest_per_s,
+        figures.ingest_ratio
+    );
+    if let Some(path) = &args.json {
+        std::fs::write(path, &json).with_context(|| format!("writing {}", path.display()))?;
+    }
     Ok(())
 }
 

@@ -83,7 +83,7 @@ pub(crate) struct LatencyMs {
 }
 
 impl LatencyMs {
-    fn of(mut ms: Vec<f64>) -> Self {
+    pub(crate) fn of(mut ms: Vec<f64>) -> Self {
         ms.sort_by(f64::total_cmp);
         let at = |q: f64| {
             if ms.is_empty() {
@@ -157,11 +157,11 @@ pub(crate) struct ReplicationFigures {
 
 /// A `terroird` child process; killed (SIGKILL) and reaped on drop.
 pub(crate) struct NodeProc {
-    pub name: &'static str,
+    pub(crate) name: &'static str,
     child: Proc,
-    pub http: SocketAddr,
-    pub p2p: String,
-    pub log: PathBuf,
+    pub(crate) http: SocketAddr,
+    pub(crate) p2p: String,
+    pub(crate) log: PathBuf,
 }
 
 impl Drop for NodeProc {

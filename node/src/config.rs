@@ -38,6 +38,11 @@ pub struct Config {
     /// Discover peers on the local network with mDNS.
     #[serde(default)]
     pub mdns: bool,
+    /// When set, `POST /records` needs `Authorization: Bearer TOKEN` with
+    /// a token listed in this file (`terroird token` makes them); unset,
+    /// anyone who reaches the HTTP API may submit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submit_tokens: Option<PathBuf>,
     /// Limits and intervals.
     #[serde(default)]
     pub limits: Limits,
@@ -63,9 +68,36 @@ pub struct Limits {
     /// How often heads are compared with every peer (ms). Catch-up after a
     /// missed gossip message takes at most this long.
     pub sync_interval_ms: u64,
-    /// Invalid records a peer may send before it is disconnected and
-    /// banned for the life of the process.
+    /// Strikes (an invalid record, undecodable bytes, more sync requests
+    /// at once than an honest node makes) a peer may collect before it is
+    /// disconnected and banned for `ban_ms`. Strikes are forgotten an
+    /// hour after the last.
     pub max_strikes: u32,
+    /// How long a ban lasts (ms). It covers the peer's address too: new
+    /// identities from it are refused while it lasts, though peers known
+    /// before from the same address are not.
+    pub ban_ms: u64,
+    /// Peers the node keeps connected: below it, every known peer not
+    /// connected is dialled, each on its own backoff.
+    pub target_peers: usize,
+    /// Connections to peers at most, in and out together.
+    pub max_peers: u32,
+    /// Inbound peer connections from one address (an IPv6 /64) at most.
+    pub max_peer_connections_per_ip: u32,
+    /// The longest wait between two dials of a lost peer (ms): a healed
+    /// split reconnects within about this.
+    pub redial_max_ms: u64,
+    /// Sync requests one peer may have in flight with this node; more get
+    /// refused, and a strike. Must be at least the 8 this node itself keeps
+    /// in flight with a peer.
+    pub peer_sync_inflight: usize,
+    /// Sync requests one peer may make per second, sustained (bursts of
+    /// 4 s of it); more are refused until the rate refills.
+    pub peer_sync_requests_per_sec: u32,
+    /// Bytes of sync answers one peer may draw per second, sustained
+    /// (bursts of 4 s of it); a peer over it is refused until the rate
+    /// has paid for what it drew.
+    pub peer_sync_bytes_per_sec: u64,
     /// Largest HTTP request body (bytes). A batch of 1,000 ordinary records
     /// in hex is about 700 KiB.
     pub max_body_bytes: usize,
@@ -130,6 +162,14 @@ impl Default for Limits {
         Limits {
             sync_interval_ms: 5_000,
             max_strikes: 3,
+            ban_ms: 3_600_000,
+            target_peers: 8,
+            max_peers: 64,
+            max_peer_connections_per_ip: 16,
+            redial_max_ms: 4_000,
+            peer_sync_inflight: 16,
+            peer_sync_requests_per_sec: 100,
+            peer_sync_bytes_per_sec: 16 * 1024 * 1024,
             max_body_bytes: 4 * 1024 * 1024,
             max_submit_records: 1_000,
             max_concurrent_http: 64,
@@ -166,6 +206,8 @@ pub struct Settings {
     pub http: SocketAddr,
     /// mDNS switch.
     pub mdns: bool,
+    /// The tokens file writes need, if any.
+    pub submit_tokens: Option<PathBuf>,
     /// Limits.
     pub limits: Limits,
 }
@@ -180,6 +222,7 @@ impl Config {
             bootstrap: Vec::new(),
             http: default_http(),
             mdns: false,
+            submit_tokens: None,
             limits: Limits::default(),
         }
     }
@@ -196,6 +239,9 @@ impl Config {
         }
         if cfg.genesis.is_relative() {
             cfg.genesis = base.join(&cfg.genesis);
+        }
+        if let Some(t) = cfg.submit_tokens.as_mut().filter(|t| t.is_relative()) {
+            *t = base.join(&*t);
         }
         Ok(cfg)
     }
@@ -221,6 +267,41 @@ impl Config {
             "limits.sync_interval_ms must be at least 100"
         );
         anyhow::ensure!(l.max_strikes >= 1, "limits.max_strikes must be at least 1");
+        anyhow::ensure!(
+            (1_000..=30 * 24 * 3_600_000).contains(&l.ban_ms),
+            "limits.ban_ms must be between 1000 (a second) and 30 days"
+        );
+        anyhow::ensure!(
+            l.target_peers >= 1,
+            "limits.target_peers must be at least 1"
+        );
+        anyhow::ensure!(
+            l.max_peers as usize >= l.target_peers,
+            "limits.max_peers must be at least limits.target_peers"
+        );
+        anyhow::ensure!(
+            l.max_peer_connections_per_ip >= 1,
+            "limits.max_peer_connections_per_ip must be at least 1"
+        );
+        anyhow::ensure!(
+            (500..=3_600_000).contains(&l.redial_max_ms),
+            "limits.redial_max_ms must be between 500 and 3600000"
+        );
+        anyhow::ensure!(
+            l.peer_sync_inflight >= crate::network::MAX_OUTBOUND_PER_PEER,
+            "limits.peer_sync_inflight must be at least {} (what a node keeps in flight \
+             with one peer)",
+            crate::network::MAX_OUTBOUND_PER_PEER
+        );
+        anyhow::ensure!(
+            l.peer_sync_requests_per_sec >= 10,
+            "limits.peer_sync_requests_per_sec must be at least 10"
+        );
+        anyhow::ensure!(
+            l.peer_sync_bytes_per_sec >= 2 * crate::protocol::RESPONSE_BUDGET_BYTES as u64,
+            "limits.peer_sync_bytes_per_sec must be at least two full sync answers ({} bytes)",
+            2 * crate::protocol::RESPONSE_BUDGET_BYTES
+        );
         anyhow::ensure!(
             l.max_submit_records >= 1,
             "limits.max_submit_records must be at least 1"
@@ -293,6 +374,7 @@ impl Config {
             bootstrap: parse(&self.bootstrap, "bootstrap")?,
             http: self.http,
             mdns: self.mdns,
+            submit_tokens: self.submit_tokens.clone(),
             limits: self.limits.clone(),
         })
     }

@@ -5,6 +5,8 @@
 //! - `terroird run --config FILE` runs the node until SIGINT or SIGTERM
 //!   (exit 0), or until its ledger thread dies (exit 70, see
 //!   `LedgerDied`). Errors that stop it from starting exit 1.
+//! - `terroird token --file FILE NAME` makes a submit token, prints it once
+//!   and appends its hash to FILE (see `submit_tokens` in the config).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -43,6 +45,16 @@ enum Command {
         /// The configuration file (TOML).
         #[arg(long)]
         config: PathBuf,
+    },
+    /// Make a token for `POST /records`: prints it once, and appends its
+    /// name and hash to FILE (the file `submit_tokens` names). The node
+    /// reads FILE when it starts.
+    Token {
+        /// The tokens file (created if missing).
+        #[arg(long)]
+        file: PathBuf,
+        /// Who the token is for, one word (e.g. coop-station-1).
+        name: String,
     },
 }
 
@@ -110,6 +122,24 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             println!("network {network}");
             println!("peer id {peer}");
             println!("config  {}", path.display());
+            Ok(())
+        }
+        Command::Token { file, name } => {
+            let (token, line) = terroir_node::http::tokens::new_token(&name)?;
+            use std::io::Write;
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&file)
+                .with_context(|| format!("opening {}", file.display()))?;
+            writeln!(f, "{line}").with_context(|| format!("writing {}", file.display()))?;
+            f.sync_all()
+                .with_context(|| format!("writing {}", file.display()))?;
+            eprintln!(
+                "token for {name} added to {} (restart the node to use it); it is shown only now:",
+                file.display()
+            );
+            println!("{token}");
             Ok(())
         }
         Command::Run { config } => {

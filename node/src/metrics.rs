@@ -64,6 +64,23 @@ pub struct Metrics {
     pub ledger_pending: AtomicU64,
     /// Gauge: connected peers.
     pub peers_connected: AtomicU64,
+    /// Gauge: peers connected before and lost since (being dialled again).
+    pub peers_lost: AtomicU64,
+    /// Gauge: peers in the peer book.
+    pub peers_known: AtomicU64,
+    /// Dials of peers started.
+    pub peer_dials: AtomicU64,
+    /// Dials of peers that failed.
+    pub peer_dial_failures: AtomicU64,
+    /// Links closed because a ping failed.
+    pub peer_links_dropped: AtomicU64,
+    /// Inbound peer connections refused: a banned peer, a new peer from a
+    /// banned address, or over a connection limit.
+    pub peer_connections_refused: AtomicU64,
+    /// Peers' sync requests refused (over budget, busy).
+    pub sync_refused: AtomicU64,
+    /// Bytes of records and heads sent in answer to peers' sync requests.
+    pub sync_bytes_served: AtomicU64,
 }
 
 impl Metrics {
@@ -88,7 +105,7 @@ impl Metrics {
 
     /// The Prometheus text format.
     pub fn render(&self) -> String {
-        let rows: [Row<'_>; 27] = [
+        let rows: [Row<'_>; 35] = [
             (
                 "terroir_records_accepted_total",
                 "counter",
@@ -212,7 +229,7 @@ impl Metrics {
             (
                 "terroir_peer_strikes_total",
                 "counter",
-                "Strikes given to peers for invalid data.",
+                "Strikes given to peers for invalid data or too many sync requests at once.",
                 &self.peer_strikes,
             ),
             (
@@ -250,6 +267,54 @@ impl Metrics {
                 "gauge",
                 "Connected peers.",
                 &self.peers_connected,
+            ),
+            (
+                "terroir_peers_lost",
+                "gauge",
+                "Peers connected before and lost since, being dialled again.",
+                &self.peers_lost,
+            ),
+            (
+                "terroir_peers_known",
+                "gauge",
+                "Peers in the peer book.",
+                &self.peers_known,
+            ),
+            (
+                "terroir_peer_dials_total",
+                "counter",
+                "Dials of peers started.",
+                &self.peer_dials,
+            ),
+            (
+                "terroir_peer_dial_failures_total",
+                "counter",
+                "Dials of peers that failed.",
+                &self.peer_dial_failures,
+            ),
+            (
+                "terroir_peer_links_dropped_total",
+                "counter",
+                "Links to peers closed because a ping failed.",
+                &self.peer_links_dropped,
+            ),
+            (
+                "terroir_peer_connections_refused_total",
+                "counter",
+                "Inbound peer connections refused: a banned peer, a new peer from a banned address, or over a connection limit.",
+                &self.peer_connections_refused,
+            ),
+            (
+                "terroir_sync_refused_total",
+                "counter",
+                "Peers' sync requests refused: over the peer's budget, too many in flight, or busy.",
+                &self.sync_refused,
+            ),
+            (
+                "terroir_sync_bytes_served_total",
+                "counter",
+                "Bytes of records and heads sent in answer to peers' sync requests.",
+                &self.sync_bytes_served,
             ),
         ];
         exposition(&rows)

@@ -20,7 +20,7 @@ use crate::keyfile;
 use crate::ledger_task::{Ended, LedgerDied, LedgerHandle};
 use crate::log_cursors::CursorFile;
 use crate::metrics::Metrics;
-use crate::network::{self, NetworkHandle, NetworkParts};
+use crate::network::{self, NetworkHandle, NetworkParts, PeerPolicy, SyncBudget};
 
 /// How long start-up waits for the listeners to report their addresses.
 const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -107,7 +107,13 @@ impl Node {
         metrics.set_gauges(ledger.len(), ledger.pending_len());
         tracing::info!(%network, %peer_id, records = ledger.len(), "opening node");
 
-        let mut swarm = network::build_swarm(key, &network, s.mdns)?;
+        let l = &s.limits;
+        let caps = network::ConnectionCaps {
+            max_peers: l.max_peers,
+            max_per_ip: l.max_peer_connections_per_ip,
+            ..network::ConnectionCaps::default()
+        };
+        let mut swarm = network::build_swarm_with(key, &network, s.mdns, caps)?;
         let mut listeners = Vec::new();
         for addr in &s.listen {
             listeners.push(
@@ -144,9 +150,20 @@ impl Node {
             NetworkParts {
                 swarm,
                 network,
-                bootstrap: s.bootstrap.clone(),
                 sync_interval: Duration::from_millis(s.limits.sync_interval_ms),
-                max_strikes: s.limits.max_strikes,
+                policy: PeerPolicy {
+                    bootstrap: s.bootstrap.clone(),
+                    target_peers: s.limits.target_peers,
+                    redial_max: Duration::from_millis(s.limits.redial_max_ms),
+                    max_strikes: s.limits.max_strikes,
+                    ban_for: Duration::from_millis(s.limits.ban_ms),
+                    sync_budget: SyncBudget {
+                        inflight: s.limits.peer_sync_inflight,
+                        requests_per_sec: s.limits.peer_sync_requests_per_sec,
+                        bytes_per_sec: s.limits.peer_sync_bytes_per_sec,
+                        burst_secs: 4,
+                    },
+                },
                 log_cursors: CursorFile::in_dir(&s.data_dir),
             },
             ledger.clone(),
@@ -158,6 +175,17 @@ impl Node {
             .await
             .with_context(|| format!("binding HTTP on {}", s.http))?;
         let http_addr = listener.local_addr().context("HTTP local address")?;
+        let submit_tokens = match &s.submit_tokens {
+            Some(path) => {
+                let tokens = http::tokens::SubmitTokens::load(path)?;
+                if tokens.is_empty() {
+                    tracing::warn!(file = %path.display(), "no submit token listed: every write is refused");
+                }
+                tracing::info!(tokens = tokens.len(), "writes need a token");
+                Some(Arc::new(tokens))
+            }
+            None => None,
+        };
         let state = AppState {
             ledger: ledger.clone(),
             net: net.clone(),
@@ -167,6 +195,7 @@ impl Node {
             genesis: Arc::new(genesis.clone()),
             peer_id: peer_id.to_string(),
             max_submit_records: s.limits.max_submit_records,
+            submit_tokens,
         };
         let limits = s.limits.clone();
         let mut http_stop = stop_rx;

@@ -149,3 +149,9 @@ pub enum SyncResponse {
         reason: String,
     },
 }
+
+/// The Kademlia protocol name: peers of other networks never share a
+/// routing table.
+pub fn kad_protocol(network: &NetworkId) -> String {
+    format!("/terroir/{}/kad/1", network.to_hex())
+}

@@ -546,3 +546,77 @@ async fn every_error_is_json_in_words() {
     let (code, _) = http(addr, "GET", "/status", None).await;
     assert_eq!(code, 200);
 }
+
+/// A deployment closed to the public: `submit_tokens` is set, so writes
+/// need a token `terroird token` made; reads stay open to everyone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_need_a_token_when_the_deployment_asks_for_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let w = workload(10);
+    let gpath = common::write_genesis(tmp.path(), &w.genesis);
+    let data = tmp.path().join("node");
+    init_data_dir(BIN, &gpath, &data);
+    let tokens = data.join("submit-tokens");
+    let made = std::process::Command::new(BIN)
+        .args(["token", "--file"])
+        .arg(&tokens)
+        .arg("coop-station-1")
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let token = String::from_utf8(made.stdout).unwrap().trim().to_owned();
+    assert_eq!(token.len(), 64, "one token on stdout: {token:?}");
+    let listed = std::fs::read_to_string(&tokens).unwrap();
+    assert!(listed.starts_with("coop-station-1 ") && !listed.contains(&token));
+
+    let (cfg_path, addr) = loopback_config(&data);
+    let mut cfg = Config::load(&cfg_path).unwrap();
+    cfg.submit_tokens = Some("submit-tokens".into());
+    std::fs::write(&cfg_path, cfg.to_toml().unwrap()).unwrap();
+    let (child, status) = run_binary(BIN, &cfg_path, addr).await;
+    let _node = Running(child);
+    let before = status["records"].as_u64().unwrap();
+
+    let body = serde_json::json!({ "record": hex::encode(w.records[0].encode()) }).to_string();
+    let post = |auth: &str| {
+        format!(
+            "POST /records HTTP/1.1\r\nHost: t\r\nConnection: close\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let (code, head, v) = raw(addr, post("").as_bytes()).await;
+    assert_json_error("a write without a token", code, 401, &v);
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("www-authenticate: bearer"),
+        "{head}"
+    );
+    let (code, _, v) = raw(addr, post("Authorization: Bearer 0123\r\n").as_bytes()).await;
+    assert_json_error("a write with an unknown token", code, 401, &v);
+    let (code, _, _) = raw(
+        addr,
+        "GET /status HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".as_bytes(),
+    )
+    .await;
+    assert_eq!(code, 200, "reads need no token");
+    let (_, body) = http(addr, "GET", "/status", None).await;
+    let s: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        s["records"].as_u64(),
+        Some(before),
+        "a refused write changed the ledger"
+    );
+    assert_eq!(metric(addr, "terroir_http_unauthorized_total").await, 2);
+
+    let (code, _, v) = raw(
+        addr,
+        post(&format!("Authorization: Bearer {token}\r\n")).as_bytes(),
+    )
+    .await;
+    assert_eq!(code, 200, "the token's write: {v}");
+    assert_eq!(v["outcome"], "accepted", "{v}");
+}

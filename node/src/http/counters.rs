@@ -24,6 +24,8 @@ pub struct EdgeCounters {
     /// Requests answered 503 because their budget (reads or writes) was
     /// spent.
     pub budget_exhausted: AtomicU64,
+    /// Writes answered 401: no token, or one not accepted.
+    pub unauthorized: AtomicU64,
     /// Gauge: open connections.
     pub connections_open: AtomicU64,
 }
@@ -36,7 +38,7 @@ impl EdgeCounters {
 
     /// The Prometheus text format.
     pub fn render(&self) -> String {
-        let rows: [crate::metrics::Row<'_>; 7] = [
+        let rows: [crate::metrics::Row<'_>; 8] = [
             (
                 "terroir_http_connections_refused_total",
                 "counter",
@@ -54,6 +56,12 @@ impl EdgeCounters {
                 "counter",
                 "HTTP connections closed because no complete request head came within limits.http_header_timeout_ms of opening.",
                 &self.header_timeouts,
+            ),
+            (
+                "terroir_http_unauthorized_total",
+                "counter",
+                "Writes answered 401 because submit_tokens is set and they carried no accepted token.",
+                &self.unauthorized,
             ),
             (
                 "terroir_http_body_timeouts_total",

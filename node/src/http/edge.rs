@@ -37,6 +37,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
 
 use super::counters::EdgeCounters;
+use super::tokens::SubmitTokens;
 use super::ApiError;
 use crate::config::Limits;
 
@@ -63,18 +64,25 @@ pub(crate) struct Edge {
     max_body_bytes: usize,
     body_timeout: Duration,
     submits: SubmitRate,
+    tokens: Option<Arc<SubmitTokens>>,
     counters: Arc<EdgeCounters>,
 }
 
 impl Edge {
-    /// The edge for `limits`, counting into `counters`.
-    pub(crate) fn new(limits: &Limits, counters: Arc<EdgeCounters>) -> Edge {
+    /// The edge for `limits`, counting into `counters`; writes need one of
+    /// `tokens` when there are any.
+    pub(crate) fn new(
+        limits: &Limits,
+        tokens: Option<Arc<SubmitTokens>>,
+        counters: Arc<EdgeCounters>,
+    ) -> Edge {
         Edge {
             reads: Semaphore::new(limits.max_concurrent_http),
             writes: Semaphore::new(limits.max_concurrent_writes),
             max_body_bytes: limits.max_body_bytes,
             body_timeout: Duration::from_millis(limits.http_body_timeout_ms),
             submits: SubmitRate::new(limits.submit_rate_per_ip, limits.submit_burst_per_ip),
+            tokens,
             counters,
         }
     }
@@ -98,6 +106,23 @@ pub(crate) async fn gate(State(edge): State<Arc<Edge>>, req: Request, next: Next
             return busy("reads");
         };
         return next.run(req).await;
+    }
+    // Who may write comes first: a write without its token costs nothing
+    // else, not even a place in the rate limiter.
+    if let Some(tokens) = &edge.tokens {
+        let authorization = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        if let Err(denied) = tokens.check(authorization) {
+            edge.counters.inc(&edge.counters.unauthorized);
+            let mut r = closing(ApiError(StatusCode::UNAUTHORIZED, denied.to_string()));
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"terroir\""),
+            );
+            return r;
+        }
     }
     let client = req
         .extensions()

@@ -14,6 +14,7 @@
 mod counters;
 mod edge;
 mod serve;
+pub mod tokens;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -60,6 +61,8 @@ pub struct AppState {
     pub peer_id: String,
     /// Most records in one submission.
     pub max_submit_records: usize,
+    /// The tokens writes need, when the deployment requires one.
+    pub submit_tokens: Option<Arc<tokens::SubmitTokens>>,
 }
 
 /// An error answered as `{"error": reason}` with a 4xx/5xx status.
@@ -90,7 +93,11 @@ type ApiResult<T> = Result<T, ApiError>;
 /// writes, the per-address write rate, the body's deadline and size cap,
 /// JSON for every error.
 pub fn router(state: AppState, limits: &Limits, counters: Arc<EdgeCounters>) -> Router {
-    let edge = Arc::new(Edge::new(limits, counters.clone()));
+    let edge = Arc::new(Edge::new(
+        limits,
+        state.submit_tokens.clone(),
+        counters.clone(),
+    ));
     Router::new()
         .route("/records", post(submit))
         .route("/records/{hash}", get(get_record))
@@ -451,7 +458,22 @@ pub struct Status {
     /// State digest (hex) over the stored records and overlays.
     pub state_digest: String,
     /// Connected peers.
-    pub peers: Vec<serde_json::Value>,
+    pub peers: Vec<crate::network::PeerInfo>,
+    /// Peers connected before and lost since: the node dials them again.
+    pub peers_lost: Vec<crate::network::LostPeer>,
+    /// Peers in the peer book, connected or not.
+    pub peers_known: usize,
+    /// Bans in force: peers, and addresses new peers are refused from.
+    pub bans: Bans,
+}
+
+/// Bans in force, as `/status` shows them.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Bans {
+    /// Peers banned.
+    pub peers: usize,
+    /// Addresses new peers are refused from.
+    pub addresses: usize,
 }
 
 async fn status(State(st): State<AppState>) -> ApiResult<Response> {
@@ -464,7 +486,7 @@ async fn status(State(st): State<AppState>) -> ApiResult<Response> {
         })
         .await?
         .map_err(ApiError::internal)?;
-    let peers = st.net.peers().await.into_iter().map(|p| json!(p)).collect();
+    let peering = st.net.peering().await;
     Ok(Json(Status {
         network_id: st.network.to_hex(),
         network_name: st.network_name.clone(),
@@ -473,7 +495,13 @@ async fn status(State(st): State<AppState>) -> ApiResult<Response> {
         heads,
         pending,
         state_digest: digest.to_hex(),
-        peers,
+        peers: peering.peers,
+        peers_lost: peering.lost,
+        peers_known: peering.known,
+        bans: Bans {
+            peers: peering.banned_peers,
+            addresses: peering.banned_addresses,
+        },
     })
     .into_response())
 }
