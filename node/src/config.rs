@@ -92,10 +92,10 @@ pub struct Limits {
     /// in flight with a peer.
     pub peer_sync_inflight: usize,
     /// Sync requests one peer may make per second, sustained (bursts of
-    /// 4 s of it); more are refused until the rate refills.
+    /// 2 s of it); more are refused until the rate refills.
     pub peer_sync_requests_per_sec: u32,
     /// Bytes of sync answers one peer may draw per second, sustained
-    /// (bursts of 4 s of it); a peer over it is refused until the rate
+    /// (bursts of 2 s of it); a peer over it is refused until the rate
     /// has paid for what it drew.
     pub peer_sync_bytes_per_sec: u64,
     /// Largest HTTP request body (bytes). A batch of 1,000 ordinary records
@@ -169,7 +169,7 @@ impl Default for Limits {
             redial_max_ms: 4_000,
             peer_sync_inflight: 16,
             peer_sync_requests_per_sec: 100,
-            peer_sync_bytes_per_sec: 16 * 1024 * 1024,
+            peer_sync_bytes_per_sec: 8 * 1024 * 1024,
             max_body_bytes: 4 * 1024 * 1024,
             max_submit_records: 1_000,
             max_concurrent_http: 64,

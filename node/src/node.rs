@@ -161,7 +161,7 @@ impl Node {
                         inflight: s.limits.peer_sync_inflight,
                         requests_per_sec: s.limits.peer_sync_requests_per_sec,
                         bytes_per_sec: s.limits.peer_sync_bytes_per_sec,
-                        burst_secs: 4,
+                        burst_secs: network::SYNC_BURST_SECS,
                     },
                 },
                 log_cursors: CursorFile::in_dir(&s.data_dir),

@@ -4,6 +4,14 @@
 //! per-address cap. Peers known before their address was banned keep
 //! their place: several honest nodes may share an address (a NAT, one
 //! host), and one bad neighbour must not cut them off.
+//!
+//! Who is behind a connection is known only after its handshake, which
+//! costs the node a key exchange and a signature check. So a banned
+//! address gets at most one handshake a second ([`BANNED_HANDSHAKE_EVERY`]):
+//! its other connections are dropped as they arrive, before any
+//! cryptography, and a rogue minting identities in a loop cannot make the
+//! node spend its cores on handshakes. A peer known in good standing from
+//! that address gets through within a second or so.
 
 use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
@@ -24,6 +32,9 @@ use libp2p::{Multiaddr, PeerId};
 /// under 100 bytes); when full, the ban nearest its end is forgotten.
 pub const MAX_BANNED: usize = 10_000;
 
+/// How often a banned address may start a handshake.
+pub const BANNED_HANDSHAKE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Why a connection was refused.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -39,6 +50,8 @@ pub struct Gate {
     known: HashSet<PeerId>,
     /// Established inbound connections per address.
     inbound: HashMap<IpAddr, u32>,
+    /// When each banned address last started a handshake.
+    handshakes: HashMap<IpAddr, Instant>,
     max_per_ip: u32,
 }
 
@@ -51,6 +64,7 @@ impl Gate {
             addresses: HashMap::new(),
             known: HashSet::new(),
             inbound: HashMap::new(),
+            handshakes: HashMap::new(),
             max_per_ip,
         }
     }
@@ -92,6 +106,8 @@ impl Gate {
     pub fn prune(&mut self, now: Instant) {
         self.peers.retain(|_, t| *t > now);
         self.addresses.retain(|_, t| *t > now);
+        let addresses = &self.addresses;
+        self.handshakes.retain(|ip, _| addresses.contains_key(ip));
     }
 
     fn admit(&self, peer: &PeerId, remote: Option<IpAddr>) -> Result<(), ConnectionDenied> {
@@ -138,9 +154,43 @@ pub(super) fn ip_of(addr: &Multiaddr) -> Option<IpAddr> {
     })
 }
 
+impl Gate {
+    /// Whether a connection from `remote` may start its handshake: yes,
+    /// unless its address is banned and had one within the last
+    /// [`BANNED_HANDSHAKE_EVERY`].
+    fn may_handshake(&mut self, remote: Option<IpAddr>, now: Instant) -> bool {
+        let Some(ip) = remote else { return true };
+        if self.addresses.get(&ip).is_none_or(|&t| t <= now) {
+            return true;
+        }
+        match self.handshakes.get(&ip) {
+            Some(&last) if now.saturating_duration_since(last) < BANNED_HANDSHAKE_EVERY => false,
+            _ => {
+                self.handshakes.insert(ip, now);
+                true
+            }
+        }
+    }
+}
+
 impl NetworkBehaviour for Gate {
     type ConnectionHandler = dummy::ConnectionHandler;
     type ToSwarm = Infallible;
+
+    fn handle_pending_inbound_connection(
+        &mut self,
+        _: ConnectionId,
+        _: &Multiaddr,
+        remote: &Multiaddr,
+    ) -> Result<(), ConnectionDenied> {
+        if self.may_handshake(ip_of(remote), Instant::now()) {
+            Ok(())
+        } else {
+            Err(ConnectionDenied::new(Refused(
+                "a banned address, over its handshake rate",
+            )))
+        }
+    }
 
     fn handle_established_inbound_connection(
         &mut self,
@@ -240,6 +290,25 @@ mod tests {
         gate.prune(Instant::now() + Duration::from_secs(61));
         assert_eq!(gate.banned(), (0, 0), "bans end");
         assert!(gate.admit(&fresh, Some(ip)).is_ok());
+    }
+
+    #[test]
+    fn a_banned_address_gets_one_handshake_a_second() {
+        let mut gate = Gate::new(4);
+        let ip: IpAddr = [10, 0, 0, 7].into();
+        let other: IpAddr = [10, 0, 0, 8].into();
+        let now = Instant::now();
+        gate.ban(PeerId::random(), [ip], now + Duration::from_secs(60));
+        assert!(gate.may_handshake(Some(ip), now));
+        assert!(!gate.may_handshake(Some(ip), now + Duration::from_millis(10)));
+        assert!(!gate.may_handshake(Some(ip), now + Duration::from_millis(999)));
+        assert!(gate.may_handshake(Some(ip), now + BANNED_HANDSHAKE_EVERY));
+        for _ in 0..5 {
+            assert!(
+                gate.may_handshake(Some(other), now),
+                "other addresses are not held"
+            );
+        }
     }
 
     #[test]

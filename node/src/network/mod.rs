@@ -58,9 +58,9 @@ use crate::protocol::{self, SyncRequest, SyncResponse};
 use crate::sync::{Ingested, LogSyncs, Plan};
 
 pub use self::client::{MAX_OUTBOUND_PER_PEER, MAX_QUEUED_PER_PEER};
-pub use self::gate::{Gate, MAX_BANNED};
+pub use self::gate::{Gate, BANNED_HANDSHAKE_EVERY, MAX_BANNED};
 pub use self::gossip::{GOSSIP_BATCH_RECORDS, GOSSIP_BATCH_WAIT, GOSSIP_QUEUE, GOSSIP_QUEUE_BYTES};
-pub use self::peers::{SyncBudget, FORGET_AFTER, MAX_KNOWN_PEERS};
+pub use self::peers::{SyncBudget, FORGET_AFTER, HEADS_PER_SEC, MAX_KNOWN_PEERS, SYNC_BURST_SECS};
 pub use self::swarm::{
     build_swarm, build_swarm_with, Behaviour, BehaviourEvent, ConnectionCaps, PING_INTERVAL,
     PING_TIMEOUT,

@@ -405,6 +405,16 @@ pub struct SyncBudget {
     pub burst_secs: u32,
 }
 
+/// The burst a peer's sync budget allows, in seconds of its rates.
+pub const SYNC_BURST_SECS: u32 = 2;
+
+/// Heads requests one peer may make per second (with bursts of
+/// [`SyncBudget::burst_secs`] of it), whatever its request rate: a heads
+/// answer reads every chain's state, so it costs far more than a chain
+/// page. An honest node asks once per sync interval (5 s by default, at
+/// least 100 ms), on connecting and after a catch-up.
+pub const HEADS_PER_SEC: u32 = 4;
+
 /// Whether a peer's request may be answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Admit {
@@ -459,6 +469,7 @@ impl Bucket {
 struct PeerSync {
     inflight: usize,
     requests: Bucket,
+    heads: Bucket,
     bytes: Bucket,
 }
 
@@ -478,9 +489,9 @@ impl SyncBudgets {
         }
     }
 
-    /// Decides on one request of `peer`; on [`Admit::Yes`] it counts as in
-    /// flight until [`Self::answered`].
-    pub(super) fn admit(&mut self, peer: PeerId, now: Instant) -> Admit {
+    /// Decides on one request of `peer` (`heads`: a heads request); on
+    /// [`Admit::Yes`] it counts as in flight until [`Self::answered`].
+    pub(super) fn admit(&mut self, peer: PeerId, heads: bool, now: Instant) -> Admit {
         let b = self.budget;
         let burst = f64::from(b.burst_secs.max(1));
         let p = self.peers.entry(peer).or_insert_with(|| PeerSync {
@@ -490,15 +501,24 @@ impl SyncBudgets {
                 f64::from(b.requests_per_sec) * burst,
                 now,
             ),
+            heads: Bucket::new(
+                f64::from(HEADS_PER_SEC),
+                f64::from(HEADS_PER_SEC) * burst,
+                now,
+            ),
             bytes: Bucket::new(b.bytes_per_sec as f64, b.bytes_per_sec as f64 * burst, now),
         });
         if p.inflight >= b.inflight {
             return Admit::TooMany;
         }
-        if !p.requests.positive(now) || !p.bytes.positive(now) {
+        if !p.requests.positive(now) || !p.bytes.positive(now) || (heads && !p.heads.positive(now))
+        {
             return Admit::OverBudget;
         }
         p.requests.take(1.0, now);
+        if heads {
+            p.heads.take(1.0, now);
+        }
         p.inflight += 1;
         Admit::Yes
     }
@@ -601,20 +621,33 @@ mod tests {
         let mut b = SyncBudgets::new(budget);
         let p = PeerId::random();
         let now = Instant::now();
-        assert_eq!(b.admit(p, now), Admit::Yes);
-        assert_eq!(b.admit(p, now), Admit::Yes);
-        assert_eq!(b.admit(p, now), Admit::TooMany);
+        assert_eq!(b.admit(p, false, now), Admit::Yes);
+        assert_eq!(b.admit(p, false, now), Admit::Yes);
+        assert_eq!(b.admit(p, false, now), Admit::TooMany);
         // A large answer puts the peer in debt until the rate pays it.
         b.answered(&p, 5_000, now);
         b.answered(&p, 10, now);
-        assert_eq!(b.admit(p, now), Admit::OverBudget);
-        assert_eq!(b.admit(p, now + Duration::from_secs(5)), Admit::Yes);
+        assert_eq!(b.admit(p, false, now), Admit::OverBudget);
+        assert_eq!(b.admit(p, false, now + Duration::from_secs(5)), Admit::Yes);
         // Requests: 10 a second.
         let mut q = SyncBudgets::new(SyncBudget {
             inflight: 100,
             ..budget
         });
-        let admitted = (0..50).filter(|_| q.admit(p, now) == Admit::Yes).count();
+        let admitted = (0..50)
+            .filter(|_| q.admit(p, false, now) == Admit::Yes)
+            .count();
         assert_eq!(admitted, 10);
+        // Heads: HEADS_PER_SEC a second, whatever the request rate.
+        let mut h = SyncBudgets::new(SyncBudget {
+            inflight: 100,
+            requests_per_sec: 1_000,
+            ..budget
+        });
+        let heads = (0..50)
+            .filter(|_| h.admit(p, true, now) == Admit::Yes)
+            .count();
+        assert_eq!(heads, HEADS_PER_SEC as usize);
+        assert_eq!(h.admit(p, false, now), Admit::Yes, "chains still pass");
     }
 }

@@ -37,7 +37,8 @@ impl Net {
                 .sync
                 .send_response(channel, refused);
         };
-        match self.budgets.admit(peer, Instant::now()) {
+        let heads = matches!(request, SyncRequest::Heads);
+        match self.budgets.admit(peer, heads, Instant::now()) {
             Admit::Yes => {}
             Admit::OverBudget => return refuse(self, channel, "over your sync budget; ask later"),
             Admit::TooMany => {
