@@ -13,6 +13,8 @@
 //!   bundles, reopening.
 //! - `replication`: three `terroird` processes, propagation and catch-up;
 //!   `guard` kills them should their stores run away with the disk.
+//! - `roundrobin`: one author's chain written round-robin through four
+//!   `terroird` processes; how soon after the last write they converge.
 //! - `targets`: issue #11's target for each figure it names.
 //! - `report`: the figures with their targets, as a table and as JSON.
 //! - `writer`: the crash-test writer (acknowledges each flushed batch).
@@ -25,6 +27,7 @@ mod queries;
 mod replication;
 mod report;
 mod rogue;
+mod roundrobin;
 mod serving;
 mod targets;
 mod writer;
@@ -70,6 +73,26 @@ struct RunArgs {
     /// figures (the first N of the workload; 0 skips them).
     #[arg(long, default_value_t = 20_000)]
     replicate: usize,
+    /// Records of the one-author chain written round-robin through four
+    /// nodes for the round-robin figure (0 skips it).
+    #[arg(long, default_value_t = 40_000)]
+    roundrobin: usize,
+    /// The `terroird` binary (default: next to this one).
+    #[arg(long)]
+    terroird: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Clone)]
+struct RoundRobinArgs {
+    /// Records of the chain (the farm's enrollment included).
+    #[arg(long, default_value_t = 40_000)]
+    records: usize,
+    /// The nodes' `limits.sync_interval_ms`.
+    #[arg(long, default_value_t = roundrobin::SYNC_INTERVAL_MS)]
+    sync_interval_ms: u64,
+    /// Write the figures as JSON to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
     /// The `terroird` binary (default: next to this one).
     #[arg(long)]
     terroird: Option<PathBuf>,
@@ -98,6 +121,9 @@ enum Command {
     /// Only the replication figures: three `terroird` nodes and a fresh
     /// fourth one catching up.
     Replicate(ReplicateArgs),
+    /// Only the round-robin figure: one author's chain written through
+    /// four `terroird` nodes in turn, and how soon they converge.
+    Roundrobin(RoundRobinArgs),
     /// Only the serving figures: consumer pages and `/status` while the
     /// ledger takes in the second half of the workload.
     Serving(ServingArgs),
@@ -151,6 +177,7 @@ fn main() -> ExitCode {
         Some(Command::Writer(args)) => writer::run(&args),
         Some(Command::Run(args)) => run(&args),
         Some(Command::Replicate(args)) => replicate(&args),
+        Some(Command::Roundrobin(args)) => roundrobin_only(&args),
         Some(Command::Serving(args)) => serving_only(&args),
         Some(Command::Rogue(args)) => rogue_only(&args),
         Some(Command::Workload(args)) => ingest::write_workload(args.records, &args.out),
@@ -215,8 +242,8 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         }
     };
     // Fail before the long run, not after it, if the node is missing.
-    let terroird = match args.replicate {
-        0 => None,
+    let terroird = match (args.replicate, args.roundrobin) {
+        (0, 0) => None,
         _ => Some(replication::locate_terroird(args.terroird.as_deref())?),
     };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -238,7 +265,7 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
     ingest::discard(&dir.join("ledger-all-cores"));
     stage("ingesting into the in-memory store …");
     ingest.in_memory = ingest::in_memory(&workload)?;
-    let replication = match &terroird {
+    let replication = match terroird.as_ref().filter(|_| args.replicate > 0) {
         Some(bin) => {
             let n = args.replicate.min(workload.count);
             stage(&format!(
@@ -257,6 +284,27 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
     };
     // The nodes' data dirs are not needed any more (best effort).
     let _ = std::fs::remove_dir_all(dir.join("replication"));
+    let roundrobin = match terroird.as_ref().filter(|_| args.roundrobin > 0) {
+        Some(bin) => {
+            stage(&format!(
+                "writing a {}-record chain round-robin through four terroird nodes …",
+                args.roundrobin
+            ));
+            let measured = roundrobin::measure(
+                args.roundrobin,
+                roundrobin::SYNC_INTERVAL_MS,
+                bin,
+                &dir.join("roundrobin"),
+            );
+            Some(measured.map_err(|e| {
+                let why = format!("{e:#}");
+                eprintln!("round-robin failed: {why}");
+                why
+            }))
+        }
+        None => None,
+    };
+    let _ = std::fs::remove_dir_all(dir.join("roundrobin"));
     stage("done");
     let figures = report::Figures::new(
         args.records,
@@ -265,13 +313,43 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         ingest,
         serving,
         queries,
-        replication,
+        report::Clusters {
+            replication,
+            roundrobin,
+        },
     );
     print!("{}", figures.table());
     if let Some(path) = &args.json {
         let json = serde_json::to_string_pretty(&figures)?;
         std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
         eprintln!("figures written to {}", path.display());
+    }
+    Ok(())
+}
+
+/// The round-robin figure alone, printed as JSON, with its check.
+fn roundrobin_only(args: &RoundRobinArgs) -> anyhow::Result<()> {
+    let terroird = replication::locate_terroird(args.terroird.as_deref())?;
+    let tmp = tempfile::tempdir().context("creating a temporary directory")?;
+    let figures = roundrobin::measure(
+        args.records,
+        args.sync_interval_ms,
+        &terroird,
+        &tmp.path().join("roundrobin"),
+    )?;
+    let check = targets::ROUNDROBIN_CONVERGED.check(figures.converged_after_last_write_ms / 1e3);
+    let json = serde_json::to_string_pretty(&serde_json::json!({
+        "roundrobin": figures,
+        "converged_after_last_write": check,
+    }))?;
+    println!("{json}");
+    eprintln!(
+        "converged {:.2} s after the last write: {}",
+        figures.converged_after_last_write_ms / 1e3,
+        check.mark()
+    );
+    if let Some(path) = &args.json {
+        std::fs::write(path, &json).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
 }

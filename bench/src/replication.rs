@@ -46,13 +46,13 @@ pub(crate) const SUBMIT_BATCH: usize = 1_000;
 /// Records whose propagation is timed.
 pub(crate) const LATENCY_SAMPLES: usize = 200;
 /// How long a node may take to start.
-const START_DEADLINE: Duration = Duration::from_secs(30);
+pub(crate) const START_DEADLINE: Duration = Duration::from_secs(30);
 /// Bytes a node's data directory may hold per record before the bench
 /// kills the cluster ([`DiskGuard`]): about three times the most any
 /// layout so far has needed (5 KB a record at 1M, before the log layout).
-const NODE_DISK_PER_RECORD: u64 = 16 << 10;
+pub(crate) const NODE_DISK_PER_RECORD: u64 = 16 << 10;
 /// ... plus sled's fixed files and slack.
-const NODE_DISK_BASE: u64 = 256 << 20;
+pub(crate) const NODE_DISK_BASE: u64 = 256 << 20;
 
 /// Where to find `terroird`: the given path, or next to this binary.
 pub(crate) fn locate_terroird(given: Option<&Path>) -> anyhow::Result<PathBuf> {
@@ -157,11 +157,11 @@ pub(crate) struct ReplicationFigures {
 
 /// A `terroird` child process; killed (SIGKILL) and reaped on drop.
 pub(crate) struct NodeProc {
-    name: &'static str,
+    pub(crate) name: &'static str,
     child: Proc,
     pub(crate) http: SocketAddr,
     pub(crate) p2p: String,
-    log: PathBuf,
+    pub(crate) log: PathBuf,
 }
 
 impl Drop for NodeProc {
@@ -173,7 +173,7 @@ impl Drop for NodeProc {
 }
 
 /// The tail of a node's log, for error messages.
-fn log_tail(log: &Path) -> String {
+pub(crate) fn log_tail(log: &Path) -> String {
     let text = std::fs::read_to_string(log).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(10)..].join("\n")
@@ -203,6 +203,25 @@ fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
         .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
 }
 
+/// What a node is told besides its data dir and genesis.
+#[derive(Debug, Default)]
+pub(crate) struct Setup {
+    /// Peers to dial (multiaddrs).
+    pub bootstrap: Vec<String>,
+    /// The config's `[limits]` table (TOML lines; empty: the defaults).
+    pub limits: String,
+}
+
+impl Setup {
+    /// Default limits, these peers.
+    fn boot(bootstrap: &[String]) -> Self {
+        Setup {
+            bootstrap: bootstrap.to_vec(),
+            limits: String::new(),
+        }
+    }
+}
+
 /// `init`s a data dir and runs a node on ephemeral ports, returning once
 /// its log names both addresses and `GET /status` answers.
 pub(crate) fn start_node(
@@ -210,7 +229,7 @@ pub(crate) fn start_node(
     terroird: &Path,
     dir: &Path,
     genesis: &Path,
-    bootstrap: &[String],
+    setup: &Setup,
     agent: &ureq::Agent,
     guard: &DiskGuard,
 ) -> anyhow::Result<NodeProc> {
@@ -233,10 +252,14 @@ pub(crate) fn start_node(
         "data_dir": data,
         "genesis": genesis,
         "listen": ["/ip4/127.0.0.1/tcp/0"],
-        "bootstrap": bootstrap,
+        "bootstrap": setup.bootstrap,
         "http": "127.0.0.1:0",
     });
-    let toml = json_to_toml(&config)?;
+    let mut toml = json_to_toml(&config)?;
+    if !setup.limits.is_empty() {
+        toml.push_str("\n[limits]\n");
+        toml.push_str(&setup.limits);
+    }
     let config_path = data.join("terroird.toml");
     std::fs::write(&config_path, toml)
         .with_context(|| format!("writing {}", config_path.display()))?;
@@ -569,10 +592,34 @@ fn cluster(
         sent: Mutex::new(vec![None; sample_count]),
     });
 
-    let a = start_node("a", terroird, dir, &genesis, &[], &agent, guard)?;
+    let a = start_node(
+        "a",
+        terroird,
+        dir,
+        &genesis,
+        &Setup::default(),
+        &agent,
+        guard,
+    )?;
     let boot = [a.p2p.clone()];
-    let b = start_node("b", terroird, dir, &genesis, &boot, &agent, guard)?;
-    let c = start_node("c", terroird, dir, &genesis, &boot, &agent, guard)?;
+    let b = start_node(
+        "b",
+        terroird,
+        dir,
+        &genesis,
+        &Setup::boot(&boot),
+        &agent,
+        guard,
+    )?;
+    let c = start_node(
+        "c",
+        terroird,
+        dir,
+        &genesis,
+        &Setup::boot(&boot),
+        &agent,
+        guard,
+    )?;
     let base = counts(&agent, a.http)?.0;
     let target = base + records as u64;
     // Give the mesh a moment to form: B and C must both see A.
@@ -714,7 +761,15 @@ fn cluster(
     drop(c);
     drop(b);
     let spawned = Instant::now();
-    let d = start_node("d", terroird, dir, &genesis, &boot, &agent, guard)?;
+    let d = start_node(
+        "d",
+        terroird,
+        dir,
+        &genesis,
+        &Setup::boot(&boot),
+        &agent,
+        guard,
+    )?;
     let ready = Instant::now();
     let catch_deadline =
         ready + Duration::from_secs(120) + Duration::from_millis(records as u64 * 3);

@@ -8,6 +8,7 @@ use crate::ingest::{IngestFigures, GROUP_COMMIT, SMALL_BATCH};
 use crate::primitives::Primitives;
 use crate::queries::QueryFigures;
 use crate::replication::ReplicationFigures;
+use crate::roundrobin::RoundRobinFigures;
 use crate::serving::ServingFigures;
 use crate::targets::{self, Check};
 
@@ -42,6 +43,11 @@ pub(crate) struct Figures {
     pub replication: Option<ReplicationFigures>,
     /// Why the cluster run failed, if it did.
     pub replication_error: Option<String>,
+    /// One author's chain written round-robin through four nodes; absent
+    /// with `--roundrobin 0` or when the run failed.
+    pub roundrobin: Option<RoundRobinFigures>,
+    /// Why the round-robin run failed, if it did.
+    pub roundrobin_error: Option<String>,
     /// Replication throughput (B and C hold every record) over ingest on
     /// one thread, measured in the same run.
     pub replicated_vs_ingest: Option<f64>,
@@ -89,6 +95,8 @@ pub(crate) struct Checks {
     pub replicated_vs_ingest: Option<Check>,
     /// Propagation p99 (s).
     pub propagation: Option<Check>,
+    /// Round-robin chain: converged after the last write (s).
+    pub roundrobin_converged: Option<Check>,
     /// Checks made (the replication ones only with a cluster run).
     pub made: usize,
     /// Checks passed.
@@ -104,6 +112,7 @@ impl Checks {
         serving: &ServingFigures,
         queries: &QueryFigures,
         replication: Option<&ReplicationFigures>,
+        roundrobin: Option<&RoundRobinFigures>,
     ) -> Self {
         let ms = |us: f64| us / 1e3;
         let r = replication;
@@ -138,6 +147,9 @@ impl Checks {
                 targets::REPLICATED_VS_INGEST.check(r.replicated_per_s / ingest.single_thread)
             }),
             propagation: r.map(|r| targets::PROPAGATION.check(r.propagation.p99_ms / 1e3)),
+            roundrobin_converged: roundrobin.map(|r| {
+                targets::ROUNDROBIN_CONVERGED.check(r.converged_after_last_write_ms / 1e3)
+            }),
             made: 0,
             passed: 0,
             not_measured: 0,
@@ -170,6 +182,7 @@ impl Checks {
             Some(self.peak_rss_serving),
             self.replicated_vs_ingest,
             self.propagation,
+            self.roundrobin_converged,
         ]
         .into_iter()
         .collect()
@@ -206,6 +219,13 @@ fn cpu_model() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// The runs of real `terroird` clusters: each absent when skipped, an
+/// error when it failed.
+pub(crate) struct Clusters {
+    pub replication: Option<Result<ReplicationFigures, String>>,
+    pub roundrobin: Option<Result<RoundRobinFigures, String>>,
+}
+
 impl Figures {
     pub(crate) fn new(
         records: usize,
@@ -214,15 +234,27 @@ impl Figures {
         ingest: IngestFigures,
         serving: ServingFigures,
         queries: QueryFigures,
-        replication: Option<Result<ReplicationFigures, String>>,
+        clusters: Clusters,
     ) -> Self {
-        let (replication, replication_error) = match replication {
+        let (replication, replication_error) = match clusters.replication {
+            Some(Ok(r)) => (Some(r), None),
+            Some(Err(why)) => (None, Some(why)),
+            None => (None, None),
+        };
+        let (roundrobin, roundrobin_error) = match clusters.roundrobin {
             Some(Ok(r)) => (Some(r), None),
             Some(Err(why)) => (None, Some(why)),
             None => (None, None),
         };
         let one_core_limit = primitives.verify_batch.min(primitives.sled_group_commit);
-        let targets = Checks::new(records, &ingest, &serving, &queries, replication.as_ref());
+        let targets = Checks::new(
+            records,
+            &ingest,
+            &serving,
+            &queries,
+            replication.as_ref(),
+            roundrobin.as_ref(),
+        );
         Figures {
             machine: Machine {
                 cpu: cpu_model(),
@@ -245,6 +277,8 @@ impl Figures {
             queries,
             replication,
             replication_error,
+            roundrobin,
+            roundrobin_error,
             targets,
         }
     }
@@ -579,6 +613,30 @@ impl Figures {
         if let Some(why) = &self.replication_error {
             row(
                 "3 nodes and a fresh node",
+                "FAILED".into(),
+                None,
+                format!("not measured: {why}"),
+            );
+        }
+        if let Some(r) = &self.roundrobin {
+            row(
+                &format!("4 nodes: one chain round-robin ({} records)", r.records),
+                format!("{:.2} s", r.converged_after_last_write_ms / 1e3),
+                c.roundrobin_converged.as_ref(),
+                format!(
+                    "converged after the last write; POSTs of {} to node k % 4 in {:.1} s, {} \
+                     pending where written; sync every {} ms; pool drops {}",
+                    r.batch,
+                    r.write_ms / 1e3,
+                    r.pending_where_written,
+                    r.sync_interval_ms,
+                    r.pool_full
+                ),
+            );
+        }
+        if let Some(why) = &self.roundrobin_error {
+            row(
+                "4 nodes: one chain round-robin",
                 "FAILED".into(),
                 None,
                 format!("not measured: {why}"),

@@ -37,7 +37,7 @@ use terroir_node::protocol::{SyncRequest, SyncResponse};
 
 use crate::guard::DiskGuard;
 use crate::ingest::{self, Prepared};
-use crate::replication::{get, start_node, LatencyMs, SUBMIT_BATCH};
+use crate::replication::{get, start_node, LatencyMs, Setup, SUBMIT_BATCH};
 
 /// One consumer page every 10 ms (100 a second), timed from when it was due.
 const INTERVAL: Duration = Duration::from_millis(10);
@@ -105,7 +105,15 @@ pub(crate) fn measure(p: &Prepared, terroird: &Path, dir: &Path) -> anyhow::Resu
         .build()
         .into();
     let guard = DiskGuard::new((256 << 20) + (16 << 10) * p.count as u64);
-    let node = start_node("victim", terroird, dir, &genesis, &[], &agent, &guard)?;
+    let node = start_node(
+        "victim",
+        terroird,
+        dir,
+        &genesis,
+        &Setup::default(),
+        &agent,
+        &guard,
+    )?;
 
     // Bodies of whole batches: half before, a quarter per phase.
     let mut bodies = Vec::new();
