@@ -6,7 +6,10 @@
 //!
 //! Ingest commands that are queued together are merged into one
 //! `Ledger::ingest` call: one flush of the log for all of them (group
-//! commit), and each caller hears its own verdicts after the flush.
+//! commit), and each caller hears its own verdicts after the flush. Each
+//! record keeps the source it came from (see [`crate::source`]) through
+//! the merge, so the pending pool's per-source budget counts it for its
+//! own sender.
 
 use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -14,7 +17,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use ledger_core::graph::Graph;
 use ledger_core::ledger::{IngestReport, Readers};
 use ledger_core::store::SledStore;
-use ledger_core::{Ledger, Outcome, Reader, SignedRecord, StoreError};
+use ledger_core::{Ledger, Outcome, Reader, SignedRecord, Source, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::metrics::Metrics;
@@ -58,9 +61,10 @@ impl std::fmt::Debug for Announcer {
     }
 }
 
-/// Records to validate and store, and where their verdicts go.
+/// Records to validate and store (each with where it came from, if
+/// known), and where their verdicts go.
 struct Ingest {
-    records: Vec<SignedRecord>,
+    records: Vec<(SignedRecord, Option<Source>)>,
     /// Records entering the network here (HTTP submissions): judged by
     /// the admission rule too (`Ledger::submit`), unlike replication.
     submitted: bool,
@@ -223,10 +227,33 @@ impl LedgerHandle {
 
     /// Validates and stores replicated records (group commit); verdicts
     /// come after the flush. An empty batch releases pending records whose
-    /// time has come.
+    /// time has come. The records have no source: for local callers;
+    /// records from a peer go through [`Self::ingest_from`].
     pub async fn ingest(
         &self,
         records: Vec<SignedRecord>,
+    ) -> Result<Result<IngestReport, StoreError>, LedgerClosed> {
+        let records = records.into_iter().map(|r| (r, None)).collect();
+        self.send_ingest(records, false).await
+    }
+
+    /// Like [`Self::ingest`], for records that all came from `source`
+    /// (one peer): strangers' records among them that must wait count
+    /// against its share of the pending pool.
+    pub async fn ingest_from(
+        &self,
+        records: Vec<SignedRecord>,
+        source: Source,
+    ) -> Result<Result<IngestReport, StoreError>, LedgerClosed> {
+        let records = records.into_iter().map(|r| (r, Some(source))).collect();
+        self.send_ingest(records, false).await
+    }
+
+    /// Like [`Self::ingest`], each record with its own source (a gossip
+    /// batch gathers several peers' messages).
+    pub async fn ingest_sourced(
+        &self,
+        records: Vec<(SignedRecord, Option<Source>)>,
     ) -> Result<Result<IngestReport, StoreError>, LedgerClosed> {
         self.send_ingest(records, false).await
     }
@@ -234,16 +261,19 @@ impl LedgerHandle {
     /// Like [`Self::ingest`], for records a client submits: the admission
     /// rule (one lot per GTIN and lot code) is judged in the same step, on
     /// the ledger thread, so concurrent submissions cannot both pass it.
+    /// `source`: the client's (see [`crate::source::of_client`]), if known.
     pub async fn submit(
         &self,
         records: Vec<SignedRecord>,
+        source: Option<Source>,
     ) -> Result<Result<IngestReport, StoreError>, LedgerClosed> {
+        let records = records.into_iter().map(|r| (r, source)).collect();
         self.send_ingest(records, true).await
     }
 
     async fn send_ingest(
         &self,
-        records: Vec<SignedRecord>,
+        records: Vec<(SignedRecord, Option<Source>)>,
         submitted: bool,
     ) -> Result<Result<IngestReport, StoreError>, LedgerClosed> {
         let (reply, rx) = oneshot::channel();
@@ -389,14 +419,14 @@ fn commit(state: &mut LedgerState, group: Vec<Ingest>, metrics: &Metrics, announ
     }
     // A submission's records are announced once accepted.
     let encoded: Vec<Vec<u8>> = if submitted && announcer.0.get().is_some() {
-        all.iter().map(SignedRecord::encode).collect()
+        all.iter().map(|(r, _)| r.encode()).collect()
     } else {
         Vec::new()
     };
     let result = if submitted {
-        state.ledger.submit(all, now_ms())
+        state.ledger.submit_from(all, now_ms())
     } else {
-        state.ledger.ingest(all, now_ms())
+        state.ledger.ingest_from(all, now_ms())
     };
     match result {
         Ok(report) => {
@@ -461,6 +491,9 @@ fn count(metrics: &Metrics, report: &IngestReport) {
             Outcome::Rejected { .. } => metrics.inc(&metrics.records_rejected),
             Outcome::PoolFull { .. } => metrics.inc(&metrics.records_pool_full),
             Outcome::StrangerPoolFull { .. } => metrics.inc(&metrics.records_stranger_full),
+            Outcome::StrangerSourceFull { .. } => {
+                metrics.inc(&metrics.records_stranger_source_full)
+            }
             Outcome::TooFarAhead { .. } => metrics.inc(&metrics.records_too_far_ahead),
             Outcome::Expired { .. } => metrics.inc(&metrics.records_expired),
         }
@@ -481,7 +514,7 @@ mod tests {
             .swap_remove(0);
         let (reply, _) = oneshot::channel();
         Cmd::Ingest(Ingest {
-            records: vec![record; n],
+            records: vec![(record, None); n],
             submitted,
             reply,
         })

@@ -38,6 +38,7 @@ pub mod node;
 pub mod page;
 pub mod priority;
 pub mod protocol;
+pub mod source;
 pub mod sync;
 
 pub use config::{Config, Settings};

@@ -177,7 +177,14 @@ pub(super) fn stage(
     for (hash, record, verdict, source) in checked {
         let outcome = match verdict {
             Err(error) => Outcome::Rejected { error },
-            Ok(()) => ingest.admit(hash, record, Arrival { since: None, source })?,
+            Ok(()) => ingest.admit(
+                hash,
+                record,
+                Arrival {
+                    since: None,
+                    source,
+                },
+            )?,
         };
         ingest.report.outcomes.push((hash, outcome));
     }
