@@ -540,6 +540,90 @@ mod tests {
         served
     }
 
+    /// Two HTTP clients (two addresses) get separate shares of the
+    /// strangers' room in the pending pool, their submissions merged into
+    /// group commits or not: a client that spends its share is refused
+    /// `StrangerSourceFull`, while the other's strangers' records still
+    /// wait.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_clients_get_separate_stranger_shares() {
+        use std::net::{IpAddr, Ipv4Addr};
+
+        use ledger_core::author::Author;
+        use ledger_core::{Event, Hash, LedgerConfig, SigningKey};
+
+        let w = ledger_core::workload::generate(ledger_core::workload::Shape::for_records(1));
+        let harvest = Event::Harvest {
+            lot_code: "L1".into(),
+            product: ledger_core::event::Product {
+                description: "tea".into(),
+                gtin: None,
+            },
+            quantity: ledger_core::Quantity::new(10, ledger_core::Unit::Gram),
+            location: ledger_core::event::Location {
+                description: "field".into(),
+                gln: None,
+            },
+            reference: None,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(&dir.path().join("ledger")).unwrap();
+        let config = LedgerConfig {
+            stranger_capacity: 4,
+            stranger_per_source: 2,
+            ..LedgerConfig::default()
+        };
+        let ledger = Ledger::create(store, w.genesis.clone(), config).unwrap();
+        let metrics = Arc::new(Metrics::default());
+        let (ledger, _join) = LedgerHandle::spawn(ledger, metrics.clone(), 0);
+        // Throwaway keys' records waiting for a dep nobody has.
+        let stranger = |i: u8| {
+            let a = Author::new(SigningKey::from_seed(&[100 + i; 32]), w.genesis.id());
+            a.draft(now_ms(), vec![Hash::of(&[i])], harvest.clone())
+                .sign(a.key())
+        };
+        let one = crate::source::of_client(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)));
+        let two = crate::source::of_client(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)));
+        assert_ne!(one, two);
+        // Client one sends three, one at a time, alongside client two's
+        // first (queued together, they may share a group commit).
+        let (a, b, c, d) = tokio::join!(
+            ledger.submit(vec![stranger(0)], Some(one)),
+            ledger.submit(vec![stranger(1)], Some(one)),
+            ledger.submit(vec![stranger(2)], Some(one)),
+            ledger.submit(vec![stranger(3)], Some(two)),
+        );
+        let outcome = |r: Result<Result<IngestReport, StoreError>, LedgerClosed>| {
+            r.unwrap().unwrap().outcomes.pop().unwrap().1
+        };
+        let ones = [outcome(a), outcome(b), outcome(c)];
+        let full = Outcome::StrangerSourceFull {
+            per_source: 2,
+            bytes: config.stranger_source_bytes(),
+        };
+        assert_eq!(
+            ones.iter()
+                .filter(|o| matches!(o, Outcome::Pending(_)))
+                .count(),
+            2,
+            "{ones:?}"
+        );
+        assert_eq!(ones.iter().filter(|o| **o == full).count(), 1, "{ones:?}");
+        assert!(matches!(outcome(d), Outcome::Pending(_)));
+        // Client two still has room; client one has none.
+        let e = ledger.submit(vec![stranger(4)], Some(two)).await;
+        assert!(matches!(outcome(e), Outcome::Pending(_)));
+        let f = ledger.submit(vec![stranger(5)], Some(one)).await;
+        assert_eq!(outcome(f), full);
+        assert_eq!(
+            metrics
+                .records_stranger_source_full
+                .load(std::sync::atomic::Ordering::Relaxed),
+            2
+        );
+        ledger.close().await;
+    }
+
     fn sizes(groups: &[Option<Vec<usize>>]) -> Vec<usize> {
         groups.iter().flatten().flatten().copied().collect()
     }
