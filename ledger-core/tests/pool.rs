@@ -548,7 +548,7 @@ fn per_source_counts_survive_reopening_and_old_parking_entries_still_open() {
         config,
     )
     .unwrap();
-    let mut ingest = |l: &mut Ledger<SledStore>, i: u8, source| {
+    let ingest = |l: &mut Ledger<SledStore>, i: u8, source| {
         let mut report = l.ingest_from(vec![(stranger(&w, i), source)], NOW).unwrap();
         report.outcomes.pop().unwrap().1
     };
