@@ -1075,3 +1075,41 @@ fn decode_flags(mut v: &[u8]) -> Option<Vec<Flag>> {
     }
     Some(out)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn parking_entries_keep_their_source_and_old_ones_read_as_sourceless() {
+        let k = parked_key(&Hash::of(b"r"));
+        let mut p = Parked {
+            since: 1_700_000_000_000,
+            stranger: true,
+            bytes: 300,
+            source: None,
+        };
+        // Source-less: the 13 bytes every version wrote.
+        let old = p.encode();
+        assert_eq!(old.len(), 13);
+        assert_eq!(Parked::decode(&k, &old).unwrap(), p);
+        p.source = Some(Source(0x0102_0304_0506_0708));
+        let new = p.encode();
+        assert_eq!(new.len(), 21);
+        assert_eq!(new[..13], old[..]);
+        assert_eq!(Parked::decode(&k, &new).unwrap(), p);
+        for len in [0, 12, 14, 20, 22] {
+            let mut v = new.clone();
+            v.resize(len, 0);
+            assert!(
+                matches!(Parked::decode(&k, &v), Err(StoreError::Corrupt { .. })),
+                "{len} bytes"
+            );
+        }
+        let mut bad_class = old;
+        bad_class[8] = 2;
+        assert!(Parked::decode(&k, &bad_class).is_err());
+    }
+}
