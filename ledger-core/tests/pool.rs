@@ -589,3 +589,21 @@ fn per_source_counts_survive_reopening_and_old_parking_entries_still_open() {
     assert_eq!(report.released.len(), 5, "{:?}", report.released);
     assert_eq!(ledger.pending_len(), 0);
 }
+
+#[test]
+fn where_strangers_get_no_room_a_source_hears_about_the_whole_budget() {
+    let mut w = world();
+    let config = LedgerConfig {
+        stranger_capacity: 0,
+        ..LedgerConfig::default()
+    };
+    reopen(&mut w, config);
+    let r = stranger(&w, 0);
+    assert_eq!(
+        from(&mut w, r, A, NOW),
+        Outcome::StrangerPoolFull {
+            capacity: 0,
+            bytes: config.stranger_bytes
+        }
+    );
+}

@@ -466,11 +466,14 @@ impl<'a> Ingest<'a> {
 
     /// The refusal a record to be parked as `p` meets when its part of
     /// the pool (its source's share of the strangers', the strangers', or
-    /// known authors') is spent; `None` if it fits.
+    /// known authors') is spent; `None` if it fits. A source's share is
+    /// judged first, the more specific reason; where strangers get no
+    /// room at all, the whole budget is.
     fn no_room(&self, p: &Parked) -> Option<Outcome> {
         let c = &self.config;
         let size = u64::from(p.bytes);
-        if let (true, Some(source)) = (p.stranger, p.source) {
+        let shared = p.stranger && c.stranger_capacity > 0;
+        if let (true, Some(source)) = (shared, p.source) {
             let (records, bytes) = self.pool.share(&source);
             let per_source = c.stranger_per_source.min(c.stranger_capacity);
             let max_bytes = c.stranger_source_bytes();
