@@ -158,6 +158,11 @@ impl Backend for LocalLedger {
                 "the author is not enrolled in this ledger, and the pending pool's room for such \
                  records is full ({capacity} records)"
             )),
+            Outcome::StrangerSourceFull { per_source, .. } => Submitted::NotStored(format!(
+                "the author is not enrolled in this ledger, and the records of that kind from \
+                 where this one came already fill their share of the pending pool ({per_source} \
+                 records)"
+            )),
             Outcome::TooFarAhead {
                 time,
                 now,

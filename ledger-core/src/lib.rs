@@ -71,6 +71,6 @@ pub use event::{Event, EventKind, LotId, Quantity, Role, Unit};
 pub use genesis::Genesis;
 pub use hash::{Hash, NetworkId};
 pub use key::{PublicKey, Signature, SigningKey};
-pub use ledger::{Ledger, LedgerConfig, Outcome};
+pub use ledger::{Ledger, LedgerConfig, Outcome, Source};
 pub use reader::Reader;
 pub use record::{Record, SignedRecord};

@@ -26,7 +26,7 @@ use crate::graph::Graph;
 use crate::gs1;
 use crate::hash::Hash;
 use crate::key::PublicKey;
-use crate::ledger::{IngestReport, Ledger, Outcome};
+use crate::ledger::{IngestReport, Ledger, Outcome, Source};
 use crate::reader::Reader;
 use crate::record::SignedRecord;
 use crate::store::Store;
@@ -177,14 +177,25 @@ impl<S: Store> Ledger<S> {
         records: Vec<SignedRecord>,
         now: u64,
     ) -> Result<IngestReport, StoreError> {
+        self.submit_from(records.into_iter().map(|r| (r, None)).collect(), now)
+    }
+
+    /// Like [`Self::submit`], each record with where it came from (see
+    /// [`Self::ingest_from`]).
+    pub fn submit_from(
+        &mut self,
+        records: Vec<(SignedRecord, Option<Source>)>,
+        now: u64,
+    ) -> Result<IngestReport, StoreError> {
+        let (records, sources): (Vec<_>, Vec<_>) = records.into_iter().unzip();
         let verdicts = self.admit(&records)?;
         let mut decided = Vec::with_capacity(records.len());
         let mut admitted = Vec::with_capacity(records.len());
-        for (r, verdict) in records.into_iter().zip(verdicts) {
+        for ((r, source), verdict) in records.into_iter().zip(sources).zip(verdicts) {
             match verdict {
                 Ok(()) => {
                     decided.push(None);
-                    admitted.push(r);
+                    admitted.push((r, source));
                 }
                 Err(error) => decided.push(Some((r.hash(), Outcome::Rejected { error }))),
             }
@@ -192,7 +203,7 @@ impl<S: Store> Ledger<S> {
         let report = if admitted.is_empty() {
             IngestReport::default()
         } else {
-            self.ingest(admitted, now)?
+            self.ingest_from(admitted, now)?
         };
         let mut ingested = report.outcomes.into_iter();
         Ok(IngestReport {

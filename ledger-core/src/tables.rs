@@ -25,7 +25,7 @@
 //! | `p` | hash | pending record bytes |
 //! | `w` | missing, waiter | ∅: what a pending record waits for |
 //! | `t` | time, hash | ∅: pending records dated ahead |
-//! | `o` | hash | a pending record's parking: when, whose (stranger or not), its size |
+//! | `o` | hash | a pending record's parking: when, whose (stranger or not), its size, its source (if known) |
 //! | `u` | key | ∅: keys an enroll or rotation the ledger holds introduces |
 //! | `x` | hash | the record's overlay flags |
 //! | `r` | revoked key, revoke hash | its last trusted seq |
@@ -42,6 +42,7 @@ use crate::error::StoreError;
 use crate::event::{EventKind, LotId, Quantity};
 use crate::hash::Hash;
 use crate::key::PublicKey;
+use crate::ledger::Source;
 use crate::overlay::Flag;
 use crate::record::SignedRecord;
 use crate::store::Entry;
@@ -173,20 +174,29 @@ pub(crate) struct Parked {
     pub(crate) stranger: bool,
     /// Its encoded size.
     pub(crate) bytes: u32,
+    /// Where it came from, if the caller said (a stranger's record counts
+    /// against its source's share of the strangers' budget).
+    pub(crate) source: Option<Source>,
 }
 
 impl Parked {
-    /// `since` (8 bytes BE), `stranger` (1 byte), `bytes` (4 bytes BE).
+    /// `since` (8 bytes BE), `stranger` (1 byte), `bytes` (4 bytes BE),
+    /// then, for a record with a source, the source (8 bytes BE): 13 or
+    /// 21 bytes. Entries written before sources were kept are 13 bytes
+    /// and read as source-less.
     fn encode(&self) -> Vec<u8> {
-        let mut v = Vec::with_capacity(13);
+        let mut v = Vec::with_capacity(21);
         v.extend_from_slice(&self.since.to_be_bytes());
         v.push(u8::from(self.stranger));
         v.extend_from_slice(&self.bytes.to_be_bytes());
+        if let Some(Source(s)) = self.source {
+            v.extend_from_slice(&s.to_be_bytes());
+        }
         v
     }
 
     fn decode(k: &[u8], v: &[u8]) -> Result<Self, StoreError> {
-        let bad = || corrupt(k, "parking entry is not 13 bytes");
+        let bad = || corrupt(k, "parking entry is not 13 or 21 bytes");
         let since = be_u64(v.get(..8)).ok_or_else(bad)?;
         let stranger = match v.get(8) {
             Some(0) => false,
@@ -197,13 +207,16 @@ impl Parked {
             .get(9..13)
             .and_then(|b| b.try_into().ok())
             .ok_or_else(bad)?;
-        if v.len() != 13 {
-            return Err(bad());
-        }
+        let source = match v.len() {
+            13 => None,
+            21 => Some(Source(be_u64(v.get(13..21)).ok_or_else(bad)?)),
+            _ => return Err(bad()),
+        };
         Ok(Parked {
             since,
             stranger,
             bytes: u32::from_be_bytes(bytes),
+            source,
         })
     }
 }
@@ -1061,4 +1074,42 @@ fn decode_flags(mut v: &[u8]) -> Option<Vec<Flag>> {
         v = rest;
     }
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn parking_entries_keep_their_source_and_old_ones_read_as_sourceless() {
+        let k = parked_key(&Hash::of(b"r"));
+        let mut p = Parked {
+            since: 1_700_000_000_000,
+            stranger: true,
+            bytes: 300,
+            source: None,
+        };
+        // Source-less: the 13 bytes every version wrote.
+        let old = p.encode();
+        assert_eq!(old.len(), 13);
+        assert_eq!(Parked::decode(&k, &old).unwrap(), p);
+        p.source = Some(Source(0x0102_0304_0506_0708));
+        let new = p.encode();
+        assert_eq!(new.len(), 21);
+        assert_eq!(new[..13], old[..]);
+        assert_eq!(Parked::decode(&k, &new).unwrap(), p);
+        for len in [0, 12, 14, 20, 22] {
+            let mut v = new.clone();
+            v.resize(len, 0);
+            assert!(
+                matches!(Parked::decode(&k, &v), Err(StoreError::Corrupt { .. })),
+                "{len} bytes"
+            );
+        }
+        let mut bad_class = old;
+        bad_class[8] = 2;
+        assert!(Parked::decode(&k, &bad_class).is_err());
+    }
 }

@@ -1,14 +1,15 @@
 //! The pending pool's bounds (issue 12): strangers' records have a budget
 //! of their own, nothing waits for ever, and a record dated far ahead is
-//! refused rather than parked. One test per rule: each builds the input
+//! refused rather than parked; one source (a client, a peer) takes at most
+//! its share of the strangers' budget. One test per rule: each builds the input
 //! that meets the bound and checks the specific outcome.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use ledger_core::author::Author;
 use ledger_core::event::{Event, Product, Quantity, Role, Unit};
-use ledger_core::ledger::{Ledger, LedgerConfig, Outcome, PendingReason};
+use ledger_core::ledger::{Ledger, LedgerConfig, Outcome, PendingReason, Source};
 use ledger_core::record::SignedRecord;
-use ledger_core::store::MemoryStore;
+use ledger_core::store::{MemoryStore, SledStore, Store};
 use ledger_core::{Hash, SigningKey};
 
 mod common;
@@ -335,5 +336,274 @@ fn a_released_record_keeps_its_first_parking_time() {
                 ttl_ms: HOUR
             }
         )]
+    );
+}
+
+// Per-source shares of the strangers' budget.
+
+const A: Option<Source> = Some(Source(1));
+const B: Option<Source> = Some(Source(2));
+const C: Option<Source> = Some(Source(3));
+
+/// Ingests `r` as coming from `source`; its outcome.
+fn from(w: &mut World, r: SignedRecord, source: Option<Source>, now: u64) -> Outcome {
+    let mut report = w.ledger.ingest_from(vec![(r, source)], now).unwrap();
+    assert_eq!(report.outcomes.len(), 1);
+    report.outcomes.pop().unwrap().1
+}
+
+fn source_full(config: &LedgerConfig) -> Outcome {
+    Outcome::StrangerSourceFull {
+        per_source: config.stranger_per_source,
+        bytes: config.stranger_source_bytes(),
+    }
+}
+
+#[test]
+fn one_source_filling_its_share_is_refused_while_others_still_park() {
+    let mut w = world();
+    let config = LedgerConfig {
+        stranger_capacity: 4,
+        stranger_per_source: 2,
+        ..LedgerConfig::default()
+    };
+    reopen(&mut w, config);
+    for i in 0..2 {
+        let r = stranger(&w, i);
+        assert!(matches!(from(&mut w, r, A, NOW), Outcome::Pending(_)));
+    }
+    // A third from A: its share is spent, though the pool has room.
+    let r = stranger(&w, 2);
+    assert_eq!(from(&mut w, r, A, NOW), source_full(&config));
+    assert_eq!(
+        source_full(&config),
+        Outcome::StrangerSourceFull {
+            per_source: 2,
+            bytes: config.stranger_bytes / 2
+        }
+    );
+    // Another source's strangers still park, and so do records with no
+    // source (local tools), up to the whole strangers' budget.
+    let r = stranger(&w, 3);
+    assert!(matches!(from(&mut w, r, B, NOW), Outcome::Pending(_)));
+    let r = stranger(&w, 4);
+    assert!(matches!(from(&mut w, r, None, NOW), Outcome::Pending(_)));
+    assert_eq!(w.ledger.pending_len(), 4);
+    let r = stranger(&w, 5);
+    assert_eq!(
+        from(&mut w, r, C, NOW),
+        Outcome::StrangerPoolFull {
+            capacity: 4,
+            bytes: config.stranger_bytes
+        }
+    );
+    // Known authors' records never count against a source's share.
+    for i in 0..3 {
+        let o = orphan(&mut w, i);
+        assert!(matches!(from(&mut w, o, A, NOW), Outcome::Pending(_)));
+    }
+    // Within one batch too: the share is counted as the batch is decided.
+    let batch = (10..13).map(|i| (stranger(&w, i), B)).collect();
+    let mut w2 = world();
+    reopen(&mut w2, config);
+    let report = w2.ledger.ingest_from(batch, NOW).unwrap();
+    let outcomes: Vec<_> = report.outcomes.into_iter().map(|(_, o)| o).collect();
+    assert!(matches!(outcomes[0], Outcome::Pending(_)), "{outcomes:?}");
+    assert!(matches!(outcomes[1], Outcome::Pending(_)), "{outcomes:?}");
+    assert_eq!(outcomes[2], source_full(&config));
+}
+
+/// A stranger's record heavy with deps (a few KiB), waiting.
+fn heavy_stranger(w: &World, i: u8) -> SignedRecord {
+    let a = Author::new(SigningKey::from_seed(&[i; 32]), w.genesis.id());
+    let deps = (0..64u8).map(|d| Hash::of(&[i, d])).collect();
+    let mut event = harvest(&format!("H{i}"));
+    if let Event::Harvest { product, .. } = &mut event {
+        product.description = "茶".repeat(300);
+    }
+    a.draft(NOW, deps, event).sign(a.key())
+}
+
+#[test]
+fn a_sources_bytes_are_bounded_in_proportion() {
+    let mut w = world();
+    let config = LedgerConfig {
+        stranger_capacity: 400,
+        stranger_per_source: 40,
+        stranger_bytes: 655_360,
+        ..LedgerConfig::default()
+    };
+    assert_eq!(config.stranger_source_bytes(), 65_536);
+    reopen(&mut w, config);
+    let size = heavy_stranger(&w, 0).encode().len() as u64;
+    assert!(size > 2_000, "{size}");
+    let mut parked = 0u64;
+    let refused = loop {
+        let r = heavy_stranger(&w, 100 + parked as u8);
+        match from(&mut w, r, A, NOW) {
+            Outcome::Pending(_) => parked += 1,
+            other => break other,
+        }
+        assert!(parked < 40, "the byte share never bound");
+    };
+    assert_eq!(refused, source_full(&config));
+    assert!(parked * size <= 65_536 && (parked + 1) * size > 65_536);
+    let r = heavy_stranger(&w, 1);
+    assert!(matches!(from(&mut w, r, B, NOW), Outcome::Pending(_)));
+}
+
+#[test]
+fn a_sources_byte_share_holds_one_maximal_record_and_never_overflows() {
+    let one = ledger_core::encoding::MAX_RECORD_BYTES as u64;
+    let defaults = LedgerConfig::default();
+    assert_eq!(defaults.stranger_per_source, defaults.stranger_capacity / 4);
+    assert_eq!(
+        defaults.stranger_source_bytes(),
+        defaults.stranger_bytes / 4
+    );
+    let tiny = LedgerConfig {
+        stranger_per_source: 1,
+        ..defaults
+    };
+    assert_eq!(tiny.stranger_source_bytes(), one);
+    let unbounded = LedgerConfig {
+        stranger_capacity: usize::MAX,
+        stranger_per_source: usize::MAX,
+        stranger_bytes: u64::MAX,
+        ..defaults
+    };
+    assert_eq!(unbounded.stranger_source_bytes(), u64::MAX);
+    // Never more than the whole budget.
+    let small = LedgerConfig {
+        stranger_bytes: 1_000,
+        ..defaults
+    };
+    assert_eq!(small.stranger_source_bytes(), 1_000);
+}
+
+#[test]
+fn a_sources_share_comes_back_on_release_and_on_expiry() {
+    let mut w = world();
+    let config = LedgerConfig {
+        stranger_per_source: 1,
+        ..hour_ttl()
+    };
+    reopen(&mut w, config);
+    // A stranger's record waiting for a farm record not stored yet.
+    let cause = sign(&mut w, "farm", vec![], "CAUSE");
+    let s = Author::new(SigningKey::from_seed(&[77; 32]), w.genesis.id());
+    let waiting = s.draft(NOW, vec![cause.hash()], harvest("W")).sign(s.key());
+    let hw = waiting.hash();
+    assert!(matches!(from(&mut w, waiting, A, NOW), Outcome::Pending(_)));
+    let r = stranger(&w, 0);
+    assert_eq!(from(&mut w, r, A, NOW), source_full(&config));
+    // Its cause lands: it leaves the pool (decided; the stranger is not
+    // enrolled, so rejected) and A's share is free again.
+    let report = w.ledger.ingest(vec![cause], NOW + 1).unwrap();
+    assert_eq!(report.outcomes[0].1, Outcome::Accepted);
+    assert!(
+        report
+            .released
+            .iter()
+            .any(|(h, o)| *h == hw && !matches!(o, Outcome::Pending(_))),
+        "{:?}",
+        report.released
+    );
+    assert_eq!(w.ledger.pending_len(), 0);
+    let r = stranger(&w, 0);
+    let h0 = r.hash();
+    assert!(matches!(from(&mut w, r, A, NOW + 2), Outcome::Pending(_)));
+    let r = stranger(&w, 1);
+    assert_eq!(from(&mut w, r, A, NOW + 2), source_full(&config));
+    // It expires: A's share is free again.
+    let report = w.ledger.tick(NOW + 2 + HOUR).unwrap();
+    assert_eq!(
+        report.released,
+        vec![(
+            h0,
+            Outcome::Expired {
+                parked_at: NOW + 2,
+                ttl_ms: HOUR
+            }
+        )]
+    );
+    let r = stranger(&w, 1);
+    assert!(matches!(
+        from(&mut w, r, A, NOW + 3 + HOUR),
+        Outcome::Pending(_)
+    ));
+}
+
+#[test]
+fn per_source_counts_survive_reopening_and_old_parking_entries_still_open() {
+    let w = world();
+    let config = LedgerConfig {
+        stranger_per_source: 2,
+        ..LedgerConfig::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut ledger = Ledger::create(
+        SledStore::open(dir.path()).unwrap(),
+        w.genesis.clone(),
+        config,
+    )
+    .unwrap();
+    let ingest = |l: &mut Ledger<SledStore>, i: u8, source| {
+        let mut report = l.ingest_from(vec![(stranger(&w, i), source)], NOW).unwrap();
+        report.outcomes.pop().unwrap().1
+    };
+    let mut a_hashes = Vec::new();
+    for i in 0..2 {
+        a_hashes.push(stranger(&w, i).hash());
+        assert!(matches!(ingest(&mut ledger, i, A), Outcome::Pending(_)));
+    }
+    assert_eq!(ingest(&mut ledger, 2, A), source_full(&config));
+    drop(ledger.close().unwrap());
+    // Counted again on opening: A's share is still spent, B's is not.
+    let mut ledger = Ledger::open(SledStore::open(dir.path()).unwrap(), config).unwrap();
+    assert_eq!(ledger.pending_len(), 2);
+    assert_eq!(ingest(&mut ledger, 2, A), source_full(&config));
+    assert!(matches!(ingest(&mut ledger, 3, B), Outcome::Pending(_)));
+    let store = ledger.close().unwrap();
+    // A store written before sources were kept has 13-byte parking
+    // entries (`o`: since, stranger, size): they open, as source-less.
+    for h in &a_hashes {
+        let key = [&[b'o'][..], &h.0].concat();
+        let value = store.get(&key).unwrap().unwrap();
+        assert_eq!(value.len(), 21, "a parking entry with a source");
+        assert_eq!(value[..8], NOW.to_be_bytes());
+        assert_eq!(value[13..], 1u64.to_be_bytes());
+        store.put(&key, &value[..13]).unwrap();
+    }
+    store.flush().unwrap();
+    drop(store);
+    let mut ledger = Ledger::open(SledStore::open(dir.path()).unwrap(), config).unwrap();
+    assert_eq!(ledger.pending_len(), 3);
+    // A's records count for no source now: A has its whole share again,
+    // while B's record still counts for B.
+    assert!(matches!(ingest(&mut ledger, 2, A), Outcome::Pending(_)));
+    assert!(matches!(ingest(&mut ledger, 4, B), Outcome::Pending(_)));
+    assert_eq!(ingest(&mut ledger, 5, B), source_full(&config));
+    // The old entries still expire on time (their `since` was kept).
+    let report = ledger.tick(NOW + config.pending_ttl_ms).unwrap();
+    assert_eq!(report.released.len(), 5, "{:?}", report.released);
+    assert_eq!(ledger.pending_len(), 0);
+}
+
+#[test]
+fn where_strangers_get_no_room_a_source_hears_about_the_whole_budget() {
+    let mut w = world();
+    let config = LedgerConfig {
+        stranger_capacity: 0,
+        ..LedgerConfig::default()
+    };
+    reopen(&mut w, config);
+    let r = stranger(&w, 0);
+    assert_eq!(
+        from(&mut w, r, A, NOW),
+        Outcome::StrangerPoolFull {
+            capacity: 0,
+            bytes: config.stranger_bytes
+        }
     );
 }

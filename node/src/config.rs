@@ -149,6 +149,12 @@ pub struct Limits {
     pub stranger_capacity: usize,
     /// Bytes of strangers' records the pending pool holds.
     pub stranger_bytes: u64,
+    /// Strangers' records one source (an HTTP client address, an IPv6
+    /// /64, or a peer) may have waiting in the pending pool, so one sender
+    /// cannot spend the whole strangers' room; its bytes are bounded in
+    /// proportion to `stranger_bytes`. At least 1 (unless
+    /// `stranger_capacity` is 0), at most `stranger_capacity`.
+    pub stranger_per_source: usize,
     /// How long a record may wait in the pending pool before it is
     /// dropped (ms); it comes again by sync once its causes are known.
     pub pending_ttl_ms: u64,
@@ -185,6 +191,7 @@ impl Default for Limits {
             writer_nice: crate::priority::DEFAULT_WRITER_NICE,
             stranger_capacity: ledger_core::LedgerConfig::default().stranger_capacity,
             stranger_bytes: ledger_core::LedgerConfig::default().stranger_bytes,
+            stranger_per_source: ledger_core::LedgerConfig::default().stranger_per_source,
             pending_ttl_ms: ledger_core::LedgerConfig::default().pending_ttl_ms,
             max_park_ahead_ms: ledger_core::LedgerConfig::default().max_park_ahead_ms,
         }
@@ -358,6 +365,11 @@ impl Config {
             ledger_core::encoding::MAX_RECORD_BYTES
         );
         anyhow::ensure!(
+            l.stranger_capacity == 0 || (1..=l.stranger_capacity).contains(&l.stranger_per_source),
+            "limits.stranger_per_source must be between 1 and limits.stranger_capacity ({})",
+            l.stranger_capacity
+        );
+        anyhow::ensure!(
             l.pending_ttl_ms >= 60_000 && l.pending_ttl_ms >= l.sync_interval_ms.saturating_mul(2),
             "limits.pending_ttl_ms must be at least a minute and two sync intervals, so a \
              record's causes have time to come"
@@ -400,6 +412,21 @@ mod tests {
             l.stranger_bytes = 0;
         })
         .is_ok());
+        let e = with(|l| l.stranger_per_source = 0).unwrap_err();
+        assert!(e.to_string().contains("limits.stranger_per_source"), "{e}");
+        let e = with(|l| l.stranger_per_source = l.stranger_capacity + 1).unwrap_err();
+        assert!(e.to_string().contains("limits.stranger_per_source"), "{e}");
+        assert!(with(|l| l.stranger_per_source = l.stranger_capacity).is_ok());
+        assert!(with(|l| l.stranger_per_source = 1).is_ok());
+        // Strangers parked nowhere: no share to check.
+        for per_source in [0, 250] {
+            assert!(with(|l| {
+                l.stranger_capacity = 0;
+                l.stranger_bytes = 0;
+                l.stranger_per_source = per_source;
+            })
+            .is_ok());
+        }
         let e = with(|l| l.pending_ttl_ms = 1_000).unwrap_err();
         assert!(e.to_string().contains("limits.pending_ttl_ms"), "{e}");
         let e = with(|l| l.max_park_ahead_ms = l.pending_ttl_ms + 1).unwrap_err();

@@ -6,7 +6,10 @@
 //!
 //! Ingest commands that are queued together are merged into one
 //! `Ledger::ingest` call: one flush of the log for all of them (group
-//! commit), and each caller hears its own verdicts after the flush.
+//! commit), and each caller hears its own verdicts after the flush. Each
+//! record keeps the source it came from (see [`crate::source`]) through
+//! the merge, so the pending pool's per-source budget counts it for its
+//! own sender.
 
 use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -14,7 +17,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use ledger_core::graph::Graph;
 use ledger_core::ledger::{IngestReport, PendingReason, Readers};
 use ledger_core::store::SledStore;
-use ledger_core::{Ledger, Outcome, Reader, SignedRecord, StoreError};
+use ledger_core::{Ledger, Outcome, Reader, SignedRecord, Source, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::metrics::Metrics;
@@ -58,9 +61,10 @@ impl std::fmt::Debug for Announcer {
     }
 }
 
-/// Records to validate and store, and where their verdicts go.
+/// Records to validate and store (each with where it came from, if
+/// known), and where their verdicts go.
 struct Ingest {
-    records: Vec<SignedRecord>,
+    records: Vec<(SignedRecord, Option<Source>)>,
     /// Records entering the network here (HTTP submissions): judged by
     /// the admission rule too (`Ledger::submit`), unlike replication.
     submitted: bool,
@@ -226,10 +230,33 @@ impl LedgerHandle {
 
     /// Validates and stores replicated records (group commit); verdicts
     /// come after the flush. An empty batch releases pending records whose
-    /// time has come.
+    /// time has come. The records have no source: for local callers;
+    /// records from a peer go through [`Self::ingest_from`].
     pub async fn ingest(
         &self,
         records: Vec<SignedRecord>,
+    ) -> Result<Result<IngestReport, StoreError>, LedgerClosed> {
+        let records = records.into_iter().map(|r| (r, None)).collect();
+        self.send_ingest(records, false).await
+    }
+
+    /// Like [`Self::ingest`], for records that all came from `source`
+    /// (one peer): strangers' records among them that must wait count
+    /// against its share of the pending pool.
+    pub async fn ingest_from(
+        &self,
+        records: Vec<SignedRecord>,
+        source: Source,
+    ) -> Result<Result<IngestReport, StoreError>, LedgerClosed> {
+        let records = records.into_iter().map(|r| (r, Some(source))).collect();
+        self.send_ingest(records, false).await
+    }
+
+    /// Like [`Self::ingest`], each record with its own source (a gossip
+    /// batch gathers several peers' messages).
+    pub async fn ingest_sourced(
+        &self,
+        records: Vec<(SignedRecord, Option<Source>)>,
     ) -> Result<Result<IngestReport, StoreError>, LedgerClosed> {
         self.send_ingest(records, false).await
     }
@@ -237,16 +264,19 @@ impl LedgerHandle {
     /// Like [`Self::ingest`], for records a client submits: the admission
     /// rule (one lot per GTIN and lot code) is judged in the same step, on
     /// the ledger thread, so concurrent submissions cannot both pass it.
+    /// `source`: the client's (see [`crate::source::of_client`]), if known.
     pub async fn submit(
         &self,
         records: Vec<SignedRecord>,
+        source: Option<Source>,
     ) -> Result<Result<IngestReport, StoreError>, LedgerClosed> {
+        let records = records.into_iter().map(|r| (r, source)).collect();
         self.send_ingest(records, true).await
     }
 
     async fn send_ingest(
         &self,
-        records: Vec<SignedRecord>,
+        records: Vec<(SignedRecord, Option<Source>)>,
         submitted: bool,
     ) -> Result<Result<IngestReport, StoreError>, LedgerClosed> {
         let (reply, rx) = oneshot::channel();
@@ -411,14 +441,14 @@ fn commit(state: &mut LedgerState, group: Vec<Ingest>, metrics: &Metrics, announ
     }
     // A submission's records are announced once accepted.
     let encoded: Vec<Vec<u8>> = if submitted && announcer.0.get().is_some() {
-        all.iter().map(SignedRecord::encode).collect()
+        all.iter().map(|(r, _)| r.encode()).collect()
     } else {
         Vec::new()
     };
     let result = if submitted {
-        state.ledger.submit(all, now_ms())
+        state.ledger.submit_from(all, now_ms())
     } else {
-        state.ledger.ingest(all, now_ms())
+        state.ledger.ingest_from(all, now_ms())
     };
     match result {
         Ok(report) => {
@@ -512,6 +542,9 @@ fn count(metrics: &Metrics, report: &IngestReport) {
             Outcome::Rejected { .. } => metrics.inc(&metrics.records_rejected),
             Outcome::PoolFull { .. } => metrics.inc(&metrics.records_pool_full),
             Outcome::StrangerPoolFull { .. } => metrics.inc(&metrics.records_stranger_full),
+            Outcome::StrangerSourceFull { .. } => {
+                metrics.inc(&metrics.records_stranger_source_full)
+            }
             Outcome::TooFarAhead { .. } => metrics.inc(&metrics.records_too_far_ahead),
             Outcome::Expired { .. } => metrics.inc(&metrics.records_expired),
         }
@@ -532,7 +565,7 @@ mod tests {
             .swap_remove(0);
         let (reply, _) = oneshot::channel();
         Cmd::Ingest(Ingest {
-            records: vec![record; n],
+            records: vec![(record, None); n],
             submitted,
             reply,
         })
@@ -556,6 +589,90 @@ mod tests {
             }
         }
         served
+    }
+
+    /// Two HTTP clients (two addresses) get separate shares of the
+    /// strangers' room in the pending pool, their submissions merged into
+    /// group commits or not: a client that spends its share is refused
+    /// `StrangerSourceFull`, while the other's strangers' records still
+    /// wait.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_clients_get_separate_stranger_shares() {
+        use std::net::{IpAddr, Ipv4Addr};
+
+        use ledger_core::author::Author;
+        use ledger_core::{Event, Hash, LedgerConfig, SigningKey};
+
+        let w = ledger_core::workload::generate(ledger_core::workload::Shape::for_records(1));
+        let harvest = Event::Harvest {
+            lot_code: "L1".into(),
+            product: ledger_core::event::Product {
+                description: "tea".into(),
+                gtin: None,
+            },
+            quantity: ledger_core::Quantity::new(10, ledger_core::Unit::Gram),
+            location: ledger_core::event::Location {
+                description: "field".into(),
+                gln: None,
+            },
+            reference: None,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(&dir.path().join("ledger")).unwrap();
+        let config = LedgerConfig {
+            stranger_capacity: 4,
+            stranger_per_source: 2,
+            ..LedgerConfig::default()
+        };
+        let ledger = Ledger::create(store, w.genesis.clone(), config).unwrap();
+        let metrics = Arc::new(Metrics::default());
+        let (ledger, _join) = LedgerHandle::spawn(ledger, metrics.clone(), 0);
+        // Throwaway keys' records waiting for a dep nobody has.
+        let stranger = |i: u8| {
+            let a = Author::new(SigningKey::from_seed(&[100 + i; 32]), w.genesis.id());
+            a.draft(now_ms(), vec![Hash::of(&[i])], harvest.clone())
+                .sign(a.key())
+        };
+        let one = crate::source::of_client(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)));
+        let two = crate::source::of_client(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)));
+        assert_ne!(one, two);
+        // Client one sends three, one at a time, alongside client two's
+        // first (queued together, they may share a group commit).
+        let (a, b, c, d) = tokio::join!(
+            ledger.submit(vec![stranger(0)], Some(one)),
+            ledger.submit(vec![stranger(1)], Some(one)),
+            ledger.submit(vec![stranger(2)], Some(one)),
+            ledger.submit(vec![stranger(3)], Some(two)),
+        );
+        let outcome = |r: Result<Result<IngestReport, StoreError>, LedgerClosed>| {
+            r.unwrap().unwrap().outcomes.pop().unwrap().1
+        };
+        let ones = [outcome(a), outcome(b), outcome(c)];
+        let full = Outcome::StrangerSourceFull {
+            per_source: 2,
+            bytes: config.stranger_source_bytes(),
+        };
+        assert_eq!(
+            ones.iter()
+                .filter(|o| matches!(o, Outcome::Pending(_)))
+                .count(),
+            2,
+            "{ones:?}"
+        );
+        assert_eq!(ones.iter().filter(|o| **o == full).count(), 1, "{ones:?}");
+        assert!(matches!(outcome(d), Outcome::Pending(_)));
+        // Client two still has room; client one has none.
+        let e = ledger.submit(vec![stranger(4)], Some(two)).await;
+        assert!(matches!(outcome(e), Outcome::Pending(_)));
+        let f = ledger.submit(vec![stranger(5)], Some(one)).await;
+        assert_eq!(outcome(f), full);
+        assert_eq!(
+            metrics
+                .records_stranger_source_full
+                .load(std::sync::atomic::Ordering::Relaxed),
+            2
+        );
+        ledger.close().await;
     }
 
     fn sizes(groups: &[Option<Vec<usize>>]) -> Vec<usize> {

@@ -39,6 +39,7 @@ pub mod page;
 pub mod priority;
 pub mod protocol;
 pub mod read_pool;
+pub mod source;
 pub mod sync;
 
 pub use config::{Config, Settings};

@@ -19,6 +19,9 @@ pub struct Metrics {
     /// Records of authors not known as enrolled refused because the
     /// pending pool's room for strangers was spent.
     pub records_stranger_full: AtomicU64,
+    /// Strangers' records refused because the source they came from (a
+    /// client address or peer) already had its share of that room.
+    pub records_stranger_source_full: AtomicU64,
     /// Records refused because they were dated too far ahead to wait.
     pub records_too_far_ahead: AtomicU64,
     /// Records dropped from the pending pool after waiting too long.
@@ -105,7 +108,7 @@ impl Metrics {
 
     /// The Prometheus text format.
     pub fn render(&self) -> String {
-        let rows: [Row<'_>; 35] = [
+        let rows: [Row<'_>; 36] = [
             (
                 "terroir_records_accepted_total",
                 "counter",
@@ -141,6 +144,12 @@ impl Metrics {
                 "counter",
                 "Records of authors not known as enrolled refused because the pending pool's room for strangers was spent.",
                 &self.records_stranger_full,
+            ),
+            (
+                "terroir_records_stranger_source_full_total",
+                "counter",
+                "Records of authors not known as enrolled refused because the client or peer they came from already had its share of the pending pool's room for strangers.",
+                &self.records_stranger_source_full,
             ),
             (
                 "terroir_records_too_far_ahead_total",

@@ -86,6 +86,7 @@ impl Node {
             pending_capacity: s.limits.pending_capacity,
             stranger_capacity: s.limits.stranger_capacity,
             stranger_bytes: s.limits.stranger_bytes,
+            stranger_per_source: s.limits.stranger_per_source,
             pending_ttl_ms: s.limits.pending_ttl_ms,
             max_park_ahead_ms: s.limits.max_park_ahead_ms,
             // A batch's signatures are checked on every core.

@@ -49,11 +49,19 @@ async fn four_nodes_write_concurrently_and_converge() {
     let gpath = write_genesis(tmp.path(), &w.genesis);
     let (count, digest) = expected_digest(&w.genesis, &w.records);
 
-    let n0 = TestNode::start(&tmp.path().join("n0"), &gpath, &[]).await;
+    // One test client submits for every participant a node hosts, as a
+    // coop's gateway behind one address would: their records wait as
+    // strangers' until the enrollments another node holds arrive, many
+    // more than one client's default share (`stranger_per_source`), so
+    // this deployment gives the client the whole strangers' room.
+    let gateway = |c: &mut terroir_node::Config| {
+        c.limits.stranger_per_source = c.limits.stranger_capacity;
+    };
+    let n0 = TestNode::start_with(&tmp.path().join("n0"), &gpath, &[], gateway).await;
     let boot = [n0.addr.clone()];
-    let n1 = TestNode::start(&tmp.path().join("n1"), &gpath, &boot).await;
-    let n2 = TestNode::start(&tmp.path().join("n2"), &gpath, &boot).await;
-    let n3 = TestNode::start(&tmp.path().join("n3"), &gpath, &boot).await;
+    let n1 = TestNode::start_with(&tmp.path().join("n1"), &gpath, &boot, gateway).await;
+    let n2 = TestNode::start_with(&tmp.path().join("n2"), &gpath, &boot, gateway).await;
+    let n3 = TestNode::start_with(&tmp.path().join("n3"), &gpath, &boot, gateway).await;
     let nodes = [&n0, &n1, &n2, &n3];
 
     // Each author is hosted by one node (by the first byte of its key).

@@ -620,3 +620,75 @@ async fn writes_need_a_token_when_the_deployment_asks_for_one() {
     assert_eq!(code, 200, "the token's write: {v}");
     assert_eq!(v["outcome"], "accepted", "{v}");
 }
+
+/// Sends `request` raw from the local address `from` (a loopback address
+/// of its own: a client of its own to the node) and reads the answer.
+async fn raw_from(from: [u8; 4], addr: SocketAddr, request: &[u8]) -> (u16, String, Value) {
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.bind(SocketAddr::from((from, 0))).unwrap();
+    let mut s = sock.connect(addr).await.unwrap();
+    s.write_all(request).await.unwrap();
+    let closed = until_closed(&mut s, CLOSE_DEADLINE)
+        .await
+        .expect("the server answered and closed the connection");
+    parse_response(&closed.sent)
+}
+
+/// Strangers' records (throwaway keys) from one client address fill that
+/// client's share of the pending pool, and it is refused
+/// `stranger_source_full` (503) while another address's strangers'
+/// records still wait (202); the refusals are counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_client_addresses_have_separate_stranger_shares() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_node, addr, records) = start(tmp.path(), 10, |l| {
+        l.stranger_capacity = 4;
+        l.stranger_per_source = 2;
+    })
+    .await;
+    let network = records[0].record.network;
+    let stranger = |i: u8| {
+        let a = ledger_core::author::Author::new(
+            ledger_core::SigningKey::from_seed(&[150 + i; 32]),
+            network,
+        );
+        let event = Event::Harvest {
+            lot_code: format!("S{i}"),
+            product: ledger_core::event::Product {
+                description: "tea".into(),
+                gtin: None,
+            },
+            quantity: ledger_core::Quantity::new(10, ledger_core::Unit::Gram),
+            location: ledger_core::event::Location {
+                description: "field".into(),
+                gln: None,
+            },
+            reference: None,
+        };
+        let r = a
+            .draft(common::now(), vec![ledger_core::Hash::of(&[i])], event)
+            .sign(a.key());
+        let body = serde_json::json!({ "record": hex::encode(r.encode()) }).to_string();
+        format!(
+            "POST /records HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let one = [127, 0, 0, 2];
+    let two = [127, 0, 0, 3];
+    for i in 0..2 {
+        let (code, _, v) = raw_from(one, addr, stranger(i).as_bytes()).await;
+        assert_eq!((code, v["outcome"].as_str()), (202, Some("pending")), "{v}");
+    }
+    let (code, _, v) = raw_from(one, addr, stranger(2).as_bytes()).await;
+    assert_eq!(code, 503, "{v}");
+    assert_eq!(v["outcome"], "stranger_source_full", "{v}");
+    assert_eq!(v["per_source"], 2, "{v}");
+    let (code, _, v) = raw_from(two, addr, stranger(3).as_bytes()).await;
+    assert_eq!((code, v["outcome"].as_str()), (202, Some("pending")), "{v}");
+    assert_eq!(
+        metric(addr, "terroir_records_stranger_source_full_total").await,
+        1
+    );
+    assert_eq!(metric(addr, "terroir_records_stranger_full_total").await, 0);
+}

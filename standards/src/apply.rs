@@ -442,6 +442,10 @@ pub fn import<S: Store>(
                     "its author is not enrolled here and the pending pool's room for such \
                      records is full ({capacity})"
                 ),
+                Outcome::StrangerSourceFull { per_source, .. } => format!(
+                    "its author is not enrolled here and this source's share of the pending \
+                     pool's room for such records is full ({per_source})"
+                ),
                 Outcome::TooFarAhead { time, now, .. } => {
                     format!(
                         "it is dated {}, too far ahead of the clock ({})",

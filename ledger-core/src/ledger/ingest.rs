@@ -5,16 +5,17 @@
 //! The pool is bounded three ways: known authors' records by
 //! [`LedgerConfig::pending_capacity`], strangers' (authors not known as
 //! enrolled, whose keys cost nothing to make) by a budget of their own
-//! (count and bytes), and every record by time: one waiting longer than
+//! (count and bytes, and a share of both per [`Source`] the records came
+//! from), and every record by time: one waiting longer than
 //! [`LedgerConfig::pending_ttl_ms`] is dropped on the next tick, and one
 //! dated beyond [`LedgerConfig::max_park_ahead_ms`] is never parked.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use super::flags;
 use super::pipeline::Checked;
-use super::{IngestReport, LedgerConfig, Outcome, PendingReason};
+use super::{IngestReport, LedgerConfig, Outcome, PendingReason, Source};
 use crate::branch;
 use crate::error::{StoreError, ValidationError};
 use crate::event::Event;
@@ -58,7 +59,7 @@ pub(super) struct Context<'a> {
 }
 
 /// What the pending pool holds, as kept between stagings.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(super) struct Pool {
     /// Records in the pool.
     pub(super) len: usize,
@@ -66,20 +67,70 @@ pub(super) struct Pool {
     pub(super) strangers: usize,
     /// Their bytes (encoded).
     pub(super) stranger_bytes: u64,
+    /// Strangers' records by the source they came from (a source with
+    /// none waiting has no entry, so this holds at most `strangers`).
+    by_source: BTreeMap<Source, Share>,
+}
+
+/// One source's strangers' records in the pool.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Share {
+    records: usize,
+    bytes: u64,
+}
+
+impl Pool {
+    /// Counts a parked record (its parking entry `p`) in.
+    fn add(&mut self, p: &Parked) {
+        self.len += 1;
+        if !p.stranger {
+            return;
+        }
+        self.strangers += 1;
+        self.stranger_bytes += u64::from(p.bytes);
+        if let Some(source) = p.source {
+            let share = self.by_source.entry(source).or_default();
+            share.records += 1;
+            share.bytes += u64::from(p.bytes);
+        }
+    }
+
+    /// Counts a stranger's record (its parking entry `p`) out; the pool's
+    /// `len` is the caller's (a record may have lost its entry).
+    fn remove_stranger(&mut self, p: &Parked) {
+        if !p.stranger {
+            return;
+        }
+        self.strangers = self.strangers.saturating_sub(1);
+        self.stranger_bytes = self.stranger_bytes.saturating_sub(u64::from(p.bytes));
+        if let Some(source) = p.source {
+            if let Some(share) = self.by_source.get_mut(&source) {
+                share.records = share.records.saturating_sub(1);
+                share.bytes = share.bytes.saturating_sub(u64::from(p.bytes));
+                if share.records == 0 {
+                    self.by_source.remove(&source);
+                }
+            }
+        }
+    }
+
+    /// The strangers' records `source` has in the pool, and their bytes.
+    fn share(&self, source: &Source) -> (usize, u64) {
+        self.by_source
+            .get(source)
+            .map_or((0, 0), |s| (s.records, s.bytes))
+    }
 }
 
 /// The pool's counts as `kv` holds it (on opening).
 pub(super) fn pool_counts(kv: &impl Tables) -> Result<Pool, StoreError> {
-    let mut pool = Pool {
-        len: kv.pending_all()?.len(),
-        ..Pool::default()
-    };
+    let mut pool = Pool::default();
     for (_, p) in kv.parked_all()? {
-        if p.stranger {
-            pool.strangers += 1;
-            pool.stranger_bytes += u64::from(p.bytes);
-        }
+        pool.add(&p);
     }
+    // Records parked before parking entries were kept have none (they
+    // count as known authors' records).
+    pool.len = kv.pending_all()?.len();
     Ok(pool)
 }
 
@@ -106,7 +157,7 @@ pub(super) struct Staged {
 impl Staged {
     /// The pool counts, record count and next log seq it leaves.
     pub(super) fn counts(&self) -> (Pool, u64, u64) {
-        (self.pool, self.records_len, self.next_seq)
+        (self.pool.clone(), self.records_len, self.next_seq)
     }
 }
 
@@ -123,10 +174,17 @@ pub(super) fn stage(
     if cx_sweep {
         ingest.adopt_unmarked()?;
     }
-    for (hash, record, verdict) in checked {
+    for (hash, record, verdict, source) in checked {
         let outcome = match verdict {
             Err(error) => Outcome::Rejected { error },
-            Ok(()) => ingest.admit(hash, record, None)?,
+            Ok(()) => ingest.admit(
+                hash,
+                record,
+                Arrival {
+                    since: None,
+                    source,
+                },
+            )?,
         };
         ingest.report.outcomes.push((hash, outcome));
     }
@@ -151,7 +209,7 @@ pub(super) fn stage_logged(
     for (seq, record) in entries {
         let hash = record.hash();
         ingest.log_seq = Some(seq);
-        let outcome = ingest.decide(hash, record, None)?;
+        let outcome = ingest.decide(hash, record, Arrival::default())?;
         if outcome != Outcome::Accepted {
             return Err(StoreError::Corrupt {
                 key: format!("log entry {seq}"),
@@ -163,6 +221,14 @@ pub(super) fn stage_logged(
         }
     }
     Ok(ingest.finish())
+}
+
+/// How a record comes to be decided: when it was first parked (if it
+/// comes from the pool) and where it came from (if its caller said).
+#[derive(Debug, Clone, Copy, Default)]
+struct Arrival {
+    since: Option<u64>,
+    source: Option<Source>,
 }
 
 /// The state of one staging.
@@ -214,16 +280,15 @@ impl<'a> Ingest<'a> {
         }
     }
 
-    /// Decides one record that passed the intrinsic and signature checks
-    /// (`since`: when it was first parked, if it comes from the pool),
+    /// Decides one record that passed the intrinsic and signature checks,
     /// then everything in the pending pool that it unblocks.
     fn admit(
         &mut self,
         hash: Hash,
         record: SignedRecord,
-        since: Option<u64>,
+        arrival: Arrival,
     ) -> Result<Outcome, StoreError> {
-        let outcome = self.decide(hash, record, since)?;
+        let outcome = self.decide(hash, record, arrival)?;
         if outcome == Outcome::Accepted {
             self.release_waiters(hash)?;
         }
@@ -234,7 +299,7 @@ impl<'a> Ingest<'a> {
         &mut self,
         hash: Hash,
         record: SignedRecord,
-        since: Option<u64>,
+        arrival: Arrival,
     ) -> Result<Outcome, StoreError> {
         if self.txn.has_record(&hash)? {
             return Ok(Outcome::Duplicate);
@@ -264,7 +329,7 @@ impl<'a> Ingest<'a> {
                 hash,
                 &record,
                 PendingReason::Missing { hashes: absent },
-                since,
+                arrival,
             );
         }
         if r.time > self.now.saturating_add(self.config.max_future_skew_ms) {
@@ -272,7 +337,7 @@ impl<'a> Ingest<'a> {
                 time: r.time,
                 now: self.now,
             };
-            return self.park(hash, &record, reason, since);
+            return self.park(hash, &record, reason, arrival);
         }
         match self.judge(&record) {
             Ok((fx, main)) => {
@@ -350,7 +415,8 @@ impl<'a> Ingest<'a> {
 
     /// Parks a record in the pending pool, within its budget: known
     /// authors' records count against `pending_capacity`, strangers'
-    /// against their own count and bytes. When the budget is spent, the
+    /// against their own count and bytes, and against their source's
+    /// share of those. When the budget is spent, the
     /// records that have waited too long are dropped first (once per
     /// staging), and the record is refused if that made no room.
     fn park(
@@ -358,7 +424,7 @@ impl<'a> Ingest<'a> {
         hash: Hash,
         record: &SignedRecord,
         reason: PendingReason,
-        since: Option<u64>,
+        arrival: Arrival,
     ) -> Result<Outcome, StoreError> {
         if self.mode == Mode::Replay {
             // A logged record always follows its causes in the log.
@@ -368,27 +434,23 @@ impl<'a> Ingest<'a> {
         if !already {
             let bytes = record.encode();
             let size = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
-            let stranger = !self.known(&record.record.author)?;
-            if let Some(full) = self.no_room(stranger, size) {
+            let parked = Parked {
+                since: arrival.since.unwrap_or(self.now),
+                stranger: !self.known(&record.record.author)?,
+                bytes: size,
+                source: arrival.source,
+            };
+            if let Some(full) = self.no_room(&parked) {
                 if self.expired {
                     return Ok(full);
                 }
                 self.expire()?;
-                if let Some(full) = self.no_room(stranger, size) {
+                if let Some(full) = self.no_room(&parked) {
                     return Ok(full);
                 }
             }
-            self.pool.len += 1;
-            if stranger {
-                self.pool.strangers += 1;
-                self.pool.stranger_bytes += u64::from(size);
-            }
+            self.pool.add(&parked);
             self.txn.put_pending(&hash, bytes);
-            let parked = Parked {
-                since: since.unwrap_or(self.now),
-                stranger,
-                bytes: size,
-            };
             self.txn.put_parked(&hash, &parked);
         }
         match &reason {
@@ -402,12 +464,28 @@ impl<'a> Ingest<'a> {
         Ok(Outcome::Pending(reason))
     }
 
-    /// The refusal a record of `size` bytes meets when its part of the
-    /// pool (strangers' or known authors') is spent; `None` if it fits.
-    fn no_room(&self, stranger: bool, size: u32) -> Option<Outcome> {
+    /// The refusal a record to be parked as `p` meets when its part of
+    /// the pool (its source's share of the strangers', the strangers', or
+    /// known authors') is spent; `None` if it fits. A source's share is
+    /// judged first, the more specific reason; where strangers get no
+    /// room at all, the whole budget is.
+    fn no_room(&self, p: &Parked) -> Option<Outcome> {
         let c = &self.config;
-        if stranger {
-            let bytes = self.pool.stranger_bytes.saturating_add(u64::from(size));
+        let size = u64::from(p.bytes);
+        let shared = p.stranger && c.stranger_capacity > 0;
+        if let (true, Some(source)) = (shared, p.source) {
+            let (records, bytes) = self.pool.share(&source);
+            let per_source = c.stranger_per_source.min(c.stranger_capacity);
+            let max_bytes = c.stranger_source_bytes();
+            if records >= per_source || bytes.saturating_add(size) > max_bytes {
+                return Some(Outcome::StrangerSourceFull {
+                    per_source,
+                    bytes: max_bytes,
+                });
+            }
+        }
+        if p.stranger {
+            let bytes = self.pool.stranger_bytes.saturating_add(size);
             (self.pool.strangers >= c.stranger_capacity || bytes > c.stranger_bytes).then_some(
                 Outcome::StrangerPoolFull {
                     capacity: c.stranger_capacity,
@@ -423,8 +501,8 @@ impl<'a> Ingest<'a> {
     }
 
     /// Takes a record out of the pool (if there) for another decision,
-    /// with the time it was first parked.
-    fn unpark(&mut self, hash: &Hash) -> Result<Option<(SignedRecord, Option<u64>)>, StoreError> {
+    /// with the time it was first parked and where it came from.
+    fn unpark(&mut self, hash: &Hash) -> Result<Option<(SignedRecord, Arrival)>, StoreError> {
         let Some(record) = self.txn.pending(hash)? else {
             return Ok(None);
         };
@@ -433,13 +511,13 @@ impl<'a> Ingest<'a> {
         self.pool.len = self.pool.len.saturating_sub(1);
         if let Some(p) = parked {
             self.txn.delete_parked(hash);
-            if p.stranger {
-                self.pool.strangers = self.pool.strangers.saturating_sub(1);
-                self.pool.stranger_bytes =
-                    self.pool.stranger_bytes.saturating_sub(u64::from(p.bytes));
-            }
+            self.pool.remove_stranger(&p);
         }
-        Ok(Some((record, parked.map(|p| p.since))))
+        let arrival = Arrival {
+            since: parked.map(|p| p.since),
+            source: parked.and_then(|p| p.source),
+        };
+        Ok(Some((record, arrival)))
     }
 
     fn release_waiters(&mut self, arrived: Hash) -> Result<(), StoreError> {
@@ -450,8 +528,8 @@ impl<'a> Ingest<'a> {
         while let Some(h) = queue.pop_front() {
             for waiter in self.txn.waiters(&h)? {
                 self.txn.delete_waiting(&h, &waiter);
-                if let Some((record, since)) = self.unpark(&waiter)? {
-                    let outcome = self.decide(waiter, record, since)?;
+                if let Some((record, arrival)) = self.unpark(&waiter)? {
+                    let outcome = self.decide(waiter, record, arrival)?;
                     if outcome == Outcome::Accepted {
                         queue.push_back(waiter);
                     }
@@ -472,8 +550,8 @@ impl<'a> Ingest<'a> {
         let horizon = self.now.saturating_add(self.config.max_future_skew_ms);
         for (time, h) in self.txn.future_until(horizon)? {
             self.txn.delete_future(time, &h);
-            if let Some((record, since)) = self.unpark(&h)? {
-                let outcome = self.admit(h, record, since)?;
+            if let Some((record, arrival)) = self.unpark(&h)? {
+                let outcome = self.admit(h, record, arrival)?;
                 if !matches!(outcome, Outcome::Pending(_)) {
                     self.report.released.push((h, outcome));
                 }
@@ -543,6 +621,7 @@ impl<'a> Ingest<'a> {
                     since: self.now,
                     stranger: false,
                     bytes: u32::try_from(record.encode().len()).unwrap_or(u32::MAX),
+                    source: None,
                 };
                 self.txn.put_parked(&h, &parked);
             }

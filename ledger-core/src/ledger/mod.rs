@@ -52,6 +52,14 @@ pub struct LedgerConfig {
     pub stranger_capacity: usize,
     /// Most bytes (encoded) of strangers' records the pending pool holds.
     pub stranger_bytes: u64,
+    /// Most strangers' records one [`Source`] (one client address, one
+    /// peer) may have in the pending pool, so one sender minting keys
+    /// cannot spend the whole strangers' budget and shut out everyone
+    /// else's (a new participant's first records arriving before its
+    /// enrollment, say). Its bytes are bounded in proportion, see
+    /// [`Self::stranger_source_bytes`]. Records with no source (local
+    /// tools, replays) count only against the whole budget.
+    pub stranger_per_source: usize,
     /// How long a record may wait in the pending pool (ms, judged against
     /// the `now` of later calls) before it is dropped as expired. A peer
     /// offers it again by sync once its causes are known.
@@ -80,6 +88,7 @@ impl Default for LedgerConfig {
             pending_capacity: 10_000,
             stranger_capacity: 1_000,
             stranger_bytes: 4 * 1024 * 1024,
+            stranger_per_source: 250,
             pending_ttl_ms: 24 * 3600 * 1000,
             max_park_ahead_ms: 24 * 3600 * 1000,
             verify_threads: 1,
@@ -87,6 +96,34 @@ impl Default for LedgerConfig {
         }
     }
 }
+
+impl LedgerConfig {
+    /// Most bytes of strangers' records one [`Source`] may have in the
+    /// pending pool: its records' share of the strangers' budget
+    /// (`stranger_bytes × stranger_per_source / stranger_capacity`), but
+    /// never less than one maximal record (nor more than the whole
+    /// budget).
+    pub fn stranger_source_bytes(&self) -> u64 {
+        let share = if self.stranger_capacity == 0 {
+            0
+        } else {
+            let per = u128::from(self.stranger_bytes)
+                * (self.stranger_per_source.min(self.stranger_capacity) as u128)
+                / (self.stranger_capacity as u128);
+            u64::try_from(per).unwrap_or(u64::MAX)
+        };
+        share
+            .max(encoding::MAX_RECORD_BYTES as u64)
+            .min(self.stranger_bytes)
+    }
+}
+
+/// Where a record came from, for the pending pool's per-source budget:
+/// an opaque number the caller derives (a node hashes a client's address
+/// or a peer's id). Never signed, never sent: it only decides whose share
+/// of the strangers' budget a waiting record takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Source(pub u64);
 
 /// Why a record waits in the pending pool.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -133,6 +170,17 @@ pub enum Outcome {
         /// Most strangers' records the pool holds.
         capacity: usize,
         /// Most bytes of strangers' records the pool holds.
+        bytes: u64,
+    },
+    /// It would have to wait, its author is a stranger, and the source it
+    /// came from (one client address or peer) already has its share of
+    /// the strangers' room in the pool: that sender is sending records
+    /// under keys nobody enrolled, or their causes have not come yet.
+    /// Other sources' records are still parked.
+    StrangerSourceFull {
+        /// Most strangers' records one source may have waiting.
+        per_source: usize,
+        /// Most bytes of strangers' records one source may have waiting.
         bytes: u64,
     },
     /// Dated further ahead of the local clock than a record may wait for:
@@ -581,6 +629,19 @@ impl<S: Store> Ledger<S> {
         records: Vec<SignedRecord>,
         now: u64,
     ) -> Result<IngestReport, StoreError> {
+        self.ingest_from(records.into_iter().map(|r| (r, None)).collect(), now)
+    }
+
+    /// Like [`Self::ingest`], each record with where it came from: a
+    /// stranger's record that must wait counts against its source's share
+    /// of the strangers' budget ([`LedgerConfig::stranger_per_source`])
+    /// and is refused [`Outcome::StrangerSourceFull`] past it. A record
+    /// with no source counts only against the whole budget.
+    pub fn ingest_from(
+        &mut self,
+        records: Vec<(SignedRecord, Option<Source>)>,
+        now: u64,
+    ) -> Result<IngestReport, StoreError> {
         self.ingest_inner(records, now, false)
             .map(|(report, _)| report)
     }
@@ -594,6 +655,7 @@ impl<S: Store> Ledger<S> {
         records: Vec<SignedRecord>,
         now: u64,
     ) -> Result<Atomic, StoreError> {
+        let records = records.into_iter().map(|r| (r, None)).collect();
         let (report, committed) = self.ingest_inner(records, now, true)?;
         Ok(if committed {
             Atomic::Committed(report)
@@ -604,7 +666,7 @@ impl<S: Store> Ledger<S> {
 
     fn ingest_inner(
         &mut self,
-        records: Vec<SignedRecord>,
+        records: Vec<(SignedRecord, Option<Source>)>,
         now: u64,
         all_or_nothing: bool,
     ) -> Result<(IngestReport, bool), StoreError> {
@@ -642,7 +704,10 @@ impl<S: Store> Ledger<S> {
         now: u64,
         base: Option<(&Writes, (Pool, u64, u64))>,
     ) -> Result<Staged, StoreError> {
-        let counts = base.map_or((self.pool, self.records_len, self.next_seq), |b| b.1);
+        let (base, counts) = match base {
+            Some((writes, counts)) => (Some(writes), counts),
+            None => (None, (self.pool.clone(), self.records_len, self.next_seq)),
+        };
         let sweep = std::mem::take(&mut self.sweep);
         // Expiry runs on a tick (an empty batch), on the first staging
         // after opening (a crash may have lost one) and at least every
@@ -657,7 +722,7 @@ impl<S: Store> Ledger<S> {
             ingest::Context {
                 store: self.store.as_ref(),
                 layers: &self.layers,
-                base: base.map(|b| b.0),
+                base,
                 genesis: &self.genesis,
                 config: self.config,
                 now,
@@ -684,7 +749,7 @@ impl<S: Store> Ledger<S> {
                 sweep: false,
                 expire: false,
             },
-            (self.pool, self.records_len, self.next_seq),
+            (self.pool.clone(), self.records_len, self.next_seq),
             entries,
         )
     }

@@ -6,7 +6,7 @@ use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
 
 use super::ingest::Staged;
-use super::{IngestReport, Ledger};
+use super::{IngestReport, Ledger, Source};
 use crate::error::{StoreError, ValidationError};
 use crate::hash::{Hash, NetworkId};
 use crate::key;
@@ -15,35 +15,41 @@ use crate::store::Store;
 use crate::tail::Writes;
 use crate::validate::check_intrinsic;
 
-/// A record with its hash and the verdict of the checks that need no
-/// ledger state (well-formedness, network, signature).
-pub(super) type Checked = (Hash, SignedRecord, Result<(), ValidationError>);
+/// A record with its hash, the verdict of the checks that need no
+/// ledger state (well-formedness, network, signature), and where it came
+/// from.
+pub(super) type Checked = (
+    Hash,
+    SignedRecord,
+    Result<(), ValidationError>,
+    Option<Source>,
+);
 
 /// The state-free checks of a batch: cheap ones first, then every
 /// signature in one ZIP-215 batch (spread over `verify_threads`).
 pub(super) fn precheck(
-    records: Vec<SignedRecord>,
+    records: Vec<(SignedRecord, Option<Source>)>,
     network: &NetworkId,
     verify_threads: usize,
 ) -> Vec<Checked> {
     let mut messages = Vec::with_capacity(records.len());
     let mut checked: Vec<Checked> = records
         .into_iter()
-        .map(|r| {
+        .map(|(r, source)| {
             let verdict = check_intrinsic(&r, network);
             let (hash, message) = r.record.hash_and_signing_message();
             messages.push(message);
-            (hash, r, verdict)
+            (hash, r, verdict, source)
         })
         .collect();
     let items: Vec<_> = checked
         .iter()
         .zip(&messages)
-        .filter(|((_, _, v), _)| v.is_ok())
-        .map(|((_, r, _), m)| (r.record.author, m.as_slice(), r.signature))
+        .filter(|((_, _, v, _), _)| v.is_ok())
+        .map(|((_, r, _, _), m)| (r.record.author, m.as_slice(), r.signature))
         .collect();
     let mut sig_verdicts = verify_parallel(&items, verify_threads).into_iter();
-    for (_, _, verdict) in checked.iter_mut().filter(|(_, _, v)| v.is_ok()) {
+    for (_, _, verdict, _) in checked.iter_mut().filter(|(_, _, v, _)| v.is_ok()) {
         if !matches!(sig_verdicts.next(), Some(Ok(()))) {
             *verdict = Err(ValidationError::BadSignature);
         }
@@ -116,6 +122,7 @@ impl<S: Store> Ledger<S> {
             let batches = batches.into_iter();
             s.spawn(move || {
                 for records in batches {
+                    let records = records.into_iter().map(|r| (r, None)).collect();
                     if to_stager
                         .send(precheck(records, &network, verify_threads))
                         .is_err()

@@ -16,12 +16,15 @@ mod edge;
 mod serve;
 pub mod tokens;
 
+pub(crate) use edge::client_key;
+
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::middleware;
 use axum::response::{Html, IntoResponse, Response};
@@ -239,7 +242,11 @@ fn decode_words(e: &ledger_core::encoding::DecodeError) -> String {
     }
 }
 
-async fn submit(State(st): State<AppState>, body: Bytes) -> ApiResult<Response> {
+async fn submit(
+    State(st): State<AppState>,
+    client: Option<Extension<ConnectInfo<SocketAddr>>>,
+    body: Bytes,
+) -> ApiResult<Response> {
     st.metrics.inc(&st.metrics.http_requests);
     // The whole body has been read (the extractor buffers it).
     st.metrics.inc(&st.metrics.submissions_received);
@@ -247,10 +254,13 @@ async fn submit(State(st): State<AppState>, body: Bytes) -> ApiResult<Response> 
     // Records enter the network here: `submit` judges the admission rule
     // (one lot per GTIN and lot code) in the same step as ingest, and the
     // ledger thread announces on gossip what it accepts (and what that
-    // releases from the pending pool) once it is durable.
+    // releases from the pending pool) once it is durable. Strangers'
+    // records that must wait count against the client's share of the
+    // pool (by its address; an IPv6 client by its /64).
+    let source = client.map(|Extension(ConnectInfo(addr))| crate::source::of_client(addr.ip()));
     let report = st
         .ledger
-        .submit(records)
+        .submit(records, source)
         .await?
         .map_err(ApiError::internal)?;
     let verdicts: Vec<Verdict> = report
@@ -273,6 +283,7 @@ async fn submit(State(st): State<AppState>, body: Bytes) -> ApiResult<Response> 
                 }
                 Outcome::PoolFull { .. }
                 | Outcome::StrangerPoolFull { .. }
+                | Outcome::StrangerSourceFull { .. }
                 | Outcome::Expired { .. } => StatusCode::SERVICE_UNAVAILABLE,
                 Outcome::TooFarAhead { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             };

@@ -366,7 +366,8 @@ async fn ingest_synced(
         author: decoded.first().map(|r| r.record.author.0),
         ..Synced::default()
     };
-    let Ok(Ok(report)) = ledger.ingest(decoded).await else {
+    let source = crate::source::of_peer(&peer);
+    let Ok(Ok(report)) = ledger.ingest_from(decoded, source).await else {
         return None;
     };
     let mut missing = BTreeSet::new();

@@ -188,7 +188,9 @@ async fn validate_batch(ledger: &LedgerHandle, handle: &NetworkHandle, batch: Ve
             author: item.record.record.author.0,
             bytes: item.bytes,
         });
-        records.push(item.record);
+        // The peer that propagated it: its strangers' records share one
+        // part of the pending pool.
+        records.push((item.record, Some(crate::source::of_peer(&item.source))));
     }
     let mut strikes = Vec::new();
     // (index in the batch, its hash, its author, the hashes it waits for)
@@ -198,8 +200,9 @@ async fn validate_batch(ledger: &LedgerHandle, handle: &NetworkHandle, batch: Ve
         ledger_core::PublicKey,
         Vec<ledger_core::Hash>,
     )> = Vec::new();
-    let authors: Vec<ledger_core::PublicKey> = records.iter().map(|r| r.record.author).collect();
-    if let Ok(Ok(report)) = ledger.ingest(records).await {
+    let authors: Vec<ledger_core::PublicKey> =
+        records.iter().map(|(r, _)| r.record.author).collect();
+    if let Ok(Ok(report)) = ledger.ingest_sourced(records).await {
         for (i, (v, (hash, outcome))) in verdicts.iter_mut().zip(report.outcomes).enumerate() {
             v.acceptance = match outcome {
                 Outcome::Accepted => MessageAcceptance::Accept,
