@@ -159,6 +159,12 @@ struct RogueArgs {
     /// Also write the figures as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Leave the flooding rogue out.
+    #[arg(long)]
+    no_flooder: bool,
+    /// Leave the greedy rogue out.
+    #[arg(long)]
+    no_greedy: bool,
 }
 
 #[derive(clap::Args, Clone)]
@@ -208,7 +214,11 @@ fn rogue_only(args: &RogueArgs) -> anyhow::Result<()> {
     let terroird = replication::locate_terroird(args.terroird.as_deref())?;
     let tmp = tempfile::tempdir().context("creating a temporary directory")?;
     let workload = ingest::prepare(args.records, &tmp.path().join("workload.bin"))?;
-    let figures = rogue::measure(&workload, &terroird, &tmp.path().join("rogue"))?;
+    let which = rogue::Which {
+        flooder: !args.no_flooder,
+        greedy: !args.no_greedy,
+    };
+    let figures = rogue::measure(&workload, &terroird, &tmp.path().join("rogue"), which)?;
     let json = serde_json::to_string_pretty(&figures)?;
     println!("{json}");
     eprintln!(

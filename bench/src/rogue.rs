@@ -41,6 +41,10 @@ use crate::replication::{get, start_node, LatencyMs, Setup, SUBMIT_BATCH};
 
 /// One consumer page every 10 ms (100 a second), timed from when it was due.
 const INTERVAL: Duration = Duration::from_millis(10);
+/// Identities the flooder mints a second, at most. Minting and dialling
+/// cost the flooder a key and a whole swarm each; on this machine that
+/// CPU would be taken from the node, which a real attacker's is not.
+const IDENTITIES_PER_SEC: u32 = 200;
 /// A peer's byte budget at the node's defaults: 8 MiB/s, bursts of 2 s.
 const BYTES_PER_SEC: u64 = 8 << 20;
 const BURST_SECS: u64 = 2;
@@ -75,6 +79,7 @@ pub(crate) struct Rogues {
 
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct RogueFigures {
+    pub rogues_attacking: Which,
     pub records_before: usize,
     pub quiet: Phase,
     pub attacked: Phase,
@@ -88,7 +93,19 @@ pub(crate) struct RogueFigures {
     pub connections_refused: u64,
 }
 
-pub(crate) fn measure(p: &Prepared, terroird: &Path, dir: &Path) -> anyhow::Result<RogueFigures> {
+/// Which rogues attack.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub(crate) struct Which {
+    pub flooder: bool,
+    pub greedy: bool,
+}
+
+pub(crate) fn measure(
+    p: &Prepared,
+    terroird: &Path,
+    dir: &Path,
+    which: Which,
+) -> anyhow::Result<RogueFigures> {
     if p.count < 8 * SUBMIT_BATCH {
         bail!(
             "the rogue figures need at least {} records",
@@ -173,28 +190,34 @@ pub(crate) fn measure(p: &Prepared, terroird: &Path, dir: &Path) -> anyhow::Resu
         .build()
         .context("starting the rogues' runtime")?;
     let network = p.genesis.id();
-    let greedy = runtime.spawn(greedy(
-        target.clone(),
-        peer,
-        network,
-        authors.clone(),
-        stop.clone(),
-        tally.clone(),
-    ));
-    let flooder = runtime.spawn(flooder(
-        target,
-        peer,
-        network,
-        authors,
-        stop.clone(),
-        tally.clone(),
-    ));
+    let greedy = which.greedy.then(|| {
+        runtime.spawn(greedy(
+            target.clone(),
+            peer,
+            network,
+            authors.clone(),
+            stop.clone(),
+            tally.clone(),
+        ))
+    });
+    let flooder = which.flooder.then(|| {
+        runtime.spawn(flooder(
+            target,
+            peer,
+            network,
+            authors,
+            stop.clone(),
+            tally.clone(),
+        ))
+    });
     let started = Instant::now();
     let attacked = phase(&agent, node.http, attacked_bodies, &lots);
     stop.store(true, Ordering::Relaxed);
     let lasted = started.elapsed();
-    let greedy_banned = runtime.block_on(greedy).unwrap_or(true);
-    let _ = runtime.block_on(flooder);
+    let greedy_banned = greedy.is_some_and(|g| runtime.block_on(g).unwrap_or(true));
+    if let Some(f) = flooder {
+        let _ = runtime.block_on(f);
+    }
     runtime.shutdown_timeout(Duration::from_secs(5));
     let attacked = attacked?;
     if let Some(why) = guard.tripped() {
@@ -212,6 +235,7 @@ pub(crate) fn measure(p: &Prepared, terroird: &Path, dir: &Path) -> anyhow::Resu
     };
     let t = |c: &AtomicU64| c.load(Ordering::Relaxed);
     Ok(RogueFigures {
+        rogues_attacking: which,
         records_before,
         page_p99_ratio: attacked.page.p99_ms / quiet.page.p99_ms.max(1e-9),
         ingest_ratio: attacked.ingest_per_s / quiet.ingest_per_s.max(1e-9),
@@ -417,8 +441,9 @@ async fn greedy(
     false
 }
 
-/// A new identity each time the last one is shut out, each keeping 64
-/// requests in flight, until `stop`.
+/// A new identity each time the last one is shut out (at most
+/// [`IDENTITIES_PER_SEC`] a second), each keeping 64 requests in flight,
+/// until `stop`.
 async fn flooder(
     target: Multiaddr,
     node: PeerId,
@@ -427,7 +452,9 @@ async fn flooder(
     stop: Arc<AtomicBool>,
     tally: Arc<Tally>,
 ) {
+    let mut pace = tokio::time::interval(Duration::from_secs(1) / IDENTITIES_PER_SEC);
     while !stop.load(Ordering::Relaxed) {
+        pace.tick().await;
         let Some(mut rogue) = swarm(network) else {
             return;
         };

@@ -82,6 +82,8 @@ pub struct Metrics {
     pub peer_connections_refused: AtomicU64,
     /// Peers' sync requests refused (over budget, busy).
     pub sync_refused: AtomicU64,
+    /// Peers' sync requests held until their peer's budget allowed them.
+    pub sync_held: AtomicU64,
     /// Bytes of records and heads sent in answer to peers' sync requests.
     pub sync_bytes_served: AtomicU64,
 }
@@ -108,7 +110,7 @@ impl Metrics {
 
     /// The Prometheus text format.
     pub fn render(&self) -> String {
-        let rows: [Row<'_>; 36] = [
+        let rows: [Row<'_>; 37] = [
             (
                 "terroir_records_accepted_total",
                 "counter",
@@ -316,8 +318,14 @@ impl Metrics {
             (
                 "terroir_sync_refused_total",
                 "counter",
-                "Peers' sync requests refused: over the peer's budget, too many in flight, or busy.",
+                "Peers' sync requests refused: held too long for the peer's budget, too many in flight, or busy.",
                 &self.sync_refused,
+            ),
+            (
+                "terroir_sync_held_total",
+                "counter",
+                "Peers' sync requests held until their peer's budget allowed them.",
+                &self.sync_held,
             ),
             (
                 "terroir_sync_bytes_served_total",

@@ -166,7 +166,8 @@ impl Node {
                     },
                 },
                 log_cursors: CursorFile::in_dir(&s.data_dir),
-                answer_nice: s.limits.writer_nice,
+                answer_nice: (s.limits.writer_nice + network::ANSWER_NICE_BELOW_WRITER)
+                    .min(crate::priority::MAX_NICE),
             },
             ledger.clone(),
             metrics.clone(),

@@ -1,10 +1,9 @@
 //! A small pool of threads at a lowered priority, for reads the node does
 //! on behalf of peers (sync answers). Shoppers' queries run on tokio's
 //! blocking threads at the node's own priority and the ledger writer at
-//! `writer_nice` below it; peers' answers run here at the writer's
-//! priority, so a peer asking without pause competes with ingest on equal
-//! terms and never ahead of a QR page, and uses at most this many threads
-//! whatever it asks.
+//! `writer_nice` below it; peers' answers run here below the writer, so a
+//! peer asking without pause yields to ingest and to QR pages, and uses at
+//! most this many threads whatever it asks.
 
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};

@@ -62,7 +62,7 @@ pub use self::client::{MAX_OUTBOUND_PER_PEER, MAX_QUEUED_PER_PEER};
 pub use self::gate::{Gate, BANNED_HANDSHAKE_EVERY, MAX_BANNED};
 pub use self::gossip::{GOSSIP_BATCH_RECORDS, GOSSIP_BATCH_WAIT, GOSSIP_QUEUE, GOSSIP_QUEUE_BYTES};
 pub use self::peers::{SyncBudget, FORGET_AFTER, HEADS_PER_SEC, MAX_KNOWN_PEERS, SYNC_BURST_SECS};
-pub use self::server::{ANSWER_QUEUE, ANSWER_THREADS};
+pub use self::server::{ANSWER_NICE_BELOW_WRITER, ANSWER_QUEUE, ANSWER_THREADS, MAX_HOLD};
 pub use self::swarm::{
     build_swarm, build_swarm_with, Behaviour, BehaviourEvent, ConnectionCaps, PING_INTERVAL,
     PING_TIMEOUT,
@@ -163,6 +163,12 @@ enum NetCmd {
         channel: ResponseChannel<SyncResponse>,
         response: SyncResponse,
     },
+    /// A peer's request held for its budget, due again.
+    Held {
+        peer: PeerId,
+        request: SyncRequest,
+        channel: ResponseChannel<SyncResponse>,
+    },
     Peering(oneshot::Sender<Peering>),
 }
 
@@ -228,7 +234,8 @@ pub struct NetworkParts {
     pub policy: PeerPolicy,
     /// Where the log syncs' cursors are kept across restarts.
     pub log_cursors: CursorFile,
-    /// The niceness peers' answers are read at (the ledger writer's).
+    /// The niceness peers' answers are read at (below the ledger
+    /// writer's).
     pub answer_nice: i32,
 }
 
@@ -461,6 +468,11 @@ impl Net {
                 channel,
                 response,
             } => self.respond(peer, channel, response),
+            NetCmd::Held {
+                peer,
+                request,
+                channel,
+            } => self.on_held(peer, request, channel),
             NetCmd::Peering(reply) => {
                 let _ = reply.send(self.peering());
             }

@@ -423,8 +423,14 @@ pub(super) enum Admit {
     /// Too many of its requests in flight: refused, and a strike (an
     /// honest client never does this).
     TooMany,
-    /// Over its rate of requests or bytes: refused, no strike.
-    OverBudget,
+    /// Over its rate of requests or bytes: held (still in flight) and
+    /// asked again after this long, when the rate will have refilled. A
+    /// peer asking without pause is slowed to its rate by its own
+    /// in-flight requests, instead of being refused into asking again at
+    /// once.
+    Later(Duration),
+    /// The peer is gone (its request with it): nothing to answer.
+    Gone,
 }
 
 /// A token bucket that may go into debt: an answer's size is known only
@@ -454,14 +460,18 @@ impl Bucket {
         self.at = now;
     }
 
-    fn positive(&mut self, now: Instant) -> bool {
-        self.refill(now);
-        self.level > 0.0
-    }
-
     fn take(&mut self, n: f64, now: Instant) {
         self.refill(now);
         self.level -= n;
+    }
+
+    /// How long until the level is above 0 again.
+    fn wait(&mut self, now: Instant) -> Duration {
+        self.refill(now);
+        if self.level > 0.0 {
+            return Duration::ZERO;
+        }
+        Duration::from_secs_f64(-self.level / self.rate.max(1e-9)) + Duration::from_millis(1)
     }
 }
 
@@ -489,8 +499,9 @@ impl SyncBudgets {
         }
     }
 
-    /// Decides on one request of `peer` (`heads`: a heads request); on
-    /// [`Admit::Yes`] it counts as in flight until [`Self::answered`].
+    /// Decides on a new request of `peer` (`heads`: a heads request); but
+    /// for [`Admit::TooMany`] it counts as in flight until
+    /// [`Self::answered`], held ones included.
     pub(super) fn admit(&mut self, peer: PeerId, heads: bool, now: Instant) -> Admit {
         let b = self.budget;
         let burst = f64::from(b.burst_secs.max(1));
@@ -511,15 +522,30 @@ impl SyncBudgets {
         if p.inflight >= b.inflight {
             return Admit::TooMany;
         }
-        if !p.requests.positive(now) || !p.bytes.positive(now) || (heads && !p.heads.positive(now))
-        {
-            return Admit::OverBudget;
+        p.inflight += 1;
+        Self::take(p, heads, now)
+    }
+
+    /// Decides again on a request of `peer` held by [`Admit::Later`].
+    pub(super) fn readmit(&mut self, peer: &PeerId, heads: bool, now: Instant) -> Admit {
+        match self.peers.get_mut(peer) {
+            Some(p) => Self::take(p, heads, now),
+            None => Admit::Gone,
+        }
+    }
+
+    fn take(p: &mut PeerSync, heads: bool, now: Instant) -> Admit {
+        let mut wait = p.requests.wait(now).max(p.bytes.wait(now));
+        if heads {
+            wait = wait.max(p.heads.wait(now));
+        }
+        if !wait.is_zero() {
+            return Admit::Later(wait);
         }
         p.requests.take(1.0, now);
         if heads {
             p.heads.take(1.0, now);
         }
-        p.inflight += 1;
         Admit::Yes
     }
 
@@ -624,11 +650,21 @@ mod tests {
         assert_eq!(b.admit(p, false, now), Admit::Yes);
         assert_eq!(b.admit(p, false, now), Admit::Yes);
         assert_eq!(b.admit(p, false, now), Admit::TooMany);
-        // A large answer puts the peer in debt until the rate pays it.
+        // A large answer puts the peer in debt until the rate pays it:
+        // 5,010 bytes over a 1,000-byte bucket at 1,000 a second.
         b.answered(&p, 5_000, now);
         b.answered(&p, 10, now);
-        assert_eq!(b.admit(p, false, now), Admit::OverBudget);
-        assert_eq!(b.admit(p, false, now + Duration::from_secs(5)), Admit::Yes);
+        let Admit::Later(wait) = b.admit(p, false, now) else {
+            panic!("a peer in debt is held");
+        };
+        assert!((4_000..=4_100).contains(&wait.as_millis()), "{wait:?}");
+        assert_eq!(b.readmit(&p, false, now + wait), Admit::Yes);
+        b.forget(&p);
+        assert_eq!(
+            b.readmit(&p, false, now + wait),
+            Admit::Gone,
+            "no strike for the gone"
+        );
         // Requests: 10 a second.
         let mut q = SyncBudgets::new(SyncBudget {
             inflight: 100,
@@ -637,7 +673,7 @@ mod tests {
         let admitted = (0..50)
             .filter(|_| q.admit(p, false, now) == Admit::Yes)
             .count();
-        assert_eq!(admitted, 10);
+        assert_eq!(admitted, 10, "the others are held");
         // Heads: HEADS_PER_SEC a second, whatever the request rate.
         let mut h = SyncBudgets::new(SyncBudget {
             inflight: 100,
