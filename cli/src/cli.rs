@@ -49,6 +49,16 @@ pub(crate) struct GlobalArgs {
         value_parser = crate::settings::node_url
     )]
     pub(crate) node: Option<crate::settings::NodeUrl>,
+    /// The write token the node's operator gave you, for a node that takes
+    /// records only with one (`terroird token`); sent with submissions.
+    #[arg(
+        long,
+        global = true,
+        value_name = "TOKEN",
+        env = "TERROIR_NODE_TOKEN",
+        hide_env_values = true
+    )]
+    pub(crate) node_token: Option<String>,
     /// Print machine-readable JSON on stdout (schema: docs/cli.md).
     #[arg(long, global = true)]
     pub(crate) json: bool,

@@ -35,6 +35,8 @@ const MAX_BUNDLE: u64 = 64 * 1024 * 1024;
 pub(crate) struct Node {
     agent: ureq::Agent,
     url: NodeUrl,
+    /// The write token sent with submissions, if any.
+    token: Option<String>,
     network: NetworkId,
     status: Value,
 }
@@ -72,7 +74,7 @@ struct ParticipantJson {
 
 impl Node {
     /// Connects: reads `GET /status`, which also proves the node is there.
-    pub(crate) fn connect(url: &NodeUrl) -> Result<Self> {
+    pub(crate) fn connect(url: &NodeUrl, token: Option<String>) -> Result<Self> {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_global(Some(REQUEST_TIMEOUT))
             .http_status_as_error(false)
@@ -81,6 +83,7 @@ impl Node {
         let probe = Node {
             agent,
             url: url.clone(),
+            token: None,
             network: Hash([0; 32]),
             status: Value::Null,
         };
@@ -94,6 +97,7 @@ impl Node {
         let node = Node {
             network: id,
             status,
+            token,
             ..probe
         };
         Ok(node)
@@ -274,11 +278,11 @@ impl Backend for Node {
 
     fn submit(&mut self, record: &SignedRecord, _now: u64) -> Result<Submitted> {
         let body = serde_json::json!({ "record": hex::encode(record.encode()) });
-        let mut resp = self
-            .agent
-            .post(format!("{}/records", self.url))
-            .send_json(&body)
-            .map_err(|e| self.unreachable(e))?;
+        let mut post = self.agent.post(format!("{}/records", self.url));
+        if let Some(token) = &self.token {
+            post = post.header("Authorization", &format!("Bearer {token}"));
+        }
+        let mut resp = post.send_json(&body).map_err(|e| self.unreachable(e))?;
         let code = resp.status().as_u16();
         let bytes = resp
             .body_mut()
@@ -301,6 +305,19 @@ impl Backend for Node {
                 "the node holds the record pending ({}): it depends on records it does not have yet",
                 v["waiting_for"].as_str().unwrap_or("missing")
             )),
+            (401, _) => {
+                let why = self.refusal(code, &bytes);
+                return Err(match self.token {
+                    None => why.context(
+                        "this node takes records only with a write token: ask its operator \
+                         for one and pass it with --node-token or TERROIR_NODE_TOKEN",
+                    ),
+                    Some(_) => why.context(
+                        "the node does not accept the write token given (--node-token or \
+                         TERROIR_NODE_TOKEN); ask its operator for a valid one",
+                    ),
+                });
+            }
             _ => return Err(self.refusal(code, &bytes)),
         })
     }

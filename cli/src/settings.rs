@@ -53,6 +53,9 @@ pub(crate) struct Settings {
     pub(crate) ledger: PathBuf,
     /// The node to work against instead (`--node`, else `$TERROIR_NODE`).
     pub(crate) node: Option<NodeUrl>,
+    /// Its write token, if it needs one (`--node-token`, else
+    /// `$TERROIR_NODE_TOKEN`).
+    pub(crate) node_token: Option<String>,
     /// How to print.
     pub(crate) out: Output,
 }
@@ -62,6 +65,7 @@ impl Settings {
         Settings {
             ledger: g.ledger.clone(),
             node: g.node.clone(),
+            node_token: g.node_token.clone(),
             out: Output {
                 json: g.json,
                 quiet: g.quiet,
@@ -73,7 +77,7 @@ impl Settings {
     /// given, else the local ledger directory.
     pub(crate) fn backend(&self) -> Result<Box<dyn Backend>> {
         Ok(match &self.node {
-            Some(url) => Box::new(remote::Node::connect(url)?),
+            Some(url) => Box::new(remote::Node::connect(url, self.node_token.clone())?),
             None => Box::new(ledger_dir::open(&self.ledger)?),
         })
     }

@@ -256,3 +256,78 @@ fn sign_locally_submit_trace_bundle_verify_and_status_against_a_node() {
 
     rt.block_on(node.stop()).unwrap();
 }
+
+/// A node closed to the public takes records only with a write token:
+/// without one the CLI says what to do, in one line; with the operator's
+/// token (`--node-token` or `TERROIR_NODE_TOKEN`) it submits.
+#[test]
+fn a_node_that_needs_a_write_token_gets_it_from_the_cli() {
+    let env = Env {
+        dir: tempfile::tempdir().unwrap(),
+    };
+    for (file, name) in [("bureau", "County Bureau"), ("farm", "Hillside Farm")] {
+        env.json(&[
+            "key",
+            "new",
+            "--out",
+            &format!("{file}.key"),
+            "--name",
+            name,
+        ]);
+    }
+    env.json(&[
+        "--ledger",
+        "founding",
+        "init",
+        "--network",
+        "token test",
+        "--authority-key",
+        "bureau.key",
+    ]);
+    let (token, line) = terroir_node::http::tokens::new_token("bureau-desk").unwrap();
+    let tokens = env.path("submit-tokens");
+    std::fs::write(&tokens, format!("{line}\n")).unwrap();
+    let data = env.path("node");
+    let genesis = env.path("founding/genesis.json");
+    terroir_node::init(&data, &genesis).unwrap();
+    let mut c = Config::new(data.clone(), genesis);
+    c.listen = vec!["/ip4/127.0.0.1/tcp/0".into()];
+    c.http = "127.0.0.1:0".parse().unwrap();
+    c.submit_tokens = Some(tokens);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let node = rt.block_on(Node::start(c.settings().unwrap())).unwrap();
+    let url = format!("http://{}", node.http_addr);
+    let enroll = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = vec!["--node".into(), url.clone()];
+        v.extend(extra.iter().map(|s| (*s).to_owned()));
+        v.extend(
+            [
+                "enroll",
+                "--key",
+                "bureau.key",
+                "--participant",
+                "farm.key",
+                "--name",
+                "Hillside Farm",
+                "--role",
+                "farm",
+                "--location",
+                "Valley",
+            ]
+            .map(str::to_owned),
+        );
+        v
+    };
+    let args = enroll(&[]);
+    let err = env.fails(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(err.contains("--node-token") && err.contains("401"), "{err}");
+    let args = enroll(&["--node-token", "0123"]);
+    let err = env.fails(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(err.contains("does not accept the write token"), "{err}");
+    let args = enroll(&["--node-token", &token]);
+    let done = env.json(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(done.is_object(), "{done}");
+    let parts = env.json(&["--node", &url, "participants"]);
+    assert!(parts.to_string().contains("Hillside Farm"), "{parts}");
+    rt.block_on(node.stop()).unwrap();
+}

@@ -13,7 +13,7 @@ pub(crate) struct Args {}
 
 pub(crate) fn run(s: &Settings, _a: Args) -> Result<()> {
     if let Some(url) = &s.node {
-        return remote_status(s, &remote::Node::connect(url)?);
+        return remote_status(s, &remote::Node::connect(url, s.node_token.clone())?);
     }
     let ledger = ledger_dir::open(&s.ledger)?;
     let digest = ledger.state_digest()?;
