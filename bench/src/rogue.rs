@@ -32,7 +32,6 @@ use futures::StreamExt;
 use libp2p::swarm::SwarmEvent;
 use libp2p::{request_response, Multiaddr, PeerId, Swarm};
 use serde::Serialize;
-use terroir_node::network::{build_swarm, Behaviour, BehaviourEvent};
 use terroir_node::protocol::{SyncRequest, SyncResponse};
 
 use crate::guard::DiskGuard;
@@ -370,13 +369,64 @@ fn request(n: usize, authors: &[[u8; 32]]) -> SyncRequest {
     }
 }
 
-fn swarm(network: ledger_core::NetworkId) -> Option<Swarm<Behaviour>> {
-    build_swarm(
-        libp2p::identity::Keypair::generate_ed25519(),
-        &network,
-        false,
-    )
-    .ok()
+mod rogue_behaviour {
+    // The derive generates `RogueEvent` without docs.
+    #![allow(missing_docs)]
+    use libp2p::request_response;
+    use libp2p::swarm::NetworkBehaviour;
+    use terroir_node::protocol::{SyncRequest, SyncResponse};
+
+    /// A rogue speaks the sync protocol and nothing else: what it costs
+    /// the node is its requests, and minting an identity costs the bench
+    /// a key and a small swarm, not a node's whole set of behaviours.
+    #[derive(NetworkBehaviour)]
+    #[behaviour(to_swarm = "RogueEvent")]
+    pub(super) struct Rogue {
+        pub(super) sync: request_response::cbor::Behaviour<SyncRequest, SyncResponse>,
+    }
+
+    #[derive(Debug)]
+    pub(super) enum RogueEvent {
+        Sync(request_response::Event<SyncRequest, SyncResponse>),
+    }
+
+    impl From<request_response::Event<SyncRequest, SyncResponse>> for RogueEvent {
+        fn from(e: request_response::Event<SyncRequest, SyncResponse>) -> Self {
+            RogueEvent::Sync(e)
+        }
+    }
+}
+use rogue_behaviour::{Rogue, RogueEvent};
+
+fn swarm(network: ledger_core::NetworkId) -> Option<Swarm<Rogue>> {
+    let name =
+        libp2p::StreamProtocol::try_from_owned(terroir_node::protocol::sync_protocol(&network))
+            .ok()?;
+    let swarm = libp2p::SwarmBuilder::with_new_identity()
+        .with_tokio()
+        .with_tcp(
+            libp2p::tcp::Config::default().nodelay(true),
+            libp2p::noise::Config::new,
+            libp2p::yamux::Config::default,
+        )
+        .ok()?
+        .with_behaviour(|_| {
+            let codec =
+                request_response::cbor::codec::Codec::<SyncRequest, SyncResponse>::default()
+                    .set_response_size_maximum(terroir_node::protocol::MAX_RESPONSE_BYTES);
+            Rogue {
+                sync: request_response::Behaviour::with_codec(
+                    codec,
+                    [(name, request_response::ProtocolSupport::Full)],
+                    request_response::Config::default()
+                        .with_request_timeout(Duration::from_secs(30))
+                        .with_max_concurrent_streams(64),
+                ),
+            }
+        })
+        .ok()?
+        .build();
+    Some(swarm)
 }
 
 /// Keeps 8 requests in flight until `stop`; true if it was banned.
@@ -411,7 +461,7 @@ async fn greedy(
                         .send_request(&node, request(n, &authors));
                 }
             }
-            SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::Message {
+            SwarmEvent::Behaviour(RogueEvent::Sync(request_response::Event::Message {
                 message: request_response::Message::Response { response, .. },
                 ..
             })) => {
@@ -480,7 +530,7 @@ async fn flooder(
                             .send_request(&node, request(n, &authors));
                     }
                 }
-                SwarmEvent::Behaviour(BehaviourEvent::Sync(request_response::Event::Message {
+                SwarmEvent::Behaviour(RogueEvent::Sync(request_response::Event::Message {
                     message: request_response::Message::Response { response, .. },
                     ..
                 })) => {

@@ -466,30 +466,30 @@ impl<'a> Ingest<'a> {
 
     /// The refusal a record to be parked as `p` meets when its part of
     /// the pool (its source's share of the strangers', the strangers', or
-    /// known authors') is spent; `None` if it fits. A source's share is
-    /// judged first, the more specific reason; where strangers get no
-    /// room at all, the whole budget is.
+    /// known authors') is spent; `None` if it fits. The strangers' whole
+    /// room is judged first: a source's share is the reason only while
+    /// other sources still have room.
     fn no_room(&self, p: &Parked) -> Option<Outcome> {
         let c = &self.config;
         let size = u64::from(p.bytes);
-        let shared = p.stranger && c.stranger_capacity > 0;
-        if let (true, Some(source)) = (shared, p.source) {
+        if p.stranger {
+            // The whole room first: a source's share is the reason only
+            // while others still have room.
+            let bytes = self.pool.stranger_bytes.saturating_add(size);
+            if self.pool.strangers >= c.stranger_capacity || bytes > c.stranger_bytes {
+                return Some(Outcome::StrangerPoolFull {
+                    capacity: c.stranger_capacity,
+                    bytes: c.stranger_bytes,
+                });
+            }
+            let source = p.source?;
             let (records, bytes) = self.pool.share(&source);
             let per_source = c.stranger_per_source.min(c.stranger_capacity);
             let max_bytes = c.stranger_source_bytes();
-            if records >= per_source || bytes.saturating_add(size) > max_bytes {
-                return Some(Outcome::StrangerSourceFull {
+            (records >= per_source || bytes.saturating_add(size) > max_bytes).then_some(
+                Outcome::StrangerSourceFull {
                     per_source,
                     bytes: max_bytes,
-                });
-            }
-        }
-        if p.stranger {
-            let bytes = self.pool.stranger_bytes.saturating_add(size);
-            (self.pool.strangers >= c.stranger_capacity || bytes > c.stranger_bytes).then_some(
-                Outcome::StrangerPoolFull {
-                    capacity: c.stranger_capacity,
-                    bytes: c.stranger_bytes,
                 },
             )
         } else {
