@@ -619,8 +619,10 @@ mod tests {
         };
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::open(&dir.path().join("ledger")).unwrap();
+        // Room for six strangers' records, two per source: the whole room
+        // is never full here, so a refusal is the source's share.
         let config = LedgerConfig {
-            stranger_capacity: 4,
+            stranger_capacity: 6,
             stranger_per_source: 2,
             ..LedgerConfig::default()
         };
