@@ -514,20 +514,27 @@ fn announce(
 }
 
 /// Whether a record left waiting in the pending pool travels on anyway:
-/// one waiting for missing records (not for its time) whose author
-/// already has a chain here, so is enrolled and answerable for it.
-/// Such a record is the next of a chain written through several nodes
-/// (a load balancer, a CLI failing over): if it waited where it was
+/// one waiting for nothing but the previous record of its own chain,
+/// whose author already has a chain here (so is enrolled and answerable
+/// for it). Such a record is the next of a chain written through several
+/// nodes (a load balancer, a CLI failing over): if it waited where it was
 /// written until its predecessor came, a chain of n batches would reach
 /// the others one hop per batch. Travelling, it waits in every pool, and
 /// the whole chain lands everywhere as soon as its first missing record
-/// does. Strangers' records never travel before they land.
+/// does. Records waiting for other authors' records (their causes are
+/// elsewhere, and may be strangers' to the receivers) and strangers'
+/// records never travel before they land.
 pub fn travels_pending(
     reader: &Reader<SledStore>,
     record: &SignedRecord,
     outcome: &Outcome,
 ) -> bool {
-    matches!(outcome, Outcome::Pending(PendingReason::Missing { .. }))
+    let Outcome::Pending(PendingReason::Missing { hashes }) = outcome else {
+        return false;
+    };
+    let waits_for_prev_only =
+        matches!((hashes.as_slice(), record.record.prev), ([h], Some(p)) if *h == p);
+    waits_for_prev_only
         && reader
             .key_state(&record.record.author)
             .is_ok_and(|s| s.is_some())

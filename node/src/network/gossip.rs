@@ -170,8 +170,8 @@ pub(super) async fn gossip_batcher(
 /// Validates a batch of gossiped records with one ledger ingest and tells
 /// gossipsub each message's verdict: accepted records are forwarded;
 /// rejected ones are rejected and their sender struck; duplicates are
-/// ignored; records still waiting for missing records are forwarded if
-/// their author has a chain here (they travel while they wait, see
+/// ignored; records still waiting for their own chain's previous record
+/// only are forwarded if their author has a chain here (they travel while they wait, see
 /// `ledger_task::travels_pending`) and ignored otherwise, and their
 /// senders are asked for what they wait on. A record that waited on another of the same batch and was
 /// stored by the same ingest is accepted like any other. One record's
@@ -193,15 +193,18 @@ async fn validate_batch(ledger: &LedgerHandle, handle: &NetworkHandle, batch: Ve
         records.push((item.record, Some(crate::source::of_peer(&item.source))));
     }
     let mut strikes = Vec::new();
-    // (index in the batch, its hash, its author, the hashes it waits for)
+    // (index in the batch, its hash, its author if it waits for its own
+    // chain's previous record only, the hashes it waits for)
     let mut waiting: Vec<(
         usize,
         ledger_core::Hash,
-        ledger_core::PublicKey,
+        Option<ledger_core::PublicKey>,
         Vec<ledger_core::Hash>,
     )> = Vec::new();
-    let authors: Vec<ledger_core::PublicKey> =
-        records.iter().map(|(r, _)| r.record.author).collect();
+    let authors: Vec<(ledger_core::PublicKey, Option<ledger_core::Hash>)> = records
+        .iter()
+        .map(|(r, _)| (r.record.author, r.record.prev))
+        .collect();
     if let Ok(Ok(report)) = ledger.ingest_sourced(records).await {
         for (i, (v, (hash, outcome))) in verdicts.iter_mut().zip(report.outcomes).enumerate() {
             v.acceptance = match outcome {
@@ -211,8 +214,13 @@ async fn validate_batch(ledger: &LedgerHandle, handle: &NetworkHandle, batch: Ve
                     MessageAcceptance::Reject
                 }
                 Outcome::Pending(PendingReason::Missing { hashes }) => {
-                    if let Some(author) = authors.get(i) {
-                        waiting.push((i, hash, *author, hashes));
+                    if let Some((author, prev)) = authors.get(i) {
+                        // Only a record waiting for its own chain's
+                        // previous record may travel on (see
+                        // `ledger_task::travels_pending`).
+                        let next_of_chain =
+                            matches!((hashes.as_slice(), prev), ([h], Some(p)) if h == p);
+                        waiting.push((i, hash, next_of_chain.then_some(*author), hashes));
                     }
                     MessageAcceptance::Ignore
                 }
@@ -240,7 +248,8 @@ async fn validate_batch(ledger: &LedgerHandle, handle: &NetworkHandle, batch: Ve
                             .into_iter()
                             .filter(|h| !in_batch.contains(h) && !stored(h))
                             .collect();
-                        let travels = r.key_state(&author).is_ok_and(|s| s.is_some());
+                        let travels =
+                            author.is_some_and(|a| r.key_state(&a).is_ok_and(|s| s.is_some()));
                         (i, stored(&hash), travels, absent)
                     })
                     .collect::<Vec<_>>()
@@ -415,6 +424,7 @@ mod tests {
         items.push(item(honest, &strangers));
         let forged_id = item(evil, &forged).id;
         let stranger_waiting = item(honest, &strangers).id;
+        let left_waiting = item(honest, &r[j]).id;
         let author_j = r[j].record.author;
         let (_dir, ledger, _metrics, _, cmds) = batch_all(w.genesis.clone(), items).await;
         let has_chain = ledger
@@ -425,11 +435,14 @@ mod tests {
 
         let v = verdicts(&cmds);
         assert_eq!(v.len(), order.len() + 2, "every message gets a verdict");
+        // The record left waiting travels on if it waits for its own
+        // chain's previous record (its author has a chain here); not if it
+        // waits for another author's.
+        let j_travels = r[j].record.prev == Some(r[m].hash());
         for v in &v {
-            // The record left waiting travels on: its author has a chain.
             let want = if v.id == forged_id {
                 MessageAcceptance::Reject
-            } else if v.id == stranger_waiting {
+            } else if v.id == stranger_waiting || (v.id == left_waiting && !j_travels) {
                 MessageAcceptance::Ignore
             } else {
                 MessageAcceptance::Accept
