@@ -376,18 +376,27 @@ mod rogue_behaviour {
     use libp2p::swarm::NetworkBehaviour;
     use terroir_node::protocol::{SyncRequest, SyncResponse};
 
-    /// A rogue speaks the sync protocol and nothing else: what it costs
-    /// the node is its requests, and minting an identity costs the bench
-    /// a key and a small swarm, not a node's whole set of behaviours.
+    /// A rogue speaks the sync protocol and answers pings (a node drops
+    /// a link whose pings go unanswered), nothing else: what it costs the
+    /// node is its requests, and minting an identity costs the bench a
+    /// key and a small swarm, not a node's whole set of behaviours.
     #[derive(NetworkBehaviour)]
     #[behaviour(to_swarm = "RogueEvent")]
     pub(super) struct Rogue {
         pub(super) sync: request_response::cbor::Behaviour<SyncRequest, SyncResponse>,
+        pub(super) ping: libp2p::ping::Behaviour,
     }
 
     #[derive(Debug)]
     pub(super) enum RogueEvent {
         Sync(request_response::Event<SyncRequest, SyncResponse>),
+        Ping,
+    }
+
+    impl From<libp2p::ping::Event> for RogueEvent {
+        fn from(_: libp2p::ping::Event) -> Self {
+            RogueEvent::Ping
+        }
     }
 
     impl From<request_response::Event<SyncRequest, SyncResponse>> for RogueEvent {
@@ -422,6 +431,7 @@ fn swarm(network: ledger_core::NetworkId) -> Option<Swarm<Rogue>> {
                         .with_request_timeout(Duration::from_secs(30))
                         .with_max_concurrent_streams(64),
                 ),
+                ping: libp2p::ping::Behaviour::default(),
             }
         })
         .ok()?
