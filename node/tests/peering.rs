@@ -210,18 +210,15 @@ async fn attack(
     attack
 }
 
-/// A rogue peer flooding a real `terroird` with Heads and Chain requests
-/// is banned at once, the bytes it drew stay within its budget, its new
-/// identities from the same address are refused, and an honest node on
-/// that address, known before, stays connected and in sync.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_rogue_peer_flooding_sync_is_banned_with_its_new_identities() {
+/// Starts a real `terroird` for the genesis at `gpath` on a known libp2p
+/// port; returns it, its HTTP address, its peer id and its address.
+async fn start_target(
+    dir: &std::path::Path,
+    gpath: &std::path::Path,
+) -> (Running, std::net::SocketAddr, PeerId, Multiaddr) {
     let bin = env!("CARGO_BIN_EXE_terroird");
-    let tmp = tempfile::tempdir().unwrap();
-    let w = workload(3_000);
-    let gpath = write_genesis(tmp.path(), &w.genesis);
-    let data = tmp.path().join("node");
-    init_data_dir(bin, &gpath, &data);
+    let data = dir.join("node");
+    init_data_dir(bin, gpath, &data);
     let (cfg, http_addr) = loopback_config(&data);
     let port = free_port();
     let text = std::fs::read_to_string(&cfg).unwrap().replace(
@@ -230,11 +227,23 @@ async fn a_rogue_peer_flooding_sync_is_banned_with_its_new_identities() {
     );
     std::fs::write(&cfg, text).unwrap();
     let (child, status) = run_binary(bin, &cfg, http_addr).await;
-    let _node = Running(child);
     let node: PeerId = status["peer_id"].as_str().unwrap().parse().unwrap();
     let target: Multiaddr = format!("/ip4/127.0.0.1/tcp/{port}/p2p/{node}")
         .parse()
         .unwrap();
+    (Running(child), http_addr, node, target)
+}
+
+/// A rogue peer flooding a real `terroird` with Heads and Chain requests
+/// is banned at once, the bytes it drew stay within its budget, its new
+/// identities from the same address are refused, and an honest node on
+/// that address, known before, stays connected and in sync.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rogue_peer_flooding_sync_is_banned_with_its_new_identities() {
+    let tmp = tempfile::tempdir().unwrap();
+    let w = workload(3_000);
+    let gpath = write_genesis(tmp.path(), &w.genesis);
+    let (_node, http_addr, node, target) = start_target(tmp.path(), &gpath).await;
     submit_ok(http_addr, &w.records[..1_000]).await;
     submit_ok(http_addr, &w.records[1_000..2_000]).await;
 
@@ -313,25 +322,10 @@ async fn a_rogue_peer_flooding_sync_is_banned_with_its_new_identities() {
 /// meanwhile.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_greedy_peer_is_held_to_its_rate() {
-    let bin = env!("CARGO_BIN_EXE_terroird");
     let tmp = tempfile::tempdir().unwrap();
     let w = workload(1_000);
     let gpath = write_genesis(tmp.path(), &w.genesis);
-    let data = tmp.path().join("node");
-    init_data_dir(bin, &gpath, &data);
-    let (cfg, http_addr) = loopback_config(&data);
-    let port = free_port();
-    let text = std::fs::read_to_string(&cfg).unwrap().replace(
-        "/ip4/127.0.0.1/tcp/0",
-        &format!("/ip4/127.0.0.1/tcp/{port}"),
-    );
-    std::fs::write(&cfg, text).unwrap();
-    let (child, status) = run_binary(bin, &cfg, http_addr).await;
-    let _node = Running(child);
-    let node: PeerId = status["peer_id"].as_str().unwrap().parse().unwrap();
-    let target: Multiaddr = format!("/ip4/127.0.0.1/tcp/{port}/p2p/{node}")
-        .parse()
-        .unwrap();
+    let (_node, http_addr, node, target) = start_target(tmp.path(), &gpath).await;
     submit_ok(http_addr, &w.records[..1_000]).await;
 
     let lasting = Duration::from_secs(6);

@@ -59,6 +59,22 @@ pub(super) struct Known {
     last_seen: Instant,
 }
 
+impl Known {
+    /// A peer just heard of, never connected.
+    fn new(now: Instant) -> Self {
+        Known {
+            addrs: Vec::new(),
+            bootstrap: false,
+            link: Link::Never,
+            remote: None,
+            rtt: None,
+            failures: 0,
+            next_dial: now,
+            last_seen: now,
+        }
+    }
+}
+
 /// Something to dial.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(super) enum Target {
@@ -122,16 +138,7 @@ impl PeerBook {
         {
             return;
         }
-        let k = self.peers.entry(peer).or_insert_with(|| Known {
-            addrs: Vec::new(),
-            bootstrap: false,
-            link: Link::Never,
-            remote: None,
-            rtt: None,
-            failures: 0,
-            next_dial: now,
-            last_seen: now,
-        });
+        let k = self.peers.entry(peer).or_insert_with(|| Known::new(now));
         k.addrs.retain(|a| *a != addr);
         k.addrs.insert(0, addr);
         k.addrs.truncate(MAX_ADDRS_PER_PEER);
@@ -173,16 +180,7 @@ impl PeerBook {
                 self.learn(peer, addr, now);
             }
         }
-        let k = self.peers.entry(peer).or_insert_with(|| Known {
-            addrs: Vec::new(),
-            bootstrap: false,
-            link: Link::Never,
-            remote: None,
-            rtt: None,
-            failures: 0,
-            next_dial: now,
-            last_seen: now,
-        });
+        let k = self.peers.entry(peer).or_insert_with(|| Known::new(now));
         if !matches!(k.link, Link::Up(_)) {
             k.link = Link::Up(now);
         }
