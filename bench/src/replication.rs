@@ -326,6 +326,24 @@ pub(crate) fn start_node(
     Ok(node)
 }
 
+/// Creates `dir` with the genesis file the nodes read, and the HTTP
+/// client that talks to them (statuses are answers, not errors).
+pub(crate) fn prepare_cluster(
+    dir: &Path,
+    genesis: &ledger_core::Genesis,
+) -> anyhow::Result<(PathBuf, ureq::Agent)> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join("genesis.json");
+    std::fs::write(&path, serde_json::to_string_pretty(genesis)?)
+        .with_context(|| format!("writing {}", path.display()))?;
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into();
+    Ok((path, agent))
+}
+
 /// `terroird.toml` text from a flat JSON object of strings and string
 /// lists (TOML basic strings share JSON's escapes for what we write).
 fn json_to_toml(v: &serde_json::Value) -> anyhow::Result<String> {
@@ -552,15 +570,7 @@ fn cluster(
     dir: &Path,
     guard: &DiskGuard,
 ) -> anyhow::Result<ReplicationFigures> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let genesis = dir.join("genesis.json");
-    std::fs::write(&genesis, serde_json::to_string_pretty(&p.genesis)?)
-        .with_context(|| format!("writing {}", genesis.display()))?;
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(60)))
-        .build()
-        .into();
+    let (genesis, agent) = prepare_cluster(dir, &p.genesis)?;
 
     // The request bodies, encoded before the clock starts.
     let mut bodies: Vec<(usize, String)> = Vec::new();

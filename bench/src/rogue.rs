@@ -36,7 +36,7 @@ use terroir_node::protocol::{SyncRequest, SyncResponse};
 
 use crate::guard::DiskGuard;
 use crate::ingest::{self, Prepared};
-use crate::replication::{get, start_node, LatencyMs, Setup, SUBMIT_BATCH};
+use crate::replication::{get, prepare_cluster, start_node, LatencyMs, Setup, SUBMIT_BATCH};
 
 /// One consumer page every 10 ms (100 a second), timed from when it was due.
 const INTERVAL: Duration = Duration::from_millis(10);
@@ -111,15 +111,7 @@ pub(crate) fn measure(
             8 * SUBMIT_BATCH
         );
     }
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let genesis = dir.join("genesis.json");
-    std::fs::write(&genesis, serde_json::to_string_pretty(&p.genesis)?)
-        .with_context(|| format!("writing {}", genesis.display()))?;
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(60)))
-        .build()
-        .into();
+    let (genesis, agent) = prepare_cluster(dir, &p.genesis)?;
     let guard = DiskGuard::new((256 << 20) + (16 << 10) * p.count as u64);
     let node = start_node(
         "victim",

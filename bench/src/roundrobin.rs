@@ -146,16 +146,8 @@ fn cluster(
     dir: &Path,
     guard: &DiskGuard,
 ) -> anyhow::Result<RoundRobinFigures> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let (genesis, chain) = one_chain(records);
-    let gpath = dir.join("genesis.json");
-    std::fs::write(&gpath, serde_json::to_string_pretty(&genesis)?)
-        .with_context(|| format!("writing {}", gpath.display()))?;
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(60)))
-        .build()
-        .into();
+    let (gpath, agent) = crate::replication::prepare_cluster(dir, &genesis)?;
     let bodies: Vec<String> = chain
         .chunks(BATCH)
         .map(|c| {
