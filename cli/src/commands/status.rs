@@ -59,6 +59,8 @@ fn remote_status(s: &Settings, node: &remote::Node) -> Result<()> {
     let text = |k: &str| st[k].as_str().unwrap_or_default().to_owned();
     let num = |k: &str| st[k].as_u64().unwrap_or_default();
     let peers = st["peers"].as_array().map_or(0, Vec::len);
+    // Peers connected before and lost since: the node is dialling them.
+    let lost = st["peers_lost"].as_array().map_or(0, Vec::len);
     let digest = text("state_digest");
     s.out.json(&json!({
         "node": s.node.as_ref().map(ToString::to_string),
@@ -69,6 +71,7 @@ fn remote_status(s: &Settings, node: &remote::Node) -> Result<()> {
         "pending": num("pending"),
         "heads": num("heads"),
         "peers": peers,
+        "peers_lost": lost,
         "state_digest": digest,
     }))?;
     s.out.quiet(&digest);
@@ -85,7 +88,11 @@ fn remote_status(s: &Settings, node: &remote::Node) -> Result<()> {
             num("pending")
         );
         say!("chains        {}", num("heads"));
-        say!("peers         {peers}");
+        if lost == 0 {
+            say!("peers         {peers}");
+        } else {
+            say!("peers         {peers} ({lost} lost, being dialled again)");
+        }
         say!("state digest  {digest}");
     }
     Ok(())
