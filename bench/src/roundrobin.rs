@@ -15,11 +15,6 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use ledger_core::author::Author;
-use ledger_core::event::{Location, Product, Quantity, Role, Unit};
-use ledger_core::genesis::{Authority, GENESIS_VERSION};
-use ledger_core::workload::{key_for, T0};
-use ledger_core::{Event, Genesis, SignedRecord};
 use serde::Serialize;
 
 use crate::guard::DiskGuard;
@@ -60,59 +55,6 @@ pub(crate) struct RoundRobinFigures {
     pub sync_received: u64,
 }
 
-/// A genesis with one authority, its enrollment of one farm, and the
-/// farm's chain of harvests: `records` records in all.
-pub(crate) fn one_chain(records: usize) -> (Genesis, Vec<SignedRecord>) {
-    let regulator_key = key_for("regulator", 0);
-    let genesis = Genesis {
-        version: GENESIS_VERSION,
-        network: "terroir round-robin".into(),
-        authorities: vec![Authority {
-            key: regulator_key.public(),
-            name: "County Agriculture Bureau".into(),
-        }],
-        checkpoint_threshold: 1,
-        created: T0,
-        profile: Default::default(),
-    };
-    let mut regulator = Author::new(regulator_key, genesis.id());
-    let farm_key = key_for("farm", 0);
-    let place = |s: &str| Location {
-        description: s.into(),
-        gln: None,
-    };
-    let enroll = regulator.sign(
-        T0 + 1_000,
-        vec![],
-        Event::Enroll {
-            participant: farm_key.public(),
-            name: "farm 0".into(),
-            role: Role::Farm,
-            location: place("Chun'an County"),
-        },
-    );
-    let mut farm = Author::new(farm_key, genesis.id());
-    let mut out = vec![enroll.clone()];
-    for i in 1..records {
-        let deps = if i == 1 { vec![enroll.hash()] } else { vec![] };
-        out.push(farm.sign(
-            T0 + 1_000 * (i as u64 + 1),
-            deps,
-            Event::Harvest {
-                lot_code: format!("H{i}"),
-                product: Product {
-                    description: "green tea leaves".into(),
-                    gtin: None,
-                },
-                quantity: Quantity::new(1_000, Unit::Gram),
-                location: place("field"),
-                reference: None,
-            },
-        ));
-    }
-    (genesis, out)
-}
-
 /// Runs the figure on a chain of `records` records.
 pub(crate) fn measure(
     records: usize,
@@ -146,7 +88,7 @@ fn cluster(
     dir: &Path,
     guard: &DiskGuard,
 ) -> anyhow::Result<RoundRobinFigures> {
-    let (genesis, chain) = one_chain(records);
+    let (genesis, chain) = ledger_core::workload::one_chain(records);
     let (gpath, agent) = crate::replication::prepare_cluster(dir, &genesis)?;
     let bodies: Vec<String> = chain
         .chunks(BATCH)

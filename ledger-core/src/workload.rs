@@ -82,6 +82,61 @@ fn loc(s: String) -> Location {
     }
 }
 
+/// A genesis with one authority, its enrollment of one farm, and the
+/// farm's chain of harvests: `records` records in all, each after the
+/// one before: what a chain written through several nodes in turn (a
+/// load balancer, a CLI failing over) is made of.
+pub fn one_chain(records: usize) -> (Genesis, Vec<SignedRecord>) {
+    let regulator_key = key_for("regulator", 0);
+    let genesis = Genesis {
+        version: GENESIS_VERSION,
+        network: "terroir round-robin".into(),
+        authorities: vec![Authority {
+            key: regulator_key.public(),
+            name: "County Agriculture Bureau".into(),
+        }],
+        checkpoint_threshold: 1,
+        created: T0,
+        profile: Default::default(),
+    };
+    let mut regulator = Author::new(regulator_key, genesis.id());
+    let farm_key = key_for("farm", 0);
+    let place = |s: &str| Location {
+        description: s.into(),
+        gln: None,
+    };
+    let enroll = regulator.sign(
+        T0 + 1_000,
+        vec![],
+        Event::Enroll {
+            participant: farm_key.public(),
+            name: "farm 0".into(),
+            role: Role::Farm,
+            location: place("Chun'an County"),
+        },
+    );
+    let mut farm = Author::new(farm_key, genesis.id());
+    let mut out = vec![enroll.clone()];
+    for i in 1..records {
+        let deps = if i == 1 { vec![enroll.hash()] } else { vec![] };
+        out.push(farm.sign(
+            T0 + 1_000 * (i as u64 + 1),
+            deps,
+            Event::Harvest {
+                lot_code: format!("H{i}"),
+                product: Product {
+                    description: "green tea leaves".into(),
+                    gtin: None,
+                },
+                quantity: Quantity::new(1_000, Unit::Gram),
+                location: place("field"),
+                reference: None,
+            },
+        ));
+    }
+    (genesis, out)
+}
+
 /// Generates a history of at least `shape.records` records.
 pub fn generate(shape: Shape) -> Workload {
     let regulator_key = key_for("regulator", 0);

@@ -25,11 +25,6 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::{http, init_data_dir, loopback_config, write_genesis, Running, DEADLINE};
-use ledger_core::author::Author;
-use ledger_core::event::{Location, Product, Quantity, Role, Unit};
-use ledger_core::genesis::{Authority, GENESIS_VERSION};
-use ledger_core::workload::{key_for, T0};
-use ledger_core::{Event, Genesis, SignedRecord};
 use serde_json::Value;
 use terroir_node::Config;
 
@@ -41,59 +36,6 @@ const BATCH: usize = 100;
 const NODES: usize = 4;
 /// The bound: converged this long after the last write.
 const CONVERGED_WITHIN: Duration = Duration::from_secs(10);
-
-/// A genesis with one authority, its enrollment of one farm, and the
-/// farm's chain of harvests: `records` records in all.
-fn one_chain(records: usize) -> (Genesis, Vec<SignedRecord>) {
-    let regulator_key = key_for("regulator", 0);
-    let genesis = Genesis {
-        version: GENESIS_VERSION,
-        network: "terroir round-robin".into(),
-        authorities: vec![Authority {
-            key: regulator_key.public(),
-            name: "County Agriculture Bureau".into(),
-        }],
-        checkpoint_threshold: 1,
-        created: T0,
-        profile: Default::default(),
-    };
-    let mut regulator = Author::new(regulator_key, genesis.id());
-    let farm_key = key_for("farm", 0);
-    let place = |s: &str| Location {
-        description: s.into(),
-        gln: None,
-    };
-    let enroll = regulator.sign(
-        T0 + 1_000,
-        vec![],
-        Event::Enroll {
-            participant: farm_key.public(),
-            name: "farm 0".into(),
-            role: Role::Farm,
-            location: place("Chun'an County"),
-        },
-    );
-    let mut farm = Author::new(farm_key, genesis.id());
-    let mut out = vec![enroll.clone()];
-    for i in 1..records {
-        let deps = if i == 1 { vec![enroll.hash()] } else { vec![] };
-        out.push(farm.sign(
-            T0 + 1_000 * (i as u64 + 1),
-            deps,
-            Event::Harvest {
-                lot_code: format!("H{i}"),
-                product: Product {
-                    description: "green tea leaves".into(),
-                    gtin: None,
-                },
-                quantity: Quantity::new(1_000, Unit::Gram),
-                location: place("field"),
-                reference: None,
-            },
-        ));
-    }
-    (genesis, out)
-}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -162,7 +104,7 @@ async fn one_chain_written_round_robin_through_four_nodes_converges() {
     let bin = std::env::var("TERROIR_ROUNDROBIN_TERROIRD").unwrap_or_else(|_| BIN.into());
     let started = Instant::now();
     let tmp = tempfile::tempdir().unwrap();
-    let (genesis, chain) = one_chain(records);
+    let (genesis, chain) = ledger_core::workload::one_chain(records);
     let gpath = write_genesis(tmp.path(), &genesis);
 
     // Each node listens on a port chosen here, so each can be told
