@@ -9,29 +9,12 @@ use std::collections::BTreeMap;
 use common::*;
 use futures::StreamExt;
 use ledger_core::author::Author;
-use ledger_core::event::{Location, Product, Quantity, Unit};
 use ledger_core::store::SledStore;
 use ledger_core::workload::{key_for, T0};
 use ledger_core::{Event, Genesis, Ledger, LedgerConfig, LotId, SignedRecord};
 use libp2p::gossipsub;
 use libp2p::swarm::SwarmEvent;
 use terroir_node::network::{build_swarm, BehaviourEvent};
-
-fn harvest(code: &str) -> Event {
-    Event::Harvest {
-        lot_code: code.into(),
-        product: Product {
-            description: "tea".into(),
-            gtin: None,
-        },
-        quantity: Quantity::new(1_000, Unit::Gram),
-        location: Location {
-            description: "field".into(),
-            gln: None,
-        },
-        reference: None,
-    }
-}
 
 /// Time after every workload record.
 fn later(w: &ledger_core::workload::Workload) -> u64 {

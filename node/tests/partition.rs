@@ -49,10 +49,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{expected_digest, http, init_data_dir, resume, workload, write_genesis, DEADLINE};
-use ledger_core::event::{Location, Product, Quantity, Unit};
+use common::{
+    expected_digest, harvest, http, init_data_dir, resume, workload, write_genesis, DEADLINE,
+};
 use ledger_core::workload::{Workload, T0};
-use ledger_core::{Event, SignedRecord};
+use ledger_core::SignedRecord;
 use serde_json::Value;
 use terroir_node::Config;
 
@@ -563,22 +564,6 @@ where
             return None;
         }
         tokio::time::sleep(POLL).await;
-    }
-}
-
-fn harvest(code: &str) -> Event {
-    Event::Harvest {
-        lot_code: code.into(),
-        product: Product {
-            description: "tea".into(),
-            gtin: None,
-        },
-        quantity: Quantity::new(1_000, Unit::Gram),
-        location: Location {
-            description: "field".into(),
-            gln: None,
-        },
-        reference: None,
     }
 }
 

@@ -297,6 +297,23 @@ pub fn workload(records: usize) -> Workload {
     workload::generate(workload::Shape::for_records(records))
 }
 
+/// A harvest of one kilogram of tea with lot code `code`.
+pub fn harvest(code: &str) -> ledger_core::Event {
+    ledger_core::Event::Harvest {
+        lot_code: code.into(),
+        product: ledger_core::event::Product {
+            description: "tea".into(),
+            gtin: None,
+        },
+        quantity: ledger_core::event::Quantity::new(1_000, ledger_core::event::Unit::Gram),
+        location: ledger_core::event::Location {
+            description: "field".into(),
+            gln: None,
+        },
+        reference: None,
+    }
+}
+
 /// An author resumed at its last record in `records`.
 pub fn resume(w: &Workload, role: &str, index: usize) -> Author {
     let key = workload::key_for(role, index);
