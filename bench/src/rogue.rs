@@ -431,6 +431,87 @@ fn swarm(network: ledger_core::NetworkId) -> Option<Swarm<Rogue>> {
     Some(swarm)
 }
 
+/// What one identity's attack came to.
+#[derive(Default)]
+struct Asked {
+    answered: u64,
+    refused: u64,
+    bytes: u64,
+    /// The node hung up (or never let it in).
+    shut_out: bool,
+}
+
+/// Dials `target` with a fresh identity and keeps `inflight` requests in
+/// flight, asking again the moment an answer comes, until the node shuts
+/// it out or `stop` is set.
+async fn keep_asking(
+    target: &Multiaddr,
+    node: PeerId,
+    network: ledger_core::NetworkId,
+    authors: &[[u8; 32]],
+    inflight: usize,
+    stop: &AtomicBool,
+) -> Asked {
+    let mut asked = Asked::default();
+    let Some(mut rogue) = swarm(network) else {
+        asked.shut_out = true;
+        return asked;
+    };
+    if rogue.dial(target.clone()).is_err() {
+        asked.shut_out = true;
+        return asked;
+    }
+    let mut n = 0usize;
+    let mut ask = |rogue: &mut Swarm<Rogue>| {
+        n += 1;
+        rogue
+            .behaviour_mut()
+            .sync
+            .send_request(&node, request(n, authors));
+    };
+    while !stop.load(Ordering::Relaxed) {
+        let Ok(ev) =
+            tokio::time::timeout(Duration::from_millis(200), rogue.select_next_some()).await
+        else {
+            continue;
+        };
+        match ev {
+            SwarmEvent::ConnectionEstablished { peer_id, .. } if peer_id == node => {
+                for _ in 0..inflight {
+                    ask(&mut rogue);
+                }
+            }
+            SwarmEvent::Behaviour(RogueEvent::Sync(request_response::Event::Message {
+                message: request_response::Message::Response { response, .. },
+                ..
+            })) => {
+                match answer_bytes(&response) {
+                    Some(b) => {
+                        asked.answered += 1;
+                        asked.bytes += b;
+                    }
+                    None => asked.refused += 1,
+                }
+                ask(&mut rogue);
+            }
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established: 0,
+                ..
+            } if peer_id == node => {
+                asked.shut_out = true;
+                break;
+            }
+            SwarmEvent::OutgoingConnectionError { .. } => {
+                asked.shut_out = true;
+                break;
+            }
+            _ => {}
+        }
+    }
+    asked
+}
+
 /// Keeps 8 requests in flight until `stop`; true if it was banned.
 async fn greedy(
     target: Multiaddr,
@@ -440,57 +521,15 @@ async fn greedy(
     stop: Arc<AtomicBool>,
     tally: Arc<Tally>,
 ) -> bool {
-    let Some(mut rogue) = swarm(network) else {
-        return true;
-    };
-    if rogue.dial(target).is_err() {
-        return true;
-    }
-    let mut n = 0usize;
-    while !stop.load(Ordering::Relaxed) {
-        let Ok(ev) =
-            tokio::time::timeout(Duration::from_millis(200), rogue.select_next_some()).await
-        else {
-            continue;
-        };
-        match ev {
-            SwarmEvent::ConnectionEstablished { peer_id, .. } if peer_id == node => {
-                for _ in 0..8 {
-                    n += 1;
-                    rogue
-                        .behaviour_mut()
-                        .sync
-                        .send_request(&node, request(n, &authors));
-                }
-            }
-            SwarmEvent::Behaviour(RogueEvent::Sync(request_response::Event::Message {
-                message: request_response::Message::Response { response, .. },
-                ..
-            })) => {
-                match answer_bytes(&response) {
-                    Some(b) => {
-                        tally.greedy_answered.fetch_add(1, Ordering::Relaxed);
-                        tally.greedy_bytes.fetch_add(b, Ordering::Relaxed);
-                    }
-                    None => {
-                        tally.greedy_refused.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-                n += 1;
-                rogue
-                    .behaviour_mut()
-                    .sync
-                    .send_request(&node, request(n, &authors));
-            }
-            SwarmEvent::ConnectionClosed {
-                peer_id,
-                num_established: 0,
-                ..
-            } if peer_id == node => return true,
-            _ => {}
-        }
-    }
-    false
+    let asked = keep_asking(&target, node, network, &authors, 8, &stop).await;
+    tally
+        .greedy_answered
+        .fetch_add(asked.answered, Ordering::Relaxed);
+    tally
+        .greedy_refused
+        .fetch_add(asked.refused, Ordering::Relaxed);
+    tally.greedy_bytes.fetch_add(asked.bytes, Ordering::Relaxed);
+    asked.shut_out
 }
 
 /// A new identity each time the last one is shut out (at most
@@ -507,55 +546,12 @@ async fn flooder(
     let mut pace = tokio::time::interval(Duration::from_secs(1) / IDENTITIES_PER_SEC);
     while !stop.load(Ordering::Relaxed) {
         pace.tick().await;
-        let Some(mut rogue) = swarm(network) else {
-            return;
-        };
         tally.identities.fetch_add(1, Ordering::Relaxed);
-        if rogue.dial(target.clone()).is_err() {
-            return;
-        }
-        let mut answered = false;
-        let mut n = 0usize;
-        while !stop.load(Ordering::Relaxed) {
-            let Ok(ev) =
-                tokio::time::timeout(Duration::from_millis(200), rogue.select_next_some()).await
-            else {
-                continue;
-            };
-            match ev {
-                SwarmEvent::ConnectionEstablished { peer_id, .. } if peer_id == node => {
-                    for _ in 0..64 {
-                        n += 1;
-                        rogue
-                            .behaviour_mut()
-                            .sync
-                            .send_request(&node, request(n, &authors));
-                    }
-                }
-                SwarmEvent::Behaviour(RogueEvent::Sync(request_response::Event::Message {
-                    message: request_response::Message::Response { response, .. },
-                    ..
-                })) => {
-                    if let Some(b) = answer_bytes(&response) {
-                        answered = true;
-                        tally.flooder_bytes.fetch_add(b, Ordering::Relaxed);
-                    }
-                    n += 1;
-                    rogue
-                        .behaviour_mut()
-                        .sync
-                        .send_request(&node, request(n, &authors));
-                }
-                SwarmEvent::ConnectionClosed {
-                    peer_id,
-                    num_established: 0,
-                    ..
-                } if peer_id == node => break,
-                SwarmEvent::OutgoingConnectionError { .. } => break,
-                _ => {}
-            }
-        }
-        if answered {
+        let asked = keep_asking(&target, node, network, &authors, 64, &stop).await;
+        tally
+            .flooder_bytes
+            .fetch_add(asked.bytes, Ordering::Relaxed);
+        if asked.answered > 0 {
             tally.identities_answered.fetch_add(1, Ordering::Relaxed);
         }
     }
