@@ -440,8 +440,14 @@ fn commit(state: &mut LedgerState, group: Vec<Ingest>, metrics: &Metrics, announ
         all.extend(i.records);
     }
     // A submission's records are announced once accepted.
-    let encoded: Vec<Vec<u8>> = if submitted && announcer.0.get().is_some() {
-        all.iter().map(|(r, _)| r.encode()).collect()
+    let encoded: Vec<Submitted> = if submitted && announcer.0.get().is_some() {
+        all.iter()
+            .map(|(r, _)| Submitted {
+                bytes: r.encode(),
+                author: r.record.author,
+                prev: r.record.prev,
+            })
+            .collect()
     } else {
         Vec::new()
     };
@@ -474,6 +480,14 @@ fn commit(state: &mut LedgerState, group: Vec<Ingest>, metrics: &Metrics, announ
     }
 }
 
+/// A submitted record, kept for announcing: its bytes, and what decides
+/// whether it travels while it waits.
+struct Submitted {
+    bytes: Vec<u8>,
+    author: ledger_core::PublicKey,
+    prev: Option<ledger_core::Hash>,
+}
+
 /// Hands what landed to the announcer, in acceptance order as far as the
 /// report tells it: a submission's accepted records (`submitted`: their
 /// bytes, in order; empty for replication), and those of its records that
@@ -484,21 +498,19 @@ fn announce(
     ledger: &Ledger<SledStore>,
     announcer: &Announcer,
     report: &IngestReport,
-    submitted: &[Vec<u8>],
+    submitted: &[Submitted],
 ) {
     let Some(announce) = announcer.0.get() else {
         return;
     };
-    for ((_, outcome), bytes) in report.outcomes.iter().zip(submitted) {
+    for ((_, outcome), s) in report.outcomes.iter().zip(submitted) {
         let travels = match outcome {
             Outcome::Accepted => true,
-            Outcome::Pending(_) => {
-                SignedRecord::decode(bytes).is_ok_and(|r| travels_pending(ledger, &r, outcome))
-            }
+            Outcome::Pending(_) => travels_pending(ledger, &s.author, s.prev, outcome),
             _ => false,
         };
         if travels {
-            announce(bytes.clone());
+            announce(s.bytes.clone());
         }
     }
     for (hash, outcome) in &report.released {
@@ -526,18 +538,28 @@ fn announce(
 /// records never travel before they land.
 pub fn travels_pending(
     reader: &Reader<SledStore>,
-    record: &SignedRecord,
+    author: &ledger_core::PublicKey,
+    prev: Option<ledger_core::Hash>,
     outcome: &Outcome,
 ) -> bool {
-    let Outcome::Pending(PendingReason::Missing { hashes }) = outcome else {
-        return false;
-    };
-    let waits_for_prev_only =
-        matches!((hashes.as_slice(), record.record.prev), ([h], Some(p)) if *h == p);
-    waits_for_prev_only
-        && reader
-            .key_state(&record.record.author)
-            .is_ok_and(|s| s.is_some())
+    match outcome {
+        Outcome::Pending(PendingReason::Missing { hashes }) => {
+            travels_while_waiting(reader, author, prev, hashes)
+        }
+        _ => false,
+    }
+}
+
+/// [`travels_pending`]'s rule for a record of `author` with `prev`
+/// waiting for `missing`.
+pub fn travels_while_waiting(
+    reader: &Reader<SledStore>,
+    author: &ledger_core::PublicKey,
+    prev: Option<ledger_core::Hash>,
+    missing: &[ledger_core::Hash],
+) -> bool {
+    let waits_for_prev_only = matches!((missing, prev), ([h], Some(p)) if *h == p);
+    waits_for_prev_only && reader.key_state(author).is_ok_and(|s| s.is_some())
 }
 
 fn count(metrics: &Metrics, report: &IngestReport) {

@@ -193,15 +193,11 @@ async fn validate_batch(ledger: &LedgerHandle, handle: &NetworkHandle, batch: Ve
         records.push((item.record, Some(crate::source::of_peer(&item.source))));
     }
     let mut strikes = Vec::new();
-    // (index in the batch, its hash, its author if it waits for its own
-    // chain's previous record only, the hashes it waits for)
-    let mut waiting: Vec<(
-        usize,
-        ledger_core::Hash,
-        Option<ledger_core::PublicKey>,
-        Vec<ledger_core::Hash>,
-    )> = Vec::new();
-    let authors: Vec<(ledger_core::PublicKey, Option<ledger_core::Hash>)> = records
+    // (index in the batch, its hash, its author and prev, the hashes it
+    // waits for)
+    type Who = (ledger_core::PublicKey, Option<ledger_core::Hash>);
+    let mut waiting: Vec<(usize, ledger_core::Hash, Who, Vec<ledger_core::Hash>)> = Vec::new();
+    let authors: Vec<Who> = records
         .iter()
         .map(|(r, _)| (r.record.author, r.record.prev))
         .collect();
@@ -214,13 +210,8 @@ async fn validate_batch(ledger: &LedgerHandle, handle: &NetworkHandle, batch: Ve
                     MessageAcceptance::Reject
                 }
                 Outcome::Pending(PendingReason::Missing { hashes }) => {
-                    if let Some((author, prev)) = authors.get(i) {
-                        // Only a record waiting for its own chain's
-                        // previous record may travel on (see
-                        // `ledger_task::travels_pending`).
-                        let next_of_chain =
-                            matches!((hashes.as_slice(), prev), ([h], Some(p)) if h == p);
-                        waiting.push((i, hash, next_of_chain.then_some(*author), hashes));
+                    if let Some(who) = authors.get(i) {
+                        waiting.push((i, hash, *who, hashes));
                     }
                     MessageAcceptance::Ignore
                 }
@@ -243,13 +234,13 @@ async fn validate_batch(ledger: &LedgerHandle, handle: &NetworkHandle, batch: Ve
                 };
                 waiting
                     .into_iter()
-                    .map(|(i, hash, author, wants)| {
+                    .map(|(i, hash, (author, prev), wants)| {
+                        let travels =
+                            crate::ledger_task::travels_while_waiting(r, &author, prev, &wants);
                         let absent: Vec<_> = wants
                             .into_iter()
                             .filter(|h| !in_batch.contains(h) && !stored(h))
                             .collect();
-                        let travels =
-                            author.is_some_and(|a| r.key_state(&a).is_ok_and(|s| s.is_some()));
                         (i, stored(&hash), travels, absent)
                     })
                     .collect::<Vec<_>>()
