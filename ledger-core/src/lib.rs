@@ -33,6 +33,8 @@
 //!   failed test, excursion, certificate, clean).
 //! - [`reach`]: what a recall must reach: holders and goods in transit.
 //! - [`bundle`]: self-contained trace bundles and their offline verification.
+//! - [`checkpoint`]: the authorities' signed checkpoints (C2SP signed
+//!   notes and cosignatures) and the contradictions between them.
 //! - [`audit`]: re-verification of a whole stored ledger.
 //! - [`store`]: the key-value trait, an in-memory and a sled engine.
 #![warn(missing_docs)]
@@ -41,6 +43,7 @@ pub mod audit;
 pub mod author;
 mod branch;
 pub mod bundle;
+pub mod checkpoint;
 mod digest;
 pub mod encoding;
 pub mod error;
