@@ -33,6 +33,8 @@
 //!   failed test, excursion, certificate, clean).
 //! - [`reach`]: what a recall must reach: holders and goods in transit.
 //! - [`bundle`]: self-contained trace bundles and their offline verification.
+//! - [`merkle`]: RFC 9162 transparency-log tree hashes, inclusion,
+//!   consistency and batch proofs, the append frontier, tlog-tiles paths.
 //! - [`audit`]: re-verification of a whole stored ledger.
 //! - [`store`]: the key-value trait, an in-memory and a sled engine.
 #![warn(missing_docs)]
@@ -51,6 +53,7 @@ pub mod gs1;
 pub mod hash;
 pub mod key;
 pub mod ledger;
+pub mod merkle;
 pub mod overlay;
 pub mod product;
 pub mod query;
