@@ -35,6 +35,8 @@
 //! - [`bundle`]: self-contained trace bundles and their offline verification.
 //! - [`checkpoint`]: the authorities' signed checkpoints (C2SP signed
 //!   notes and cosignatures) and the contradictions between them.
+//! - [`merkle`]: RFC 9162 transparency-log tree hashes, inclusion,
+//!   consistency and batch proofs, the append frontier, tlog-tiles paths.
 //! - [`audit`]: re-verification of a whole stored ledger.
 //! - [`store`]: the key-value trait, an in-memory and a sled engine.
 #![warn(missing_docs)]
@@ -54,6 +56,7 @@ pub mod gs1;
 pub mod hash;
 pub mod key;
 pub mod ledger;
+pub mod merkle;
 pub mod overlay;
 pub mod product;
 pub mod query;
