@@ -37,6 +37,8 @@
 //!   notes and cosignatures) and the contradictions between them.
 //! - [`merkle`]: RFC 9162 transparency-log tree hashes, inclusion,
 //!   consistency and batch proofs, the append frontier, tlog-tiles paths.
+//! - [`tlog`]: the transparency log checkpoints state: extending it by a
+//!   cut, the lot status map, inclusion, consistency and map proofs, tiles.
 //! - [`audit`]: re-verification of a whole stored ledger.
 //! - [`store`]: the key-value trait, an in-memory and a sled engine.
 #![warn(missing_docs)]
@@ -67,6 +69,7 @@ pub mod store;
 mod tables;
 mod tail;
 pub mod time;
+pub mod tlog;
 mod txn;
 pub mod validate;
 pub mod verdict;

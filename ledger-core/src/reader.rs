@@ -19,6 +19,7 @@ use crate::record::SignedRecord;
 use crate::store::Store;
 use crate::tables::{self, Tables};
 use crate::tail::{Layered, Layers};
+use crate::tlog::LogState;
 use crate::validate::KeyState;
 
 /// A consistent view of a ledger, cheap to clone and to send to another
@@ -32,6 +33,7 @@ pub struct Reader<S: Store> {
     records: u64,
     pending: usize,
     log_end: u64,
+    log: Arc<LogState>,
 }
 
 impl<S: Store> Clone for Reader<S> {
@@ -44,6 +46,7 @@ impl<S: Store> Clone for Reader<S> {
             records: self.records,
             pending: self.pending,
             log_end: self.log_end,
+            log: Arc::clone(&self.log),
         }
     }
 }
@@ -102,6 +105,7 @@ impl<S: Store> Reader<S> {
         genesis: Arc<Genesis>,
         layers: Layers,
         (records, pending, log_end): (u64, usize, u64),
+        log: Arc<LogState>,
     ) -> Self {
         let network = genesis.id();
         Reader {
@@ -112,7 +116,13 @@ impl<S: Store> Reader<S> {
             records,
             pending,
             log_end,
+            log,
         }
+    }
+
+    /// The transparency log as of the newest final checkpoint.
+    pub(crate) fn log_state(&self) -> &LogState {
+        &self.log
     }
 
     /// The tables as this reader sees them.
@@ -329,12 +339,18 @@ impl<S: Store> Reader<S> {
     /// accepted (causes before effects), a page at a time: no storage
     /// iterator is held while `visit` runs. Stops when `visit` returns
     /// false.
-    pub fn for_each_logged(
+    pub fn for_each_logged(&self, visit: impl FnMut(u64, &[u8]) -> bool) -> Result<(), StoreError> {
+        self.for_each_logged_after(0, visit)
+    }
+
+    /// [`Self::for_each_logged`] from the log seq after `after` on.
+    pub fn for_each_logged_after(
         &self,
+        after: u64,
         mut visit: impl FnMut(u64, &[u8]) -> bool,
     ) -> Result<(), StoreError> {
         const PAGE: usize = 1024;
-        let mut after: Option<Vec<u8>> = None;
+        let mut after: Option<Vec<u8>> = Some(tables::log_entry_key(after));
         loop {
             let page = self
                 .store

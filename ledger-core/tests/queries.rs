@@ -2,28 +2,13 @@
 //! goods still on the road.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use ledger_core::event::{
-    Event, Location, LotAmount, LotId, NewLot, Product, Quantity, Role, Unit,
-};
+use ledger_core::event::{Event, LotAmount, LotId, NewLot, Product, Role};
 use ledger_core::graph::{Graph, MemGraph};
 use ledger_core::reach::{self, Holding};
-use ledger_core::Hash;
 
 mod common;
 
-use common::World;
-
-/// A place named `what`.
-fn place(what: &str) -> Location {
-    Location {
-        description: what.into(),
-        gln: None,
-    }
-}
-
-fn g(amount: u64) -> Quantity {
-    Quantity::new(amount, Unit::Gram)
-}
+use common::{g, place, World};
 
 /// A regulator, a farm, a processor and a retailer on one ledger.
 impl World {
@@ -36,55 +21,6 @@ impl World {
                 ("鲜生超市", Role::Retailer),
             ],
         )
-    }
-
-    fn harvest(&mut self, who: &str, code: &str, grams: u64) -> LotId {
-        self.accept(
-            who,
-            vec![],
-            Event::Harvest {
-                lot_code: code.into(),
-                product: Product {
-                    description: "千岛湖茶 鲜叶".into(),
-                    gtin: None,
-                },
-                quantity: g(grams),
-                location: place("茶园"),
-                reference: None,
-            },
-        );
-        LotId {
-            source: self.pk(who),
-            code: code.into(),
-        }
-    }
-
-    /// Ships, and returns the ship record and its time.
-    fn ship(&mut self, who: &str, lot: &LotId, grams: u64, to: &str) -> (Hash, u64) {
-        let event = Event::Ship {
-            lot: lot.clone(),
-            quantity: g(grams),
-            to: self.pk(to),
-            from: place(who),
-            destination: place(to),
-            reference: None,
-        };
-        let h = self.accept(who, vec![], event);
-        (h, self.time)
-    }
-
-    fn receive(&mut self, who: &str, shipment: Hash, lot: &LotId, grams: u64) {
-        self.accept(
-            who,
-            vec![shipment],
-            Event::Receive {
-                shipment,
-                lot: lot.clone(),
-                quantity: g(grams),
-                location: place(who),
-                reference: None,
-            },
-        );
     }
 
     fn holding(&self, who: &str, grams: u64) -> Holding {
@@ -102,8 +38,8 @@ impl World {
 #[test]
 fn recall_reach_lists_a_shipment_not_yet_received() {
     let mut w = World::new();
-    let leaf = w.harvest("鸠坑茶园", "JK-0401", 120_000);
-    let (ship, shipped_at) = w.ship("鸠坑茶园", &leaf, 20_000, "合作社");
+    let leaf = w.harvest_lot("鸠坑茶园", "JK-0401", 120_000);
+    let (ship, shipped_at) = w.ship_lot("鸠坑茶园", &leaf, 20_000, "合作社");
 
     let r = reach::recall_reach(&w.ledger, &leaf).unwrap();
     assert_eq!(r.lot.lot, leaf);
@@ -138,9 +74,9 @@ fn recall_reach_lists_a_shipment_not_yet_received() {
 #[test]
 fn recall_reach_drops_a_shipment_once_received() {
     let mut w = World::new();
-    let leaf = w.harvest("鸠坑茶园", "JK-0401", 120_000);
-    let (ship, _) = w.ship("鸠坑茶园", &leaf, 20_000, "合作社");
-    w.receive("合作社", ship, &leaf, 19_500);
+    let leaf = w.harvest_lot("鸠坑茶园", "JK-0401", 120_000);
+    let (ship, _) = w.ship_lot("鸠坑茶园", &leaf, 20_000, "合作社");
+    w.receive_lot("合作社", ship, &leaf, 19_500);
 
     let r = reach::recall_reach(&w.ledger, &leaf).unwrap();
     assert!(r.lot.in_transit.is_empty(), "{r:?}");
@@ -156,9 +92,9 @@ fn recall_reach_drops_a_shipment_once_received() {
 #[test]
 fn recall_reach_lists_downstream_lots_in_transit() {
     let mut w = World::new();
-    let leaf = w.harvest("鸠坑茶园", "JK-0401", 120_000);
-    let (ship, _) = w.ship("鸠坑茶园", &leaf, 120_000, "合作社");
-    w.receive("合作社", ship, &leaf, 120_000);
+    let leaf = w.harvest_lot("鸠坑茶园", "JK-0401", 120_000);
+    let (ship, _) = w.ship_lot("鸠坑茶园", &leaf, 120_000, "合作社");
+    w.receive_lot("合作社", ship, &leaf, 120_000);
     w.accept(
         "合作社",
         vec![],
@@ -185,7 +121,7 @@ fn recall_reach_lists_downstream_lots_in_transit() {
         source: w.pk("合作社"),
         code: "QDH-0403".into(),
     };
-    let (to_shop, _) = w.ship("合作社", &tea, 20_000, "鲜生超市");
+    let (to_shop, _) = w.ship_lot("合作社", &tea, 20_000, "鲜生超市");
 
     let r = reach::recall_reach(&w.ledger, &leaf).unwrap();
     assert!(r.lot.holders.is_empty() && r.lot.in_transit.is_empty());
@@ -199,7 +135,7 @@ fn recall_reach_lists_downstream_lots_in_transit() {
         .collect();
     assert_eq!(on_road, [(tea.clone(), to_shop)]);
 
-    w.receive("鲜生超市", to_shop, &tea, 20_000);
+    w.receive_lot("鲜生超市", to_shop, &tea, 20_000);
     let r = reach::recall_reach(&w.ledger, &leaf).unwrap();
     assert_eq!(r.in_transit().count(), 0);
     assert_eq!(

@@ -8,6 +8,7 @@
 //! - [`flags`]: overlays and the digest, kept as records land;
 //! - [`pipeline`]: signature checks over cores, and pipelined streams.
 
+mod checkpoints;
 mod flags;
 mod ingest;
 mod pipeline;
@@ -29,6 +30,7 @@ use crate::store::Store;
 use crate::tables::{self, Tables, TablesMut};
 use crate::tail::{self, Layer, Layered, Writes};
 
+pub use self::checkpoints::{Applied, ApplyError};
 use self::ingest::{Mode, Pool, Staged};
 use self::pipeline::{precheck, Checked};
 
@@ -316,6 +318,8 @@ pub struct Ledger<S: Store> {
     sweep: bool,
     /// The `now` of the last staging that dropped expired pool records.
     expired_at: u64,
+    /// The transparency log as of the newest final checkpoint applied.
+    log: Arc<crate::tlog::LogState>,
 }
 
 /// How often (in the callers' `now`) a staging also drops the pool's
@@ -419,6 +423,7 @@ impl<S: Store> Ledger<S> {
             Arc::clone(&genesis),
             Arc::default(),
             (0, 0, 0),
+            Arc::default(),
         );
         let mut ledger = Ledger {
             published: Readers(Arc::new(ArcSwap::from_pointee(current.clone()))),
@@ -435,8 +440,11 @@ impl<S: Store> Ledger<S> {
             stats: WriteStats::default(),
             sweep: false,
             expired_at: 0,
+            log: Arc::default(),
         };
         ledger.replay_log()?;
+        ledger.log = Arc::new(ledger.load_log()?);
+        ledger.publish_reader();
         Ok(ledger)
     }
 
@@ -818,6 +826,7 @@ impl<S: Store> Ledger<S> {
             Arc::clone(&self.genesis),
             Arc::new(self.layers.clone()),
             (self.records_len, self.pool.len, self.next_seq - 1),
+            Arc::clone(&self.log),
         );
         self.published.set(self.current.clone());
     }

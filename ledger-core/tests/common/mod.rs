@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use ledger_core::author::Author;
-use ledger_core::event::{Event, Location, LotId, Role};
+use ledger_core::event::{Event, Location, LotId, Product, Quantity, Role, Unit};
 use ledger_core::genesis::{Authority, Genesis, GENESIS_VERSION};
 use ledger_core::ledger::{Ledger, LedgerConfig, Outcome};
 use ledger_core::record::SignedRecord;
@@ -24,6 +24,19 @@ pub fn here() -> Location {
         description: "淳安县 千岛湖镇".into(),
         gln: None,
     }
+}
+
+/// A place named `what`.
+pub fn place(what: &str) -> Location {
+    Location {
+        description: what.into(),
+        gln: None,
+    }
+}
+
+/// Grams.
+pub fn g(amount: u64) -> Quantity {
+    Quantity::new(amount, Unit::Gram)
 }
 
 pub struct World {
@@ -137,5 +150,58 @@ impl World {
             source: self.pk(who),
             code: code.into(),
         }
+    }
+}
+
+/// Custody steps of the tea world, by name.
+impl World {
+    /// Harvests `grams` of tea leaves as lot `code`.
+    pub fn harvest_lot(&mut self, who: &str, code: &str, grams: u64) -> LotId {
+        self.accept(
+            who,
+            vec![],
+            Event::Harvest {
+                lot_code: code.into(),
+                product: Product {
+                    description: "千岛湖茶 鲜叶".into(),
+                    gtin: None,
+                },
+                quantity: g(grams),
+                location: place("茶园"),
+                reference: None,
+            },
+        );
+        LotId {
+            source: self.pk(who),
+            code: code.into(),
+        }
+    }
+
+    /// Ships, and returns the ship record and its time.
+    pub fn ship_lot(&mut self, who: &str, lot: &LotId, grams: u64, to: &str) -> (Hash, u64) {
+        let event = Event::Ship {
+            lot: lot.clone(),
+            quantity: g(grams),
+            to: self.pk(to),
+            from: place(who),
+            destination: place(to),
+            reference: None,
+        };
+        let h = self.accept(who, vec![], event);
+        (h, self.time)
+    }
+
+    pub fn receive_lot(&mut self, who: &str, shipment: Hash, lot: &LotId, grams: u64) {
+        self.accept(
+            who,
+            vec![shipment],
+            Event::Receive {
+                shipment,
+                lot: lot.clone(),
+                quantity: g(grams),
+                location: place(who),
+                reference: None,
+            },
+        );
     }
 }

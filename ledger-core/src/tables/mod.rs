@@ -32,9 +32,14 @@
 //! | `q` | key | ∅: the key has revocations or forks (so records by it may be flagged for themselves) |
 //! | `i` | hash | ∅: inspections that failed |
 //! | `m` | name | ledger metadata (fold cursor, record count, digest sums) |
+//! | `T`, `E`, `I`, `Z`, `C` | … | the transparency log: tree rows, entries, leaf indexes, status map versions, final checkpoints ([`tlog`]) |
 //!
 //! Only `L` is written when a batch is accepted; everything else is
 //! derived from the log and folded in behind it (see [`crate::tail`]).
+
+mod tlog;
+
+pub(crate) use self::tlog::{apply_order, LogTables, LogTablesMut, StoredCheckpoint, ROW_WIDTH};
 
 use crate::digest::Sums;
 use crate::encoding;

@@ -1,0 +1,452 @@
+//! The transparency log over all records, which checkpoints state.
+//!
+//! Each final checkpoint appends the records new in its **cut** — the
+//! causal past of a few records (its *tips*) less what earlier checkpoints
+//! appended — in hash order, as RFC 9162 leaves whose data is the record
+//! hash. Every node holding those records computes the same tree, the same
+//! root and the same lot status map ([`map`]), so a node checks a
+//! checkpoint by recomputing it, and applies it only once `k` authorities
+//! signed it. A record accepted after a cut (a farm that was offline for a
+//! week) lands in a later checkpoint, which then shows it existed by that
+//! checkpoint's time.
+//!
+//! - this module: the log as a reader sees it, extending it by a cut, and
+//!   the proofs it serves (inclusion, consistency, batch, tiles);
+//! - [`map`]: the status map and its proofs;
+//! - [`effects`]: what a cut's records change in the map.
+
+mod effects;
+pub mod map;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use crate::checkpoint::{Checkpoint, SignedCheckpoint};
+use crate::error::StoreError;
+use crate::event::LotId;
+use crate::hash::Hash;
+use crate::merkle::{self, Frontier, Nodes};
+use crate::reader::Reader;
+use crate::record::SignedRecord;
+use crate::store::Store;
+use crate::tables::{Kv, LogTables, ROW_WIDTH};
+
+use self::map::{lot_key, LotStatus, MapProof, StatusMap};
+
+/// Most records one checkpoint may append: a node must hold the new
+/// records' hashes and the cut's closure in memory while it checks one.
+pub const MAX_CHECKPOINT_RECORDS: usize = 1_000_000;
+
+/// Most tips a cut may name.
+pub const MAX_TIPS: usize = 100_000;
+
+/// The log as of the newest final checkpoint a ledger applied.
+#[derive(Debug, Clone, Default)]
+pub struct LogState {
+    /// The newest final checkpoint, every signature gathered so far.
+    pub checkpoint: Option<SignedCheckpoint>,
+    /// The status map it states.
+    pub map: Arc<StatusMap>,
+}
+
+impl LogState {
+    /// Records in the log.
+    pub fn size(&self) -> u64 {
+        self.checkpoint.as_ref().map_or(0, |c| c.checkpoint.size)
+    }
+
+    /// The height the next checkpoint has.
+    pub fn next_height(&self) -> u64 {
+        self.checkpoint
+            .as_ref()
+            .map_or(0, |c| c.checkpoint.height.saturating_add(1))
+    }
+
+    /// The newest checkpoint's hash (what the next one names as prev).
+    pub fn head(&self) -> Option<Hash> {
+        self.checkpoint.as_ref().map(|c| c.checkpoint.hash())
+    }
+}
+
+/// Why a cut cannot be turned into a checkpoint here.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExtendError {
+    /// The cut names records this node has not accepted (yet): it can
+    /// check the checkpoint once it holds them.
+    #[error("this node lacks {} record(s) of the cut (first {})", .0.len(), .0.first().map(Hash::short).unwrap_or_default())]
+    Missing(Vec<Hash>),
+    /// More tips or new records than one checkpoint may hold.
+    #[error("the cut is too large: {what} ({got}, at most {max})")]
+    TooLarge {
+        /// What is counted.
+        what: &'static str,
+        /// How many.
+        got: usize,
+        /// The bound.
+        max: usize,
+    },
+    /// Reading the ledger failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What appending a cut to the log gives: a checkpoint's contents, before
+/// anyone signed them.
+#[derive(Debug, Clone)]
+pub struct Extension {
+    /// Height of the checkpoint it makes.
+    pub height: u64,
+    /// The checkpoint it extends.
+    pub prev: Option<Hash>,
+    /// The cut's tips, sorted.
+    pub tips: Vec<Hash>,
+    /// The records appended, in log order (hash order).
+    pub records: Vec<Hash>,
+    /// Size before.
+    pub start: u64,
+    /// The tree's root after.
+    pub root: Hash,
+    /// The status map after.
+    pub map: Arc<StatusMap>,
+    /// The entries the cut changed (their new values).
+    pub map_changes: BTreeMap<Hash, LotStatus>,
+    /// Complete subtrees the new leaves finished: (level, index, hash).
+    pub(crate) nodes: Vec<(u8, u64, Hash)>,
+}
+
+impl Extension {
+    /// Records in the log after.
+    pub fn size(&self) -> u64 {
+        self.start + self.records.len() as u64
+    }
+
+    /// The checkpoint stating this extension, made at `time` (ms).
+    pub fn checkpoint(&self, network: crate::hash::NetworkId, time: u64) -> Checkpoint {
+        Checkpoint {
+            network,
+            size: self.size(),
+            root: self.root,
+            height: self.height,
+            time,
+            map_size: self.map.len(),
+            map_root: self.map.root(),
+            prev: self.prev,
+        }
+    }
+
+    /// Whether `c` states exactly this extension (any time).
+    pub fn matches(&self, c: &Checkpoint) -> bool {
+        c.height == self.height
+            && c.prev == self.prev
+            && c.size == self.size()
+            && c.root == self.root
+            && c.map_size == self.map.len()
+            && c.map_root == self.map.root()
+    }
+}
+
+/// The stored tree as of `size` leaves.
+pub(crate) struct StoredTree<'a, K: Kv + ?Sized> {
+    pub(crate) kv: &'a K,
+    pub(crate) size: u64,
+}
+
+impl<K: Kv + ?Sized> Nodes for StoredTree<'_, K> {
+    type Error = StoreError;
+
+    fn node(&self, level: u8, index: u64) -> Result<Hash, StoreError> {
+        let complete = self.size.checked_shr(u32::from(level)).unwrap_or(0);
+        let missing = || StoreError::Corrupt {
+            key: format!("log tree level {level} node {index}"),
+            why: format!("absent from a tree of {} leaves", self.size),
+        };
+        if index >= complete {
+            return Err(missing());
+        }
+        let row = self.kv.log_row(level, index / ROW_WIDTH)?;
+        let at = usize::try_from(index % ROW_WIDTH).unwrap_or(usize::MAX);
+        row.get(at).copied().ok_or_else(missing)
+    }
+}
+
+/// The leaf of a record: its hash is the leaf data.
+pub fn record_leaf(h: &Hash) -> Hash {
+    merkle::leaf_hash(&h.0)
+}
+
+/// A right edge rebuilt from the stored tree.
+fn frontier<K: Kv + ?Sized>(tree: &StoredTree<'_, K>) -> Result<Frontier, StoreError> {
+    let mut peaks = Vec::new();
+    let mut start = 0u64;
+    for level in (0..64u8).rev() {
+        if tree.size & (1u64 << level) != 0 {
+            peaks.push(tree.node(level, start >> level)?);
+            start += 1u64 << level;
+        }
+    }
+    Frontier::from_parts(tree.size, peaks).map_err(|e| StoreError::Corrupt {
+        key: "log tree".into(),
+        why: e.to_string(),
+    })
+}
+
+impl<S: Store> Reader<S> {
+    /// The log as of the newest final checkpoint this reader sees.
+    pub fn log(&self) -> &LogState {
+        self.log_state()
+    }
+
+    /// Whether a record is in the log, and where.
+    pub fn leaf_index(&self, h: &Hash) -> Result<Option<u64>, StoreError> {
+        let size = self.log().size();
+        Ok(self.kv().leaf_index(h)?.filter(|i| *i < size))
+    }
+
+    /// What appending the cut named by `tips` gives: the records of their
+    /// causal past not in the log yet, in hash order, the new root and
+    /// the new status map. Every node holding the records computes the
+    /// same.
+    pub fn extend_log(&self, tips: &[Hash]) -> Result<Extension, ExtendError> {
+        if tips.len() > MAX_TIPS {
+            return Err(ExtendError::TooLarge {
+                what: "tips",
+                got: tips.len(),
+                max: MAX_TIPS,
+            });
+        }
+        let state = self.log().clone();
+        let kv = self.kv();
+        let new = self.cut(tips)?;
+        let tree = StoredTree {
+            kv: &kv,
+            size: state.size(),
+        };
+        let mut edge = frontier(&tree)?;
+        let mut nodes = Vec::with_capacity(new.len() * 2);
+        for h in new.keys() {
+            edge.push(record_leaf(h), &mut nodes);
+        }
+        let map_changes = effects::changes(self, &state, &new)?;
+        let map = Arc::new(state.map.with(&map_changes));
+        let mut tips: Vec<Hash> = tips.to_vec();
+        tips.sort();
+        tips.dedup();
+        Ok(Extension {
+            height: state.next_height(),
+            prev: state.head(),
+            tips,
+            records: new.keys().copied().collect(),
+            start: state.size(),
+            root: edge.root(),
+            map,
+            map_changes,
+            nodes,
+        })
+    }
+
+    /// The records of the tips' causal past not in the log yet, by hash,
+    /// each decoded once.
+    fn cut(&self, tips: &[Hash]) -> Result<BTreeMap<Hash, SignedRecord>, ExtendError> {
+        let mut new = BTreeMap::new();
+        let mut missing = BTreeSet::new();
+        let mut todo: Vec<Hash> = tips.to_vec();
+        while let Some(h) = todo.pop() {
+            if new.contains_key(&h) || missing.contains(&h) || self.leaf_index(&h)?.is_some() {
+                continue;
+            }
+            let Some(r) = crate::graph::Graph::record(self, &h)? else {
+                missing.insert(h);
+                continue;
+            };
+            todo.extend(r.record.prev);
+            todo.extend(r.record.deps.iter().copied());
+            new.insert(h, r);
+            if new.len() > MAX_CHECKPOINT_RECORDS {
+                return Err(ExtendError::TooLarge {
+                    what: "new records",
+                    got: new.len(),
+                    max: MAX_CHECKPOINT_RECORDS,
+                });
+            }
+        }
+        if !missing.is_empty() {
+            return Err(ExtendError::Missing(missing.into_iter().collect()));
+        }
+        Ok(new)
+    }
+
+    /// The tips of everything accepted and not in the log: records after
+    /// local log seq `after` that are not logged and that no other such
+    /// record names. With the local log seq up to which every record is
+    /// in the log (a proposer keeps it).
+    pub fn unlogged_tips(&self, after: u64) -> Result<(Vec<Hash>, u64), StoreError> {
+        let mut unlogged: BTreeMap<Hash, Vec<Hash>> = BTreeMap::new();
+        let mut settled = after;
+        let mut contiguous = true;
+        let mut damaged = None;
+        let mut seq_at = after;
+        let kv = self.kv();
+        let size = self.log().size();
+        self.for_each_logged_after(after, |seq, bytes| {
+            seq_at = seq;
+            let r = match SignedRecord::decode(bytes) {
+                Ok(r) => r,
+                Err(e) => {
+                    damaged = Some(StoreError::Corrupt {
+                        key: format!("log seq {seq}"),
+                        why: e.to_string(),
+                    });
+                    return false;
+                }
+            };
+            let h = r.hash();
+            match kv.leaf_index(&h) {
+                Ok(Some(i)) if i < size => {
+                    if contiguous {
+                        settled = seq;
+                    }
+                }
+                Ok(_) => {
+                    contiguous = false;
+                    let mut named = r.record.deps.clone();
+                    named.extend(r.record.prev);
+                    unlogged.insert(h, named);
+                }
+                Err(e) => {
+                    damaged = Some(e);
+                    return false;
+                }
+            }
+            true
+        })?;
+        if let Some(e) = damaged {
+            return Err(e);
+        }
+        let named: BTreeSet<Hash> = unlogged.values().flatten().copied().collect();
+        let tips = unlogged
+            .keys()
+            .filter(|h| !named.contains(h))
+            .copied()
+            .collect();
+        Ok((tips, settled))
+    }
+
+    /// RFC 9162 inclusion proof of the record `h` in the tree of the
+    /// newest checkpoint: its leaf index and audit path, or `None` when
+    /// it is not in the log yet.
+    pub fn inclusion(&self, h: &Hash) -> Result<Option<(u64, Vec<Hash>)>, StoreError> {
+        let Some(index) = self.leaf_index(h)? else {
+            return Ok(None);
+        };
+        let path = self.inclusion_at(index, self.log().size())?;
+        Ok(Some((index, path)))
+    }
+
+    /// RFC 9162 inclusion proof of leaf `index` in the tree of `size`
+    /// leaves (at most the newest checkpoint's).
+    pub fn inclusion_at(&self, index: u64, size: u64) -> Result<Vec<Hash>, StoreError> {
+        let kv = self.kv();
+        let tree = self.tree(&kv, size)?;
+        merkle::inclusion_proof(&tree, index, size).map_err(proof_error)
+    }
+
+    /// RFC 9162 consistency proof from the tree of `old` leaves to the
+    /// tree of `new` (at most the newest checkpoint's).
+    pub fn consistency(&self, old: u64, new: u64) -> Result<Vec<Hash>, StoreError> {
+        let kv = self.kv();
+        let tree = self.tree(&kv, new)?;
+        merkle::consistency_proof(&tree, old, new).map_err(proof_error)
+    }
+
+    /// A batch inclusion proof of many leaves in the newest checkpoint's
+    /// tree ([`merkle::batch_proof`]); `indexes` strictly increasing.
+    pub fn batch_inclusion(&self, indexes: &[u64]) -> Result<Vec<Hash>, StoreError> {
+        let kv = self.kv();
+        let size = self.log().size();
+        let tree = self.tree(&kv, size)?;
+        merkle::batch_proof(&tree, indexes, size).map_err(proof_error)
+    }
+
+    /// The status map's proof for a lot, as of the newest checkpoint.
+    pub fn map_proof(&self, lot: &LotId) -> MapProof {
+        self.log().map.prove(&lot_key(lot))
+    }
+
+    /// A C2SP tile of the newest checkpoint's tree: `width` hashes of
+    /// tile level `level` (tree level 8 × `level`) from `index × 256` on,
+    /// or `None` if the tree has fewer.
+    pub fn tile(&self, level: u8, index: u64, width: u16) -> Result<Option<Vec<u8>>, StoreError> {
+        let Some(tree_level) = level.checked_mul(8) else {
+            return Ok(None);
+        };
+        let complete = self
+            .log()
+            .size()
+            .checked_shr(u32::from(tree_level))
+            .unwrap_or(0);
+        let row = self.kv().log_row(tree_level, index)?;
+        self.cut_tile(row.iter().map(|h| h.0.to_vec()), complete, index, width)
+    }
+
+    /// A C2SP entry bundle: the record hashes of leaves `index × 256` on,
+    /// each as a big-endian u16 length (32) and the hash.
+    pub fn entries_tile(&self, index: u64, width: u16) -> Result<Option<Vec<u8>>, StoreError> {
+        let row = self.kv().log_entries(index)?;
+        let entries = row.iter().map(|h| {
+            let mut e = 32u16.to_be_bytes().to_vec();
+            e.extend_from_slice(&h.0);
+            e
+        });
+        self.cut_tile(entries, self.log().size(), index, width)
+    }
+
+    /// `width` items of a row whose level holds `complete` items, or
+    /// `None` if the level does not reach that far.
+    fn cut_tile(
+        &self,
+        items: impl Iterator<Item = Vec<u8>>,
+        complete: u64,
+        index: u64,
+        width: u16,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let start = index.saturating_mul(ROW_WIDTH);
+        let end = start.saturating_add(u64::from(width));
+        if width == 0 || u64::from(width) > ROW_WIDTH || end > complete {
+            return Ok(None);
+        }
+        let items: Vec<Vec<u8>> = items.take(usize::from(width)).collect();
+        if items.len() < usize::from(width) {
+            return Err(StoreError::Corrupt {
+                key: format!("log tile {index}"),
+                why: format!("holds {} of {width} items", items.len()),
+            });
+        }
+        Ok(Some(items.concat()))
+    }
+
+    fn tree<'k, K: Kv + ?Sized>(
+        &self,
+        kv: &'k K,
+        size: u64,
+    ) -> Result<StoredTree<'k, K>, StoreError> {
+        let newest = self.log().size();
+        if size > newest {
+            return Err(StoreError::Corrupt {
+                key: "log tree".into(),
+                why: format!("asked for {size} leaves, the newest checkpoint has {newest}"),
+            });
+        }
+        Ok(StoredTree { kv, size })
+    }
+}
+
+fn proof_error(e: merkle::ProofError<StoreError>) -> StoreError {
+    match e {
+        merkle::ProofError::Store(e) => e,
+        other => StoreError::Corrupt {
+            key: "log tree".into(),
+            why: other.to_string(),
+        },
+    }
+}
