@@ -158,7 +158,9 @@ fn tile_leaf<S: Store>(ledger: &Ledger<S>, index: u64) -> Hash {
 /// The record that created the farm's lot JK-0401 (a recall names it).
 fn created(w: &World) -> Hash {
     let lot = w.lot("鸠坑茶园", "JK-0401");
-    ledger_core::query::creation(&w.ledger, &lot).unwrap().expect("created")
+    ledger_core::query::creation(&w.ledger, &lot)
+        .unwrap()
+        .expect("created")
 }
 
 /// A cast for the status map: a farm, a processor, a retailer.

@@ -14,6 +14,9 @@
 
 use std::collections::BTreeMap;
 
+use bincode::{Decode, Encode};
+use serde::{Deserialize, Serialize};
+
 use crate::event::LotId;
 use crate::hash::Hash;
 use crate::merkle::{self, Nodes};
@@ -28,7 +31,8 @@ pub fn lot_key(lot: &LotId) -> Hash {
 }
 
 /// One kind of status (a bit of [`LotStatus`]'s sets).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum StatusKind {
     /// A regulator recalled the lot.
     Recalled,
@@ -87,8 +91,10 @@ impl StatusKind {
 
 const ALL_BITS: u8 = 31;
 
-/// A lot's entry in the status map.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A lot's entry in the status map. In JSON: `{"own": ["recalled"],
+/// "upstream": [], "cause": "<hex>"}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[serde(into = "StatusJson", try_from = "StatusJson")]
 pub struct LotStatus {
     /// Statuses of the lot itself (bits of [`StatusKind`]).
     own: u8,
@@ -194,6 +200,44 @@ impl LotStatus {
             upstream,
             cause: Hash(cause),
         })
+    }
+}
+
+/// [`LotStatus`] as JSON shows it.
+#[derive(Serialize, Deserialize)]
+struct StatusJson {
+    own: Vec<StatusKind>,
+    upstream: Vec<StatusKind>,
+    cause: Hash,
+}
+
+fn bits(kinds: &[StatusKind]) -> u8 {
+    kinds.iter().fold(0, |b, k| b | k.bit())
+}
+
+impl From<LotStatus> for StatusJson {
+    fn from(s: LotStatus) -> Self {
+        let pick = |b: u8| {
+            StatusKind::ALL
+                .into_iter()
+                .filter(|k| b & k.bit() != 0)
+                .collect()
+        };
+        StatusJson {
+            own: pick(s.own),
+            upstream: pick(s.upstream),
+            cause: s.cause,
+        }
+    }
+}
+
+impl TryFrom<StatusJson> for LotStatus {
+    type Error = &'static str;
+
+    fn try_from(j: StatusJson) -> Result<Self, Self::Error> {
+        let mut bytes = vec![bits(&j.own), bits(&j.upstream)];
+        bytes.extend_from_slice(&j.cause.0);
+        LotStatus::from_bytes(&bytes).ok_or("a lot status names no kind")
     }
 }
 
@@ -309,7 +353,7 @@ impl StatusMap {
 }
 
 /// One map entry with its inclusion proof.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
 pub struct MapEntryProof {
     /// Its position in the map.
     pub index: u64,
@@ -322,7 +366,8 @@ pub struct MapEntryProof {
 }
 
 /// Proof of a lot's entry in the status map, or of its absence.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum MapProof {
     /// The lot's entry.
     Present(MapEntryProof),

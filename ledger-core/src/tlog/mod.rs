@@ -21,6 +21,9 @@ pub mod map;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use bincode::{Decode, Encode};
+use serde::{Deserialize, Serialize};
+
 use crate::checkpoint::{Checkpoint, SignedCheckpoint};
 use crate::error::StoreError;
 use crate::event::LotId;
@@ -89,6 +92,24 @@ pub enum ExtendError {
     /// Reading the ledger failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// A checkpoint and the status map's proofs for some lots under it.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct StatusProofs {
+    /// The checkpoint's signed note (C2SP text).
+    pub note: String,
+    /// One proof per lot asked for, in the order asked.
+    pub proofs: Vec<LotProof>,
+}
+
+/// One lot's status proof.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct LotProof {
+    /// The lot.
+    pub lot: LotId,
+    /// Its entry in the map, or the neighbours that prove it has none.
+    pub proof: MapProof,
 }
 
 /// What appending a cut to the log gives: a checkpoint's contents, before
@@ -371,6 +392,24 @@ impl<S: Store> Reader<S> {
     /// The status map's proof for a lot, as of the newest checkpoint.
     pub fn map_proof(&self, lot: &LotId) -> MapProof {
         self.log().map.prove(&lot_key(lot))
+    }
+
+    /// The newest checkpoint's signed note with the status map's proofs
+    /// for `lots`, from one consistent view: what a verifier needs to
+    /// check a bundle's lots against the latest checkpoint. `None` when
+    /// no checkpoint is final yet.
+    pub fn status_proofs(&self, lots: &[LotId]) -> Option<StatusProofs> {
+        let checkpoint = self.log().checkpoint.as_ref()?;
+        Some(StatusProofs {
+            note: checkpoint.to_note(),
+            proofs: lots
+                .iter()
+                .map(|lot| LotProof {
+                    lot: lot.clone(),
+                    proof: self.map_proof(lot),
+                })
+                .collect(),
+        })
     }
 
     /// A C2SP tile of the newest checkpoint's tree: `width` hashes of
