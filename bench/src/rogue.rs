@@ -346,6 +346,12 @@ fn answer_bytes(response: &SyncResponse) -> Option<u64> {
             Some(records.iter().map(|r| r.len() as u64).sum())
         }
         SyncResponse::Heads { heads } => Some(heads.len() as u64 * 80),
+        SyncResponse::Checkpoints { items } => Some(
+            items
+                .iter()
+                .map(|i| (i.note.len() + i.tips.len()) as u64)
+                .sum(),
+        ),
         SyncResponse::Refused { .. } => None,
     }
 }

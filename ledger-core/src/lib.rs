@@ -13,6 +13,8 @@
 //!
 //! ## Layout
 //! - [`hash`], [`key`]: SHA-256 ids, ed25519 keys, the ZIP-215 signature rule.
+//! - [`keyfile`]: signing-key files (JSON, mode 0600) the CLI and the node
+//!   read.
 //! - [`encoding`]: the one canonical encoding (bincode 2, fixed-width LE).
 //! - [`genesis`], [`event`], [`record`]: the signed data.
 //! - [`gs1`]: GTIN/GLN/SSCC check digits, company prefixes, lot codes (AI 10)
@@ -57,6 +59,7 @@ pub mod graph;
 pub mod gs1;
 pub mod hash;
 pub mod key;
+pub mod keyfile;
 pub mod ledger;
 pub mod merkle;
 pub mod overlay;

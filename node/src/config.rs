@@ -46,6 +46,40 @@ pub struct Config {
     /// Limits and intervals.
     #[serde(default)]
     pub limits: Limits,
+    /// Proposing and cosigning checkpoints (genesis authorities only).
+    #[serde(default)]
+    pub checkpoints: Checkpoints,
+}
+
+/// `[checkpoints]`: whether this node signs checkpoints, and how often.
+/// A node without an authority key only checks and applies the final
+/// checkpoints the authorities make.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Checkpoints {
+    /// A genesis authority's key file (`terroir key new`), to sign with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<PathBuf>,
+    /// Propose checkpoints (when it is this authority's turn).
+    pub propose: bool,
+    /// Cosign the checkpoints other authorities propose, once this node
+    /// recomputed them from its own records.
+    pub cosign: bool,
+    /// How long after a final checkpoint the next is proposed (ms); an
+    /// authority whose turn it is not waits one more interval per place
+    /// it stands behind, so a proposer that is down is stood in for.
+    pub interval_ms: u64,
+}
+
+impl Default for Checkpoints {
+    fn default() -> Self {
+        Checkpoints {
+            key: None,
+            propose: true,
+            cosign: true,
+            interval_ms: 10_000,
+        }
+    }
 }
 
 fn default_listen() -> Vec<String> {
@@ -217,6 +251,8 @@ pub struct Settings {
     pub submit_tokens: Option<PathBuf>,
     /// Limits.
     pub limits: Limits,
+    /// Checkpoint signing.
+    pub checkpoints: Checkpoints,
 }
 
 impl Config {
@@ -231,6 +267,7 @@ impl Config {
             mdns: false,
             submit_tokens: None,
             limits: Limits::default(),
+            checkpoints: Checkpoints::default(),
         }
     }
 
@@ -249,6 +286,9 @@ impl Config {
         }
         if let Some(t) = cfg.submit_tokens.as_mut().filter(|t| t.is_relative()) {
             *t = base.join(&*t);
+        }
+        if let Some(k) = cfg.checkpoints.key.as_mut().filter(|k| k.is_relative()) {
+            *k = base.join(&*k);
         }
         Ok(cfg)
     }
@@ -379,7 +419,12 @@ impl Config {
             "limits.max_park_ahead_ms must not exceed limits.pending_ttl_ms (a record parked \
              for its time would expire first)"
         );
+        anyhow::ensure!(
+            (100..=24 * 3_600_000).contains(&self.checkpoints.interval_ms),
+            "checkpoints.interval_ms must be between 100 and 86400000 (a day)"
+        );
         Ok(Settings {
+            checkpoints: self.checkpoints.clone(),
             data_dir: self.data_dir.clone(),
             genesis: self.genesis.clone(),
             listen: parse(&self.listen, "listen")?,

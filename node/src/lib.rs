@@ -21,12 +21,15 @@
 //! - [`sync`]: answering and planning head/range exchanges.
 //! - [`log_cursors`]: catch-up cursors kept on disk across restarts.
 //! - [`network`]: behaviours, the swarm task, peer strikes and bans.
+//! - [`checkpoints`]: proposing, checking, cosigning and applying
+//!   checkpoints; contradictions kept as proof.
 //! - [`http`], [`page`]: the JSON API and the consumer page.
 //! - [`metrics`]: Prometheus counters.
 //! - [`priority`]: the ledger writer yields the CPU to queries.
 //! - [`node`]: start, stop, `run(config, shutdown)`.
 #![warn(missing_docs)]
 
+pub mod checkpoints;
 pub mod config;
 pub mod http;
 pub mod keyfile;

@@ -86,6 +86,17 @@ pub struct Metrics {
     pub sync_held: AtomicU64,
     /// Bytes of records and heads sent in answer to peers' sync requests.
     pub sync_bytes_served: AtomicU64,
+    /// Checkpoints this node proposed.
+    pub checkpoints_proposed: AtomicU64,
+    /// Checkpoints this node cosigned.
+    pub checkpoints_cosigned: AtomicU64,
+    /// Final checkpoints applied to the log.
+    pub checkpoints_applied: AtomicU64,
+    /// Checkpoints refused: they did not extend the newest, were dated
+    /// wrong, or stated what this node's records do not give.
+    pub checkpoints_refused: AtomicU64,
+    /// Pairs of signed checkpoints found contradicting each other.
+    pub checkpoint_conflicts: AtomicU64,
 }
 
 impl Metrics {
@@ -110,7 +121,7 @@ impl Metrics {
 
     /// The Prometheus text format.
     pub fn render(&self) -> String {
-        let rows: [Row<'_>; 37] = [
+        let rows: [Row<'_>; 42] = [
             (
                 "terroir_records_accepted_total",
                 "counter",
@@ -332,6 +343,36 @@ impl Metrics {
                 "counter",
                 "Bytes of records and heads sent in answer to peers' sync requests.",
                 &self.sync_bytes_served,
+            ),
+            (
+                "terroir_checkpoints_proposed_total",
+                "counter",
+                "Checkpoints this node proposed.",
+                &self.checkpoints_proposed,
+            ),
+            (
+                "terroir_checkpoints_cosigned_total",
+                "counter",
+                "Checkpoints this node cosigned after recomputing them.",
+                &self.checkpoints_cosigned,
+            ),
+            (
+                "terroir_checkpoints_applied_total",
+                "counter",
+                "Final checkpoints applied to the log.",
+                &self.checkpoints_applied,
+            ),
+            (
+                "terroir_checkpoints_refused_total",
+                "counter",
+                "Checkpoints refused: not extending the newest, dated wrong, or stating what this node's records do not give.",
+                &self.checkpoints_refused,
+            ),
+            (
+                "terroir_checkpoint_conflicts_total",
+                "counter",
+                "Pairs of signed checkpoints found contradicting each other.",
+                &self.checkpoint_conflicts,
             ),
         ];
         exposition(&rows)

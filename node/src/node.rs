@@ -14,6 +14,7 @@ use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId};
 use tokio::sync::watch;
 
+use crate::checkpoints::{self, CheckpointHandle, CheckpointSettings, INCOMING_QUEUE};
 use crate::config::Settings;
 use crate::http::{self, AppState};
 use crate::keyfile;
@@ -46,6 +47,8 @@ pub struct Node {
     pub ledger: LedgerHandle,
     /// Handle on the swarm task.
     pub net: NetworkHandle,
+    /// Handle on the checkpoint task.
+    pub checkpoints: CheckpointHandle,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     ledger_join: tokio::task::JoinHandle<Ended>,
@@ -144,9 +147,19 @@ impl Node {
             }
         }
 
+        let checkpoint_key = match &s.checkpoints.key {
+            Some(path) => Some(Arc::new(
+                ledger_core::keyfile::load(path)
+                    .with_context(|| "reading the checkpoint key".to_string())?
+                    .key,
+            )),
+            None => None,
+        };
         let (ledger, ledger_join) =
             LedgerHandle::spawn(ledger, metrics.clone(), s.limits.writer_nice);
         let (stop, stop_rx) = watch::channel(false);
+        let (checkpoint_tx, checkpoint_rx) = tokio::sync::mpsc::channel(INCOMING_QUEUE);
+        let genesis = Arc::new(genesis);
         let (net, net_join) = network::spawn(
             NetworkParts {
                 swarm,
@@ -168,11 +181,29 @@ impl Node {
                 log_cursors: CursorFile::in_dir(&s.data_dir),
                 answer_nice: (s.limits.writer_nice + network::ANSWER_NICE_BELOW_WRITER)
                     .min(crate::priority::MAX_NICE),
+                genesis: genesis.clone(),
+                checkpoints: checkpoint_tx.clone(),
             },
             ledger.clone(),
             metrics.clone(),
             stop_rx.clone(),
         )?;
+
+        let (checkpoints, checkpoint_join) = checkpoints::spawn(
+            CheckpointSettings {
+                key: checkpoint_key,
+                propose: s.checkpoints.propose,
+                cosign: s.checkpoints.cosign,
+                interval: Duration::from_millis(s.checkpoints.interval_ms),
+            },
+            genesis.clone(),
+            ledger.clone(),
+            net.clone(),
+            metrics.clone(),
+            &s.data_dir,
+            (checkpoint_tx, checkpoint_rx),
+            stop_rx.clone(),
+        );
 
         let listener = tokio::net::TcpListener::bind(s.http)
             .await
@@ -195,7 +226,7 @@ impl Node {
             metrics,
             network,
             network_name: genesis.network.clone(),
-            genesis: Arc::new(genesis.clone()),
+            genesis: genesis.clone(),
             peer_id: peer_id.to_string(),
             max_submit_records: s.limits.max_submit_records,
             submit_tokens,
@@ -219,8 +250,9 @@ impl Node {
             network,
             ledger,
             net,
+            checkpoints,
             stop,
-            tasks: vec![net_join, http_join],
+            tasks: vec![net_join, http_join, checkpoint_join],
             ledger_join,
         })
     }

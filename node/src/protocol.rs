@@ -37,11 +37,75 @@ pub fn topic(network: &NetworkId) -> String {
     format!("terroir/{}/records", network.to_hex())
 }
 
+/// The gossipsub topic checkpoints travel on: proposals, cosignatures
+/// and final checkpoints, each a [`CheckpointItem`] in CBOR.
+pub fn checkpoint_topic(network: &NetworkId) -> String {
+    format!("terroir/{}/checkpoints", network.to_hex())
+}
+
 /// The sync protocol name. Version 2 added [`SyncRequest::Log`] and
-/// [`SyncResponse::Log`], version 3 [`SyncRequest::LogFrom`]; nodes
-/// speaking an older version do not negotiate it.
+/// [`SyncResponse::Log`], version 3 [`SyncRequest::LogFrom`], version 4
+/// [`SyncRequest::Checkpoints`]; nodes speaking an older version do not
+/// negotiate it.
 pub fn sync_protocol(network: &NetworkId) -> String {
-    format!("/terroir/{}/sync/3", network.to_hex())
+    format!("/terroir/{}/sync/4", network.to_hex())
+}
+
+/// Most tips a checkpoint's cut names, so a [`CheckpointItem`] fits in
+/// one gossip message (64 KiB): a proposer with more chains to cover
+/// leaves the rest to the next checkpoint.
+pub const MAX_CUT_TIPS: usize = 1_500;
+
+/// Most checkpoints one [`SyncResponse::Checkpoints`] carries (each at
+/// most a gossip message: under 4.2 MiB in all).
+pub const MAX_CHECKPOINTS_PER_RESPONSE: usize = 64;
+
+/// A checkpoint as nodes exchange it: its signed note and the tips of
+/// its cut, without which a node cannot recompute it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckpointItem {
+    /// The C2SP signed note, with the signatures the sender holds.
+    pub note: String,
+    /// The cut's tips, 32 bytes each, concatenated (CBOR bytes).
+    #[serde(with = "serde_bytes")]
+    pub tips: Vec<u8>,
+}
+
+impl CheckpointItem {
+    /// An item of a note and its cut's tips.
+    pub fn new(note: String, tips: &[ledger_core::Hash]) -> Self {
+        CheckpointItem {
+            note,
+            tips: tips.iter().flat_map(|h| h.0).collect(),
+        }
+    }
+
+    /// The tips, or `None` if the bytes are not whole hashes or too many.
+    pub fn tips(&self) -> Option<Vec<ledger_core::Hash>> {
+        if !self.tips.len().is_multiple_of(32) || self.tips.len() / 32 > MAX_CUT_TIPS {
+            return None;
+        }
+        Some(
+            self.tips
+                .chunks_exact(32)
+                .filter_map(|c| c.try_into().ok().map(ledger_core::Hash))
+                .collect(),
+        )
+    }
+
+    /// CBOR bytes (what gossip carries).
+    pub fn to_cbor(&self) -> Vec<u8> {
+        // Writing CBOR into a Vec cannot fail.
+        cbor4ii::serde::to_vec(Vec::new(), self).unwrap_or_default()
+    }
+
+    /// Reads gossip bytes.
+    pub fn from_cbor(bytes: &[u8]) -> Option<Self> {
+        if bytes.len() > MAX_GOSSIP_BYTES {
+            return None;
+        }
+        cbor4ii::serde::from_slice(bytes).ok()
+    }
 }
 
 /// The identify protocol version; a peer announcing another is refused.
@@ -101,6 +165,12 @@ pub enum SyncRequest {
         /// Each chain we lack records of, at most [`MAX_LOG_FROM_CHAINS`].
         firsts: Vec<ChainFrom>,
     },
+    /// The final checkpoints from a height on, with their cuts: what a
+    /// node that missed some needs to extend its log.
+    Checkpoints {
+        /// The first height wanted.
+        from_height: u64,
+    },
 }
 
 /// A chain and the first seq of it a node lacks (0 for an author it knows
@@ -142,6 +212,12 @@ pub enum SyncResponse {
         /// whole log was sent. Below `after` when the peer's log is
         /// shorter than the cursor (it is not the log the cursor was in).
         end: u64,
+    },
+    /// Answer to [`SyncRequest::Checkpoints`]: final checkpoints in
+    /// height order, at most [`MAX_CHECKPOINTS_PER_RESPONSE`].
+    Checkpoints {
+        /// The checkpoints.
+        items: Vec<CheckpointItem>,
     },
     /// The request was refused.
     Refused {

@@ -23,8 +23,9 @@ use ledger_core::{Hash, PublicKey, Reader, StoreError};
 use libp2p::PeerId;
 
 use crate::protocol::{
-    ChainFrom, Head, SyncRequest, SyncResponse, MAX_HASHES_PER_REQUEST, MAX_HEADS,
-    MAX_LOG_FROM_CHAINS, MAX_RECORDS_PER_RESPONSE, RESPONSE_BUDGET_BYTES,
+    ChainFrom, CheckpointItem, Head, SyncRequest, SyncResponse, MAX_CHECKPOINTS_PER_RESPONSE,
+    MAX_HASHES_PER_REQUEST, MAX_HEADS, MAX_LOG_FROM_CHAINS, MAX_RECORDS_PER_RESPONSE,
+    RESPONSE_BUDGET_BYTES,
 };
 
 /// A peer must hold at least this many records we lack (summed over
@@ -120,6 +121,18 @@ pub fn answer(
             })
         }
         SyncRequest::Log { after } => log_page(ledger, *after),
+        SyncRequest::Checkpoints { from_height } => {
+            let mut items = Vec::new();
+            let mut h = *from_height;
+            while items.len() < MAX_CHECKPOINTS_PER_RESPONSE {
+                let Some((note, tips)) = ledger.final_checkpoint(h)? else {
+                    break;
+                };
+                items.push(CheckpointItem::new(note, &tips));
+                h = h.saturating_add(1);
+            }
+            Ok(SyncResponse::Checkpoints { items })
+        }
         SyncRequest::LogFrom { after, firsts } => {
             if firsts.len() > MAX_LOG_FROM_CHAINS {
                 return Ok(SyncResponse::Refused {

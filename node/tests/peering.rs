@@ -187,6 +187,7 @@ async fn attack(
                         attack.answered += 1;
                         attack.bytes += heads.len() as u64 * 80;
                     }
+                    SyncResponse::Checkpoints { .. } => attack.answered += 1,
                     SyncResponse::Refused { .. } => attack.refused += 1,
                 }
                 ask(&mut rogue);

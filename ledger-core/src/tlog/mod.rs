@@ -353,6 +353,18 @@ impl<S: Store> Reader<S> {
         Ok((tips, settled))
     }
 
+    /// The final checkpoint at `height` as applied here: its signed note
+    /// (every signature gathered) and its cut's tips.
+    pub fn final_checkpoint(&self, height: u64) -> Result<Option<(String, Vec<Hash>)>, StoreError> {
+        if height >= self.log().next_height() {
+            return Ok(None);
+        }
+        Ok(self
+            .kv()
+            .final_checkpoint(height)?
+            .map(|c| (String::from_utf8_lossy(&c.note).into_owned(), c.tips)))
+    }
+
     /// RFC 9162 inclusion proof of the record `h` in the tree of the
     /// newest checkpoint: its leaf index and audit path, or `None` when
     /// it is not in the log yet.

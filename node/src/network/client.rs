@@ -26,7 +26,7 @@ use libp2p::PeerId;
 use super::{Net, NetCmd, NetworkHandle};
 use crate::ledger_task::LedgerHandle;
 use crate::metrics::Metrics;
-use crate::protocol::{SyncRequest, SyncResponse, MAX_HASHES_PER_REQUEST};
+use crate::protocol::{self, SyncRequest, SyncResponse, MAX_HASHES_PER_REQUEST};
 use crate::sync::{self, Ingested, Paged, Plan};
 
 /// Requests in flight to one peer at once.
@@ -48,6 +48,8 @@ pub(super) enum Asked {
     /// finds the first record we lack ([`SyncRequest::LogFrom`]), at or
     /// past the cursor, so the page says where it starts.
     Log { after: u64, positioned: bool },
+    /// Final checkpoints.
+    Checkpoints,
 }
 
 /// One peer's outbound requests: in flight, and waiting their turn.
@@ -142,6 +144,7 @@ impl Net {
                     after: *after,
                     positioned: true,
                 },
+                SyncRequest::Checkpoints { .. } => Asked::Checkpoints,
             };
             let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
             self.inflight.insert(id, (peer, asked));
@@ -493,6 +496,22 @@ async fn digest_response(
                 }
             };
             handle.send(NetCmd::LogPaged { peer, after, page }).await;
+        }
+        SyncResponse::Checkpoints { items } => {
+            if !matches!(asked, Asked::Checkpoints)
+                || items.len() > protocol::MAX_CHECKPOINTS_PER_RESPONSE
+            {
+                handle
+                    .send(NetCmd::Strike {
+                        peer,
+                        reason: "sync: checkpoints nobody asked for".into(),
+                    })
+                    .await;
+                return;
+            }
+            handle
+                .send(NetCmd::CheckpointsFetched { peer, items })
+                .await;
         }
         SyncResponse::Refused { reason } => {
             tracing::debug!(%peer, reason, "sync request refused");

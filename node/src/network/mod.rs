@@ -38,9 +38,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use ledger_core::NetworkId;
+use ledger_core::checkpoint::{NoteError, SignedCheckpoint};
+use ledger_core::{Genesis, NetworkId};
 use libp2p::core::ConnectedPoint;
-use libp2p::gossipsub::{self, IdentTopic};
+use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance};
 use libp2p::request_response::{self, OutboundRequestId, ResponseChannel};
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{ConnectionId, ListenError, SwarmEvent};
@@ -51,10 +52,11 @@ use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 use self::client::{Asked, Outbound};
 use self::gossip::{GossipInflight, GossipItem, GossipVerdict};
 use self::peers::{Link, PeerBook, Strikes, SyncBudgets, Target};
+use crate::checkpoints::Incoming;
 use crate::ledger_task::LedgerHandle;
 use crate::log_cursors::{CursorFile, Saver};
 use crate::metrics::Metrics;
-use crate::protocol::{self, SyncRequest, SyncResponse};
+use crate::protocol::{self, CheckpointItem, SyncRequest, SyncResponse};
 use crate::read_pool::ReadPool;
 use crate::sync::{Ingested, LogSyncs, Plan};
 
@@ -128,8 +130,23 @@ pub struct Peering {
     pub banned_addresses: usize,
 }
 
+/// Peers asked at once for checkpoints a node may have missed.
+const CHECKPOINT_PEERS_ASKED: usize = 2;
+
 enum NetCmd {
     Publish(Vec<u8>),
+    /// A checkpoint item (CBOR) for the checkpoint topic.
+    PublishCheckpoint(Vec<u8>),
+    /// Asks a few connected peers for the final checkpoints from a height
+    /// on.
+    FetchCheckpoints {
+        from_height: u64,
+    },
+    /// Final checkpoints a peer sent when asked.
+    CheckpointsFetched {
+        peer: PeerId,
+        items: Vec<CheckpointItem>,
+    },
     /// A gossip batch's verdicts, one per message, and the strikes its
     /// invalid records earned (applied first).
     Gossiped {
@@ -190,6 +207,29 @@ impl NetworkHandle {
         let _ = self.tx.send(NetCmd::Publish(record_bytes)).await;
     }
 
+    /// Sends a checkpoint (a proposal, a cosignature or a final one) to
+    /// the network's checkpoint topic.
+    pub async fn publish_checkpoint(&self, item: &CheckpointItem) {
+        let _ = self
+            .tx
+            .send(NetCmd::PublishCheckpoint(item.to_cbor()))
+            .await;
+    }
+
+    /// Asks `peer` for the final checkpoints from `from_height` on; they
+    /// come back to the checkpoint task.
+    pub async fn fetch_checkpoints(&self, peer: PeerId, from_height: u64) {
+        let request = SyncRequest::Checkpoints { from_height };
+        let _ = self.tx.send(NetCmd::Fetch { peer, request }).await;
+    }
+
+    /// Asks a few connected peers for the final checkpoints from
+    /// `from_height` on: how a node that was away learns the ones it
+    /// missed (gossip carries each only once).
+    pub async fn fetch_checkpoints_any(&self, from_height: u64) {
+        let _ = self.tx.send(NetCmd::FetchCheckpoints { from_height }).await;
+    }
+
     /// The peering: connected and lost peers, bans (empty once the network
     /// has stopped).
     pub async fn peering(&self) -> Peering {
@@ -237,6 +277,10 @@ pub struct NetworkParts {
     /// The niceness peers' answers are read at (below the ledger
     /// writer's).
     pub answer_nice: i32,
+    /// The genesis, to check gossiped checkpoints' signatures.
+    pub genesis: Arc<Genesis>,
+    /// Where checkpoints from peers go.
+    pub checkpoints: mpsc::Sender<Incoming>,
 }
 
 /// Starts the swarm task; it ends when `shutdown` turns true.
@@ -270,6 +314,12 @@ pub fn spawn(
         .gossipsub
         .subscribe(&topic)
         .map_err(|e| anyhow::anyhow!("subscribing to {topic}: {e}"))?;
+    let checkpoint_topic = IdentTopic::new(protocol::checkpoint_topic(&parts.network));
+    swarm
+        .behaviour_mut()
+        .gossipsub
+        .subscribe(&checkpoint_topic)
+        .map_err(|e| anyhow::anyhow!("subscribing to {checkpoint_topic}: {e}"))?;
     let cursors = parts.log_cursors.load();
     if !cursors.is_empty() {
         tracing::info!(peers = cursors.len(), "resuming log-sync cursors");
@@ -285,6 +335,9 @@ pub fn spawn(
     let net = Net {
         swarm,
         topic,
+        checkpoint_topic,
+        genesis: parts.genesis,
+        checkpoints: parts.checkpoints,
         version: protocol::identify_version(&parts.network),
         ledger,
         handle: handle.clone(),
@@ -312,6 +365,9 @@ pub fn spawn(
 struct Net {
     swarm: Swarm<Behaviour>,
     topic: IdentTopic,
+    checkpoint_topic: IdentTopic,
+    genesis: Arc<Genesis>,
+    checkpoints: mpsc::Sender<Incoming>,
     version: String,
     ledger: LedgerHandle,
     handle: NetworkHandle,
@@ -445,6 +501,28 @@ impl Net {
                 let topic = self.topic.clone();
                 if let Err(e) = self.swarm.behaviour_mut().gossipsub.publish(topic, bytes) {
                     tracing::debug!(error = %e, "gossip publish");
+                }
+            }
+            NetCmd::PublishCheckpoint(bytes) => {
+                let topic = self.checkpoint_topic.clone();
+                if let Err(e) = self.swarm.behaviour_mut().gossipsub.publish(topic, bytes) {
+                    tracing::debug!(error = %e, "checkpoint publish");
+                }
+            }
+            NetCmd::FetchCheckpoints { from_height } => {
+                let peers: Vec<PeerId> = self
+                    .swarm
+                    .connected_peers()
+                    .take(CHECKPOINT_PEERS_ASKED)
+                    .copied()
+                    .collect();
+                for peer in peers {
+                    self.fetch(peer, SyncRequest::Checkpoints { from_height });
+                }
+            }
+            NetCmd::CheckpointsFetched { peer, items } => {
+                for item in items {
+                    self.hand_checkpoint(Some(peer), item);
                 }
             }
             NetCmd::Gossiped { verdicts, strikes } => {
@@ -677,9 +755,12 @@ impl Net {
                 message_id,
                 message,
             })) => {
-                self.metrics.inc(&self.metrics.gossip_received);
-                let verdict =
-                    self.queue_gossip(propagation_source, message_id.clone(), message.data);
+                let verdict = if message.topic == self.checkpoint_topic.hash() {
+                    Some(self.checkpoint_gossip(propagation_source, &message.data))
+                } else {
+                    self.metrics.inc(&self.metrics.gossip_received);
+                    self.queue_gossip(propagation_source, message_id.clone(), message.data)
+                };
                 if let Some(acceptance) = verdict {
                     self.swarm
                         .behaviour_mut()
@@ -710,6 +791,46 @@ impl Net {
                 },
             )) => self.on_outbound_failure(request_id, &error),
             _ => {}
+        }
+    }
+
+    /// A gossiped checkpoint: forwarded (and passed on by gossipsub) when
+    /// its note is of this network and carries a verified authority
+    /// signature; a note with a forged authority signature earns a strike.
+    fn checkpoint_gossip(&mut self, peer: PeerId, data: &[u8]) -> MessageAcceptance {
+        let Some(item) = CheckpointItem::from_cbor(data) else {
+            self.strike(peer, "gossip: a checkpoint message that does not decode");
+            return MessageAcceptance::Reject;
+        };
+        match SignedCheckpoint::from_note(item.note.as_bytes(), &self.genesis) {
+            Ok(_) if item.tips().is_some() => {
+                self.hand_checkpoint(Some(peer), item);
+                MessageAcceptance::Accept
+            }
+            Ok(_) => {
+                self.strike(peer, "gossip: a checkpoint whose tips are malformed");
+                MessageAcceptance::Reject
+            }
+            Err(NoteError::BadSignature(_)) => {
+                self.strike(
+                    peer,
+                    "gossip: a checkpoint with a forged authority signature",
+                );
+                MessageAcceptance::Reject
+            }
+            Err(e) => {
+                tracing::debug!(%peer, error = %e, "ignoring a checkpoint message");
+                MessageAcceptance::Ignore
+            }
+        }
+    }
+
+    /// Hands a checkpoint to the checkpoint task; dropped when its queue
+    /// is full (a final checkpoint is fetched again: nodes ask
+    /// their peers for the ones past their newest every interval).
+    fn hand_checkpoint(&mut self, from: Option<PeerId>, item: CheckpointItem) {
+        if self.checkpoints.try_send(Incoming { item, from }).is_err() {
+            tracing::debug!("checkpoint queue full; dropping one");
         }
     }
 

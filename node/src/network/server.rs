@@ -165,6 +165,9 @@ fn answer_bytes(response: &SyncResponse) -> usize {
         SyncResponse::Records { records, .. } | SyncResponse::Log { records, .. } => {
             records.iter().map(|r| r.len() + 3).sum()
         }
+        SyncResponse::Checkpoints { items } => {
+            items.iter().map(|i| i.note.len() + i.tips.len() + 8).sum()
+        }
         SyncResponse::Refused { reason } => reason.len(),
     }
 }
