@@ -98,8 +98,9 @@ const READING_POSTS: &[&str] = &["/proof/status"];
 /// has its body read here): anything but GET, HEAD, OPTIONS and the
 /// [`READING_POSTS`].
 fn is_write(method: &Method, path: &str) -> bool {
-    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
-        && !(*method == Method::POST && READING_POSTS.contains(&path))
+    let reads = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+        || (*method == Method::POST && READING_POSTS.contains(&path));
+    !reads
 }
 
 /// The middleware every request passes: head size, then the write path
