@@ -666,6 +666,8 @@ fn lot_answer(
                     page::Note::Serial(s) => ("serial", json!(s)),
                     page::Note::Variant(c) => ("variant", json!(c)),
                     page::Note::SharedCode(lots) => ("lots_with_this_code", json!(lots)),
+                    // Its own field, `checkpoint`, below.
+                    page::Note::Standing(_) => continue,
                 };
                 note.insert(key.into(), value);
             }
@@ -677,7 +679,14 @@ fn lot_answer(
             } else {
                 serde_json::Value::Object(note)
             };
-            json!({ "verdict": verdict, "trace": trace, "bundle": bundle, "note": note })
+            let checkpoint = notes
+                .iter()
+                .find_map(|n| match n {
+                    page::Note::Standing(s) => Some(page::standing::standing_json(&ctx, s)),
+                    _ => None,
+                })
+                .unwrap_or(serde_json::Value::Null);
+            json!({ "verdict": verdict, "trace": trace, "bundle": bundle, "note": note, "checkpoint": checkpoint })
         },
     )
 }
@@ -726,13 +735,20 @@ async fn digital_link(State(st): State<AppState>, uri: Uri, headers: HeaderMap) 
     match target.lot.clone() {
         Some(lot) => {
             let (g, code) = (gtin.clone(), lot.clone());
+            let genesis = st.genesis.clone();
             let result = st
                 .ledger
-                .read(move |r| page::find_trace(r, &g, &code))
+                .read(move |r| -> Result<_, ledger_core::StoreError> {
+                    let Some((trace, lots)) = page::find_trace(r, &g, &code)? else {
+                        return Ok(None);
+                    };
+                    let standing = page::standing(r, &genesis, &trace.lot)?;
+                    Ok(Some((trace, lots, standing)))
+                })
                 .await;
             match result {
-                Ok(Ok(Some((trace, lots)))) => {
-                    let mut notes = Vec::new();
+                Ok(Ok(Some((trace, lots, standing)))) => {
+                    let mut notes = vec![page::Note::Standing(standing)];
                     if lots > 1 {
                         notes.push(page::Note::SharedCode(lots));
                     }
@@ -816,9 +832,21 @@ async fn consumer_page_by_lot(
         Err(why) => return bad_link_answer(&st, &asked, &why),
     };
     let code = lot.code.clone();
-    let result = st.ledger.read(move |r| page::find_lot(r, &lot)).await;
+    let genesis = st.genesis.clone();
+    let result = st
+        .ledger
+        .read(move |r| -> Result<_, ledger_core::StoreError> {
+            let Some(trace) = page::find_lot(r, &lot)? else {
+                return Ok(None);
+            };
+            let standing = page::standing(r, &genesis, &lot)?;
+            Ok(Some((trace, standing)))
+        })
+        .await;
     match result {
-        Ok(Ok(Some(trace))) => lot_answer(&st, &asked, &trace, &[]),
+        Ok(Ok(Some((trace, standing)))) => {
+            lot_answer(&st, &asked, &trace, &[page::Note::Standing(standing)])
+        }
         Ok(Ok(None)) => unknown_answer(&st, &asked, None, Some(&code)),
         Ok(Err(e)) => ApiError::internal(e).into_response(),
         Err(e) => closed(e).into_response(),
