@@ -218,6 +218,24 @@ impl<S: Store> Reader<S> {
         self.log_state()
     }
 
+    /// The signed note of the final checkpoint at `height`, with every
+    /// signature gathered, or `None` above the newest this reader sees.
+    pub fn checkpoint_note(&self, height: u64) -> Result<Option<String>, StoreError> {
+        let newest = self.log().checkpoint.as_ref().map(|c| c.checkpoint.height);
+        if newest.is_none_or(|n| height > n) {
+            return Ok(None);
+        }
+        let Some(stored) = self.kv().final_checkpoint(height)? else {
+            return Ok(None);
+        };
+        String::from_utf8(stored.note)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt {
+                key: format!("checkpoint {height}"),
+                why: e.to_string(),
+            })
+    }
+
     /// Whether a record is in the log, and where.
     pub fn leaf_index(&self, h: &Hash) -> Result<Option<u64>, StoreError> {
         let size = self.log().size();

@@ -2,13 +2,14 @@
 //! the JSON answers for whatever no handler produces.
 //!
 //! - **Budgets.** Reads (every request but a write: QR pages, traces,
-//!   status, metrics) and writes (`POST /records`, its body's reading
-//!   included) take permits from two separate semaphores, so uploads,
-//!   however slow or many, never take the consumer pages down.
+//!   status, metrics, proofs — `POST /proof/status` included) and writes
+//!   (`POST /records`, its body's reading included) take permits from two
+//!   separate semaphores, so uploads, however slow or many, never take the
+//!   consumer pages down.
 //! - **Rate.** A client address may make `submit_rate_per_ip` writes per
 //!   second (bursts of `submit_burst_per_ip`); more get 429 with
 //!   `Retry-After`.
-//! - **Bodies.** A write's body must arrive in full within
+//! - **Bodies.** A POST's body must arrive in full within
 //!   `http_body_timeout_ms` and fit `max_body_bytes`, else 408 or 413.
 //! - **Heads.** More than [`MAX_HEADERS`] fields or [`MAX_HEADER_BYTES`]
 //!   bytes of head get 431.
@@ -88,10 +89,18 @@ impl Edge {
     }
 }
 
+/// POSTs that only read: their body is a question (`POST /proof/status`
+/// names lots), so they take a read permit, with the body read here under
+/// the same deadline and size cap as a write's.
+const READING_POSTS: &[&str] = &["/proof/status"];
+
 /// Whether a request writes (takes a write permit, is rate limited and
-/// has its body read here): anything but GET, HEAD and OPTIONS.
-fn is_write(method: &Method) -> bool {
-    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+/// has its body read here): anything but GET, HEAD, OPTIONS and the
+/// [`READING_POSTS`].
+fn is_write(method: &Method, path: &str) -> bool {
+    let reads = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+        || (*method == Method::POST && READING_POSTS.contains(&path));
+    !reads
 }
 
 /// The middleware every request passes: head size, then the write path
@@ -100,11 +109,14 @@ pub(crate) async fn gate(State(edge): State<Arc<Edge>>, req: Request, next: Next
     if let Some(why) = oversized_head(&req) {
         return closing(ApiError(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, why));
     }
-    if !is_write(req.method()) {
+    if !is_write(req.method(), req.uri().path()) {
         let Ok(_permit) = edge.reads.try_acquire() else {
             edge.counters.inc(&edge.counters.budget_exhausted);
             return busy("reads");
         };
+        if *req.method() == Method::POST {
+            return with_body(&edge, req, next).await;
+        }
         return next.run(req).await;
     }
     // Who may write comes first: a write without its token costs nothing
@@ -142,6 +154,12 @@ pub(crate) async fn gate(State(edge): State<Arc<Edge>>, req: Request, next: Next
         edge.counters.inc(&edge.counters.budget_exhausted);
         return closing(busy("writes"));
     };
+    with_body(&edge, req, next).await
+}
+
+/// Reads the request's body within the deadline and size cap, then runs
+/// the handler on it.
+async fn with_body(edge: &Edge, req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
     let declared = parts
         .headers

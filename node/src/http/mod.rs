@@ -9,11 +9,13 @@
 //!   size) and the JSON answers for 404, 405 and rejected extractors;
 //! - `serve`: the accept loop: the connection cap and hyper's
 //!   header-read timeout;
-//! - `counters`: what those limits did, on `GET /metrics`.
+//! - `counters`: what those limits did, on `GET /metrics`;
+//! - `tlog`: the transparency log: checkpoints, tiles and proofs.
 
 mod counters;
 mod edge;
 mod serve;
+pub mod tlog;
 pub mod tokens;
 
 pub(crate) use edge::client_key;
@@ -113,6 +115,12 @@ pub fn router(state: AppState, limits: &Limits, counters: Arc<EdgeCounters>) -> 
         .route("/heads", get(heads))
         .route("/forks", get(forks))
         .route("/status", get(status))
+        .route("/checkpoint", get(tlog::newest))
+        .route("/checkpoint/{height}", get(tlog::at_height))
+        .route("/tile/{*path}", get(tlog::tile))
+        .route("/proof/inclusion/{hash}", get(tlog::inclusion))
+        .route("/proof/consistency", get(tlog::consistency))
+        .route("/proof/status", post(tlog::status_proofs))
         .route("/metrics", get(metrics))
         .route("/01/{*link}", get(digital_link))
         .route("/lot/{source}/{code}", get(consumer_page_by_lot))
@@ -480,6 +488,36 @@ pub struct Status {
     pub peers_known: usize,
     /// Bans in force: peers, and addresses new peers are refused from.
     pub bans: Bans,
+    /// The newest final checkpoint, or `null` before the first.
+    pub checkpoint: Option<CheckpointStatus>,
+}
+
+/// The newest final checkpoint, as `/status` shows it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CheckpointStatus {
+    /// Checkpoints before it.
+    pub height: u64,
+    /// Records in the log it states.
+    pub size: u64,
+    /// When it was made, RFC 3339 in the network's time zone.
+    pub time: String,
+    /// The authorities that signed it, by name, in genesis order.
+    pub signers: Vec<String>,
+    /// How old it is, in seconds.
+    pub age_s: u64,
+}
+
+impl CheckpointStatus {
+    fn of(c: &ledger_core::checkpoint::SignedCheckpoint, genesis: &Genesis, now: u64) -> Self {
+        let t = c.checkpoint.time;
+        CheckpointStatus {
+            height: c.checkpoint.height,
+            size: c.checkpoint.size,
+            time: ledger_core::time::local(t, genesis.time_zone()).to_rfc3339(),
+            signers: c.signer_names(genesis),
+            age_s: now.saturating_sub(t) / 1000,
+        }
+    }
 }
 
 /// Bans in force, as `/status` shows them.
@@ -493,11 +531,18 @@ pub struct Bans {
 
 async fn status(State(st): State<AppState>) -> ApiResult<Response> {
     st.metrics.inc(&st.metrics.http_requests);
-    let (records, heads, pending, digest) = st
+    let (records, heads, pending, digest, checkpoint) = st
         .ledger
         .read(|r| -> Result<_, ledger_core::StoreError> {
             let heads = usize::try_from(r.chain_count()?).unwrap_or(usize::MAX);
-            Ok((r.len(), heads, r.pending_len(), r.state_digest()?))
+            let checkpoint = r.log().checkpoint.clone();
+            Ok((
+                r.len(),
+                heads,
+                r.pending_len(),
+                r.state_digest()?,
+                checkpoint,
+            ))
         })
         .await?
         .map_err(ApiError::internal)?;
@@ -517,6 +562,7 @@ async fn status(State(st): State<AppState>) -> ApiResult<Response> {
             peers: peering.banned_peers,
             addresses: peering.banned_addresses,
         },
+        checkpoint: checkpoint.map(|c| CheckpointStatus::of(&c, &st.genesis, now_ms())),
     })
     .into_response())
 }
@@ -620,6 +666,8 @@ fn lot_answer(
                     page::Note::Serial(s) => ("serial", json!(s)),
                     page::Note::Variant(c) => ("variant", json!(c)),
                     page::Note::SharedCode(lots) => ("lots_with_this_code", json!(lots)),
+                    // Its own field, `checkpoint`, below.
+                    page::Note::Standing(_) => continue,
                 };
                 note.insert(key.into(), value);
             }
@@ -631,7 +679,14 @@ fn lot_answer(
             } else {
                 serde_json::Value::Object(note)
             };
-            json!({ "verdict": verdict, "trace": trace, "bundle": bundle, "note": note })
+            let checkpoint = notes
+                .iter()
+                .find_map(|n| match n {
+                    page::Note::Standing(s) => Some(page::standing::standing_json(&ctx, s)),
+                    _ => None,
+                })
+                .unwrap_or(serde_json::Value::Null);
+            json!({ "verdict": verdict, "trace": trace, "bundle": bundle, "note": note, "checkpoint": checkpoint })
         },
     )
 }
@@ -680,13 +735,20 @@ async fn digital_link(State(st): State<AppState>, uri: Uri, headers: HeaderMap) 
     match target.lot.clone() {
         Some(lot) => {
             let (g, code) = (gtin.clone(), lot.clone());
+            let genesis = st.genesis.clone();
             let result = st
                 .ledger
-                .read(move |r| page::find_trace(r, &g, &code))
+                .read(move |r| -> Result<_, ledger_core::StoreError> {
+                    let Some((trace, lots)) = page::find_trace(r, &g, &code)? else {
+                        return Ok(None);
+                    };
+                    let standing = page::standing(r, &genesis, &trace.lot)?;
+                    Ok(Some((trace, lots, standing)))
+                })
                 .await;
             match result {
-                Ok(Ok(Some((trace, lots)))) => {
-                    let mut notes = Vec::new();
+                Ok(Ok(Some((trace, lots, standing)))) => {
+                    let mut notes = vec![page::Note::Standing(standing)];
                     if lots > 1 {
                         notes.push(page::Note::SharedCode(lots));
                     }
@@ -770,9 +832,21 @@ async fn consumer_page_by_lot(
         Err(why) => return bad_link_answer(&st, &asked, &why),
     };
     let code = lot.code.clone();
-    let result = st.ledger.read(move |r| page::find_lot(r, &lot)).await;
+    let genesis = st.genesis.clone();
+    let result = st
+        .ledger
+        .read(move |r| -> Result<_, ledger_core::StoreError> {
+            let Some(trace) = page::find_lot(r, &lot)? else {
+                return Ok(None);
+            };
+            let standing = page::standing(r, &genesis, &lot)?;
+            Ok(Some((trace, standing)))
+        })
+        .await;
     match result {
-        Ok(Ok(Some(trace))) => lot_answer(&st, &asked, &trace, &[]),
+        Ok(Ok(Some((trace, standing)))) => {
+            lot_answer(&st, &asked, &trace, &[page::Note::Standing(standing)])
+        }
         Ok(Ok(None)) => unknown_answer(&st, &asked, None, Some(&code)),
         Ok(Err(e)) => ApiError::internal(e).into_response(),
         Err(e) => closed(e).into_response(),

@@ -136,6 +136,26 @@ impl Lang {
         parts.join(" ")
     }
 
+    /// An age in its largest whole unit: `12 分钟` / `12 minutes`,
+    /// `3 小时` / `3 hours`, `2 天` / `2 days`; under a minute
+    /// `不到 1 分钟` / `less than a minute`.
+    pub fn age(self, ms: u64) -> String {
+        let minutes = ms / 60_000;
+        let (n, zh, one, many) = if minutes >= 2 * 1440 {
+            (minutes / 1440, "天", "day", "days")
+        } else if minutes >= 120 {
+            (minutes / 60, "小时", "hour", "hours")
+        } else {
+            (minutes, "分钟", "minute", "minutes")
+        };
+        match self {
+            Lang::Zh if n == 0 => "不到 1 分钟".to_owned(),
+            Lang::En if n == 0 => "less than a minute".to_owned(),
+            Lang::Zh => format!("{n} {zh}"),
+            Lang::En => format!("{n} {}", if n == 1 { one } else { many }),
+        }
+    }
+
     /// `47.5 千克` / `47.5 kg`; counts in words people use.
     pub fn quantity(self, q: &Quantity) -> String {
         let shown = q.to_string();
@@ -297,6 +317,12 @@ mod tests {
         assert_eq!(Lang::En.duration(2 * 3_600_000 + 30 * 60_000), "2 h 30 min");
         assert_eq!(Lang::Zh.duration(3_600_000), "1 小时");
         assert_eq!(Lang::En.duration(0), "0 min");
+        assert_eq!(Lang::En.age(12 * 60_000 + 59_000), "12 minutes");
+        assert_eq!(Lang::Zh.age(12 * 60_000), "12 分钟");
+        assert_eq!(Lang::En.age(60_000), "1 minute");
+        assert_eq!(Lang::En.age(30_000), "less than a minute");
+        assert_eq!(Lang::En.age(3 * 3_600_000), "3 hours");
+        assert_eq!(Lang::Zh.age(3 * 86_400_000), "3 天");
         assert_eq!(measure(9_600, SensorKind::Temperature), "9.6 °C");
         assert_eq!(measure(-1_500, SensorKind::Temperature), "-1.5 °C");
         let q = Quantity::new(47_500, Unit::Gram);

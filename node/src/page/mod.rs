@@ -17,11 +17,13 @@
 //! - `verdict`: the verdict box of the first screen.
 //! - `timeline`: the journey, event by event, and the route.
 //! - `bad_link`: what is wrong with a link, in words.
+//! - [`standing`]: what the newest checkpoint says about the lot.
 
 mod bad_link;
 pub mod chart;
 pub mod i18n;
 pub mod link;
+pub mod standing;
 mod timeline;
 mod verdict;
 
@@ -37,6 +39,7 @@ use ledger_core::{Genesis, LotId, NetworkId, PublicKey, Reader, StoreError};
 
 pub use bad_link::bad_link_words;
 pub use i18n::Lang;
+pub use standing::{standing, Standing};
 use timeline::{event_item, route};
 use verdict::verdict_box;
 
@@ -152,6 +155,9 @@ pub enum Note {
     /// The GTIN and lot code name this many lots (more than one): the
     /// page shows the first and warns.
     SharedCode(usize),
+    /// What the newest checkpoint says about the lot (shown first, under
+    /// the verdict).
+    Standing(Standing),
 }
 
 fn esc(s: &str) -> String {
@@ -321,7 +327,7 @@ pub fn lot_page(ctx: &Ctx<'_>, t: &Trace, v: &Verdict, notes: &[Note]) -> String
     h.push_str(&product_line(ctx, t));
     h.push_str(&verdict_box(ctx, t, v));
     for note in notes {
-        note_line(&mut h, l, note);
+        note_line(&mut h, ctx, note);
     }
     if !v.certified.is_empty() {
         let _ = write!(h, "<h2>{}</h2><ul>", l.tr("有效认证", "Valid certificates"));
@@ -489,8 +495,10 @@ pub fn bad_link_page(ctx: &Ctx<'_>, why: &BadLink) -> String {
 }
 
 /// One note under the verdict box.
-fn note_line(h: &mut String, l: Lang, note: &Note) {
+fn note_line(h: &mut String, ctx: &Ctx<'_>, note: &Note) {
+    let l = ctx.lang;
     match note {
+        Note::Standing(st) => h.push_str(&standing::standing_html(ctx, st)),
         Note::Serial(s) => {
             let _ = write!(
                 h,
