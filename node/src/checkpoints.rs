@@ -86,7 +86,7 @@ pub struct CheckpointSettings {
 }
 
 /// A checkpoint as `/status` shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NoteView {
     /// Its height.
     pub height: u64,
@@ -103,7 +103,7 @@ pub struct NoteView {
 }
 
 /// Two checkpoints that cannot both be true.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConflictView {
     /// Why, in words.
     pub reason: String,
@@ -114,7 +114,7 @@ pub struct ConflictView {
 }
 
 /// A checkpoint this node would not sign or apply.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RefusedView {
     /// Its height.
     pub height: u64,
@@ -125,7 +125,7 @@ pub struct RefusedView {
 }
 
 /// The task's state as `/status` shows it.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct CheckpointView {
     /// `proposer and cosigner`, `cosigner`, `proposer` or `observer`.
     pub role: String,
@@ -140,7 +140,7 @@ pub struct CheckpointView {
 }
 
 /// A proposal waiting for signatures.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PendingView {
     /// Its height.
     pub height: u64,

@@ -230,6 +230,7 @@ impl Node {
             peer_id: peer_id.to_string(),
             max_submit_records: s.limits.max_submit_records,
             submit_tokens,
+            checkpoints: checkpoints.clone(),
         };
         let limits = s.limits.clone();
         let mut http_stop = stop_rx;

@@ -7,17 +7,17 @@
 
 mod common;
 
-use std::path::Path;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 
-use common::{harvest, now, wait_for, TestNode};
+use common::{harvest, now, wait_for, Running};
 use ledger_core::author::Author;
 use ledger_core::checkpoint::{Checkpoint, SignedCheckpoint};
 use ledger_core::event::{Event, Location, Role};
 use ledger_core::genesis::{Authority, Genesis, GENESIS_VERSION};
-use ledger_core::tlog::LogState;
 use ledger_core::{SignedRecord, SigningKey};
 use libp2p::Multiaddr;
-use terroir_node::protocol::CheckpointItem;
+use serde_json::Value;
 
 const AUTHORITIES: [&str; 4] = [
     "淳安县农业农村局",
@@ -50,35 +50,66 @@ fn genesis(keys: &[SigningKey]) -> Genesis {
     }
 }
 
-/// Starts authority `i`'s node, its key file in its data directory.
-async fn start(
-    dir: &Path,
-    genesis: &Path,
-    i: usize,
-    key: &SigningKey,
-    boot: &[Multiaddr],
-) -> TestNode {
-    let data = dir.join(format!("n{i}"));
-    std::fs::create_dir_all(&data).unwrap();
-    let key_file = data.join("authority.key");
-    if !key_file.exists() {
-        ledger_core::keyfile::create(&key_file, Some(AUTHORITIES[i]), key).unwrap();
-    }
-    TestNode::start_with(&data, genesis, boot, |c| {
-        c.checkpoints.key = Some(key_file.clone());
-        c.checkpoints.interval_ms = 300;
-    })
-    .await
+const BIN: &str = env!("CARGO_BIN_EXE_terroird");
+
+/// A free loopback port.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
-async fn log(n: &TestNode) -> LogState {
-    n.node
-        .as_ref()
-        .unwrap()
-        .ledger
-        .read(|r| r.log().clone())
-        .await
-        .unwrap()
+/// Authority `i`'s `terroird`: its data directory (with the authority's
+/// key file), its config and its addresses.
+struct Station {
+    config: PathBuf,
+    http: SocketAddr,
+    p2p: Multiaddr,
+    data: PathBuf,
+}
+
+/// Writes authority `i`'s data directory and config; every node
+/// bootstraps from the first.
+fn prepare(dir: &Path, genesis: &Path, i: usize, key: &SigningKey, boot: &[Multiaddr]) -> Station {
+    let data = dir.join(format!("n{i}"));
+    common::init_data_dir(BIN, genesis, &data);
+    let key_file = data.join("authority.key");
+    ledger_core::keyfile::create(&key_file, Some(AUTHORITIES[i]), key).unwrap();
+    let (http, p2p_port) = (free_port(), free_port());
+    let p2p: Multiaddr = format!("/ip4/127.0.0.1/tcp/{p2p_port}").parse().unwrap();
+    let mut c = common::config(&data, genesis, boot);
+    c.listen = vec![p2p.to_string()];
+    c.http = SocketAddr::from(([127, 0, 0, 1], http));
+    c.checkpoints.key = Some(key_file);
+    c.checkpoints.interval_ms = 300;
+    let config = data.join("terroird.toml");
+    std::fs::write(&config, c.to_toml().unwrap()).unwrap();
+    Station {
+        config,
+        http: c.http,
+        p2p,
+        data,
+    }
+}
+
+async fn run(a: &Station) -> Running {
+    Running(common::run_binary(BIN, &a.config, a.http).await.0)
+}
+
+async fn get(addr: SocketAddr, path: &str) -> (u16, Vec<u8>) {
+    common::http(addr, "GET", path, None).await
+}
+
+/// The newest final checkpoint a node serves, read as a verifier would.
+async fn newest(addr: SocketAddr, g: &Genesis) -> Option<SignedCheckpoint> {
+    let (code, body) = get(addr, "/checkpoint").await;
+    (code == 200).then(|| SignedCheckpoint::from_note(&body, g).unwrap())
+}
+
+async fn status(addr: SocketAddr) -> Value {
+    serde_json::from_slice(&get(addr, "/status").await.1).unwrap()
 }
 
 /// The farm's enrollment by the first authority and `count` harvests.
@@ -126,24 +157,30 @@ async fn four_authorities_finalise_checkpoints_with_one_down() {
     let keys = keys();
     let g = genesis(&keys);
     let genesis_path = common::write_genesis(dir.path(), &g);
-    let mut nodes = Vec::new();
-    let first = start(dir.path(), &genesis_path, 0, &keys[0], &[]).await;
-    let boot = vec![first.addr.clone()];
-    nodes.push(first);
+    let first = prepare(dir.path(), &genesis_path, 0, &keys[0], &[]);
+    let boot = vec![first.p2p.clone()];
+    let mut nodes = vec![first];
     for (i, k) in keys.iter().enumerate().skip(1) {
-        nodes.push(start(dir.path(), &genesis_path, i, k, &boot).await);
+        nodes.push(prepare(dir.path(), &genesis_path, i, k, &boot));
+    }
+    let mut running = Vec::new();
+    for n in &nodes {
+        running.push(Some(run(n).await));
     }
 
     let mut farm = Author::new(SigningKey::from_seed(&[60; 32]), g.id());
     let mut enroll = None;
     let records = history(&g, &keys, 0, 40, &mut farm, &mut enroll);
-    nodes[0].submit_all(&records, 50).await;
+    common::submit_ok(nodes[0].http, &records).await;
     let total = records.len() as u64;
     wait_for(
-        "every node holds a final checkpoint of everything",
+        "every node serves a final checkpoint of everything",
         || async {
             for n in &nodes {
-                if log(n).await.size() != total {
+                if newest(n.http, &g)
+                    .await
+                    .is_none_or(|c| c.checkpoint.size != total)
+                {
                     return false;
                 }
             }
@@ -151,50 +188,69 @@ async fn four_authorities_finalise_checkpoints_with_one_down() {
         },
     )
     .await;
-    let newest: Vec<LogState> = futures::future::join_all(nodes.iter().map(log)).await;
-    let c = newest[0].checkpoint.clone().unwrap();
+    let mut seen = Vec::new();
+    for n in &nodes {
+        seen.push(newest(n.http, &g).await.unwrap());
+    }
+    let c = seen[0].clone();
     assert!(c.is_final(&g), "{:?}", c.signatures);
-    for s in &newest {
-        assert_eq!(
-            s.checkpoint.as_ref().unwrap().checkpoint,
-            c.checkpoint,
-            "same checkpoint everywhere"
-        );
+    for s in &seen {
+        assert_eq!(s.checkpoint, c.checkpoint, "the same checkpoint everywhere");
     }
 
-    // The fourth authority goes down; the other three go on.
-    nodes[3].stop().await;
+    // The fourth authority's node dies; the other three go on.
+    running[3] = None;
     let more = history(&g, &keys, 40, 20, &mut farm, &mut enroll);
-    nodes[1].submit_all(&more, 50).await;
+    common::submit_ok(nodes[1].http, &more).await;
     let total = total + more.len() as u64;
     wait_for("three authorities finalise without the fourth", || async {
         for n in &nodes[..3] {
-            if log(n).await.size() != total {
+            if newest(n.http, &g)
+                .await
+                .is_none_or(|c| c.checkpoint.size != total)
+            {
                 return false;
             }
         }
         true
     })
     .await;
-    let later = log(&nodes[0]).await.checkpoint.unwrap();
+    let later = newest(nodes[0].http, &g).await.unwrap();
     assert!(later.checkpoint.height > c.checkpoint.height);
     assert!(!later.signers().contains(&keys[3].public()));
 
     // It comes back, catches up with the records and the checkpoints it
     // missed, and computes the same log.
-    let back = start(dir.path(), &genesis_path, 3, &keys[3], &boot).await;
-    nodes[3] = back;
+    running[3] = Some(run(&nodes[3]).await);
     wait_for("the returning authority catches up", || async {
-        log(&nodes[3]).await.size() == total
+        newest(nodes[3].http, &g)
+            .await
+            .is_some_and(|c| c.checkpoint.size == total)
     })
     .await;
-    let s3 = log(&nodes[3]).await.checkpoint.unwrap();
-    let s0 = log(&nodes[0]).await.checkpoint.unwrap();
-    assert_eq!(s3.checkpoint.root, s0.checkpoint.root);
-    assert_eq!(s3.checkpoint.map_root, s0.checkpoint.map_root);
+    let back = newest(nodes[3].http, &g).await.unwrap();
+    let s0 = newest(nodes[0].http, &g).await.unwrap();
+    assert_eq!(back.checkpoint.root, s0.checkpoint.root);
+    assert_eq!(back.checkpoint.map_root, s0.checkpoint.map_root);
+    for h in 0..=s0.checkpoint.height {
+        let mut notes = Vec::new();
+        for n in &nodes {
+            let (code, body) = get(n.http, &format!("/checkpoint/{h}")).await;
+            assert_eq!(code, 200);
+            notes.push(body);
+        }
+        let bodies: Vec<Checkpoint> = notes
+            .iter()
+            .map(|n| SignedCheckpoint::from_note(n, &g).unwrap().checkpoint)
+            .collect();
+        assert!(
+            bodies.windows(2).all(|w| w[0] == w[1]),
+            "checkpoint {h} differs between nodes"
+        );
+    }
 
     // A forked checkpoint: three authority keys sign another body at a
-    // height already final. The node keeps the two as proof.
+    // height already final. The node it is fed to keeps both as proof.
     let fin = s0.checkpoint.clone();
     let forged = Checkpoint {
         time: fin.time + 1,
@@ -203,34 +259,50 @@ async fn four_authorities_finalise_checkpoints_with_one_down() {
     let mut fork = SignedCheckpoint::propose(forged, &keys[0]);
     fork.cosign(&keys[1], now() / 1000);
     fork.cosign(&keys[2], now() / 1000);
-    let handle = nodes[2].node.as_ref().unwrap().checkpoints.clone();
-    assert!(handle.offer(CheckpointItem::new(fork.to_note(), &[])));
+    let body = serde_json::json!({ "note": fork.to_note(), "tips": [] }).to_string();
+    let (code, answer) =
+        common::http(nodes[2].http, "POST", "/checkpoints", Some(body.as_bytes())).await;
+    assert_eq!(code, 202, "{}", String::from_utf8_lossy(&answer));
     wait_for("the node shows the contradiction", || async {
-        !handle.view().conflicts.is_empty()
+        status(nodes[2].http).await["checkpointing"]["conflicts"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty())
     })
     .await;
-    let view = handle.view();
-    let conflict = &view.conflicts[0];
-    assert_eq!(conflict.a.height, fin.height);
-    assert_eq!(conflict.b.height, fin.height);
-    assert_ne!(conflict.a.note, conflict.b.note);
+    let st = status(nodes[2].http).await;
+    let conflict = &st["checkpointing"]["conflicts"][0];
+    assert_eq!(conflict["a"]["height"], fin.height);
+    assert_eq!(conflict["b"]["height"], fin.height);
     assert!(
-        conflict.reason.contains("same height"),
-        "{}",
-        conflict.reason
+        conflict["reason"].as_str().unwrap().contains("same height"),
+        "{conflict}"
     );
-    // Kept on disk, so a restart still shows it.
-    let kept = std::fs::read_to_string(
-        nodes[2]
-            .data
-            .join(terroir_node::checkpoints::CONFLICTS_FILE),
-    )
-    .unwrap();
-    assert_eq!(kept.lines().count(), 1);
-    let line: serde_json::Value = serde_json::from_str(kept.trim()).unwrap();
-    let notes = [line["a"].as_str().unwrap(), line["b"].as_str().unwrap()];
-    assert!(notes.contains(&fork.to_note().as_str()), "{kept}");
-    for n in &mut nodes {
-        n.stop().await;
-    }
+    let notes = [
+        conflict["a"]["note"].as_str().unwrap(),
+        conflict["b"]["note"].as_str().unwrap(),
+    ];
+    assert!(notes.contains(&fork.to_note().as_str()), "{conflict}");
+    // The proof is kept on disk: a restart still shows it.
+    running[2] = None;
+    running[2] = Some(run(&nodes[2]).await);
+    let st = status(nodes[2].http).await;
+    assert_eq!(
+        st["checkpointing"]["conflicts"].as_array().map(Vec::len),
+        Some(1),
+        "{st}"
+    );
+    assert!(nodes[2]
+        .data
+        .join(terroir_node::checkpoints::CONFLICTS_FILE)
+        .exists());
+    // A note forged outright is refused at the door.
+    let bad = fork.to_note().replace(
+        &format!("time {}", fin.time + 1),
+        &format!("time {}", fin.time + 2),
+    );
+    let body = serde_json::json!({ "note": bad }).to_string();
+    let (code, answer) =
+        common::http(nodes[2].http, "POST", "/checkpoints", Some(body.as_bytes())).await;
+    assert_eq!(code, 400);
+    assert!(String::from_utf8_lossy(&answer).contains("does not verify"));
 }

@@ -68,6 +68,9 @@ pub struct AppState {
     pub max_submit_records: usize,
     /// The tokens writes need, when the deployment requires one.
     pub submit_tokens: Option<Arc<tokens::SubmitTokens>>,
+    /// The checkpoint task (what it shows, and where offered
+    /// checkpoints go).
+    pub checkpoints: crate::checkpoints::CheckpointHandle,
 }
 
 /// An error answered as `{"error": reason}` with a 4xx/5xx status.
@@ -121,6 +124,7 @@ pub fn router(state: AppState, limits: &Limits, counters: Arc<EdgeCounters>) -> 
         .route("/proof/inclusion/{hash}", get(tlog::inclusion))
         .route("/proof/consistency", get(tlog::consistency))
         .route("/proof/status", post(tlog::status_proofs))
+        .route("/checkpoints", post(tlog::offer))
         .route("/metrics", get(metrics))
         .route("/01/{*link}", get(digital_link))
         .route("/lot/{source}/{code}", get(consumer_page_by_lot))
@@ -490,6 +494,10 @@ pub struct Status {
     pub bans: Bans,
     /// The newest final checkpoint, or `null` before the first.
     pub checkpoint: Option<CheckpointStatus>,
+    /// What this node does with checkpoints: its role, the proposals it
+    /// waits on, those it refused, and any two signed checkpoints that
+    /// contradict each other (the proof, in full).
+    pub checkpointing: crate::checkpoints::CheckpointView,
 }
 
 /// The newest final checkpoint, as `/status` shows it.
@@ -563,6 +571,7 @@ async fn status(State(st): State<AppState>) -> ApiResult<Response> {
             addresses: peering.banned_addresses,
         },
         checkpoint: checkpoint.map(|c| CheckpointStatus::of(&c, &st.genesis, now_ms())),
+        checkpointing: st.checkpoints.view(),
     })
     .into_response())
 }

@@ -330,3 +330,46 @@ pub(super) async fn status_proofs(State(st): State<AppState>, body: axum::body::
         .ok_or_else(|| ApiError::not_found(NO_CHECKPOINT))?;
     Ok(Json(proofs).into_response())
 }
+
+/// `POST /checkpoints`: a signed checkpoint and its cut, as a witness or
+/// an authority's tool hands it to the node: `{"note": "<signed note>",
+/// "tips": ["<record hash>", …]}`. The node checks it like one from a
+/// peer — recomputes it before cosigning or applying it, and keeps it as
+/// proof if it contradicts a final one — and answers 202 once it is
+/// queued.
+pub(super) async fn offer(State(st): State<AppState>, body: axum::body::Bytes) -> Refusal {
+    st.metrics.inc(&st.metrics.http_requests);
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Offered {
+        note: String,
+        #[serde(default)]
+        tips: Vec<Hash>,
+    }
+    let offered: Offered = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad(format!("expected {{\"note\": …, \"tips\": […]}}: {e}")))?;
+    if offered.tips.len() > crate::protocol::MAX_CUT_TIPS {
+        return Err(ApiError::bad(format!(
+            "a cut names at most {} tips",
+            crate::protocol::MAX_CUT_TIPS
+        )));
+    }
+    let signed = SignedCheckpoint::from_note(offered.note.as_bytes(), &st.genesis)
+        .map_err(|e| ApiError::bad(e.to_string()))?;
+    let item = crate::protocol::CheckpointItem::new(offered.note, &offered.tips);
+    if !st.checkpoints.offer(item) {
+        return Err(ApiError(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the checkpoint queue is full; offer it again shortly".into(),
+        ));
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({
+            "queued": true,
+            "height": signed.checkpoint.height,
+            "hash": signed.checkpoint.hash().short(),
+        })),
+    )
+        .into_response())
+}
