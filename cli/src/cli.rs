@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::commands::{
-    audit, bundle, demo, enroll, export, genesis, holdings, import, init, key, participants,
-    prefix, qr, record, revoke, rotate_key, status, trace, verify,
+    audit, bundle, checkpoint, demo, enroll, export, genesis, holdings, import, init, key,
+    participants, prefix, qr, record, revoke, rotate_key, status, trace, verify,
 };
 
 /// Terroir: sign, trace and verify the farm-to-fork journey of agricultural lots.
@@ -113,4 +113,8 @@ pub(crate) enum Command {
     /// Import a GS1 EPCIS 2.0 document as your signed records.
     #[command(subcommand)]
     Import(import::Command),
+    /// Sign and apply the next checkpoint of the local ledger with one
+    /// authority's key (development and tests; k = 1 networks only).
+    #[command(hide = true)]
+    Checkpoint(checkpoint::Args),
 }
