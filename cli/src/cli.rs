@@ -99,7 +99,8 @@ pub(crate) enum Command {
     Trace(trace::Args),
     /// Export a lot's self-contained trace bundle.
     Bundle(bundle::Args),
-    /// Verify a trace bundle offline.
+    /// Verify a trace bundle offline (with --node, its lots' status also
+    /// against the node's latest checkpoint).
     Verify(verify::Args),
     /// Make the QR code (GS1 Digital Link) for a lot.
     Qr(qr::Args),

@@ -68,3 +68,116 @@ fn audit_reports_exactly_the_altered_records() {
     named.dedup();
     assert_eq!(named, victims);
 }
+
+/// A checkpointed demo: the tin's bundle carries checkpoint 0 and `terroir
+/// verify` says, in local time, who signed it and that the tin is recalled
+/// upstream. Cut the recall record out of the bundle (its leaf dropped, the
+/// batch proof recomputed): the journey no longer shows the recall, but
+/// the checkpoint's status map does, naming the record left out, and
+/// `--strict` fails on it. Cut the record alone: `inclusion` refuses it in
+/// one line. A node that cannot be reached fails `--node` in one line.
+#[test]
+fn a_recall_cut_from_a_checkpointed_bundle_still_shows() {
+    use ledger_core::bundle::Bundle;
+    use ledger_core::ledger::{Ledger, LedgerConfig};
+    use ledger_core::Event;
+
+    let demo = Demo::new();
+    let env = &demo.env;
+    let net = demo.network.as_str();
+    let cp = env.json(&["checkpoint", "--key", &demo.key("authority")]);
+    assert_eq!(cp["height"], 0);
+    let made = env.json(&["bundle", "QDH-PACK-0404", "-o", "pack.bundle"]);
+    assert_eq!(made["checkpoint"], 0);
+
+    let out = env.ok(&["verify", "pack.bundle", "--network", net]);
+    let status = out
+        .lines()
+        .find(|l| l.starts_with("Status: "))
+        .unwrap_or_else(|| panic!("no status line: {out}"));
+    assert!(
+        status.starts_with("Status: recalled upstream as of ")
+            && status.ends_with(
+                "(Asia/Shanghai) — checkpoint 0, cosigned by 1 of 1: 淳安县农业农村局 Chun'an County Agriculture Bureau"
+            ),
+        "{status}"
+    );
+    assert!(out.contains("RECALLED"), "{out}");
+
+    // Cut the recall out, recomputing the proof from the ledger.
+    let bytes = std::fs::read(env.path("pack.bundle")).unwrap();
+    let b = Bundle::decode(&bytes).unwrap();
+    let recall = b
+        .records
+        .iter()
+        .find(|r| matches!(r.record.event, Event::Recall { .. }))
+        .expect("the demo's recall")
+        .hash();
+    let mut alone = b.clone();
+    alone.records.retain(|r| r.hash() != recall);
+    let mut cut = alone.clone();
+    {
+        let store = SledStore::open(&env.ledger().join("store")).unwrap();
+        let ledger = Ledger::open(store, LedgerConfig::default()).unwrap();
+        let c = cut.checkpoint.as_mut().unwrap();
+        c.leaves.retain(|l| l.record != recall);
+        let indexes: Vec<u64> = c.leaves.iter().map(|l| l.index).collect();
+        c.proof = ledger.batch_inclusion(&indexes).unwrap();
+    }
+    std::fs::write(env.path("cut.bundle"), cut.encode()).unwrap();
+    std::fs::write(env.path("alone.bundle"), alone.encode()).unwrap();
+
+    let out = env.ok(&["verify", "cut.bundle", "--network", net]);
+    assert!(
+        !out.contains("RECALLED"),
+        "the journey still shows it: {out}"
+    );
+    let short = format!("{}…", recall.short());
+    let status = out.lines().find(|l| l.starts_with("Status: ")).unwrap();
+    assert!(
+        status.starts_with("Status: recalled upstream as of ")
+            && status.ends_with(&format!(
+                "; the record establishing it, {short}, is not in the bundle"
+            )),
+        "{status}"
+    );
+    assert!(
+        out.contains("but the checkpoint's status map shows the lot recalled, which the bundle's records do not"),
+        "{out}"
+    );
+    let v = env.json(&["verify", "cut.bundle", "--network", net]);
+    assert_eq!(v["verified"], true);
+    assert_eq!(v["verdict"]["finding"]["kind"], "failed_test");
+    assert_eq!(v["overall"], "recalled");
+    assert_eq!(v["status"]["height"], 0);
+    assert!(v["status"]["lots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l["traced"] == true && l["cause_in_bundle"] == false));
+    env.fails_with(
+        1,
+        &["verify", "cut.bundle", "--network", net, "--strict"],
+        "is recalled, not clean",
+    );
+
+    let line = env.fails_with(
+        1,
+        &["verify", "alone.bundle", "--network", net],
+        "inclusion",
+    );
+    assert!(line.contains(&format!("record {short}")), "{line}");
+
+    env.fails_with(
+        1,
+        &[
+            "--node",
+            "http://127.0.0.1:9",
+            "verify",
+            "pack.bundle",
+            "--network",
+            net,
+        ],
+        "cannot reach the node",
+    );
+}
