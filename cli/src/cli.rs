@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::commands::{
-    audit, bundle, demo, enroll, export, genesis, holdings, import, init, key, participants,
-    prefix, qr, record, revoke, rotate_key, status, trace, verify,
+    audit, bundle, checkpoint, demo, enroll, export, genesis, holdings, import, init, key,
+    participants, prefix, qr, record, revoke, rotate_key, status, trace, verify,
 };
 
 /// Terroir: sign, trace and verify the farm-to-fork journey of agricultural lots.
@@ -99,7 +99,8 @@ pub(crate) enum Command {
     Trace(trace::Args),
     /// Export a lot's self-contained trace bundle.
     Bundle(bundle::Args),
-    /// Verify a trace bundle offline.
+    /// Verify a trace bundle offline (with --node, its lots' status also
+    /// against the node's latest checkpoint).
     Verify(verify::Args),
     /// Make the QR code (GS1 Digital Link) for a lot.
     Qr(qr::Args),
@@ -113,4 +114,8 @@ pub(crate) enum Command {
     /// Import a GS1 EPCIS 2.0 document as your signed records.
     #[command(subcommand)]
     Import(import::Command),
+    /// Sign and apply the next checkpoint of the local ledger with one
+    /// authority's key (development and tests; k = 1 networks only).
+    #[command(hide = true)]
+    Checkpoint(checkpoint::Args),
 }

@@ -12,9 +12,8 @@ use anyhow::{anyhow, bail, Context, Result};
 use ledger_core::graph::MemGraph;
 use ledger_core::query::Trace;
 use ledger_core::reader::Participant;
-use ledger_core::{
-    bundle, encoding, Genesis, Hash, LotId, NetworkId, PublicKey, Role, SignedRecord,
-};
+use ledger_core::tlog::StatusProofs;
+use ledger_core::{bundle, Genesis, Hash, LotId, NetworkId, PublicKey, Role, SignedRecord};
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde::Deserialize;
 use serde_json::Value;
@@ -160,6 +159,37 @@ impl Node {
         )
     }
 
+    /// `POST /proof/status`: the node's newest final checkpoint (signed
+    /// note) with the status map's proofs for `lots`, which a bundle's
+    /// lineage lots are re-judged against. Verified by the caller
+    /// ([`bundle::verify_with_status`]), never trusted as answered.
+    pub(crate) fn status_proofs(&self, lots: &[LotId]) -> Result<StatusProofs> {
+        const PATH: &str = "/proof/status";
+        let body = serde_json::json!({ "lots": lots });
+        let mut resp = self
+            .agent
+            .post(format!("{}{PATH}", self.url))
+            .send_json(&body)
+            .map_err(|e| self.unreachable(e))?;
+        let code = resp.status().as_u16();
+        let bytes = resp
+            .body_mut()
+            .with_config()
+            .limit(MAX_JSON)
+            .read_to_vec()
+            .map_err(|e| anyhow!("reading the node's answer to POST {PATH}: {e}"))?;
+        match code {
+            200 => serde_json::from_slice(&bytes)
+                .with_context(|| format!("the node's answer to POST {PATH} is not status proofs")),
+            404 => Err(anyhow!(
+                "the node at {} has no status proofs (POST {PATH} answered 404): it has no final \
+                 checkpoint yet, or is older than this terroir",
+                self.url
+            )),
+            _ => Err(self.refusal(code, &bytes)),
+        }
+    }
+
     /// The lot's bundle, verified against the network.
     fn verified(&self, lot: &LotId) -> Result<Option<(Vec<u8>, Trace)>> {
         let Some(bytes) = self.get(&Self::lot_path(lot, "bundle"), MAX_BUNDLE)? else {
@@ -252,7 +282,7 @@ impl Backend for Node {
         let Some((bytes, _)) = self.verified(lot)? else {
             bail!("{} has no record of lot {lot}", self.place());
         };
-        let b: bundle::Bundle = encoding::decode(&bytes, encoding::MAX_BUNDLE_BYTES, "bundle")
+        let b = bundle::Bundle::decode(&bytes)
             .with_context(|| format!("the node's bundle of lot {lot}"))?;
         let graph = MemGraph::new(&b.genesis, b.records);
         ledger_core::query::creation(&graph, lot)?
@@ -271,7 +301,7 @@ impl Backend for Node {
         let Some((bytes, _)) = self.verified(lot)? else {
             bail!("{} has no record of lot {lot}", self.place());
         };
-        let b: bundle::Bundle = encoding::decode(&bytes, encoding::MAX_BUNDLE_BYTES, "bundle")
+        let b = bundle::Bundle::decode(&bytes)
             .with_context(|| format!("the node's bundle of lot {lot}"))?;
         Ok(b.genesis)
     }

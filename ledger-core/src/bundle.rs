@@ -8,13 +8,24 @@
 //! every dep; every transform input's creation; and the revocations and
 //! fork proofs that concern any author reached. [`verify`] refuses a bundle
 //! that lacks a record one of its records names.
+//!
+//! Since format 2 a bundle also carries the newest final checkpoint its
+//! exporter had ([`BundleCheckpoint`]): a batch inclusion proof of its
+//! records in the log, and the status map's proof for every lot of the
+//! lineage, so a recall shows even when its record was left out
+//! ([`status`]). [`verify_with_status`] re-judges those lots against a
+//! fresher checkpoint.
+
+mod status;
+
+pub use status::{lineage_lots, BundleCheckpoint, LeafRef, LotReport, StatusReport};
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use bincode::{Decode, Encode};
 use serde::Serialize;
 
-use crate::encoding::{self, MAX_BUNDLE_BYTES};
+use crate::encoding::{self, DecodeError, MAX_BUNDLE_BYTES};
 use crate::error::StoreError;
 use crate::event::{Event, EventKind, LotId, Role};
 use crate::genesis::Genesis;
@@ -26,12 +37,15 @@ use crate::query::{self, Trace};
 use crate::reader::Reader;
 use crate::record::SignedRecord;
 use crate::store::Store;
+use crate::time;
+use crate::tlog::StatusProofs;
 use crate::validate::check_intrinsic;
 
 /// Magic bytes opening every bundle file.
 pub const BUNDLE_MAGIC: [u8; 8] = *b"TERROIRB";
-/// Current bundle format version.
-pub const BUNDLE_VERSION: u16 = 1;
+/// Current bundle format version: 2 adds the checkpoint. Version 1
+/// bundles (no checkpoint) are still read.
+pub const BUNDLE_VERSION: u16 = 2;
 
 /// A self-contained trace bundle for one lot.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
@@ -46,12 +60,55 @@ pub struct Bundle {
     pub lot: LotId,
     /// The records, in hash order.
     pub records: Vec<SignedRecord>,
+    /// The newest final checkpoint the exporter had, with the proofs of
+    /// the records and lineage lots under it; `None` before the network's
+    /// first checkpoint (and in version 1 bundles).
+    pub checkpoint: Option<BundleCheckpoint>,
+}
+
+/// The version 1 layout: a version 2 bundle without its last field.
+#[derive(Encode, Decode)]
+struct BundleV1 {
+    magic: [u8; 8],
+    version: u16,
+    genesis: Genesis,
+    lot: LotId,
+    records: Vec<SignedRecord>,
 }
 
 impl Bundle {
-    /// Canonical bytes (the file format).
+    /// Canonical bytes (the file format): version 1's layout for a
+    /// version 1 bundle without a checkpoint, else version 2's.
     pub fn encode(&self) -> Vec<u8> {
+        if self.version == 1 && self.checkpoint.is_none() {
+            return encoding::encode(&BundleV1 {
+                magic: self.magic,
+                version: self.version,
+                genesis: self.genesis.clone(),
+                lot: self.lot.clone(),
+                records: self.records.clone(),
+            });
+        }
         encoding::encode(self)
+    }
+
+    /// Reads a bundle file of either version (canonical, at most
+    /// [`MAX_BUNDLE_BYTES`]); the magic and version are checked by
+    /// [`verify`], not here.
+    pub fn decode(bytes: &[u8]) -> Result<Bundle, DecodeError> {
+        // The version sits after the 8 magic bytes (u16 LE).
+        if bytes.get(8..10) == Some(&1u16.to_le_bytes()[..]) {
+            let v1: BundleV1 = encoding::decode(bytes, MAX_BUNDLE_BYTES, "bundle")?;
+            return Ok(Bundle {
+                magic: v1.magic,
+                version: v1.version,
+                genesis: v1.genesis,
+                lot: v1.lot,
+                records: v1.records,
+                checkpoint: None,
+            });
+        }
+        encoding::decode(bytes, MAX_BUNDLE_BYTES, "bundle")
     }
 }
 
@@ -103,12 +160,14 @@ pub fn export<S: Store>(ledger: &Reader<S>, lot: &LotId) -> Result<Option<Bundle
             break;
         }
     }
+    let checkpoint = status::export(ledger, lot, closure.records.keys().copied())?;
     Ok(Some(Bundle {
         magic: BUNDLE_MAGIC,
         version: BUNDLE_VERSION,
         genesis: ledger.genesis().clone(),
         lot: lot.clone(),
         records: closure.records.into_values().collect(),
+        checkpoint,
     }))
 }
 
@@ -182,9 +241,29 @@ pub struct Verification {
     pub checks: Vec<Check>,
     /// The trace, when every check passed.
     pub trace: Option<Trace>,
+    /// What the checkpoint (the bundle's, or a fresher one given) proves
+    /// about the lineage's lots, when every check passed; `None` for a
+    /// bundle without a checkpoint.
+    pub status: Option<StatusReport>,
 }
 
 impl Verification {
+    /// The result in a sentence, for a verified bundle: `not recalled as
+    /// of … — checkpoint 12, cosigned by 3 of 4: …`, the status the map
+    /// proves (naming a cause left out of the bundle), or that the bundle
+    /// carries no checkpoint. Local times in `tz` (the network's zone).
+    pub fn summary(&self, tz: chrono_tz::Tz) -> Option<String> {
+        if !self.verified() {
+            return None;
+        }
+        Some(match &self.status {
+            Some(s) => s.sentence(tz),
+            None => "the bundle carries no checkpoint: nothing shows it omits no record, \
+                     nor that the lot was not recalled"
+                .to_owned(),
+        })
+    }
+
     /// Whether every check passed.
     pub fn verified(&self) -> bool {
         !self.checks.is_empty() && self.checks.iter().all(|c| c.ok)
@@ -216,24 +295,52 @@ impl Checks {
         Verification {
             checks: self.0,
             trace: None,
+            status: None,
         }
     }
 }
 
 /// Verifies bundle bytes offline against the network id the reader expects.
-/// Needs nothing else: no ledger, no network.
+/// Needs nothing else: no ledger, no network. A bundle with a checkpoint
+/// gets three more checks (`checkpoint`, `inclusion`, `status`) and a
+/// [`StatusReport`].
 pub fn verify(bytes: &[u8], expected: &NetworkId) -> Verification {
+    verify_inner(bytes, expected, None)
+}
+
+/// [`verify`], then the lineage's lots judged again under a fresher final
+/// checkpoint's status proofs (as a node's `POST /proof/status` answers):
+/// the `fresher` check refuses a checkpoint of another network, one not
+/// final, one older than the bundle's, or a lot of the lineage without a
+/// proof that verifies. The report then speaks as of that checkpoint.
+pub fn verify_with_status(
+    bytes: &[u8],
+    expected: &NetworkId,
+    fresher: &StatusProofs,
+) -> Verification {
+    verify_inner(bytes, expected, Some(fresher))
+}
+
+fn verify_inner(
+    bytes: &[u8],
+    expected: &NetworkId,
+    fresher: Option<&StatusProofs>,
+) -> Verification {
     let mut c = Checks(Vec::new());
-    let bundle: Bundle = match encoding::decode(bytes, MAX_BUNDLE_BYTES, "bundle") {
+    let bundle = match Bundle::decode(bytes) {
         Ok(b) => b,
         Err(e) => return c.fail("decode", e.to_string()),
     };
-    if bundle.magic != BUNDLE_MAGIC || bundle.version != BUNDLE_VERSION {
+    if bundle.magic != BUNDLE_MAGIC || !(1..=BUNDLE_VERSION).contains(&bundle.version) {
         return c.fail("decode", "not a Terroir bundle of a known version");
     }
     c.pass(
         "decode",
-        format!("{} records, canonical encoding", bundle.records.len()),
+        format!(
+            "{} records, canonical encoding (format {})",
+            bundle.records.len(),
+            bundle.version
+        ),
     );
 
     if let Err(e) = bundle.genesis.check() {
@@ -298,8 +405,10 @@ pub fn verify(bytes: &[u8], expected: &NetworkId) -> Verification {
         genesis,
         lot,
         records,
+        checkpoint,
         ..
     } = bundle;
+    let record_count = records.len();
     let graph = MemGraph::from_hashed(&genesis, hashes.into_iter().zip(records));
 
     // Completeness: every record the bundle's records name is in it, so
@@ -349,23 +458,117 @@ pub fn verify(bytes: &[u8], expected: &NetworkId) -> Verification {
         Ok(o) => o,
         Err(e) => return c.fail("lineage", e.to_string()),
     };
-    match query::trace(&graph, &overlays, &lot) {
-        Ok(Some(trace)) => {
-            c.pass(
-                "lineage",
+    let trace = match query::trace(&graph, &overlays, &lot) {
+        Ok(Some(trace)) => trace,
+        Ok(None) => return c.fail("lineage", format!("no record creates lot {lot}")),
+        Err(e) => return c.fail("lineage", e.to_string()),
+    };
+    c.pass(
+        "lineage",
+        format!(
+            "{} events, {} upstream lots, complete back to the harvests",
+            trace.events.len(),
+            trace.upstream.len()
+        ),
+    );
+
+    let lineage = lineage_lots(&trace);
+    let mut report = None;
+    if let Some(cp) = &checkpoint {
+        let signed = match status::read_note(&cp.note, &genesis) {
+            Ok(s) => s,
+            Err(e) => return c.fail("checkpoint", e),
+        };
+        let tz = genesis.time_zone();
+        c.pass(
+            "checkpoint",
+            format!(
+                "checkpoint {} of {} ({}), final: signed by {} of {} authorities ({} needed)",
+                signed.checkpoint.height,
+                time::local(signed.checkpoint.time, tz).format("%Y-%m-%d %H:%M"),
+                tz.name(),
+                signed.signatures.len(),
+                genesis.authorities.len(),
+                genesis.checkpoint_threshold
+            ),
+        );
+        let covered = match status::check_inclusion(&signed, cp, &graph) {
+            Ok(n) => n,
+            Err(e) => return c.fail("inclusion", e),
+        };
+        c.pass(
+            "inclusion",
+            format!(
+                "{covered} records in checkpoint {}'s log (one batch proof), {} newer",
+                signed.checkpoint.height,
+                record_count - covered
+            ),
+        );
+        if cp.lots.len() != lineage.len() {
+            return c.fail(
+                "status",
                 format!(
-                    "{} events, {} upstream lots, complete back to the harvests",
-                    trace.events.len(),
-                    trace.upstream.len()
+                    "{} status proofs for the lineage's {} lots: one per lot is expected",
+                    cp.lots.len(),
+                    lineage.len()
                 ),
             );
-            Verification {
-                checks: c.0,
-                trace: Some(trace),
-            }
         }
-        Ok(None) => c.fail("lineage", format!("no record creates lot {lot}")),
-        Err(e) => c.fail("lineage", e.to_string()),
+        let lots = match status::judge(&signed, &cp.lots, &lineage, &lot, &graph) {
+            Ok(l) => l,
+            Err(e) => return c.fail("status", e),
+        };
+        let r = status::report(&signed, &genesis, None, covered, record_count, lots);
+        c.pass("status", status_detail(&r));
+        report = Some(StatusReport {
+            bundle_height: Some(r.height),
+            ..r
+        });
+    }
+    if let Some(fresh) = fresher {
+        let bundle_height = report.as_ref().and_then(|r| r.bundle_height);
+        let signed = match status::fresher(fresh, &genesis, bundle_height) {
+            Ok(s) => s,
+            Err(e) => return c.fail("fresher", e),
+        };
+        let lots = match status::judge(&signed, &fresh.proofs, &lineage, &lot, &graph) {
+            Ok(l) => l,
+            Err(e) => return c.fail("fresher", e),
+        };
+        let covered = report.as_ref().map_or(0, |r| r.covered);
+        let r = status::report(
+            &signed,
+            &genesis,
+            bundle_height,
+            covered,
+            record_count,
+            lots,
+        );
+        c.pass("fresher", status_detail(&r));
+        report = Some(r);
+    }
+    Verification {
+        checks: c.0,
+        trace: Some(trace),
+        status: report,
+    }
+}
+
+/// A status check's detail: how many lots, and what the map lists.
+fn status_detail(r: &StatusReport) -> String {
+    let listed = r.lots.iter().filter(|l| l.status.is_some()).count();
+    match r.worst() {
+        None => format!(
+            "{} lineage lots proved against checkpoint {}'s status map: none listed",
+            r.lots.len(),
+            r.height
+        ),
+        Some(k) => format!(
+            "{} lineage lots proved against checkpoint {}'s status map: {listed} listed, worst {}",
+            r.lots.len(),
+            r.height,
+            k.describe()
+        ),
     }
 }
 

@@ -140,6 +140,11 @@ impl MemGraph {
         g
     }
 
+    /// The record with this hash, borrowed.
+    pub fn get(&self, hash: &Hash) -> Option<&SignedRecord> {
+        self.records.get(hash)
+    }
+
     /// Every record, by hash.
     pub fn records(&self) -> impl Iterator<Item = (&Hash, &SignedRecord)> {
         self.records.iter()

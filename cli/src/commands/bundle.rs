@@ -27,9 +27,15 @@ pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
     let Some(bytes) = ledger.bundle(&lot)? else {
         bail!("{} has no records of lot {lot}", ledger.place());
     };
-    let b: bundle::Bundle =
-        ledger_core::encoding::decode(&bytes, ledger_core::encoding::MAX_BUNDLE_BYTES, "bundle")
-            .context("the bundle does not decode")?;
+    let b = bundle::Bundle::decode(&bytes).context("the bundle does not decode")?;
+    // The height of the checkpoint it carries (read, not verified: the
+    // reader's `terroir verify` does that).
+    let height = b.checkpoint.as_ref().and_then(|c| {
+        let body = c.note.split("\n\n").next()?;
+        ledger_core::checkpoint::Checkpoint::parse(&format!("{body}\n"))
+            .ok()
+            .map(|c| c.height)
+    });
     std::fs::write(&a.out, &bytes).with_context(|| format!("cannot write {}", a.out.display()))?;
     let id = ledger.network();
     s.out.json(&json!({
@@ -38,6 +44,7 @@ pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
         "records": b.records.len(),
         "bytes": bytes.len(),
         "network_id": id,
+        "checkpoint": height,
     }))?;
     s.out.quiet(a.out.display());
     if s.out.human() {
@@ -47,6 +54,14 @@ pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
             bytes.len(),
             a.out.display()
         );
+        match height {
+            Some(h) => say!(
+                "it carries checkpoint {h}: its records' inclusion and the recall status of every lot of its lineage"
+            ),
+            None => say!(
+                "it carries no checkpoint (the network has none final yet): nothing in it shows it omits no record"
+            ),
+        }
         say!(
             "verify it anywhere, offline: terroir verify {} --network {id}",
             a.out.display()

@@ -3,6 +3,7 @@
 
 pub(crate) mod audit;
 pub(crate) mod bundle;
+pub(crate) mod checkpoint;
 pub(crate) mod demo;
 pub(crate) mod enroll;
 pub(crate) mod export;
@@ -39,6 +40,7 @@ pub(crate) fn run(s: &Settings, command: Command) -> Result<()> {
         Command::Qr(_) => Some("qr"),
         Command::Export(_) => Some("export"),
         Command::Import(_) => Some("import"),
+        Command::Checkpoint(_) => Some("checkpoint"),
         _ => None,
     };
     if let Some(name) = local_only {
@@ -65,5 +67,6 @@ pub(crate) fn run(s: &Settings, command: Command) -> Result<()> {
         Command::Demo(a) => demo::run(s, a),
         Command::Export(c) => export::run(s, c),
         Command::Import(c) => import::run(s, c),
+        Command::Checkpoint(a) => checkpoint::run(s, a),
     }
 }
