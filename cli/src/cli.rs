@@ -114,8 +114,7 @@ pub(crate) enum Command {
     /// Import a GS1 EPCIS 2.0 document as your signed records.
     #[command(subcommand)]
     Import(import::Command),
-    /// Sign and apply the next checkpoint of the local ledger with one
-    /// authority's key (development and tests; k = 1 networks only).
-    #[command(hide = true)]
-    Checkpoint(checkpoint::Args),
+    /// Show the authorities' checkpoints and check that one extends another.
+    #[command(subcommand)]
+    Checkpoint(checkpoint::Command),
 }

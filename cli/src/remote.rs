@@ -190,6 +190,39 @@ impl Node {
         }
     }
 
+    /// A final checkpoint's signed note: the newest, or the one at
+    /// `height`; `None` if the node has none (there).
+    pub(crate) fn checkpoint_note(&self, height: Option<u64>) -> Result<Option<Vec<u8>>> {
+        let path = match height {
+            Some(h) => format!("/checkpoint/{h}"),
+            None => "/checkpoint".to_owned(),
+        };
+        self.get(&path, MAX_JSON)
+    }
+
+    /// The node's RFC 9162 consistency proof between two tree sizes
+    /// (checked by the caller, never trusted as answered).
+    pub(crate) fn consistency(&self, from: u64, to: u64) -> Result<Vec<Hash>> {
+        let path = format!("/proof/consistency?from={from}&to={to}");
+        let Some(v) = self.get_json(&path)? else {
+            bail!(
+                "the node at {} has no consistency proof from {from} to {to} records: its \
+                 newest checkpoint is older",
+                self.url
+            );
+        };
+        v["path"]
+            .as_array()
+            .ok_or_else(|| anyhow!("the node's answer to GET {path} has no path"))?
+            .iter()
+            .map(|h| {
+                h.as_str()
+                    .and_then(|h| Hash::from_hex(h).ok())
+                    .ok_or_else(|| anyhow!("the node's consistency proof holds a malformed hash"))
+            })
+            .collect()
+    }
+
     /// The lot's bundle, verified against the network.
     fn verified(&self, lot: &LotId) -> Result<Option<(Vec<u8>, Trace)>> {
         let Some(bytes) = self.get(&Self::lot_path(lot, "bundle"), MAX_BUNDLE)? else {

@@ -87,7 +87,7 @@ fn a_recall_cut_from_a_checkpointed_bundle_still_shows() {
     let demo = Demo::new();
     let env = &demo.env;
     let net = demo.network.as_str();
-    let cp = env.json(&["checkpoint", "--key", &demo.key("authority")]);
+    let cp = env.json(&["checkpoint", "sign", "--key", &demo.key("authority")]);
     assert_eq!(cp["height"], 0);
     let made = env.json(&["bundle", "QDH-PACK-0404", "-o", "pack.bundle"]);
     assert_eq!(made["checkpoint"], 0);
@@ -259,7 +259,7 @@ fn a_nodes_fresher_checkpoint_flips_an_old_bundle_to_recalled() {
     let env = &demo.env;
     let net = demo.network.as_str();
     let authority = demo.key("authority");
-    env.ok(&["checkpoint", "--key", &authority]);
+    env.ok(&["checkpoint", "sign", "--key", &authority]);
     env.ok(&["bundle", "QDH-JK-0401", "-o", "jk.bundle"]);
     let out = env.ok(&["verify", "jk.bundle", "--network", net]);
     assert!(
@@ -282,7 +282,7 @@ fn a_nodes_fresher_checkpoint_flips_an_old_bundle_to_recalled() {
         .as_str()
         .expect("the recall's hash")
         .to_owned();
-    env.ok(&["checkpoint", "--key", &authority]);
+    env.ok(&["checkpoint", "sign", "--key", &authority]);
     let lot = Bundle::decode(&std::fs::read(env.path("jk.bundle")).unwrap())
         .unwrap()
         .lot;
@@ -352,5 +352,96 @@ fn a_nodes_fresher_checkpoint_flips_an_old_bundle_to_recalled() {
         1,
         &["--node", &url, "verify", "jk.bundle", "--network", net],
         "serves network",
+    );
+}
+
+/// Copies a ledger directory (closed) file by file.
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+/// A harvest by the demo's first garden.
+fn harvest(demo: &Demo, lot: &str) {
+    demo.env.ok(&[
+        "record",
+        "harvest",
+        "--key",
+        &demo.key("jiukeng-garden"),
+        "--lot",
+        lot,
+        "--product",
+        "千岛湖茶 fresh leaf",
+        "--quantity",
+        "5kg",
+    ]);
+}
+
+/// `terroir checkpoint show` reads a checkpoint back as a verifier would,
+/// and `consistency` proves a later checkpoint of the ledger extends an
+/// earlier one; two checkpoints at one height of ledgers that diverged
+/// cannot both be true, and a note with a changed byte is not the
+/// authority's.
+#[test]
+fn checkpoints_show_and_prove_that_one_extends_another() {
+    let demo = Demo::new();
+    let env = &demo.env;
+    let authority = demo.key("authority");
+    env.ok(&["checkpoint", "sign", "--key", &authority]);
+    let shown = env.json(&["checkpoint", "show", "--out", "c0.note"]);
+    assert_eq!(shown["height"], 0);
+    assert_eq!(shown["final"], true);
+    assert_eq!(
+        shown["signers"][0],
+        "淳安县农业农村局 Chun'an County Agriculture Bureau"
+    );
+
+    let fork_dir = env.path("fork");
+    copy_dir(&env.ledger(), &fork_dir);
+    harvest(&demo, "JK-0501");
+    env.ok(&["checkpoint", "sign", "--key", &authority]);
+    env.ok(&["checkpoint", "show", "--out", "c1.note"]);
+    let out = env.ok(&["checkpoint", "consistency", "c0.note", "c1.note"]);
+    assert!(out.contains("consistent: checkpoint 1"), "{out}");
+    let v = env.json(&["checkpoint", "consistency", "c1.note", "c0.note"]);
+    assert_eq!(v["consistent"], true);
+    assert_eq!(v["old"]["height"], 0);
+
+    // The copy took another record: its checkpoint 1 is another log.
+    let main_dir = env.path("main");
+    std::fs::rename(env.ledger(), &main_dir).unwrap();
+    std::fs::rename(&fork_dir, env.ledger()).unwrap();
+    harvest(&demo, "JK-0502");
+    env.ok(&["checkpoint", "sign", "--key", &authority]);
+    env.ok(&["checkpoint", "show", "--out", "c1b.note"]);
+    std::fs::rename(env.ledger(), &fork_dir).unwrap();
+    std::fs::rename(&main_dir, env.ledger()).unwrap();
+    env.fails_with(
+        1,
+        &["checkpoint", "consistency", "c1.note", "c1b.note"],
+        "cannot both be true: two different checkpoints at the same height",
+    );
+
+    // One changed byte: the authority's signature no longer holds.
+    let note = std::fs::read_to_string(env.path("c1.note")).unwrap();
+    let size_line = note.lines().nth(1).unwrap().to_owned();
+    let bigger = (size_line.parse::<u64>().unwrap() + 1).to_string();
+    std::fs::write(
+        env.path("forged.note"),
+        note.replacen(&size_line, &bigger, 1),
+    )
+    .unwrap();
+    env.fails_with(
+        1,
+        &["checkpoint", "consistency", "c0.note", "forged.note"],
+        "forged.note is not a checkpoint of this network",
     );
 }

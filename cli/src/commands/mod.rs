@@ -40,7 +40,6 @@ pub(crate) fn run(s: &Settings, command: Command) -> Result<()> {
         Command::Qr(_) => Some("qr"),
         Command::Export(_) => Some("export"),
         Command::Import(_) => Some("import"),
-        Command::Checkpoint(_) => Some("checkpoint"),
         _ => None,
     };
     if let Some(name) = local_only {
