@@ -5,7 +5,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use ledger_core::checkpoint::SignedCheckpoint;
-use ledger_core::event::{Event, LotAmount, LotId, NewLot, Product, Role};
+use ledger_core::event::{
+    Event, LotAmount, LotId, NewLot, Product, Reading, Role, SensorKind, Verdict,
+};
 use ledger_core::ledger::{Applied, ApplyError, Ledger, LedgerConfig};
 use ledger_core::merkle;
 use ledger_core::record::SignedRecord;
@@ -72,16 +74,20 @@ fn every_node_computes_the_same_log() {
         LedgerConfig::default(),
     )
     .unwrap();
-    let mut b = Ledger::create(
-        MemoryStore::new(),
-        w.genesis.clone(),
-        LedgerConfig::default(),
-    )
-    .unwrap();
+    // Room in the pending pool for the whole history out of order.
+    let roomy = LedgerConfig {
+        stranger_capacity: 10_000,
+        stranger_bytes: 64 << 20,
+        ..LedgerConfig::default()
+    };
+    let mut b = Ledger::create(MemoryStore::new(), w.genesis.clone(), roomy).unwrap();
     a.ingest(first.to_vec(), NOW).unwrap();
-    for chunk in first.chunks(7) {
+    // B takes them in another order: last chunks first, so most wait in
+    // the pending pool for their causes.
+    for chunk in first.chunks(7).rev() {
         b.ingest(chunk.to_vec(), NOW).unwrap();
     }
+    assert_eq!(b.len(), a.len());
 
     let (c1, tips1) = checkpoint_all(&mut a, &regulator);
     assert_eq!(c1.checkpoint.size, 2_000);
@@ -326,6 +332,158 @@ fn a_later_transform_of_a_recalled_lot_is_recalled_upstream() {
         .expect("listed");
     assert!(s.has_upstream(StatusKind::Recalled));
     assert_eq!(s.cause, recall);
+}
+
+/// Every kind of status reaches the map, with the record that causes it:
+/// a failed inspection, an excursion, lots created under a revoked key
+/// after its last trusted seq (and not before), and lots an author
+/// created at and after a seq it signed twice.
+#[test]
+fn every_status_kind_reaches_the_map() {
+    let mut w = World::with_cast(
+        "status kinds",
+        &[
+            ("甲农场", Role::Farm),
+            ("乙农场", Role::Farm),
+            ("丙农场", Role::Farm),
+        ],
+    );
+    let reg = SigningKey::from_seed(&[1; 32]);
+    let tested = w.harvest_lot("甲农场", "A-1", 1_000);
+    let creation = ledger_core::query::creation(&w.ledger, &tested)
+        .unwrap()
+        .unwrap();
+    let failed = w.accept(
+        "reg",
+        vec![creation],
+        Event::Inspect {
+            lot: tested.clone(),
+            test: "农药残留".into(),
+            verdict: Verdict::Fail,
+            notes: "毒死蜱 0.3 mg/kg".into(),
+            reference: None,
+        },
+    );
+    let warm = w.harvest_lot("甲农场", "A-2", 1_000);
+    let excursion = w.accept(
+        "甲农场",
+        vec![],
+        Event::Observe {
+            lot: warm.clone(),
+            location: place("冷库"),
+            readings: vec![Reading {
+                time: common::T,
+                kind: SensorKind::Temperature,
+                value: 31_000,
+                min: 0,
+                max: 8_000,
+            }],
+        },
+    );
+    let trusted = w.harvest_lot("乙农场", "B-1", 1_000);
+    let revoke = w.accept(
+        "reg",
+        vec![],
+        Event::Revoke {
+            key: w.pk("乙农场"),
+            last_trusted_seq: Some(0),
+            reason: "手机丢失".into(),
+        },
+    );
+    let untrusted = w.harvest_lot("乙农场", "B-2", 1_000);
+    let before_fork = w.harvest_lot("丙农场", "C-1", 1_000);
+    let one = w.draft("丙农场", vec![], harvest_event("C-2"));
+    let two = w.draft("丙农场", vec![], harvest_event("C-3"));
+    assert!(w
+        .ledger
+        .ingest(vec![one.clone(), two.clone()], NOW)
+        .unwrap()
+        .outcomes
+        .iter()
+        .all(|(_, o)| o.is_stored()));
+    let fork_cause = one.hash().min(two.hash());
+
+    let (c, _) = checkpoint_all(&mut w.ledger, &reg);
+    let c = c.checkpoint;
+    let status = |lot: &LotId| {
+        w.ledger
+            .map_proof(lot)
+            .verify(&lot_key(lot), c.map_size, &c.map_root)
+            .unwrap()
+    };
+    let s = status(&tested).expect("listed");
+    assert!(s.has_own(StatusKind::FailedInspection));
+    assert_eq!(s.cause, failed);
+    let s = status(&warm).expect("listed");
+    assert_eq!(s.kinds(), vec![StatusKind::Excursion]);
+    assert_eq!(s.cause, excursion);
+    assert_eq!(
+        status(&trusted),
+        None,
+        "created before the last trusted seq"
+    );
+    let s = status(&untrusted).expect("listed");
+    assert!(s.has_own(StatusKind::AuthorRevoked));
+    assert_eq!(s.cause, revoke);
+    assert_eq!(status(&before_fork), None, "created before the fork");
+    for code in ["C-2", "C-3"] {
+        let s = status(&w.lot("丙农场", code)).expect("listed");
+        assert!(s.has_own(StatusKind::AuthorForked));
+        assert_eq!(s.cause, fork_cause);
+    }
+}
+
+fn harvest_event(code: &str) -> Event {
+    Event::Harvest {
+        lot_code: code.into(),
+        product: Product {
+            description: "千岛湖茶 鲜叶".into(),
+            gtin: None,
+        },
+        quantity: g(1_000),
+        location: place("茶园"),
+        reference: None,
+    }
+}
+
+/// A checkpoint signed by fewer authorities than the genesis needs, or
+/// at a height that is not the next, is not applied.
+#[test]
+fn unfinal_and_out_of_turn_checkpoints_are_refused() {
+    let mut w = tea_world();
+    let reg = SigningKey::from_seed(&[1; 32]);
+    leaves_to_tea(&mut w);
+    let (tips, _) = w.ledger.unlogged_tips(0).unwrap();
+    let ext = w.ledger.extend_log(&tips).unwrap();
+    let c = ext.checkpoint(w.ledger.network(), AT);
+    let unsigned = SignedCheckpoint {
+        checkpoint: c.clone(),
+        signatures: vec![],
+    };
+    assert!(matches!(
+        w.ledger.apply_checkpoint(&unsigned, &tips, None),
+        Err(ApplyError::NotFinal {
+            have: 0,
+            need: 1,
+            ..
+        })
+    ));
+    let ahead = SignedCheckpoint::propose(
+        ledger_core::checkpoint::Checkpoint {
+            height: 3,
+            prev: Some(Hash::of(b"elsewhere")),
+            ..c
+        },
+        &reg,
+    );
+    assert!(matches!(
+        w.ledger.apply_checkpoint(&ahead, &tips, None),
+        Err(ApplyError::NotNext {
+            expected: 0,
+            got: 3
+        })
+    ));
+    assert_eq!(w.ledger.log().size(), 0);
 }
 
 /// A checkpoint whose root this ledger's records do not give is refused,

@@ -252,7 +252,7 @@ impl Vote {
                 hash,
             },
             _ => {
-                tracing::error!(file = %path.display(), "the checkpoint vote file is damaged; signing nothing at its height until a checkpoint is final there");
+                tracing::error!(file = %path.display(), "the checkpoint vote file is damaged: this authority signs no checkpoint until an operator checks which it signed last and removes the file");
                 Vote {
                     height: Some(u64::MAX),
                     hash: Hash([0; 32]),
@@ -805,4 +805,27 @@ impl Task {
 
 fn describe(c: Contradiction) -> String {
     c.describe().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_authority_signs_one_checkpoint_per_height_across_restarts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(VOTE_FILE);
+        let (a, b) = (Hash([1; 32]), Hash([2; 32]));
+        let none = Vote::load(&path);
+        assert!(none.allows(0, &a) && none.allows(7, &b));
+        write_whole(&path, &format!("7 {}\n", a.to_hex())).unwrap();
+        let vote = Vote::load(&path);
+        assert!(vote.allows(7, &a), "the same one again");
+        assert!(!vote.allows(7, &b), "another at the same height");
+        assert!(!vote.allows(6, &b), "an older height");
+        assert!(vote.allows(8, &b), "the next height");
+        std::fs::write(&path, "garbage").unwrap();
+        let damaged = Vote::load(&path);
+        assert!(!damaged.allows(7, &a) && !damaged.allows(1_000, &b));
+    }
 }

@@ -452,3 +452,65 @@ impl MapProof {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn status() -> impl Strategy<Value = LotStatus> {
+        (0u8..32, 0u8..32, 0u8..4)
+            .prop_filter("some kind", |(o, u, _)| o | u != 0)
+            .prop_map(|(own, upstream, c)| LotStatus {
+                own,
+                upstream,
+                cause: Hash([c; 32]),
+            })
+    }
+
+    proptest! {
+        /// Joining is associative, commutative and idempotent, so a map
+        /// built by joining in any order is the same map.
+        #[test]
+        fn join_is_a_semilattice(a in status(), b in status(), c in status()) {
+            prop_assert_eq!(a.join(&b), b.join(&a));
+            prop_assert_eq!(a.join(&b).join(&c), a.join(&b.join(&c)));
+            prop_assert_eq!(a.join(&a), a);
+        }
+
+        /// Bytes round-trip, and any map proves each entry and the absence
+        /// of keys between them.
+        #[test]
+        fn proofs_hold_for_any_map(keys in proptest::collection::btree_set(any::<[u8; 32]>(), 0..40), probe in any::<[u8; 32]>()) {
+            let entries: BTreeMap<Hash, LotStatus> = keys
+                .iter()
+                .map(|k| (Hash(*k), LotStatus::own(StatusKind::Recalled, Hash(*k))))
+                .collect();
+            let map = StatusMap::new(entries.clone());
+            for (k, s) in &entries {
+                prop_assert_eq!(LotStatus::from_bytes(&s.to_bytes()), Some(*s));
+                prop_assert_eq!(map.prove(k).verify(k, map.len(), &map.root()), Ok(Some(*s)));
+            }
+            let probe = Hash(probe);
+            let expected = entries.get(&probe).copied();
+            prop_assert_eq!(map.prove(&probe).verify(&probe, map.len(), &map.root()), Ok(expected));
+        }
+    }
+
+    #[test]
+    fn the_worst_kind_names_the_cause() {
+        let recall = LotStatus::own(StatusKind::Recalled, Hash([9; 32]));
+        let excursion = LotStatus::own(StatusKind::Excursion, Hash([1; 32]));
+        let joined = excursion.join(&recall.passed_down());
+        assert_eq!(joined.worst(), Some(StatusKind::Recalled));
+        assert_eq!(joined.cause, Hash([9; 32]));
+        assert!(joined.has_upstream(StatusKind::Recalled) && joined.has_own(StatusKind::Excursion));
+        assert_eq!(LotStatus::from_bytes(&[0; STATUS_BYTES]), None, "no kind");
+        assert_eq!(
+            LotStatus::from_bytes(&[64; STATUS_BYTES]),
+            None,
+            "unknown kind"
+        );
+        assert_eq!(LotStatus::from_bytes(&[1; 3]), None, "short");
+    }
+}
