@@ -331,3 +331,155 @@ fn a_node_that_needs_a_write_token_gets_it_from_the_cli() {
     assert!(parts.to_string().contains("Hillside Farm"), "{parts}");
     rt.block_on(node.stop()).unwrap();
 }
+
+/// Polls `cond` every 50 ms until it holds, failing after 60 s.
+fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !cond() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "timed out: {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// The shopper's worst case, end to end against a real node whose
+/// regulator signs checkpoints: a bundle exported before a recall says
+/// "not recalled as of" its checkpoint's time offline, and once the node
+/// has checkpointed the recall, verifying it against the node reads
+/// recalled — though the bundle itself holds no recall record.
+#[test]
+fn an_old_bundle_reads_recalled_once_the_node_checkpoints_the_recall() {
+    let env = Env {
+        dir: tempfile::tempdir().unwrap(),
+    };
+    for (file, name) in [("bureau", "淳安县农业农村局"), ("farm", "鸠坑茶园")] {
+        env.json(&[
+            "key",
+            "new",
+            "--out",
+            &format!("{file}.key"),
+            "--name",
+            name,
+        ]);
+    }
+    let founded = env.json(&[
+        "--ledger",
+        "founding",
+        "init",
+        "--network",
+        "recall test",
+        "--authority-key",
+        "bureau.key",
+    ]);
+    let network = founded["network_id"].as_str().unwrap().to_owned();
+    let genesis = env.path("founding/genesis.json");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let data = env.path("node");
+    terroir_node::init(&data, &genesis).unwrap();
+    let mut c = Config::new(data.clone(), genesis.clone());
+    c.listen = vec!["/ip4/127.0.0.1/tcp/0".into()];
+    c.http = "127.0.0.1:0".parse().unwrap();
+    c.checkpoints.key = Some(env.path("bureau.key"));
+    c.checkpoints.interval_ms = 200;
+    let node = rt.block_on(Node::start(c.settings().unwrap())).unwrap();
+    let url = format!("http://{}", node.http_addr);
+    let at = |args: &[&str]| {
+        let mut v = vec!["--node", url.as_str()];
+        v.extend_from_slice(args);
+        env.json(&v)
+    };
+    let genesis_arg = genesis.display().to_string();
+    let checkpointed = |records: u64| {
+        let o = env.run(&[
+            "--json",
+            "--node",
+            &url,
+            "checkpoint",
+            "show",
+            "--genesis",
+            &genesis_arg,
+        ]);
+        o.status.success()
+            && serde_json::from_slice::<Value>(&o.stdout).unwrap()["size"].as_u64() == Some(records)
+    };
+
+    at(&[
+        "enroll",
+        "--key",
+        "bureau.key",
+        "--participant",
+        "farm.key",
+        "--name",
+        "鸠坑茶园",
+        "--role",
+        "farm",
+        "--location",
+        "淳安县",
+    ]);
+    at(&[
+        "record",
+        "harvest",
+        "--key",
+        "farm.key",
+        "--lot",
+        "JK-0401",
+        "--product",
+        "千岛湖茶 鲜叶",
+        "--quantity",
+        "120kg",
+    ]);
+    wait_until("the node checkpoints the harvest", || checkpointed(2));
+    at(&["bundle", "JK-0401", "-o", "old.bundle"]);
+    let v = env.json(&["verify", "old.bundle", "--network", &network]);
+    assert!(
+        v["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("not recalled as of"),
+        "{v}"
+    );
+
+    at(&[
+        "record",
+        "recall",
+        "--key",
+        "bureau.key",
+        "--lot",
+        "JK-0401",
+        "--reason",
+        "农药残留超标",
+    ]);
+    wait_until("the node checkpoints the recall", || checkpointed(3));
+    // Offline, the old bundle can only speak for its own checkpoint.
+    let v = env.json(&["verify", "old.bundle", "--network", &network]);
+    assert!(
+        v["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("not recalled as of"),
+        "{v}"
+    );
+    // Against the node's newest checkpoint it reads recalled.
+    let v = at(&["verify", "old.bundle", "--network", &network]);
+    assert_eq!(v["overall"], "recalled", "{v}");
+    let o = env.run(&[
+        "--node",
+        &url,
+        "verify",
+        "old.bundle",
+        "--network",
+        &network,
+        "--strict",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "--strict refuses a recalled lot");
+    // The node's status names the checkpoint and who signed it.
+    let st = at(&["status"]);
+    assert_eq!(
+        st["checkpoint"]["height"].as_u64().map(|h| h >= 1),
+        Some(true),
+        "{st}"
+    );
+    rt.block_on(node.stop()).unwrap();
+}

@@ -4,7 +4,9 @@
 use anyhow::Result;
 use serde_json::json;
 
-use crate::output::{say, BOLD, KEY};
+use serde_json::Value;
+
+use crate::output::{say, BAD, BOLD, KEY};
 use crate::settings::Settings;
 use crate::{ledger_dir, remote};
 
@@ -30,6 +32,12 @@ pub(crate) fn run(s: &Settings, _a: Args) -> Result<()> {
         "revocations": overlays.revocations.len(),
         "forks": overlays.forks.len(),
         "state_digest": digest,
+        "checkpoint": ledger.log().checkpoint.as_ref().map(|c| json!({
+            "height": c.checkpoint.height,
+            "size": c.checkpoint.size,
+            "time": crate::parse::rfc3339(c.checkpoint.time),
+            "signers": c.signer_names(ledger.genesis()),
+        })),
     }))?;
     s.out.quiet(digest);
     if s.out.human() {
@@ -49,6 +57,16 @@ pub(crate) fn run(s: &Settings, _a: Args) -> Result<()> {
             overlays.forks.len()
         );
         say!("state digest  {digest}");
+        match &ledger.log().checkpoint {
+            Some(c) => say!(
+                "checkpoint    {}: {} records, {}, signed by {}",
+                c.checkpoint.height,
+                c.checkpoint.size,
+                crate::parse::show_time(c.checkpoint.time),
+                c.signer_names(ledger.genesis()).join(", ")
+            ),
+            None => say!("checkpoint    none yet"),
+        }
     }
     Ok(())
 }
@@ -62,6 +80,10 @@ fn remote_status(s: &Settings, node: &remote::Node) -> Result<()> {
     // Peers connected before and lost since: the node is dialling them.
     let lost = st["peers_lost"].as_array().map_or(0, Vec::len);
     let digest = text("state_digest");
+    let conflicts = st["checkpointing"]["conflicts"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     s.out.json(&json!({
         "node": s.node.as_ref().map(ToString::to_string),
         "network": text("network_name"),
@@ -73,6 +95,8 @@ fn remote_status(s: &Settings, node: &remote::Node) -> Result<()> {
         "peers": peers,
         "peers_lost": lost,
         "state_digest": digest,
+        "checkpoint": st["checkpoint"],
+        "checkpoint_conflicts": conflicts.len(),
     }))?;
     s.out.quiet(&digest);
     if s.out.human() {
@@ -94,6 +118,56 @@ fn remote_status(s: &Settings, node: &remote::Node) -> Result<()> {
             say!("peers         {peers} ({lost} lost, being dialled again)");
         }
         say!("state digest  {digest}");
+        let cp = &st["checkpoint"];
+        match cp["height"].as_u64() {
+            Some(height) => say!(
+                "checkpoint    {height}: {} records, {} ({} old), signed by {}",
+                cp["size"].as_u64().unwrap_or_default(),
+                cp["time"].as_str().unwrap_or_default().replace('T', " "),
+                age(cp["age_s"].as_u64().unwrap_or_default()),
+                cp["signers"]
+                    .as_array()
+                    .map(|a| a
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", "))
+                    .unwrap_or_default()
+            ),
+            None => say!("checkpoint    none final yet"),
+        }
+        for c in &conflicts {
+            say!(
+                "{BAD}CONTRADICTION{BAD:#} {}: checkpoints {} and {} (signed by {} / {}); the node keeps both notes as proof",
+                c["reason"].as_str().unwrap_or_default(),
+                c["a"]["height"],
+                c["b"]["height"],
+                names(&c["a"]["signers"]),
+                names(&c["b"]["signers"]),
+            );
+        }
     }
     Ok(())
+}
+
+/// Names in a JSON list, joined.
+fn names(v: &Value) -> String {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
+}
+
+/// An age in one human unit.
+fn age(secs: u64) -> String {
+    match secs {
+        0..=119 => format!("{secs} s"),
+        120..=7_199 => format!("{} min", secs / 60),
+        7_200..=172_799 => format!("{} h", secs / 3_600),
+        _ => format!("{} days", secs / 86_400),
+    }
 }
