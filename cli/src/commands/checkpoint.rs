@@ -17,9 +17,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use ledger_core::checkpoint::{contradiction, SignedCheckpoint};
-use ledger_core::{merkle, Genesis, Hash};
+use ledger_core::{merkle, Genesis, Hash, SigningKey};
 use serde_json::json;
 
+use crate::ledger_dir::LocalLedger;
 use crate::output::{say, BAD, BOLD, OK};
 use crate::settings::Settings;
 use crate::{keyfile, ledger_dir, parse, remote};
@@ -294,23 +295,29 @@ fn proof_file(path: &Path) -> Result<Vec<Hash>> {
         .collect()
 }
 
-fn sign(s: &Settings, a: SignArgs) -> Result<()> {
-    let key = keyfile::load(&a.key)?;
-    let mut ledger = ledger_dir::open(&s.ledger)?;
+/// One authority signs the next checkpoint of everything `ledger` holds
+/// and applies it, where its signature alone is final (k = 1): the
+/// checkpoint and how many records it appended.
+pub(crate) fn sign_next(
+    ledger: &mut LocalLedger,
+    key: &SigningKey,
+    now: u64,
+) -> Result<(SignedCheckpoint, usize)> {
     let genesis = ledger.genesis().clone();
-    let Some(authority) = genesis.authority(&key.public()) else {
-        bail!(
-            "{} is not the key of an authority of this network; only they sign checkpoints",
-            a.key.display()
-        );
-    };
-    let signer = authority.name.clone();
+    if genesis.authority(&key.public()).is_none() {
+        bail!("the key is not an authority's of this network; only they sign checkpoints");
+    }
     let (tips, _) = ledger.unlogged_tips(0)?;
     let ext = ledger
         .extend_log(&tips)
         .context("cannot cut the next checkpoint")?;
-    let checkpoint = ext.checkpoint(ledger.network(), parse::now_ms());
-    let signed = SignedCheckpoint::propose(checkpoint, &key.key);
+    if ext.records.is_empty() {
+        bail!(
+            "nothing to checkpoint: every record is in checkpoint {} already",
+            ext.height.saturating_sub(1)
+        );
+    }
+    let signed = SignedCheckpoint::propose(ext.checkpoint(ledger.network(), now), key);
     if !signed.is_final(&genesis) {
         bail!(
             "this network needs {} authorities' signatures for a final checkpoint; \
@@ -318,12 +325,23 @@ fn sign(s: &Settings, a: SignArgs) -> Result<()> {
             genesis.checkpoint_threshold
         );
     }
-    let height = signed.checkpoint.height;
-    let size = signed.checkpoint.size;
-    let added = ext.records.len();
     ledger
         .apply_checkpoint(&signed, &tips, Some(&ext))
         .context("cannot apply the checkpoint")?;
+    Ok((signed, ext.records.len()))
+}
+
+fn sign(s: &Settings, a: SignArgs) -> Result<()> {
+    let key = keyfile::load(&a.key)?;
+    let mut ledger = ledger_dir::open(&s.ledger)?;
+    let Some(signer) = ledger.genesis().authority(&key.public()).map(|a| a.name.clone()) else {
+        bail!(
+            "{} is not the key of an authority of this network; only they sign checkpoints",
+            a.key.display()
+        );
+    };
+    let (signed, added) = sign_next(&mut ledger, &key.key, parse::now_ms())?;
+    let (height, size) = (signed.checkpoint.height, signed.checkpoint.size);
     s.out.json(&json!({
         "height": height,
         "size": size,

@@ -578,8 +578,12 @@ pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
     // verdicts a shopper can meet under one GTIN.
     let more = more_tins(&mut story, &authority, &cast, &CAST)?;
 
-    // What the consumer's QR code shows, and what the recall reaches.
-    let ledger = story.ledger;
+    // The county bureau, the network's one authority (k = 1), signs a
+    // checkpoint of it all: the bundle then proves its records were in the
+    // log by then, and that the status map lists (or does not list) each
+    // of its lots.
+    let mut ledger = story.ledger;
+    let (checkpoint, _) = super::checkpoint::sign_next(&mut ledger, &authority_key, story.now)?;
     let book = Book::load(&ledger)?;
     let names = Names::new(|k: &PublicKey| book.get(k).map(|p| p.name.clone()));
     let genesis_copy = ledger.genesis().clone();
@@ -603,6 +607,13 @@ pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
     drop(ledger);
 
     if human {
+        say!();
+        say!(
+            "{BOLD}The county bureau signs checkpoint {}{BOLD:#}: the log of all {} records, and the status map of the {} lot(s) with something to tell",
+            checkpoint.checkpoint.height,
+            checkpoint.checkpoint.size,
+            checkpoint.checkpoint.map_size
+        );
         say!();
         say!(
             "{BOLD}What the QR code on a tin of {} shows{BOLD:#}",
@@ -636,6 +647,9 @@ pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
             let (mark, st) = if c.ok { ("✓", OK) } else { ("✗", WARN) };
             say!("  {st}{mark}{st:#} {:<11} {}", c.name, c.detail);
         }
+        if let Some(summary) = verification.summary(genesis_copy.time_zone()) {
+            say!("  {summary}");
+        }
     }
     if !verification.verified() {
         let why = verification
@@ -655,6 +669,7 @@ pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
         "network_id": network,
         "records": records,
         "state_digest": digest,
+        "checkpoint": checkpoint.checkpoint.height,
         "keys": keys_list,
         "lots": {
             "harvests": [a_lot, b_lot],
