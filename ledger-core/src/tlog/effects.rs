@@ -199,9 +199,13 @@ impl<S: Store> Effects<'_, S> {
     /// created by the author's records from that seq on.
     fn forked(&mut self, h: &Hash, r: &SignedRecord) -> Result<(), StoreError> {
         let (author, seq) = (r.record.author, r.record.seq);
+        // One read for the many authors that never forked.
+        if !self.reader.kv().suspect(&author)? {
+            return Ok(());
+        }
         let mut at_seq = BTreeSet::new();
-        for (s, other) in self.reader.kv().chain(&author)? {
-            if s == seq && self.in_log(&other)? {
+        for other in self.reader.kv().forks_at(&author, seq)? {
+            if self.in_log(&other)? {
                 at_seq.insert(other);
             }
         }
