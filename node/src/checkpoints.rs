@@ -431,6 +431,21 @@ impl Task {
             self.pending_height = height;
         }
         let hash = signed.checkpoint.hash();
+        // An authority that signed two different checkpoints at one height
+        // broke its vote: the two are proof of it.
+        let signers = signed.signers();
+        let equivocation = self
+            .pending
+            .iter()
+            .find(|(h, p)| **h != hash && p.signed.signers().iter().any(|k| signers.contains(k)))
+            .map(|(_, p)| p.signed.clone());
+        if let Some(other) = equivocation {
+            self.conflict(ConflictProof {
+                a: other,
+                b: signed.clone(),
+                contradiction: Contradiction::SameHeight,
+            });
+        }
         let room = self.pending.len() < MAX_PENDING;
         match self.pending.get_mut(&hash) {
             Some(p) => {

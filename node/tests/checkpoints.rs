@@ -295,6 +295,36 @@ async fn four_authorities_finalise_checkpoints_with_one_down() {
         .data
         .join(terroir_node::checkpoints::CONFLICTS_FILE)
         .exists());
+    // An authority proposing two different checkpoints at the next height
+    // breaks its one vote per height: the pair is kept as proof too.
+    let propose = |root: &[u8]| {
+        let c = Checkpoint {
+            height: fin.height + 1,
+            prev: Some(fin.hash()),
+            size: fin.size + 1,
+            root: ledger_core::Hash::of(root),
+            ..fin.clone()
+        };
+        let note = SignedCheckpoint::propose(c, &keys[0]).to_note();
+        serde_json::json!({ "note": note, "tips": [] }).to_string()
+    };
+    for body in [propose(b"one"), propose(b"two")] {
+        let (code, _) =
+            common::http(nodes[2].http, "POST", "/checkpoints", Some(body.as_bytes())).await;
+        assert_eq!(code, 202);
+    }
+    wait_for("the node shows the equivocation", || async {
+        status(nodes[2].http).await["checkpointing"]["conflicts"]
+            .as_array()
+            .is_some_and(|c| c.len() == 2)
+    })
+    .await;
+    let st = status(nodes[2].http).await;
+    let second = &st["checkpointing"]["conflicts"][1];
+    assert_eq!(second["a"]["height"], fin.height + 1);
+    assert_eq!(second["a"]["signers"][0], AUTHORITIES[0]);
+    assert_eq!(second["b"]["signers"][0], AUTHORITIES[0]);
+
     // A note forged outright is refused at the door.
     let bad = fork.to_note().replace(
         &format!("time {}", fin.time + 1),
