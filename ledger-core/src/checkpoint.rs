@@ -20,6 +20,7 @@
 //! height 7                              checkpoints before this one
 //! time 1733371200000                    ms since the epoch (UTC)
 //! map 12 9fQe…=                         status map: entries and root
+//! cut 3kTz…=                            hash of the cut's tips
 //! prev Tq0r…=                           previous checkpoint's hash, or -
 //!
 //! — terroir-3b6a27bcceb6a42d Ktr4…      the proposer
@@ -67,6 +68,10 @@ pub struct Checkpoint {
     pub map_size: u64,
     /// Root of the lot status map.
     pub map_root: Hash,
+    /// What the log appended: SHA-256 of the cut's tips, sorted and
+    /// concatenated ([`cut_hash`]). The tips travel beside the note; a
+    /// node refuses tips that do not hash to this before it uses them.
+    pub cut: Hash,
     /// Hash of the previous checkpoint's body; none for the first.
     pub prev: Option<Hash>,
 }
@@ -117,7 +122,7 @@ impl Checkpoint {
             None => "-".to_string(),
         };
         format!(
-            "{origin}\n{size}\n{root}\nversion {CHECKPOINT_VERSION}\nheight {height}\ntime {time}\nmap {map_size} {map_root}\nprev {prev}\n",
+            "{origin}\n{size}\n{root}\nversion {CHECKPOINT_VERSION}\nheight {height}\ntime {time}\nmap {map_size} {map_root}\ncut {cut}\nprev {prev}\n",
             origin = Self::origin(&self.network),
             size = self.size,
             root = B64.encode(self.root.0),
@@ -125,6 +130,7 @@ impl Checkpoint {
             time = self.time,
             map_size = self.map_size,
             map_root = B64.encode(self.map_root.0),
+            cut = B64.encode(self.cut.0),
         )
     }
 
@@ -170,12 +176,14 @@ impl Checkpoint {
             .split_once(' ')
             .and_then(|(n, r)| Some((number(Some(n))?, base64_hash(Some(r))?)))
             .ok_or(line(6, "map <entries> <root>"))?;
-        let prev = match field(7, "prev", "prev <hash in base64, or ->")? {
+        let cut = base64_hash(Some(field(7, "cut", "cut <hash in base64>")?))
+            .ok_or(line(7, "cut <hash in base64>"))?;
+        let prev = match field(8, "prev", "prev <hash in base64, or ->")? {
             "-" => None,
-            h => Some(base64_hash(Some(h)).ok_or(line(7, "prev <hash in base64, or ->"))?),
+            h => Some(base64_hash(Some(h)).ok_or(line(8, "prev <hash in base64, or ->"))?),
         };
-        if lines.len() > 8 {
-            return Err(CheckpointError::Trailing(lines.len() - 8));
+        if lines.len() > 9 {
+            return Err(CheckpointError::Trailing(lines.len() - 9));
         }
         let checkpoint = Checkpoint {
             network,
@@ -185,6 +193,7 @@ impl Checkpoint {
             time,
             map_size,
             map_root,
+            cut,
             prev,
         };
         match (height, prev) {
@@ -207,6 +216,16 @@ impl Checkpoint {
         }
         Ok(checkpoint)
     }
+}
+
+/// The hash a checkpoint names its cut by: SHA-256 of the tips, sorted
+/// and without repeats, concatenated.
+pub fn cut_hash(tips: &[Hash]) -> Hash {
+    let mut sorted = tips.to_vec();
+    sorted.sort();
+    sorted.dedup();
+    let bytes: Vec<u8> = sorted.iter().flat_map(|h| h.0).collect();
+    Hash::of(&bytes)
 }
 
 /// A decimal number without sign or leading zeros.
@@ -618,6 +637,7 @@ mod tests {
             time: 1_733_371_200_000,
             map_size: 12,
             map_root: Hash::of(b"map"),
+            cut: cut_hash(&[Hash::of(b"tip")]),
             prev: Some(Hash::of(b"prev")),
         }
     }

@@ -504,6 +504,17 @@ fn wrong_and_contradicting_checkpoints_are_refused() {
         Err(ApplyError::Mismatch { what: "a root", .. })
     ));
     assert_eq!(w.ledger.log().size(), 0);
+    // The right checkpoint with other tips than its cut line names.
+    let right = SignedCheckpoint::propose(ext.checkpoint(w.ledger.network(), AT), &reg);
+    let fewer = &tips[..tips.len() - 1];
+    assert!(matches!(
+        w.ledger.apply_checkpoint(&right, fewer, None),
+        Err(ApplyError::Mismatch {
+            what: "another cut than the tips given",
+            ..
+        })
+    ));
+    assert_eq!(w.ledger.log().size(), 0);
 
     let (good, _) = checkpoint_all(&mut w.ledger, &reg);
     let mut other = good.checkpoint.clone();

@@ -1131,3 +1131,52 @@ fn docs_list_every_golden_hash() {
         );
     }
 }
+
+/// The example checkpoint note in docs/encoding.md section 13 is what
+/// this build writes: the golden genesis's regulator proposes, a made-up
+/// log (the hashes of fixed words) at a fixed time, and the note is final
+/// under that genesis. A change of the note's layout breaks this test
+/// until the document shows the new layout.
+#[test]
+fn the_documented_checkpoint_note_is_what_this_build_writes() {
+    use ledger_core::checkpoint::{cut_hash, key_name, Checkpoint, SignedCheckpoint};
+
+    let g = genesis();
+    let regulator = signer("regulator");
+    let c = Checkpoint {
+        network: g.id(),
+        size: 25,
+        root: Hash::of(b"log root"),
+        height: 3,
+        time: 1_715_126_400_000,
+        map_size: 1,
+        map_root: Hash::of(b"map root"),
+        cut: cut_hash(&[Hash::of(b"tip")]),
+        prev: Some(Hash::of(b"checkpoint 2")),
+    };
+    let signed = SignedCheckpoint::propose(c.clone(), &regulator);
+    let note = signed.to_note();
+    assert!(signed.is_final(&g));
+    assert_eq!(SignedCheckpoint::from_note(note.as_bytes(), &g), Ok(signed));
+
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/encoding.md"))
+        .expect("docs/encoding.md");
+    let example = doc
+        .split("**Example.**")
+        .nth(1)
+        .and_then(|rest| rest.split("```text\n").nth(1))
+        .and_then(|block| block.split("```").next())
+        .expect("the example note in docs/encoding.md");
+    assert_eq!(
+        example, note,
+        "docs/encoding.md's example note; this build writes:\n{note}"
+    );
+    let facts = [
+        format!("The body is {} bytes", c.body().len()),
+        c.hash().to_hex(),
+        key_name(&regulator.public()),
+    ];
+    for fact in facts {
+        assert!(doc.contains(&fact), "docs/encoding.md should say {fact:?}");
+    }
+}

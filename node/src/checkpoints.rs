@@ -55,6 +55,11 @@ const MAX_CONFLICTS: usize = 64;
 const MAX_REFUSED: usize = 16;
 /// How far ahead of this node's clock a checkpoint may be dated.
 const MAX_FUTURE_MS: u64 = 5 * 60 * 1000;
+/// How long before this node's clock a proposal may be dated and still be
+/// cosigned: a cosignature says the checkpoint's records existed by its
+/// time, so a proposer cannot backdate by more than this. Final
+/// checkpoints of any age are still applied (a node catching up).
+const MAX_PAST_MS: u64 = 5 * 60 * 1000;
 /// A node asks its peers for final checkpoints it may have missed every
 /// interval, but not more often than this.
 const MIN_FETCH_EVERY: Duration = Duration::from_secs(1);
@@ -383,16 +388,21 @@ impl Task {
         let Ok(signed) = SignedCheckpoint::from_note(item.note.as_bytes(), &self.genesis) else {
             return;
         };
-        let Some(tips) = item.tips() else { return };
+        // Tips travel unsigned: only those the note's cut line names count.
+        let Some(tips) = item.tips_of(&signed.checkpoint.cut) else {
+            return;
+        };
         let Some(state) = self.log_state().await else {
             return;
         };
         let next = state.next_height();
         let height = signed.checkpoint.height;
-        if height.saturating_add(1) < next {
-            self.against_stored(signed).await;
-        } else if height.saturating_add(1) == next {
-            self.apply(signed, tips, None).await;
+        if height < next {
+            // At or below the newest: a contradiction with the final one
+            // there, or more signatures for the newest.
+            if !self.against_stored(&signed).await && height.saturating_add(1) == next {
+                self.apply(signed, tips, None).await;
+            }
         } else if height > next {
             if let Some(peer) = from {
                 self.net.fetch_checkpoints(peer, next).await;
@@ -402,24 +412,32 @@ impl Task {
         }
     }
 
-    /// A checkpoint below the newest: kept as proof if it contradicts the
-    /// final one at its height.
-    async fn against_stored(&mut self, signed: SignedCheckpoint) {
+    /// A checkpoint at or below the newest height, against the final one
+    /// there: kept as proof when they contradict and the contradiction
+    /// shows someone lied — an authority signed both, or both are final.
+    /// (An honest proposal that lost its height to another is neither.)
+    /// Returns whether they differ.
+    async fn against_stored(&mut self, signed: &SignedCheckpoint) -> bool {
         let height = signed.checkpoint.height;
         let stored = self.ledger.read(move |r| r.final_checkpoint(height)).await;
         let Ok(Ok(Some((note, _)))) = stored else {
-            return;
+            return false;
         };
         let Ok(fin) = SignedCheckpoint::from_note(note.as_bytes(), &self.genesis) else {
-            return;
+            return false;
         };
-        if let Some(why) = contradiction(&fin.checkpoint, &signed.checkpoint) {
+        let Some(why) = contradiction(&fin.checkpoint, &signed.checkpoint) else {
+            return false;
+        };
+        let shared = fin.signers().iter().any(|k| signed.signers().contains(k));
+        if shared || signed.is_final(&self.genesis) {
             self.conflict(ConflictProof {
                 a: fin,
-                b: signed,
+                b: signed.clone(),
                 contradiction: why,
             });
         }
+        true
     }
 
     /// A checkpoint at the next height: kept with the other proposals,
@@ -489,7 +507,8 @@ impl Task {
         let signed_here = self
             .key()
             .is_some_and(|k| p.signed.signers().contains(&k.public()));
-        if self.settings.cosign && !signed_here && self.vote.allows(height, &hash) {
+        let fresh = p.signed.checkpoint.time >= now_ms().saturating_sub(MAX_PAST_MS);
+        if self.settings.cosign && !signed_here && fresh && self.vote.allows(height, &hash) {
             self.cosign(hash, height).await;
         }
         let Some(p) = self.pending.get(&hash) else {
@@ -703,18 +722,24 @@ impl Task {
             return;
         };
         let height = state.next_height();
-        if !self.pending.is_empty() || self.vote.height == Some(height) {
+        // A vote at this height or beyond (a damaged vote file reads as
+        // the highest) rules out proposing another.
+        if !self.pending.is_empty() || self.vote.height.is_some_and(|v| v >= height) {
             return;
         }
-        let n = self.genesis.authorities.len() as u64;
-        let rank = (index as u64 + n - height % n) % n;
         let since = state
             .checkpoint
             .as_ref()
             .map_or(self.started, |c| c.checkpoint.time);
-        let interval = u64::try_from(self.settings.interval.as_millis()).unwrap_or(u64::MAX);
         let now = now_ms();
-        if now < since.saturating_add(interval.saturating_mul(rank + 1)) {
+        if proposer_at(
+            since,
+            now,
+            self.settings.interval,
+            height,
+            self.genesis.authorities.len(),
+        ) != Some(index)
+        {
             return;
         }
         let cursor = self.cursor;
@@ -818,6 +843,26 @@ impl Task {
     }
 }
 
+/// Whose turn it is to propose checkpoint `height` at `now`, counting
+/// from `since` (the newest checkpoint's time): nobody for the first
+/// interval, then one authority per interval, starting with authority
+/// `height mod n` in genesis order and moving on to the next each
+/// interval it lets pass. Only one authority's turn at a time, however
+/// long the network was quiet, so two proposals at one height need
+/// clocks (or gossip) an interval apart.
+fn proposer_at(since: u64, now: u64, interval: Duration, height: u64, n: usize) -> Option<usize> {
+    let interval = u64::try_from(interval.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1);
+    let slot = now.saturating_sub(since) / interval;
+    let slot = slot.checked_sub(1)?;
+    let n = n as u64;
+    if n == 0 {
+        return None;
+    }
+    usize::try_from((height % n + slot % n) % n).ok()
+}
+
 fn describe(c: Contradiction) -> String {
     c.describe().to_owned()
 }
@@ -842,5 +887,36 @@ mod tests {
         std::fs::write(&path, "garbage").unwrap();
         let damaged = Vote::load(&path);
         assert!(!damaged.allows(7, &a) && !damaged.allows(1_000, &b));
+    }
+}
+
+#[cfg(test)]
+mod turns {
+    use super::*;
+
+    #[test]
+    fn one_authority_at_a_time_whatever_the_quiet() {
+        let i = Duration::from_millis(1_000);
+        assert_eq!(
+            proposer_at(0, 999, i, 0, 4),
+            None,
+            "the first interval is nobody's"
+        );
+        assert_eq!(proposer_at(0, 1_000, i, 0, 4), Some(0));
+        assert_eq!(proposer_at(0, 1_999, i, 0, 4), Some(0));
+        assert_eq!(proposer_at(0, 2_000, i, 0, 4), Some(1), "a stand-in");
+        assert_eq!(
+            proposer_at(0, 1_000, i, 5, 4),
+            Some(1),
+            "height 5 starts at authority 1"
+        );
+        assert_eq!(proposer_at(0, 4_000, i, 5, 4), Some(0), "and wraps round");
+        // A night's quiet: still exactly one.
+        let night = 8 * 3_600 * 1_000;
+        let turns: Vec<usize> = (0..4)
+            .filter(|a| proposer_at(0, night, i, 3, 4) == Some(*a))
+            .collect();
+        assert_eq!(turns.len(), 1);
+        assert_eq!(proposer_at(5_000, 1_000, i, 0, 4), None, "a clock behind");
     }
 }

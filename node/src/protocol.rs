@@ -93,6 +93,13 @@ impl CheckpointItem {
         )
     }
 
+    /// The tips, if they are the cut `cut` names (the note commits to the
+    /// hash of its tips; tips travel unsigned beside it).
+    pub fn tips_of(&self, cut: &ledger_core::Hash) -> Option<Vec<ledger_core::Hash>> {
+        self.tips()
+            .filter(|t| ledger_core::checkpoint::cut_hash(t) == *cut)
+    }
+
     /// CBOR bytes (what gossip carries).
     pub fn to_cbor(&self) -> Vec<u8> {
         // Writing CBOR into a Vec cannot fail.

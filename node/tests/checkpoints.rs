@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use common::{harvest, now, wait_for, Running};
 use ledger_core::author::Author;
-use ledger_core::checkpoint::{Checkpoint, SignedCheckpoint};
+use ledger_core::checkpoint::{cut_hash, Checkpoint, SignedCheckpoint};
 use ledger_core::event::{Event, Location, Role};
 use ledger_core::genesis::{Authority, Genesis, GENESIS_VERSION};
 use ledger_core::{SignedRecord, SigningKey};
@@ -254,6 +254,7 @@ async fn four_authorities_finalise_checkpoints_with_one_down() {
     let fin = s0.checkpoint.clone();
     let forged = Checkpoint {
         time: fin.time + 1,
+        cut: cut_hash(&[]),
         ..fin.clone()
     };
     let mut fork = SignedCheckpoint::propose(forged, &keys[0]);
@@ -303,6 +304,7 @@ async fn four_authorities_finalise_checkpoints_with_one_down() {
             prev: Some(fin.hash()),
             size: fin.size + 1,
             root: ledger_core::Hash::of(root),
+            cut: cut_hash(&[]),
             ..fin.clone()
         };
         let note = SignedCheckpoint::propose(c, &keys[0]).to_note();
@@ -335,4 +337,20 @@ async fn four_authorities_finalise_checkpoints_with_one_down() {
         common::http(nodes[2].http, "POST", "/checkpoints", Some(body.as_bytes())).await;
     assert_eq!(code, 400);
     assert!(String::from_utf8_lossy(&answer).contains("does not verify"));
+    // Tips are unsigned, but the note's cut line names them: others are
+    // refused.
+    let wrong_tips = serde_json::json!({ "note": fork.to_note(), "tips": [fin.root] }).to_string();
+    let (code, answer) = common::http(
+        nodes[2].http,
+        "POST",
+        "/checkpoints",
+        Some(wrong_tips.as_bytes()),
+    )
+    .await;
+    assert_eq!(code, 400);
+    assert!(
+        String::from_utf8_lossy(&answer).contains("not the cut"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
 }

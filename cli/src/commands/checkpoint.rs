@@ -334,7 +334,11 @@ pub(crate) fn sign_next(
 fn sign(s: &Settings, a: SignArgs) -> Result<()> {
     let key = keyfile::load(&a.key)?;
     let mut ledger = ledger_dir::open(&s.ledger)?;
-    let Some(signer) = ledger.genesis().authority(&key.public()).map(|a| a.name.clone()) else {
+    let Some(signer) = ledger
+        .genesis()
+        .authority(&key.public())
+        .map(|a| a.name.clone())
+    else {
         bail!(
             "{} is not the key of an authority of this network; only they sign checkpoints",
             a.key.display()

@@ -304,7 +304,9 @@ impl<S: Store> Ledger<S> {
 
 /// What a checkpoint states differently from the extension recomputed.
 fn mismatch(ext: &Extension, c: &crate::checkpoint::Checkpoint) -> Option<&'static str> {
-    if c.prev != ext.prev {
+    if c.cut != crate::checkpoint::cut_hash(&ext.tips) {
+        Some("another cut than the tips given")
+    } else if c.prev != ext.prev {
         Some("a previous checkpoint")
     } else if c.size != ext.size() {
         Some("a log size")

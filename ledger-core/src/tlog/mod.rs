@@ -24,7 +24,7 @@ use std::sync::Arc;
 use bincode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
 
-use crate::checkpoint::{Checkpoint, SignedCheckpoint};
+use crate::checkpoint::{cut_hash, Checkpoint, SignedCheckpoint};
 use crate::error::StoreError;
 use crate::event::LotId;
 use crate::hash::Hash;
@@ -152,6 +152,7 @@ impl Extension {
             time,
             map_size: self.map.len(),
             map_root: self.map.root(),
+            cut: cut_hash(&self.tips),
             prev: self.prev,
         }
     }
@@ -164,6 +165,7 @@ impl Extension {
             && c.root == self.root
             && c.map_size == self.map.len()
             && c.map_root == self.map.root()
+            && c.cut == cut_hash(&self.tips)
     }
 }
 

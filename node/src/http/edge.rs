@@ -3,7 +3,8 @@
 //!
 //! - **Budgets.** Reads (every request but a write: QR pages, traces,
 //!   status, metrics, proofs — `POST /proof/status` included) and writes
-//!   (`POST /records`, its body's reading included) take permits from two
+//!   (`POST /records` and `POST /checkpoints`, their bodies' reading
+//!   included) take permits from two
 //!   separate semaphores, so uploads, however slow or many, never take the
 //!   consumer pages down.
 //! - **Rate.** A client address may make `submit_rate_per_ip` writes per

@@ -357,6 +357,11 @@ pub(super) async fn offer(State(st): State<AppState>, body: axum::body::Bytes) -
     let signed = SignedCheckpoint::from_note(offered.note.as_bytes(), &st.genesis)
         .map_err(|e| ApiError::bad(e.to_string()))?;
     let item = crate::protocol::CheckpointItem::new(offered.note, &offered.tips);
+    if item.tips_of(&signed.checkpoint.cut).is_none() {
+        return Err(ApiError::bad(
+            "the tips are not the cut the checkpoint names (its cut line)",
+        ));
+    }
     if !st.checkpoints.offer(item) {
         return Err(ApiError(
             StatusCode::SERVICE_UNAVAILABLE,

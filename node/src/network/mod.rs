@@ -803,12 +803,15 @@ impl Net {
             return MessageAcceptance::Reject;
         };
         match SignedCheckpoint::from_note(item.note.as_bytes(), &self.genesis) {
-            Ok(_) if item.tips().is_some() => {
+            Ok(c) if item.tips_of(&c.checkpoint.cut).is_some() => {
                 self.hand_checkpoint(Some(peer), item);
                 MessageAcceptance::Accept
             }
             Ok(_) => {
-                self.strike(peer, "gossip: a checkpoint whose tips are malformed");
+                self.strike(
+                    peer,
+                    "gossip: a checkpoint whose tips are not the cut it names",
+                );
                 MessageAcceptance::Reject
             }
             Err(NoteError::BadSignature(_)) => {
