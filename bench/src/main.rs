@@ -15,10 +15,13 @@
 //!   `guard` kills them should their stores run away with the disk.
 //! - `roundrobin`: one author's chain written round-robin through four
 //!   `terroird` processes; how soon after the last write they converge.
+//! - `checkpoints`: a checkpoint every 10,000 records while ingesting,
+//!   inclusion and status map proofs, bundles' batch proofs.
 //! - `targets`: issue #11's target for each figure it names.
 //! - `report`: the figures with their targets, as a table and as JSON.
 //! - `writer`: the crash-test writer (acknowledges each flushed batch).
 
+mod checkpoints;
 mod guard;
 mod ingest;
 mod killed;
@@ -130,6 +133,9 @@ enum Command {
     /// A rogue peer against a real terroird: consumer pages and ingest
     /// with and without a flood of sync requests.
     Rogue(RogueArgs),
+    /// Only the checkpoint figures: a checkpoint cycle every `--every`
+    /// records while ingesting, then proof latency and bundle proof bytes.
+    Checkpoints(checkpoints::Args),
     /// Write the generated workload to a file (the bench runs this in a
     /// child process, so generating does not count in its memory figure).
     #[command(hide = true)]
@@ -186,6 +192,7 @@ fn main() -> ExitCode {
         Some(Command::Roundrobin(args)) => roundrobin_only(&args),
         Some(Command::Serving(args)) => serving_only(&args),
         Some(Command::Rogue(args)) => rogue_only(&args),
+        Some(Command::Checkpoints(args)) => checkpoints::run(&args),
         Some(Command::Workload(args)) => ingest::write_workload(args.records, &args.out),
         Some(Command::IngestChild(args)) => killed::child(&args),
         None => run(&cli.run),

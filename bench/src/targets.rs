@@ -149,6 +149,17 @@ pub(crate) const ROUNDROBIN_CONVERGED: Target = Target::at_most("", 10.0, "s");
 /// Submission to one node → stored on the others.
 pub(crate) const PROPAGATION: Target = Target::at_most("p99", 1.0, "s");
 
+/// Checkpoint work (tips, the proposer's and a cosigner's extension,
+/// k = 3 signatures, the apply) over ingest time, a checkpoint every
+/// 10,000 records.
+pub(crate) const CHECKPOINT_SHARE: Target = Target::at_most("", 5.0, "%");
+
+/// An inclusion proof of a record in the newest checkpoint's tree.
+pub(crate) const INCLUSION_PROOF: Target = Target::at_most("p99", 1.0, "ms");
+
+/// A status map proof of a lot (listed or not) under the newest checkpoint.
+pub(crate) const MAP_PROOF: Target = Target::at_most("p99", 1.0, "ms");
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,6 +173,8 @@ mod tests {
         assert!(CATCH_UP_POOL_DROPS.check(0.0).pass);
         assert!(ROUNDROBIN_CONVERGED.check(10.0).pass);
         assert!(!ROUNDROBIN_CONVERGED.check(10.01).pass);
+        assert!(CHECKPOINT_SHARE.check(5.0).pass);
+        assert!(!CHECKPOINT_SHARE.check(5.01).pass);
     }
 
     #[test]
@@ -178,5 +191,7 @@ mod tests {
             "≤ 1024 B FAIL"
         );
         assert_eq!(pipelined_vs_limit(20_000).check(0.6).mark(), "≥ 0.5× pass");
+        assert_eq!(CHECKPOINT_SHARE.check(1.2).mark(), "≤ 5 % pass");
+        assert_eq!(MAP_PROOF.check(1.5).mark(), "p99 ≤ 1 ms FAIL");
     }
 }
