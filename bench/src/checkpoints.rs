@@ -7,7 +7,7 @@
 //! (the recall interleaved in the stream, so the status map is not empty
 //! and its downstream propagation runs). Every `every` records, one full
 //! checkpoint cycle runs as a proposer does it with k = 3 authorities:
-//! the unlogged tips (the cursor kept), the extension, a second
+//! the unlogged tips, the extension, a second
 //! extension of the same tips (a cosigner's check: every node recomputes
 //! once), the proposal, two cosignatures, the note read back and its
 //! three signatures verified, and the apply (tree rows, leaf indexes,
@@ -73,7 +73,7 @@ pub(crate) struct Cycle {
     pub records: u64,
     pub tips: usize,
     pub map_size: u64,
-    /// `unlogged_tips` from the kept cursor.
+    /// `unlogged_tips`: the tips of what is not logged yet (kept in memory).
     pub tips_ms: f64,
     /// The proposer's `extend_log`.
     pub extend_ms: f64,
@@ -217,15 +217,14 @@ fn ms(start: Instant) -> f64 {
     start.elapsed().as_secs_f64() * 1e3
 }
 
-/// One checkpoint cycle on everything accepted since `cursor`.
+/// One checkpoint cycle on everything accepted and not yet logged.
 fn cycle(
     ledger: &mut Ledger<SledStore>,
-    cursor: &mut u64,
     regulator: &SigningKey,
     cosigners: &[SigningKey],
 ) -> anyhow::Result<Cycle> {
     let t = Instant::now();
-    let (tips, settled) = ledger.unlogged_tips(*cursor)?;
+    let tips = ledger.unlogged_tips()?;
     let tips_ms = ms(t);
 
     let t = Instant::now();
@@ -279,7 +278,6 @@ fn cycle(
     {
         anyhow::bail!("checkpoint {} applied as {applied:?}", ext.height);
     }
-    *cursor = settled;
     Ok(Cycle {
         height: ext.height,
         size: ext.size(),
@@ -326,7 +324,6 @@ fn ingest_with_checkpoints(
     let mut sampled: Vec<Hash> = Vec::with_capacity(samples);
     let mut seen = 0usize;
     let mut cycles = Vec::new();
-    let mut cursor = 0u64;
     let mut since = 0usize;
     let mut ingest_s = 0.0;
     let mut full_cycles = 0;
@@ -384,7 +381,7 @@ fn ingest_with_checkpoints(
         since += workload_records;
         if since >= every {
             since = 0;
-            let c = cycle(ledger, &mut cursor, &regulator_key, &cosigners)?;
+            let c = cycle(ledger, &regulator_key, &cosigners)?;
             eprintln!(
                 "checkpoint {}: {} records appended, log {}, map {}, {:.0} ms (ingest so far {:.1} s)",
                 c.height, c.records, c.size, c.map_size, c.total_ms, ingest_s
@@ -394,7 +391,7 @@ fn ingest_with_checkpoints(
         }
     }
     if since > 0 {
-        cycles.push(cycle(ledger, &mut cursor, &regulator_key, &cosigners)?);
+        cycles.push(cycle(ledger, &regulator_key, &cosigners)?);
     }
     Ok(Ingested {
         ingest_s,

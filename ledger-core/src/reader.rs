@@ -4,7 +4,7 @@
 //! the algorithms over [`Graph`] live in [`crate::query`].
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 use serde::Serialize;
 
@@ -19,7 +19,7 @@ use crate::record::SignedRecord;
 use crate::store::Store;
 use crate::tables::{self, Tables};
 use crate::tail::{Layered, Layers};
-use crate::tlog::LogState;
+use crate::tlog::{LogState, Unlogged};
 use crate::validate::KeyState;
 
 /// A consistent view of a ledger, cheap to clone and to send to another
@@ -34,6 +34,7 @@ pub struct Reader<S: Store> {
     pending: usize,
     log_end: u64,
     log: Arc<LogState>,
+    unlogged: Arc<RwLock<Unlogged>>,
 }
 
 impl<S: Store> Clone for Reader<S> {
@@ -47,6 +48,7 @@ impl<S: Store> Clone for Reader<S> {
             pending: self.pending,
             log_end: self.log_end,
             log: Arc::clone(&self.log),
+            unlogged: Arc::clone(&self.unlogged),
         }
     }
 }
@@ -105,7 +107,7 @@ impl<S: Store> Reader<S> {
         genesis: Arc<Genesis>,
         layers: Layers,
         (records, pending, log_end): (u64, usize, u64),
-        log: Arc<LogState>,
+        (log, unlogged): (Arc<LogState>, Arc<RwLock<Unlogged>>),
     ) -> Self {
         let network = genesis.id();
         Reader {
@@ -117,7 +119,14 @@ impl<S: Store> Reader<S> {
             pending,
             log_end,
             log,
+            unlogged,
         }
+    }
+
+    /// The records accepted and not yet logged, kept in memory (shared
+    /// with the ledger, which adds to it as records land).
+    pub(crate) fn unlogged(&self) -> RwLockReadGuard<'_, Unlogged> {
+        self.unlogged.read().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The transparency log as of the newest final checkpoint.

@@ -28,7 +28,7 @@ fn shanghai() -> chrono_tz::Tz {
 /// the only authority (k = 1), and applies it.
 fn checkpoint_all<S: Store>(ledger: &mut Ledger<S>) -> SignedCheckpoint {
     let key = SigningKey::from_seed(&[1; 32]);
-    let (tips, _) = ledger.unlogged_tips(0).unwrap();
+    let tips = ledger.unlogged_tips().unwrap();
     let ext = ledger.extend_log(&tips).unwrap();
     let c = ext.checkpoint(ledger.network(), AT + 60_000 * ext.height);
     let signed = SignedCheckpoint::propose(c, &key);

@@ -30,7 +30,7 @@ fn checkpoint_all<S: Store>(
     ledger: &mut Ledger<S>,
     key: &SigningKey,
 ) -> (SignedCheckpoint, Vec<Hash>) {
-    let (tips, _) = ledger.unlogged_tips(0).unwrap();
+    let tips = ledger.unlogged_tips().unwrap();
     let ext = ledger.extend_log(&tips).unwrap();
     let c = ext.checkpoint(ledger.network(), AT + ext.height);
     let signed = SignedCheckpoint::propose(c, key);
@@ -147,7 +147,7 @@ fn every_node_computes_the_same_log() {
     let leaves: Vec<(u64, Hash)> = indexes.iter().map(|i| (*i, tile_leaf(&a, *i))).collect();
     merkle::verify_batch(&leaves, c2.checkpoint.size, &proof, &c2.checkpoint.root).unwrap();
     // Nothing new: the cut is empty.
-    assert_eq!(a.unlogged_tips(0).unwrap().0, Vec::<Hash>::new());
+    assert_eq!(a.unlogged_tips().unwrap(), Vec::<Hash>::new());
 }
 
 /// The leaf at `index`, read from the entry tiles a node serves.
@@ -453,7 +453,7 @@ fn unfinal_and_out_of_turn_checkpoints_are_refused() {
     let mut w = tea_world();
     let reg = SigningKey::from_seed(&[1; 32]);
     leaves_to_tea(&mut w);
-    let (tips, _) = w.ledger.unlogged_tips(0).unwrap();
+    let tips = w.ledger.unlogged_tips().unwrap();
     let ext = w.ledger.extend_log(&tips).unwrap();
     let c = ext.checkpoint(w.ledger.network(), AT);
     let unsigned = SignedCheckpoint {
@@ -494,7 +494,7 @@ fn wrong_and_contradicting_checkpoints_are_refused() {
     let mut w = tea_world();
     let reg = SigningKey::from_seed(&[1; 32]);
     leaves_to_tea(&mut w);
-    let (tips, _) = w.ledger.unlogged_tips(0).unwrap();
+    let tips = w.ledger.unlogged_tips().unwrap();
     let ext = w.ledger.extend_log(&tips).unwrap();
     let mut c = ext.checkpoint(w.ledger.network(), AT);
     c.root = Hash::of(b"not the root");
@@ -573,4 +573,64 @@ fn the_log_survives_a_restart() {
     assert_eq!(ledger.inclusion(&first).unwrap(), proof);
     assert_eq!(ledger.map_proof(&tea), map_proof);
     assert_eq!(ledger.log().map.len(), 2);
+}
+
+/// What is not yet logged survives a restart (a reopened ledger finds it
+/// in its log from the cursor the last checkpoint left), and a ledger
+/// keeping fewer unlogged records in memory than it holds cuts the same
+/// checkpoint from the store.
+#[test]
+fn unlogged_records_survive_a_restart_and_overflow_memory() {
+    let w = workload::generate(Shape::for_records(3_000));
+    let regulator = key_for("regulator", 0);
+    let (first, rest) = w.records.split_at(1_000);
+    let dir = tempfile::tempdir().unwrap();
+    let open =
+        |config: LedgerConfig| Ledger::open(SledStore::open(dir.path()).unwrap(), config).unwrap();
+    {
+        let mut l = Ledger::create(
+            SledStore::open(dir.path()).unwrap(),
+            w.genesis.clone(),
+            LedgerConfig::default(),
+        )
+        .unwrap();
+        l.ingest(first.to_vec(), NOW).unwrap();
+        checkpoint_all(&mut l, &regulator);
+        l.ingest(rest.to_vec(), NOW).unwrap();
+        assert_eq!(l.unlogged_len(), rest.len());
+    }
+    let reopened = open(LedgerConfig::default());
+    assert_eq!(
+        reopened.unlogged_len(),
+        rest.len(),
+        "found again in the log"
+    );
+    let tips = reopened.unlogged_tips().unwrap();
+    let from_memory = reopened.extend_log(&tips).unwrap();
+    drop(reopened);
+
+    // Room for 100 of them: the rest are read from the store.
+    let small = LedgerConfig {
+        unlogged_capacity: 100,
+        ..LedgerConfig::default()
+    };
+    let mut tight = open(small);
+    assert_eq!(tight.unlogged_len(), 100);
+    assert_eq!(tight.unlogged_tips().unwrap(), tips);
+    let from_store = tight.extend_log(&tips).unwrap();
+    assert_eq!(from_store.records, from_memory.records);
+    assert_eq!(from_store.root, from_memory.root);
+    assert_eq!(from_store.map.root(), from_memory.map.root());
+    let c = checkpoint_all(&mut tight, &regulator).0;
+    assert_eq!(c.checkpoint.size, w.records.len() as u64);
+    assert_eq!(
+        c.checkpoint.root,
+        naive_root(&[hashes(first), hashes(rest)])
+    );
+    assert_eq!(tight.unlogged_tips().unwrap(), Vec::<Hash>::new());
+    assert_eq!(
+        tight.unlogged_len(),
+        0,
+        "all in the log, and memory knows it again"
+    );
 }

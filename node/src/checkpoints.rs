@@ -215,7 +215,6 @@ pub fn spawn(
         vote_path,
         pending: BTreeMap::new(),
         pending_height: 0,
-        cursor: 0,
         conflicts,
         conflicts_path,
         refused: VecDeque::new(),
@@ -347,8 +346,6 @@ struct Task {
     /// Proposals at `pending_height`, by hash.
     pending: BTreeMap<Hash, Pending>,
     pending_height: u64,
-    /// Local log seq up to which every record is in the log.
-    cursor: u64,
     conflicts: Vec<ConflictProof>,
     conflicts_path: PathBuf,
     refused: VecDeque<RefusedView>,
@@ -742,12 +739,9 @@ impl Task {
         {
             return;
         }
-        let cursor = self.cursor;
-        let Ok(Ok((mut tips, settled))) = self.ledger.read(move |r| r.unlogged_tips(cursor)).await
-        else {
+        let Ok(Ok(mut tips)) = self.ledger.read(|r| r.unlogged_tips()).await else {
             return;
         };
-        self.cursor = settled;
         if tips.is_empty() {
             return;
         }

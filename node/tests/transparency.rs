@@ -55,7 +55,7 @@ fn now() -> u64 {
 /// Proposes and applies a checkpoint of everything `ledger` holds, made
 /// at `time` and signed by the network's one authority (k = 1).
 fn checkpoint(ledger: &mut Ledger<SledStore>, key: &SigningKey, time: u64) -> SignedCheckpoint {
-    let (tips, _) = ledger.unlogged_tips(0).unwrap();
+    let tips = ledger.unlogged_tips().unwrap();
     let ext = ledger.extend_log(&tips).unwrap();
     let signed = SignedCheckpoint::propose(ext.checkpoint(ledger.network(), time), key);
     ledger.apply_checkpoint(&signed, &tips, Some(&ext)).unwrap();

@@ -307,7 +307,7 @@ pub(crate) fn sign_next(
     if genesis.authority(&key.public()).is_none() {
         bail!("the key is not an authority's of this network; only they sign checkpoints");
     }
-    let (tips, _) = ledger.unlogged_tips(0)?;
+    let tips = ledger.unlogged_tips()?;
     let ext = ledger
         .extend_log(&tips)
         .context("cannot cut the next checkpoint")?;

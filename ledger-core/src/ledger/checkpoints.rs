@@ -20,7 +20,7 @@ use crate::store::Store;
 use crate::tables::{apply_order, LogTables, LogTablesMut, StoredCheckpoint, ROW_WIDTH};
 use crate::tail::{Layered, Writes};
 use crate::tlog::map::{LotStatus, StatusMap};
-use crate::tlog::{ExtendError, Extension, LogState};
+use crate::tlog::{ExtendError, Extension, LogState, Summary};
 
 /// Why a checkpoint was not applied.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -120,6 +120,48 @@ impl<S: Store> Ledger<S> {
         })
     }
 
+    /// Fills the records accepted and not yet logged from the store: this
+    /// node's log from the cursor on (after a restart, or on opening a
+    /// store from before the transparency log).
+    pub(super) fn load_unlogged(&mut self) -> Result<(), StoreError> {
+        let reader = self.current.clone();
+        let after = reader.kv().tlog_cursor()?;
+        let size = self.log().size();
+        let mut found = Vec::new();
+        let mut damaged = None;
+        reader.for_each_logged_after(after, |local, bytes| {
+            let logged = match reader.kv().leaf_index_at(local) {
+                Ok(i) => i.is_some_and(|i| i < size),
+                Err(e) => {
+                    damaged = Some(e);
+                    return false;
+                }
+            };
+            if !logged {
+                match crate::record::SignedRecord::decode(bytes) {
+                    Ok(r) => found.push((r.hash(), Summary::of(local, &r))),
+                    Err(e) => {
+                        damaged = Some(StoreError::Corrupt {
+                            key: format!("log seq {local}"),
+                            why: e.to_string(),
+                        });
+                        return false;
+                    }
+                }
+            }
+            true
+        })?;
+        if let Some(e) = damaged {
+            return Err(e);
+        }
+        let mut unlogged = self.unlogged.write().unwrap_or_else(|p| p.into_inner());
+        unlogged.clear();
+        for (h, s) in found {
+            unlogged.insert(h, s);
+        }
+        Ok(())
+    }
+
     /// Applies a final checkpoint whose cut is `tips`, after recomputing
     /// it from this ledger's records. The newest checkpoint again (same
     /// body) only adds its new signatures. The returned extension can be
@@ -176,6 +218,20 @@ impl<S: Store> Ledger<S> {
         }
         let mut w = Writes::new();
         self.stage_extension(&mut w, ext)?;
+        // Everything before the oldest record left unlogged is logged; a
+        // reopened ledger reads its log from there to find what is not.
+        let settled = {
+            let mut unlogged = self.unlogged.write().unwrap_or_else(|p| p.into_inner());
+            unlogged.remove(&ext.records);
+            match (unlogged.complete(), unlogged.settled()) {
+                (true, Some(s)) => Some(s),
+                (true, None) => Some(self.next_seq - 1),
+                (false, _) => None,
+            }
+        };
+        if let Some(s) = settled {
+            w.put_tlog_cursor(s);
+        }
         w.put_final_checkpoint(
             c.height,
             &StoredCheckpoint {
@@ -188,6 +244,18 @@ impl<S: Store> Ledger<S> {
             checkpoint: Some(signed.clone()),
             map: Arc::clone(&ext.map),
         });
+        if settled.is_none() {
+            // More was unlogged than memory kept: find what still is from
+            // the store, once, and move the cursor past what is not.
+            self.load_unlogged()?;
+            let unlogged = self.unlogged.read().unwrap_or_else(|p| p.into_inner());
+            if unlogged.complete() {
+                let mut w = Writes::new();
+                w.put_tlog_cursor(unlogged.settled().unwrap_or(self.next_seq - 1));
+                drop(unlogged);
+                self.write_ordered(&w)?;
+            }
+        }
         Ok(Applied::Extended {
             records: ext.records.len() as u64,
         })
@@ -237,7 +305,9 @@ impl<S: Store> Ledger<S> {
         // Entries and tree rows: read each touched row once, cut to what
         // the old tree holds, extend, write.
         let mut entry_rows: BTreeMap<u64, Vec<Hash>> = BTreeMap::new();
-        for (i, h) in ext.records.iter().enumerate() {
+        let mut leaf_rows: BTreeMap<u64, Vec<Option<u64>>> = BTreeMap::new();
+        let size = ext.size();
+        for (i, (h, local)) in ext.records.iter().zip(&ext.locals).enumerate() {
             let index = ext.start + i as u64;
             let row = index / ROW_WIDTH;
             if let std::collections::btree_map::Entry::Vacant(v) = entry_rows.entry(row) {
@@ -252,7 +322,26 @@ impl<S: Store> Ledger<S> {
             if let Some(r) = entry_rows.get_mut(&row) {
                 r.push(*h);
             }
-            w.put_leaf_index(h, index);
+            let leaf_row = local / ROW_WIDTH;
+            if let std::collections::btree_map::Entry::Vacant(v) = leaf_rows.entry(leaf_row) {
+                // Slots a crash left past the tree read as not logged.
+                let old = kv
+                    .leaf_row(leaf_row)?
+                    .into_iter()
+                    .map(|i| (i < ext.start).then_some(i))
+                    .collect();
+                v.insert(old);
+            }
+            if let Some(r) = leaf_rows.get_mut(&leaf_row) {
+                let at = usize::try_from(local % ROW_WIDTH).unwrap_or(0);
+                if r.len() <= at {
+                    r.resize(at + 1, None);
+                }
+                r[at] = Some(index).filter(|i| *i < size);
+            }
+        }
+        for (row, indexes) in &leaf_rows {
+            w.put_leaf_row(*row, indexes);
         }
         for (row, hashes) in &entry_rows {
             w.put_log_entries(*row, hashes);

@@ -27,6 +27,7 @@ use crate::record::SignedRecord;
 use crate::store::Store;
 use crate::tables::{self, LotEntry, Parked, Tables, TablesMut};
 use crate::tail::{Layer, Writes};
+use crate::tlog::Summary;
 use crate::txn::Txn;
 use crate::validate::{check_in_context, CheckError, Effects, View};
 
@@ -148,6 +149,8 @@ pub(super) fn introduces(record: &SignedRecord) -> Option<PublicKey> {
 pub(super) struct Staged {
     /// Log entries and derived writes.
     pub(super) writes: Writes,
+    /// The records stored, as the transparency log needs them.
+    pub(super) stored: Vec<(Hash, Summary)>,
     pub(super) report: IngestReport,
     pub(super) pool: Pool,
     pub(super) records_len: u64,
@@ -247,6 +250,7 @@ struct Ingest<'a> {
     /// Whether this staging has dropped the expired records already.
     expired: bool,
     report: IngestReport,
+    stored: Vec<(Hash, Summary)>,
 }
 
 impl<'a> Ingest<'a> {
@@ -264,6 +268,7 @@ impl<'a> Ingest<'a> {
             log_seq: None,
             expired: false,
             report: IngestReport::default(),
+            stored: Vec::new(),
         }
     }
 
@@ -272,6 +277,7 @@ impl<'a> Ingest<'a> {
             self.txn.put_record_count(self.records_len);
         }
         Staged {
+            stored: self.stored,
             writes: self.txn.into_writes(),
             report: self.report,
             pool: self.pool,
@@ -648,6 +654,7 @@ impl<'a> Ingest<'a> {
                 seq
             }
         };
+        self.stored.push((hash, Summary::of(seq, record)));
         if self.mode == Mode::Replay {
             // Whatever the pool still holds of it was released by the
             // batch that logged it.

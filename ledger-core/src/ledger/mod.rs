@@ -81,6 +81,10 @@ pub struct LedgerConfig {
     /// means fewer rewrites of busy index values and more memory; it also
     /// bounds what opening re-derives from the log after a crash.
     pub fold_records: u64,
+    /// Records accepted and not yet in a checkpoint's log kept in memory
+    /// (about 150 bytes each), so checkpoints are cut without reading the
+    /// store; past it they read what is missing from the store.
+    pub unlogged_capacity: usize,
 }
 
 impl Default for LedgerConfig {
@@ -95,6 +99,7 @@ impl Default for LedgerConfig {
             max_park_ahead_ms: 24 * 3600 * 1000,
             verify_threads: 1,
             fold_records: 16_384,
+            unlogged_capacity: crate::tlog::MAX_UNLOGGED,
         }
     }
 }
@@ -320,6 +325,11 @@ pub struct Ledger<S: Store> {
     expired_at: u64,
     /// The transparency log as of the newest final checkpoint applied.
     log: Arc<crate::tlog::LogState>,
+    /// Records accepted and not yet in the log, kept as they land.
+    unlogged: Arc<std::sync::RwLock<crate::tlog::Unlogged>>,
+    /// Whether landing records are added to `unlogged` (not while opening:
+    /// that fills it from the store once).
+    track_unlogged: bool,
 }
 
 /// How often (in the callers' `now`) a staging also drops the pool's
@@ -423,7 +433,7 @@ impl<S: Store> Ledger<S> {
             Arc::clone(&genesis),
             Arc::default(),
             (0, 0, 0),
-            Arc::default(),
+            (Arc::default(), Arc::default()),
         );
         let mut ledger = Ledger {
             published: Readers(Arc::new(ArcSwap::from_pointee(current.clone()))),
@@ -441,10 +451,16 @@ impl<S: Store> Ledger<S> {
             sweep: false,
             expired_at: 0,
             log: Arc::default(),
+            unlogged: Arc::new(std::sync::RwLock::new(
+                crate::tlog::Unlogged::with_capacity(config.unlogged_capacity),
+            )),
+            track_unlogged: false,
         };
         ledger.replay_log()?;
         ledger.log = Arc::new(ledger.load_log()?);
         ledger.publish_reader();
+        ledger.load_unlogged()?;
+        ledger.track_unlogged = true;
         Ok(ledger)
     }
 
@@ -778,7 +794,7 @@ impl<S: Store> Ledger<S> {
             pool,
             records_len,
             next_seq,
-            ..
+            stored,
         } = staged;
         let records = records_len - self.records_len;
         let derived: Writes = writes
@@ -817,6 +833,14 @@ impl<S: Store> Ledger<S> {
             }
         }
         self.publish_reader();
+        // After the reader that sees them: a summary never names a record
+        // the newest reader cannot read.
+        if self.track_unlogged && !stored.is_empty() {
+            let mut unlogged = self.unlogged.write().unwrap_or_else(|p| p.into_inner());
+            for (h, summary) in stored {
+                unlogged.insert(h, summary);
+            }
+        }
         Ok(report)
     }
 
@@ -826,7 +850,7 @@ impl<S: Store> Ledger<S> {
             Arc::clone(&self.genesis),
             Arc::new(self.layers.clone()),
             (self.records_len, self.pool.len, self.next_seq - 1),
-            Arc::clone(&self.log),
+            (Arc::clone(&self.log), Arc::clone(&self.unlogged)),
         );
         self.published.set(self.current.clone());
     }

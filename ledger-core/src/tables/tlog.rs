@@ -6,10 +6,11 @@
 //! |---|---|---|
 //! | `T` | level, row (BE) | up to 256 node hashes of that level: the complete subtrees over leaves `[i << level, (i + 1) << level)` for `i` in the row |
 //! | `E` | row (BE) | up to 256 record hashes: the log's entries (leaf data) |
-//! | `I` | record hash | its leaf index (BE) |
+//! | `X` | local log seq / 256 (BE) | the leaf index (BE) of each of 256 records of this node's log, in its order (`u64::MAX`: not in the log) |
 //! | `Z` | lot key, height (BE) | the lot's status from that checkpoint on |
 //! | `C` | height (BE) | the final checkpoint: its signed note and the cut's tips |
 //! | `mcheckpoint` | — | the newest final checkpoint's height |
+//! | `mtlogcursor` | — | a local log seq at or before which every record is in the log |
 //!
 //! Everything a checkpoint adds is written before its `C` entry and
 //! flushed with it, so the newest `C` entry says how much of the rest is
@@ -26,11 +27,15 @@ use crate::hash::Hash;
 
 const ROW: u8 = b'T';
 const ENTRIES: u8 = b'E';
-const LEAF: u8 = b'I';
+const LEAF_ROW: u8 = b'X';
 const MAP: u8 = b'Z';
 const CHECKPOINT: u8 = b'C';
 /// The height of the newest final checkpoint, written after its `C` entry.
 const LAST_CHECKPOINT: &[u8] = b"mcheckpoint";
+/// A local log seq at or before which every record is in the log.
+const LOG_CURSOR: &[u8] = b"mtlogcursor";
+/// A leaf-row slot for a record not in the log.
+const NOT_LOGGED: u64 = u64::MAX;
 
 /// Largest stored checkpoint (note and tips) read back: 100,000 tips.
 const MAX_STORED_CHECKPOINT: usize = 4 * 1024 * 1024;
@@ -57,8 +62,19 @@ fn entries_key(row: u64) -> Vec<u8> {
     key(&[&[ENTRIES], &row.to_be_bytes()])
 }
 
-fn leaf_key(h: &Hash) -> Vec<u8> {
-    key(&[&[LEAF], &h.0])
+fn leaf_row_key(row: u64) -> Vec<u8> {
+    key(&[&[LEAF_ROW], &row.to_be_bytes()])
+}
+
+/// The leaf indexes of a leaf row, `NOT_LOGGED` where a record is not in
+/// the log.
+fn leaf_row(k: &[u8], v: &[u8]) -> Result<Vec<u64>, StoreError> {
+    if v.len() % 8 != 0 {
+        return Err(corrupt(k, "leaf row is not a list of 8-byte indexes"));
+    }
+    Ok(v.chunks_exact(8)
+        .filter_map(|c| c.try_into().ok().map(u64::from_be_bytes))
+        .collect())
 }
 
 fn map_key(lot: &Hash, height: u64) -> Vec<u8> {
@@ -105,14 +121,34 @@ pub(crate) trait LogTables: Kv {
         }
     }
 
-    /// Where a record was appended (check it against the tree size).
-    fn leaf_index(&self, h: &Hash) -> Result<Option<u64>, StoreError> {
-        let k = leaf_key(h);
+    /// Where the record at local log seq `local` was appended (check it
+    /// against the tree size).
+    fn leaf_index_at(&self, local: u64) -> Result<Option<u64>, StoreError> {
+        let k = leaf_row_key(local / ROW_WIDTH);
+        let Some(v) = self.get(&k)? else {
+            return Ok(None);
+        };
+        let at = usize::try_from(local % ROW_WIDTH).unwrap_or(usize::MAX);
+        Ok(leaf_row(&k, &v)?
+            .get(at)
+            .copied()
+            .filter(|i| *i != NOT_LOGGED))
+    }
+
+    /// A leaf row as stored (for extending it).
+    fn leaf_row(&self, row: u64) -> Result<Vec<u64>, StoreError> {
+        let k = leaf_row_key(row);
         match self.get(&k)? {
-            None => Ok(None),
-            Some(v) => be_u64(Some(&v))
-                .map(Some)
-                .ok_or_else(|| corrupt(&k, "leaf index is not 8 bytes")),
+            Some(v) => leaf_row(&k, &v),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// A local log seq at or before which every record is in the log.
+    fn tlog_cursor(&self) -> Result<u64, StoreError> {
+        match self.get(LOG_CURSOR)? {
+            None => Ok(0),
+            Some(v) => be_u64(Some(&v)).ok_or_else(|| corrupt(LOG_CURSOR, "not 8 bytes")),
         }
     }
 
@@ -172,9 +208,19 @@ pub(crate) trait LogTablesMut: KvWrite {
         self.put(entries_key(row), hashes.iter().flat_map(|h| h.0).collect());
     }
 
-    /// Where a record was appended.
-    fn put_leaf_index(&mut self, h: &Hash, index: u64) {
-        self.put(leaf_key(h), index.to_be_bytes().to_vec());
+    /// A leaf row: the leaf index of each of 256 local log seqs
+    /// (`None`: not in the log).
+    fn put_leaf_row(&mut self, row: u64, indexes: &[Option<u64>]) {
+        let bytes = indexes
+            .iter()
+            .flat_map(|i| i.unwrap_or(NOT_LOGGED).to_be_bytes())
+            .collect();
+        self.put(leaf_row_key(row), bytes);
+    }
+
+    /// A local log seq at or before which every record is in the log.
+    fn put_tlog_cursor(&mut self, local: u64) {
+        self.put(LOG_CURSOR.to_vec(), local.to_be_bytes().to_vec());
     }
 
     /// A lot's status from `height` on.

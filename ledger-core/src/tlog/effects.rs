@@ -20,7 +20,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::map::{lot_key, LotStatus, StatusKind};
-use super::LogState;
+use super::unlogged::{Notable, Summary};
+use super::{ExtendError, LogState};
 use crate::error::StoreError;
 use crate::event::{Event, LotId, Verdict};
 use crate::graph::Graph;
@@ -29,15 +30,15 @@ use crate::key::PublicKey;
 use crate::reader::Reader;
 use crate::record::SignedRecord;
 use crate::store::Store;
-use crate::tables::{LogTables, Tables};
+use crate::tables::Tables;
 
 /// The map entries the records `new` (the cut) change, with their new
 /// values.
 pub(super) fn changes<S: Store>(
     reader: &Reader<S>,
     state: &LogState,
-    new: &BTreeMap<Hash, SignedRecord>,
-) -> Result<BTreeMap<Hash, LotStatus>, StoreError> {
+    new: &BTreeMap<Hash, Summary>,
+) -> Result<BTreeMap<Hash, LotStatus>, ExtendError> {
     let mut effects = Effects {
         reader,
         state,
@@ -45,9 +46,10 @@ pub(super) fn changes<S: Store>(
         changed: BTreeMap::new(),
         todo: Vec::new(),
         identities: BTreeMap::new(),
+        suspects: BTreeMap::new(),
     };
-    for (h, r) in new {
-        effects.record(h, r)?;
+    for (h, s) in new {
+        effects.summary(h, s)?;
     }
     effects.pass_down()?;
     Ok(effects.changed)
@@ -56,12 +58,14 @@ pub(super) fn changes<S: Store>(
 struct Effects<'a, S: Store> {
     reader: &'a Reader<S>,
     state: &'a LogState,
-    new: &'a BTreeMap<Hash, SignedRecord>,
+    new: &'a BTreeMap<Hash, Summary>,
     /// New values of the entries changed so far.
     changed: BTreeMap<Hash, LotStatus>,
     /// Lots whose status changed, to pass down to lots made from them.
     todo: Vec<LotId>,
     identities: BTreeMap<PublicKey, PublicKey>,
+    /// Whether each author seen has revocations or forks.
+    suspects: BTreeMap<PublicKey, bool>,
 }
 
 impl<S: Store> Effects<'_, S> {
@@ -70,22 +74,34 @@ impl<S: Store> Effects<'_, S> {
         if self.new.contains_key(h) {
             return Ok(true);
         }
-        Ok(self
-            .reader
-            .kv()
-            .leaf_index(h)?
-            .is_some_and(|i| i < self.state.size()))
+        Ok(self.reader.leaf_index(h)?.is_some())
     }
 
-    /// A logged record (the cut's or an earlier one's).
+    /// A record of the cut or of the log, read in full.
     fn logged(&self, h: &Hash) -> Result<Option<SignedRecord>, StoreError> {
-        if let Some(r) = self.new.get(h) {
-            return Ok(Some(r.clone()));
-        }
         if !self.in_log(h)? {
             return Ok(None);
         }
         self.reader.record(h)
+    }
+
+    /// A record of the cut, read in full: it is stored (it was accepted
+    /// here), though a reader taken just before it landed may not see it
+    /// yet, and the cut is then checked again.
+    fn read(&self, h: &Hash) -> Result<SignedRecord, ExtendError> {
+        self.reader
+            .record(h)?
+            .ok_or_else(|| ExtendError::Missing(vec![*h]))
+    }
+
+    /// Whether an author has revocations or forks (one read per author).
+    fn suspect(&mut self, author: &PublicKey) -> Result<bool, StoreError> {
+        if let Some(s) = self.suspects.get(author) {
+            return Ok(*s);
+        }
+        let s = self.reader.kv().suspect(author)?;
+        self.suspects.insert(*author, s);
+        Ok(s)
     }
 
     fn status(&self, lot: &LotId) -> Option<LotStatus> {
@@ -142,7 +158,38 @@ impl<S: Store> Effects<'_, S> {
             .collect())
     }
 
-    /// What one record of the cut contributes.
+    /// What one record of the cut contributes, read in full only when it
+    /// can change a status.
+    fn summary(&mut self, h: &Hash, s: &Summary) -> Result<(), ExtendError> {
+        match &s.notable {
+            Notable::Status => {
+                let r = self.read(h)?;
+                self.record(h, &r)?;
+            }
+            Notable::Transform(inputs) => {
+                let statuses: Vec<LotStatus> =
+                    inputs.iter().filter_map(|i| self.status(i)).collect();
+                if !statuses.is_empty() {
+                    let r = self.read(h)?;
+                    let outputs = self.created(&r)?;
+                    for st in &statuses {
+                        for o in &outputs {
+                            self.raise(o, st.passed_down());
+                        }
+                    }
+                }
+            }
+            Notable::Creates | Notable::Plain => {}
+        }
+        if self.suspect(&s.author)? {
+            let r = self.read(h)?;
+            self.forked(h, &r)?;
+            self.created_when_suspect(&r)?;
+        }
+        Ok(())
+    }
+
+    /// What a record that sets a status contributes.
     fn record(&mut self, h: &Hash, r: &SignedRecord) -> Result<(), StoreError> {
         match &r.record.event {
             Event::Recall { lot, .. } => self.raise(lot, LotStatus::own(StatusKind::Recalled, *h)),
@@ -159,20 +206,9 @@ impl<S: Store> Effects<'_, S> {
                 last_trusted_seq,
                 ..
             } => self.revoked(*h, key, *last_trusted_seq)?,
-            Event::Transform { inputs, .. } => {
-                let outputs = self.created(r)?;
-                for input in inputs {
-                    if let Some(s) = self.status(&input.lot) {
-                        for o in &outputs {
-                            self.raise(o, s.passed_down());
-                        }
-                    }
-                }
-            }
             _ => {}
         }
-        self.forked(h, r)?;
-        self.created_when_suspect(r)
+        Ok(())
     }
 
     /// A revocation in the cut: lots created by the key's later records.
@@ -199,10 +235,6 @@ impl<S: Store> Effects<'_, S> {
     /// created by the author's records from that seq on.
     fn forked(&mut self, h: &Hash, r: &SignedRecord) -> Result<(), StoreError> {
         let (author, seq) = (r.record.author, r.record.seq);
-        // One read for the many authors that never forked.
-        if !self.reader.kv().suspect(&author)? {
-            return Ok(());
-        }
         let mut at_seq = BTreeSet::new();
         for other in self.reader.kv().forks_at(&author, seq)? {
             if self.in_log(&other)? {
@@ -233,7 +265,7 @@ impl<S: Store> Effects<'_, S> {
     fn created_when_suspect(&mut self, r: &SignedRecord) -> Result<(), StoreError> {
         let (author, seq) = (r.record.author, r.record.seq);
         let lots = self.created(r)?;
-        if lots.is_empty() || !self.reader.kv().suspect(&author)? {
+        if lots.is_empty() {
             return Ok(());
         }
         for (revocation, last) in self.reader.kv().revocations_of(&author)? {

@@ -17,6 +17,10 @@
 
 mod effects;
 pub mod map;
+mod unlogged;
+
+pub use self::unlogged::MAX_UNLOGGED;
+pub(crate) use self::unlogged::{Summary, Unlogged};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -32,7 +36,7 @@ use crate::merkle::{self, Frontier, Nodes};
 use crate::reader::Reader;
 use crate::record::SignedRecord;
 use crate::store::Store;
-use crate::tables::{Kv, LogTables, ROW_WIDTH};
+use crate::tables::{Kv, LogTables, Tables, ROW_WIDTH};
 
 use self::map::{lot_key, LotStatus, MapProof, StatusMap};
 
@@ -124,6 +128,8 @@ pub struct Extension {
     pub tips: Vec<Hash>,
     /// The records appended, in log order (hash order).
     pub records: Vec<Hash>,
+    /// Where each of them is in this node's acceptance log.
+    pub(crate) locals: Vec<u64>,
     /// Size before.
     pub start: u64,
     /// The tree's root after.
@@ -240,8 +246,17 @@ impl<S: Store> Reader<S> {
 
     /// Whether a record is in the log, and where.
     pub fn leaf_index(&self, h: &Hash) -> Result<Option<u64>, StoreError> {
+        let kv = self.kv();
+        let Some(local) = kv.seq_of(h)? else {
+            return Ok(None);
+        };
+        self.leaf_index_at(local)
+    }
+
+    /// Where the record at local log seq `local` is in the log.
+    fn leaf_index_at(&self, local: u64) -> Result<Option<u64>, StoreError> {
         let size = self.log().size();
-        Ok(self.kv().leaf_index(h)?.filter(|i| *i < size))
+        Ok(self.kv().leaf_index_at(local)?.filter(|i| *i < size))
     }
 
     /// What appending the cut named by `tips` gives: the records of their
@@ -278,6 +293,7 @@ impl<S: Store> Reader<S> {
             prev: state.head(),
             tips,
             records: new.keys().copied().collect(),
+            locals: new.values().map(|s| s.local).collect(),
             start: state.size(),
             root: edge.root(),
             map,
@@ -286,23 +302,38 @@ impl<S: Store> Reader<S> {
         })
     }
 
-    /// The records of the tips' causal past not in the log yet, by hash,
-    /// each decoded once.
-    fn cut(&self, tips: &[Hash]) -> Result<BTreeMap<Hash, SignedRecord>, ExtendError> {
+    /// The records of the tips' causal past not in the log yet, by hash:
+    /// from the summaries kept as records land, and from the store only
+    /// for what they lack (records taken in past [`MAX_UNLOGGED`]).
+    fn cut(&self, tips: &[Hash]) -> Result<BTreeMap<Hash, Summary>, ExtendError> {
+        let unlogged = self.unlogged();
         let mut new = BTreeMap::new();
         let mut missing = BTreeSet::new();
         let mut todo: Vec<Hash> = tips.to_vec();
         while let Some(h) = todo.pop() {
-            if new.contains_key(&h) || missing.contains(&h) || self.leaf_index(&h)?.is_some() {
+            if new.contains_key(&h) || missing.contains(&h) {
                 continue;
             }
-            let Some(r) = crate::graph::Graph::record(self, &h)? else {
-                missing.insert(h);
-                continue;
+            let summary = match unlogged.get(&h) {
+                Some(s) => s.clone(),
+                None => match self.kv().seq_of(&h)? {
+                    // Stored: in the log, or unlogged and not kept.
+                    Some(local) if self.leaf_index_at(local)?.is_some() => continue,
+                    Some(local) => match self.kv().logged(local)? {
+                        Some(r) => Summary::of(local, &r),
+                        None => {
+                            missing.insert(h);
+                            continue;
+                        }
+                    },
+                    None => {
+                        missing.insert(h);
+                        continue;
+                    }
+                },
             };
-            todo.extend(r.record.prev);
-            todo.extend(r.record.deps.iter().copied());
-            new.insert(h, r);
+            todo.extend(summary.named().copied());
+            new.insert(h, summary);
             if new.len() > MAX_CHECKPOINT_RECORDS {
                 return Err(ExtendError::TooLarge {
                     what: "new records",
@@ -317,42 +348,38 @@ impl<S: Store> Reader<S> {
         Ok(new)
     }
 
-    /// The tips of everything accepted and not in the log: records after
-    /// local log seq `after` that are not logged and that no other such
-    /// record names. With the local log seq up to which every record is
-    /// in the log (a proposer keeps it).
-    pub fn unlogged_tips(&self, after: u64) -> Result<(Vec<Hash>, u64), StoreError> {
-        let mut unlogged: BTreeMap<Hash, Vec<Hash>> = BTreeMap::new();
-        let mut settled = after;
-        let mut contiguous = true;
+    /// The tips of everything accepted and not in the log: the records
+    /// no other unlogged record names, in hash order. From memory; when
+    /// more records are unlogged than are kept there, by reading this
+    /// node's log after the local log seq before which everything is
+    /// logged.
+    pub fn unlogged_tips(&self) -> Result<Vec<Hash>, StoreError> {
+        {
+            let unlogged = self.unlogged();
+            if unlogged.complete() {
+                return Ok(unlogged.tips());
+            }
+        }
+        let after = self.kv().tlog_cursor()?;
+        let mut named_by: BTreeMap<Hash, Vec<Hash>> = BTreeMap::new();
         let mut damaged = None;
-        let mut seq_at = after;
-        let kv = self.kv();
-        let size = self.log().size();
-        self.for_each_logged_after(after, |seq, bytes| {
-            seq_at = seq;
+        self.for_each_logged_after(after, |local, bytes| {
             let r = match SignedRecord::decode(bytes) {
                 Ok(r) => r,
                 Err(e) => {
                     damaged = Some(StoreError::Corrupt {
-                        key: format!("log seq {seq}"),
+                        key: format!("log seq {local}"),
                         why: e.to_string(),
                     });
                     return false;
                 }
             };
-            let h = r.hash();
-            match kv.leaf_index(&h) {
-                Ok(Some(i)) if i < size => {
-                    if contiguous {
-                        settled = seq;
-                    }
-                }
-                Ok(_) => {
-                    contiguous = false;
+            match self.leaf_index_at(local) {
+                Ok(Some(_)) => {}
+                Ok(None) => {
                     let mut named = r.record.deps.clone();
                     named.extend(r.record.prev);
-                    unlogged.insert(h, named);
+                    named_by.insert(r.hash(), named);
                 }
                 Err(e) => {
                     damaged = Some(e);
@@ -364,13 +391,18 @@ impl<S: Store> Reader<S> {
         if let Some(e) = damaged {
             return Err(e);
         }
-        let named: BTreeSet<Hash> = unlogged.values().flatten().copied().collect();
-        let tips = unlogged
+        let named: BTreeSet<Hash> = named_by.values().flatten().copied().collect();
+        Ok(named_by
             .keys()
             .filter(|h| !named.contains(h))
             .copied()
-            .collect();
-        Ok((tips, settled))
+            .collect())
+    }
+
+    /// Records accepted and not yet logged that this reader keeps in
+    /// memory.
+    pub fn unlogged_len(&self) -> usize {
+        self.unlogged().len()
     }
 
     /// The final checkpoint at `height` as applied here: its signed note
