@@ -149,9 +149,10 @@ pub(crate) const ROUNDROBIN_CONVERGED: Target = Target::at_most("", 10.0, "s");
 /// Submission to one node → stored on the others.
 pub(crate) const PROPAGATION: Target = Target::at_most("p99", 1.0, "s");
 
-/// Checkpoint work (tips, the proposer's and a cosigner's extension,
-/// k = 3 signatures, the apply) over ingest time, a checkpoint every
-/// 10,000 records.
+/// The proposing node's checkpoint work (the unlogged tips, its
+/// extension, k = 3 signatures made and verified, the apply) over its
+/// ingest time, a checkpoint every 10,000 records: the node that works
+/// most (a cosigner skips the tips).
 pub(crate) const CHECKPOINT_SHARE: Target = Target::at_most("", 5.0, "%");
 
 /// An inclusion proof of a record in the newest checkpoint's tree.

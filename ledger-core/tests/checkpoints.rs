@@ -634,3 +634,52 @@ fn unlogged_records_survive_a_restart_and_overflow_memory() {
         "all in the log, and memory knows it again"
     );
 }
+
+/// Many checkpoints of uneven sizes: after each, the stored tree (rows
+/// every eighth level, leaves from the entries, the levels between hashed
+/// on demand) gives proofs that verify against the naive root, for the
+/// first, last and a middle leaf, and consistency with the one before.
+#[test]
+fn the_stored_tree_agrees_with_the_naive_one_through_uneven_checkpoints() {
+    let w = workload::generate(Shape::for_records(1_300));
+    let regulator = key_for("regulator", 0);
+    let mut l = Ledger::create(
+        MemoryStore::new(),
+        w.genesis.clone(),
+        LedgerConfig::default(),
+    )
+    .unwrap();
+    let mut batches: Vec<Vec<Hash>> = Vec::new();
+    let mut previous: Option<(u64, Hash)> = None;
+    let mut at = 0;
+    for step in [
+        1usize, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 255, 256, 257, 300,
+    ] {
+        let end = (at + step).min(w.records.len());
+        if end == at {
+            break;
+        }
+        l.ingest(w.records[at..end].to_vec(), NOW).unwrap();
+        batches.push(hashes(&w.records[at..end]));
+        at = end;
+        let c = checkpoint_all(&mut l, &regulator).0.checkpoint;
+        assert_eq!(c.root, naive_root(&batches), "root at size {}", c.size);
+        let mut leaves: Vec<Hash> = Vec::new();
+        for b in &batches {
+            let mut b = b.clone();
+            b.sort();
+            leaves.extend(b);
+        }
+        for index in [0, c.size / 2, c.size - 1] {
+            let h = leaves[index as usize];
+            let (i, path) = l.inclusion(&h).unwrap().expect("logged");
+            assert_eq!(i, index);
+            merkle::verify_inclusion(&record_leaf(&h), i, c.size, &path, &c.root).unwrap();
+        }
+        if let Some((size, root)) = previous {
+            let proof = l.consistency(size, c.size).unwrap();
+            merkle::verify_consistency(size, c.size, &root, &c.root, &proof).unwrap();
+        }
+        previous = Some((c.size, c.root));
+    }
+}

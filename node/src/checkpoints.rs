@@ -544,7 +544,7 @@ impl Task {
                 hash,
                 "recomputing it from this node's records gives another log or status map",
             ),
-            Ok(Err(ExtendError::Missing(_))) | Err(_) => Check::Waiting,
+            Ok(Err(ExtendError::Missing(_) | ExtendError::Moved)) | Err(_) => Check::Waiting,
             Ok(Err(e)) => {
                 let why = format!("it cannot be recomputed: {e}");
                 self.refuse(c.height, hash, &why)

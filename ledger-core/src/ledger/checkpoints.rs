@@ -20,7 +20,7 @@ use crate::store::Store;
 use crate::tables::{apply_order, LogTables, LogTablesMut, StoredCheckpoint, ROW_WIDTH};
 use crate::tail::{Layered, Writes};
 use crate::tlog::map::{LotStatus, StatusMap};
-use crate::tlog::{ExtendError, Extension, LogState, Summary};
+use crate::tlog::{level_is_kept, ExtendError, Extension, LogState, Summary};
 
 /// Why a checkpoint was not applied.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -156,6 +156,7 @@ impl<S: Store> Ledger<S> {
         }
         let mut unlogged = self.unlogged.write().unwrap_or_else(|p| p.into_inner());
         unlogged.clear();
+        unlogged.next_height = self.log().next_height();
         for (h, s) in found {
             unlogged.insert(h, s);
         }
@@ -223,6 +224,7 @@ impl<S: Store> Ledger<S> {
         let settled = {
             let mut unlogged = self.unlogged.write().unwrap_or_else(|p| p.into_inner());
             unlogged.remove(&ext.records);
+            unlogged.next_height = c.height.saturating_add(1);
             match (unlogged.complete(), unlogged.settled()) {
                 (true, Some(s)) => Some(s),
                 (true, None) => Some(self.next_seq - 1),
@@ -347,7 +349,7 @@ impl<S: Store> Ledger<S> {
             w.put_log_entries(*row, hashes);
         }
         let mut node_rows: BTreeMap<(u8, u64), Vec<Hash>> = BTreeMap::new();
-        for (level, index, hash) in &ext.nodes {
+        for (level, index, hash) in ext.nodes.iter().filter(|(l, _, _)| level_is_kept(*l)) {
             let row = index / ROW_WIDTH;
             if let std::collections::btree_map::Entry::Vacant(v) = node_rows.entry((*level, row)) {
                 let complete = ext.start.checked_shr(u32::from(*level)).unwrap_or(0);

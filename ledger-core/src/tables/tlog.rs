@@ -128,11 +128,11 @@ pub(crate) trait LogTables: Kv {
         let Some(v) = self.get(&k)? else {
             return Ok(None);
         };
-        let at = usize::try_from(local % ROW_WIDTH).unwrap_or(usize::MAX);
-        Ok(leaf_row(&k, &v)?
-            .get(at)
-            .copied()
-            .filter(|i| *i != NOT_LOGGED))
+        if v.len() % 8 != 0 {
+            return Err(corrupt(&k, "leaf row is not a list of 8-byte indexes"));
+        }
+        let at = usize::try_from(local % ROW_WIDTH).unwrap_or(usize::MAX) * 8;
+        Ok(be_u64(v.get(at..at.saturating_add(8))).filter(|i| *i != NOT_LOGGED))
     }
 
     /// A leaf row as stored (for extending it).

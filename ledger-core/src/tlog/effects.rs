@@ -18,6 +18,7 @@
 //! | transform | its outputs take its inputs' statuses as upstream |
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use super::map::{lot_key, LotStatus, StatusKind};
 use super::unlogged::{Notable, Summary};
@@ -37,7 +38,7 @@ use crate::tables::Tables;
 pub(super) fn changes<S: Store>(
     reader: &Reader<S>,
     state: &LogState,
-    new: &BTreeMap<Hash, Summary>,
+    new: &BTreeMap<Hash, Arc<Summary>>,
 ) -> Result<BTreeMap<Hash, LotStatus>, ExtendError> {
     let mut effects = Effects {
         reader,
@@ -58,7 +59,7 @@ pub(super) fn changes<S: Store>(
 struct Effects<'a, S: Store> {
     reader: &'a Reader<S>,
     state: &'a LogState,
-    new: &'a BTreeMap<Hash, Summary>,
+    new: &'a BTreeMap<Hash, Arc<Summary>>,
     /// New values of the entries changed so far.
     changed: BTreeMap<Hash, LotStatus>,
     /// Lots whose status changed, to pass down to lots made from them.

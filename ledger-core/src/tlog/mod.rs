@@ -93,6 +93,10 @@ pub enum ExtendError {
         /// The bound.
         max: usize,
     },
+    /// A checkpoint was being applied while the cut was read: read it
+    /// again.
+    #[error("the log moved on while the cut was read; try again")]
+    Moved,
     /// Reading the ledger failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -138,7 +142,8 @@ pub struct Extension {
     pub map: Arc<StatusMap>,
     /// The entries the cut changed (their new values).
     pub map_changes: BTreeMap<Hash, LotStatus>,
-    /// Complete subtrees the new leaves finished: (level, index, hash).
+    /// Complete subtrees the new leaves finished at the levels kept in
+    /// rows: (level, index, hash).
     pub(crate) nodes: Vec<(u8, u64, Hash)>,
 }
 
@@ -181,21 +186,74 @@ pub(crate) struct StoredTree<'a, K: Kv + ?Sized> {
     pub(crate) size: u64,
 }
 
+/// Tree levels kept in rows: every eighth from 8 (the C2SP tile levels
+/// above the leaves). Leaf hashes come from the entries, and a node of a
+/// level between two kept ones is hashed from at most 128 nodes of the
+/// kept level below it: a quarter of the bytes per record to write when a
+/// checkpoint is applied, for a few hundred hashes more per proof.
+pub(crate) fn level_is_kept(level: u8) -> bool {
+    level > 0 && level % 8 == 0
+}
+
+impl<K: Kv + ?Sized> StoredTree<'_, K> {
+    /// `count` consecutive nodes of a kept level (or the leaves), from
+    /// `start`, all within one row.
+    fn row_nodes(&self, level: u8, start: u64, count: u64) -> Result<Vec<Hash>, StoreError> {
+        let row = start / ROW_WIDTH;
+        let from = usize::try_from(start % ROW_WIDTH).unwrap_or(usize::MAX);
+        let to = from.saturating_add(usize::try_from(count).unwrap_or(usize::MAX));
+        let nodes: Vec<Hash> = if level == 0 {
+            self.kv
+                .log_entries(row)?
+                .get(from..to)
+                .map(|e| e.iter().map(record_leaf).collect())
+                .unwrap_or_default()
+        } else {
+            self.kv
+                .log_row(level, row)?
+                .get(from..to)
+                .map(<[Hash]>::to_vec)
+                .unwrap_or_default()
+        };
+        if nodes.len() as u64 != count {
+            return Err(StoreError::Corrupt {
+                key: format!("log tree level {level} row {row}"),
+                why: format!(
+                    "holds fewer than the {count} nodes from {start} a tree of {} leaves has",
+                    self.size
+                ),
+            });
+        }
+        Ok(nodes)
+    }
+}
+
 impl<K: Kv + ?Sized> Nodes for StoredTree<'_, K> {
     type Error = StoreError;
 
     fn node(&self, level: u8, index: u64) -> Result<Hash, StoreError> {
         let complete = self.size.checked_shr(u32::from(level)).unwrap_or(0);
-        let missing = || StoreError::Corrupt {
-            key: format!("log tree level {level} node {index}"),
-            why: format!("absent from a tree of {} leaves", self.size),
-        };
         if index >= complete {
-            return Err(missing());
+            return Err(StoreError::Corrupt {
+                key: format!("log tree level {level} node {index}"),
+                why: format!("absent from a tree of {} leaves", self.size),
+            });
         }
-        let row = self.kv.log_row(level, index / ROW_WIDTH)?;
-        let at = usize::try_from(index % ROW_WIDTH).unwrap_or(usize::MAX);
-        row.get(at).copied().ok_or_else(missing)
+        // The kept level at or below, and how far above it this is.
+        let up = level % 8;
+        let base = level - up;
+        let width = 1u64 << up;
+        let mut nodes = self.row_nodes(base, index << up, width)?;
+        while nodes.len() > 1 {
+            nodes = nodes
+                .chunks_exact(2)
+                .map(|p| merkle::node_hash(&p[0], &p[1]))
+                .collect();
+        }
+        nodes.pop().ok_or_else(|| StoreError::Corrupt {
+            key: format!("log tree level {level} node {index}"),
+            why: "no nodes".into(),
+        })
     }
 }
 
@@ -283,6 +341,7 @@ impl<S: Store> Reader<S> {
         for h in new.keys() {
             edge.push(record_leaf(h), &mut nodes);
         }
+        nodes.retain(|(level, _, _)| level_is_kept(*level));
         let map_changes = effects::changes(self, &state, &new)?;
         let map = Arc::new(state.map.with(&map_changes));
         let mut tips: Vec<Hash> = tips.to_vec();
@@ -305,22 +364,31 @@ impl<S: Store> Reader<S> {
     /// The records of the tips' causal past not in the log yet, by hash:
     /// from the summaries kept as records land, and from the store only
     /// for what they lack (records taken in past [`MAX_UNLOGGED`]).
-    fn cut(&self, tips: &[Hash]) -> Result<BTreeMap<Hash, Summary>, ExtendError> {
+    fn cut(&self, tips: &[Hash]) -> Result<BTreeMap<Hash, Arc<Summary>>, ExtendError> {
         let unlogged = self.unlogged();
+        if unlogged.next_height != self.log().next_height() {
+            return Err(ExtendError::Moved);
+        }
+        // Every record a kept record names was stored before it was
+        // accepted; with every unlogged record kept, one named and not
+        // kept is in the log, and needs no reading.
+        let complete = unlogged.complete();
         let mut new = BTreeMap::new();
         let mut missing = BTreeSet::new();
-        let mut todo: Vec<Hash> = tips.to_vec();
-        while let Some(h) = todo.pop() {
+        let mut todo: Vec<(Hash, bool)> = tips.iter().map(|h| (*h, true)).collect();
+        while let Some((h, tip)) = todo.pop() {
             if new.contains_key(&h) || missing.contains(&h) {
                 continue;
             }
             let summary = match unlogged.get(&h) {
-                Some(s) => s.clone(),
+                Some(s) => Arc::clone(s),
+                None if complete && !tip => continue,
                 None => match self.kv().seq_of(&h)? {
                     // Stored: in the log, or unlogged and not kept.
                     Some(local) if self.leaf_index_at(local)?.is_some() => continue,
+                    Some(_) if complete => continue,
                     Some(local) => match self.kv().logged(local)? {
-                        Some(r) => Summary::of(local, &r),
+                        Some(r) => Arc::new(Summary::of(local, &r)),
                         None => {
                             missing.insert(h);
                             continue;
@@ -332,7 +400,7 @@ impl<S: Store> Reader<S> {
                     }
                 },
             };
-            todo.extend(summary.named().copied());
+            todo.extend(summary.named().map(|n| (*n, false)));
             new.insert(h, summary);
             if new.len() > MAX_CHECKPOINT_RECORDS {
                 return Err(ExtendError::TooLarge {
@@ -488,7 +556,16 @@ impl<S: Store> Reader<S> {
             .size()
             .checked_shr(u32::from(tree_level))
             .unwrap_or(0);
-        let row = self.kv().log_row(tree_level, index)?;
+        let row = if tree_level == 0 {
+            // Level-0 tiles are the leaf hashes: hashed from the entries.
+            self.kv()
+                .log_entries(index)?
+                .iter()
+                .map(record_leaf)
+                .collect()
+        } else {
+            self.kv().log_row(tree_level, index)?
+        };
         self.cut_tile(row.iter().map(|h| h.0.to_vec()), complete, index, width)
     }
 

@@ -10,6 +10,7 @@
 //! the store (correct, only slower).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::event::{Event, LotId};
 use crate::hash::Hash;
@@ -89,7 +90,11 @@ impl Summary {
 /// The set itself.
 #[derive(Debug)]
 pub(crate) struct Unlogged {
-    entries: HashMap<Hash, Summary>,
+    entries: HashMap<Hash, Arc<Summary>>,
+    /// The height of the checkpoint the log will have next, as of this
+    /// set: a reader whose log is at another height is out of step with
+    /// it (a checkpoint is being applied) and must not combine the two.
+    pub(crate) next_height: u64,
     /// Most records kept ([`MAX_UNLOGGED`] unless a ledger is configured
     /// otherwise).
     capacity: usize,
@@ -109,6 +114,7 @@ impl Unlogged {
     pub(crate) fn with_capacity(capacity: usize) -> Self {
         Unlogged {
             entries: HashMap::new(),
+            next_height: 0,
             capacity,
             overflowed: false,
         }
@@ -120,7 +126,7 @@ impl Unlogged {
             self.overflowed = true;
             return;
         }
-        self.entries.insert(hash, summary);
+        self.entries.insert(hash, Arc::new(summary));
     }
 
     /// Drops records a checkpoint appended.
@@ -130,7 +136,7 @@ impl Unlogged {
         }
     }
 
-    pub(crate) fn get(&self, h: &Hash) -> Option<&Summary> {
+    pub(crate) fn get(&self, h: &Hash) -> Option<&Arc<Summary>> {
         self.entries.get(h)
     }
 
@@ -149,7 +155,7 @@ impl Unlogged {
     /// unlogged, in hash order.
     pub(crate) fn tips(&self) -> Vec<Hash> {
         let named: std::collections::HashSet<&Hash> =
-            self.entries.values().flat_map(Summary::named).collect();
+            self.entries.values().flat_map(|s| s.named()).collect();
         let mut tips: Vec<Hash> = self
             .entries
             .keys()
