@@ -32,7 +32,7 @@
 //! | `q` | key | ∅: the key has revocations or forks (so records by it may be flagged for themselves) |
 //! | `i` | hash | ∅: inspections that failed |
 //! | `m` | name | ledger metadata (fold cursor, record count, digest sums) |
-//! | `T`, `E`, `I`, `Z`, `C` | … | the transparency log: tree rows, entries, leaf indexes, status map versions, final checkpoints ([`tlog`]) |
+//! | `T`, `E`, `X`, `Z`, `C` | … | the transparency log: tree rows, entries, leaf indexes by local log seq, status map versions, final checkpoints ([`tlog`]) |
 //!
 //! Only `L` is written when a batch is accepted; everything else is
 //! derived from the log and folded in behind it (see [`crate::tail`]).

@@ -4,7 +4,7 @@
 //!
 //! | table | key | value |
 //! |---|---|---|
-//! | `T` | level, row (BE) | up to 256 node hashes of that level: the complete subtrees over leaves `[i << level, (i + 1) << level)` for `i` in the row |
+//! | `T` | level, row (BE) | up to 256 node hashes of that level: the complete subtrees over leaves `[i << level, (i + 1) << level)` for `i` in the row; levels 8, 16, … only (see `tlog::level_is_kept`) |
 //! | `E` | row (BE) | up to 256 record hashes: the log's entries (leaf data) |
 //! | `X` | local log seq / 256 (BE) | the leaf index (BE) of each of 256 records of this node's log, in its order (`u64::MAX`: not in the log) |
 //! | `Z` | lot key, height (BE) | the lot's status from that checkpoint on |
