@@ -98,7 +98,7 @@ impl Book {
             }
         }
         if Path::new(w).is_file() {
-            return Ok(keyfile::load(Path::new(w))?.public());
+            return Ok(keyfile::read_public(Path::new(w))?.public);
         }
         let known: Vec<&str> = self.entries.iter().map(|p| p.name.as_str()).collect();
         bail!(

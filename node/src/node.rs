@@ -149,9 +149,19 @@ impl Node {
 
         let checkpoint_key = match &s.checkpoints.key {
             Some(path) => Some(Arc::new(
-                ledger_core::keyfile::load(path)
-                    .with_context(|| "reading the checkpoint key".to_string())?
-                    .key,
+                // A daemon has no terminal: an encrypted checkpoint key's
+                // passphrase comes from TERROIR_PASSPHRASE only.
+                ledger_core::keyfile::load_with(path, || {
+                    std::env::var(ledger_core::keyfile::PASSPHRASE_ENV)
+                        .map(ledger_core::keyfile::Zeroizing::new)
+                        .map_err(|_| {
+                            ledger_core::keyfile::NoPassphrase(
+                                "set TERROIR_PASSPHRASE in terroird's environment".into(),
+                            )
+                        })
+                })
+                .with_context(|| "reading the checkpoint key".to_string())?
+                .key,
             )),
             None => None,
         };

@@ -43,7 +43,7 @@ pub(crate) fn participant_key(spec: &str) -> Result<PublicKey> {
     }
     let path = std::path::Path::new(spec);
     if path.is_file() {
-        return Ok(keyfile::load(path)?.public());
+        return Ok(keyfile::read_public(path)?.public);
     }
     bail!("{spec:?} is neither a public key (64 hex characters) nor a key file")
 }

@@ -62,8 +62,8 @@ pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
     // Key files first, then keys given by value, each in the order given.
     let mut authorities: Vec<Authority> = Vec::new();
     for path in &a.authority_keys {
-        let file = keyfile::load(path)?;
-        let key = file.public();
+        let file = keyfile::read_public(path)?;
+        let key = file.public;
         let name = a
             .authority_name
             .clone()

@@ -25,7 +25,7 @@ pub(crate) struct Args {
 
 pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
     let now = parse::now_ms();
-    let new_key = keyfile::load(&a.new_key)?.public();
+    let new_key = keyfile::read_public(&a.new_key)?.public;
     let mut ledger = s.backend()?;
     let book = Book::load(ledger.as_ref())?;
     let signer = writer::load_signer(ledger.as_ref(), &a.key)?;
