@@ -4,6 +4,7 @@
 //! equivocation).
 
 use ledger_core::event::{thousandths, Location, Reading, SensorKind, Verdict as Outcome};
+use ledger_core::excursion::{excursion_events, ExcursionEvent};
 use ledger_core::graph::KeyInfo;
 use ledger_core::overlay::Flag;
 use ledger_core::query::{Trace, TraceEvent};
@@ -377,16 +378,59 @@ fn flag(f: &Flag) -> String {
     }
 }
 
+/// `40 min`, `1 h`, `2 h 5 min` (whole minutes, rounded down).
+fn mins(ms: u64) -> String {
+    let m = ms / 60_000;
+    match (m / 60, m % 60) {
+        (0, m) => format!("{m} min"),
+        (h, 0) => format!("{h} h"),
+        (h, m) => format!("{h} h {m} min"),
+    }
+}
+
+/// A value in thousandths with one decimal, rounded half away from zero:
+/// `12.4`, `-1.5`, `8.0`.
+fn one_decimal(v: i64) -> String {
+    let tenths = (i128::from(v) + if v < 0 { -50 } else { 50 }) / 100;
+    let sign = if tenths < 0 { "-" } else { "" };
+    let t = tenths.unsigned_abs();
+    format!("{sign}{}.{}", t / 10, t % 10)
+}
+
+/// One excursion event as a line: `temperature excursion on QDH-0403:
+/// 40 min from 2025-04-12 10:20 UTC to 11:00, peak 12.4 °C (allowed 0–8
+/// °C), 5 readings`. The end shows only its clock time when it falls on
+/// the start's date.
+pub(crate) fn excursion_event(e: &ExcursionEvent) -> String {
+    let what = match e.kind {
+        SensorKind::Temperature => "temperature",
+        SensorKind::Humidity => "humidity",
+    };
+    let u = e.kind.unit_symbol();
+    let start = show_time(e.start);
+    let when = if e.readings <= 1 {
+        format!("at {start}")
+    } else {
+        let end = show_time(e.end);
+        let end = match (start.get(..10), end.get(..10), end.get(11..16)) {
+            (Some(a), Some(b), Some(clock)) if a == b => clock.to_owned(),
+            _ => end,
+        };
+        format!("{} from {start} to {end}", mins(e.duration_ms))
+    };
+    format!(
+        "{what} excursion on {}: {when}, peak {} {u} (allowed {}–{} {u}), {} reading{}",
+        e.lot.code,
+        one_decimal(e.peak.value),
+        thousandths(e.peak.min),
+        thousandths(e.peak.max),
+        e.readings,
+        if e.readings == 1 { "" } else { "s" }
+    )
+}
+
 /// `for up to 1 h (from 2025-04-08 00:45 UTC until the reading of 01:45 was back in range)`.
 fn excursion_span(from: u64, last_out: u64, back_in: Option<u64>, readings: u32) -> String {
-    let mins = |ms: u64| {
-        let m = ms / 60_000;
-        match (m / 60, m % 60) {
-            (0, m) => format!("{m} min"),
-            (h, 0) => format!("{h} h"),
-            (h, m) => format!("{h} h {m} min"),
-        }
-    };
     match back_in {
         Some(b) => format!(
             "for up to {} (from {}; back in range at {})",
@@ -611,5 +655,81 @@ pub(crate) fn print_trace(t: &Trace, v: &Verdict, names: &Names<'_>) {
             say!("  {}", names.lot(l));
         }
     }
+    let excursions = excursion_events(t);
+    if !excursions.is_empty() {
+        say!("{WARN}Excursions ({}){WARN:#}", excursions.len());
+        for e in &excursions {
+            say!("  {WARN}⚠{WARN:#} {}", excursion_event(e));
+        }
+    }
     print_verdict(v, names);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ledger_core::excursion::Peak;
+    use ledger_core::Hash;
+
+    const MIN: u64 = 60_000;
+    const T0: u64 = 1_744_453_200_000; // 2025-04-12 10:20 UTC
+
+    fn event(kind: SensorKind, readings: u32, duration_ms: u64, peak: Peak) -> ExcursionEvent {
+        ExcursionEvent {
+            lot: LotId {
+                source: PublicKey([7; 32]),
+                code: "QDH-0403".into(),
+            },
+            kind,
+            start: T0,
+            end: T0 + duration_ms,
+            duration_ms,
+            peak,
+            readings,
+            records: vec![Hash([1; 32])],
+        }
+    }
+
+    #[test]
+    fn an_excursion_event_is_one_line_in_human_units() {
+        let e = event(
+            SensorKind::Temperature,
+            5,
+            40 * MIN,
+            Peak {
+                value: 12_420,
+                min: 0,
+                max: 8_000,
+            },
+        );
+        assert_eq!(
+            excursion_event(&e),
+            "temperature excursion on QDH-0403: 40 min from 2025-04-12 10:20 UTC to 11:00, \
+             peak 12.4 °C (allowed 0–8 °C), 5 readings"
+        );
+        let h = event(
+            SensorKind::Humidity,
+            1,
+            0,
+            Peak {
+                value: 85_000,
+                min: 50_000,
+                max: 70_000,
+            },
+        );
+        assert_eq!(
+            excursion_event(&h),
+            "humidity excursion on QDH-0403: at 2025-04-12 10:20 UTC, \
+             peak 85.0 %RH (allowed 50–70 %RH), 1 reading"
+        );
+    }
+
+    #[test]
+    fn one_decimal_rounds_half_away_from_zero() {
+        assert_eq!(one_decimal(12_449), "12.4");
+        assert_eq!(one_decimal(12_450), "12.5");
+        assert_eq!(one_decimal(-1_550), "-1.6");
+        assert_eq!(one_decimal(-40), "0.0");
+        assert_eq!(one_decimal(8_000), "8.0");
+    }
 }

@@ -31,6 +31,8 @@
 //! - [`product`]: GS1 prefix rights, lots by GTIN, one lot per (GTIN, lot).
 //! - [`overlay`]: recalls, revocations, equivocations, failed inspections.
 //! - [`query`]: lineage, downstream closure and traces over any [`graph::Graph`].
+//! - [`excursion`]: out-of-range sensor readings grouped into excursion
+//!   events (one lot and sensor kind, start, end, duration, peak).
 //! - [`verdict`]: the one answer a shopper needs about a lot (recalled,
 //!   failed test, excursion, certificate, clean).
 //! - [`reach`]: what a recall must reach: holders and goods in transit.
@@ -54,6 +56,7 @@ mod digest;
 pub mod encoding;
 pub mod error;
 pub mod event;
+pub mod excursion;
 pub mod genesis;
 pub mod graph;
 pub mod gs1;

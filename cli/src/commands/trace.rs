@@ -1,6 +1,7 @@
 //! `terroir trace LOT`: a lot's journey as a timeline.
 
 use anyhow::{bail, Result};
+use ledger_core::excursion::excursion_events;
 use ledger_core::reach::{self, Reach, ReachedLot};
 use ledger_core::verdict;
 use ledger_core::LotId;
@@ -125,6 +126,7 @@ pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
         let mut v = serde_json::to_value(&trace)?;
         if let Some(obj) = v.as_object_mut() {
             obj.insert("verdict".into(), json!(verdict));
+            obj.insert("excursions".into(), json!(excursion_events(&trace)));
         }
         if let (Some(r), Some(obj)) = (&reach, v.as_object_mut()) {
             let downstream = r.downstream.iter().map(entry).collect::<Result<Vec<_>>>()?;

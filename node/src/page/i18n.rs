@@ -8,6 +8,7 @@
 //! not a blank.
 
 use ledger_core::event::{thousandths, SensorKind};
+use ledger_core::excursion::ExcursionEvent;
 use ledger_core::{EventKind, Genesis, Quantity, Role, Unit};
 
 /// A language the page speaks.
@@ -230,6 +231,58 @@ impl Lang {
             SensorKind::Humidity => self.tr("湿度", "humidity"),
         }
     }
+
+    /// One excursion event as one line: `Temperature excursion: 40 min
+    /// from 12 Apr 2025, 10:20 to 11:00, peak 12.4 °C (allowed 0–8 °C), 5
+    /// readings` / `温度超标：持续 40 分钟（2025年4月12日 10:20 至
+    /// 11:00），峰值 12.4 °C（允许 0–8 °C），共 5 次读数`. The end shows
+    /// only its clock time on the start's date.
+    pub fn excursion(self, e: &ExcursionEvent, genesis: &Genesis) -> String {
+        let what = match e.kind {
+            SensorKind::Temperature => self.tr("温度超标", "Temperature excursion"),
+            SensorKind::Humidity => self.tr("湿度超标", "Humidity excursion"),
+        };
+        let start = self.datetime(e.start, genesis);
+        let end = if self.date(e.start, genesis) == self.date(e.end, genesis) {
+            self.clock(e.end, genesis)
+        } else {
+            self.datetime(e.end, genesis)
+        };
+        let when = match (self, e.readings > 1) {
+            (Lang::Zh, true) => {
+                format!("持续 {}（{start} 至 {end}）", self.duration(e.duration_ms))
+            }
+            (Lang::En, true) => format!("{} from {start} to {end}", self.duration(e.duration_ms)),
+            (Lang::Zh, false) => start,
+            (Lang::En, false) => format!("at {start}"),
+        };
+        let u = e.kind.unit_symbol();
+        let (peak, min, max) = (
+            one_decimal(e.peak.value),
+            thousandths(e.peak.min),
+            thousandths(e.peak.max),
+        );
+        match self {
+            Lang::Zh => format!(
+                "{what}：{when}，峰值 {peak} {u}（允许 {min}–{max} {u}），共 {} 次读数",
+                e.readings
+            ),
+            Lang::En => format!(
+                "{what}: {when}, peak {peak} {u} (allowed {min}–{max} {u}), {} reading{}",
+                e.readings,
+                if e.readings == 1 { "" } else { "s" }
+            ),
+        }
+    }
+}
+
+/// A value in thousandths with one decimal, rounded half away from zero:
+/// `12.4`, `-1.5`, `8.0`.
+pub fn one_decimal(v: i64) -> String {
+    let tenths = (i128::from(v) + if v < 0 { -50 } else { 50 }) / 100;
+    let sign = if tenths < 0 { "-" } else { "" };
+    let t = tenths.unsigned_abs();
+    format!("{sign}{}.{}", t / 10, t % 10)
 }
 
 const MONTHS: [&str; 12] = [
@@ -329,5 +382,8 @@ mod tests {
         assert_eq!(Lang::Zh.quantity(&q), "47.5 千克");
         assert_eq!(Lang::En.quantity(&q), "47.5 kg");
         assert_eq!(Lang::En.quantity(&Quantity::new(1, Unit::Case)), "1 case");
+        assert_eq!(one_decimal(12_449), "12.4");
+        assert_eq!(one_decimal(-1_550), "-1.6");
+        assert_eq!(one_decimal(8_000), "8.0");
     }
 }

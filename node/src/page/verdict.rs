@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use ledger_core::event::{thousandths, SensorKind};
+use ledger_core::excursion::excursion_events;
 use ledger_core::overlay::Flag;
 use ledger_core::query::Trace;
 use ledger_core::verdict::{CertificateProblem, Finding, Verdict};
@@ -365,23 +366,35 @@ fn finding_line(ctx: &Ctx<'_>, t: &Trace, f: &Finding) -> String {
             esc(test)
         ),
         Finding::Excursion {
+            lot,
             sensor,
             peak,
             min,
             max,
             from,
             ..
-        } => format!(
-            "{}{} {}{}{}–{}{}{}",
-            l.tr("冷链超标：", "Cold chain: "),
-            l.sensor(*sensor),
-            i18n::measure(*peak, *sensor),
-            l.tr("（允许 ", " (allowed "),
-            thousandths(*min),
-            i18n::measure(*max, *sensor),
-            l.tr("），", "), "),
-            l.datetime(*from, g)
-        ),
+        } => {
+            // The same run as an excursion event: its length, peak and
+            // number of readings on one line.
+            let events = excursion_events(t);
+            match events
+                .iter()
+                .find(|e| e.lot == *lot && e.kind == *sensor && e.start == *from)
+            {
+                Some(e) => l.excursion(e, g),
+                None => format!(
+                    "{}{} {}{}{}–{}{}{}",
+                    l.tr("冷链超标：", "Cold chain: "),
+                    l.sensor(*sensor),
+                    i18n::measure(*peak, *sensor),
+                    l.tr("（允许 ", " (allowed "),
+                    thousandths(*min),
+                    i18n::measure(*max, *sensor),
+                    l.tr("），", "), "),
+                    l.datetime(*from, g)
+                ),
+            }
+        }
         Finding::Certificate {
             claim,
             problem,
@@ -400,5 +413,122 @@ fn finding_line(ctx: &Ctx<'_>, t: &Trace, f: &Finding) -> String {
                 .unwrap_or_default()
         ),
         Finding::Clean => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ledger_core::event::{Event, Location, LotId, Product, Reading, Verdict as Outcome};
+    use ledger_core::hash::Hash;
+    use ledger_core::key::PublicKey;
+    use ledger_core::query::{TraceEvent, Warning};
+    use ledger_core::verdict::verdict;
+    use ledger_core::workload::{generate, Shape};
+
+    const MIN: u64 = 60_000;
+    const T0: u64 = 1_744_453_200_000; // 2025-04-12 10:20 UTC
+
+    fn lot() -> LotId {
+        LotId {
+            source: PublicKey([7; 32]),
+            code: "QDH-0403".into(),
+        }
+    }
+
+    fn ev(n: u8, time: u64, event: Event) -> TraceEvent {
+        TraceEvent {
+            hash: Hash([n; 32]),
+            author: PublicKey([n; 32]),
+            signer: None,
+            seq: 0,
+            time,
+            event,
+            flags: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn an_excursion_of_several_readings_is_one_line() {
+        let genesis = generate(Shape::for_records(10)).genesis;
+        let reading = |i: u64, value| Reading {
+            time: T0 + i * 10 * MIN,
+            kind: SensorKind::Temperature,
+            value,
+            min: 0,
+            max: 8_000,
+        };
+        let observe = ev(
+            1,
+            T0,
+            Event::Observe {
+                lot: lot(),
+                location: Location {
+                    description: "reefer".into(),
+                    gln: None,
+                },
+                readings: [8_600, 12_400, 11_000, 10_100, 9_000, 7_000]
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, v)| reading(i as u64, v))
+                    .collect(),
+            },
+        );
+        // A failed test comes first, so the excursion is in the "also" list.
+        let test = ev(
+            2,
+            T0 + 60 * MIN,
+            Event::Inspect {
+                lot: lot(),
+                test: "residue".into(),
+                verdict: Outcome::Fail,
+                notes: String::new(),
+                reference: None,
+            },
+        );
+        let warnings = vec![Warning::FailedInspection {
+            lot: lot(),
+            record: test.hash,
+            test: "residue".into(),
+        }];
+        let t = Trace {
+            lot: lot(),
+            product: Some(Product {
+                description: "tea".into(),
+                gtin: None,
+            }),
+            events: vec![observe, test],
+            upstream: Vec::new(),
+            downstream: Vec::new(),
+            certifications: Vec::new(),
+            warnings,
+        };
+        let v = verdict(&t, &genesis, T0 + 120 * MIN);
+        for (lang, line, count) in [
+            (Lang::En, "Temperature excursion: ", "5 readings"),
+            (Lang::Zh, "温度超标：", "共 5 次读数"),
+        ] {
+            let ctx = Ctx {
+                genesis: &genesis,
+                network: genesis.id(),
+                lang,
+                now: T0 + 120 * MIN,
+                path: "/",
+            };
+            let h = verdict_box(&ctx, &t, &v);
+            assert_eq!(h.matches(line).count(), 1, "{h}");
+            assert!(h.contains(count), "{h}");
+            assert!(h.contains("12.4 °C"), "{h}");
+            assert!(!h.contains("12400"), "{h}");
+        }
+        let ctx = Ctx {
+            genesis: &genesis,
+            network: genesis.id(),
+            lang: Lang::En,
+            now: T0,
+            path: "/",
+        };
+        let h = verdict_box(&ctx, &t, &v);
+        assert!(h.contains("40 min from "), "{h}");
     }
 }
