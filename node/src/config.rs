@@ -275,8 +275,13 @@ impl Config {
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading config {}", path.display()))?;
-        let mut cfg: Config =
-            toml::from_str(&text).with_context(|| format!("parsing config {}", path.display()))?;
+        let mut cfg: Config = toml::from_str(&text).map_err(|e| {
+            ConfigError::new(
+                path,
+                e.span().map(|span| line_col(&text, span.start)),
+                e.message(),
+            )
+        })?;
         let base = path.parent().unwrap_or(Path::new("."));
         if cfg.data_dir.is_relative() {
             cfg.data_dir = base.join(&cfg.data_dir);
@@ -296,6 +301,18 @@ impl Config {
     /// TOML text of this configuration.
     pub fn to_toml(&self) -> anyhow::Result<String> {
         toml::to_string_pretty(self).context("serializing config")
+    }
+
+    /// [`Config::settings`], its error a [`ConfigError`] naming `path`
+    /// (the file this configuration was loaded from) and, when the
+    /// setting at fault is written there, its line.
+    pub fn settings_of(&self, path: &Path) -> anyhow::Result<Settings> {
+        self.settings().map_err(|e| {
+            let message = format!("{e:#}");
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            let at = setting_names(&message).find_map(|(table, key)| locate(&text, table, key));
+            ConfigError::new(path, at, &message).into()
+        })
     }
 
     /// Parses addresses and checks limits.
@@ -437,6 +454,89 @@ impl Config {
     }
 }
 
+/// An error in a configuration file, shown on one line as
+/// `FILE:LINE:COL: MESSAGE` (`FILE: MESSAGE` when no place is known).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file.
+    pub path: PathBuf,
+    /// Line and column (from 1) of the fault, when known.
+    pub at: Option<(usize, usize)>,
+    /// What is wrong, on one line.
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(path: &Path, at: Option<(usize, usize)>, message: &str) -> Self {
+        ConfigError {
+            path: path.to_owned(),
+            at,
+            message: message.split_whitespace().collect::<Vec<_>>().join(" "),
+        }
+    }
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.at {
+            Some((line, col)) => {
+                write!(f, "{}:{line}:{col}: {}", self.path.display(), self.message)
+            }
+            None => write!(f, "{}: {}", self.path.display(), self.message),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Line and column (from 1, the column in characters) of byte `offset`.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[start..].chars().count() + 1)
+}
+
+/// The settings an error message names: `table.key` (e.g.
+/// `limits.max_strikes`), or a top-level key it starts with.
+fn setting_names(message: &str) -> impl Iterator<Item = (&str, &str)> {
+    let first = message
+        .split_whitespace()
+        .next()
+        .filter(|w| matches!(*w, "listen" | "bootstrap"))
+        .map(|w| ("", w));
+    let dotted = message
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+        .filter_map(|w| w.trim_end_matches('.').split_once('.'))
+        .filter(|(t, k)| !t.is_empty() && !k.is_empty() && !k.contains('.'));
+    dotted.chain(first)
+}
+
+/// Where `key` of table `table` (`""`: the top level) is set in `text`.
+fn locate(text: &str, table: &str, key: &str) -> Option<(usize, usize)> {
+    let mut current = "";
+    let dotted = format!("{table}.{key}");
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if let Some(header) = trimmed.strip_prefix('[') {
+            current = header.split(']').next().unwrap_or("").trim();
+            continue;
+        }
+        let Some((name, _)) = trimmed.split_once('=') else {
+            continue;
+        };
+        let name = name.trim();
+        if (current == table && name == key) || (current.is_empty() && name == dotted) {
+            return Some((i + 1, line.len() - trimmed.len() + 1));
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -476,5 +576,23 @@ mod tests {
         assert!(e.to_string().contains("limits.pending_ttl_ms"), "{e}");
         let e = with(|l| l.max_park_ahead_ms = l.pending_ttl_ms + 1).unwrap_err();
         assert!(e.to_string().contains("limits.max_park_ahead_ms"), "{e}");
+    }
+
+    #[test]
+    fn config_errors_name_their_line() {
+        assert_eq!(line_col("a = 1\nbb = 2\n", 8), (2, 3));
+        assert_eq!(line_col("", 5), (1, 1));
+        let text = "data_dir = \"d\"\n[limits]\n  max_strikes = 0\n";
+        assert_eq!(locate(text, "limits", "max_strikes"), Some((3, 3)));
+        assert_eq!(locate(text, "", "max_strikes"), None);
+        assert_eq!(
+            locate("limits.ban_ms = 1\n", "limits", "ban_ms"),
+            Some((1, 1))
+        );
+        let names: Vec<_> =
+            setting_names("limits.max_peers must be at least limits.target_peers").collect();
+        assert_eq!(names, [("limits", "max_peers"), ("limits", "target_peers")]);
+        let e = ConfigError::new(Path::new("t.toml"), Some((2, 5)), "bad\n  thing");
+        assert_eq!(e.to_string(), "t.toml:2:5: bad thing");
     }
 }

@@ -2,17 +2,24 @@
 //!
 //! - `terroird init --genesis FILE --data DIR` founds a node's data
 //!   directory and writes `DIR/terroird.toml`.
-//! - `terroird run --config FILE` runs the node until SIGINT or SIGTERM
-//!   (exit 0), or until its ledger thread dies (exit 70, see
-//!   `LedgerDied`). Errors that stop it from starting exit 1.
+//! - `terroird run --config FILE` (or `--data DIR`, which reads
+//!   `DIR/terroird.toml`) runs the node until SIGINT or SIGTERM (exit 0),
+//!   or until its ledger thread dies (exit 70, see `LedgerDied`). `--http`
+//!   and `--listen` override the config's addresses. Errors that stop it
+//!   from starting exit 1; a config error prints one line,
+//!   `error: FILE:LINE:COL: MESSAGE`.
 //! - `terroird token --file FILE NAME` makes a submit token, prints it once
 //!   and appends its hash to FILE (see `submit_tokens` in the config).
 
+use std::io::IsTerminal;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use libp2p::Multiaddr;
+use terroir_node::config::ConfigError;
 use terroir_node::ledger_task::{panic_text, LedgerDied};
 use terroir_node::Config;
 
@@ -41,10 +48,22 @@ enum Command {
         data: PathBuf,
     },
     /// Run the node.
+    #[command(group(clap::ArgGroup::new("source").required(true).args(["config", "data"])))]
     Run {
         /// The configuration file (TOML).
         #[arg(long)]
-        config: PathBuf,
+        config: Option<PathBuf>,
+        /// A data directory made by `terroird init`: reads its
+        /// terroird.toml (instead of --config).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// HTTP API bind address, instead of the config's `http`.
+        #[arg(long, value_name = "ADDR")]
+        http: Option<SocketAddr>,
+        /// libp2p listen address, instead of the config's `listen`
+        /// (repeat for several).
+        #[arg(long, value_name = "MULTIADDR")]
+        listen: Vec<Multiaddr>,
     },
     /// Make a token for `POST /records`: prints it once, and appends its
     /// name and hash to FILE (the file `submit_tokens` names). The node
@@ -68,6 +87,9 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,libp2p_kad=error")),
         )
         .with_writer(std::io::stderr)
+        // Colours only for a person at a terminal: a log file or journal
+        // gets plain text.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     log_panics();
     match real_main(Cli::parse()) {
@@ -82,7 +104,10 @@ fn main() -> ExitCode {
                 ExitCode::from(LedgerDied::EXIT_CODE)
             }
             None => {
-                eprintln!("terroird: {e:#}");
+                match e.downcast_ref::<ConfigError>() {
+                    Some(config) => eprintln!("error: {config}"),
+                    None => eprintln!("terroird: {e:#}"),
+                }
                 ExitCode::FAILURE
             }
         },
@@ -145,8 +170,25 @@ fn real_main(cli: Cli) -> anyhow::Result<()> {
             println!("{token}");
             Ok(())
         }
-        Command::Run { config } => {
-            let settings = Config::load(&config)?.settings()?;
+        Command::Run {
+            config,
+            data,
+            http,
+            listen,
+        } => {
+            let path = match (config, data) {
+                (Some(config), _) => config,
+                (None, Some(data)) => data.join("terroird.toml"),
+                (None, None) => anyhow::bail!("run needs --config FILE or --data DIR"),
+            };
+            let mut cfg = Config::load(&path)?;
+            if let Some(http) = http {
+                cfg.http = http;
+            }
+            if !listen.is_empty() {
+                cfg.listen = listen.iter().map(ToString::to_string).collect();
+            }
+            let settings = cfg.settings_of(&path)?;
             let rt = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
             rt.block_on(terroir_node::run(settings, shutdown_signal()))
         }

@@ -8,7 +8,10 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{http, init_data_dir, loopback_config, run_binary, workload, write_genesis, DEADLINE};
+use common::{
+    free_loopback_port, http, init_data_dir, loopback_config, run_binary, send_signal, wait_exit,
+    wait_serving, workload, write_genesis, DEADLINE,
+};
 use terroir_node::ledger_task::{LedgerDied, LedgerHandle};
 use terroir_node::Node;
 
@@ -113,6 +116,116 @@ fn run_with_a_missing_config_fails_in_one_line() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.starts_with("terroird: reading config"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+/// `terroird run --data DIR` reads `DIR/terroird.toml` (as `init` wrote
+/// it); `--http` and `--listen` override its addresses. Its log, written
+/// to a file (not a terminal), holds no ANSI colour codes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flags_override_the_config_and_logs_to_a_file_are_plain() {
+    let tmp = tempfile::tempdir().unwrap();
+    let w = workload(10);
+    let gpath = write_genesis(tmp.path(), &w.genesis);
+    let data = tmp.path().join("node");
+    init_data_dir(BIN, &gpath, &data);
+    // The config's own HTTP port, which the flag must replace.
+    let (_, config_addr) = loopback_config(&data);
+    let http_port = free_loopback_port();
+    let p2p_port = free_loopback_port();
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], http_port));
+    let log_path = tmp.path().join("terroird.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child = common::Running(
+        Command::new(BIN)
+            .arg("run")
+            .arg("--data")
+            .arg(&data)
+            .args(["--http", &addr.to_string()])
+            .args(["--listen", &format!("/ip4/127.0.0.1/tcp/{p2p_port}")])
+            .env_remove("NO_COLOR")
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    );
+    let status = wait_serving(&mut child.0, addr).await;
+    assert_eq!(
+        status["network_id"].as_str().unwrap(),
+        w.genesis.id().to_hex()
+    );
+    assert!(
+        tokio::net::TcpStream::connect(config_addr).await.is_err(),
+        "the config's HTTP address is served too"
+    );
+    assert!(
+        tokio::net::TcpStream::connect(("127.0.0.1", p2p_port))
+            .await
+            .is_ok(),
+        "libp2p does not listen on the --listen address"
+    );
+    send_signal(child.0.id(), "-TERM");
+    let exit = wait_exit(&mut child.0).await;
+    assert!(exit.success(), "terroird exited with {exit}");
+    let text = std::fs::read(&log_path).unwrap();
+    let shown = String::from_utf8_lossy(&text);
+    assert!(shown.contains("HTTP API listening"), "{shown}");
+    assert!(shown.contains(&format!("tcp/{p2p_port}")), "{shown}");
+    assert!(!text.contains(&0x1b), "ANSI escapes in the log: {shown:?}");
+}
+
+/// Runs `terroird run --config` on a config file with `text` (after the
+/// data dir and genesis lines); returns its stderr, checking it failed.
+fn run_config_text(dir: &std::path::Path, name: &str, text: &str) -> (std::path::PathBuf, String) {
+    let path = dir.join(name);
+    std::fs::write(
+        &path,
+        format!("data_dir = \"d\"\ngenesis = \"g.json\"\n{text}"),
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .arg("run")
+        .arg("--config")
+        .arg(&path)
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        !out.stderr.contains(&0x1b),
+        "ANSI escapes: {:?}",
+        out.stderr
+    );
+    (path, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// A config error (an unknown key, bad TOML, a limit out of range) is
+/// one line: `error: FILE:LINE:COL: MESSAGE`, and the run fails.
+#[test]
+fn config_errors_are_one_line_naming_file_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (name, text, line, words) in [
+        (
+            "unknown.toml",
+            "mdns = true\nbogus_key = 1\n",
+            4,
+            "bogus_key",
+        ),
+        ("syntax.toml", "mdns = true\nhttp = \"127.0.0.1:1\n", 4, ""),
+        (
+            "limit.toml",
+            "[limits]\nsync_interval_ms = 1000\nmax_strikes = 0\n",
+            5,
+            "limits.max_strikes",
+        ),
+    ] {
+        let (path, err) = run_config_text(tmp.path(), name, text);
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(lines.len(), 1, "{name}: {err}");
+        let prefix = format!("error: {}:{line}:", path.display());
+        assert!(lines[0].starts_with(&prefix), "{name}: {err}");
+        assert!(lines[0].contains(words), "{name}: {err}");
+    }
 }
 
 /// Starts a node in process and serves it as `terroird run` does (with

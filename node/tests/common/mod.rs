@@ -392,3 +392,52 @@ pub async fn metric(addr: SocketAddr, name: &str) -> u64 {
         })
         .unwrap_or_else(|| panic!("/metrics has no {name}"))
 }
+
+/// A free loopback TCP port (bound then let go).
+pub fn free_loopback_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits (up to [`DEADLINE`]) until the `terroird` process `child` answers
+/// `/status` at `addr`; returns the status. Fails the test if it exits.
+pub async fn wait_serving(child: &mut std::process::Child, addr: SocketAddr) -> Value {
+    let start = Instant::now();
+    loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            panic!("terroird exited while starting: {exit}");
+        }
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            let (code, body) = http(addr, "GET", "/status", None).await;
+            if code == 200 {
+                return serde_json::from_slice(&body).unwrap();
+            }
+        }
+        assert!(start.elapsed() < DEADLINE, "terroird did not start");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Sends `signal` (e.g. `-TERM`, `-STOP`) to process `pid`.
+pub fn send_signal(pid: u32, signal: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success(), "kill {signal} {pid} failed");
+}
+
+/// Waits (up to [`DEADLINE`]) for `child` to exit; returns its status.
+pub async fn wait_exit(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        assert!(start.elapsed() < DEADLINE, "terroird did not stop");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
