@@ -63,6 +63,14 @@ pub(crate) trait Backend {
     fn lots_with_code(&self, code: &str) -> Result<Vec<LotId>>;
     /// A record by hash.
     fn record(&self, hash: &Hash) -> Result<Option<SignedRecord>>;
+    /// The hashes of the stored records whose hex starts with `prefix`
+    /// (lower-case hex, shorter than 64), at most `limit` of them.
+    fn records_with_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<Hash>>;
+    /// The codes of every lot created so far, for "did you mean"; empty
+    /// where reading them all would be costly (a node).
+    fn lot_codes(&self) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
     /// The record that created `lot`.
     fn creation(&self, lot: &LotId) -> Result<Hash>;
     /// The lot's trace, `None` when no record creates it.
@@ -111,6 +119,39 @@ impl Backend for LocalLedger {
 
     fn record(&self, hash: &Hash) -> Result<Option<SignedRecord>> {
         Ok(Graph::record(self, hash)?)
+    }
+
+    fn records_with_prefix(&self, prefix: &str, limit: usize) -> Result<Vec<Hash>> {
+        let mut hits = Vec::new();
+        for (author, _, _) in self.heads()? {
+            for (_, h) in Graph::chain(self, &author)? {
+                if h.to_hex().starts_with(prefix) && !hits.contains(&h) {
+                    hits.push(h);
+                    if hits.len() >= limit {
+                        return Ok(hits);
+                    }
+                }
+            }
+        }
+        Ok(hits)
+    }
+
+    fn lot_codes(&self) -> Result<Vec<String>> {
+        let mut codes = Vec::new();
+        // Transforms are not indexed by kind: walk every chain (this runs
+        // only on the way to an error message).
+        for (author, _, _) in self.heads()? {
+            for (_, h) in Graph::chain(self, &author)? {
+                if let Some(r) = Graph::record(self, &h)? {
+                    for (code, _, _) in r.record.event.created_lots() {
+                        if !codes.iter().any(|c| c == code) {
+                            codes.push(code.to_owned());
+                        }
+                    }
+                }
+            }
+        }
+        Ok(codes)
     }
 
     fn creation(&self, lot: &LotId) -> Result<Hash> {
@@ -178,6 +219,29 @@ impl Backend for LocalLedger {
                 Submitted::NotStored("the record waited too long in the pending pool".to_owned())
             }
         })
+    }
+}
+
+/// Finds the record a hash or hash prefix names: a full hash as is; a
+/// prefix of 8 or more hex characters when exactly one stored record
+/// starts with it.
+pub(crate) fn resolve_hash(ledger: &dyn Backend, given: &crate::parse::HashPrefix) -> Result<Hash> {
+    if let Some(full) = given.full() {
+        return Ok(full);
+    }
+    let prefix = given.as_str();
+    let hits = ledger.records_with_prefix(prefix, 4)?;
+    match hits.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(anyhow!("no record starting {prefix} in {}", ledger.place())),
+        many => {
+            let shown: Vec<String> = many.iter().take(3).map(Hash::to_hex).collect();
+            let more = if many.len() > 3 { ", …" } else { "" };
+            Err(anyhow!(
+                "hash prefix {prefix} is ambiguous: it starts {}{more}; give more digits",
+                shown.join(", ")
+            ))
+        }
     }
 }
 

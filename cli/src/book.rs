@@ -101,6 +101,13 @@ impl Book {
             return Ok(keyfile::read_public(Path::new(w))?.public);
         }
         let known: Vec<&str> = self.entries.iter().map(|p| p.name.as_str()).collect();
+        if let Some(near) = crate::parse::closest(w, known.iter().copied()) {
+            bail!(
+                "unknown participant {w:?}: not a key, a key file, or a name in {}; \
+                 did you mean {near:?}?",
+                self.place
+            );
+        }
         bail!(
             "unknown participant {w:?}: not a key, a key file, or a name in {} (known: {})",
             self.place,

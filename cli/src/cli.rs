@@ -7,9 +7,52 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::commands::{
-    audit, bundle, checkpoint, demo, enroll, export, genesis, holdings, import, init, key,
-    participants, prefix, qr, record, revoke, rotate_key, status, trace, verify,
+    audit, bundle, checkpoint, completions, demo, enroll, export, genesis, holdings, import, init,
+    key, participants, prefix, qr, record, revoke, rotate_key, status, trace, verify,
 };
+
+/// The command line with the global options shown once: `terroir --help`
+/// lists them, each subcommand's help names only its own options and
+/// points there.
+pub(crate) fn command() -> clap::Command {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    // Each subcommand gets hidden copies of the global options; clap then
+    // does not propagate the visible ones (it skips ids already there), and
+    // the values still reach the top as global values do.
+    let globals: Vec<clap::Arg> = cmd
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .map(|a| a.clone().hide(true))
+        .collect();
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .collect();
+    names.into_iter().fold(cmd, |cmd, name| {
+        cmd.mut_subcommand(name, |sub| hide_globals(sub, &globals))
+    })
+}
+
+fn hide_globals(cmd: clap::Command, globals: &[clap::Arg]) -> clap::Command {
+    let note = "Global options (--ledger, --node, --json, --quiet …): see `terroir --help`.";
+    let after = match cmd.get_after_help() {
+        Some(text) => format!("{text}\n\n{note}"),
+        None => note.to_owned(),
+    };
+    let mut cmd = cmd.after_help(after);
+    for a in globals {
+        if cmd.get_arguments().all(|have| have.get_id() != a.get_id()) {
+            cmd = cmd.arg(a.clone());
+        }
+    }
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .collect();
+    names.into_iter().fold(cmd, |cmd, name| {
+        cmd.mut_subcommand(name, |sub| hide_globals(sub, globals))
+    })
+}
 
 /// Terroir: sign, trace and verify the farm-to-fork journey of agricultural lots.
 #[derive(Debug, Parser)]
@@ -77,6 +120,10 @@ pub(crate) enum Command {
     /// Show the network's genesis document and id.
     Genesis(genesis::Args),
     /// Summarise the ledger: network, records, participants, state digest.
+    #[command(after_help = "Examples:
+  terroir status
+  terroir --json status
+  terroir --node http://127.0.0.1:8080 status")]
     Status(status::Args),
     /// List the address book: every enrolled participant.
     Participants(participants::Args),
@@ -96,13 +143,27 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Record(record::Command),
     /// Show a lot's journey.
+    #[command(after_help = "Examples:
+  terroir trace QDH-PACK-0404
+  terroir trace QDH-JK-0401 --downstream
+  terroir --json trace QDH-PACK-0404")]
     Trace(trace::Args),
     /// Export a lot's self-contained trace bundle.
+    #[command(after_help = "Examples:
+  terroir bundle QDH-PACK-0404 --out QDH-PACK-0404.bundle
+  terroir verify QDH-PACK-0404.bundle --network genesis.json")]
     Bundle(bundle::Args),
     /// Verify a trace bundle offline (with --node, its lots' status also
     /// against the node's latest checkpoint).
+    #[command(after_help = "Examples:
+  terroir verify QDH-PACK-0404.bundle --network genesis.json
+  terroir verify QDH-PACK-0404.bundle --network NETWORK_ID --strict")]
     Verify(verify::Args),
     /// Make the QR code (GS1 Digital Link) for a lot.
+    #[command(after_help = "Examples:
+  terroir qr QDH-PACK-0404 --out pack.png
+  terroir qr QDH-PACK-0404 --terminal
+  terroir qr QDH-PACK-0404 --out pack.svg --base-url https://id.example.org")]
     Qr(qr::Args),
     /// Re-verify the whole local ledger.
     Audit(audit::Args),
@@ -117,4 +178,6 @@ pub(crate) enum Command {
     /// Show the authorities' checkpoints and check that one extends another.
     #[command(subcommand)]
     Checkpoint(checkpoint::Command),
+    /// Print the shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(completions::Args),
 }

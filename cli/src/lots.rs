@@ -31,7 +31,11 @@ pub(crate) fn resolve(ledger: &dyn Backend, book: &Book, spec: &str) -> Result<L
     if let Some((code, source)) = spec.rsplit_once('@') {
         let lots = ledger.lots_with_code(code)?;
         if lots.is_empty() {
-            bail!("no lot {code:?} in {}", ledger.place());
+            bail!(
+                "no lot {code:?} in {}{}",
+                ledger.place(),
+                suggest(ledger, code)
+            );
         }
         let src = book.resolve(source)?;
         if let Some(l) = lots.into_iter().find(|l| l.source == src) {
@@ -39,7 +43,20 @@ pub(crate) fn resolve(ledger: &dyn Backend, book: &Book, spec: &str) -> Result<L
         }
         bail!("{} created no lot {code:?}", book.name(&src));
     }
-    bail!("no lot {spec:?} in {}", ledger.place())
+    bail!(
+        "no lot {spec:?} in {}{}",
+        ledger.place(),
+        suggest(ledger, spec)
+    )
+}
+
+/// `; did you mean "CODE"?` for the known lot code nearest `spec`, or
+/// nothing.
+fn suggest(ledger: &dyn Backend, spec: &str) -> String {
+    let codes = ledger.lot_codes().unwrap_or_default();
+    crate::parse::closest(spec, codes.iter().map(String::as_str))
+        .map(|c| format!("; did you mean {c:?}?"))
+        .unwrap_or_default()
 }
 
 /// The record that created `lot` (its harvest or transform).

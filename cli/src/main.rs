@@ -37,10 +37,11 @@ mod writer;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = match cli::Cli::try_parse() {
+    let parsed = cli::command()
+        .try_get_matches()
+        .and_then(|m| <cli::Cli as clap::FromArgMatches>::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => return clap_failure(&e),
     };
@@ -82,7 +83,10 @@ fn clap_failure(e: &clap::Error) -> ExitCode {
                 .take_while(|l| !l.trim().is_empty())
                 .map(str::trim)
                 .collect();
-            let line = message.join(" ");
+            let mut line = message.join(" ");
+            if let Some(hint) = did_you_mean(e) {
+                line.push_str(&format!("; did you mean {hint}?"));
+            }
             if line.starts_with("error:") {
                 eprintln!("{line}");
             } else {
@@ -91,4 +95,49 @@ fn clap_failure(e: &clap::Error) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// clap's own suggestion for a mistyped subcommand or flag, or failing
+/// that the closest long flag of the subcommand that was typed (an
+/// abbreviation such as `--qty` for `--quantity` counts as close).
+fn did_you_mean(e: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue};
+    for kind in [ContextKind::SuggestedSubcommand, ContextKind::SuggestedArg] {
+        match e.get(kind) {
+            Some(ContextValue::String(s)) => return Some(format!("'{s}'")),
+            Some(ContextValue::Strings(v)) if !v.is_empty() => {
+                return Some(
+                    v.iter()
+                        .map(|s| format!("'{s}'"))
+                        .collect::<Vec<_>>()
+                        .join(" or "),
+                )
+            }
+            _ => {}
+        }
+    }
+    if e.kind() != clap::error::ErrorKind::UnknownArgument {
+        return None;
+    }
+    let Some(ContextValue::String(bad)) = e.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let typed = bad.strip_prefix("--")?.split('=').next()?.to_owned();
+    // The subcommand the flag was given to: follow the words on the line.
+    let mut cmd = <cli::Cli as clap::CommandFactory>::command();
+    for word in std::env::args().skip(1) {
+        if word.starts_with('-') {
+            continue;
+        }
+        match cmd.find_subcommand(&word) {
+            Some(sub) => cmd = sub.clone(),
+            None => continue,
+        }
+    }
+    let longs: Vec<String> = cmd
+        .get_arguments()
+        .filter(|a| !a.is_hide_set())
+        .filter_map(|a| a.get_long().map(str::to_owned))
+        .collect();
+    parse::closest(&typed, longs.iter().map(String::as_str)).map(|l| format!("'--{l}'"))
 }

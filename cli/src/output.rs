@@ -46,6 +46,23 @@ pub(crate) const BAD: Style = AnsiColor::Red.on_default().bold();
 pub(crate) const WARN: Style = AnsiColor::Yellow.on_default().bold();
 pub(crate) const KEY: Style = AnsiColor::Cyan.on_default();
 
+/// How many terminal columns `text` takes: CJK characters take two, so
+/// tables of names in any script line up.
+pub(crate) fn width(text: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(text)
+}
+
+/// `text` padded with spaces to `columns` terminal columns (by display
+/// width, not by characters; never cut).
+pub(crate) fn pad(text: &str, columns: usize) -> String {
+    let mut s = text.to_owned();
+    s.extend(std::iter::repeat_n(
+        ' ',
+        columns.saturating_sub(width(text)),
+    ));
+    s
+}
+
 /// Writes one line to stdout, ignoring a closed pipe (`terroir … | head`).
 pub(crate) fn line(text: &str) {
     use std::io::Write;

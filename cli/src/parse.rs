@@ -223,9 +223,34 @@ pub(crate) fn verdict(s: &str) -> Result<Verdict, String> {
     }
 }
 
-/// A record hash: 64 hex characters.
-pub(crate) fn hash(s: &str) -> Result<Hash, String> {
-    Hash::from_hex(s).map_err(|_| format!("{s:?} is not a record hash (64 hex characters)"))
+/// A record hash or an unambiguous prefix of one (8 to 64 hex
+/// characters), resolved against the ledger by
+/// [`crate::backend::resolve_hash`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct HashPrefix(String);
+
+impl HashPrefix {
+    /// The lower-case hex given.
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The hash, when all 64 characters were given.
+    pub(crate) fn full(&self) -> Option<Hash> {
+        Hash::from_hex(&self.0).ok()
+    }
+}
+
+/// A record hash, or a prefix of 8 or more hex characters (as `terroir`
+/// prints them).
+pub(crate) fn hash_prefix(s: &str) -> Result<HashPrefix, String> {
+    let t = s.trim().to_lowercase();
+    if t.len() < 8 || t.len() > 64 || !t.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(format!(
+            "{s:?} is not a record hash (64 hex characters, or a prefix of 8 or more)"
+        ));
+    }
+    Ok(HashPrefix(t))
 }
 
 /// A decimal such as `4.2`, `-18.5`, `9.6°C`, `65%` in thousandths.
@@ -367,6 +392,42 @@ pub(crate) fn code_quantity(s: &str) -> Result<(String, Quantity), String> {
     Ok((code.to_owned(), quantity(q)?))
 }
 
+/// The candidate nearest `typed`: an abbreviation of it (its letters in
+/// order, same first letter), or within a small edit distance.
+pub(crate) fn closest<'a>(
+    typed: &str,
+    candidates: impl Iterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let typed_l = typed.to_lowercase();
+    let mut best: Option<(usize, &str)> = None;
+    for c in candidates {
+        let cl = c.to_lowercase();
+        let score = if is_abbreviation(&typed_l, &cl) {
+            0
+        } else {
+            let d = strsim::levenshtein(&typed_l, &cl);
+            let limit = (typed_l.chars().count().max(cl.chars().count()) / 3).max(1);
+            if d > limit {
+                continue;
+            }
+            d
+        };
+        if best.is_none_or(|(b, _)| score < b) {
+            best = Some((score, c));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+/// `qty` abbreviates `quantity`: same first letter, letters in order.
+fn is_abbreviation(short: &str, long: &str) -> bool {
+    if short.len() < 2 || short.len() >= long.len() || short.chars().next() != long.chars().next() {
+        return false;
+    }
+    let mut rest = long.chars();
+    short.chars().all(|c| rest.any(|l| l == c))
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -440,6 +501,28 @@ mod tests {
         assert!(range("8..0").is_err());
         let r = range("0..8").unwrap();
         assert_eq!((r.min, r.max), (0, 8_000));
+    }
+
+    #[test]
+    fn closest_names() {
+        let names = ["quantity", "lot", "product"];
+        assert_eq!(closest("qty", names.into_iter()), Some("quantity"));
+        assert_eq!(closest("prodcut", names.into_iter()), Some("product"));
+        assert_eq!(closest("zebra", names.into_iter()), None);
+        assert_eq!(
+            closest("QDH-JK-0041", ["QDH-JK-0401", "QDH-PACK-0404"].into_iter()),
+            Some("QDH-JK-0401")
+        );
+    }
+
+    #[test]
+    fn hash_prefixes() {
+        assert!(hash_prefix("cb662c94").unwrap().full().is_none());
+        assert!(hash_prefix("CB662C94").is_ok());
+        assert!(hash_prefix("cb662c9").is_err());
+        assert!(hash_prefix("cb662c9z").is_err());
+        assert!(hash_prefix(&"a".repeat(64)).unwrap().full().is_some());
+        assert!(hash_prefix(&"a".repeat(65)).is_err());
     }
 
     #[test]

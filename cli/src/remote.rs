@@ -295,6 +295,14 @@ impl Backend for Node {
         serde_json::from_value(v["lots"].clone()).context("the node's lot list")
     }
 
+    fn records_with_prefix(&self, prefix: &str, _limit: usize) -> Result<Vec<Hash>> {
+        bail!(
+            "hash prefix {prefix} cannot be looked up on {}: give the full 64-character \
+             hash with --node",
+            self.place()
+        )
+    }
+
     fn record(&self, hash: &Hash) -> Result<Option<SignedRecord>> {
         let Some(v) = self.get_json(&format!("/records/{}", hash.to_hex()))? else {
             return Ok(None);

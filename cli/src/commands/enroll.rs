@@ -49,12 +49,14 @@ pub(crate) fn participant_key(spec: &str) -> Result<PublicKey> {
 }
 
 pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
-    let now = parse::now_ms();
     let participant = participant_key(&a.participant)?;
     if let Err(why) = participant.check_strong() {
         bail!("cannot enroll key {}: {why}", participant.short());
     }
     let mut ledger = s.backend()?;
+    // Read the clock only once the ledger is open (and locked), so that a
+    // concurrent signer's record is never later than ours.
+    let now = parse::now_ms();
     let book = Book::load(ledger.as_ref())?;
     if let Some(p) = book.get(&participant) {
         bail!(

@@ -34,12 +34,18 @@ pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
             say!("  nothing");
         }
     }
+    let q_width = held
+        .iter()
+        .map(|(_, q)| crate::output::width(&crate::render::q(q)))
+        .max()
+        .unwrap_or(0)
+        .max(12);
     for (l, q) in &held {
         s.out.quiet(format!("{l} {}", q.amount));
         if s.out.human() {
             say!(
-                "  {:<12} lot {} ({})",
-                crate::render::q(q),
+                "  {} lot {} ({})",
+                crate::output::pad(&crate::render::q(q), q_width),
                 l,
                 book.name(&l.source)
             );

@@ -4,6 +4,7 @@
 pub(crate) mod audit;
 pub(crate) mod bundle;
 pub(crate) mod checkpoint;
+pub(crate) mod completions;
 pub(crate) mod demo;
 pub(crate) mod enroll;
 pub(crate) mod export;
@@ -67,5 +68,6 @@ pub(crate) fn run(s: &Settings, command: Command) -> Result<()> {
         Command::Export(c) => export::run(s, c),
         Command::Import(c) => import::run(s, c),
         Command::Checkpoint(a) => checkpoint::run(s, a),
+        Command::Completions(a) => completions::run(s, a),
     }
 }

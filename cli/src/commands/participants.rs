@@ -26,13 +26,20 @@ pub(crate) fn run(s: &Settings, _a: Args) -> Result<()> {
         })
         .collect();
     s.out.json(&list)?;
+    // Names in any script: columns by display width (CJK takes two).
+    let name_width = book
+        .entries()
+        .iter()
+        .map(|p| crate::output::width(&p.name))
+        .max()
+        .unwrap_or(0);
     for p in book.entries() {
         s.out.quiet(format!("{} {}", p.key, p.name));
         if s.out.human() {
             say!(
                 "{BOLD}{:<10}{BOLD:#} {}  {DIM}{}{DIM:#}",
                 p.role.as_str(),
-                p.name,
+                crate::output::pad(&p.name, name_width),
                 p.key
             );
         }

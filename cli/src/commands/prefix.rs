@@ -59,9 +59,11 @@ fn company_prefix(s: &str) -> Result<String, String> {
 }
 
 pub(crate) fn assign(s: &Settings, a: AssignArgs) -> Result<()> {
-    let now = parse::now_ms();
     let participant = participant_key(&a.participant)?;
     let mut ledger = s.backend()?;
+    // Read the clock only once the ledger is open (and locked), so that a
+    // concurrent signer's record is never later than ours.
+    let now = parse::now_ms();
     let book = Book::load(ledger.as_ref())?;
     let Some(holder) = book.get(&participant) else {
         bail!(
@@ -88,9 +90,11 @@ pub(crate) fn assign(s: &Settings, a: AssignArgs) -> Result<()> {
 }
 
 pub(crate) fn authorise(s: &Settings, a: AuthoriseArgs) -> Result<()> {
-    let now = parse::now_ms();
     let packer = participant_key(&a.packer)?;
     let mut ledger = s.backend()?;
+    // Read the clock only once the ledger is open (and locked), so that a
+    // concurrent signer's record is never later than ours.
+    let now = parse::now_ms();
     let book = Book::load(ledger.as_ref())?;
     if book.get(&packer).is_none() {
         bail!("packer key {} is not enrolled", packer.short());

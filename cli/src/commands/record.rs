@@ -45,6 +45,9 @@ pub(crate) struct Place {
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum Command {
     /// A farm harvests a new lot.
+    #[command(after_help = "Examples:
+  terroir record harvest --key farm.key --lot QDH-JK-0401 --product \"千岛湖茶 fresh leaf\" --quantity 500kg
+  terroir record harvest --key farm.key --lot L-7 --product apples --quantity \"24 case\" --time 2025-04-01")]
     Harvest {
         #[command(flatten)]
         sign: Sign,
@@ -95,6 +98,9 @@ pub(crate) enum Command {
         reference: Option<RefDoc>,
     },
     /// Ship a quantity of a lot you hold to another participant.
+    #[command(after_help = "Examples:
+  terroir record ship --key farm.key --lot QDH-JK-0401 --quantity 500kg --to \"Qiandao Lake Tea Cooperative\"
+  terroir record ship --key coop.key --lot QDH-PACK-0404 --quantity \"24 case\" --to shop.key --ref invoice:2025-0417")]
     Ship {
         #[command(flatten)]
         sign: Sign,
@@ -124,12 +130,16 @@ pub(crate) enum Command {
         reference: Option<RefDoc>,
     },
     /// Acknowledge a shipment addressed to you.
+    #[command(after_help = "Examples:
+  terroir record receive --key coop.key --shipment cb662c94
+  terroir record receive --key coop.key --shipment cb662c94 --quantity 79.5kg")]
     Receive {
         #[command(flatten)]
         sign: Sign,
         /// The ship record's hash (printed by `terroir record ship`).
-        #[arg(long, value_parser = parse::hash)]
-        shipment: Hash,
+        /// (64 hex, or an unambiguous prefix of 8 or more as printed).
+        #[arg(long, value_parser = parse::hash_prefix, value_name = "HASH")]
+        shipment: parse::HashPrefix,
         /// How much arrived (default: all that was shipped).
         #[arg(long, value_parser = parse::quantity, allow_hyphen_values = true)]
         quantity: Option<Quantity>,
@@ -234,8 +244,10 @@ struct Ctx {
 
 impl Ctx {
     fn open(s: &Settings, sign: &Sign) -> Result<Self> {
-        let now = parse::now_ms();
         let ledger = s.backend()?;
+        // The clock is read once the ledger is open (and locked): a
+        // concurrent signer's record is then never later than ours.
+        let now = parse::now_ms();
         let book = Book::load(ledger.as_ref())?;
         let signer = writer::load_signer(ledger.as_ref(), &sign.key)?;
         Ok(Ctx {
@@ -409,7 +421,15 @@ pub(crate) fn run(s: &Settings, c: Command) -> Result<()> {
             place,
             reference,
         } => {
+            if let (Some(url), None) = (&s.node, shipment.full()) {
+                bail!(
+                    "--shipment {} is a hash prefix; with --node {url} give the full \
+                     64-character hash",
+                    shipment.as_str()
+                );
+            }
             let ctx = Ctx::open(s, &sign)?;
+            let shipment = crate::backend::resolve_hash(ctx.ledger.as_ref(), &shipment)?;
             let Some(ship) = ctx.ledger.record(&shipment)? else {
                 bail!("no record {} in {}", shipment.short(), ctx.ledger.place());
             };

@@ -34,8 +34,10 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
-    let now = parse::now_ms();
     let mut ledger = s.backend()?;
+    // Read the clock only once the ledger is open (and locked), so that a
+    // concurrent signer's record is never later than ours.
+    let now = parse::now_ms();
     let book = Book::load(ledger.as_ref())?;
     let key = book.resolve(&a.participant)?;
     let signer = writer::load_signer(ledger.as_ref(), &a.key)?;
