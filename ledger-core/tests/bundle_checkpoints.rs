@@ -6,7 +6,7 @@
 
 use ledger_core::bundle::{self, Bundle, LeafRef};
 use ledger_core::checkpoint::SignedCheckpoint;
-use ledger_core::event::{Event, LotAmount, LotId, NewLot, Product, Role};
+use ledger_core::event::{Event, LotId, Role};
 use ledger_core::ledger::{Applied, Ledger};
 use ledger_core::store::Store;
 use ledger_core::tlog::map::StatusKind;
@@ -14,7 +14,7 @@ use ledger_core::{Hash, SigningKey};
 
 mod common;
 
-use common::{g, place, World};
+use common::World;
 
 /// The time of checkpoint 0 (2025-10-09 16:53 in Shanghai); each later
 /// one is a minute after.
@@ -47,32 +47,7 @@ fn tea_world() -> (World, LotId, LotId) {
             ("鲜生超市", Role::Retailer),
         ],
     );
-    let leaf = w.harvest_lot("鸠坑茶园", "JK-0401", 120_000);
-    let (ship, _) = w.ship_lot("鸠坑茶园", &leaf, 120_000, "合作社");
-    w.receive_lot("合作社", ship, &leaf, 120_000);
-    w.accept(
-        "合作社",
-        vec![],
-        Event::Transform {
-            process: "wither, fix, roll and dry".into(),
-            inputs: vec![LotAmount {
-                lot: leaf.clone(),
-                quantity: g(120_000),
-            }],
-            outputs: vec![NewLot {
-                code: "QDH-0403".into(),
-                product: Product {
-                    description: "千岛湖茶 green tea".into(),
-                    gtin: None,
-                },
-                quantity: g(30_000),
-            }],
-            loss: 90_000,
-            location: place("合作社"),
-            reference: None,
-        },
-    );
-    let tea = w.lot("合作社", "QDH-0403");
+    let (leaf, tea) = w.leaves_to_tea();
     (w, leaf, tea)
 }
 

@@ -183,33 +183,7 @@ fn tea_world() -> World {
 
 /// Leaves → tea at the processor; returns (leaf lot, tea lot).
 fn leaves_to_tea(w: &mut World) -> (LotId, LotId) {
-    let leaf = w.harvest_lot("鸠坑茶园", "JK-0401", 120_000);
-    let (ship, _) = w.ship_lot("鸠坑茶园", &leaf, 120_000, "合作社");
-    w.receive_lot("合作社", ship, &leaf, 120_000);
-    w.accept(
-        "合作社",
-        vec![],
-        Event::Transform {
-            process: "wither, fix, roll and dry".into(),
-            inputs: vec![LotAmount {
-                lot: leaf.clone(),
-                quantity: g(120_000),
-            }],
-            outputs: vec![NewLot {
-                code: "QDH-0403".into(),
-                product: Product {
-                    description: "千岛湖茶 green tea".into(),
-                    gtin: None,
-                },
-                quantity: g(30_000),
-            }],
-            loss: 90_000,
-            location: place("合作社"),
-            reference: None,
-        },
-    );
-    let tea = w.lot("合作社", "QDH-0403");
-    (leaf, tea)
+    w.leaves_to_tea()
 }
 
 /// A recall of the leaves reaches the tea made from them; the map proves

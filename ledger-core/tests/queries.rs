@@ -2,7 +2,7 @@
 //! goods still on the road.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use ledger_core::event::{Event, LotAmount, LotId, NewLot, Product, Role};
+use ledger_core::event::Role;
 use ledger_core::graph::{Graph, MemGraph};
 use ledger_core::reach::{self, Holding};
 
@@ -92,35 +92,7 @@ fn recall_reach_drops_a_shipment_once_received() {
 #[test]
 fn recall_reach_lists_downstream_lots_in_transit() {
     let mut w = World::new();
-    let leaf = w.harvest_lot("鸠坑茶园", "JK-0401", 120_000);
-    let (ship, _) = w.ship_lot("鸠坑茶园", &leaf, 120_000, "合作社");
-    w.receive_lot("合作社", ship, &leaf, 120_000);
-    w.accept(
-        "合作社",
-        vec![],
-        Event::Transform {
-            process: "wither, fix, roll and dry".into(),
-            inputs: vec![LotAmount {
-                lot: leaf.clone(),
-                quantity: g(120_000),
-            }],
-            outputs: vec![NewLot {
-                code: "QDH-0403".into(),
-                product: Product {
-                    description: "千岛湖茶 green tea".into(),
-                    gtin: None,
-                },
-                quantity: g(30_000),
-            }],
-            loss: 90_000,
-            location: place("合作社"),
-            reference: None,
-        },
-    );
-    let tea = LotId {
-        source: w.pk("合作社"),
-        code: "QDH-0403".into(),
-    };
+    let (leaf, tea) = w.leaves_to_tea();
     let (to_shop, _) = w.ship_lot("合作社", &tea, 20_000, "鲜生超市");
 
     let r = reach::recall_reach(&w.ledger, &leaf).unwrap();

@@ -204,4 +204,37 @@ impl World {
             },
         );
     }
+
+    /// The tea world's usual story: 鸠坑茶园 harvests 120 kg of leaves
+    /// (JK-0401), ships them all to 合作社, which receives them and makes
+    /// 30 kg of tea (QDH-0403). Returns (leaves, tea).
+    pub fn leaves_to_tea(&mut self) -> (LotId, LotId) {
+        let leaf = self.harvest_lot("鸠坑茶园", "JK-0401", 120_000);
+        let (ship, _) = self.ship_lot("鸠坑茶园", &leaf, 120_000, "合作社");
+        self.receive_lot("合作社", ship, &leaf, 120_000);
+        self.accept(
+            "合作社",
+            vec![],
+            Event::Transform {
+                process: "wither, fix, roll and dry".into(),
+                inputs: vec![ledger_core::event::LotAmount {
+                    lot: leaf.clone(),
+                    quantity: g(120_000),
+                }],
+                outputs: vec![ledger_core::event::NewLot {
+                    code: "QDH-0403".into(),
+                    product: Product {
+                        description: "千岛湖茶 green tea".into(),
+                        gtin: None,
+                    },
+                    quantity: g(30_000),
+                }],
+                loss: 90_000,
+                location: place("合作社"),
+                reference: None,
+            },
+        );
+        let tea = self.lot("合作社", "QDH-0403");
+        (leaf, tea)
+    }
 }
