@@ -639,6 +639,8 @@ fn regression_observe_own_lot_right_after_harvest() {
         "L1",
         "--temperature",
         "4",
+        "--profile",
+        "chilled",
     ]);
 }
 

@@ -287,3 +287,44 @@ fn participant_names_align_by_display_width() {
         "key columns start at display widths {starts:?}:\n{out}"
     );
 }
+
+/// A temperature needs the goods' profile (or an explicit range): frozen
+/// goods read at −18 °C are no excursion under `--profile frozen`, and
+/// nothing is guessed when neither is given.
+#[test]
+fn temperatures_need_a_profile_or_a_range() {
+    let d = Demo::new();
+    let env = &d.env;
+    let farm = d.key("jiukeng-garden");
+    let observe = |extra: &[&str]| {
+        let mut args = vec![
+            "record",
+            "observe",
+            "--key",
+            farm.as_str(),
+            "--lot",
+            "QDH-JK-0401",
+            "--temperature",
+            "-18",
+        ];
+        args.extend_from_slice(extra);
+        args.iter()
+            .map(|a| (*a).to_owned())
+            .collect::<Vec<String>>()
+    };
+    env.refused(&observe(&[]), "--profile chilled, frozen or ambient");
+    let frozen = env.json(
+        &observe(&["--profile", "frozen"])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    let reading = &frozen["event"]["readings"][0];
+    assert_eq!(reading["min"], -30_000, "{frozen}");
+    assert_eq!(reading["max"], -15_000);
+    assert_eq!(reading["value"], -18_000);
+    env.malformed(
+        &observe(&["--profile", "frozen", "--temperature-range", "0..8"]),
+        "cannot be used with",
+    );
+}

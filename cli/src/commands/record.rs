@@ -159,9 +159,13 @@ pub(crate) enum Command {
         /// A temperature in °C, optionally VALUE@TIME (repeat).
         #[arg(long = "temperature", value_parser = parse::sensor_value, allow_hyphen_values = true)]
         temperatures: Vec<SensorValue>,
-        /// Allowed temperatures, MIN..MAX in °C.
-        #[arg(long, value_parser = parse::range, default_value = "0..8", allow_hyphen_values = true)]
-        temperature_range: Range,
+        /// The goods' temperature profile, which sets the allowed range:
+        /// chilled 0 to 8 °C, frozen −30 to −15 °C, ambient 0 to 30 °C.
+        #[arg(long, value_enum, conflicts_with = "temperature_range")]
+        profile: Option<Profile>,
+        /// Allowed temperatures, MIN..MAX in °C, when no profile fits.
+        #[arg(long, value_parser = parse::range, allow_hyphen_values = true)]
+        temperature_range: Option<Range>,
         /// A relative humidity in %, optionally VALUE@TIME (repeat).
         #[arg(long = "humidity", value_parser = parse::sensor_value)]
         humidities: Vec<SensorValue>,
@@ -294,6 +298,32 @@ impl Ctx {
             event,
         )?;
         writer::report(&s.out, &self.book, &self.signer, &record)
+    }
+}
+
+/// A temperature profile of goods, with its allowed range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Profile {
+    /// Fresh produce, dairy, meat: 0 to 8 °C.
+    Chilled,
+    /// Frozen goods: −30 to −15 °C.
+    Frozen,
+    /// Dry goods such as tea: 0 to 30 °C.
+    Ambient,
+}
+
+impl Profile {
+    /// The allowed range, in thousandths of a °C.
+    fn range(self) -> Range {
+        let (min, max) = match self {
+            Profile::Chilled => (0, 8),
+            Profile::Frozen => (-30, -15),
+            Profile::Ambient => (0, 30),
+        };
+        Range {
+            min: min * 1_000,
+            max: max * 1_000,
+        }
     }
 }
 
@@ -458,11 +488,24 @@ pub(crate) fn run(s: &Settings, c: Command) -> Result<()> {
             sign,
             lot,
             temperatures,
+            profile,
             temperature_range,
             humidities,
             humidity_range,
             place,
         } => {
+            // The allowed range is signed into every reading: a frozen lot
+            // read at −18 °C against a chilled range would carry an
+            // excursion for good, so it is never guessed.
+            let temperature_range = match (profile, temperature_range) {
+                (Some(p), _) => p.range(),
+                (None, Some(r)) => r,
+                (None, None) if temperatures.is_empty() => Profile::Chilled.range(),
+                (None, None) => bail!(
+                    "say what the goods are kept at: --profile chilled, frozen or ambient, or \
+                     --temperature-range MIN..MAX (it is signed into every reading)"
+                ),
+            };
             let ctx = Ctx::open(s, &sign)?;
             let lot = ctx.lot(&lot)?;
             let mut rs = readings(
