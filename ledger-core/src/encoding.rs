@@ -68,6 +68,32 @@ pub enum DecodeError {
     },
 }
 
+/// bincode's reason in plain words (its own `Display` is Rust Debug
+/// output such as `UnexpectedEnd { additional: 8 }`).
+fn explain(e: &bincode::error::DecodeError) -> String {
+    use bincode::error::DecodeError as E;
+    match e {
+        E::UnexpectedEnd { additional } => {
+            format!("it ends too early (at least {additional} more bytes were expected)")
+        }
+        E::LimitExceeded => "a length inside it is larger than the data can hold".into(),
+        E::UnexpectedVariant { found, .. } => format!("it names an unknown kind (number {found})"),
+        E::Utf8 { .. } => "it holds text that is not UTF-8".into(),
+        E::InvalidCharEncoding(_) => "it holds a character that is not valid".into(),
+        E::InvalidBooleanValue(v) => format!("a yes/no byte holds {v}, not 0 or 1"),
+        E::ArrayLengthMismatch { required, found } => {
+            format!("a list holds {found} items where {required} are required")
+        }
+        E::OutsideUsizeRange(n) => format!("a length of {n} is too large"),
+        E::InvalidIntegerType { .. } | E::NonZeroTypeIsZero { .. } => {
+            "a number inside it is not of the expected kind".into()
+        }
+        E::Other(why) => (*why).to_owned(),
+        E::OtherString(why) => why.clone(),
+        _ => "its bytes do not form a valid value".into(),
+    }
+}
+
 /// Decodes one `T` that must fill `bytes` exactly and be canonical.
 ///
 /// `max` bounds the input; bincode's allocation limit is set to a multiple
@@ -86,7 +112,7 @@ pub fn decode<T: Encode + Decode<()>>(
     }
     let malformed = |e: bincode::error::DecodeError| DecodeError::Malformed {
         what,
-        reason: e.to_string(),
+        reason: explain(&e),
     };
     // bincode reserves memory for a container from its length prefix,
     // charged against a limit. In-memory values are at most ~2× their
@@ -113,4 +139,28 @@ pub fn decode<T: Encode + Decode<()>>(
         return Err(DecodeError::NonCanonical { what });
     }
     Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// bincode's reasons reach people in words, never as Rust Debug text.
+    #[test]
+    fn malformed_bytes_are_explained_in_words() {
+        let bytes = encode(&(7u64, String::from("千岛湖茶")));
+        let e = decode::<(u64, String)>(&bytes[..bytes.len() - 3], 1024, "test value")
+            .expect_err("truncated");
+        let text = e.to_string();
+        assert!(text.contains("ends too early"), "{text}");
+        for debug in ["{", "}", "UnexpectedEnd", "additional"] {
+            assert!(!text.contains(debug), "{text}");
+        }
+        let mut bad_text = encode(&String::from("ab"));
+        if let Some(last) = bad_text.last_mut() {
+            *last = 0xff;
+        }
+        let e = decode::<String>(&bad_text, 1024, "test text").expect_err("not UTF-8");
+        assert!(e.to_string().contains("not UTF-8"), "{e}");
+    }
 }

@@ -240,15 +240,12 @@ fn parse_submission(body: &[u8], max: usize) -> ApiResult<(Vec<SignedRecord>, bo
     Ok((out, single))
 }
 
-/// A record that does not decode, in one line: bincode's own reason
-/// (Rust debug text such as `UnexpectedEnd { additional: 32 }`) stays in
-/// the log.
+/// A record that does not decode, in one line and plain words.
 fn decode_words(e: &ledger_core::encoding::DecodeError) -> String {
     use ledger_core::encoding::DecodeError;
     match e {
         DecodeError::Malformed { what, reason } => {
-            tracing::debug!(%what, %reason, "submitted bytes do not decode");
-            format!("the bytes are not a {what} (truncated, or a field is malformed)")
+            format!("the bytes are not a {what}: {reason}")
         }
         other => other.to_string(),
     }
