@@ -176,17 +176,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<()> {
     if args.records < 1_000 || args.every == 0 {
         anyhow::bail!("--records must be at least 1000 and --every positive");
     }
-    let tmp;
-    let dir = match &args.dir {
-        Some(d) => {
-            std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
-            d.clone()
-        }
-        None => {
-            tmp = tempfile::tempdir().context("creating a temporary directory")?;
-            tmp.path().to_path_buf()
-        }
-    };
+    let (_tmp, dir) = crate::work_dir(args.dir.as_deref())?;
     eprintln!("measuring primitives …");
     let primitives = crate::primitives::measure(&dir.join("raw-sled"))?;
     ingest::discard(&dir.join("raw-sled"));
@@ -669,19 +659,9 @@ impl CheckpointFigures {
         use std::fmt::Write;
         let p = &self.primitives;
         let c = &self.targets;
-        let mut t = String::new();
-        let mut cells = |name: &str, value: &str, target: &str, note: &str| {
-            let _ = writeln!(t, "| {name:<42} | {value:>16} | {target:<20} | {note} |");
-        };
-        cells("figure", "value", "target", "ratio / note");
-        cells("---", "---", "---", "---");
+        let mut table = crate::report::Table::new("target");
         let mut row = |name: &str, value: String, target: Option<&Check>, note: String| {
-            cells(
-                name,
-                &value,
-                &target.map(Check::mark).unwrap_or_default(),
-                &note,
-            );
+            table.row(name, &value, target, &note)
         };
         row(
             "SHA-256 of 300 B",
@@ -838,6 +818,7 @@ impl CheckpointFigures {
         }
         let checks = [&c.checkpoint_share, &c.inclusion, &c.map_proof];
         let passed = checks.iter().filter(|c| c.pass).count();
+        let mut t = table.into_string();
         let _ = writeln!(t, "\ntargets: {passed} of {} pass", checks.len());
         t
     }

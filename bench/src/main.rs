@@ -243,21 +243,27 @@ fn rogue_only(args: &RogueArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Where a run's ledgers go: `dir` (created if need be), or a temporary
+/// directory removed when the returned guard drops.
+fn work_dir(dir: Option<&std::path::Path>) -> anyhow::Result<(Option<tempfile::TempDir>, PathBuf)> {
+    match dir {
+        Some(d) => {
+            std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+            Ok((None, d.to_path_buf()))
+        }
+        None => {
+            let tmp = tempfile::tempdir().context("creating a temporary directory")?;
+            let path = tmp.path().to_path_buf();
+            Ok((Some(tmp), path))
+        }
+    }
+}
+
 fn run(args: &RunArgs) -> anyhow::Result<()> {
     if args.records < 1_000 {
         anyhow::bail!("--records must be at least 1000");
     }
-    let tmp;
-    let dir = match &args.dir {
-        Some(d) => {
-            std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
-            d.clone()
-        }
-        None => {
-            tmp = tempfile::tempdir().context("creating a temporary directory")?;
-            tmp.path().to_path_buf()
-        }
-    };
+    let (_tmp, dir) = work_dir(args.dir.as_deref())?;
     // Fail before the long run, not after it, if the node is missing.
     let terroird = match (args.replicate, args.roundrobin) {
         (0, 0) => None,

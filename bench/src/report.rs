@@ -289,19 +289,9 @@ impl Figures {
         let s = &self.serving;
         let q = &self.queries;
         let c = &self.targets;
-        let mut t = String::new();
-        let mut cells = |name: &str, value: &str, target: &str, note: &str| {
-            let _ = writeln!(t, "| {name:<42} | {value:>16} | {target:<20} | {note} |");
-        };
-        cells("figure", "value", "target (#11)", "ratio / note");
-        cells("---", "---", "---", "---");
+        let mut table = Table::new("target (#11)");
         let mut row = |name: &str, value: String, target: Option<&Check>, note: String| {
-            cells(
-                name,
-                &value,
-                &target.map(Check::mark).unwrap_or_default(),
-                &note,
-            );
+            table.row(name, &value, target, &note)
         };
         row(
             "ed25519 verify, ZIP-215, single",
@@ -642,11 +632,44 @@ impl Figures {
                 format!("not measured: {why}"),
             );
         }
+        let mut t = table.into_string();
         let _ = writeln!(
             t,
             "\ntargets met: {} of {} measured, {} not measured (targets are for 1,000,000 records)",
             c.passed, c.made, c.not_measured
         );
         t
+    }
+}
+
+/// A figures table in Markdown: figure, value, target mark, ratio or note.
+pub(crate) struct Table(String);
+
+impl Table {
+    /// A table whose target column is headed `target_heading`.
+    pub(crate) fn new(target_heading: &str) -> Self {
+        let mut t = Table(String::new());
+        t.cells("figure", "value", target_heading, "ratio / note");
+        t.cells("---", "---", "---", "---");
+        t
+    }
+
+    fn cells(&mut self, name: &str, value: &str, target: &str, note: &str) {
+        use std::fmt::Write;
+        let _ = writeln!(
+            self.0,
+            "| {name:<42} | {value:>16} | {target:<20} | {note} |"
+        );
+    }
+
+    /// One figure, with its target's mark if it has one.
+    pub(crate) fn row(&mut self, name: &str, value: &str, target: Option<&Check>, note: &str) {
+        let mark = target.map(Check::mark).unwrap_or_default();
+        self.cells(name, value, &mark, note);
+    }
+
+    /// The table's text.
+    pub(crate) fn into_string(self) -> String {
+        self.0
     }
 }

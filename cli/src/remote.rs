@@ -111,21 +111,32 @@ impl Node {
         anyhow!("cannot reach the node at {}: {e}", self.url)
     }
 
-    /// A GET; `None` on 404, an error with the node's reason on any other
-    /// failure.
-    fn get(&self, path: &str, limit: u64) -> Result<Option<Vec<u8>>> {
-        let mut resp = self
-            .agent
-            .get(format!("{}{path}", self.url))
-            .call()
-            .map_err(|e| self.unreachable(e))?;
+    /// An answer's status and body, read up to `limit` bytes.
+    fn answer(
+        mut resp: ureq::http::Response<ureq::Body>,
+        limit: u64,
+        method: &str,
+        path: &str,
+    ) -> Result<(u16, Vec<u8>)> {
         let code = resp.status().as_u16();
         let body = resp
             .body_mut()
             .with_config()
             .limit(limit)
             .read_to_vec()
-            .map_err(|e| anyhow!("reading the node's answer to GET {path}: {e}"))?;
+            .map_err(|e| anyhow!("reading the node's answer to {method} {path}: {e}"))?;
+        Ok((code, body))
+    }
+
+    /// A GET; `None` on 404, an error with the node's reason on any other
+    /// failure.
+    fn get(&self, path: &str, limit: u64) -> Result<Option<Vec<u8>>> {
+        let resp = self
+            .agent
+            .get(format!("{}{path}", self.url))
+            .call()
+            .map_err(|e| self.unreachable(e))?;
+        let (code, body) = Self::answer(resp, limit, "GET", path)?;
         match code {
             200 => Ok(Some(body)),
             404 => Ok(None),
@@ -166,18 +177,12 @@ impl Node {
     pub(crate) fn status_proofs(&self, lots: &[LotId]) -> Result<StatusProofs> {
         const PATH: &str = "/proof/status";
         let body = serde_json::json!({ "lots": lots });
-        let mut resp = self
+        let resp = self
             .agent
             .post(format!("{}{PATH}", self.url))
             .send_json(&body)
             .map_err(|e| self.unreachable(e))?;
-        let code = resp.status().as_u16();
-        let bytes = resp
-            .body_mut()
-            .with_config()
-            .limit(MAX_JSON)
-            .read_to_vec()
-            .map_err(|e| anyhow!("reading the node's answer to POST {PATH}: {e}"))?;
+        let (code, bytes) = Self::answer(resp, MAX_JSON, "POST", PATH)?;
         match code {
             200 => serde_json::from_slice(&bytes)
                 .with_context(|| format!("the node's answer to POST {PATH} is not status proofs")),
@@ -353,14 +358,8 @@ impl Backend for Node {
         if let Some(token) = &self.token {
             post = post.header("Authorization", &format!("Bearer {token}"));
         }
-        let mut resp = post.send_json(&body).map_err(|e| self.unreachable(e))?;
-        let code = resp.status().as_u16();
-        let bytes = resp
-            .body_mut()
-            .with_config()
-            .limit(MAX_JSON)
-            .read_to_vec()
-            .map_err(|e| anyhow!("reading the node's answer to POST /records: {e}"))?;
+        let resp = post.send_json(&body).map_err(|e| self.unreachable(e))?;
+        let (code, bytes) = Self::answer(resp, MAX_JSON, "POST", "/records")?;
         let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         let outcome = v["outcome"].as_str().unwrap_or_default();
         Ok(match (code, outcome) {

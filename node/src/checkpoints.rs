@@ -97,8 +97,8 @@ pub struct NoteView {
     pub height: u64,
     /// Records in its log.
     pub size: u64,
-    /// When it was made, ms since the epoch.
-    pub time: u64,
+    /// When it was made, RFC 3339 in the network's time zone.
+    pub time: String,
     /// Its hash, short.
     pub hash: String,
     /// Who signed it, by name.
@@ -787,7 +787,8 @@ impl Task {
         let note_view = |s: &SignedCheckpoint| NoteView {
             height: s.checkpoint.height,
             size: s.checkpoint.size,
-            time: s.checkpoint.time,
+            time: ledger_core::time::local(s.checkpoint.time, self.genesis.time_zone())
+                .to_rfc3339(),
             hash: s.checkpoint.hash().short(),
             signers: names(s),
             note: s.to_note(),
@@ -824,7 +825,7 @@ impl Task {
                 .conflicts
                 .iter()
                 .map(|p| ConflictView {
-                    reason: describe(p.contradiction),
+                    reason: p.contradiction.describe().to_owned(),
                     a: note_view(&p.a),
                     b: note_view(&p.b),
                 })
@@ -855,10 +856,6 @@ fn proposer_at(since: u64, now: u64, interval: Duration, height: u64, n: usize) 
         return None;
     }
     usize::try_from((height % n + slot % n) % n).ok()
-}
-
-fn describe(c: Contradiction) -> String {
-    c.describe().to_owned()
 }
 
 #[cfg(test)]

@@ -287,19 +287,7 @@ impl<S: Store> Reader<S> {
     /// The signed note of the final checkpoint at `height`, with every
     /// signature gathered, or `None` above the newest this reader sees.
     pub fn checkpoint_note(&self, height: u64) -> Result<Option<String>, StoreError> {
-        let newest = self.log().checkpoint.as_ref().map(|c| c.checkpoint.height);
-        if newest.is_none_or(|n| height > n) {
-            return Ok(None);
-        }
-        let Some(stored) = self.kv().final_checkpoint(height)? else {
-            return Ok(None);
-        };
-        String::from_utf8(stored.note)
-            .map(Some)
-            .map_err(|e| StoreError::Corrupt {
-                key: format!("checkpoint {height}"),
-                why: e.to_string(),
-            })
+        Ok(self.final_checkpoint(height)?.map(|(note, _)| note))
     }
 
     /// Whether a record is in the log, and where.
@@ -479,10 +467,14 @@ impl<S: Store> Reader<S> {
         if height >= self.log().next_height() {
             return Ok(None);
         }
-        Ok(self
-            .kv()
-            .final_checkpoint(height)?
-            .map(|c| (String::from_utf8_lossy(&c.note).into_owned(), c.tips)))
+        let Some(stored) = self.kv().final_checkpoint(height)? else {
+            return Ok(None);
+        };
+        let note = String::from_utf8(stored.note).map_err(|e| StoreError::Corrupt {
+            key: format!("checkpoint {height}"),
+            why: e.to_string(),
+        })?;
+        Ok(Some((note, stored.tips)))
     }
 
     /// RFC 9162 inclusion proof of the record `h` in the tree of the
