@@ -303,6 +303,26 @@ pub enum ValidationError {
         /// The lot code.
         code: String,
     },
+    /// A record signed by a revoked key after the last seq its revocation
+    /// still trusts. Judged when a record is submitted (see
+    /// `Ledger::admit`); one that arrives by replication is stored and
+    /// flagged instead, so every node converges on the same records.
+    #[error(
+        "the key was revoked by a regulator (revocation {}): {}",
+        revocation.short(),
+        match last_trusted_seq {
+            Some(n) => format!("records after its record #{n} are not accepted"),
+            None => "none of its records are accepted".to_owned(),
+        }
+    )]
+    KeyRevoked {
+        /// The revoked signing key.
+        key: PublicKey,
+        /// The last seq of the key that stays trusted (`None`: none).
+        last_trusted_seq: Option<u64>,
+        /// The revoke record.
+        revocation: Hash,
+    },
     /// A sensor reading with min > max.
     #[error("reading range is empty: min {min} > max {max}")]
     BadRange {

@@ -109,10 +109,13 @@ impl<S: Store> Reader<S> {
         Ok(out)
     }
 
-    /// The admission rule for records entering the network here: each lot
-    /// with a GTIN that `records` create must be the only lot with that
-    /// (GTIN, lot code) pair, on this ledger and within `records`.
-    /// Returns, per record, `Ok` or the refusal.
+    /// The admission rules for records entering the network here: a
+    /// record must not be signed by a key this ledger holds a revocation
+    /// of, after the revocation's last trusted seq
+    /// ([`ValidationError::KeyRevoked`]); and each lot with a GTIN that
+    /// `records` create must be the only lot with that (GTIN, lot code)
+    /// pair, on this ledger and within `records`. Returns, per record,
+    /// `Ok` or the refusal.
     ///
     /// A record whose author has no right to the GTIN passes admission:
     /// validation then refuses it with the rule that explains why (a
@@ -124,6 +127,10 @@ impl<S: Store> Reader<S> {
         let mut batch: Vec<(String, &str)> = Vec::new();
         let mut out = Vec::with_capacity(records.len());
         for r in records {
+            if let Some(refused) = self.revoked_at(&r.record.author, r.record.seq)? {
+                out.push(Err(refused));
+                continue;
+            }
             let mut verdict = Ok(());
             let mut deps = None;
             for (code, product, _) in r.record.event.created_lots() {
@@ -153,6 +160,29 @@ impl<S: Store> Reader<S> {
             out.push(verdict);
         }
         Ok(out)
+    }
+
+    /// The refusal of a record by `key` at `seq` when a revocation this
+    /// ledger holds no longer trusts the key there. Of several such
+    /// revocations, the one with the smallest hash is named, as the
+    /// overlays' flag names it.
+    fn revoked_at(&self, key: &PublicKey, seq: u64) -> Result<Option<ValidationError>, StoreError> {
+        let kv = self.kv();
+        if !kv.suspect(key)? {
+            return Ok(None);
+        }
+        Ok(kv
+            .revocations_of(key)?
+            .into_iter()
+            .filter(|(_, last)| last.is_none_or(|l| seq > l))
+            .min_by_key(|(h, _)| *h)
+            .map(
+                |(revocation, last_trusted_seq)| ValidationError::KeyRevoked {
+                    key: *key,
+                    last_trusted_seq,
+                    revocation,
+                },
+            ))
     }
 
     /// The records among `hashes` that this ledger holds.

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 use crate::error::StoreError;
 use crate::event::{Event, LotId, Product, Reading, Verdict};
@@ -154,6 +155,66 @@ pub fn lineage(graph: &impl Graph, lot: &LotId) -> Result<BTreeSet<Hash>, StoreE
         }
     }
     Ok(out)
+}
+
+/// The causal closure of one signing key's chain, summed: what a local
+/// replica compares with a node's to know it holds the same history of
+/// that key (see [`lineage_digest`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Lineage {
+    /// Records in the closure.
+    pub records: u64,
+    /// SHA-256 over [`LINEAGE_TAG`] and the closure's hashes, ascending.
+    pub digest: Hash,
+}
+
+/// The domain tag [`lineage_digest`] hashes first.
+pub const LINEAGE_TAG: &[u8] = b"terroir-lineage-v1\n";
+
+/// The causal closure of `author`'s chain — every record the key signed
+/// (fork branches included, so the answer does not depend on which branch
+/// a ledger saw first) and, recursively, every record they name as `prev`
+/// or in `deps` — counted and summed: SHA-256 over [`LINEAGE_TAG`]
+/// followed by the closure's 32-byte hashes in ascending order. Two
+/// ledgers holding the same closure give the same [`Lineage`] whatever
+/// order the records arrived in. `None` when the key has no chain.
+/// Parents missing from `graph` are not followed (a stored ledger holds
+/// every parent of what it stores).
+///
+/// Costs one record read per member of the closure.
+pub fn lineage_digest(
+    graph: &impl Graph,
+    author: &PublicKey,
+) -> Result<Option<Lineage>, StoreError> {
+    let chain = graph.chain(author)?;
+    if chain.is_empty() {
+        return Ok(None);
+    }
+    let mut seen: BTreeSet<Hash> = BTreeSet::new();
+    let mut stack: Vec<Hash> = chain.into_iter().map(|(_, h)| h).collect();
+    while let Some(h) = stack.pop() {
+        if seen.contains(&h) {
+            continue;
+        }
+        let Some(r) = graph.record(&h)? else { continue };
+        seen.insert(h);
+        stack.extend(
+            r.record
+                .prev
+                .iter()
+                .chain(&r.record.deps)
+                .filter(|p| !seen.contains(*p)),
+        );
+    }
+    let mut sha = Sha256::new();
+    sha.update(LINEAGE_TAG);
+    for h in &seen {
+        sha.update(h.0);
+    }
+    Ok(Some(Lineage {
+        records: seen.len() as u64,
+        digest: Hash(sha.finalize().into()),
+    }))
 }
 
 /// One event of a trace, with who signed it and any flags on it.

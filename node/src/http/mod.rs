@@ -10,10 +10,12 @@
 //! - `serve`: the accept loop: the connection cap and hyper's
 //!   header-read timeout;
 //! - `counters`: what those limits did, on `GET /metrics`;
+//! - `replica`: what a local replica reads: genesis, the log, lineages;
 //! - `tlog`: the transparency log: checkpoints, tiles and proofs.
 
 mod counters;
 mod edge;
+mod replica;
 mod serve;
 pub mod tlog;
 pub mod tokens;
@@ -118,6 +120,9 @@ pub fn router(state: AppState, limits: &Limits, counters: Arc<EdgeCounters>) -> 
         .route("/heads", get(heads))
         .route("/forks", get(forks))
         .route("/status", get(status))
+        .route("/genesis", get(replica::genesis))
+        .route("/log", get(replica::log))
+        .route("/lineage/{key}", get(replica::lineage))
         .route("/checkpoint", get(tlog::newest))
         .route("/checkpoint/{height}", get(tlog::at_height))
         .route("/tile/{*path}", get(tlog::tile))
@@ -260,8 +265,9 @@ async fn submit(
     // The whole body has been read (the extractor buffers it).
     st.metrics.inc(&st.metrics.submissions_received);
     let (records, single) = parse_submission(&body, st.max_submit_records)?;
-    // Records enter the network here: `submit` judges the admission rule
-    // (one lot per GTIN and lot code) in the same step as ingest, and the
+    // Records enter the network here: `submit` judges the admission rules
+    // (no record by a revoked key after its last trusted seq; one lot per
+    // GTIN and lot code) in the same step as ingest, and the
     // ledger thread announces on gossip what it accepts (and what that
     // releases from the pending pool) once it is durable. Strangers'
     // records that must wait count against the client's share of the
