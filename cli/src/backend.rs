@@ -82,6 +82,14 @@ pub(crate) trait Backend {
     fn genesis(&self, lot: &LotId) -> Result<Genesis>;
     /// Submits one signed record; `now` is the clock (ms).
     fn submit(&mut self, record: &SignedRecord, now: u64) -> Result<Submitted>;
+    /// Takes in records others signed (a delivery note's lineage), as
+    /// replication does; returns how many were new here.
+    fn load(&mut self, records: Vec<SignedRecord>) -> Result<usize>;
+    /// How many records wait to be handed to the network (a replica's
+    /// outbox); `None` where records go to the network at once.
+    fn queued(&self) -> Option<usize> {
+        None
+    }
 }
 
 impl Backend for LocalLedger {
@@ -171,6 +179,12 @@ impl Backend for LocalLedger {
         Ok(Reader::genesis(self).clone())
     }
 
+    fn load(&mut self, records: Vec<SignedRecord>) -> Result<usize> {
+        let before = Reader::len(self);
+        Ledger::ingest(self, records, crate::parse::now_ms())?;
+        Ok(usize::try_from(Reader::len(self).saturating_sub(before)).unwrap_or(usize::MAX))
+    }
+
     fn submit(&mut self, record: &SignedRecord, now: u64) -> Result<Submitted> {
         let hash = record.hash();
         let report = Ledger::submit(self, vec![record.clone()], now)?;
@@ -211,9 +225,9 @@ impl Backend for LocalLedger {
             } => Submitted::NotStored(format!(
                 "the record is dated {}, more than {} ahead of the ledger's clock ({}); check \
                  the clock",
-                ledger_core::time::show_utc(time),
+                crate::parse::show_time(time),
                 span(max_ahead_ms),
-                ledger_core::time::show_utc(now)
+                crate::parse::show_time(now)
             )),
             Outcome::Expired { .. } => {
                 Submitted::NotStored("the record waited too long in the pending pool".to_owned())

@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::commands::{
     audit, bundle, checkpoint, completions, demo, enroll, export, genesis, holdings, import, init,
-    key, participants, prefix, qr, record, revoke, rotate_key, status, trace, verify,
+    key, participants, prefix, qr, record, revoke, rotate_key, status, sync, trace, verify,
 };
 
 /// The command line with the global options shown once: `terroir --help`
@@ -108,6 +108,14 @@ pub(crate) struct GlobalArgs {
     /// Print only the essential value (a hash, an id), or nothing.
     #[arg(long, short, global = true, conflicts_with = "json")]
     pub(crate) quiet: bool,
+    /// Show times in UTC instead of the network's time zone (its genesis').
+    #[arg(
+        long,
+        global = true,
+        env = "TERROIR_UTC",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub(crate) utc: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -178,6 +186,18 @@ pub(crate) enum Command {
     /// Show the authorities' checkpoints and check that one extends another.
     #[command(subcommand)]
     Checkpoint(checkpoint::Command),
+    /// Join a network as a local replica of a node: sign offline, sync later.
+    #[command(after_help = "Examples:
+  terroir join --node http://county.example:8080 --ledger station
+  terroir join --node http://county.example:8080 --genesis genesis.json")]
+    Join(sync::JoinArgs),
+    /// Hand this replica's outbox to its node and fetch what is new.
+    #[command(after_help = "Examples:
+  terroir sync
+  terroir sync --node http://other-node.example:8080   # any node of the network")]
+    Sync(sync::SyncArgs),
+    /// List what waits in this replica's outbox, and what the network refused.
+    Outbox(sync::OutboxArgs),
     /// Print the shell completion script (bash, zsh, fish, powershell, elvish).
     Completions(completions::Args),
 }

@@ -28,10 +28,12 @@ mod commands;
 mod keyfile;
 mod ledger_dir;
 mod lots;
+mod note;
 mod output;
 mod parse;
 mod remote;
 mod render;
+mod replica;
 mod settings;
 mod writer;
 
@@ -45,6 +47,10 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return clap_failure(&e),
     };
+    if cli.global.utc {
+        // Before any command opens a ledger and its zone: `--utc` wins.
+        parse::show_in_utc();
+    }
     let settings = settings::Settings::from_args(&cli.global);
     match commands::run(&settings, cli.command) {
         Ok(()) => ExitCode::SUCCESS,

@@ -166,10 +166,37 @@ pub(crate) fn set_time_zone(tz: chrono_tz::Tz) {
     let _ = ZONE.set(tz);
 }
 
+/// Set by `--utc` (or `TERROIR_UTC`) before any command runs: times are
+/// shown in UTC whatever the network's zone.
+static UTC: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Shows every time in UTC from now on (`--utc`); the network's zone no
+/// longer applies.
+pub(crate) fn show_in_utc() {
+    UTC.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether times are shown in UTC (`--utc`).
+pub(crate) fn in_utc() -> bool {
+    UTC.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The zone people read times in: `network`'s (its genesis' zone), or UTC
+/// under `--utc`.
+pub(crate) fn shown_zone(network: chrono_tz::Tz) -> chrono_tz::Tz {
+    if in_utc() {
+        chrono_tz::Tz::UTC
+    } else {
+        network
+    }
+}
+
 /// `2025-04-01 16:30 CST`: local time in the network's time zone
-/// (`2025-04-01 08:30 UTC` for a network that names none).
+/// (`2025-04-01 08:30 UTC` for a network that names none, or under
+/// `--utc`). Every time the CLI prints for people goes through here.
 pub(crate) fn show_time(ms: u64) -> String {
-    ledger_core::time::show(ms, ZONE.get().copied().unwrap_or(chrono_tz::Tz::UTC))
+    let network = ZONE.get().copied().unwrap_or(chrono_tz::Tz::UTC);
+    ledger_core::time::show(ms, shown_zone(network))
 }
 
 /// RFC 3339 in UTC, for JSON.

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use ledger_core::graph::MemGraph;
-use ledger_core::query::Trace;
+use ledger_core::query::{Lineage, Trace};
 use ledger_core::reader::Participant;
 use ledger_core::tlog::StatusProofs;
 use ledger_core::{bundle, Genesis, Hash, LotId, NetworkId, PublicKey, Role, SignedRecord};
@@ -69,6 +69,67 @@ struct ParticipantJson {
     role: Role,
     location: Option<ledger_core::event::Location>,
     enrolled_by: Option<Hash>,
+}
+
+/// One page of a node's log (see [`Node::log_page`]).
+pub(crate) struct LogPage {
+    pub(crate) records: Vec<SignedRecord>,
+    /// The seq to ask after next.
+    pub(crate) next: u64,
+    /// The log's last seq when the node answered.
+    pub(crate) end: u64,
+}
+
+#[derive(Deserialize)]
+struct LogPageJson {
+    records: Vec<LogEntryJson>,
+    next: u64,
+    end: u64,
+}
+
+#[derive(Deserialize)]
+struct LogEntryJson {
+    seq: u64,
+    hex: String,
+}
+
+#[derive(Deserialize)]
+struct LineageJson {
+    records: u64,
+    digest: Hash,
+}
+
+/// What a node did with one record of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum BatchOutcome {
+    /// Stored, now or before.
+    Stored,
+    /// Refused by the rules, with the reason in words.
+    Refused(String),
+    /// Not stored yet (it waits for records the node lacks, or the node
+    /// has no room): offered again on the next sync.
+    Waiting(String),
+}
+
+impl BatchOutcome {
+    fn of(v: &Value) -> Self {
+        match v["outcome"].as_str().unwrap_or_default() {
+            "accepted" | "duplicate" => BatchOutcome::Stored,
+            "rejected" => {
+                BatchOutcome::Refused(v["error"].as_str().unwrap_or("no reason given").to_owned())
+            }
+            "pending" => {
+                BatchOutcome::Waiting("it depends on records the node does not have yet".to_owned())
+            }
+            "too_far_ahead" => {
+                BatchOutcome::Waiting("it is dated ahead of the node's clock".to_owned())
+            }
+            other => BatchOutcome::Waiting(format!(
+                "the node did not store it ({})",
+                other.replace('_', " ")
+            )),
+        }
+    }
 }
 
 impl Node {
@@ -168,6 +229,115 @@ impl Node {
             lot.source.to_hex(),
             utf8_percent_encode(&lot.code, NON_ALPHANUMERIC)
         )
+    }
+
+    /// `GET /genesis`: the network's founding document.
+    pub(crate) fn genesis_doc(&self) -> Result<Genesis> {
+        let v = self.get_json("/genesis")?.ok_or_else(|| {
+            anyhow!(
+                "the node at {} does not hand out its genesis (GET /genesis answered 404): it is                  older than this terroir; join with --genesis FILE instead",
+                self.url
+            )
+        })?;
+        let g: Genesis = serde_json::from_value(v)
+            .with_context(|| format!("the node at {} sent no genesis document", self.url))?;
+        g.check()
+            .with_context(|| format!("the genesis the node at {} sent", self.url))?;
+        if g.id() != self.network {
+            bail!(
+                "the node at {} sent a genesis of network {} but serves network {}",
+                self.url,
+                g.id().short(),
+                self.network.short()
+            );
+        }
+        Ok(g)
+    }
+
+    /// `GET /log`: up to `limit` of the node's records after its log seq
+    /// `after`, in the order it accepted them (each after what it
+    /// depends on), with the seq to ask after next and the log's end.
+    pub(crate) fn log_page(&self, after: u64, limit: usize) -> Result<LogPage> {
+        let path = format!("/log?after={after}&limit={limit}");
+        let v = self.get_json(&path)?.ok_or_else(|| {
+            anyhow!(
+                "the node at {} does not serve its log (GET /log answered 404): it is older than                  this terroir",
+                self.url
+            )
+        })?;
+        let page: LogPageJson = serde_json::from_value(v)
+            .with_context(|| format!("the node's answer to GET {path} is not a log page"))?;
+        let mut records = Vec::with_capacity(page.records.len());
+        for e in page.records {
+            let bytes = hex::decode(&e.hex)
+                .map_err(|_| anyhow!("the node's log entry {} is not hex", e.seq))?;
+            let r = SignedRecord::decode(&bytes)
+                .map_err(|e2| anyhow!("the node's log entry {} is not a record: {e2}", e.seq))?;
+            records.push(r);
+        }
+        Ok(LogPage {
+            records,
+            next: page.next,
+            end: page.end,
+        })
+    }
+
+    /// `GET /lineage/{key}`: how many records the key's chain and its
+    /// causal past hold at the node, and their digest; `None` when the
+    /// node has no record by the key.
+    pub(crate) fn lineage(&self, key: &PublicKey) -> Result<Option<Lineage>> {
+        let path = format!("/lineage/{}", key.to_hex());
+        let Some(v) = self.get_json(&path)? else {
+            return Ok(None);
+        };
+        let l: LineageJson = serde_json::from_value(v)
+            .with_context(|| format!("the node's answer to GET {path} is not a lineage"))?;
+        Ok(Some(Lineage {
+            records: l.records,
+            digest: l.digest,
+        }))
+    }
+
+    /// `POST /records` with many records at once: each one's outcome, in
+    /// the order given. A batch the node finds too large is split.
+    pub(crate) fn submit_batch(&self, records: &[SignedRecord]) -> Result<Vec<BatchOutcome>> {
+        let body = serde_json::json!({
+            "records": records.iter().map(|r| hex::encode(r.encode())).collect::<Vec<_>>()
+        });
+        let mut post = self.agent.post(format!("{}/records", self.url));
+        if let Some(token) = &self.token {
+            post = post.header("Authorization", &format!("Bearer {token}"));
+        }
+        let resp = post.send_json(&body).map_err(|e| self.unreachable(e))?;
+        let (code, bytes) = Self::answer(resp, MAX_JSON, "POST", "/records")?;
+        if code == 413 && records.len() > 1 {
+            let (a, b) = records.split_at(records.len() / 2);
+            let mut out = self.submit_batch(a)?;
+            out.extend(self.submit_batch(b)?);
+            return Ok(out);
+        }
+        if code == 401 {
+            return Err(self.refusal(code, &bytes).context(
+                "this node takes records only with a write token: pass it with --node-token or \
+                 TERROIR_NODE_TOKEN",
+            ));
+        }
+        if code != 200 {
+            return Err(self.refusal(code, &bytes));
+        }
+        let v: Value = serde_json::from_slice(&bytes)
+            .with_context(|| "the node's answer to POST /records is not JSON")?;
+        let results = v["results"]
+            .as_array()
+            .ok_or_else(|| anyhow!("the node's answer to POST /records lists no results"))?;
+        if results.len() != records.len() {
+            bail!(
+                "the node answered {} verdicts for {} records",
+                results.len(),
+                records.len()
+            );
+        }
+        Ok(results.iter().map(BatchOutcome::of).collect())
     }
 
     /// `POST /proof/status`: the node's newest final checkpoint (signed
@@ -350,6 +520,14 @@ impl Backend for Node {
         let b = bundle::Bundle::decode(&bytes)
             .with_context(|| format!("the node's bundle of lot {lot}"))?;
         Ok(b.genesis)
+    }
+
+    fn load(&mut self, records: Vec<SignedRecord>) -> Result<usize> {
+        let outcomes = self.submit_batch(&records)?;
+        Ok(outcomes
+            .iter()
+            .filter(|o| **o == BatchOutcome::Stored)
+            .count())
     }
 
     fn submit(&mut self, record: &SignedRecord, _now: u64) -> Result<Submitted> {

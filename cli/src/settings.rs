@@ -10,6 +10,7 @@ use crate::cli::GlobalArgs;
 use crate::ledger_dir;
 use crate::output::Output;
 use crate::remote;
+use crate::replica::{Replica, ReplicaFile};
 
 /// A node's base URL (`http://HOST:PORT`, no trailing slash), checked at
 /// parse time.
@@ -74,11 +75,15 @@ impl Settings {
     }
 
     /// The ledger the commands read and submit to: the node when one is
-    /// given, else the local ledger directory.
+    /// given, else the local ledger directory (through its outbox when it
+    /// is a replica).
     pub(crate) fn backend(&self) -> Result<Box<dyn Backend>> {
         Ok(match &self.node {
             Some(url) => Box::new(remote::Node::connect(url, self.node_token.clone())?),
-            None => Box::new(ledger_dir::open(&self.ledger)?),
+            None => match ReplicaFile::read(&self.ledger)? {
+                Some(file) => Box::new(Replica::open(&self.ledger, file)?),
+                None => Box::new(ledger_dir::open(&self.ledger)?),
+            },
         })
     }
 

@@ -103,7 +103,7 @@ pub(crate) fn commit(
     if time > now.saturating_add(max_skew()) {
         bail!(
             "time {} is in the future; records may be dated at most 5 minutes ahead of the clock",
-            crate::parse::rfc3339(time)
+            crate::parse::show_time(time)
         );
     }
     // Read now, not when the signer was loaded: a signer may sign many.

@@ -328,3 +328,319 @@ fn temperatures_need_a_profile_or_a_range() {
         "cannot be used with",
     );
 }
+
+/// Times are shown in the network's zone (the demo's genesis names
+/// Asia/Shanghai), and in UTC with `--utc` or `TERROIR_UTC=1`: the same
+/// instants, eight hours apart, never as epoch milliseconds.
+#[test]
+fn times_in_the_networks_zone_or_utc_on_request() {
+    let d = Demo::new();
+    let env = &d.env;
+    let local = env.ok(&["trace", "QDH-PACK-0404"]);
+    let utc = env.ok(&["--utc", "trace", "QDH-PACK-0404"]);
+    assert!(local.contains(" CST"), "{local}");
+    assert!(!local.contains(" UTC"), "{local}");
+    assert!(utc.contains(" UTC"), "{utc}");
+    assert!(!utc.contains(" CST"), "{utc}");
+    // Every time in the trace, local and UTC, eight hours apart.
+    let times = |text: &str, zone: &str| -> Vec<(String, u32)> {
+        text.split(zone)
+            .filter_map(|before| before.get(before.len().checked_sub(16)?..))
+            .filter(|t| t.as_bytes().get(10) == Some(&b' '))
+            .map(|t| {
+                let hour: u32 = t[11..13].parse().expect("hour");
+                (t[..10].to_owned(), hour)
+            })
+            .collect()
+    };
+    let (l, u) = (times(&local, " CST"), times(&utc, " UTC"));
+    assert!(!l.is_empty(), "{local}");
+    assert_eq!(l.len(), u.len(), "{local}\n{utc}");
+    for ((ld, lh), (ud, uh)) in l.iter().zip(&u) {
+        if ld == ud {
+            assert_eq!(*lh, uh + 8, "{ld} {lh}h CST vs {ud} {uh}h UTC");
+        } else {
+            assert_eq!(lh + 24, uh + 8, "{ld} {lh}h CST vs {ud} {uh}h UTC");
+        }
+    }
+    // The environment variable does what the flag does.
+    let by_env = env
+        .cmd()
+        .env("TERROIR_UTC", "1")
+        .args(["trace", "QDH-PACK-0404"])
+        .output()
+        .expect("run terroir");
+    assert_eq!(String::from_utf8(by_env.stdout).unwrap(), utc);
+    for text in [&local, &utc] {
+        assert!(!has_epoch_ms(text), "{text}");
+    }
+}
+
+/// Whether `text` holds what looks like an epoch-millisecond timestamp:
+/// 13 digits from 1 (2001 to 2286; GTINs and GLNs here start with 6).
+fn has_epoch_ms(text: &str) -> bool {
+    text.split(|c: char| !c.is_ascii_digit())
+        .any(|run| run.len() == 13 && run.starts_with('1'))
+}
+
+/// An error about a time names it as a date in the network's zone (UTC
+/// under `--utc`), not in milliseconds.
+#[test]
+fn an_error_about_a_time_shows_a_date() {
+    let d = Demo::new();
+    let env = &d.env;
+    let farm = d.key("jiukeng-garden");
+    let harvest = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec![
+            "record",
+            "harvest",
+            "--key",
+            farm.as_str(),
+            "--lot",
+            "QDH-FUTURE",
+            "--product",
+            "tea",
+            "--quantity",
+            "1kg",
+            "--time",
+            "2999-01-01",
+        ];
+        args.extend_from_slice(extra);
+        args.iter().map(|a| (*a).to_owned()).collect()
+    };
+    let local = env.refused(&harvest(&[]), "in the future");
+    assert!(local.contains("2999-01-01 08:00 CST"), "{local}");
+    assert!(!has_epoch_ms(&local), "{local}");
+    let utc = env.refused(&harvest(&["--utc"]), "in the future");
+    assert!(utc.contains("2999-01-01 00:00 UTC"), "{utc}");
+    assert!(!has_epoch_ms(&utc), "{utc}");
+}
+
+/// A terminal theme: its default ink and paper, and the grey it shows
+/// for each colour the QR drawing may set (SGR 30–37, 90–97 and their
+/// backgrounds), as the common palettes have them.
+struct Theme {
+    name: &'static str,
+    ink: u8,
+    paper: u8,
+    black: u8,
+    white: u8,
+    bright_black: u8,
+    bright_white: u8,
+}
+
+const LIGHT: Theme = Theme {
+    name: "light",
+    ink: 0x1e,
+    paper: 0xff,
+    black: 0x00,
+    white: 0xe5,
+    bright_black: 0x7f,
+    bright_white: 0xff,
+};
+
+/// A dark theme whose black is a dark grey and whose white is not quite
+/// white (Tango-like): the drawing must read without pure colours.
+const DARK: Theme = Theme {
+    name: "dark",
+    ink: 0xd0,
+    paper: 0x1e,
+    black: 0x2e,
+    white: 0xd3,
+    bright_black: 0x55,
+    bright_white: 0xee,
+};
+
+impl Theme {
+    /// The grey of ANSI colour `n` (0–7), bright or not.
+    fn color(&self, n: u32, bright: bool) -> u8 {
+        match (n, bright) {
+            (0, false) => self.black,
+            (7, false) => self.white,
+            (0, true) => self.bright_black,
+            (7, true) => self.bright_white,
+            _ => panic!(
+                "the QR drawing uses colour {n} (bright: {bright}); only black and white scan"
+            ),
+        }
+    }
+
+    /// What the terminal shows for `lines`: one pixel column per
+    /// character and two pixel rows per line (the half blocks), in grey,
+    /// with `margin` characters of the theme's own paper around it. SGR
+    /// colours stay set across lines until reset, as in a terminal.
+    fn screen(&self, lines: &[&str], margin: usize) -> Vec<Vec<u8>> {
+        let (mut fg, mut bg, mut reverse) = (None::<u8>, None::<u8>, false);
+        let mut rows: Vec<Vec<u8>> = Vec::new();
+        for line in lines {
+            let (mut top, mut bottom) = (vec![self.paper; margin], vec![self.paper; margin]);
+            let mut chars = line.chars();
+            while let Some(c) = chars.next() {
+                if c == '\u{1b}' {
+                    assert_eq!(chars.next(), Some('['), "{line:?}");
+                    let params: String = chars.by_ref().take_while(|c| *c != 'm').collect();
+                    for p in params.split(';') {
+                        let n: u32 = if p.is_empty() {
+                            0
+                        } else {
+                            p.parse().expect("SGR")
+                        };
+                        match n {
+                            0 => (fg, bg, reverse) = (None, None, false),
+                            7 => reverse = true,
+                            27 => reverse = false,
+                            30..=37 => fg = Some(self.color(n - 30, false)),
+                            90..=97 => fg = Some(self.color(n - 90, true)),
+                            40..=47 => bg = Some(self.color(n - 40, false)),
+                            100..=107 => bg = Some(self.color(n - 100, true)),
+                            39 => fg = None,
+                            49 => bg = None,
+                            _ => panic!("unexpected SGR {n} in {line:?}"),
+                        }
+                    }
+                    continue;
+                }
+                let (mut ink, mut paper) = (fg.unwrap_or(self.ink), bg.unwrap_or(self.paper));
+                if reverse {
+                    (ink, paper) = (paper, ink);
+                }
+                let (t, b) = match c {
+                    '█' => (ink, ink),
+                    '▀' => (ink, paper),
+                    '▄' => (paper, ink),
+                    ' ' => (paper, paper),
+                    _ => panic!("unexpected character {c:?} in the QR drawing"),
+                };
+                top.push(t);
+                bottom.push(b);
+            }
+            rows.push(top);
+            rows.push(bottom);
+        }
+        let width = rows.iter().map(Vec::len).max().unwrap_or(0) + margin;
+        for r in &mut rows {
+            r.resize(width, self.paper);
+        }
+        let blank = vec![self.paper; width];
+        let mut screen = vec![blank.clone(); 2 * margin];
+        screen.extend(rows);
+        screen.extend(vec![blank; 2 * margin]);
+        screen
+    }
+}
+
+/// Writes grey `pixels`, each scaled to a `scale`×`scale` square, as a PNG.
+fn write_png(pixels: &[Vec<u8>], scale: usize, path: &std::path::Path) {
+    let (h, w) = (pixels.len() * scale, pixels[0].len() * scale);
+    let mut data = Vec::with_capacity(w * h);
+    for row in pixels {
+        let wide: Vec<u8> = row
+            .iter()
+            .flat_map(|p| std::iter::repeat_n(*p, scale))
+            .collect();
+        for _ in 0..scale {
+            data.extend_from_slice(&wide);
+        }
+    }
+    let file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let mut enc = png::Encoder::new(file, u32::try_from(w).unwrap(), u32::try_from(h).unwrap());
+    enc.set_color(png::ColorType::Grayscale);
+    enc.set_depth(png::BitDepth::Eight);
+    let mut writer = enc.write_header().unwrap();
+    writer.write_image_data(&data).unwrap();
+    writer.finish().unwrap();
+}
+
+/// What `zbarimg` reads in the image at `path`, or `None`.
+fn zbar(path: &std::path::Path) -> Option<String> {
+    let out = std::process::Command::new("zbarimg")
+        .args(["--raw", "-q"])
+        .arg(path)
+        .output()
+        .expect("run zbarimg");
+    out.status
+        .success()
+        .then(|| String::from_utf8(out.stdout).unwrap().trim_end().to_owned())
+}
+
+/// `terroir qr --terminal` draws a code that scans on a light and on a
+/// dark terminal theme: black modules on an explicit white quiet zone of
+/// 4 modules, every line reset at its end. The printed text is turned
+/// back into the picture each theme shows, written as a PNG and read by
+/// `zbarimg`; without colours (piped, `NO_COLOR`) the plain characters
+/// still draw dark modules as ink and scan as a light theme shows them.
+#[test]
+fn terminal_qr_reads_on_light_and_dark_themes() {
+    let has_zbar = std::process::Command::new("zbarimg")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_zbar {
+        eprintln!("skipped: zbarimg not installed (apt-get install zbar-tools)");
+        return;
+    }
+    let d = Demo::new();
+    let env = &d.env;
+    let url = env.json(&["qr", "QDH-PACK-0404", "--terminal"])["url"]
+        .as_str()
+        .expect("url")
+        .to_owned();
+    let drawing = |colour: bool| -> Vec<String> {
+        let mut c = env.cmd();
+        if colour {
+            c.env_remove("NO_COLOR").env("CLICOLOR_FORCE", "1");
+        }
+        let out = c
+            .args(["qr", "QDH-PACK-0404", "--terminal"])
+            .output()
+            .expect("run terroir");
+        assert!(out.status.success(), "{out:?}");
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let lines: Vec<String> = stdout.lines().map(str::to_owned).collect();
+        assert_eq!(lines.last(), Some(&url), "{stdout}");
+        lines[..lines.len() - 1].to_vec()
+    };
+    let coloured = drawing(true);
+    let plain = drawing(false);
+    assert!(coloured.len() > 10, "{coloured:?}");
+    // Explicit colours on every line, reset at its end; none in plain text.
+    for line in &coloured {
+        assert!(line.starts_with('\u{1b}'), "{line:?}");
+        assert!(line.ends_with("\u{1b}[0m"), "{line:?}");
+    }
+    assert!(plain.iter().all(|l| !l.contains('\u{1b}')), "{plain:?}");
+    // The quiet zone: two blank lines (4 modules) above, and 4 blank
+    // columns either side of every line.
+    for line in plain.iter().take(2) {
+        assert!(line.trim().is_empty(), "{plain:?}");
+    }
+    for line in &plain {
+        let cells: Vec<char> = line.chars().collect();
+        assert!(cells.len() > 8, "{line:?}");
+        assert!(cells[..4].iter().all(|c| *c == ' '), "{line:?}");
+        assert!(
+            cells[cells.len() - 4..].iter().all(|c| *c == ' '),
+            "{line:?}"
+        );
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let scan = |name: &str, lines: &[String], theme: &Theme| -> Option<String> {
+        let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let path = tmp.path().join(format!("{name}-{}.png", theme.name));
+        write_png(&theme.screen(&lines, 3), 6, &path);
+        zbar(&path)
+    };
+    for theme in [&LIGHT, &DARK] {
+        assert_eq!(
+            scan("coloured", &coloured, theme).as_deref(),
+            Some(url.as_str()),
+            "the coloured drawing does not scan on a {} theme",
+            theme.name
+        );
+    }
+    assert_eq!(
+        scan("plain", &plain, &LIGHT).as_deref(),
+        Some(url.as_str()),
+        "the plain drawing does not scan as dark-on-light text"
+    );
+}

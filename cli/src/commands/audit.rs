@@ -42,7 +42,7 @@ pub(crate) fn run(s: &Settings, _a: Args) -> Result<()> {
     }))?;
     if s.out.human() {
         for p in &report.problems {
-            say!("  {BAD}✗{BAD:#} record {}: {}", p.record, p.what);
+            say!("  {BAD}✗{BAD:#} record {}: {}", p.record.short(), p.what);
         }
         if !report.unverifiable.is_empty() {
             say!(

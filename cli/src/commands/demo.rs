@@ -647,7 +647,7 @@ pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
             let (mark, st) = if c.ok { ("✓", OK) } else { ("✗", WARN) };
             say!("  {st}{mark}{st:#} {:<11} {}", c.name, c.detail);
         }
-        if let Some(summary) = verification.summary(genesis_copy.time_zone()) {
+        if let Some(summary) = verification.summary(parse::shown_zone(genesis_copy.time_zone())) {
             say!("  {summary}");
         }
     }

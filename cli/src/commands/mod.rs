@@ -20,6 +20,7 @@ pub(crate) mod record;
 pub(crate) mod revoke;
 pub(crate) mod rotate_key;
 pub(crate) mod status;
+pub(crate) mod sync;
 pub(crate) mod trace;
 pub(crate) mod verify;
 
@@ -69,5 +70,8 @@ pub(crate) fn run(s: &Settings, command: Command) -> Result<()> {
         Command::Import(c) => import::run(s, c),
         Command::Checkpoint(a) => checkpoint::run(s, a),
         Command::Completions(a) => completions::run(s, a),
+        Command::Join(a) => sync::join(s, a),
+        Command::Sync(a) => sync::sync(s, a),
+        Command::Outbox(a) => sync::outbox(s, a),
     }
 }

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use ledger_core::{query, LotId};
-use qrcode::render::{svg, unicode};
+use qrcode::render::svg;
 use qrcode::{Color, EcLevel, QrCode};
 use serde_json::json;
 use terroir_standards::vocab::{self, ConsumerLink, LinkForm};
@@ -40,7 +40,9 @@ pub(crate) struct Args {
     /// Write the code to FILE.png or FILE.svg.
     #[arg(long, short, value_name = "FILE")]
     out: Option<PathBuf>,
-    /// Draw the code in the terminal.
+    /// Draw the code in the terminal: black on white with its quiet zone,
+    /// so it scans on light and dark themes (plain characters when stdout
+    /// is not a terminal or NO_COLOR is set).
     #[arg(long)]
     terminal: bool,
     /// The resolver: any Terroir node's public address.
@@ -96,6 +98,44 @@ fn write_png(code: &QrCode, path: &Path) -> Result<()> {
     writer.write_image_data(&pixels)?;
     writer.finish()?;
     Ok(())
+}
+
+/// Ink and paper of the terminal drawing: black on bright white, set
+/// explicitly on every character (quiet zone included) so the code reads
+/// the same on light and dark themes.
+const PAPER: anstyle::Style = anstyle::Style::new()
+    .fg_color(Some(anstyle::Color::Ansi(anstyle::AnsiColor::Black)))
+    .bg_color(Some(anstyle::Color::Ansi(anstyle::AnsiColor::BrightWhite)));
+
+/// The code drawn for a terminal, two modules a character (`▀`, `▄`, `█`
+/// or a space: dark modules are ink) inside the 4-module quiet zone, one
+/// line per row pair, each in [`PAPER`]'s colours and reset at its end.
+/// Where colours are dropped (stdout not a terminal, `NO_COLOR`) the
+/// characters alone still draw dark modules as ink, as on paper.
+fn terminal_rows(code: &QrCode) -> Vec<String> {
+    let modules = code.width();
+    let colors = code.to_colors();
+    let side = modules + 2 * QUIET_ZONE;
+    let dark = |x: usize, y: usize| {
+        let inside = QUIET_ZONE..QUIET_ZONE + modules;
+        inside.contains(&x)
+            && inside.contains(&y)
+            && colors[(y - QUIET_ZONE) * modules + (x - QUIET_ZONE)] == Color::Dark
+    };
+    (0..side)
+        .step_by(2)
+        .map(|y| {
+            let cells: String = (0..side)
+                .map(|x| match (dark(x, y), dark(x, y + 1)) {
+                    (true, true) => '█',
+                    (true, false) => '▀',
+                    (false, true) => '▄',
+                    (false, false) => ' ',
+                })
+                .collect();
+            format!("{PAPER}{cells}{PAPER:#}")
+        })
+        .collect()
 }
 
 /// Writes the QR code of `url` to a .png or .svg file.
@@ -170,13 +210,9 @@ pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
     if a.terminal && s.out.human() {
         let code = QrCode::with_error_correction_level(url.as_bytes(), EcLevel::M)
             .context("the URL does not fit in a QR code")?;
-        let art = code
-            .render::<unicode::Dense1x2>()
-            .dark_color(unicode::Dense1x2::Light)
-            .light_color(unicode::Dense1x2::Dark)
-            .quiet_zone(true)
-            .build();
-        crate::output::line(&art);
+        for row in terminal_rows(&code) {
+            crate::output::line(&row);
+        }
     }
     if s.out.human() {
         say!("{url}");

@@ -100,7 +100,8 @@ pub(crate) enum Command {
     /// Ship a quantity of a lot you hold to another participant.
     #[command(after_help = "Examples:
   terroir record ship --key farm.key --lot QDH-JK-0401 --quantity 500kg --to \"Qiandao Lake Tea Cooperative\"
-  terroir record ship --key coop.key --lot QDH-PACK-0404 --quantity \"24 case\" --to shop.key --ref invoice:2025-0417")]
+  terroir record ship --key coop.key --lot QDH-PACK-0404 --quantity \"24 case\" --to shop.key --ref invoice:2025-0417
+  terroir record ship --key coop.key --lot QDH-PACK-0404 --quantity \"24 case\" --to shop.key --note note-0417.json")]
     Ship {
         #[command(flatten)]
         sign: Sign,
@@ -128,18 +129,31 @@ pub(crate) enum Command {
         /// Bill of lading, invoice …, TYPE:NUMBER.
         #[arg(long = "ref", value_parser = parse::refdoc)]
         reference: Option<RefDoc>,
+        /// Also write a delivery note that travels with the goods: .json
+        /// (with the lineage: the receiver signs offline), .png (a QR code
+        /// of the ship record) or .svg (a printable note with the code).
+        #[arg(long, value_name = "FILE")]
+        note: Option<PathBuf>,
     },
     /// Acknowledge a shipment addressed to you.
     #[command(after_help = "Examples:
   terroir record receive --key coop.key --shipment cb662c94
-  terroir record receive --key coop.key --shipment cb662c94 --quantity 79.5kg")]
+  terroir record receive --key coop.key --shipment cb662c94 --quantity 79.5kg
+  terroir record receive --key shop.key --note note-0417.json      # offline, from the delivery note
+  zbarcam --raw -1 | terroir record receive --key shop.key --note -  # scan the note's QR code")]
     Receive {
         #[command(flatten)]
         sign: Sign,
         /// The ship record's hash (printed by `terroir record ship`).
         /// (64 hex, or an unambiguous prefix of 8 or more as printed).
-        #[arg(long, value_parser = parse::hash_prefix, value_name = "HASH")]
-        shipment: parse::HashPrefix,
+        #[arg(long, value_parser = parse::hash_prefix, value_name = "HASH",
+              required_unless_present = "note", conflicts_with = "note")]
+        shipment: Option<parse::HashPrefix>,
+        /// The delivery note that came with the goods: a .json note file,
+        /// a .png picture of its QR code, or - for the code's text on
+        /// standard input (as a scanner types it).
+        #[arg(long, value_name = "FILE")]
+        note: Option<PathBuf>,
         /// How much arrived (default: all that was shipped).
         #[arg(long, value_parser = parse::quantity, allow_hyphen_values = true)]
         quantity: Option<Quantity>,
@@ -288,7 +302,14 @@ impl Ctx {
     }
 
     fn commit(mut self, s: &Settings, deps: Vec<Hash>, event: Event) -> Result<()> {
-        let record = writer::commit(
+        let record = self.sign(deps, event)?;
+        writer::report(&s.out, &self.book, &self.signer, &record)?;
+        self.queued_hint(s);
+        Ok(())
+    }
+
+    fn sign(&mut self, deps: Vec<Hash>, event: Event) -> Result<ledger_core::SignedRecord> {
+        writer::commit(
             self.ledger.as_mut(),
             &self.book,
             &self.signer,
@@ -296,8 +317,71 @@ impl Ctx {
             self.now,
             deps,
             event,
-        )?;
-        writer::report(&s.out, &self.book, &self.signer, &record)
+        )
+    }
+
+    /// On a replica: how many records wait for `terroir sync`.
+    fn queued_hint(&self, s: &Settings) {
+        if let (Some(n), true) = (self.ledger.queued(), s.out.human()) {
+            crate::output::say!(
+                "{n} record(s) wait in this replica's outbox; `terroir sync` hands them to the network"
+            );
+        }
+    }
+
+    /// Takes a delivery note's records in, and returns its ship record,
+    /// which must be addressed to the signer.
+    fn take_note(&mut self, note: crate::note::Note) -> Result<ledger_core::SignedRecord> {
+        let ship = note.shipment;
+        if ship.record.network != self.ledger.network() {
+            bail!(
+                "the delivery note is for network {}, not this one ({})",
+                ship.record.network.short(),
+                self.ledger.network().short()
+            );
+        }
+        let Event::Ship { to, .. } = &ship.record.event else {
+            bail!(
+                "the delivery note holds a {} record, not a shipment",
+                ship.record.event.kind()
+            );
+        };
+        if *to != self.signer.identity {
+            bail!(
+                "the delivery note's shipment {} is addressed to {}, not to {}",
+                ship.hash().short(),
+                self.book.name(to),
+                self.signer.name
+            );
+        }
+        let mut records = note.lineage;
+        records.push(ship.clone());
+        // Nothing is taken in unless all of it can be checked: every record
+        // a note's record names is in the note or already here.
+        let given: std::collections::BTreeSet<Hash> = records.iter().map(|r| r.hash()).collect();
+        let mut complete = true;
+        for r in &records {
+            for named in r.record.prev.iter().chain(&r.record.deps) {
+                if !given.contains(named) && self.ledger.record(named)?.is_none() {
+                    complete = false;
+                }
+            }
+        }
+        if complete {
+            self.ledger.load(records)?;
+        }
+        if !complete || self.ledger.record(&ship.hash())?.is_none() {
+            bail!(
+                "{} cannot check shipment {} yet: it lacks the records the shipment depends on \
+                 (the shipper's earlier records). Load the .json delivery note, which carries \
+                 them, or sync first",
+                self.ledger.place(),
+                ship.hash().short()
+            );
+        }
+        // The book may have learnt new participants from the note.
+        self.book = Book::load(self.ledger.as_ref())?;
+        Ok(ship)
     }
 }
 
@@ -424,8 +508,12 @@ pub(crate) fn run(s: &Settings, c: Command) -> Result<()> {
             destination,
             destination_gln,
             reference,
+            note,
         } => {
-            let ctx = Ctx::open(s, &sign)?;
+            if let Some(path) = &note {
+                crate::note::check_path(path)?;
+            }
+            let mut ctx = Ctx::open(s, &sign)?;
             let lot = ctx.lot(&lot)?;
             let to = ctx.book.resolve(&to)?;
             if ctx.book.get(&to).is_none() {
@@ -442,27 +530,46 @@ pub(crate) fn run(s: &Settings, c: Command) -> Result<()> {
                 destination: ctx.location(destination, destination_gln, &to)?,
                 reference,
             };
-            ctx.commit(s, vec![], event)
+            let record = ctx.sign(vec![], event)?;
+            writer::report(&s.out, &ctx.book, &ctx.signer, &record)?;
+            if let Some(path) = &note {
+                crate::note::write(path, ctx.ledger.as_ref(), &ctx.book, &record)?;
+                if s.out.human() {
+                    crate::output::say!("delivery note written to {}", path.display());
+                }
+            }
+            ctx.queued_hint(s);
+            Ok(())
         }
         Command::Receive {
             sign,
             shipment,
+            note,
             quantity,
             place,
             reference,
         } => {
-            if let (Some(url), None) = (&s.node, shipment.full()) {
+            if let (Some(url), Some(None)) = (&s.node, shipment.as_ref().map(|h| h.full())) {
                 bail!(
                     "--shipment {} is a hash prefix; with --node {url} give the full \
                      64-character hash",
-                    shipment.as_str()
+                    shipment.as_ref().map(|h| h.as_str()).unwrap_or_default()
                 );
             }
-            let ctx = Ctx::open(s, &sign)?;
-            let shipment = crate::backend::resolve_hash(ctx.ledger.as_ref(), &shipment)?;
-            let Some(ship) = ctx.ledger.record(&shipment)? else {
-                bail!("no record {} in {}", shipment.short(), ctx.ledger.place());
+            // A note is read before anything is opened: a bad one changes nothing.
+            let note = note.as_deref().map(crate::note::read).transpose()?;
+            let mut ctx = Ctx::open(s, &sign)?;
+            let ship = match (note, &shipment) {
+                (Some(note), _) => ctx.take_note(note)?,
+                (None, Some(given)) => {
+                    let hash = crate::backend::resolve_hash(ctx.ledger.as_ref(), given)?;
+                    ctx.ledger.record(&hash)?.ok_or_else(|| {
+                        anyhow::anyhow!("no record {} in {}", hash.short(), ctx.ledger.place())
+                    })?
+                }
+                (None, None) => bail!("give --shipment HASH or --note FILE"),
             };
+            let shipment = ship.hash();
             let Event::Ship {
                 lot,
                 quantity: shipped,

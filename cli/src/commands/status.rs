@@ -123,7 +123,7 @@ fn remote_status(s: &Settings, node: &remote::Node) -> Result<()> {
             Some(height) => say!(
                 "checkpoint    {height}: {} records, {} ({} old), signed by {}",
                 cp["size"].as_u64().unwrap_or_default(),
-                cp["time"].as_str().unwrap_or_default().replace('T', " "),
+                node_time(cp["time"].as_str().unwrap_or_default()),
                 age(cp["age_s"].as_u64().unwrap_or_default()),
                 cp["signers"]
                     .as_array()
@@ -148,6 +148,26 @@ fn remote_status(s: &Settings, node: &remote::Node) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A time a node gave (RFC 3339 in the network's zone) as the CLI shows
+/// times: `2025-04-08 10:00 +08:00`, or `2025-04-08 02:00 UTC` under
+/// `--utc`.
+fn node_time(rfc: &str) -> String {
+    let Ok(t) = crate::parse::timestamp(rfc) else {
+        return rfc.to_owned();
+    };
+    // The offset after the seconds and their fraction: `+08:00` or `Z`.
+    let offset = rfc
+        .get(19..)
+        .map(|r| r.trim_start_matches(|c: char| c == '.' || c.is_ascii_digit()))
+        .unwrap_or_default();
+    match (rfc.get(..10), rfc.get(11..16)) {
+        (Some(day), Some(clock)) if !crate::parse::in_utc() && !matches!(offset, "" | "Z") => {
+            format!("{day} {clock} {offset}")
+        }
+        _ => crate::parse::show_time(t.0),
+    }
 }
 
 /// Names in a JSON list, joined.

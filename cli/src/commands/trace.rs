@@ -117,6 +117,9 @@ pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
         bail!("{} has no record creating lot {lot}", ledger.place());
     };
     let genesis = ledger.genesis(&lot)?;
+    // Times in the network's zone, a node's lots too (a local ledger set
+    // it when opened).
+    parse::set_time_zone(genesis.time_zone());
     let verdict = verdict::verdict(&trace, &genesis, parse::now_ms());
     let reach = match &local {
         Some(l) => Some(reach::recall_reach(l, &lot)?),

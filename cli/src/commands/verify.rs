@@ -103,7 +103,7 @@ pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
         // above to be the expected one's).
         parse::set_time_zone(tz);
     }
-    let summary = v.summary(tz);
+    let summary = v.summary(parse::shown_zone(tz));
     // What the checkpoint's status map lists, whether or not the bundle
     // holds the records behind it: a recall left out still counts.
     let map_worst = v.status.as_ref().and_then(|r| r.worst());
