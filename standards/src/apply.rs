@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use ledger_core::author::Author;
 use ledger_core::graph::Graph;
+use ledger_core::gs1;
 use ledger_core::ledger::Atomic;
 use ledger_core::store::Store;
 use ledger_core::{
@@ -88,8 +89,9 @@ fn signer<S: Store>(ledger: &Ledger<S>, pk: &PublicKey) -> Result<Signer, Import
 struct Resolver<'l, S: Store> {
     ledger: &'l Ledger<S>,
     identity: PublicKey,
-    /// Lots created earlier in this batch → the creating record.
-    created: BTreeMap<String, Hash>,
+    /// Lots created earlier in this batch (by code) → the creating
+    /// record and the product's GTIN.
+    created: BTreeMap<String, (Hash, Option<String>)>,
     /// Shipments received earlier in this batch.
     received: Vec<Hash>,
 }
@@ -102,22 +104,36 @@ impl<S: Store> Resolver<'_, S> {
                 code: r.code.clone(),
             });
         }
-        if self.created.contains_key(&r.code) {
-            return Ok(LotId {
-                source: self.identity,
-                code: r.code.clone(),
-            });
+        // A lot named with a GTIN is that (GTIN, lot) pair and no other:
+        // the same code on another product is another lot.
+        if let Some((_, gtin)) = self.created.get(&r.code) {
+            let same = |a: &Option<String>, b: &Option<String>| {
+                a.as_deref().map(gs1::gtin14) == b.as_deref().map(gs1::gtin14)
+            };
+            if r.gtin.is_none() || same(&r.gtin, gtin) {
+                return Ok(LotId {
+                    source: self.identity,
+                    code: r.code.clone(),
+                });
+            }
         }
-        let lots = self
-            .ledger
-            .lots_with_code(&r.code)
-            .map_err(|e| e.to_string())?;
+        let lots = match &r.gtin {
+            Some(gtin) => self.ledger.lots_with_gtin_and_code(gtin, &r.code),
+            None => self.ledger.lots_with_code(&r.code),
+        }
+        .map_err(|e| e.to_string())?;
         match lots.as_slice() {
             [one] => Ok(one.clone()),
-            [] => Err(format!(
-                "no lot {:?} in the ledger or earlier in the document",
-                r.code
-            )),
+            [] => Err(match &r.gtin {
+                Some(gtin) => format!(
+                    "no lot {:?} of GTIN {gtin} in the ledger or earlier in the document",
+                    r.code
+                ),
+                None => format!(
+                    "no lot {:?} in the ledger or earlier in the document",
+                    r.code
+                ),
+            }),
             many => Err(format!(
                 "lot code {:?} is used by {} participants; name the lot by its urn:terroir:lot URN",
                 r.code,
@@ -129,7 +145,7 @@ impl<S: Store> Resolver<'_, S> {
     /// The record that created `lot`.
     fn creation(&self, lot: &LotId) -> Result<Hash, String> {
         if lot.source == self.identity {
-            if let Some(h) = self.created.get(&lot.code) {
+            if let Some((h, _)) = self.created.get(&lot.code) {
                 return Ok(*h);
             }
         }
@@ -399,14 +415,14 @@ pub fn import<S: Store>(
         let prev = batch.last().map(|(_, r)| r.hash()).or(head.map(|h| h.1));
         deps.retain(|d| Some(*d) != prev);
         deps.dedup();
-        let created: Vec<String> = event
+        let created: Vec<(String, Option<String>)> = event
             .created_lots()
             .iter()
-            .map(|(c, _, _)| (*c).to_owned())
+            .map(|(c, product, _)| ((*c).to_owned(), product.gtin.clone()))
             .collect();
         let record = author.sign(m.time, deps, event);
-        for c in created {
-            resolver.created.insert(c, record.hash());
+        for (code, gtin) in created {
+            resolver.created.insert(code, (record.hash(), gtin));
         }
         batch.push((m.index, record));
     }

@@ -366,3 +366,61 @@ fn documents_that_are_not_epcis_get_one_clear_error() {
         "{e}"
     );
 }
+
+/// An inspection of lot `lot` of `gtin`, as a lab's EPCIS tool writes it.
+fn inspection(gtin: &str, lot: &str, disposition: &str) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": "2025-04-03T00:00:00Z",
+        "epcisBody": { "eventList": [{
+            "type": "ObjectEvent",
+            "eventTime": "2025-04-03T08:00:00+08:00",
+            "eventTimeZoneOffset": "+08:00",
+            "action": "OBSERVE",
+            "bizStep": "inspecting",
+            "disposition": disposition,
+            "quantityList": [{
+                "epcClass": format!("https://id.gs1.org/01/{gtin}/10/{lot}"),
+                "quantity": 1,
+                "uom": "KGM"
+            }]
+        }]}
+    }))
+    .unwrap()
+}
+
+#[test]
+fn an_event_for_one_gtin_never_touches_the_same_lot_code_of_another() {
+    // The farm's lot QDH-0401 is of GTIN 06901234567892.
+    let mut l = farm_story("G");
+    let lab = key("lab");
+    let before = l.state_digest().unwrap();
+    // A failed inspection of lot QDH-0401 of another product.
+    let mapped = import::read(&inspection("04012345123456", "QDH-0401", "non_conformant")).unwrap();
+    let report = apply::import(&mut l, &lab, &mapped, false, u64::MAX / 2).unwrap();
+    assert!(report.imported.is_empty(), "{report:?}");
+    let (index, _, reason) = &report.skipped[0];
+    assert_eq!(*index, 0);
+    assert!(
+        reason.contains("no lot \"QDH-0401\" of GTIN 04012345123456"),
+        "{reason}"
+    );
+    assert_eq!(l.state_digest().unwrap(), before, "nothing was signed");
+    // The same inspection of the right product lands on the farm's lot.
+    let mapped = import::read(&inspection("06901234567892", "QDH-0401", "conformant")).unwrap();
+    let report = apply::import(&mut l, &lab, &mapped, true, u64::MAX / 2).unwrap();
+    let (_, hash, _) = report.imported[0];
+    let record = l.record(&hash).unwrap().unwrap();
+    let Event::Inspect { lot, .. } = &record.record.event else {
+        panic!("{:?}", record.record.event.kind());
+    };
+    assert_eq!(
+        *lot,
+        LotId {
+            source: key("farm").public(),
+            code: "QDH-0401".into()
+        }
+    );
+}
