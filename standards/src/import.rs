@@ -110,6 +110,21 @@ pub enum Draft {
 }
 
 impl Draft {
+    /// What the event is, with its article, for sentences: `an inspection`.
+    pub fn noun(&self) -> &'static str {
+        match self {
+            Draft::Harvest { .. } => "a harvest",
+            Draft::Transform { .. } => "a transformation",
+            Draft::Ship { .. } => "a shipment",
+            Draft::Receive { .. } => "a receipt",
+            Draft::Observe { .. } => "an observation",
+            Draft::Inspect { .. } => "an inspection",
+            Draft::Certify { .. } => "a certification",
+            Draft::Recall { .. } => "a recall",
+            Draft::Sell { .. } => "a sale",
+        }
+    }
+
     /// The CBV business step (or Terroir's) this draft came from, for reports.
     pub fn name(&self) -> &'static str {
         match self {
@@ -197,7 +212,7 @@ pub fn map_document(doc: &Value) -> Result<Vec<Mapped>, DocumentError> {
             .and_then(Value::as_str)
             .and_then(vocab::parse_time);
         let draft = match time {
-            Some(_) => map_event(e),
+            Some(_) => map_event(e).and_then(|d| all_kept(e, &d).map(|()| d)),
             None => Err("eventTime is not an RFC 3339 time at or after 1970".to_owned()),
         };
         out.push(Mapped {
@@ -573,4 +588,194 @@ fn readings(e: &Ev) -> Result<Vec<Reading>, String> {
         return Err("sensor reporting without readings".into());
     }
     Ok(out)
+}
+
+/// Refuses an event that carries something its draft would not keep: an
+/// import never drops data while reporting success. `Ok` when every field
+/// is kept in the record (or is one of the documented differences: the
+/// eventID, the time-zone offset and the recordTime, which the capturing
+/// repository sets).
+fn all_kept(e: &Ev, d: &Draft) -> Result<(), String> {
+    let drop = |what: String| {
+        Err(format!(
+            "it carries {what}, which Terroir cannot keep yet; importing it would drop that"
+        ))
+    };
+    let has_reference = !matches!(
+        d,
+        Draft::Observe { .. } | Draft::Recall { .. } | Draft::Sell { .. }
+    );
+    for (key, value) in e {
+        let kept = match key.as_str() {
+            "type"
+            | "eventTime"
+            | "eventTimeZoneOffset"
+            | "recordTime"
+            | "eventID"
+            | "@context"
+            | "action"
+            | "bizStep"
+            | "disposition"
+            | "bizLocation" => true,
+            k if k.starts_with("terroir:") => true,
+            "quantityList" => !matches!(d, Draft::Transform { .. }),
+            "inputQuantityList" | "outputQuantityList" => matches!(d, Draft::Transform { .. }),
+            "readPoint" => {
+                let id = |k: &str| e.get(k).and_then(|l| l.get("id")).and_then(Value::as_str);
+                id("bizLocation").is_none() || id("bizLocation") == id("readPoint")
+            }
+            "bizTransactionList" => {
+                let n = value.as_array().map_or(0, Vec::len);
+                if has_reference && n > 1 {
+                    return drop(format!("{n} business transactions (a record keeps one)"));
+                }
+                has_reference
+            }
+            "sourceList" => {
+                party_list(value, "source", matches!(d, Draft::Ship { .. }), e, d)?;
+                true
+            }
+            "destinationList" => {
+                let shipping_or_receiving = matches!(d, Draft::Ship { .. } | Draft::Receive { .. });
+                party_list(value, "destination", shipping_or_receiving, e, d)?;
+                true
+            }
+            "sensorElementList" => {
+                if !matches!(d, Draft::Observe { .. }) {
+                    return drop(format!(
+                        "sensor readings (only a sensor-reporting event keeps them; this is {})",
+                        d.noun()
+                    ));
+                }
+                sensors_kept(value)?;
+                true
+            }
+            "certificationInfo" => matches!(d, Draft::Certify { .. }),
+            "epcList" => value.as_array().is_none_or(Vec::is_empty),
+            _ => false,
+        };
+        if !kept {
+            return drop(describe_field(key));
+        }
+    }
+    for list in ["quantityList", "inputQuantityList", "outputQuantityList"] {
+        for q in e.get(list).and_then(Value::as_array).into_iter().flatten() {
+            if let Some(extra) = q.as_object().and_then(|o| {
+                o.keys()
+                    .find(|k| !matches!(k.as_str(), "epcClass" | "quantity" | "uom"))
+            }) {
+                return drop(format!("{extra:?} on a quantity element"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What a field is, in words, for the refusal.
+fn describe_field(key: &str) -> String {
+    match key {
+        "ilmd" => "lot master data (ilmd: best-before, origin, harvest dates …)".into(),
+        "errorDeclaration" => {
+            "an error declaration (its sender declared the event erroneous)".into()
+        }
+        "epcList" => "serialised items (epcList) beside the lot".into(),
+        "persistentDisposition" => "a persistent disposition".into(),
+        "readPoint" => "a read point other than its business location".into(),
+        "certificationInfo" => {
+            "certification information on an event that is no certification".into()
+        }
+        "bizTransactionList" => "business transactions on an event that keeps none".into(),
+        "quantityList" => "a quantity list on a transformation".into(),
+        other => format!("the field {other:?}"),
+    }
+}
+
+/// A source or destination list: only the owning party and the location
+/// of a shipment (or of a receipt's destination) are kept, and a location
+/// must be the event's own.
+fn party_list(value: &Value, field: &str, kept: bool, e: &Ev, d: &Draft) -> Result<(), String> {
+    let entries = value.as_array().map(Vec::as_slice).unwrap_or_default();
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let drop = |what: String| {
+        Err(format!(
+            "it carries {what}, which Terroir cannot keep yet; importing it would drop that"
+        ))
+    };
+    if !kept {
+        return drop(format!("a {field} list ({} keeps none)", d.noun()));
+    }
+    for entry in entries {
+        let kind = entry.get("type").and_then(Value::as_str).map(bare);
+        let id = entry.get(field).and_then(Value::as_str).unwrap_or_default();
+        match kind {
+            Some("owning_party") => {}
+            Some("location") if field == "destination" => {}
+            Some("location") => {
+                let own = e
+                    .get("bizLocation")
+                    .or_else(|| e.get("readPoint"))
+                    .and_then(|l| l.get("id"))
+                    .and_then(Value::as_str);
+                if own != Some(id) {
+                    return drop(format!(
+                        "a source location {id:?} other than its business location"
+                    ));
+                }
+            }
+            other => return drop(format!("a {field} of type {:?}", other.unwrap_or("(none)"))),
+        }
+    }
+    Ok(())
+}
+
+/// Sensor reports keep a type, value, unit and time, and Terroir's
+/// allowed range; anything else (statistics, device ids, exceptions …)
+/// would be lost.
+fn sensors_kept(value: &Value) -> Result<(), String> {
+    for (i, el) in value.as_array().into_iter().flatten().enumerate() {
+        let Some(el) = el.as_object() else { continue };
+        for (k, v) in el {
+            match k.as_str() {
+                "sensorReport" => {
+                    for rep in v.as_array().into_iter().flatten() {
+                        if let Some(extra) = rep.as_object().and_then(|o| {
+                            o.keys().find(|k| {
+                                !matches!(
+                                    k.as_str(),
+                                    "type"
+                                        | "value"
+                                        | "uom"
+                                        | "time"
+                                        | "terroir:allowedMin"
+                                        | "terroir:allowedMax"
+                                )
+                            })
+                        }) {
+                            return Err(format!(
+                                "it carries {extra:?} in sensor element {i}, which Terroir cannot keep yet; importing it would drop that"
+                            ));
+                        }
+                    }
+                }
+                "sensorMetadata" => {
+                    if let Some(extra) = v
+                        .as_object()
+                        .and_then(|o| o.keys().find(|k| k.as_str() != "time"))
+                    {
+                        return Err(format!(
+                            "it carries sensor metadata {extra:?} in sensor element {i}, which Terroir cannot keep yet; importing it would drop that"
+                        ));
+                    }
+                }
+                other => {
+                    return Err(format!(
+                        "it carries {other:?} in sensor element {i}, which Terroir cannot keep yet; importing it would drop that"
+                    ))
+                }
+            }
+        }
+    }
+    Ok(())
 }

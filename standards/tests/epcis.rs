@@ -327,6 +327,39 @@ fn every_reference_example_imports_or_is_rejected_with_its_reason() {
         "{:?}",
         mapped[0]
     );
+    // The receipt names two business documents; a record keeps one, so
+    // it is refused rather than imported without the second.
+    assert!(
+        matches!(mapped[1].draft, Err(ref r) if r.contains("2 business transactions")),
+        "{:?}",
+        mapped[1]
+    );
+    let txs = doc["epcisBody"]["eventList"][1]["bizTransactionList"]
+        .as_array_mut()
+        .unwrap();
+    txs.truncate(1);
+    // It also carries the sender's own extension field: refused, named.
+    let mapped = import::map_document(&doc).unwrap();
+    assert!(
+        matches!(mapped[1].draft, Err(ref r) if r.contains("\"example:myField\"")),
+        "{:?}",
+        mapped[1]
+    );
+    doc["epcisBody"]["eventList"][1]
+        .as_object_mut()
+        .unwrap()
+        .retain(|k, _| !k.starts_with("example:"));
+    // And a read point (a dock door) inside its business location, which
+    // a record cannot keep beside the location yet.
+    let mapped = import::map_document(&doc).unwrap();
+    assert!(
+        matches!(mapped[1].draft, Err(ref r) if r.contains("a read point other than its business location")),
+        "{:?}",
+        mapped[1]
+    );
+    let biz = doc["epcisBody"]["eventList"][1]["bizLocation"].clone();
+    doc["epcisBody"]["eventList"][1]["readPoint"] = biz;
+    let mapped = import::map_document(&doc).unwrap();
     match &mapped[1].draft {
         Ok(Draft::Receive {
             lot,
@@ -423,4 +456,77 @@ fn an_event_for_one_gtin_never_touches_the_same_lot_code_of_another() {
             code: "QDH-0401".into()
         }
     );
+}
+
+#[test]
+fn an_event_carrying_what_a_record_cannot_keep_is_refused_not_trimmed() {
+    let base: Value =
+        serde_json::from_slice(&inspection("06901234567892", "QDH-0401", "conformant")).unwrap();
+    let with = |key: &str, value: Value| {
+        let mut doc = base.clone();
+        doc["epcisBody"]["eventList"][0][key] = value;
+        doc
+    };
+    let cases = [
+        (
+            with(
+                "ilmd",
+                serde_json::json!({"cbvmda:bestBeforeDate": "2026-04-01"}),
+            ),
+            "lot master data (ilmd",
+        ),
+        (
+            with(
+                "errorDeclaration",
+                serde_json::json!({"declarationTime": "2025-04-04T00:00:00Z", "reason": "incorrect_data"}),
+            ),
+            "an error declaration (its sender declared the event erroneous)",
+        ),
+        (
+            with(
+                "epcList",
+                serde_json::json!(["https://id.gs1.org/01/06901234567892/21/7"]),
+            ),
+            "serialised items (epcList) beside the lot",
+        ),
+        (
+            with(
+                "sensorElementList",
+                serde_json::json!([{"sensorReport": [{"type": "Temperature", "value": 4, "uom": "CEL"}]}]),
+            ),
+            "sensor readings (only a sensor-reporting event keeps them; this is an inspection)",
+        ),
+        (
+            with(
+                "persistentDisposition",
+                serde_json::json!({"set": ["completeness_verified"]}),
+            ),
+            "a persistent disposition",
+        ),
+        (
+            with("example:batchNote", serde_json::json!("hand-picked")),
+            "the field \"example:batchNote\"",
+        ),
+    ];
+    for (doc, words) in cases {
+        let mapped = import::map_document(&doc).unwrap();
+        match &mapped[0].draft {
+            Err(r) => {
+                assert!(r.contains(words), "{r}");
+                assert!(r.contains("importing it would drop that"), "{r}");
+            }
+            Ok(d) => panic!("{words}: mapped to {} and would lose it", d.name()),
+        }
+        // A lenient import reports it skipped, with its index; nothing signed.
+        let mut l = farm_story("K");
+        let before = l.state_digest().unwrap();
+        let report = apply::import(&mut l, &key("lab"), &mapped, false, u64::MAX / 2).unwrap();
+        assert!(report.imported.is_empty());
+        assert_eq!(report.skipped.len(), 1);
+        assert_eq!(report.skipped[0].0, 0);
+        assert_eq!(l.state_digest().unwrap(), before);
+    }
+    // The plain inspection imports.
+    let mapped = import::map_document(&base).unwrap();
+    assert!(mapped[0].draft.is_ok(), "{:?}", mapped[0]);
 }
