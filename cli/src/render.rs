@@ -84,12 +84,15 @@ pub(crate) fn reading(r: &Reading) -> String {
         SensorKind::Temperature => "temperature",
         SensorKind::Humidity => "humidity",
     };
-    format!(
-        "{what} {} {u} (allowed {} to {} {u})",
-        thousandths(r.value),
-        thousandths(r.min),
-        thousandths(r.max)
-    )
+    let allowed = match r.bounds() {
+        (Some(lo), Some(hi)) => {
+            format!(" (allowed {} to {} {u})", thousandths(lo), thousandths(hi))
+        }
+        (Some(lo), None) => format!(" (allowed from {} {u})", thousandths(lo)),
+        (None, Some(hi)) => format!(" (allowed up to {} {u})", thousandths(hi)),
+        (None, None) => String::new(),
+    };
+    format!("{what} {} {u}{allowed}", thousandths(r.value))
 }
 
 fn signer(e: &TraceEvent, names: &Names<'_>) -> String {
@@ -670,6 +673,30 @@ mod tests {
     use super::*;
     use ledger_core::excursion::Peak;
     use ledger_core::Hash;
+
+    #[test]
+    fn a_reading_shows_only_the_bounds_its_range_has() {
+        let r = |min, max| Reading {
+            time: 0,
+            kind: SensorKind::Temperature,
+            value: 4_100,
+            min,
+            max,
+        };
+        assert_eq!(
+            reading(&r(0, 8_000)),
+            "temperature 4.1 °C (allowed 0 to 8 °C)"
+        );
+        assert_eq!(
+            reading(&r(i64::MIN, 8_000)),
+            "temperature 4.1 °C (allowed up to 8 °C)"
+        );
+        assert_eq!(
+            reading(&r(0, i64::MAX)),
+            "temperature 4.1 °C (allowed from 0 °C)"
+        );
+        assert_eq!(reading(&r(i64::MIN, i64::MAX)), "temperature 4.1 °C");
+    }
 
     const MIN: u64 = 60_000;
     const T0: u64 = 1_744_453_200_000; // 2025-04-12 10:20 UTC

@@ -334,6 +334,21 @@ impl Reading {
     pub fn is_excursion(&self) -> bool {
         self.value < self.min || self.value > self.max
     }
+
+    /// The allowed range's bounds (see [`bounds`]).
+    pub fn bounds(&self) -> (Option<i64>, Option<i64>) {
+        bounds(self.min, self.max)
+    }
+}
+
+/// An allowed range's lower and upper bound, each `None` where the range
+/// is open on that side: `i64::MIN` and `i64::MAX` stand for "no bound"
+/// (a reading imported without a range), never for a temperature.
+pub fn bounds(min: i64, max: i64) -> (Option<i64>, Option<i64>) {
+    (
+        Some(min).filter(|m| *m != i64::MIN),
+        Some(max).filter(|m| *m != i64::MAX),
+    )
 }
 
 /// Outcome of an inspection or test.

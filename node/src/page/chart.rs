@@ -25,13 +25,21 @@ pub fn chart(readings: &[Reading], lang: Lang, genesis: &Genesis) -> Option<Stri
     rs.sort_by_key(|r| r.time);
     let (first, last) = (rs.first()?, rs.last()?);
     let kind: SensorKind = first.kind;
-    let (band_lo, band_hi) = (first.min, first.max);
-    let lo = rs.iter().map(|r| r.value.min(r.min)).min()?;
-    let hi = rs.iter().map(|r| r.value.max(r.max)).max()?;
+    // An open side of the range (a reading imported without one) has no
+    // line: the plot spans the readings and the bounds there are.
+    let (band_lo, band_hi) = first.bounds();
+    let lo = rs
+        .iter()
+        .map(|r| r.bounds().0.map_or(r.value, |b| r.value.min(b)))
+        .min()?;
+    let hi = rs
+        .iter()
+        .map(|r| r.bounds().1.map_or(r.value, |b| r.value.max(b)))
+        .max()?;
     // A little room above and below.
-    let pad = ((hi - lo) / 10).max(500);
-    let (lo, hi) = (lo - pad, hi + pad);
-    let span_v = (hi - lo).max(1) as f64;
+    let pad = (hi.saturating_sub(lo) / 10).max(500);
+    let (lo, hi) = (lo.saturating_sub(pad), hi.saturating_add(pad));
+    let span_v = (i128::from(hi) - i128::from(lo)).max(1) as f64;
     let span_t = last.time.saturating_sub(first.time).max(1) as f64;
     let x = |t: u64| {
         if rs.len() == 1 {
@@ -40,27 +48,32 @@ pub fn chart(readings: &[Reading], lang: Lang, genesis: &Genesis) -> Option<Stri
             LEFT + (t.saturating_sub(first.time) as f64) / span_t * (W - LEFT - RIGHT)
         }
     };
-    let y = |v: i64| TOP + (hi - v) as f64 / span_v * (H - TOP - BOTTOM);
-    let label = format!(
-        "{}: {} – {}",
-        lang.tr("允许范围", "allowed range"),
-        measure(band_lo, kind),
-        measure(band_hi, kind)
-    );
+    let y = |v: i64| TOP + (i128::from(hi) - i128::from(v)) as f64 / span_v * (H - TOP - BOTTOM);
+    let label = match lang.allowed(first.min, first.max, kind) {
+        Some(range) => format!("{}: {range}", lang.tr("允许范围", "allowed range")),
+        None => lang
+            .tr(
+                "读数（未给出允许范围）",
+                "readings (no allowed range given)",
+            )
+            .to_owned(),
+    };
     let mut s = String::new();
     let _ = write!(
         s,
         "<svg class=\"chart\" viewBox=\"0 0 {W} {H}\" role=\"img\" aria-label=\"{label}\" xmlns=\"http://www.w3.org/2000/svg\">"
     );
-    // The allowed band.
-    let _ = write!(
-        s,
-        "<rect x=\"{LEFT}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"#d8f0dc\"/>",
-        y(band_hi),
-        W - LEFT - RIGHT,
-        (y(band_lo) - y(band_hi)).max(1.0)
-    );
-    for v in [band_lo, band_hi] {
+    // The allowed band, to the plot's edge on an open side.
+    if band_lo.is_some() || band_hi.is_some() {
+        let (top, bottom) = (y(band_hi.unwrap_or(hi)), y(band_lo.unwrap_or(lo)));
+        let _ = write!(
+            s,
+            "<rect x=\"{LEFT}\" y=\"{top:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"#d8f0dc\"/>",
+            W - LEFT - RIGHT,
+            (bottom - top).max(1.0)
+        );
+    }
+    for v in [band_lo, band_hi].into_iter().flatten() {
         let _ = write!(
             s,
             "<line x1=\"{LEFT}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"#3a8a4a\" stroke-dasharray=\"4 3\"/><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"end\" fill=\"#333\">{}</text>",
@@ -121,4 +134,58 @@ pub fn chart(readings: &[Reading], lang: Lang, genesis: &Genesis) -> Option<Stri
     }
     s.push_str("</svg>");
     Some(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ledger_core::genesis::GENESIS_VERSION;
+
+    fn genesis() -> Genesis {
+        Genesis {
+            version: GENESIS_VERSION,
+            network: "t".into(),
+            authorities: vec![],
+            checkpoint_threshold: 1,
+            created: 0,
+            profile: Default::default(),
+        }
+    }
+
+    fn reading(t: u64, value: i64, min: i64, max: i64) -> Reading {
+        Reading {
+            time: 1_744_453_200_000 + t * 60_000,
+            kind: SensorKind::Temperature,
+            value,
+            min,
+            max,
+        }
+    }
+
+    #[test]
+    fn readings_without_a_range_draw_no_band_and_never_overflow() {
+        let rs = [
+            reading(0, 4_100, i64::MIN, i64::MAX),
+            reading(10, 5_200, i64::MIN, i64::MAX),
+        ];
+        let svg = chart(&rs, Lang::En, &genesis()).unwrap_or_default();
+        assert!(svg.contains("readings (no allowed range given)"), "{svg}");
+        assert!(!svg.contains("#d8f0dc"), "no band: {svg}");
+        assert!(!svg.contains("9223372036854775"), "{svg}");
+        assert!(svg.contains("5.2 °C") || !svg.contains("NaN"), "{svg}");
+    }
+
+    #[test]
+    fn a_range_open_on_one_side_draws_its_one_bound() {
+        let rs = [
+            reading(0, -18_500, i64::MIN, -15_000),
+            reading(10, -14_000, i64::MIN, -15_000),
+        ];
+        let svg = chart(&rs, Lang::En, &genesis()).unwrap_or_default();
+        assert!(svg.contains("allowed range: at most -15 °C"), "{svg}");
+        assert!(svg.contains("#d8f0dc"), "band below the bound: {svg}");
+        assert!(!svg.contains("9223372036854775"), "{svg}");
+        let zh = chart(&rs, Lang::Zh, &genesis()).unwrap_or_default();
+        assert!(zh.contains("不高于 -15 °C"), "{zh}");
+    }
 }

@@ -257,18 +257,18 @@ impl Lang {
             (Lang::En, false) => format!("at {start}"),
         };
         let u = e.kind.unit_symbol();
-        let (peak, min, max) = (
-            one_decimal(e.peak.value),
-            thousandths(e.peak.min),
-            thousandths(e.peak.max),
-        );
+        let peak = one_decimal(e.peak.value);
+        // An excursion breaks a bound, so the range has at least one.
+        let allowed = self
+            .allowed(e.peak.min, e.peak.max, e.kind)
+            .unwrap_or_default();
         match self {
             Lang::Zh => format!(
-                "{what}：{when}，峰值 {peak} {u}（允许 {min}–{max} {u}），共 {} 次读数",
+                "{what}：{when}，峰值 {peak} {u}（允许 {allowed}），共 {} 次读数",
                 e.readings
             ),
             Lang::En => format!(
-                "{what}: {when}, peak {peak} {u} (allowed {min}–{max} {u}), {} reading{}",
+                "{what}: {when}, peak {peak} {u} (allowed {allowed}), {} reading{}",
                 e.readings,
                 if e.readings == 1 { "" } else { "s" }
             ),
@@ -288,6 +288,22 @@ pub fn one_decimal(v: i64) -> String {
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
+
+impl Lang {
+    /// The allowed range in words: `0–8 °C`, `at most 8 °C`, `at least
+    /// −18 °C` (允许 …); `None` when the range is open on both sides.
+    pub fn allowed(self, min: i64, max: i64, kind: SensorKind) -> Option<String> {
+        let u = kind.unit_symbol();
+        Some(match (ledger_core::event::bounds(min, max), self) {
+            ((Some(lo), Some(hi)), _) => format!("{}–{} {u}", thousandths(lo), thousandths(hi)),
+            ((Some(lo), None), Lang::Zh) => format!("不低于 {} {u}", thousandths(lo)),
+            ((Some(lo), None), Lang::En) => format!("at least {} {u}", thousandths(lo)),
+            ((None, Some(hi)), Lang::Zh) => format!("不高于 {} {u}", thousandths(hi)),
+            ((None, Some(hi)), Lang::En) => format!("at most {} {u}", thousandths(hi)),
+            ((None, None), _) => return None,
+        })
+    }
+}
 
 /// `9.6 °C`, `-1.5 °C`, `65 %RH`: a reading in thousandths, in its unit.
 pub fn measure(value: i64, kind: SensorKind) -> String {

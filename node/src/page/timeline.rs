@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use ledger_core::event::{thousandths, Location, Reading, SensorKind, Verdict as Outcome};
+use ledger_core::event::{Location, Reading, SensorKind, Verdict as Outcome};
 use ledger_core::query::{Trace, TraceEvent};
 use ledger_core::{Event, LotId};
 
 use super::verdict::flag_words;
-use super::{chart, doc, esc, i18n, lot_words, place, who, Ctx};
+use super::{chart, doc, esc, lot_words, place, who, Ctx};
 
 /// One event of the journey as a timeline entry.
 pub(super) fn event_item(ctx: &Ctx<'_>, t: &Trace, e: &TraceEvent) -> String {
@@ -158,13 +158,18 @@ pub(super) fn event_item(ctx: &Ctx<'_>, t: &Trace, e: &TraceEvent) -> String {
             for rs in by_kind.values() {
                 let out = rs.iter().filter(|r| r.is_excursion()).count();
                 if let Some(first) = rs.first() {
+                    let allowed = match l.allowed(first.min, first.max, first.kind) {
+                        Some(range) => format!("{}{range}", l.tr("，允许 ", ", allowed ")),
+                        None => l
+                            .tr("，未给出允许范围", ", no allowed range given")
+                            .to_owned(),
+                    };
                     let _ = write!(
                         h,
-                        "<p>{} {}{}–{}{}</p>",
+                        "<p>{}{}{}{}</p>",
                         rs.len(),
-                        l.tr("次读数，允许 ", " readings, allowed "),
-                        thousandths(first.min),
-                        i18n::measure(first.max, first.kind),
+                        l.tr(" 次读数", " readings"),
+                        allowed,
                         if out > 0 {
                             format!(
                                 "{}{out}{}",
