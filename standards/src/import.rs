@@ -159,6 +159,9 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Mapped>, DocumentError> {
     if bytes.len() > MAX_DOCUMENT_BYTES {
         return Err(DocumentError::TooLarge { len: bytes.len() });
     }
+    // A byte-order mark is allowed before JSON text (RFC 8259 §8.1 lets a
+    // parser ignore it); tools on Windows write one.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let value: Value = serde_json::from_slice(bytes)?;
     map_document(&value)
 }
@@ -169,15 +172,17 @@ pub fn map_document(doc: &Value) -> Result<Vec<Mapped>, DocumentError> {
     let obj = doc
         .as_object()
         .ok_or_else(|| schema("it is not a JSON object"))?;
-    match obj.get("type").and_then(Value::as_str) {
-        Some("EPCISDocument") => {}
+    let query = match obj.get("type").and_then(Value::as_str) {
+        Some("EPCISDocument") => false,
+        // A query's answer carries its events the same way, one level down.
+        Some("EPCISQueryDocument") => true,
         Some(other) => {
             return Err(DocumentError::Schema(format!(
-                "its type is {other:?}; import takes an EPCISDocument"
+                "its type is {other:?}; import takes an EPCISDocument or an EPCISQueryDocument"
             )))
         }
         None => return Err(schema("it has no \"type\" (expected \"EPCISDocument\")")),
-    }
+    };
     for field in ["@context", "schemaVersion", "creationDate", "epcisBody"] {
         if !obj.contains_key(field) {
             return Err(DocumentError::Schema(format!(
@@ -185,10 +190,18 @@ pub fn map_document(doc: &Value) -> Result<Vec<Mapped>, DocumentError> {
             )));
         }
     }
-    let list = obj["epcisBody"]
-        .get("eventList")
-        .and_then(Value::as_array)
-        .ok_or_else(|| schema("epcisBody has no eventList array"))?;
+    let body = &obj["epcisBody"];
+    let list = if query {
+        body.get("queryResults")
+            .and_then(|q| q.get("resultsBody"))
+            .and_then(|r| r.get("eventList"))
+            .and_then(Value::as_array)
+            .ok_or_else(|| schema("epcisBody.queryResults.resultsBody has no eventList array"))?
+    } else {
+        body.get("eventList")
+            .and_then(Value::as_array)
+            .ok_or_else(|| schema("epcisBody has no eventList array"))?
+    };
     if list.len() > MAX_EVENTS {
         return Err(DocumentError::TooManyEvents { len: list.len() });
     }

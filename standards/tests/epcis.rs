@@ -385,8 +385,12 @@ fn documents_that_are_not_epcis_get_one_clear_error() {
     ));
     let e = import::read(br#"{"type":"EPCISDocument"}"#).unwrap_err();
     assert!(e.to_string().contains("\"@context\" is missing"), "{e}");
-    let e = import::read(br#"{"type":"EPCISQueryDocument"}"#).unwrap_err();
-    assert!(e.to_string().contains("takes an EPCISDocument"), "{e}");
+    let e = import::read(br#"{"type":"EPCISMasterDataDocument"}"#).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("takes an EPCISDocument or an EPCISQueryDocument"),
+        "{e}"
+    );
     let big = vec![b' '; import::MAX_DOCUMENT_BYTES + 1];
     assert!(matches!(
         import::read(&big),
@@ -529,4 +533,33 @@ fn an_event_carrying_what_a_record_cannot_keep_is_refused_not_trimmed() {
     // The plain inspection imports.
     let mapped = import::map_document(&base).unwrap();
     assert!(mapped[0].draft.is_ok(), "{:?}", mapped[0]);
+}
+
+#[test]
+fn a_query_answer_and_a_byte_order_mark_import_like_a_document() {
+    let doc: Value =
+        serde_json::from_slice(&inspection("06901234567892", "QDH-0401", "conformant")).unwrap();
+    let events = doc["epcisBody"]["eventList"].clone();
+    let query = serde_json::json!({
+        "@context": doc["@context"],
+        "type": "EPCISQueryDocument",
+        "schemaVersion": "2.0",
+        "creationDate": "2025-04-03T00:00:00Z",
+        "epcisBody": { "queryResults": {
+            "queryName": "SimpleEventQuery",
+            "resultsBody": { "eventList": events }
+        }}
+    });
+    assert!(
+        schema_errors(&query).is_empty(),
+        "{:?}",
+        schema_errors(&query)
+    );
+    let from_query = import::map_document(&query).unwrap();
+    let from_doc = import::map_document(&doc).unwrap();
+    assert_eq!(from_query, from_doc);
+    assert!(from_query[0].draft.is_ok());
+    let mut bom = b"\xEF\xBB\xBF".to_vec();
+    bom.extend(serde_json::to_vec(&doc).unwrap());
+    assert_eq!(import::read(&bom).unwrap(), from_doc);
 }
