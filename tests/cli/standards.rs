@@ -279,3 +279,38 @@ fn the_demo_trace_round_trips_through_export_and_import() {
     let doc_c = import_per_participant(&demo, &doc_b);
     assert_eq!(comparable(&doc_b), comparable(&doc_c));
 }
+
+#[test]
+fn an_import_prints_a_summary_and_lists_events_only_when_asked() {
+    let demo = Demo::new();
+    let example = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/standards/epcis/examples/Example_9.6.1-ObjectEvent.jsonld");
+    let doc: Value = serde_json::from_slice(&std::fs::read(&example).unwrap()).unwrap();
+    // Three events of serialised items: skipped for one reason.
+    let mut three = doc.clone();
+    let first = doc["epcisBody"]["eventList"][0].clone();
+    three["epcisBody"]["eventList"] = Value::Array(vec![first.clone(), first.clone(), first]);
+    let file = demo.env.path("three.jsonld");
+    std::fs::write(&file, serde_json::to_vec(&three).unwrap()).unwrap();
+    let path = file.to_str().unwrap();
+    let out = demo
+        .env
+        .ok(&["import", "epcis", path, "--key", &demo.key("cooperative")]);
+    assert!(out.contains("imported 0 event(s)"), "{out}");
+    assert!(out.contains("skipped 3 event(s)"), "{out}");
+    assert_eq!(out.matches("serialised items").count(), 1, "grouped: {out}");
+    assert!(out.contains("3 events, the first event 0"), "{out}");
+    assert!(out.contains("--verbose lists every event"), "{out}");
+    let verbose = demo.env.ok(&[
+        "import",
+        "epcis",
+        path,
+        "--key",
+        &demo.key("cooperative"),
+        "--verbose",
+    ]);
+    assert_eq!(verbose.matches("serialised items").count(), 3, "{verbose}");
+    for i in 0..3 {
+        assert!(verbose.contains(&format!("event {i}")), "{verbose}");
+    }
+}

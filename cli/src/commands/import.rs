@@ -26,11 +26,19 @@ pub(crate) enum Command {
         /// Import nothing if any event cannot be represented.
         #[arg(long)]
         strict: bool,
+        /// List every event imported or skipped (default: a summary).
+        #[arg(long, short)]
+        verbose: bool,
     },
 }
 
 pub(crate) fn run(s: &Settings, c: Command) -> Result<()> {
-    let Command::Epcis { file, key, strict } = c;
+    let Command::Epcis {
+        file,
+        key,
+        strict,
+        verbose,
+    } = c;
     let shown = file.display();
     let f = std::fs::File::open(&file).with_context(|| format!("cannot read {shown}"))?;
     // Read one byte past the limit, so an oversized file is refused
@@ -51,14 +59,65 @@ pub(crate) fn run(s: &Settings, c: Command) -> Result<()> {
     }))?;
     s.out.quiet(report.imported.len());
     if s.out.human() {
-        say!("imported {} event(s) from {shown}", report.imported.len());
+        print_summary(&shown.to_string(), &report, verbose);
+    }
+    Ok(())
+}
+
+/// What an import did, in a few lines however many events it had: the
+/// records by kind, and the skipped events grouped by reason (each with
+/// how many and the first); `verbose` lists every event instead.
+fn print_summary(shown: &str, report: &apply::ImportReport, verbose: bool) {
+    let mut kinds: Vec<(String, usize)> = Vec::new();
+    for (_, _, k) in &report.imported {
+        let k = k.to_string();
+        match kinds.iter_mut().find(|(name, _)| *name == k) {
+            Some((_, n)) => *n += 1,
+            None => kinds.push((k, 1)),
+        }
+    }
+    let by_kind: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    let detail = if by_kind.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", by_kind.join(", "))
+    };
+    say!(
+        "imported {} event(s) from {shown} as signed records{detail}",
+        report.imported.len()
+    );
+    if verbose {
         for (i, h, k) in &report.imported {
             say!("  event {i}: {k} record {}", h.short());
         }
-        for (i, id, reason) in &report.skipped {
-            let id = id.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
-            say!("  skipped event {i}{id}: {reason}");
+    }
+    if report.skipped.is_empty() {
+        return;
+    }
+    say!(
+        "skipped {} event(s); nothing of them was signed:",
+        report.skipped.len()
+    );
+    let id = |id: &Option<String>| id.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
+    if verbose {
+        for (i, eid, reason) in &report.skipped {
+            say!("  event {i}{}: {reason}", id(eid));
+        }
+        return;
+    }
+    let mut reasons: Vec<(&str, usize, usize, &Option<String>)> = Vec::new();
+    for (i, eid, reason) in &report.skipped {
+        match reasons.iter_mut().find(|(r, ..)| *r == reason.as_str()) {
+            Some((_, n, ..)) => *n += 1,
+            None => reasons.push((reason, 1, *i, eid)),
         }
     }
-    Ok(())
+    for (reason, n, first, eid) in reasons {
+        if n == 1 {
+            say!("  event {first}{}: {reason}", id(eid));
+        } else {
+            say!("  {n} events, the first event {first}{}: {reason}", id(eid));
+        }
+    }
+    say!("  (--verbose lists every event)");
 }
