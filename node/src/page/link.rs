@@ -5,7 +5,7 @@
 //! Lot codes of lots with a GTIN fit AI 10 (the ledger refuses others), so
 //! a value GS1 refuses names no lot either.
 
-use ledger_core::gs1::{DigitalLink, LinkError};
+use ledger_core::gs1::{DigitalLink, LinkError, PrimaryKey};
 
 /// What a Digital Link path names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +23,15 @@ pub struct Target {
 /// Parses the raw (still percent-encoded) path of a request, from `/01/`.
 pub fn parse(raw_path: &str) -> Result<Target, LinkError> {
     let link = DigitalLink::parse(&format!("http://node{raw_path}"))?;
+    // The parser takes the rightmost key, which under `/01/` may be an
+    // SSCC or GLN (`/01/{GTIN}/00/{SSCC}`): this route names products only.
+    if !matches!(link.key, PrimaryKey::Gtin(_)) {
+        return Err(LinkError::UnexpectedAi {
+            key: "01",
+            ai: link.key.ai().to_owned(),
+            allowed: "22, 10, 21 (in that order) or 235",
+        });
+    }
     Ok(Target {
         gtin: link.key.value().to_owned(),
         cpv: link.cpv,
@@ -83,6 +92,15 @@ mod tests {
         assert!(matches!(
             parse("/01/06901234567892/10/L1/10/L2"),
             Err(LinkError::DuplicateAi { .. })
+        ));
+        // Only a GTIN is a product, even where the rightmost key is another.
+        assert!(matches!(
+            parse("/01/06901234567892/00/123456789012345675"),
+            Err(LinkError::UnexpectedAi { key: "01", ref ai, .. }) if ai == "00"
+        ));
+        assert!(matches!(
+            parse("/01/06901234567892/414/9520123456788/254/7"),
+            Err(LinkError::UnexpectedAi { key: "01", ref ai, .. }) if ai == "414"
         ));
     }
 }

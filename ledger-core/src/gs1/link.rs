@@ -1,162 +1,7 @@
-//! GS1 identifiers: GTIN, GLN and SSCC check digits, and GS1 Digital Link
-//! URIs (build and parse).
-//!
-//! A Digital Link URI names a GS1 key on the web:
-//! `https://{host}[/{stem}]/01/{GTIN-14}[/22/{cpv}][/10/{lot}][/21/{serial}][?17=YYMMDD&…]`.
-//! [`DigitalLink::parse`] refuses anything the standard forbids (qualifiers
-//! out of order or in the query string, duplicate AIs, bad percent-encoding,
-//! a trailing `/`, a key with a wrong check digit) with a [`LinkError`]
-//! naming what is wrong; [`DigitalLink::to_uri`] builds the canonical form,
-//! so `parse(build(x)) == x`.
+//! GS1 Digital Link URIs: build, parse, check.
 
-/// Why a GS1 key was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum Gs1Error {
-    /// Contains something other than ASCII digits.
-    #[error("{kind} {value:?} must contain only digits")]
-    NotDigits {
-        /// `GTIN`, `GLN` …
-        kind: &'static str,
-        /// The value given.
-        value: String,
-    },
-    /// Wrong number of digits.
-    #[error("{kind} {value:?} has {len} digits; expected {expected}")]
-    Length {
-        /// `GTIN`, `GLN` …
-        kind: &'static str,
-        /// The value given.
-        value: String,
-        /// Its length.
-        len: usize,
-        /// Allowed lengths.
-        expected: &'static str,
-    },
-    /// The last digit is not the check digit of the others.
-    #[error("{kind} {value:?} has check digit {got}, expected {want}")]
-    CheckDigit {
-        /// `GTIN`, `GLN` …
-        kind: &'static str,
-        /// The value given.
-        value: String,
-        /// Its last digit.
-        got: u8,
-        /// The correct check digit.
-        want: u8,
-    },
-}
-
-/// The GS1 check digit for `body` (all digits but the last): weights 3,1,3,…
-/// from the right, and the digit that brings the sum to a multiple of 10.
-/// `body` must be ASCII digits.
-pub fn check_digit(body: &[u8]) -> u8 {
-    let sum: u32 = body
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(i, d)| u32::from(d - b'0') * if i % 2 == 0 { 3 } else { 1 })
-        .sum();
-    ((10 - sum % 10) % 10) as u8
-}
-
-fn check_key(
-    kind: &'static str,
-    value: &str,
-    lengths: &[usize],
-    expected: &'static str,
-) -> Result<(), Gs1Error> {
-    let bytes = value.as_bytes();
-    if bytes.is_empty() || !bytes.iter().all(u8::is_ascii_digit) {
-        return Err(Gs1Error::NotDigits {
-            kind,
-            value: value.to_owned(),
-        });
-    }
-    if !lengths.contains(&bytes.len()) {
-        return Err(Gs1Error::Length {
-            kind,
-            value: value.to_owned(),
-            len: bytes.len(),
-            expected,
-        });
-    }
-    let (body, last) = bytes.split_at(bytes.len() - 1);
-    let want = check_digit(body);
-    let got = last[0] - b'0';
-    if got != want {
-        return Err(Gs1Error::CheckDigit {
-            kind,
-            value: value.to_owned(),
-            got,
-            want,
-        });
-    }
-    Ok(())
-}
-
-/// Checks a GTIN-8, -12, -13 or -14.
-pub fn check_gtin(value: &str) -> Result<(), Gs1Error> {
-    check_key("GTIN", value, &[8, 12, 13, 14], "8, 12, 13 or 14")
-}
-
-/// Checks a 13-digit GLN.
-pub fn check_gln(value: &str) -> Result<(), Gs1Error> {
-    check_key("GLN", value, &[13], "13")
-}
-
-/// Checks an 18-digit SSCC.
-pub fn check_sscc(value: &str) -> Result<(), Gs1Error> {
-    check_key("SSCC", value, &[18], "18")
-}
-
-/// Checks a GS1 company prefix: 4 to 12 digits.
-pub fn check_company_prefix(value: &str) -> Result<(), Gs1Error> {
-    if !value.bytes().all(|b| b.is_ascii_digit()) || value.is_empty() {
-        return Err(Gs1Error::NotDigits {
-            kind: "GS1 company prefix",
-            value: value.to_owned(),
-        });
-    }
-    if !(4..=12).contains(&value.len()) {
-        return Err(Gs1Error::Length {
-            kind: "GS1 company prefix",
-            value: value.to_owned(),
-            len: value.len(),
-            expected: "4 to 12",
-        });
-    }
-    Ok(())
-}
-
-/// Whether the GTIN (8 to 14 digits) lies under the GS1 company prefix:
-/// in its 14-digit form, the digits after the indicator digit start with
-/// the prefix.
-pub fn prefix_covers(prefix: &str, gtin: &str) -> bool {
-    gtin14(gtin)
-        .get(1..)
-        .is_some_and(|rest| rest.starts_with(prefix))
-}
-
-/// Why `code` cannot be a GS1 batch/lot number (AI 10): 1 to 20
-/// characters of GS1 character set 82 (ASCII letters, digits and
-/// ``!"%&'()*+,-./:;<=>?_``), or `None` when it can.
-pub fn lot_code_problem(code: &str) -> Option<&'static str> {
-    if code.is_empty() {
-        Some("empty")
-    } else if code.chars().count() > 20 {
-        Some("longer than 20 characters")
-    } else if !code.chars().all(is_cset82) {
-        Some("contains a character outside GS1 character set 82")
-    } else {
-        None
-    }
-}
-
-/// A GTIN padded with leading zeros to 14 digits (for Digital Link URIs).
-pub fn gtin14(value: &str) -> String {
-    format!("{value:0>14}")
-}
+use super::ai::*;
+use super::*;
 
 /// The primary GS1 key a Digital Link URI names.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -191,8 +36,8 @@ impl PrimaryKey {
 /// qualifiers and the data attributes of its query string.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DigitalLink {
-    /// Scheme, host and optional path stem, without a trailing `/`
-    /// (`https://id.gs1.org`, `https://example.com/products`).
+    /// Scheme and host in lower case, and the optional path stem, without a
+    /// trailing `/` (`https://id.gs1.org`, `https://example.com/products`).
     pub base: String,
     /// The primary key.
     pub key: PrimaryKey,
@@ -200,10 +45,16 @@ pub struct DigitalLink {
     pub cpv: Option<String>,
     /// AI 10, batch or lot number (GTIN only).
     pub lot: Option<String>,
-    /// AI 21, serial number (GTIN only).
+    /// AI 21, serial number (GTIN only; not with [`Self::tpx`]).
     pub serial: Option<String>,
+    /// AI 235, third-party controlled serialised extension of the GTIN
+    /// (GTIN only; the alternative to AI 22, 10 and 21).
+    pub tpx: Option<String>,
+    /// AI 254, GLN extension component (GLN only).
+    pub extension: Option<String>,
     /// Query-string parameters in their order: data attributes keyed by AI
-    /// (`17`, `13`, `7007` …) and any non-AI parameters (`linkType` …).
+    /// (`17`, `13`, `7007` …) and any non-AI parameters (`linkType` …),
+    /// which are kept but not checked.
     pub attributes: Vec<(String, String)>,
 }
 
@@ -211,26 +62,21 @@ pub struct DigitalLink {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum LinkError {
-    /// It does not start with `http://` or `https://` and a host.
-    #[error("{uri:?} is not an http(s) URI with a host")]
+    /// It does not start with `http://` or `https://` (in any case) and a
+    /// host.
+    #[error("\"{}\" is not an http(s) URI with a host", shown(.uri))]
     NotHttp {
         /// The URI given.
         uri: String,
     },
     /// The path ends with `/`.
-    #[error("{uri:?} ends with '/': a Digital Link URI has no trailing slash")]
+    #[error("\"{}\" ends with '/': a Digital Link URI has no trailing slash", shown(.uri))]
     TrailingSlash {
         /// The URI given.
         uri: String,
     },
-    /// It has a `#fragment`.
-    #[error("{uri:?} has a fragment ('#…'), which a Digital Link URI may not carry")]
-    Fragment {
-        /// The URI given.
-        uri: String,
-    },
     /// No `/01/…`, `/00/…` or `/414/…` path segment pair was found.
-    #[error("{uri:?} names no primary key (/01/GTIN, /00/SSCC or /414/GLN)")]
+    #[error("\"{}\" names no primary key (/01/GTIN, /00/SSCC or /414/GLN)", shown(.uri))]
     NoPrimaryKey {
         /// The URI given.
         uri: String,
@@ -253,28 +99,64 @@ pub enum LinkError {
         /// The AI it follows.
         after: String,
     },
+    /// Two path qualifiers that exclude each other: AI 235 with any of
+    /// AI 22, 10 or 21.
+    #[error("AI ({ai}) may not be combined with AI ({with}) in the path: a GTIN takes qualifiers 22, 10, 21 or else 235")]
+    Exclusive {
+        /// The AI found second.
+        ai: String,
+        /// The AI it may not join.
+        with: String,
+    },
     /// An AI appears twice (path or query).
     #[error("AI ({ai}) appears more than once")]
     DuplicateAi {
         /// The repeated AI.
         ai: String,
     },
-    /// A primary key or key qualifier in the query string.
+    /// A primary key or a qualifier of this link's key in the query string.
     #[error("AI ({ai}) is a key or key qualifier and belongs in the path, not the query string")]
     QualifierInQuery {
         /// The AI found in the query.
         ai: String,
     },
-    /// A value is not valid percent-encoded UTF-8.
-    #[error("the value of AI ({ai}) is not valid percent-encoded UTF-8: {value:?}")]
+    /// A numeric query parameter that is no GS1 application identifier.
+    #[error("AI ({ai}) in the query string is not a GS1 application identifier")]
+    UnknownAi {
+        /// The parameter name.
+        ai: String,
+    },
+    /// An AI that the GS1 Barcode Syntax Dictionary does not permit as a
+    /// Digital Link data attribute (no `?` flag), in the query string.
+    #[error("AI ({ai}) is not a GS1 Digital Link data attribute, so it may not appear in the query string")]
+    NotAttribute {
+        /// The AI found in the query.
+        ai: String,
+    },
+    /// An AI (path or query) with no value.
+    #[error("AI ({ai}) has an empty value")]
+    EmptyValue {
+        /// The AI.
+        ai: String,
+    },
+    /// A value, or a query parameter name, is not valid percent-encoded
+    /// UTF-8.
+    #[error("the value of {} is not valid percent-encoded UTF-8: \"{}\"", named(.ai), shown(.value))]
     BadEncoding {
         /// The AI (or parameter name).
         ai: String,
         /// The raw value.
         value: String,
     },
+    /// A value, or a query parameter name, holds a control character
+    /// (U+0000–U+001F, U+007F–U+009F), percent-encoded or not.
+    #[error("the value of {} contains a control character (such as %00), which a Digital Link may not carry", named(.ai))]
+    ControlCharacter {
+        /// The AI (or parameter name), control characters shown as `%XX`.
+        ai: String,
+    },
     /// A value breaks its AI's format.
-    #[error("the value {value:?} of AI ({ai}) is invalid: {why}")]
+    #[error("the value \"{value}\" of AI ({ai}) is invalid: it {why}")]
     BadValue {
         /// The AI.
         ai: String,
@@ -293,6 +175,29 @@ pub enum LinkError {
     },
 }
 
+/// `s` with control characters shown as `%XX`, so a message stays one line.
+fn shown(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                percent_encoding::utf8_percent_encode(c.encode_utf8(&mut [0; 4]), DL_ENCODE)
+                    .to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// `AI (17)` for an AI, `query parameter "linkType"` for anything else.
+fn named(ai: &str) -> String {
+    if is_numeric(ai) {
+        format!("AI ({ai})")
+    } else {
+        format!("query parameter \"{}\"", shown(ai))
+    }
+}
+
 /// Characters percent-encoded in Digital Link values: all but RFC 3986
 /// unreserved characters.
 const DL_ENCODE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
@@ -301,56 +206,67 @@ const DL_ENCODE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMER
     .remove(b'_')
     .remove(b'~');
 
-/// GS1 AI encodable character set 82 (the set of AIs 10, 21, 22).
-fn is_cset82(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "!\"%&'()*+,-./:;<=>?_".contains(c)
+/// A primary key this parser knows and the path qualifiers it may take.
+struct KeyRule {
+    /// The key's AI.
+    ai: &'static str,
+    /// Alternative qualifier sequences, each in its required order (the
+    /// `dlpkey` attribute of the GS1 Barcode Syntax Dictionary; for AI 414
+    /// only 254).
+    sequences: &'static [&'static [&'static str]],
+    /// The same, in words, for [`LinkError::UnexpectedAi`].
+    allowed: &'static str,
 }
 
-/// Checks a qualifier value (AI 10, 21, 22): 1 to 20 characters of CSET 82.
-fn check_x20(ai: &str, value: &str) -> Result<(), LinkError> {
-    let bad = |why| LinkError::BadValue {
-        ai: ai.to_owned(),
-        value: value.to_owned(),
-        why,
-    };
-    match lot_code_problem(value) {
-        Some(why) => Err(bad(why)),
+/// The primary keys a Digital Link may name here.
+const KEYS: [KeyRule; 3] = [
+    KeyRule {
+        ai: "01",
+        sequences: &[&["22", "10", "21"], &["235"]],
+        allowed: "22, 10, 21 (in that order) or 235",
+    },
+    KeyRule {
+        ai: "00",
+        sequences: &[],
+        allowed: "none",
+    },
+    KeyRule {
+        ai: "414",
+        sequences: &[&["254"]],
+        allowed: "254",
+    },
+];
+
+/// The rule for the primary key `ai`, if it is one.
+fn key_rule(ai: &str) -> Option<&'static KeyRule> {
+    KEYS.iter().find(|k| k.ai == ai)
+}
+
+/// Checks one AI value against the dictionary: not empty, no control
+/// character, the AI's format. `ai` must be in the dictionary.
+fn check_value(ai: &str, value: &str) -> Result<(), LinkError> {
+    if value.chars().any(char::is_control) {
+        return Err(LinkError::ControlCharacter { ai: ai.to_owned() });
+    }
+    if value.is_empty() {
+        return Err(LinkError::EmptyValue { ai: ai.to_owned() });
+    }
+    let spec = ai_format(ai).map_or("X..90", |(_, spec)| spec);
+    match format_problem(spec, value) {
+        Some(why) => Err(LinkError::BadValue {
+            ai: ai.to_owned(),
+            value: value.to_owned(),
+            why,
+        }),
         None => Ok(()),
     }
 }
 
-/// Checks the attributes whose format this module knows: dates.
-fn check_attribute(ai: &str, value: &str) -> Result<(), LinkError> {
-    let digits = value.bytes().all(|b| b.is_ascii_digit());
-    let ok = match ai {
-        // Production, pack, best before, sell by, expiry dates: YYMMDD.
-        "11" | "13" | "15" | "16" | "17" => digits && value.len() == 6,
-        // Harvest date: YYMMDD or a range YYMMDDYYMMDD.
-        "7007" => digits && (value.len() == 6 || value.len() == 12),
-        _ => return Ok(()),
-    };
-    if ok && date_ok(value) {
-        Ok(())
-    } else {
-        Err(LinkError::BadValue {
-            ai: ai.to_owned(),
-            value: value.to_owned(),
-            why: "not a date YYMMDD (7007: YYMMDD or YYMMDDYYMMDD)",
-        })
-    }
-}
-
-/// Month 01–12 and day 00–31 (GS1 allows day 00: "end of month").
-fn date_ok(v: &str) -> bool {
-    v.as_bytes().chunks(6).all(|d| {
-        let n = |i: usize| u32::from(d[i] - b'0') * 10 + u32::from(d[i + 1] - b'0');
-        (1..=12).contains(&n(2)) && n(4) <= 31
-    })
-}
-
+/// Percent-decodes a path segment, query name or value, refusing bad
+/// escapes, non-UTF-8 and control characters.
 fn decode(ai: &str, raw: &str) -> Result<String, LinkError> {
     let bad = || LinkError::BadEncoding {
-        ai: ai.to_owned(),
+        ai: shown(ai),
         value: raw.to_owned(),
     };
     let b = raw.as_bytes();
@@ -360,10 +276,14 @@ fn decode(ai: &str, raw: &str) -> Result<String, LinkError> {
             return Err(bad());
         }
     }
-    percent_encoding::percent_decode_str(raw)
+    let value = percent_encoding::percent_decode_str(raw)
         .decode_utf8()
         .map(|c| c.into_owned())
-        .map_err(|_| bad())
+        .map_err(|_| bad())?;
+    if value.chars().any(char::is_control) {
+        return Err(LinkError::ControlCharacter { ai: shown(ai) });
+    }
+    Ok(value)
 }
 
 /// Percent-encodes a Digital Link path or query value: everything but
@@ -372,9 +292,55 @@ pub fn percent_encode(v: &str) -> String {
     percent_encoding::utf8_percent_encode(v, DL_ENCODE).to_string()
 }
 
-/// Whether `s` looks like an application identifier (2–4 digits).
-fn is_ai(s: &str) -> bool {
-    (2..=4).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+/// Whether `s` is all ASCII digits (a query parameter naming an AI).
+fn is_numeric(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Checks the path qualifiers after the primary key `key` (AI/raw-value
+/// pairs): each allowed for the key, one sequence only, in its order,
+/// none twice. Values are not looked at.
+fn check_qualifier_order(key: &'static str, pairs: &[&str]) -> Result<(), LinkError> {
+    let (sequences, allowed) =
+        key_rule(key).map_or((&[][..], "none"), |k| (k.sequences, k.allowed));
+    // (sequence, rank, AI) of the last qualifier.
+    let mut last: Option<(usize, usize, &str)> = None;
+    for pair in pairs.chunks(2) {
+        let ai = pair[0];
+        if ai == key {
+            return Err(LinkError::DuplicateAi { ai: ai.to_owned() });
+        }
+        let Some((seq, rank)) = sequences
+            .iter()
+            .enumerate()
+            .find_map(|(s, q)| q.iter().position(|x| *x == ai).map(|r| (s, r)))
+        else {
+            return Err(LinkError::UnexpectedAi {
+                key,
+                ai: ai.to_owned(),
+                allowed,
+            });
+        };
+        if let Some((prev_seq, prev_rank, prev)) = last {
+            if seq != prev_seq {
+                return Err(LinkError::Exclusive {
+                    ai: ai.to_owned(),
+                    with: prev.to_owned(),
+                });
+            }
+            if rank == prev_rank {
+                return Err(LinkError::DuplicateAi { ai: ai.to_owned() });
+            }
+            if rank < prev_rank {
+                return Err(LinkError::OutOfOrder {
+                    ai: ai.to_owned(),
+                    after: prev.to_owned(),
+                });
+            }
+        }
+        last = Some((seq, rank, ai));
+    }
+    Ok(())
 }
 
 impl DigitalLink {
@@ -382,14 +348,46 @@ impl DigitalLink {
     /// `base`, with no qualifiers or attributes.
     pub fn gtin(base: &str, gtin: &str) -> Result<Self, LinkError> {
         check_gtin(gtin).map_err(|source| LinkError::Key { ai: "01", source })?;
-        Ok(DigitalLink {
+        Ok(Self::bare(base, PrimaryKey::Gtin(gtin14(gtin))))
+    }
+
+    /// A link for an 18-digit SSCC on `base`, with no attributes.
+    pub fn sscc(base: &str, sscc: &str) -> Result<Self, LinkError> {
+        check_sscc(sscc).map_err(|source| LinkError::Key { ai: "00", source })?;
+        Ok(Self::bare(base, PrimaryKey::Sscc(sscc.to_owned())))
+    }
+
+    /// A link for a 13-digit GLN on `base`, with no extension or
+    /// attributes.
+    pub fn gln(base: &str, gln: &str) -> Result<Self, LinkError> {
+        check_gln(gln).map_err(|source| LinkError::Key { ai: "414", source })?;
+        Ok(Self::bare(base, PrimaryKey::Gln(gln.to_owned())))
+    }
+
+    fn bare(base: &str, key: PrimaryKey) -> Self {
+        DigitalLink {
             base: base.trim_end_matches('/').to_owned(),
-            key: PrimaryKey::Gtin(gtin14(gtin)),
+            key,
             cpv: None,
             lot: None,
             serial: None,
+            tpx: None,
+            extension: None,
             attributes: Vec::new(),
-        })
+        }
+    }
+
+    /// The path qualifiers present, as (AI, value) in canonical order.
+    fn qualifiers(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
+            ("22", &self.cpv),
+            ("10", &self.lot),
+            ("21", &self.serial),
+            ("235", &self.tpx),
+            ("254", &self.extension),
+        ]
+        .into_iter()
+        .filter_map(|(ai, v)| v.as_deref().map(|v| (ai, v)))
     }
 
     /// Checks everything [`Self::parse`] checks, on a built value.
@@ -404,41 +402,46 @@ impl DigitalLink {
             PrimaryKey::Sscc(_) => check_sscc(v).map_err(keyed)?,
             PrimaryKey::Gln(_) => check_gln(v).map_err(keyed)?,
         }
-        let quals = [("22", &self.cpv), ("10", &self.lot), ("21", &self.serial)];
-        for (q, value) in quals {
-            if let Some(value) = value {
-                if !matches!(self.key, PrimaryKey::Gtin(_)) {
-                    return Err(LinkError::UnexpectedAi {
-                        key: ai,
-                        ai: q.to_owned(),
-                        allowed: "none",
-                    });
-                }
-                check_x20(q, value)?;
-            }
+        let present: Vec<(&str, &str)> = self.qualifiers().collect();
+        let pairs: Vec<&str> = present.iter().flat_map(|(q, v)| [*q, *v]).collect();
+        check_qualifier_order(ai, &pairs)?;
+        for (q, value) in &present {
+            check_value(q, value)?;
         }
+        let sequences = key_rule(ai).map_or(&[][..], |k| k.sequences);
         let mut seen: Vec<&str> = Vec::new();
         for (k, value) in &self.attributes {
-            if matches!(k.as_str(), "01" | "00" | "414" | "22" | "10" | "21") {
+            if k.chars().any(char::is_control) || value.chars().any(char::is_control) {
+                return Err(LinkError::ControlCharacter { ai: shown(k) });
+            }
+            if !is_numeric(k) {
+                continue;
+            }
+            let in_path = sequences.iter().any(|s| s.contains(&k.as_str()));
+            if in_path || key_rule(k).is_some() {
                 return Err(LinkError::QualifierInQuery { ai: k.clone() });
             }
-            if is_ai(k) && seen.contains(&k.as_str()) {
+            match ai_format(k) {
+                None => return Err(LinkError::UnknownAi { ai: k.clone() }),
+                Some((false, _)) => return Err(LinkError::NotAttribute { ai: k.clone() }),
+                Some((true, _)) => {}
+            }
+            if seen.contains(&k.as_str()) {
                 return Err(LinkError::DuplicateAi { ai: k.clone() });
             }
             seen.push(k);
-            check_attribute(k, value)?;
+            check_value(k, value)?;
         }
         Ok(())
     }
 
-    /// The canonical URI: base, key, qualifiers in the order 22, 10, 21,
-    /// then the attributes as a query string; values percent-encoded.
+    /// The canonical URI: base, key, qualifiers in the order 22, 10, 21
+    /// (or 235; 254 for a GLN), then the attributes as a query string;
+    /// values percent-encoded.
     pub fn to_uri(&self) -> String {
         let mut s = format!("{}/{}/{}", self.base, self.key.ai(), self.key.value());
-        for (ai, v) in [("22", &self.cpv), ("10", &self.lot), ("21", &self.serial)] {
-            if let Some(v) = v {
-                s.push_str(&format!("/{ai}/{}", percent_encode(v)));
-            }
+        for (ai, v) in self.qualifiers() {
+            s.push_str(&format!("/{ai}/{}", percent_encode(v)));
         }
         for (i, (k, v)) in self.attributes.iter().enumerate() {
             s.push(if i == 0 { '?' } else { '&' });
@@ -448,16 +451,21 @@ impl DigitalLink {
     }
 
     /// Parses and checks a Digital Link URI.
+    ///
+    /// The scheme (`http`/`https`) and host may be in any case and are
+    /// held in lower case; a `#fragment` is ignored. The primary key is the
+    /// rightmost path segment pair `/01/…`, `/00/…` or `/414/…` from which
+    /// the rest of the path is that key's qualifiers in order; everything
+    /// before it is the path stem, kept in [`Self::base`]. Numeric query
+    /// parameters must be GS1 data attributes with valid values; other
+    /// parameters are kept unchecked.
     pub fn parse(uri: &str) -> Result<Self, LinkError> {
         let whole = || uri.to_owned();
-        if uri.contains('#') {
-            return Err(LinkError::Fragment { uri: whole() });
-        }
-        let rest = uri
-            .strip_prefix("https://")
-            .or_else(|| uri.strip_prefix("http://"))
+        let no_fragment = uri.split_once('#').map_or(uri, |(u, _)| u);
+        let (scheme, rest) = no_fragment
+            .split_once("://")
+            .filter(|(s, _)| s.eq_ignore_ascii_case("https") || s.eq_ignore_ascii_case("http"))
             .ok_or_else(|| LinkError::NotHttp { uri: whole() })?;
-        let scheme_len = uri.len() - rest.len();
         let (path_part, query) = match rest.split_once('?') {
             Some((p, q)) => (p, Some(q)),
             None => (rest, None),
@@ -473,15 +481,50 @@ impl DigitalLink {
             return Err(LinkError::TrailingSlash { uri: whole() });
         }
         let segs: Vec<&str> = path.split('/').collect();
-        // The key is the first primary AI from which the rest pairs up.
-        let start = (0..segs.len())
-            .find(|&i| matches!(segs[i], "01" | "00" | "414") && (segs.len() - i) % 2 == 0)
-            .ok_or_else(|| LinkError::NoPrimaryKey { uri: whole() })?;
-        let stem: usize = segs[..start].iter().map(|s| s.len() + 1).sum();
-        let base = uri[..scheme_len + host.len() + stem].to_owned();
+        // The key is the rightmost primary AI from which the rest of the
+        // path is its qualifiers in order. Candidates all sit at the same
+        // parity, so a qualifier value can never be taken for a key.
+        let mut rightmost_error = None;
+        let mut start = None;
+        for i in (0..segs.len()).rev() {
+            let Some(KeyRule { ai: key, .. }) = key_rule(segs[i]) else {
+                continue;
+            };
+            if (segs.len() - i) % 2 != 0 {
+                continue;
+            }
+            match check_qualifier_order(key, &segs[i + 2..]) {
+                Ok(()) => {
+                    start = Some(i);
+                    break;
+                }
+                Err(e) => {
+                    rightmost_error.get_or_insert(e);
+                }
+            }
+        }
+        let start = match (start, rightmost_error) {
+            (Some(start), _) => start,
+            (None, Some(e)) => return Err(e),
+            (None, None) => return Err(LinkError::NoPrimaryKey { uri: whole() }),
+        };
+        let mut base = format!(
+            "{}://{}",
+            scheme.to_ascii_lowercase(),
+            host.to_ascii_lowercase()
+        );
+        for seg in &segs[..start] {
+            base.push('/');
+            base.push_str(seg);
+        }
 
         let key_ai = segs[start];
         let key_value = decode(key_ai, segs[start + 1])?;
+        if key_value.is_empty() {
+            return Err(LinkError::EmptyValue {
+                ai: key_ai.to_owned(),
+            });
+        }
         let key = match key_ai {
             "01" => {
                 check_gtin(&key_value).map_err(|source| LinkError::Key { ai: "01", source })?;
@@ -496,55 +539,20 @@ impl DigitalLink {
                 PrimaryKey::Gln(key_value)
             }
         };
-        let key_ai = key.ai();
-        let mut link = DigitalLink {
-            base,
-            key,
-            cpv: None,
-            lot: None,
-            serial: None,
-            attributes: Vec::new(),
-        };
-        const ORDER: [&str; 3] = ["22", "10", "21"];
-        let mut last: Option<(usize, &str)> = None;
+        let mut link = Self::bare("", key);
+        link.base = base;
         for pair in segs[start + 2..].chunks(2) {
-            let (ai, raw) = (pair[0], pair.get(1).copied().unwrap_or_default());
-            let Some(rank) = ORDER.iter().position(|q| *q == ai) else {
-                if ai == key_ai {
-                    return Err(LinkError::DuplicateAi { ai: ai.to_owned() });
-                }
-                return Err(LinkError::UnexpectedAi {
-                    key: key_ai,
-                    ai: ai.to_owned(),
-                    allowed: if key_ai == "01" { "22, 10, 21" } else { "none" },
-                });
-            };
-            if key_ai != "01" {
-                return Err(LinkError::UnexpectedAi {
-                    key: key_ai,
-                    ai: ai.to_owned(),
-                    allowed: "none",
-                });
-            }
-            if let Some((prev_rank, prev)) = last {
-                if rank == prev_rank {
-                    return Err(LinkError::DuplicateAi { ai: ai.to_owned() });
-                }
-                if rank < prev_rank {
-                    return Err(LinkError::OutOfOrder {
-                        ai: ai.to_owned(),
-                        after: prev.to_owned(),
-                    });
-                }
-            }
-            last = Some((rank, ai));
+            let (ai, raw) = (pair[0], pair[1]);
             let value = decode(ai, raw)?;
-            check_x20(ai, &value)?;
-            match ai {
-                "22" => link.cpv = Some(value),
-                "10" => link.lot = Some(value),
-                _ => link.serial = Some(value),
-            }
+            check_value(ai, &value)?;
+            let slot = match ai {
+                "22" => &mut link.cpv,
+                "10" => &mut link.lot,
+                "21" => &mut link.serial,
+                "235" => &mut link.tpx,
+                _ => &mut link.extension,
+            };
+            *slot = Some(value);
         }
         for param in query.unwrap_or_default().split('&') {
             if param.is_empty() {
@@ -553,9 +561,6 @@ impl DigitalLink {
             let (k, v) = param.split_once('=').unwrap_or((param, ""));
             let k = decode(k, k)?;
             let v = decode(&k, v)?;
-            if is_ai(&k) && link.attributes.iter().any(|(seen, _)| *seen == k) {
-                return Err(LinkError::DuplicateAi { ai: k });
-            }
             link.attributes.push((k, v));
         }
         link.check()?;
@@ -704,10 +709,11 @@ mod tests {
             e("https://id.gs1.org/10/L1"),
             LinkError::NoPrimaryKey { .. }
         ));
-        assert!(matches!(
-            e("https://id.gs1.org/01/09520123456788#x"),
-            LinkError::Fragment { .. }
-        ));
+        // A fragment is ignored.
+        assert_eq!(
+            DigitalLink::parse("https://id.gs1.org/01/09520123456788#x"),
+            DigitalLink::parse("https://id.gs1.org/01/09520123456788")
+        );
         assert!(matches!(
             e("https://id.gs1.org/01/09520123456788/10/%E8%8C%B6"),
             LinkError::BadValue { .. }
