@@ -9,9 +9,11 @@ use ledger_core::graph::Graph;
 use ledger_core::ledger::PendingReason;
 use ledger_core::product::GtinRight;
 use ledger_core::query::{self, Trace};
+use ledger_core::reach::{self, Reach};
 use ledger_core::reader::{Participant, Reader};
 use ledger_core::{
-    bundle, Genesis, Hash, Ledger, LotId, NetworkId, Outcome, PublicKey, Role, SignedRecord,
+    bundle, Genesis, Hash, Ledger, LotId, NetworkId, Outcome, PublicKey, Quantity, Role,
+    SignedRecord,
 };
 
 use crate::ledger_dir::LocalLedger;
@@ -80,6 +82,12 @@ pub(crate) trait Backend {
     /// The network's genesis, as the records of `lot` are read under it
     /// (for the verdict: the regulator's contact).
     fn genesis(&self, lot: &LotId) -> Result<Genesis>;
+    /// What the participant `who` (an identity key) holds, by lot, zero
+    /// balances left out.
+    fn holdings(&self, who: &PublicKey) -> Result<Vec<(LotId, Quantity)>>;
+    /// What a recall of `lot` must reach: the lot and every lot made from
+    /// it, with who holds each and what is in transit.
+    fn reach(&self, lot: &LotId) -> Result<Reach>;
     /// Submits one signed record; `now` is the clock (ms).
     fn submit(&mut self, record: &SignedRecord, now: u64) -> Result<Submitted>;
     /// Takes in records others signed (a delivery note's lineage), as
@@ -177,6 +185,17 @@ impl Backend for LocalLedger {
 
     fn genesis(&self, _lot: &LotId) -> Result<Genesis> {
         Ok(Reader::genesis(self).clone())
+    }
+
+    fn holdings(&self, who: &PublicKey) -> Result<Vec<(LotId, Quantity)>> {
+        Ok(Reader::holdings(self, who)?
+            .into_iter()
+            .filter(|(_, q)| q.amount > 0)
+            .collect())
+    }
+
+    fn reach(&self, lot: &LotId) -> Result<Reach> {
+        Ok(reach::recall_reach(self, lot)?)
     }
 
     fn load(&mut self, records: Vec<SignedRecord>) -> Result<usize> {

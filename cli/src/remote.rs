@@ -11,9 +11,12 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context, Result};
 use ledger_core::graph::MemGraph;
 use ledger_core::query::{Lineage, Trace};
+use ledger_core::reach::Reach;
 use ledger_core::reader::Participant;
 use ledger_core::tlog::StatusProofs;
-use ledger_core::{bundle, Genesis, Hash, LotId, NetworkId, PublicKey, Role, SignedRecord};
+use ledger_core::{
+    bundle, Genesis, Hash, LotId, NetworkId, PublicKey, Quantity, Role, SignedRecord,
+};
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use serde::Deserialize;
 use serde_json::Value;
@@ -91,6 +94,18 @@ struct LogPageJson {
 struct LogEntryJson {
     seq: u64,
     hex: String,
+}
+
+/// `GET /holdings/{key}`.
+#[derive(Deserialize)]
+struct HoldingsJson {
+    holdings: Vec<HeldJson>,
+}
+
+#[derive(Deserialize)]
+struct HeldJson {
+    lot: LotId,
+    quantity: Quantity,
 }
 
 #[derive(Deserialize)]
@@ -520,6 +535,46 @@ impl Backend for Node {
         let b = bundle::Bundle::decode(&bytes)
             .with_context(|| format!("the node's bundle of lot {lot}"))?;
         Ok(b.genesis)
+    }
+
+    /// `GET /holdings/{key}`: the node's balances (not covered by a
+    /// bundle's signatures: balances are the node's reading of its
+    /// records).
+    fn holdings(&self, who: &PublicKey) -> Result<Vec<(LotId, Quantity)>> {
+        let path = format!("/holdings/{}", who.to_hex());
+        let Some(v) = self.get_json(&path)? else {
+            bail!(
+                "{} knows no participant {} (or is older than this terroir: GET /holdings \
+                 answered 404)",
+                self.place(),
+                who.short()
+            );
+        };
+        let h: HoldingsJson = serde_json::from_value(v)
+            .with_context(|| format!("the node's answer to GET {path} is not holdings"))?;
+        Ok(h.holdings
+            .into_iter()
+            .filter(|h| h.quantity.amount > 0)
+            .map(|h| (h.lot, h.quantity))
+            .collect())
+    }
+
+    /// `GET /lots/{source}/{code}/downstream`: its `reach`, as the node
+    /// computes it from its balances.
+    fn reach(&self, lot: &LotId) -> Result<Reach> {
+        let path = Self::lot_path(lot, "downstream");
+        let v = self
+            .get_json(&path)?
+            .ok_or_else(|| anyhow!("{} has no record of lot {lot}", self.place()))?;
+        if v.get("reach").is_none() {
+            bail!(
+                "{} lists no holders downstream of lot {lot} (GET {path} has no \"reach\"): it \
+                 is older than this terroir",
+                self.place()
+            );
+        }
+        serde_json::from_value(v["reach"].clone())
+            .with_context(|| format!("the node's answer to GET {path} is not a recall reach"))
     }
 
     fn load(&mut self, records: Vec<SignedRecord>) -> Result<usize> {

@@ -351,6 +351,14 @@ impl Backend for Replica {
         Backend::genesis(&self.ledger, lot)
     }
 
+    fn holdings(&self, who: &PublicKey) -> Result<Vec<(LotId, ledger_core::Quantity)>> {
+        Backend::holdings(&self.ledger, who)
+    }
+
+    fn reach(&self, lot: &LotId) -> Result<ledger_core::reach::Reach> {
+        Backend::reach(&self.ledger, lot)
+    }
+
     /// Outbox first, then the ledger: a refused record leaves the outbox
     /// again, a stored one waits there for `terroir sync`.
     fn submit(&mut self, record: &SignedRecord, now: u64) -> Result<Submitted> {

@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use terroir_node::{Config, Node};
 
 const BIN: &str = env!("CARGO_BIN_EXE_terroir");
@@ -482,4 +482,271 @@ fn an_old_bundle_reads_recalled_once_the_node_checkpoints_the_recall() {
         "{st}"
     );
     rt.block_on(node.stop()).unwrap();
+}
+
+/// Issue 14: a station working through `--node` reads what it reads
+/// locally — holdings, its lot's QR code, a lot's export, what a recall
+/// must reach, and the node's recall, revocation and fork counts — and a
+/// replica answers the same reads once the node is gone.
+#[test]
+fn every_read_command_works_through_a_node_and_on_a_replica() {
+    let env = Env {
+        dir: tempfile::tempdir().unwrap(),
+    };
+    for (file, name) in [
+        ("bureau", "County Bureau"),
+        ("farm", "Hillside Farm"),
+        ("coop", "Tea Coop"),
+        ("thief", "Lost Laptop"),
+    ] {
+        env.json(&[
+            "key",
+            "new",
+            "--out",
+            &format!("{file}.key"),
+            "--name",
+            name,
+        ]);
+    }
+    env.json(&[
+        "--ledger",
+        "founding",
+        "init",
+        "--network",
+        "reads test",
+        "--authority-key",
+        "bureau.key",
+    ]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let node = start_node(&rt, &env.path("node"), &env.path("founding/genesis.json"));
+    let url = format!("http://{}", node.http_addr);
+    let n = |args: &[&str]| -> Vec<String> {
+        let mut v = vec!["--node".to_owned(), url.clone()];
+        v.extend(args.iter().map(|s| (*s).to_owned()));
+        v
+    };
+    let json = |args: &[&str]| {
+        let v = n(args);
+        env.json(&v.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let human = |args: &[&str]| {
+        let v = n(args);
+        let o = env.run(&v.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(
+            o.status.success(),
+            "terroir {v:?} failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout).unwrap()
+    };
+
+    for (file, name, role) in [
+        ("farm", "Hillside Farm", "farm"),
+        ("coop", "Tea Coop", "processor"),
+        ("thief", "Lost Laptop", "farm"),
+    ] {
+        json(&[
+            "enroll",
+            "--key",
+            "bureau.key",
+            "--participant",
+            &format!("{file}.key"),
+            "--name",
+            name,
+            "--role",
+            role,
+            "--location",
+            "Valley",
+        ]);
+    }
+    json(&[
+        "record",
+        "harvest",
+        "--key",
+        "farm.key",
+        "--lot",
+        "LEAF-1",
+        "--product",
+        "fresh leaf",
+        "--quantity",
+        "500kg",
+    ]);
+    let ship = json(&[
+        "record",
+        "ship",
+        "--key",
+        "farm.key",
+        "--lot",
+        "LEAF-1",
+        "--quantity",
+        "200kg",
+        "--to",
+        "Tea Coop",
+    ]);
+    json(&[
+        "record",
+        "receive",
+        "--key",
+        "coop.key",
+        "--shipment",
+        ship["record"].as_str().unwrap(),
+    ]);
+    json(&[
+        "record",
+        "transform",
+        "--key",
+        "coop.key",
+        "--process",
+        "dry",
+        "--input",
+        "LEAF-1=200kg",
+        "--output",
+        "TEA-1=200kg",
+        "--product",
+        "green tea",
+    ]);
+
+    // holdings
+    let h = json(&["holdings", "Hillside Farm"]);
+    let held = h["holdings"].as_array().unwrap();
+    assert_eq!(held.len(), 1, "{h}");
+    assert_eq!(held[0]["lot"]["code"], "LEAF-1", "{h}");
+    assert_eq!(held[0]["quantity"]["amount"], 300_000, "{h}");
+    assert_eq!(h["name"], "Hillside Farm");
+    let text = human(&["holdings", "Tea Coop"]);
+    assert!(text.contains("TEA-1") && text.contains("200 kg"), "{text}");
+
+    // qr: the URL at the base given, and a PNG written.
+    let q = json(&[
+        "qr",
+        "TEA-1",
+        "-o",
+        "tea.png",
+        "--base-url",
+        "https://id.example",
+    ]);
+    let link = q["url"].as_str().unwrap();
+    assert!(
+        link.starts_with("https://id.example/lot/") && link.ends_with("/TEA-1"),
+        "{q}"
+    );
+    let png = std::fs::read(env.path("tea.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "a PNG file");
+
+    // export of one lot, from the node's verified bundle; a whole ledger
+    // is refused in one line.
+    let e = json(&["export", "epcis", "TEA-1", "-o", "tea.jsonld"]);
+    assert!(e["count"].as_u64().unwrap() >= 4, "{e}");
+    let doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(env.path("tea.jsonld")).unwrap()).unwrap();
+    assert!(doc.to_string().contains("TEA-1"), "{doc}");
+    let f = json(&["export", "fsma", "TEA-1", "-o", "tea.csv"]);
+    assert!(f["count"].as_u64().unwrap() >= 1, "{f}");
+    for args in [
+        ["export", "epcis", "--all", "-o", "all.jsonld"].as_slice(),
+        ["export", "fsma", "-o", "all.csv"].as_slice(),
+    ] {
+        let v = n(args);
+        let err = env.fails(&v.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(err.contains("local ledger") && err.contains("LOT"), "{err}");
+    }
+
+    // trace --downstream: what a recall reaches, with holders.
+    let t = json(&["trace", "LEAF-1", "--downstream"]);
+    let reach = t["reach"].as_array().unwrap();
+    assert_eq!(reach.len(), 1, "{t}");
+    assert_eq!(reach[0]["lot"]["code"], "TEA-1", "{t}");
+    assert!(reach[0]["holders"].to_string().contains("200000"), "{t}");
+    let text = human(&["trace", "LEAF-1", "--downstream"]);
+    assert!(
+        text.contains("A recall of lot LEAF-1") && text.contains("TEA-1"),
+        "{text}"
+    );
+
+    // status: recalls, revocations and forks.
+    let st = json(&["status"]);
+    assert_eq!(
+        (&st["recalls"], &st["revocations"], &st["forks"]),
+        (&json!(0), &json!(0), &json!(0)),
+        "{st}"
+    );
+    json(&[
+        "record",
+        "recall",
+        "--key",
+        "bureau.key",
+        "--lot",
+        "LEAF-1",
+        "--reason",
+        "pesticide residue",
+    ]);
+    json(&[
+        "revoke",
+        "--key",
+        "bureau.key",
+        "--participant",
+        "Lost Laptop",
+        "--distrust-all",
+        "--reason",
+        "laptop stolen",
+    ]);
+    let st = json(&["status"]);
+    assert_eq!(
+        (&st["recalls"], &st["revocations"], &st["forks"]),
+        (&json!(1), &json!(1), &json!(0)),
+        "{st}"
+    );
+    let text = human(&["status"]);
+    assert!(
+        text.contains("1 recall(s), 1 revocation(s), 0 fork proof(s)"),
+        "{text}"
+    );
+    let remote_reach = json(&["trace", "LEAF-1", "--downstream"])["reach"].clone();
+    let remote_export = json(&["export", "epcis", "LEAF-1", "-o", "node-leaf.jsonld"]);
+
+    // A replica: its status names the node and its outbox; it answers the
+    // same reads, the same way, after the node is gone.
+    env.json(&["--ledger", "station", "join", "--node", &url]);
+    let o = env.run(&["--ledger", "station", "status"]);
+    assert!(o.status.success());
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        text.contains(&format!("replica of {url} · last synced "))
+            && text.contains(" · 0 waiting · 0 refused"),
+        "{text}"
+    );
+    let st = env.json(&["--ledger", "station", "status"]);
+    assert_eq!(st["replica"]["node"], url.as_str(), "{st}");
+    assert_eq!(st["replica"]["waiting"], 0, "{st}");
+    assert_eq!(st["recalls"], 1, "{st}");
+    rt.block_on(node.stop()).unwrap();
+
+    let h = env.json(&["--ledger", "station", "holdings", "Hillside Farm"]);
+    assert_eq!(h["holdings"][0]["quantity"]["amount"], 300_000, "{h}");
+    let q = env.json(&[
+        "--ledger",
+        "station",
+        "qr",
+        "TEA-1",
+        "-o",
+        "station.png",
+        "--base-url",
+        "https://id.example",
+    ]);
+    assert_eq!(q["url"].as_str(), Some(link), "{q}");
+    assert!(std::fs::read(env.path("station.png"))
+        .unwrap()
+        .starts_with(b"\x89PNG"));
+    let t = env.json(&["--ledger", "station", "trace", "LEAF-1", "--downstream"]);
+    assert_eq!(t["reach"], remote_reach, "the replica and the node agree");
+    let e = env.json(&[
+        "--ledger",
+        "station",
+        "export",
+        "epcis",
+        "LEAF-1",
+        "-o",
+        "station-leaf.jsonld",
+    ]);
+    assert_eq!(e["count"], remote_export["count"], "{e} vs {remote_export}");
 }

@@ -1,18 +1,22 @@
 //! `terroir export epcis|fsma`: the ledger as a GS1 EPCIS 2.0 document or
 //! the FDA FSMA 204 sortable spreadsheet (docs/standards.md, docs/fsma.md).
+//!
+//! One lot's lineage exports from the local ledger, a replica, or with
+//! `--node` from the node's bundle of the lot (verified against the
+//! network first); a whole ledger from a local ledger or replica only.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use ledger_core::event::Product;
-use ledger_core::graph::Graph;
-use ledger_core::{query, Hash, LotId, PublicKey, SignedRecord};
+use ledger_core::graph::{Graph, MemGraph};
+use ledger_core::{bundle, query, Hash, LotId, PublicKey, SignedRecord};
 use serde_json::json;
 use terroir_standards::{export, fsma};
 
 use crate::book::Book;
-use crate::ledger_dir::{self, LocalLedger};
+use crate::ledger_dir;
 use crate::lots;
 use crate::output::say;
 use crate::parse::{self, Timestamp};
@@ -48,16 +52,71 @@ pub(crate) enum Command {
     },
 }
 
-/// The records to export in (time, author, seq) order.
-fn select(
-    ledger: &LocalLedger,
-    book: &Book,
-    lot: Option<&str>,
-) -> Result<Vec<(Hash, SignedRecord)>> {
-    let hashes: BTreeSet<Hash> = match lot {
+/// The lot a command names, if any.
+fn lot_of(c: &Command) -> Option<&str> {
+    match c {
+        Command::Epcis { lot, .. } | Command::Fsma { lot, .. } => lot.as_deref(),
+    }
+}
+
+/// `hashes`' records in (time, author, seq) order.
+fn records_of(graph: &impl Graph, hashes: BTreeSet<Hash>) -> Result<Vec<(Hash, SignedRecord)>> {
+    let mut out = Vec::with_capacity(hashes.len());
+    for h in hashes {
+        if let Some(r) = graph.record(&h)? {
+            out.push((h, r));
+        }
+    }
+    out.sort_by_key(|(h, r)| (r.record.time, r.record.author, r.record.seq, *h));
+    Ok(out)
+}
+
+fn product(graph: &impl Graph, lot: &LotId) -> Option<Product> {
+    for h in graph.lot_records(lot).ok()? {
+        let r = graph.record(&h).ok()??;
+        for (c, p, _) in r.record.event.created_lots() {
+            if c == lot.code {
+                return Some(p.clone());
+            }
+        }
+    }
+    None
+}
+
+struct Lookup<'a, G> {
+    graph: &'a G,
+    book: &'a Book,
+}
+
+impl<G: Graph> fsma::Lookup for Lookup<'_, G> {
+    fn product(&self, lot: &LotId) -> Option<Product> {
+        product(self.graph, lot)
+    }
+    fn name(&self, key: &PublicKey) -> Option<String> {
+        self.book.get(key).map(|p| p.name.clone())
+    }
+    fn record(&self, hash: &Hash) -> Option<SignedRecord> {
+        self.graph.record(hash).ok().flatten()
+    }
+    fn identity(&self, key: &PublicKey) -> PublicKey {
+        self.graph
+            .key_info(key)
+            .ok()
+            .flatten()
+            .map_or(*key, |k| k.identity)
+    }
+}
+
+pub(crate) fn run(s: &Settings, c: Command) -> Result<()> {
+    if s.node.is_some() {
+        return remote(s, c);
+    }
+    let ledger = ledger_dir::open(&s.ledger)?;
+    let book = Book::load(&ledger)?;
+    let hashes = match lot_of(&c) {
         Some(spec) => {
-            let lot = lots::resolve(ledger, book, spec)?;
-            query::lineage(ledger, &lot)?
+            let lot = lots::resolve(&ledger, &book, spec)?;
+            query::lineage(&ledger, &lot)?
         }
         None => {
             let mut all = BTreeSet::new();
@@ -68,58 +127,44 @@ fn select(
             all
         }
     };
-    let mut out = Vec::with_capacity(hashes.len());
-    for h in hashes {
-        if let Some(r) = ledger.record(&h)? {
-            out.push((h, r));
-        }
-    }
-    out.sort_by_key(|(h, r)| (r.record.time, r.record.author, r.record.seq, *h));
-    Ok(out)
+    write(s, c, &ledger, &book, hashes)
 }
 
-fn product(ledger: &LocalLedger, lot: &LotId) -> Option<Product> {
-    for h in ledger.lot_records(lot).ok()? {
-        let r = ledger.record(&h).ok()??;
-        for (c, p, _) in r.record.event.created_lots() {
-            if c == lot.code {
-                return Some(p.clone());
-            }
-        }
-    }
-    None
+/// `terroir --node URL export … LOT`: the lot's lineage from the node's
+/// bundle, verified against the network before anything is written. A
+/// whole ledger is not exported through a node (that would be its whole
+/// log).
+fn remote(s: &Settings, c: Command) -> Result<()> {
+    let Some(spec) = lot_of(&c) else {
+        bail!(
+            "`terroir export` without a lot exports a whole ledger, which works on a local \
+             ledger or replica only; through --node, export one lot: `export epcis|fsma LOT -o FILE`"
+        );
+    };
+    let node = s.backend()?;
+    let book = Book::load(node.as_ref())?;
+    let lot = lots::resolve(node.as_ref(), &book, spec)?;
+    let bytes = node
+        .bundle(&lot)?
+        .ok_or_else(|| anyhow!("{} has no record of lot {lot}", node.place()))?;
+    let b = bundle::Bundle::decode(&bytes)
+        .with_context(|| format!("the node's bundle of lot {lot}"))?;
+    let graph = MemGraph::new(&b.genesis, b.records);
+    let hashes = query::lineage(&graph, &lot)?;
+    write(s, c, &graph, &book, hashes)
 }
 
-struct Lookup<'a> {
-    ledger: &'a LocalLedger,
-    book: &'a Book,
-}
-
-impl fsma::Lookup for Lookup<'_> {
-    fn product(&self, lot: &LotId) -> Option<Product> {
-        product(self.ledger, lot)
-    }
-    fn name(&self, key: &PublicKey) -> Option<String> {
-        self.book.get(key).map(|p| p.name.clone())
-    }
-    fn record(&self, hash: &Hash) -> Option<SignedRecord> {
-        self.ledger.record(hash).ok().flatten()
-    }
-    fn identity(&self, key: &PublicKey) -> PublicKey {
-        self.ledger
-            .key_info(key)
-            .ok()
-            .flatten()
-            .map_or(*key, |k| k.identity)
-    }
-}
-
-pub(crate) fn run(s: &Settings, c: Command) -> Result<()> {
-    let ledger = ledger_dir::open(&s.ledger)?;
-    let book = Book::load(&ledger)?;
+/// Writes the document of `hashes`' records from `graph`.
+fn write(
+    s: &Settings,
+    c: Command,
+    graph: &impl Graph,
+    book: &Book,
+    hashes: BTreeSet<Hash>,
+) -> Result<()> {
     let (out, what, count, bytes) = match c {
-        Command::Epcis { lot, all: _, out } => {
-            let records = select(&ledger, &book, lot.as_deref())?;
+        Command::Epcis { out, .. } => {
+            let records = records_of(graph, hashes)?;
             let items: Vec<export::Item<'_>> = records
                 .iter()
                 .map(|(h, r)| export::Item {
@@ -127,26 +172,23 @@ pub(crate) fn run(s: &Settings, c: Command) -> Result<()> {
                     record: r,
                 })
                 .collect();
-            let pf = |l: &LotId| product(&ledger, l);
+            let pf = |l: &LotId| product(graph, l);
             let doc = export::export(&items, parse::now_ms(), &pf);
             let text = serde_json::to_string_pretty(&doc.document)? + "\n";
             (out, "EPCIS events", doc.events, text.into_bytes())
         }
-        Command::Fsma { lot, from, to, out } => {
+        Command::Fsma { from, to, out, .. } => {
             if let (Some(f), Some(t)) = (from, to) {
                 if f.0 >= t.0 {
                     bail!("--from must be before --to");
                 }
             }
-            let records: Vec<_> = select(&ledger, &book, lot.as_deref())?
+            let records: Vec<_> = records_of(graph, hashes)?
                 .into_iter()
                 .filter(|(_, r)| from.is_none_or(|f| r.record.time >= f.0))
                 .filter(|(_, r)| to.is_none_or(|t| r.record.time < t.0))
                 .collect();
-            let lookup = Lookup {
-                ledger: &ledger,
-                book: &book,
-            };
+            let lookup = Lookup { graph, book };
             let (text, rows) = fsma::spreadsheet(&records, &lookup)?;
             (out, "critical tracking events", rows, text.into_bytes())
         }

@@ -1,10 +1,10 @@
-//! `terroir holdings WHO`: what a participant holds, by lot.
+//! `terroir holdings WHO`: what a participant holds, by lot (in the local
+//! ledger or replica, or with `--node` as the node reads its balances).
 
 use anyhow::Result;
 use serde_json::json;
 
 use crate::book::Book;
-use crate::ledger_dir;
 use crate::output::{say, BOLD};
 use crate::settings::Settings;
 
@@ -15,14 +15,10 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
-    let ledger = ledger_dir::open(&s.ledger)?;
-    let book = Book::load(&ledger)?;
+    let ledger = s.backend()?;
+    let book = Book::load(ledger.as_ref())?;
     let who = book.resolve(&a.who)?;
-    let held: Vec<_> = ledger
-        .holdings(&who)?
-        .into_iter()
-        .filter(|(_, q)| q.amount > 0)
-        .collect();
+    let held = ledger.holdings(&who)?;
     s.out.json(&json!({
         "participant": who,
         "name": book.get(&who).map(|p| p.name.clone()),

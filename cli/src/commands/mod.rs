@@ -32,15 +32,13 @@ use crate::settings::Settings;
 /// Runs one command.
 pub(crate) fn run(s: &Settings, command: Command) -> Result<()> {
     // Commands that read or write a ledger directory directly; the others
-    // work against `--node` too (`key` and `verify` need no ledger at all).
+    // work against `--node` too (`key` and `verify` need no ledger at all;
+    // `export` of a whole ledger, rather than a lot, says so itself).
     let local_only = match &command {
         Command::Init(_) => Some("init"),
         Command::Demo(_) => Some("demo"),
         Command::Audit(_) => Some("audit"),
         Command::Genesis(_) => Some("genesis"),
-        Command::Holdings(_) => Some("holdings"),
-        Command::Qr(_) => Some("qr"),
-        Command::Export(_) => Some("export"),
         Command::Import(_) => Some("import"),
         _ => None,
     };

@@ -10,19 +10,22 @@
 //! 3986 unreserved characters stay as they are). `terroird` serves the
 //! consumer page at both. The choice is [`vocab::consumer_link`]'s; the
 //! command says on stderr which form it chose and why.
+//!
+//! The lot is read from the local ledger or replica, or with `--node` from
+//! the node's verified bundle of it. `--base-url` does not follow `--node`
+//! (that address is often a private one): give the node's public address.
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use ledger_core::{query, LotId};
+use ledger_core::LotId;
 use qrcode::render::svg;
 use qrcode::{Color, EcLevel, QrCode};
 use serde_json::json;
 use terroir_standards::vocab::{self, ConsumerLink, LinkForm};
 
 use crate::book::Book;
-use crate::ledger_dir;
 use crate::lots;
 use crate::output::say;
 use crate::settings::Settings;
@@ -45,7 +48,8 @@ pub(crate) struct Args {
     /// is not a terminal or NO_COLOR is set).
     #[arg(long)]
     terminal: bool,
-    /// The resolver: any Terroir node's public address.
+    /// The resolver: any Terroir node's public address (with --node,
+    /// likely that node's public address; --node itself is not used).
     #[arg(
         long,
         value_name = "URL",
@@ -178,11 +182,11 @@ pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
             bail!("{}: the QR file must end in .png or .svg", out.display());
         }
     }
-    let ledger = ledger_dir::open(&s.ledger)?;
-    let book = Book::load(&ledger)?;
-    let lot = lots::resolve(&ledger, &book, &a.lot)?;
-    let Some(trace) = query::trace(&ledger, &ledger, &lot)? else {
-        bail!("the ledger has no record creating lot {lot}");
+    let ledger = s.backend()?;
+    let book = Book::load(ledger.as_ref())?;
+    let lot = lots::resolve(ledger.as_ref(), &book, &a.lot)?;
+    let Some(trace) = ledger.trace(&lot)? else {
+        bail!("{} has no record creating lot {lot}", ledger.place());
     };
     let gtin = trace.product.as_ref().and_then(|p| p.gtin.clone());
     let ConsumerLink { url, form } = choose(base, &lot, gtin.as_deref());

@@ -7,6 +7,7 @@ use serde_json::json;
 use serde_json::Value;
 
 use crate::output::{say, BAD, BOLD, KEY};
+use crate::replica::{Outbox, ReplicaFile};
 use crate::settings::Settings;
 use crate::{ledger_dir, remote};
 
@@ -21,8 +22,15 @@ pub(crate) fn run(s: &Settings, _a: Args) -> Result<()> {
     let digest = ledger.state_digest()?;
     let participants = ledger.participants()?.len();
     let overlays = ledger.overlays()?;
+    let replica = replica_line(s)?;
     s.out.json(&json!({
         "ledger": s.ledger,
+        "replica": replica.as_ref().map(|r| json!({
+            "node": r.file.node,
+            "synced_at": r.file.synced_at.map(crate::parse::rfc3339),
+            "waiting": r.waiting,
+            "refused": r.refused,
+        })),
         "network": ledger.genesis().network,
         "network_id": ledger.network(),
         "records": ledger.len(),
@@ -42,6 +50,17 @@ pub(crate) fn run(s: &Settings, _a: Args) -> Result<()> {
     s.out.quiet(digest);
     if s.out.human() {
         say!("ledger        {}", s.ledger.display());
+        if let Some(r) = &replica {
+            say!(
+                "replica of {} · last synced {} · {} waiting · {} refused",
+                r.file.node,
+                r.file
+                    .synced_at
+                    .map_or_else(|| "never".to_owned(), crate::parse::show_time),
+                r.waiting,
+                r.refused
+            );
+        }
         say!("network       {BOLD}{}{BOLD:#}", ledger.genesis().network);
         say!("network id    {KEY}{}{KEY:#}", ledger.network());
         say!(
@@ -71,6 +90,27 @@ pub(crate) fn run(s: &Settings, _a: Args) -> Result<()> {
     Ok(())
 }
 
+/// A replica's standing: the node it follows, and its outbox.
+struct ReplicaView {
+    file: ReplicaFile,
+    /// Records in the outbox.
+    waiting: usize,
+    /// Records the network refused.
+    refused: usize,
+}
+
+/// The replica the ledger directory is, if it is one.
+fn replica_line(s: &Settings) -> Result<Option<ReplicaView>> {
+    let Some(file) = ReplicaFile::read(&s.ledger)? else {
+        return Ok(None);
+    };
+    Ok(Some(ReplicaView {
+        file,
+        waiting: Outbox::of(&s.ledger).len()?,
+        refused: crate::replica::refused(&s.ledger)?.len(),
+    }))
+}
+
 /// `terroir --node URL status`: the node's own status (`GET /status`).
 fn remote_status(s: &Settings, node: &remote::Node) -> Result<()> {
     let st = node.status();
@@ -94,6 +134,9 @@ fn remote_status(s: &Settings, node: &remote::Node) -> Result<()> {
         "heads": num("heads"),
         "peers": peers,
         "peers_lost": lost,
+        "recalls": num("recalls"),
+        "revocations": num("revocations"),
+        "forks": num("forks"),
         "state_digest": digest,
         "checkpoint": st["checkpoint"],
         "checkpoint_conflicts": conflicts.len(),
@@ -117,6 +160,12 @@ fn remote_status(s: &Settings, node: &remote::Node) -> Result<()> {
         } else {
             say!("peers         {peers} ({lost} lost, being dialled again)");
         }
+        say!(
+            "overlays      {} recall(s), {} revocation(s), {} fork proof(s)",
+            num("recalls"),
+            num("revocations"),
+            num("forks")
+        );
         say!("state digest  {digest}");
         let cp = &st["checkpoint"];
         match cp["height"].as_u64() {

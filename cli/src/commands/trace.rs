@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::backend::Backend;
 use crate::book::Book;
-use crate::ledger_dir::{self, LocalLedger};
+use crate::ledger_dir::LocalLedger;
 use crate::lots;
 use crate::output::{say, BOLD, WARN};
 use crate::parse;
@@ -95,22 +95,8 @@ fn print_reach(lot: &LotId, r: &Reach) {
 }
 
 pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
-    // `--downstream` needs balances, which only the local ledger answers.
-    let local = if a.downstream {
-        s.local_only("trace --downstream")?;
-        Some(ledger_dir::open(&s.ledger)?)
-    } else {
-        None
-    };
-    let remote = match local {
-        Some(_) => None,
-        None => Some(s.backend()?),
-    };
-    let ledger: &dyn Backend = match (&local, &remote) {
-        (Some(l), _) => l,
-        (None, Some(r)) => r.as_ref(),
-        (None, None) => bail!("no ledger to trace in"),
-    };
+    let backend = s.backend()?;
+    let ledger: &dyn Backend = backend.as_ref();
     let book = Book::load(ledger)?;
     let lot = lots::resolve(ledger, &book, &a.lot)?;
     let Some(trace) = ledger.trace(&lot)? else {
@@ -121,9 +107,12 @@ pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
     // it when opened).
     parse::set_time_zone(genesis.time_zone());
     let verdict = verdict::verdict(&trace, &genesis, parse::now_ms());
-    let reach = match &local {
-        Some(l) => Some(reach::recall_reach(l, &lot)?),
-        None => None,
+    // Balances are the ledger's (or the node's) reading of its records:
+    // a node answers them from `GET /lots/{source}/{code}/downstream`.
+    let reach = if a.downstream {
+        Some(ledger.reach(&lot)?)
+    } else {
+        None
     };
     if s.out.json {
         let mut v = serde_json::to_value(&trace)?;

@@ -11,10 +11,13 @@
 //!   header-read timeout;
 //! - `counters`: what those limits did, on `GET /metrics`;
 //! - `replica`: what a local replica reads: genesis, the log, lineages;
+//! - `reads`: what a station working through a node reads besides traces
+//!   and bundles: a participant's holdings;
 //! - `tlog`: the transparency log: checkpoints, tiles and proofs.
 
 mod counters;
 mod edge;
+mod reads;
 mod replica;
 mod serve;
 pub mod tlog;
@@ -116,6 +119,7 @@ pub fn router(state: AppState, limits: &Limits, counters: Arc<EdgeCounters>) -> 
         .route("/lots/{source}/{code}/downstream", get(lot_downstream))
         .route("/lots/{source}/{code}/bundle", get(lot_bundle))
         .route("/keys/{key}", get(key_view))
+        .route("/holdings/{key}", get(reads::holdings))
         .route("/participants", get(participants))
         .route("/heads", get(heads))
         .route("/forks", get(forks))
@@ -373,12 +377,19 @@ async fn lot_downstream(
     st.metrics.inc(&st.metrics.http_requests);
     let lot = parse_lot(&source, code)?;
     let l2 = lot.clone();
-    let down = st
+    // The lots alone, and with who holds each and what is on the road:
+    // what `terroir trace --downstream` prints.
+    let (down, reach) = st
         .ledger
-        .read(move |r| query::downstream_lots(r, &l2))
+        .read(move |r| -> Result<_, ledger_core::StoreError> {
+            Ok((
+                query::downstream_lots(r, &l2)?,
+                ledger_core::reach::recall_reach(r, &l2)?,
+            ))
+        })
         .await?
         .map_err(ApiError::internal)?;
-    Ok(Json(json!({ "lot": lot, "downstream": down })).into_response())
+    Ok(Json(json!({ "lot": lot, "downstream": down, "reach": reach })).into_response())
 }
 
 async fn lot_bundle(
@@ -487,6 +498,15 @@ pub struct Status {
     pub pending: usize,
     /// State digest (hex) over the stored records and overlays.
     pub state_digest: String,
+    /// Recall records stored.
+    #[serde(default)]
+    pub recalls: usize,
+    /// Revoke records stored.
+    #[serde(default)]
+    pub revocations: usize,
+    /// Equivocations: (author, seq) pairs signed more than once.
+    #[serde(default)]
+    pub forks: usize,
     /// Connected peers.
     pub peers: Vec<crate::network::PeerInfo>,
     /// Peers connected before and lost since: the node dials them again.
@@ -542,17 +562,26 @@ pub struct Bans {
 
 async fn status(State(st): State<AppState>) -> ApiResult<Response> {
     st.metrics.inc(&st.metrics.http_requests);
-    let (records, heads, pending, digest, checkpoint) = st
+    let (records, heads, pending, digest, checkpoint, overlays) = st
         .ledger
         .read(|r| -> Result<_, ledger_core::StoreError> {
             let heads = usize::try_from(r.chain_count()?).unwrap_or(usize::MAX);
             let checkpoint = r.log().checkpoint.clone();
+            // Counts from the kind and fork indexes: each scan is as long
+            // as its own list (recalls, revocations, forks), never the
+            // ledger; `overlays()` would also list every flagged record.
+            let overlays = (
+                Graph::records_of_kind(r, ledger_core::EventKind::Recall)?.len(),
+                Graph::records_of_kind(r, ledger_core::EventKind::Revoke)?.len(),
+                Graph::forks(r)?.len(),
+            );
             Ok((
                 r.len(),
                 heads,
                 r.pending_len(),
                 r.state_digest()?,
                 checkpoint,
+                overlays,
             ))
         })
         .await?
@@ -566,6 +595,9 @@ async fn status(State(st): State<AppState>) -> ApiResult<Response> {
         heads,
         pending,
         state_digest: digest.to_hex(),
+        recalls: overlays.0,
+        revocations: overlays.1,
+        forks: overlays.2,
         peers: peering.peers,
         peers_lost: peering.lost,
         peers_known: peering.known,
