@@ -26,6 +26,9 @@ pub enum DocumentError {
     /// Not JSON.
     #[error("the document is not valid JSON")]
     Json(#[from] serde_json::Error),
+    /// XML that is malformed or no EPCIS document.
+    #[error("the XML document cannot be read: {0}")]
+    Xml(#[from] crate::xml::XmlError),
     /// Misses what the EPCIS 2.0 schema requires.
     #[error("the document does not follow the EPCIS 2.0 schema: {0}")]
     Schema(String),
@@ -162,7 +165,12 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Mapped>, DocumentError> {
     // A byte-order mark is allowed before JSON text (RFC 8259 §8.1 lets a
     // parser ignore it); tools on Windows write one.
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let value: Value = serde_json::from_slice(bytes)?;
+    // The XML binding reads into the JSON-LD form, then maps the same way.
+    let value: Value = if crate::xml::is_xml(bytes) {
+        crate::xml::to_json(bytes)?
+    } else {
+        serde_json::from_slice(bytes)?
+    };
     map_document(&value)
 }
 

@@ -16,6 +16,8 @@
 //! - [`import`]: EPCISDocument → drafts, one per event, or a reason.
 //! - [`apply`]: drafts → signed records committed all at once, or not at all.
 //! - [`fsma`]: records → the FSMA 204 CSV spreadsheet.
+//! - [`xml`]: the EPCIS 2.0 XML binding, to and from the JSON-LD form
+//!   [`import`] and [`export`] use.
 #![warn(missing_docs)]
 
 pub mod apply;
@@ -23,3 +25,4 @@ pub mod export;
 pub mod fsma;
 pub mod import;
 pub mod vocab;
+pub mod xml;

@@ -314,3 +314,37 @@ fn an_import_prints_a_summary_and_lists_events_only_when_asked() {
         assert!(verbose.contains(&format!("event {i}")), "{verbose}");
     }
 }
+
+#[test]
+fn epcis_exports_and_imports_as_xml_too() {
+    let demo = Demo::new();
+    let out = demo.env.path("pack.xml");
+    demo.env.ok(&[
+        "export",
+        "epcis",
+        "QDH-PACK-0404",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        text.starts_with("<?xml"),
+        "{}",
+        &text[..text.len().min(200)]
+    );
+    assert!(text.contains("epcis:EPCISDocument"), "XML binding");
+    assert!(text.contains("千岛湖"), "Chinese text kept");
+    let json = demo.env.path("pack.jsonld");
+    demo.env.ok(&[
+        "export",
+        "epcis",
+        "QDH-PACK-0404",
+        "-o",
+        json.to_str().unwrap(),
+    ]);
+    // Both read back to the same events.
+    let a = terroir_standards::import::read(text.as_bytes()).unwrap();
+    let b = terroir_standards::import::read(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(a, b);
+    assert!(!a.is_empty());
+}

@@ -32,8 +32,9 @@ pub(crate) enum Command {
         /// Export every record of the ledger.
         #[arg(long)]
         all: bool,
-        /// Where to write the document.
-        #[arg(long, short, value_name = "FILE.jsonld")]
+        /// Where to write the document: FILE.jsonld (or .json) for the JSON-LD
+        /// binding, FILE.xml for the XML binding.
+        #[arg(long, short, value_name = "FILE.jsonld|FILE.xml")]
         out: PathBuf,
     },
     /// Write the FSMA 204 sortable spreadsheet (CSV, one row per critical tracking event).
@@ -174,7 +175,17 @@ fn write(
                 .collect();
             let pf = |l: &LotId| product(graph, l);
             let doc = export::export(&items, parse::now_ms(), &pf);
-            let text = serde_json::to_string_pretty(&doc.document)? + "\n";
+            // The XML binding when the file is named .xml, else JSON-LD.
+            let xml = out
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| e.eq_ignore_ascii_case("xml"));
+            let text = if xml {
+                terroir_standards::xml::from_json(&doc.document)
+                    .context("cannot write the EPCIS XML document")?
+            } else {
+                serde_json::to_string_pretty(&doc.document)? + "\n"
+            };
             (out, "EPCIS events", doc.events, text.into_bytes())
         }
         Command::Fsma { from, to, out, .. } => {
