@@ -17,6 +17,8 @@
 //!   `terroird` processes; how soon after the last write they converge.
 //! - `checkpoints`: a checkpoint every 10,000 records while ingesting,
 //!   inclusion and status map proofs, bundles' batch proofs.
+//! - `sync`: an offline station's `terroir sync` against a real
+//!   `terroird` (issue 14), and a second replica joining.
 //! - `targets`: issue #11's target for each figure it names.
 //! - `report`: the figures with their targets, as a table and as JSON.
 //! - `writer`: the crash-test writer (acknowledges each flushed batch).
@@ -32,6 +34,7 @@ mod report;
 mod rogue;
 mod roundrobin;
 mod serving;
+mod sync;
 mod targets;
 mod writer;
 
@@ -136,6 +139,10 @@ enum Command {
     /// Only the checkpoint figures: a checkpoint cycle every `--every`
     /// records while ingesting, then proof latency and bundle proof bytes.
     Checkpoints(checkpoints::Args),
+    /// Only the offline-station figures: a replica signs `--records`
+    /// records while the node is down, then `terroir sync` is timed, and
+    /// a second replica's `terroir join`.
+    Sync(sync::Args),
     /// Write the generated workload to a file (the bench runs this in a
     /// child process, so generating does not count in its memory figure).
     #[command(hide = true)]
@@ -193,6 +200,7 @@ fn main() -> ExitCode {
         Some(Command::Serving(args)) => serving_only(&args),
         Some(Command::Rogue(args)) => rogue_only(&args),
         Some(Command::Checkpoints(args)) => checkpoints::run(&args),
+        Some(Command::Sync(args)) => sync::run(&args),
         Some(Command::Workload(args)) => ingest::write_workload(args.records, &args.out),
         Some(Command::IngestChild(args)) => killed::child(&args),
         None => run(&cli.run),
