@@ -8,58 +8,13 @@ use std::collections::BTreeMap;
 
 use common::*;
 use ledger_core::graph::Graph;
-use ledger_core::store::{MemoryStore, Store};
+use ledger_core::store::MemoryStore;
 use ledger_core::workload::{self, Shape};
 use ledger_core::{Event, Hash, Ledger, LedgerConfig, LotId, SignedRecord};
 use serde_json::Value;
 use terroir_standards::apply::{self, ImportError};
 use terroir_standards::export::{self, Item};
 use terroir_standards::import::{self, DocumentError, Draft};
-
-/// Every record of a ledger in (time, hash) order.
-fn all_records<S: Store>(l: &Ledger<S>) -> Vec<(Hash, SignedRecord)> {
-    let mut out = Vec::new();
-    l.for_each_record(|h, _| {
-        out.push(h);
-        true
-    })
-    .unwrap();
-    let mut recs: Vec<(Hash, SignedRecord)> = out
-        .into_iter()
-        .map(|h| (h, l.record(&h).unwrap().unwrap()))
-        .collect();
-    recs.sort_by_key(|(h, r)| (r.record.time, r.record.author, r.record.seq, *h));
-    recs
-}
-
-fn products<S: Store>(
-    l: &Ledger<S>,
-) -> impl Fn(&LotId) -> Option<ledger_core::event::Product> + '_ {
-    move |lot: &LotId| {
-        for h in l.lot_records(lot).ok()? {
-            let r = l.record(&h).ok()??;
-            for (c, p, _) in r.record.event.created_lots() {
-                if c == lot.code {
-                    return Some(p.clone());
-                }
-            }
-        }
-        None
-    }
-}
-
-fn export_ledger<S: Store>(l: &Ledger<S>) -> Value {
-    let recs = all_records(l);
-    let items: Vec<Item<'_>> = recs
-        .iter()
-        .map(|(h, r)| Item {
-            hash: *h,
-            record: r,
-        })
-        .collect();
-    let pf = products(l);
-    export::export(&items, T0, &pf).document
-}
 
 #[test]
 fn a_generated_supply_chain_exports_to_a_schema_valid_document() {

@@ -13,51 +13,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::*;
-use ledger_core::graph::Graph;
-use ledger_core::store::{MemoryStore, Store};
-use ledger_core::{Hash, Ledger, LotId, SignedRecord};
+use ledger_core::store::MemoryStore;
+use ledger_core::Ledger;
 use serde_json::{json, Value};
-use terroir_standards::export::{self, Item};
+use terroir_standards::export;
 use terroir_standards::import::{self, Mapped, MAX_DOCUMENT_BYTES};
 use terroir_standards::xml::{self, XmlError};
-
-fn all_records<S: Store>(l: &Ledger<S>) -> Vec<(Hash, SignedRecord)> {
-    let mut out = Vec::new();
-    l.for_each_record(|h, _| {
-        out.push(h);
-        true
-    })
-    .unwrap();
-    let mut recs: Vec<(Hash, SignedRecord)> = out
-        .into_iter()
-        .map(|h| (h, l.record(&h).unwrap().unwrap()))
-        .collect();
-    recs.sort_by_key(|(h, r)| (r.record.time, r.record.author, r.record.seq, *h));
-    recs
-}
-
-fn export_ledger(l: &Ledger<MemoryStore>) -> Value {
-    let recs = all_records(l);
-    let items: Vec<Item<'_>> = recs
-        .iter()
-        .map(|(h, r)| Item {
-            hash: *h,
-            record: r,
-        })
-        .collect();
-    let pf = |lot: &LotId| {
-        for h in l.lot_records(lot).ok()? {
-            let r = l.record(&h).ok()??;
-            for (c, p, _) in r.record.event.created_lots() {
-                if c == lot.code {
-                    return Some(p.clone());
-                }
-            }
-        }
-        None
-    };
-    export::export(&items, T0, &pf).document
-}
 
 fn xsd() -> PathBuf {
     standards_dir().join("epcis/xsd/EPCglobal-epcis-2_0.xsd")

@@ -7,73 +7,15 @@
 //! needs waiting on.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
+use common::node::{start_node, Env};
 use serde_json::{json, Value};
 use terroir_node::{Config, Node};
 
-const BIN: &str = env!("CARGO_BIN_EXE_terroir");
-
-struct Env {
-    dir: tempfile::TempDir,
-}
-
-impl Env {
-    fn path(&self, p: &str) -> PathBuf {
-        self.dir.path().join(p)
-    }
-
-    /// Runs `terroir ARGS` in the temp dir, with no node from the
-    /// environment and a ledger directory that does not exist (so nothing
-    /// can silently fall back to a local ledger).
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .args(args)
-            .current_dir(self.dir.path())
-            .env_remove("TERROIR_NODE")
-            .env("TERROIR_HOME", self.path("no-local-ledger"))
-            .env("NO_COLOR", "1")
-            .output()
-            .unwrap()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut all = vec!["--json"];
-        all.extend_from_slice(args);
-        let o = self.run(&all);
-        assert!(
-            o.status.success(),
-            "terroir {args:?} failed: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        serde_json::from_slice(&o.stdout).unwrap()
-    }
-
-    /// Runs a command that must fail with exit 1 and one `error: …` line.
-    fn fails(&self, args: &[&str]) -> String {
-        let o = self.run(args);
-        assert_eq!(o.status.code(), Some(1), "terroir {args:?} should fail");
-        let err = String::from_utf8_lossy(&o.stderr).to_string();
-        assert_eq!(err.lines().count(), 1, "one line: {err:?}");
-        assert!(err.starts_with("error: "), "{err}");
-        err
-    }
-}
-
-fn start_node(rt: &tokio::runtime::Runtime, data: &Path, genesis: &Path) -> Node {
-    terroir_node::init(data, genesis).unwrap();
-    let mut c = Config::new(data.to_path_buf(), genesis.to_path_buf());
-    c.listen = vec!["/ip4/127.0.0.1/tcp/0".into()];
-    c.http = "127.0.0.1:0".parse().unwrap();
-    rt.block_on(Node::start(c.settings().unwrap())).unwrap()
-}
-
 #[test]
 fn sign_locally_submit_trace_bundle_verify_and_status_against_a_node() {
-    let env = Env {
-        dir: tempfile::tempdir().unwrap(),
-    };
+    let env = Env::new();
     for (file, name) in [
         ("bureau", "County Bureau"),
         ("farm", "Hillside Farm"),
@@ -244,7 +186,7 @@ fn sign_locally_submit_trace_bundle_verify_and_status_against_a_node() {
     assert!(e.contains("cannot reach the node"), "{e}");
 
     // TERROIR_NODE works like --node.
-    let o = Command::new(BIN)
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_terroir"))
         .args(["--quiet", "status"])
         .current_dir(env.dir.path())
         .env("TERROIR_NODE", &url)
@@ -262,9 +204,7 @@ fn sign_locally_submit_trace_bundle_verify_and_status_against_a_node() {
 /// token (`--node-token` or `TERROIR_NODE_TOKEN`) it submits.
 #[test]
 fn a_node_that_needs_a_write_token_gets_it_from_the_cli() {
-    let env = Env {
-        dir: tempfile::tempdir().unwrap(),
-    };
+    let env = Env::new();
     for (file, name) in [("bureau", "County Bureau"), ("farm", "Hillside Farm")] {
         env.json(&[
             "key",
@@ -351,9 +291,7 @@ fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
 /// recalled — though the bundle itself holds no recall record.
 #[test]
 fn an_old_bundle_reads_recalled_once_the_node_checkpoints_the_recall() {
-    let env = Env {
-        dir: tempfile::tempdir().unwrap(),
-    };
+    let env = Env::new();
     for (file, name) in [("bureau", "淳安县农业农村局"), ("farm", "鸠坑茶园")] {
         env.json(&[
             "key",
@@ -490,9 +428,7 @@ fn an_old_bundle_reads_recalled_once_the_node_checkpoints_the_recall() {
 /// replica answers the same reads once the node is gone.
 #[test]
 fn every_read_command_works_through_a_node_and_on_a_replica() {
-    let env = Env {
-        dir: tempfile::tempdir().unwrap(),
-    };
+    let env = Env::new();
     for (file, name) in [
         ("bureau", "County Bureau"),
         ("farm", "Hillside Farm"),

@@ -12,72 +12,16 @@
 //! not here.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
+use common::node::{start_node, Env};
 use serde_json::Value;
-use terroir_node::{Config, Node};
 
-const BIN: &str = env!("CARGO_BIN_EXE_terroir");
 /// Records the station signs while offline.
 const OFFLINE_RECORDS: usize = 1_000;
 /// Of which receipts of the garden's shipments.
 const SHIPMENTS: usize = 10;
 const DAY_MS: u64 = 86_400_000;
-
-struct Env {
-    dir: tempfile::TempDir,
-}
-
-impl Env {
-    fn path(&self, p: &str) -> PathBuf {
-        self.dir.path().join(p)
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .args(args)
-            .current_dir(self.dir.path())
-            .env_remove("TERROIR_NODE")
-            .env_remove("TERROIR_UTC")
-            .env("TERROIR_HOME", self.path("no-local-ledger"))
-            .env("NO_COLOR", "1")
-            .output()
-            .unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let o = self.run(args);
-        assert!(
-            o.status.success(),
-            "terroir {args:?} failed: {}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8(o.stdout).unwrap()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut all = vec!["--json"];
-        all.extend_from_slice(args);
-        serde_json::from_str(&self.ok(&all)).unwrap()
-    }
-
-    fn fails(&self, args: &[&str]) -> String {
-        let o = self.run(args);
-        assert_eq!(o.status.code(), Some(1), "terroir {args:?} should fail");
-        let err = String::from_utf8_lossy(&o.stderr).to_string();
-        assert_eq!(err.lines().count(), 1, "one line: {err:?}");
-        err
-    }
-}
-
-fn start_node(rt: &tokio::runtime::Runtime, data: &Path, genesis: &Path) -> Node {
-    let mut c = Config::new(data.to_path_buf(), genesis.to_path_buf());
-    c.listen = vec!["/ip4/127.0.0.1/tcp/0".into()];
-    c.http = "127.0.0.1:0".parse().unwrap();
-    rt.block_on(Node::start(c.settings().unwrap())).unwrap()
-}
 
 fn now_ms() -> u64 {
     u64::try_from(
@@ -100,9 +44,7 @@ fn rfc3339(ms: u64) -> String {
 
 #[test]
 fn a_station_signs_a_month_offline_and_syncs_without_losing_a_record() {
-    let env = Env {
-        dir: tempfile::tempdir().unwrap(),
-    };
+    let env = Env::new();
     for (file, name) in [
         ("bureau", "淳安县农业农村局"),
         ("garden", "千岛湖鸠坑茶园"),
@@ -132,7 +74,6 @@ fn a_station_signs_a_month_offline_and_syncs_without_losing_a_record() {
     ]);
     let genesis = env.path("founding/genesis.json");
     let rt = tokio::runtime::Runtime::new().unwrap();
-    terroir_node::init(&env.path("county"), &genesis).unwrap();
     let node = start_node(&rt, &env.path("county"), &genesis);
     let url = format!("http://{}", node.http_addr);
 

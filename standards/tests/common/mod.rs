@@ -6,10 +6,14 @@ use std::path::PathBuf;
 use ledger_core::author::Author;
 use ledger_core::event::{Location, LotAmount, NewLot, Product, Reading, RefDoc, SensorKind};
 use ledger_core::genesis::{Authority, GENESIS_VERSION};
-use ledger_core::store::MemoryStore;
+use ledger_core::graph::Graph;
+use ledger_core::store::{MemoryStore, Store};
 use ledger_core::{
-    Event, Genesis, Hash, Ledger, LedgerConfig, LotId, Quantity, Role, SigningKey, Unit,
+    Event, Genesis, Hash, Ledger, LedgerConfig, LotId, Quantity, Role, SignedRecord, SigningKey,
+    Unit,
 };
+use serde_json::Value;
+use terroir_standards::export::{self, Item};
 
 /// `../shared/standards` beside the repository (as CI lays it out).
 pub fn standards_dir() -> PathBuf {
@@ -259,4 +263,49 @@ pub fn farm_story(name: &str) -> Ledger<MemoryStore> {
         assert!(o.is_stored(), "{h}: {o:?}");
     }
     l
+}
+
+/// Every record of a ledger in (time, hash) order.
+pub fn all_records<S: Store>(l: &Ledger<S>) -> Vec<(Hash, SignedRecord)> {
+    let mut out = Vec::new();
+    l.for_each_record(|h, _| {
+        out.push(h);
+        true
+    })
+    .unwrap();
+    let mut recs: Vec<(Hash, SignedRecord)> = out
+        .into_iter()
+        .map(|h| (h, l.record(&h).unwrap().unwrap()))
+        .collect();
+    recs.sort_by_key(|(h, r)| (r.record.time, r.record.author, r.record.seq, *h));
+    recs
+}
+
+pub fn products<S: Store>(
+    l: &Ledger<S>,
+) -> impl Fn(&LotId) -> Option<ledger_core::event::Product> + '_ {
+    move |lot: &LotId| {
+        for h in l.lot_records(lot).ok()? {
+            let r = l.record(&h).ok()??;
+            for (c, p, _) in r.record.event.created_lots() {
+                if c == lot.code {
+                    return Some(p.clone());
+                }
+            }
+        }
+        None
+    }
+}
+
+pub fn export_ledger<S: Store>(l: &Ledger<S>) -> Value {
+    let recs = all_records(l);
+    let items: Vec<Item<'_>> = recs
+        .iter()
+        .map(|(h, r)| Item {
+            hash: *h,
+            record: r,
+        })
+        .collect();
+    let pf = products(l);
+    export::export(&items, T0, &pf).document
 }

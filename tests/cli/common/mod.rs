@@ -2,6 +2,8 @@
 //! directory and runs the real `terroir` binary in it.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub(crate) mod node;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
