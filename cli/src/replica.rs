@@ -227,6 +227,33 @@ fn words(o: &ledger_core::Outcome) -> String {
     }
 }
 
+/// Stores the queued records the ledger lacks (a command crashed between
+/// queueing and storing); one the rules refuse moves to `refused/`.
+fn recover(dir: &Path, ledger: &mut LocalLedger, queued: Vec<Queued>) -> Result<()> {
+    let mut missing = Vec::new();
+    for q in queued {
+        if Graph::record(ledger, &q.record.hash())?.is_none() {
+            missing.push(q);
+        }
+    }
+    let records = missing.iter().map(|q| q.record.clone()).collect();
+    // As they were first submitted: the submission rules apply.
+    let report = ledger.submit(records, crate::parse::now_ms())?;
+    for q in &missing {
+        let h = q.record.hash();
+        if let Some((_, o)) = report.outcomes.iter().find(|(x, _)| *x == h) {
+            if matches!(o, ledger_core::Outcome::Rejected { .. }) {
+                refuse(
+                    dir,
+                    q,
+                    &format!("this replica's own ledger refused it: {}", words(o)),
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A replica opened for work: its ledger, and the outbox every record
 /// signed or loaded here goes through.
 pub(crate) struct Replica {
@@ -240,22 +267,12 @@ impl Replica {
     /// crash kept it from the ledger.
     pub(crate) fn open(dir: &Path, file: ReplicaFile) -> Result<Self> {
         let mut ledger = ledger_dir::open(dir)?;
-        if let Some(q) = Outbox::of(dir).newest()? {
+        let outbox = Outbox::of(dir);
+        // Only the newest can be missing after a crash in one command; if
+        // it is, take in every queued record the ledger lacks.
+        if let Some(q) = outbox.newest()? {
             if Graph::record(&ledger, &q.record.hash())?.is_none() {
-                let now = crate::parse::now_ms();
-                let report = ledger.submit(vec![q.record.clone()], now)?;
-                if !report.outcomes.iter().all(|(_, o)| o.is_stored()) {
-                    let why = report
-                        .outcomes
-                        .first()
-                        .map(|(_, o)| words(o))
-                        .unwrap_or_default();
-                    refuse(
-                        dir,
-                        &q,
-                        &format!("this replica's own ledger refused it: {why}"),
-                    )?;
-                }
+                recover(dir, &mut ledger, outbox.list()?)?;
             }
         }
         Ok(Replica {
@@ -279,26 +296,42 @@ impl Replica {
     /// Returns how many were new here.
     pub(crate) fn load(&mut self, records: Vec<SignedRecord>) -> Result<usize> {
         let now = crate::parse::now_ms();
+        let outbox = Outbox::of(&self.dir);
+        // Queued first, as every record here: a crash never leaves one
+        // stored but not queued.
         let mut fresh = Vec::new();
         for r in records {
             if Graph::record(&self.ledger, &r.hash())?.is_none() {
-                fresh.push(r);
+                let path = outbox.push(&r)?;
+                fresh.push((r, path));
             }
         }
-        let report = self.ledger.ingest(fresh.clone(), now)?;
+        let report = self
+            .ledger
+            .ingest(fresh.iter().map(|(r, _)| r.clone()).collect(), now)?;
         let mut stored = 0;
-        for r in &fresh {
+        let mut refused = None;
+        for (r, path) in &fresh {
             let h = r.hash();
             if Graph::record(&self.ledger, &h)?.is_some() {
-                Outbox::of(&self.dir).push(r)?;
                 stored += 1;
-            } else if let Some((_, o)) = report.outcomes.iter().find(|(x, _)| *x == h) {
-                if !matches!(o, ledger_core::Outcome::Pending(_)) {
-                    bail!("record {} of the note was refused: {}", h.short(), words(o));
+                continue;
+            }
+            fs::remove_file(path).with_context(|| format!("cannot remove {}", path.display()))?;
+            if let Some((_, o)) = report.outcomes.iter().find(|(x, _)| *x == h) {
+                if !matches!(o, ledger_core::Outcome::Pending(_)) && refused.is_none() {
+                    refused = Some(format!(
+                        "record {} of the note was refused: {}",
+                        h.short(),
+                        words(o)
+                    ));
                 }
             }
         }
-        Ok(stored)
+        match refused {
+            Some(why) => bail!("{why}"),
+            None => Ok(stored),
+        }
     }
 }
 
@@ -382,5 +415,108 @@ impl Backend for Replica {
 
     fn queued(&self) -> Option<usize> {
         Outbox::of(&self.dir).len().ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ledger_core::author::Author;
+    use ledger_core::genesis::{Authority, GENESIS_VERSION};
+    use ledger_core::{Event, Role, SigningKey};
+
+    fn key(name: &str) -> SigningKey {
+        SigningKey::from_seed(&Hash::of(name.as_bytes()).0)
+    }
+
+    /// A replica directory whose network the bureau founded.
+    fn replica(dir: &Path) -> Genesis {
+        let genesis = Genesis {
+            version: GENESIS_VERSION,
+            network: "crash test".into(),
+            authorities: vec![Authority {
+                key: key("bureau").public(),
+                name: "bureau".into(),
+            }],
+            checkpoint_threshold: 1,
+            created: 1_000,
+            profile: Default::default(),
+        };
+        drop(ledger_dir::create(dir, genesis.clone()).expect("ledger"));
+        ReplicaFile {
+            node: "http://127.0.0.1:1".into(),
+            cursor: 0,
+            synced_at: None,
+            signers: Vec::new(),
+        }
+        .write(dir)
+        .expect("replica.json");
+        genesis
+    }
+
+    fn enroll(bureau: &mut Author, who: &str, time: u64) -> SignedRecord {
+        bureau.sign(
+            time,
+            vec![],
+            Event::Enroll {
+                participant: key(who).public(),
+                name: who.into(),
+                role: Role::Farm,
+                location: ledger_core::event::Location {
+                    description: "village".into(),
+                    gln: None,
+                },
+            },
+        )
+    }
+
+    #[test]
+    fn a_record_queued_but_not_stored_before_a_crash_is_stored_on_open() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let dir = tmp.path().join("station");
+        let genesis = replica(&dir);
+        let mut bureau = Author::new(key("bureau"), genesis.id());
+        // Two records queued, the command died before storing them.
+        let a = enroll(&mut bureau, "farm-a", 2_000);
+        let b = enroll(&mut bureau, "farm-b", 3_000);
+        let outbox = Outbox::of(&dir);
+        outbox.push(&a).expect("queue");
+        outbox.push(&b).expect("queue");
+        let file = ReplicaFile::read(&dir).expect("read").expect("a replica");
+        let replica = Replica::open(&dir, file).expect("open");
+        for r in [&a, &b] {
+            assert!(Graph::record(&replica.ledger, &r.hash())
+                .expect("read")
+                .is_some());
+        }
+        // Still queued for the node.
+        assert_eq!(outbox.len().expect("len"), 2);
+    }
+
+    #[test]
+    fn a_queued_record_the_rules_refuse_moves_to_refused_with_the_reason() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let dir = tmp.path().join("station");
+        replica(&dir);
+        // Signed for another network: the ledger refuses it.
+        let mut stranger = Author::new(key("bureau"), Hash::of(b"another network"));
+        let bad = enroll(&mut stranger, "farm-a", 2_000);
+        Outbox::of(&dir).push(&bad).expect("queue");
+        let file = ReplicaFile::read(&dir).expect("read").expect("a replica");
+        let replica = Replica::open(&dir, file).expect("open");
+        assert!(Graph::record(&replica.ledger, &bad.hash())
+            .expect("read")
+            .is_none());
+        assert_eq!(Outbox::of(&dir).len().expect("len"), 0);
+        let kept = refused(&dir).expect("refused");
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].0, bad);
+        assert!(
+            kept[0]
+                .1
+                .starts_with("this replica's own ledger refused it"),
+            "{}",
+            kept[0].1
+        );
     }
 }
