@@ -21,6 +21,14 @@ pub struct KeyInfo {
     pub name: String,
 }
 
+/// Whether a ledger indexes records of `kind`, so that
+/// [`Graph::records_of_kind`] lists them without a scan: enrollments,
+/// revocations, key rotations, inspections, certifications, recalls,
+/// prefix assignments and packer authorisations.
+pub fn kind_indexed(kind: EventKind) -> bool {
+    crate::tables::indexed_kind(kind)
+}
+
 /// A set of records, navigable the ways queries need.
 pub trait Graph {
     /// A record by hash.
@@ -33,8 +41,8 @@ pub trait Graph {
     fn chain(&self, author: &PublicKey) -> Result<Vec<(u64, Hash)>, StoreError>;
     /// Records whose prev or deps include `hash`.
     fn children(&self, hash: &Hash) -> Result<Vec<Hash>, StoreError>;
-    /// Records of one kind (only enroll, revoke, rotate-key, inspect,
-    /// certify, recall and harvest are listed).
+    /// Records of one kind; a store-backed ledger lists only the kinds
+    /// [`kind_indexed`] names (an in-memory graph lists every kind).
     fn records_of_kind(&self, kind: EventKind) -> Result<Vec<Hash>, StoreError>;
     /// Seqs at which an author signed two different records.
     fn forks(&self) -> Result<Vec<(PublicKey, u64)>, StoreError>;

@@ -49,6 +49,30 @@ pub struct Config {
     /// Proposing and cosigning checkpoints (genesis authorities only).
     #[serde(default)]
     pub checkpoints: Checkpoints,
+    /// The EPCIS 2.0 REST binding (`POST /capture`, `GET /events`); absent,
+    /// this node captures no EPCIS events and its EPCIS endpoints answer
+    /// 404.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epcis: Option<Epcis>,
+}
+
+/// `[epcis]`: capturing EPCIS events as records of one organisation, and
+/// who may query them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Epcis {
+    /// The participant key file (`terroir key new`) captured events are
+    /// signed with: the organisation's enrolled key, not the node's libp2p
+    /// key. An encrypted file's passphrase comes from
+    /// `TERROIR_CAPTURE_PASSPHRASE`.
+    pub capture_key: PathBuf,
+    /// The tokens `/capture` needs (`Authorization: Bearer`), in the
+    /// format of `submit_tokens` (`terroird token` makes them).
+    pub capture_tokens: PathBuf,
+    /// When set, `GET /events` needs a token listed here; unset, queries
+    /// are open to anyone who reaches the API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query_tokens: Option<PathBuf>,
 }
 
 /// `[checkpoints]`: whether this node signs checkpoints, and how often.
@@ -253,6 +277,8 @@ pub struct Settings {
     pub limits: Limits,
     /// Checkpoint signing.
     pub checkpoints: Checkpoints,
+    /// The EPCIS REST binding, if configured.
+    pub epcis: Option<Epcis>,
 }
 
 impl Config {
@@ -268,6 +294,7 @@ impl Config {
             submit_tokens: None,
             limits: Limits::default(),
             checkpoints: Checkpoints::default(),
+            epcis: None,
         }
     }
 
@@ -294,6 +321,16 @@ impl Config {
         }
         if let Some(k) = cfg.checkpoints.key.as_mut().filter(|k| k.is_relative()) {
             *k = base.join(&*k);
+        }
+        if let Some(e) = cfg.epcis.as_mut() {
+            for p in [&mut e.capture_key, &mut e.capture_tokens]
+                .into_iter()
+                .chain(e.query_tokens.as_mut())
+            {
+                if p.is_relative() {
+                    *p = base.join(&*p);
+                }
+            }
         }
         Ok(cfg)
     }
@@ -450,6 +487,7 @@ impl Config {
             mdns: self.mdns,
             submit_tokens: self.submit_tokens.clone(),
             limits: self.limits.clone(),
+            epcis: self.epcis.clone(),
         })
     }
 }

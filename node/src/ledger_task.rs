@@ -348,6 +348,32 @@ impl LedgerHandle {
         rx.await.map_err(|_| LedgerClosed)
     }
 
+    /// Like [`Self::exclusive`], for a write made on the ledger thread by
+    /// `f` itself (an EPCIS capture signs and commits its batch there,
+    /// against the ledger as it stands): the records whose hashes `f`
+    /// returns entered the network here, so they are announced afterwards,
+    /// on the ledger thread, as a submission's accepted records are.
+    pub async fn exclusive_announcing<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut LedgerState) -> (T, Vec<ledger_core::Hash>) + Send + 'static,
+    ) -> Result<T, LedgerClosed> {
+        let announcer = self.announcer.clone();
+        self.exclusive(move |s| {
+            let (t, landed) = f(s);
+            if let Some(announce) = announcer.0.get() {
+                for hash in &landed {
+                    match Graph::record(&*s.ledger, hash) {
+                        Ok(Some(record)) => announce(record.encode()),
+                        Ok(None) => tracing::warn!(%hash, "a written record is not readable"),
+                        Err(e) => tracing::warn!(%hash, error = %e, "reading a written record to announce it"),
+                    }
+                }
+            }
+            t
+        })
+        .await
+    }
+
     /// Flushes and stops the ledger thread; later calls get [`LedgerClosed`].
     pub async fn close(&self) {
         let (reply, rx) = oneshot::channel();

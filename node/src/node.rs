@@ -165,6 +165,16 @@ impl Node {
             )),
             None => None,
         };
+        // [epcis]: read before the ledger thread and the tasks start, so
+        // a wrong key or passphrase stops the node at once.
+        let epcis = match &s.epcis {
+            Some(cfg) => {
+                let e = http::epcis::Epcis::load(cfg)?;
+                tracing::info!(key = %e.capture_key().short(), "EPCIS capture enabled");
+                Some(Arc::new(e))
+            }
+            None => None,
+        };
         let (ledger, ledger_join) =
             LedgerHandle::spawn(ledger, metrics.clone(), s.limits.writer_nice);
         let (stop, stop_rx) = watch::channel(false);
@@ -241,6 +251,7 @@ impl Node {
             max_submit_records: s.limits.max_submit_records,
             submit_tokens,
             checkpoints: checkpoints.clone(),
+            epcis,
         };
         let limits = s.limits.clone();
         let mut http_stop = stop_rx;

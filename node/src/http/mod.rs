@@ -13,10 +13,13 @@
 //! - `replica`: what a local replica reads: genesis, the log, lineages;
 //! - `reads`: what a station working through a node reads besides traces
 //!   and bundles: a participant's holdings;
-//! - `tlog`: the transparency log: checkpoints, tiles and proofs.
+//! - `tlog`: the transparency log: checkpoints, tiles and proofs;
+//! - `epcis`: the EPCIS 2.0 REST binding (capture, capture jobs, the
+//!   events query, the OpenAPI document), behind an edge of its own.
 
 mod counters;
 mod edge;
+pub mod epcis;
 mod reads;
 mod replica;
 mod serve;
@@ -76,6 +79,8 @@ pub struct AppState {
     /// The checkpoint task (what it shows, and where offered
     /// checkpoints go).
     pub checkpoints: crate::checkpoints::CheckpointHandle,
+    /// The EPCIS REST binding's state, when `[epcis]` is configured.
+    pub epcis: Option<Arc<epcis::Epcis>>,
 }
 
 /// An error answered as `{"error": reason}` with a 4xx/5xx status.
@@ -111,6 +116,7 @@ pub fn router(state: AppState, limits: &Limits, counters: Arc<EdgeCounters>) -> 
         state.submit_tokens.clone(),
         counters.clone(),
     ));
+    let epcis = epcis::router(state.epcis.clone(), limits, counters.clone());
     Router::new()
         .route("/records", post(submit))
         .route("/records/{hash}", get(get_record))
@@ -144,6 +150,8 @@ pub fn router(state: AppState, limits: &Limits, counters: Arc<EdgeCounters>) -> 
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(Extension(counters))
         .layer(middleware::from_fn_with_state(edge, edge::gate))
+        // Behind an edge of their own (capture tokens, separate budgets).
+        .merge(epcis)
         .layer(middleware::from_fn(edge::json_errors))
         .with_state(state)
 }

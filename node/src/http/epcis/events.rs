@@ -1,0 +1,625 @@
+//! `GET /events`: the node's records as EPCIS events, filtered by the
+//! EPCIS 2.0 REST binding's query parameters, a page at a time.
+//!
+//! What a page costs depends on what the query names:
+//! - a lot class (`MATCH_epcClass`, `MATCH_anyEPCClass`, `MATCH_anyEPC`):
+//!   the records of those lots, from the lot index;
+//! - else an event type or business step (`eventType`, `EQ_bizStep`) that
+//!   only inspections, certifications and recalls can match (the kinds the
+//!   ledger indexes): the records of those kinds, from the kind index;
+//! - else (other business steps, times, locations or nothing): the log,
+//!   read in acceptance order from where the previous page stopped until
+//!   the page is full, so a filter that matches little scans much of the
+//!   ledger.
+//!
+//! Indexed answers come in event time order (then record hash); scanned
+//! ones in the order the node accepted the records.
+
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use ledger_core::event::Product;
+use ledger_core::graph::Graph;
+use ledger_core::store::SledStore;
+use ledger_core::{EventKind, Hash, LotId, Reader, SignedRecord, StoreError};
+use serde_json::{json, Value};
+use terroir_standards::export::{self, Item, EPCIS_CONTEXT};
+use terroir_standards::{vocab, xml};
+
+use super::{authorize, configured, versions, EpcisError, EpcisResult};
+use crate::http::AppState;
+use crate::ledger_task::now_ms;
+
+/// Events per page unless `perPage` says otherwise.
+pub(crate) const DEFAULT_PER_PAGE: usize = 30;
+/// The most events one page may carry.
+pub(crate) const MAX_PER_PAGE: usize = 1_000;
+
+/// The query parameters this node takes.
+pub(crate) const PARAMETERS: &[&str] = &[
+    "eventType",
+    "EQ_bizStep",
+    "GE_eventTime",
+    "LT_eventTime",
+    "EQ_bizLocation",
+    "MATCH_anyEPC",
+    "MATCH_epcClass",
+    "MATCH_anyEPCClass",
+    "perPage",
+    "nextPageToken",
+];
+
+/// CBV business step prefixes, stripped to compare bare terms.
+const BIZSTEP_PREFIXES: &[&str] = &[
+    "urn:epcglobal:cbv:bizstep:",
+    "https://ref.gs1.org/cbv/BizStep-",
+    "https://gs1.org/voc/BizStep-",
+];
+
+/// Every kind of record with an EPCIS form.
+const EPCIS_KINDS: &[EventKind] = &[
+    EventKind::Harvest,
+    EventKind::Transform,
+    EventKind::Ship,
+    EventKind::Receive,
+    EventKind::Sell,
+    EventKind::Observe,
+    EventKind::Inspect,
+    EventKind::Certify,
+    EventKind::Recall,
+];
+
+/// A parsed query.
+#[derive(Debug, Default, Clone)]
+struct Filter {
+    event_types: Option<BTreeSet<String>>,
+    biz_steps: Option<BTreeSet<String>>,
+    ge_time: Option<u64>,
+    lt_time: Option<u64>,
+    locations: Option<BTreeSet<String>>,
+    /// Each `MATCH_…` parameter given: one of its classes must be named.
+    classes: Vec<BTreeSet<String>>,
+    per_page: usize,
+    after: Option<Token>,
+}
+
+/// Where a page starts: after this (time, hash) in an indexed answer, or
+/// after this log seq in a scanned one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Token {
+    Time(u64, Hash),
+    Seq(u64),
+}
+
+impl Token {
+    fn encode(self) -> String {
+        match self {
+            Token::Time(t, h) => format!("t{t}.{}", h.to_hex()),
+            Token::Seq(s) => format!("s{s}"),
+        }
+    }
+
+    fn decode(s: &str) -> Option<Token> {
+        if let Some(rest) = s.strip_prefix('t') {
+            let (t, h) = rest.split_once('.')?;
+            return Some(Token::Time(t.parse().ok()?, Hash::from_hex(h).ok()?));
+        }
+        Some(Token::Seq(s.strip_prefix('s')?.parse().ok()?))
+    }
+}
+
+fn bare_step(s: &str) -> &str {
+    BIZSTEP_PREFIXES
+        .iter()
+        .find_map(|p| s.strip_prefix(p))
+        .unwrap_or(s)
+}
+
+/// Values of a list parameter: comma-separated, or the parameter repeated.
+fn values(v: &str) -> impl Iterator<Item = String> + '_ {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+fn parse(pairs: &[(String, String)]) -> EpcisResult<Filter> {
+    let mut f = Filter {
+        per_page: DEFAULT_PER_PAGE,
+        ..Filter::default()
+    };
+    let mut classes: HashMap<&str, BTreeSet<String>> = HashMap::new();
+    let time = |k: &str, v: &str| {
+        vocab::parse_time(v.trim()).ok_or_else(|| {
+            EpcisError::parameter(format!(
+                "{k} is an RFC 3339 time (2025-04-03T08:00:00Z), not {v:?}"
+            ))
+        })
+    };
+    for (k, v) in pairs {
+        match k.as_str() {
+            "eventType" => f.event_types.get_or_insert_default().extend(values(v)),
+            "EQ_bizStep" => f
+                .biz_steps
+                .get_or_insert_default()
+                .extend(values(v).map(|s| bare_step(&s).to_owned())),
+            "GE_eventTime" => f.ge_time = Some(time(k, v)?),
+            "LT_eventTime" => f.lt_time = Some(time(k, v)?),
+            "EQ_bizLocation" => f.locations.get_or_insert_default().extend(values(v)),
+            "MATCH_anyEPC" | "MATCH_epcClass" | "MATCH_anyEPCClass" => {
+                let key = PARAMETERS
+                    .iter()
+                    .copied()
+                    .find(|p| p == k)
+                    .unwrap_or("MATCH_anyEPC");
+                classes.entry(key).or_default().extend(values(v));
+            }
+            "perPage" => {
+                f.per_page = v
+                    .trim()
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=MAX_PER_PAGE).contains(n))
+                    .ok_or_else(|| {
+                        EpcisError::parameter(format!(
+                            "perPage is a number from 1 to {MAX_PER_PAGE}, not {v:?}"
+                        ))
+                    })?;
+            }
+            "nextPageToken" => {
+                f.after = Some(Token::decode(v.trim()).ok_or_else(|| {
+                    EpcisError::parameter(format!("nextPageToken {v:?} is not one this node gave"))
+                })?);
+            }
+            other => {
+                return Err(EpcisError::parameter(format!(
+                    "this node does not take the query parameter {other:?}; it takes {}",
+                    PARAMETERS.join(", ")
+                )))
+            }
+        }
+    }
+    f.classes = classes.into_values().collect();
+    Ok(f)
+}
+
+/// The kinds of record an event type or business step can be.
+fn kinds(f: &Filter) -> Option<Vec<EventKind>> {
+    if f.event_types.is_none() && f.biz_steps.is_none() {
+        return None;
+    }
+    let of_type = |t: &str| -> Vec<EventKind> {
+        match t {
+            "ObjectEvent" => EPCIS_KINDS
+                .iter()
+                .copied()
+                .filter(|k| *k != EventKind::Transform)
+                .collect(),
+            "TransformationEvent" => vec![EventKind::Transform],
+            _ => Vec::new(),
+        }
+    };
+    let of_step = |s: &str| -> Vec<EventKind> {
+        match s {
+            "commissioning" => vec![EventKind::Harvest],
+            "shipping" => vec![EventKind::Ship],
+            "receiving" => vec![EventKind::Receive],
+            "sensor_reporting" => vec![EventKind::Observe],
+            "inspecting" => vec![EventKind::Inspect],
+            "retail_selling" => vec![EventKind::Sell],
+            s if s.starts_with(vocab::PROCESS_URN) => vec![EventKind::Transform],
+            _ => Vec::new(),
+        }
+    };
+    let mut out: Vec<EventKind> = EPCIS_KINDS.to_vec();
+    if let Some(types) = &f.event_types {
+        let allowed: Vec<EventKind> = types.iter().flat_map(|t| of_type(t)).collect();
+        out.retain(|k| allowed.contains(k));
+    }
+    if let Some(steps) = &f.biz_steps {
+        let allowed: Vec<EventKind> = steps.iter().flat_map(|s| of_step(s)).collect();
+        out.retain(|k| allowed.contains(k));
+    }
+    Some(out)
+}
+
+/// Whether an exported event passes the filter (its time is checked
+/// apart, from the record).
+fn matches(f: &Filter, e: &Value) -> bool {
+    let text = |v: &Value| v.as_str().map(str::to_owned);
+    if let Some(types) = &f.event_types {
+        if !text(&e["type"]).is_some_and(|t| types.contains(&t)) {
+            return false;
+        }
+    }
+    if let Some(steps) = &f.biz_steps {
+        if !e["bizStep"]
+            .as_str()
+            .is_some_and(|s| steps.contains(bare_step(s)))
+        {
+            return false;
+        }
+    }
+    if let Some(locations) = &f.locations {
+        if !text(&e["bizLocation"]["id"]).is_some_and(|l| locations.contains(&l)) {
+            return false;
+        }
+    }
+    if !f.classes.is_empty() {
+        let named: Vec<&str> = ["quantityList", "inputQuantityList", "outputQuantityList"]
+            .iter()
+            .filter_map(|k| e[*k].as_array())
+            .flatten()
+            .filter_map(|q| q["epcClass"].as_str())
+            .collect();
+        if !f
+            .classes
+            .iter()
+            .all(|set| named.iter().any(|c| set.contains(*c)))
+        {
+            return false;
+        }
+    }
+    true
+}
+
+fn in_time(f: &Filter, t: u64) -> bool {
+    f.ge_time.is_none_or(|g| t >= g) && f.lt_time.is_none_or(|l| t < l)
+}
+
+/// Exports records one at a time, remembering each lot's product.
+struct Exporter<'r> {
+    reader: &'r Reader<SledStore>,
+    products: RefCell<HashMap<LotId, Option<Product>>>,
+    now: u64,
+}
+
+impl Exporter<'_> {
+    fn product(&self, lot: &LotId) -> Option<Product> {
+        if let Some(p) = self.products.borrow().get(lot) {
+            return p.clone();
+        }
+        let found = (|| {
+            let h = ledger_core::query::creation(self.reader, lot).ok()??;
+            let r = Graph::record(self.reader, &h).ok()??;
+            r.record
+                .event
+                .created_lots()
+                .into_iter()
+                .find(|(c, _, _)| *c == lot.code)
+                .map(|(_, p, _)| p.clone())
+        })();
+        self.products
+            .borrow_mut()
+            .insert(lot.clone(), found.clone());
+        found
+    }
+
+    /// The record's EPCIS event, `None` for records with no EPCIS form.
+    fn event(&self, hash: Hash, record: &SignedRecord) -> Option<Value> {
+        let pf = |lot: &LotId| self.product(lot);
+        let mut doc = export::export(&[Item { hash, record }], self.now, &pf).document;
+        let e = doc["epcisBody"]["eventList"].get_mut(0)?.take();
+        Some(e)
+    }
+}
+
+/// One page of events, and the token of the next if there may be one.
+type Page = (Vec<Value>, Option<Token>);
+
+fn indexed(
+    r: &Reader<SledStore>,
+    f: &Filter,
+    hashes: BTreeSet<Hash>,
+    x: &Exporter<'_>,
+) -> Result<EpcisResult<Page>, StoreError> {
+    let after = match f.after {
+        None => None,
+        Some(Token::Time(t, h)) => Some((t, h)),
+        Some(Token::Seq(_)) => {
+            return Ok(Err(EpcisError::parameter(
+                "that nextPageToken belongs to a query answered from an index, not this one",
+            )))
+        }
+    };
+    let mut found: Vec<(u64, Hash, SignedRecord)> = Vec::new();
+    for h in hashes {
+        let Some(rec) = Graph::record(r, &h)? else {
+            continue;
+        };
+        let t = rec.record.time;
+        if in_time(f, t) && after.is_none_or(|a| (t, h) > a) {
+            found.push((t, h, rec));
+        }
+    }
+    found.sort_by_key(|(t, h, _)| (*t, *h));
+    let mut events = Vec::new();
+    let mut last = None;
+    for (t, h, rec) in found {
+        let Some(e) = x.event(h, &rec) else { continue };
+        if !matches(f, &e) {
+            continue;
+        }
+        if events.len() == f.per_page {
+            return Ok(Ok((events, last.map(|(t, h)| Token::Time(t, h)))));
+        }
+        events.push(e);
+        last = Some((t, h));
+    }
+    Ok(Ok((events, None)))
+}
+
+fn scanned(
+    r: &Reader<SledStore>,
+    f: &Filter,
+    x: &Exporter<'_>,
+) -> Result<EpcisResult<Page>, StoreError> {
+    let after = match f.after {
+        None => 0,
+        Some(Token::Seq(s)) => s,
+        Some(Token::Time(..)) => {
+            return Ok(Err(EpcisError::parameter(
+                "that nextPageToken belongs to a query answered by a scan, not this one",
+            )))
+        }
+    };
+    let mut events = Vec::new();
+    let mut last = None;
+    let mut more = false;
+    let mut damaged = None;
+    r.for_each_logged_after(after, |seq, bytes| {
+        let rec = match SignedRecord::decode(bytes) {
+            Ok(rec) => rec,
+            Err(e) => {
+                damaged = Some(StoreError::Corrupt {
+                    key: format!("log seq {seq}"),
+                    why: e.to_string(),
+                });
+                return false;
+            }
+        };
+        if !in_time(f, rec.record.time) {
+            return true;
+        }
+        let Some(e) = x.event(rec.hash(), &rec) else {
+            return true;
+        };
+        if !matches(f, &e) {
+            return true;
+        }
+        if events.len() == f.per_page {
+            more = true;
+            return false;
+        }
+        events.push(e);
+        last = Some(seq);
+        true
+    })?;
+    if let Some(e) = damaged {
+        return Err(e);
+    }
+    Ok(Ok((events, last.filter(|_| more).map(Token::Seq))))
+}
+
+fn run(r: &Reader<SledStore>, f: &Filter, now: u64) -> Result<EpcisResult<Page>, StoreError> {
+    let x = Exporter {
+        reader: r,
+        products: RefCell::new(HashMap::new()),
+        now,
+    };
+    if !f.classes.is_empty() {
+        // Every lot the first MATCH_ parameter names; the others are
+        // checked on the events.
+        let mut lots: BTreeSet<LotId> = BTreeSet::new();
+        for class in f.classes.iter().take(1).flatten() {
+            let Ok(lot) = vocab::parse_lot_class(class) else {
+                continue;
+            };
+            match (lot.source, &lot.gtin) {
+                (Some(source), _) => {
+                    lots.insert(LotId {
+                        source,
+                        code: lot.code,
+                    });
+                }
+                (None, Some(gtin)) => lots.extend(r.lots_with_gtin_and_code(gtin, &lot.code)?),
+                (None, None) => {}
+            }
+        }
+        let mut hashes = BTreeSet::new();
+        for lot in &lots {
+            hashes.extend(Graph::lot_records(r, lot)?);
+        }
+        return indexed(r, f, hashes, &x);
+    }
+    // Kinds the ledger indexes are listed without a scan; any other query
+    // scans the log in acceptance order.
+    if let Some(kinds) =
+        kinds(f).filter(|ks| ks.iter().all(|k| ledger_core::graph::kind_indexed(*k)))
+    {
+        let mut hashes = BTreeSet::new();
+        for k in kinds {
+            hashes.extend(Graph::records_of_kind(r, k)?);
+        }
+        return indexed(r, f, hashes, &x);
+    }
+    scanned(r, f, &x)
+}
+
+/// Percent-encodes a query component.
+fn enc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Whether the client asked for XML.
+fn wants_xml(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| {
+            a.split(',').any(|t| {
+                let t = t.trim();
+                t.starts_with("application/xml") || t.starts_with("text/xml")
+            })
+        })
+}
+
+/// The EPCISQueryDocument of `events`, JSON-LD.
+fn query_document(events: Vec<Value>, now: u64) -> Value {
+    json!({
+        "@context": [EPCIS_CONTEXT, { "terroir": vocab::NAMESPACE }],
+        "type": "EPCISQueryDocument",
+        "schemaVersion": "2.0",
+        "creationDate": vocab::rfc3339(now),
+        "epcisBody": { "queryResults": {
+            "queryName": "SimpleEventQuery",
+            "resultsBody": { "eventList": events },
+        }},
+    })
+}
+
+/// The EPCISQueryDocument of `events`, XML: the XML writer writes them as
+/// an EPCISDocument, whose root and body are then those of a query
+/// document (`epcisq:EPCISQueryDocument`, `EPCISBody/QueryResults`).
+fn query_xml(events: Vec<Value>, now: u64) -> Result<String, xml::XmlError> {
+    let doc = json!({
+        "@context": [EPCIS_CONTEXT, { "terroir": vocab::NAMESPACE }],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": vocab::rfc3339(now),
+        "epcisBody": { "eventList": events },
+    });
+    let text = xml::from_json(&doc)?;
+    // Element names never occur in text or attributes (the writer escapes
+    // `<`), so these are the document's own tags.
+    Ok(text
+        .replacen(
+            "<epcis:EPCISDocument",
+            &format!(
+                "<epcisq:EPCISQueryDocument xmlns:epcisq=\"{}\"",
+                xml::QUERY_NS
+            ),
+            1,
+        )
+        .replacen("</epcis:EPCISDocument>", "</epcisq:EPCISQueryDocument>", 1)
+        .replacen(
+            "<EPCISBody>",
+            "<EPCISBody><epcisq:QueryResults><queryName>SimpleEventQuery</queryName><resultsBody>",
+            1,
+        )
+        .replacen(
+            "</EPCISBody>",
+            "</resultsBody></epcisq:QueryResults></EPCISBody>",
+            1,
+        ))
+}
+
+/// `GET /events`.
+pub(crate) async fn events(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Response {
+    st.metrics.inc(&st.metrics.http_requests);
+    match answer(&st, &headers, query).await {
+        Ok(r) => versions(r),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn answer(
+    st: &AppState,
+    headers: &HeaderMap,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> EpcisResult<Response> {
+    let epcis = configured(st)?;
+    if let Some(tokens) = &epcis.query_tokens {
+        authorize(tokens, headers, "answers EPCIS queries")?;
+    }
+    let Query(pairs) = query
+        .map_err(|e| EpcisError::parameter(format!("the query string does not parse: {e}")))?;
+    let filter = parse(&pairs)?;
+    let now = now_ms();
+    let f = filter.clone();
+    let (events, next) = st
+        .ledger
+        .read(move |r| run(r, &f, now))
+        .await?
+        .map_err(EpcisError::internal)??;
+    let link = next.map(|t| {
+        let mut q: Vec<String> = pairs
+            .iter()
+            .filter(|(k, _)| k != "nextPageToken")
+            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+            .collect();
+        q.push(format!("nextPageToken={}", enc(&t.encode())));
+        format!("</events?{}>; rel=\"next\"", q.join("&"))
+    });
+    let mut r = if wants_xml(headers) {
+        let text = query_xml(events, now).map_err(EpcisError::internal)?;
+        ([(header::CONTENT_TYPE, "application/xml")], text).into_response()
+    } else {
+        let mut r = Json(query_document(events, now)).into_response();
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/ld+json"),
+        );
+        r
+    };
+    if let Some(link) = link.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        r.headers_mut().insert(header::LINK, link);
+    }
+    Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_round_trip_and_junk_is_refused() {
+        let h = Hash::of(b"x");
+        for t in [Token::Time(42, h), Token::Seq(7)] {
+            assert_eq!(Token::decode(&t.encode()), Some(t));
+        }
+        assert_eq!(Token::decode("x1"), None);
+        assert_eq!(Token::decode("t1.zz"), None);
+    }
+
+    #[test]
+    fn parameters_parse_and_unknown_ones_are_named() {
+        let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter().map(|(a, b)| ((*a).into(), (*b).into())).collect()
+        };
+        let f = parse(&pairs(&[
+            (
+                "EQ_bizStep",
+                "urn:epcglobal:cbv:bizstep:commissioning,shipping",
+            ),
+            ("perPage", "5"),
+        ]))
+        .unwrap();
+        assert_eq!(f.per_page, 5);
+        assert_eq!(
+            kinds(&f).unwrap(),
+            vec![EventKind::Harvest, EventKind::Ship]
+        );
+        let e = parse(&pairs(&[("EQ_color", "red")])).unwrap_err();
+        assert!(e.reason.contains("EQ_color"), "{}", e.reason);
+        assert!(parse(&pairs(&[("perPage", "0")])).is_err());
+        assert!(parse(&pairs(&[("GE_eventTime", "yesterday")])).is_err());
+    }
+}

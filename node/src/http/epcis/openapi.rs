@@ -1,0 +1,202 @@
+//! `GET /openapi.json`: the OpenAPI 3 document of the EPCIS endpoints this
+//! node serves. Served whether or not `[epcis]` is configured: it says
+//! what the binding is, not whether this node captures.
+
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::capture::{MAX_JOBS, MAX_RUNNING};
+use super::events::{DEFAULT_PER_PAGE, MAX_PER_PAGE};
+use super::versions;
+
+fn list_param(name: &str, what: &str) -> Value {
+    json!({
+        "name": name, "in": "query", "required": false, "description": what,
+        "style": "form", "explode": false,
+        "schema": { "type": "array", "items": { "type": "string" } },
+    })
+}
+
+fn time_param(name: &str, what: &str) -> Value {
+    json!({
+        "name": name, "in": "query", "required": false, "description": what,
+        "schema": { "type": "string", "format": "date-time" },
+    })
+}
+
+fn problem(what: &str) -> Value {
+    json!({
+        "description": what,
+        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Problem" } } },
+    })
+}
+
+/// The document.
+pub(crate) fn openapi() -> Value {
+    let epcis_doc = json!({
+        "type": "object",
+        "description": "An EPCIS 2.0 EPCISDocument (JSON-LD binding)",
+    });
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "terroird EPCIS 2.0 REST binding",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Capture, capture jobs and the events query of the EPCIS 2.0 REST binding. \
+                Named queries and subscriptions are not available yet. Captured events are signed \
+                with the organisation's participant key the operator configured in [epcis]. A node \
+                without [epcis] answers 404 on /capture and /events.",
+        },
+        "components": {
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
+            "schemas": {
+                "Problem": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {
+                        "error": { "type": "string", "description": "why, in one line" },
+                        "type": { "type": "string", "example": "epcisException:QueryParameterException" },
+                        "title": { "type": "string" },
+                        "status": { "type": "integer" },
+                    },
+                },
+                "CaptureJob": {
+                    "type": "object",
+                    "required": ["captureID", "createdAt", "running", "captureErrorBehaviour", "errors"],
+                    "properties": {
+                        "captureID": { "type": "string" },
+                        "createdAt": { "type": "string", "format": "date-time" },
+                        "finishedAt": { "type": "string", "format": "date-time" },
+                        "running": { "type": "boolean" },
+                        "success": { "type": "boolean", "description": "present once finished: true when every event was signed" },
+                        "captureErrorBehaviour": { "type": "string", "enum": ["rollback", "proceed"] },
+                        "errors": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["reason"],
+                                "properties": {
+                                    "eventIndex": { "type": "integer", "description": "the event's place in the document's eventList, from 0" },
+                                    "eventID": { "type": "string" },
+                                    "reason": { "type": "string" },
+                                },
+                            },
+                        },
+                        "terroir:records": {
+                            "type": "array", "items": { "type": "string" },
+                            "description": "hashes of the records the job signed",
+                        },
+                    },
+                },
+            },
+        },
+        "paths": {
+            "/capture": {
+                "post": {
+                    "summary": "Capture an EPCIS document",
+                    "description": format!("Reads and maps the document at once (400 if it is not an EPCIS 2.0 document), \
+                        then signs its events in a capture job and answers 202 with Location: /capture/{{captureID}}. \
+                        At most {MAX_RUNNING} jobs wait or run at once (503 beyond)."),
+                    "security": [{ "bearer": [] }],
+                    "parameters": [{
+                        "name": "GS1-Capture-Error-Behaviour", "in": "header", "required": false,
+                        "description": "rollback (default): nothing is signed if any event cannot be; proceed: the others are signed",
+                        "schema": { "type": "string", "enum": ["rollback", "proceed"], "default": "rollback" },
+                    }],
+                    "requestBody": {
+                        "required": true,
+                        "content": {
+                            "application/ld+json": { "schema": epcis_doc },
+                            "application/json": { "schema": epcis_doc },
+                            "application/xml": { "schema": { "type": "string" } },
+                            "text/xml": { "schema": { "type": "string" } },
+                        },
+                    },
+                    "responses": {
+                        "202": {
+                            "description": "capture job started",
+                            "headers": { "Location": { "schema": { "type": "string" }, "description": "/capture/{captureID}" } },
+                            "content": { "application/json": { "schema": { "$ref": "#/components/schemas/CaptureJob" } } },
+                        },
+                        "400": problem("not an EPCIS 2.0 document, or a bad GS1-Capture-Error-Behaviour"),
+                        "401": problem("no accepted capture token"),
+                        "404": problem("this node's operator has not configured [epcis]"),
+                        "413": problem("over limits.max_body_bytes, or more events than one capture takes"),
+                        "415": problem("neither JSON nor XML"),
+                        "503": problem("too many capture jobs waiting"),
+                    },
+                },
+                "get": {
+                    "summary": format!("Capture jobs remembered (the newest {MAX_JOBS}, in memory), newest first"),
+                    "security": [{ "bearer": [] }],
+                    "responses": {
+                        "200": { "description": "the jobs", "content": { "application/json": { "schema": {
+                            "type": "array", "items": { "$ref": "#/components/schemas/CaptureJob" } } } } },
+                        "401": problem("no accepted capture token"),
+                        "404": problem("this node's operator has not configured [epcis]"),
+                    },
+                },
+            },
+            "/capture/{captureID}": {
+                "get": {
+                    "summary": "One capture job",
+                    "security": [{ "bearer": [] }],
+                    "parameters": [{ "name": "captureID", "in": "path", "required": true, "schema": { "type": "string" } }],
+                    "responses": {
+                        "200": { "description": "the job", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/CaptureJob" } } } },
+                        "401": problem("no accepted capture token"),
+                        "404": problem("no such job (or [epcis] not configured)"),
+                    },
+                },
+            },
+            "/events": {
+                "get": {
+                    "summary": "The node's records as EPCIS events (SimpleEventQuery)",
+                    "description": "Parameters combine with AND; a list parameter matches any of its values. \
+                        A query naming a lot class, event type or bizStep is answered from the ledger's \
+                        indexes, in eventTime order; any other is a scan of the log in acceptance order. \
+                        A bearer token is needed only when the operator set epcis.query_tokens.",
+                    "security": [{}, { "bearer": [] }],
+                    "parameters": [
+                        list_param("eventType", "ObjectEvent or TransformationEvent"),
+                        list_param("EQ_bizStep", "CBV business step, bare (commissioning) or as a URN"),
+                        time_param("GE_eventTime", "events at or after this time (RFC 3339)"),
+                        time_param("LT_eventTime", "events before this time (RFC 3339)"),
+                        list_param("EQ_bizLocation", "the bizLocation id as exported (https://id.gs1.org/414/GLN or urn:terroir:loc:…)"),
+                        list_param("MATCH_anyEPC", "a lot class as exported; Terroir tracks lots, so this matches quantity lists"),
+                        list_param("MATCH_epcClass", "a lot class as exported (GS1 Digital Link /01/GTIN/10/LOT or urn:terroir:lot:KEY:CODE)"),
+                        list_param("MATCH_anyEPCClass", "as MATCH_epcClass"),
+                        {
+                            "name": "perPage", "in": "query", "required": false,
+                            "schema": { "type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": DEFAULT_PER_PAGE },
+                        },
+                        {
+                            "name": "nextPageToken", "in": "query", "required": false,
+                            "description": "from the previous page's Link header",
+                            "schema": { "type": "string" },
+                        },
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "an EPCISQueryDocument",
+                            "headers": { "Link": { "schema": { "type": "string" }, "description": "<…>; rel=\"next\" when there may be more" } },
+                            "content": {
+                                "application/ld+json": { "schema": { "type": "object" } },
+                                "application/xml": { "schema": { "type": "string" } },
+                            },
+                        },
+                        "400": problem("an unknown or malformed query parameter (QueryParameterException)"),
+                        "401": problem("no accepted query token (when query_tokens is set)"),
+                        "404": problem("this node's operator has not configured [epcis]"),
+                    },
+                },
+            },
+        },
+    })
+}
+
+/// `GET /openapi.json`.
+pub(crate) async fn document() -> Response {
+    versions(Json(openapi()).into_response())
+}

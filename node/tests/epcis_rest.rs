@@ -1,0 +1,460 @@
+//! The EPCIS 2.0 REST binding of a node started in process on loopback
+//! (issue 15, first slice): `POST /capture` signs a document's events with
+//! the organisation's participant key from `[epcis]` behind a capture
+//! token and answers 202 with the job's `Location`; the job tells success
+//! or each refused event (rollback: nothing signed; proceed: the rest
+//! signed); `GET /events` answers the captured events by the standard's
+//! query parameters, in JSON-LD or XML, a page at a time; unknown
+//! parameters are a 400 naming them; `/openapi.json` is an OpenAPI 3
+//! document; a node without `[epcis]` says so with a 404.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::{wait_for, workload, write_genesis, TestNode, DEADLINE};
+use ledger_core::workload::key_for;
+use ledger_core::SigningKey;
+use serde_json::{json, Value};
+use terroir_node::config::Epcis;
+use terroir_standards::{vocab, xml};
+
+/// An answer: status, `Location` and `Link` headers, body text.
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    location: Option<String>,
+    link: Option<String>,
+    body: String,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+/// One request with ureq, on a blocking thread (the node serves on this
+/// runtime's workers).
+async fn call(
+    addr: SocketAddr,
+    method: &'static str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<Vec<u8>>,
+) -> Answer {
+    let url = format!("http://{addr}{path}");
+    let headers: Vec<(String, String)> = headers
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut resp = match (method, body) {
+            ("GET", _) => {
+                let mut req = agent.get(&url);
+                for (k, v) in &headers {
+                    req = req.header(k, v);
+                }
+                req.call()
+            }
+            (_, body) => {
+                let mut req = agent.post(&url);
+                for (k, v) in &headers {
+                    req = req.header(k, v);
+                }
+                req.send(body.unwrap_or_default())
+            }
+        }
+        .unwrap();
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let (location, link) = (header("location"), header("link"));
+        Answer {
+            status: resp.status().as_u16(),
+            location,
+            link,
+            body: resp.body_mut().read_to_string().unwrap(),
+        }
+    })
+    .await
+    .unwrap()
+}
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// An EPCIS document of `events`.
+fn document(events: Vec<Value>) -> Value {
+    json!({
+        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": vocab::rfc3339(common::now()),
+        "epcisBody": { "eventList": events },
+    })
+}
+
+/// The farm's harvest (commissioning) of lot `code`, a minute ago.
+fn harvest(farm: &SigningKey, code: &str) -> Value {
+    json!({
+        "type": "ObjectEvent",
+        "eventID": format!("urn:uuid:harvest-{code}"),
+        "eventTime": vocab::rfc3339(common::now() - 60_000),
+        "eventTimeZoneOffset": "+00:00",
+        "action": "ADD",
+        "bizStep": "commissioning",
+        "disposition": "active",
+        "bizLocation": { "id": "urn:terroir:loc:tea-garden" },
+        "quantityList": [{
+            "epcClass": vocab::lot_class(&farm.public(), code, None),
+            "quantity": 5,
+            "uom": "KGM",
+        }],
+    })
+}
+
+/// An event Terroir has no form for.
+fn decommissioning(farm: &SigningKey) -> Value {
+    let mut e = harvest(farm, "GONE");
+    e["action"] = json!("DELETE");
+    e["eventID"] = json!("urn:uuid:decommissioning");
+    e
+}
+
+/// Polls the capture job at `location` until it has finished.
+async fn finished(addr: SocketAddr, location: &str, auth: &str) -> Value {
+    let start = Instant::now();
+    loop {
+        let a = call(addr, "GET", location, &[("Authorization", auth)], None).await;
+        assert_eq!(a.status, 200, "{}", a.body);
+        let job = a.json();
+        if job["running"] == json!(false) {
+            return job;
+        }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "capture job never finished: {job}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Captures `doc` and waits for its job.
+async fn capture(
+    addr: SocketAddr,
+    auth: &str,
+    content_type: &str,
+    behaviour: Option<&str>,
+    body: Vec<u8>,
+) -> Value {
+    let mut headers = vec![("Authorization", auth), ("Content-Type", content_type)];
+    if let Some(b) = behaviour {
+        headers.push(("GS1-Capture-Error-Behaviour", b));
+    }
+    let a = call(addr, "POST", "/capture", &headers, Some(body)).await;
+    assert_eq!(a.status, 202, "{}", a.body);
+    let location = a.location.clone().expect("a Location header");
+    let id = a.json()["captureID"].as_str().unwrap().to_owned();
+    assert_eq!(location, format!("/capture/{id}"));
+    finished(addr, &location, auth).await
+}
+
+/// The events of a query, answered 200.
+async fn events(addr: SocketAddr, query: &str) -> (Vec<Value>, Option<String>) {
+    let a = call(addr, "GET", &format!("/events?{query}"), &[], None).await;
+    assert_eq!(a.status, 200, "{query}: {}", a.body);
+    let doc = a.json();
+    assert_eq!(doc["type"], "EPCISQueryDocument", "{doc}");
+    let list = doc["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        .as_array()
+        .unwrap()
+        .clone();
+    (list, a.link)
+}
+
+/// The event IDs of a query read two at a time, following the `Link`
+/// headers.
+async fn paged(addr: SocketAddr, query: &str) -> Vec<Value> {
+    let mut seen = Vec::new();
+    let mut next = Some(format!("/events?{query}&perPage=2"));
+    while let Some(path) = next {
+        let a = call(addr, "GET", &path, &[], None).await;
+        assert_eq!(a.status, 200, "{}", a.body);
+        let list = a.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+            .as_array()
+            .unwrap()
+            .clone();
+        assert!(list.len() <= 2);
+        seen.extend(list.into_iter().map(|e| e["eventID"].clone()));
+        next = a.link.map(|l| {
+            l.trim_start_matches('<')
+                .split_once('>')
+                .unwrap()
+                .0
+                .to_owned()
+        });
+    }
+    seen
+}
+
+fn write_token(dir: &Path, file: &str, name: &str) -> String {
+    let (token, line) = terroir_node::http::tokens::new_token(name).unwrap();
+    std::fs::write(dir.join(file), format!("{line}\n")).unwrap();
+    token
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn capture_jobs_and_the_events_query() {
+    let tmp = tempfile::tempdir().unwrap();
+    let w = workload(300);
+    let gpath = write_genesis(tmp.path(), &w.genesis);
+    let farm = key_for("farm", 0);
+    let key_path = tmp.path().join("farm.key");
+    ledger_core::keyfile::create(&key_path, Some("farm"), &farm).unwrap();
+    let token = write_token(tmp.path(), "capture-tokens", "erp");
+    let auth = format!("Bearer {token}");
+    let epcis = Epcis {
+        capture_key: key_path,
+        capture_tokens: tmp.path().join("capture-tokens"),
+        query_tokens: None,
+    };
+    let node = TestNode::start_with(&tmp.path().join("node"), &gpath, &[], |c| {
+        c.epcis = Some(epcis);
+    })
+    .await;
+    node.submit_all(&w.records, 500).await;
+    let want = w.records.len() as u64;
+    wait_for("the workload stored", || async {
+        node.status().await["records"].as_u64() == Some(want)
+    })
+    .await;
+    let addr = node.http;
+    let class = |code: &str| vocab::lot_class(&farm.public(), code, None);
+
+    // No token, no capture (refused before the body is read).
+    let doc = serde_json::to_vec(&document(vec![harvest(&farm, "EPCIS-1")])).unwrap();
+    let a = call(
+        addr,
+        "POST",
+        "/capture",
+        &[("Content-Type", "application/ld+json")],
+        Some(doc.clone()),
+    )
+    .await;
+    assert_eq!(a.status, 401, "{}", a.body);
+    assert!(a.json()["error"].as_str().unwrap().contains("token"));
+    let a = call(addr, "GET", "/capture", &[], None).await;
+    assert_eq!(a.status, 401, "{}", a.body);
+
+    // A harvest, captured and signed by the farm.
+    let job = capture(addr, &auth, "application/ld+json", None, doc).await;
+    assert_eq!(job["success"], json!(true), "{job}");
+    assert_eq!(job["captureErrorBehaviour"], "rollback");
+    assert_eq!(job["errors"], json!([]));
+    assert_eq!(job["terroir:records"].as_array().unwrap().len(), 1, "{job}");
+    assert_eq!(node.status().await["records"].as_u64(), Some(want + 1));
+
+    // Found by bizStep (indexed), by lot class, and by location.
+    let (all, _) = events(addr, "EQ_bizStep=commissioning&perPage=1000").await;
+    assert!(all.iter().all(|e| e["bizStep"] == "commissioning"));
+    let mine: Vec<&Value> = all
+        .iter()
+        .filter(|e| e["quantityList"][0]["epcClass"] == json!(class("EPCIS-1")))
+        .collect();
+    assert_eq!(mine.len(), 1, "{all:?}");
+    assert_eq!(
+        mine[0]["terroir:author"],
+        json!(vocab::party_id(&farm.public()))
+    );
+    let q = format!(
+        "EQ_bizStep={}&MATCH_epcClass={}",
+        enc("urn:epcglobal:cbv:bizstep:commissioning"),
+        enc(&class("EPCIS-1"))
+    );
+    let (found, link) = events(addr, &q).await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(link.is_none());
+    let q = format!(
+        "EQ_bizLocation={}&GE_eventTime={}",
+        enc("urn:terroir:loc:tea-garden"),
+        enc(&vocab::rfc3339(common::now() - 3_600_000))
+    );
+    let (found, _) = events(addr, &q).await;
+    assert_eq!(found.len(), 1, "{found:?}");
+
+    // Pages: every commissioning event once, following the Link headers.
+    let seen = paged(addr, "EQ_bizStep=commissioning").await;
+    let ids: Vec<Value> = all.iter().map(|e| e["eventID"].clone()).collect();
+    assert_eq!(seen, ids);
+    // Inspections are answered from the kind index, in time order.
+    let (inspections, _) = events(addr, "EQ_bizStep=inspecting&perPage=1000").await;
+    assert!(inspections.len() > 2, "{inspections:?}");
+    assert!(inspections.iter().all(|e| e["bizStep"] == "inspecting"));
+    let ids: Vec<Value> = inspections.iter().map(|e| e["eventID"].clone()).collect();
+    assert_eq!(paged(addr, "EQ_bizStep=inspecting").await, ids);
+    // A scan (no index applies) pages too.
+    let (page, link) = events(addr, "perPage=3").await;
+    assert_eq!(page.len(), 3);
+    assert!(link.unwrap().contains("nextPageToken="));
+
+    // Rollback: one event Terroir cannot keep, and nothing is signed.
+    let doc = serde_json::to_vec(&document(vec![
+        harvest(&farm, "EPCIS-2"),
+        decommissioning(&farm),
+    ]))
+    .unwrap();
+    let job = capture(addr, &auth, "application/json", None, doc.clone()).await;
+    assert_eq!(job["success"], json!(false), "{job}");
+    let errors = job["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{job}");
+    assert_eq!(errors[0]["eventIndex"], json!(1));
+    assert_eq!(errors[0]["eventID"], "urn:uuid:decommissioning");
+    assert!(
+        errors[0]["reason"].as_str().unwrap().contains("DELETE"),
+        "{job}"
+    );
+    assert_eq!(node.status().await["records"].as_u64(), Some(want + 1));
+    let q = format!("MATCH_anyEPC={}", enc(&class("EPCIS-2")));
+    assert!(events(addr, &q).await.0.is_empty());
+
+    // Proceed: the harvest is signed, the other event reported.
+    let job = capture(addr, &auth, "application/json", Some("proceed"), doc).await;
+    assert_eq!(job["captureErrorBehaviour"], "proceed");
+    assert_eq!(job["errors"][0]["eventIndex"], json!(1), "{job}");
+    assert_eq!(job["terroir:records"].as_array().unwrap().len(), 1, "{job}");
+    assert_eq!(events(addr, &q).await.0.len(), 1);
+
+    // XML in, XML out.
+    let doc = document(vec![harvest(&farm, "EPCIS-3")]);
+    let body = xml::from_json(&doc).unwrap().into_bytes();
+    let job = capture(addr, &auth, "application/xml", None, body).await;
+    assert_eq!(job["success"], json!(true), "{job}");
+    let q = format!("/events?MATCH_epcClass={}", enc(&class("EPCIS-3")));
+    let a = call(addr, "GET", &q, &[("Accept", "application/xml")], None).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let back = xml::to_json(a.body.as_bytes()).unwrap();
+    assert_eq!(back["type"], "EPCISQueryDocument");
+    let list = back["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        .as_array()
+        .unwrap();
+    assert_eq!(list.len(), 1, "{back}");
+
+    // The jobs, newest first.
+    let a = call(addr, "GET", "/capture", &[("Authorization", &auth)], None).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.json().as_array().unwrap().len(), 4);
+
+    // What the standard calls a QueryParameterException.
+    let a = call(addr, "GET", "/events?EQ_color=red", &[], None).await;
+    assert_eq!(a.status, 400, "{}", a.body);
+    assert!(a.json()["error"].as_str().unwrap().contains("EQ_color"));
+    assert_eq!(a.json()["type"], "epcisException:QueryParameterException");
+
+    // A document that is not EPCIS is refused at once.
+    let a = call(
+        addr,
+        "POST",
+        "/capture",
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        Some(b"{\"type\": \"Nonsense\"}".to_vec()),
+    )
+    .await;
+    assert_eq!(a.status, 400, "{}", a.body);
+
+    // The OpenAPI document.
+    let a = call(addr, "GET", "/openapi.json", &[], None).await;
+    assert_eq!(a.status, 200);
+    let api = a.json();
+    assert!(api["openapi"].as_str().unwrap().starts_with("3."), "{api}");
+    assert!(api["paths"]["/events"]["get"].is_object());
+
+    // A node whose operator did not configure [epcis] says so.
+    let other = TestNode::start(&tmp.path().join("other"), &gpath, &[]).await;
+    let a = call(other.http, "GET", "/events", &[], None).await;
+    assert_eq!(a.status, 404, "{}", a.body);
+    assert!(a.json()["error"].as_str().unwrap().contains("[epcis]"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_can_need_a_token_and_a_wrong_passphrase_stops_the_node() {
+    let tmp = tempfile::tempdir().unwrap();
+    let w = workload(20);
+    let gpath = write_genesis(tmp.path(), &w.genesis);
+    let farm = key_for("farm", 0);
+    let key_path = tmp.path().join("farm.key");
+    ledger_core::keyfile::create_encrypted_with(
+        &key_path,
+        Some("farm"),
+        &farm,
+        "tea garden",
+        ledger_core::keyfile::KdfParams {
+            m_cost: 8,
+            t_cost: 1,
+            p_cost: 1,
+        },
+    )
+    .unwrap();
+    write_token(tmp.path(), "capture-tokens", "erp");
+    let reader = write_token(tmp.path(), "query-tokens", "auditor");
+    let epcis = Epcis {
+        capture_key: key_path,
+        capture_tokens: tmp.path().join("capture-tokens"),
+        query_tokens: Some(tmp.path().join("query-tokens")),
+    };
+    // The passphrase is read from the environment at start; without it,
+    // the node does not start, and says why on one line.
+    let data = tmp.path().join("node");
+    terroir_node::init(&data, &gpath).unwrap();
+    let mut c = common::config(&data, &gpath, &[]);
+    c.epcis = Some(epcis.clone());
+    let e = match terroir_node::Node::start(c.settings().unwrap()).await {
+        Ok(_) => panic!("a node started without the capture key's passphrase"),
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(e.contains("epcis.capture_key"), "{e}");
+    assert!(e.contains("TERROIR_CAPTURE_PASSPHRASE"), "{e}");
+    assert!(!e.contains('\n'), "{e}");
+    // Set only in this test binary's process, for this test.
+    std::env::set_var("TERROIR_CAPTURE_PASSPHRASE", "tea garden");
+    // A data dir of its own: the refused start opened the other's store.
+    let node = TestNode::start_with(&tmp.path().join("node2"), &gpath, &[], |c| {
+        c.epcis = Some(epcis)
+    })
+    .await;
+    std::env::remove_var("TERROIR_CAPTURE_PASSPHRASE");
+    let a = call(node.http, "GET", "/events", &[], None).await;
+    assert_eq!(a.status, 401, "{}", a.body);
+    let auth = format!("Bearer {reader}");
+    let a = call(
+        node.http,
+        "GET",
+        "/events",
+        &[("Authorization", &auth)],
+        None,
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+}
