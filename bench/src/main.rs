@@ -19,12 +19,15 @@
 //!   inclusion and status map proofs, bundles' batch proofs.
 //! - `sync`: an offline station's `terroir sync` against a real
 //!   `terroird` (issue 14), and a second replica joining.
+//! - `import`: a 100,000-event EPCIS document imported by one
+//!   participant against the ledger's ingest of the same records (issue 15).
 //! - `targets`: issue #11's target for each figure it names.
 //! - `report`: the figures with their targets, as a table and as JSON.
 //! - `writer`: the crash-test writer (acknowledges each flushed batch).
 
 mod checkpoints;
 mod guard;
+mod import;
 mod ingest;
 mod killed;
 mod primitives;
@@ -143,6 +146,10 @@ enum Command {
     /// records while the node is down, then `terroir sync` is timed, and
     /// a second replica's `terroir join`.
     Sync(sync::Args),
+    /// Only the EPCIS import figures: one participant's `--events` records
+    /// exported as one document and imported into a fresh ledger, against
+    /// the ledger's ingest of the same records.
+    Import(import::Args),
     /// Write the generated workload to a file (the bench runs this in a
     /// child process, so generating does not count in its memory figure).
     #[command(hide = true)]
@@ -151,6 +158,10 @@ enum Command {
     /// killed without closing the ledger (the bench runs this).
     #[command(hide = true)]
     IngestChild(killed::ChildArgs),
+    /// Import a document as the CLI does and report memory (the bench
+    /// runs this).
+    #[command(hide = true)]
+    ImportChild(import::ChildArgs),
 }
 
 #[derive(clap::Args, Clone)]
@@ -201,6 +212,8 @@ fn main() -> ExitCode {
         Some(Command::Rogue(args)) => rogue_only(&args),
         Some(Command::Checkpoints(args)) => checkpoints::run(&args),
         Some(Command::Sync(args)) => sync::run(&args),
+        Some(Command::Import(args)) => import::run(&args),
+        Some(Command::ImportChild(args)) => import::child(&args),
         Some(Command::Workload(args)) => ingest::write_workload(args.records, &args.out),
         Some(Command::IngestChild(args)) => killed::child(&args),
         None => run(&cli.run),

@@ -63,6 +63,24 @@ pub(crate) fn pad(text: &str, columns: usize) -> String {
     s
 }
 
+/// A progress bar on stderr over `len` `unit` (`records`, `events`),
+/// labelled `what` (`sending`); hidden with `--json` or `--quiet`, and
+/// drawn only when stderr is a terminal.
+pub(crate) fn bar(out: &Output, len: u64, what: &str, unit: &str) -> indicatif::ProgressBar {
+    use indicatif::{ProgressBar, ProgressStyle};
+    if !out.human() {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new(len);
+    pb.set_style(
+        ProgressStyle::with_template(&format!("{{msg:10}} [{{bar:30}}] {{pos}}/{{len}} {unit}"))
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    pb.set_message(what.to_owned());
+    pb
+}
+
 /// Writes one line to stdout, ignoring a closed pipe (`terroir … | head`).
 pub(crate) fn line(text: &str) {
     use std::io::Write;

@@ -7,14 +7,14 @@
 
 use std::collections::BTreeMap;
 
-use ledger_core::author::Author;
 use ledger_core::graph::Graph;
 use ledger_core::gs1;
 use ledger_core::ledger::Atomic;
+use ledger_core::record::RECORD_VERSION;
 use ledger_core::store::Store;
 use ledger_core::{
-    Event, EventKind, Hash, Ledger, LotId, Outcome, PublicKey, Role, SignedRecord, SigningKey,
-    StoreError,
+    Event, EventKind, Hash, Ledger, LotId, Outcome, PublicKey, Record, Role, SignedRecord,
+    SigningKey, StoreError,
 };
 
 use crate::import::{Draft, Mapped, PartyRef};
@@ -347,6 +347,35 @@ impl<S: Store> Resolver<'_, S> {
     }
 }
 
+/// Where an import is, for a progress bar: each call of the progress
+/// callback names a stage, what of it is done and its size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Stage {
+    /// Matching each event's lots and parties in order: (events done,
+    /// events).
+    Matching,
+    /// Signing the records, on several threads: (records signed, records).
+    Signing,
+    /// The ledger checking and writing the signed batch, all or nothing:
+    /// (0, records) when it starts, (records, records) once committed.
+    Committing,
+}
+
+/// Events (records) between two [`Stage::Matching`] ([`Stage::Signing`])
+/// calls of the progress callback.
+pub const PROGRESS_EVERY: usize = 1_000;
+
+/// Most threads an import signs on. Signing is most of an import's own
+/// work (one ed25519 signature a record, about as costly as the ledger's
+/// verification of it, which the ledger spreads over its verify threads);
+/// the chain's hashes are computed in order first, so the signatures are
+/// independent.
+pub const MAX_SIGN_THREADS: usize = 8;
+
+/// Records signed between two progress calls (and per thread spawn).
+const SIGN_ROUND: usize = 8 * PROGRESS_EVERY;
+
 /// Signs the representable events of `mapped` with `key`, in order, and
 /// commits them as one batch, or nothing. With `strict`, any skipped event
 /// makes the import fail. `now` is the local clock (ms since epoch).
@@ -357,12 +386,30 @@ pub fn import<S: Store>(
     strict: bool,
     now: u64,
 ) -> Result<ImportReport, ImportError> {
+    import_with_progress(ledger, key, mapped, strict, now, &mut |_, _, _| {})
+}
+
+/// [`import`], calling `progress(stage, done, of)` as it goes: every
+/// [`PROGRESS_EVERY`] events while matching, after each round of
+/// signatures, and before and after the one atomic commit.
+pub fn import_with_progress<S: Store>(
+    ledger: &mut Ledger<S>,
+    key: &SigningKey,
+    mapped: &[Mapped],
+    strict: bool,
+    now: u64,
+    progress: &mut dyn FnMut(Stage, usize, usize),
+) -> Result<ImportReport, ImportError> {
     let pk = key.public();
     let who = signer(ledger, &pk)?;
     let head = ledger.key_state(&pk)?.map(|s| (s.head_seq, s.head));
-    let mut author = Author::resume(SigningKey::from_seed(&key.seed()), ledger.network(), head);
+    let network = ledger.network();
+    let mut next_seq = head.map_or(0, |(seq, _)| seq.saturating_add(1));
+    let mut prev = head.map(|(_, h)| h);
     let mut report = ImportReport::default();
-    let mut batch: Vec<(usize, SignedRecord)> = Vec::new();
+    // (event index, record hash), and the unsigned records, in order.
+    let mut meta: Vec<(usize, Hash)> = Vec::new();
+    let mut unsigned: Vec<Record> = Vec::new();
     let mut first = head.is_none();
     let rights = ledger.gtin_rights(&who.identity)?;
     let mut resolver = Resolver {
@@ -371,7 +418,10 @@ pub fn import<S: Store>(
         created: BTreeMap::new(),
         received: Vec::new(),
     };
-    for m in mapped {
+    for (done, m) in mapped.iter().enumerate() {
+        if done % PROGRESS_EVERY == 0 {
+            progress(Stage::Matching, done, mapped.len());
+        }
         let resolved = m
             .draft
             .as_ref()
@@ -412,7 +462,6 @@ pub fn import<S: Store>(
             deps.extend(who.first_dep);
             first = false;
         }
-        let prev = batch.last().map(|(_, r)| r.hash()).or(head.map(|h| h.1));
         deps.retain(|d| Some(*d) != prev);
         deps.dedup();
         let created: Vec<(String, Option<String>)> = event
@@ -420,12 +469,26 @@ pub fn import<S: Store>(
             .iter()
             .map(|(c, product, _)| ((*c).to_owned(), product.gtin.clone()))
             .collect();
-        let record = author.sign(m.time, deps, event);
+        let record = Record {
+            version: RECORD_VERSION,
+            network,
+            author: pk,
+            seq: next_seq,
+            prev,
+            time: m.time,
+            deps,
+            event,
+        };
+        let hash = record.hash();
+        next_seq = next_seq.saturating_add(1);
+        prev = Some(hash);
         for (code, gtin) in created {
-            resolver.created.insert(code, (record.hash(), gtin));
+            resolver.created.insert(code, (hash, gtin));
         }
-        batch.push((m.index, record));
+        meta.push((m.index, hash));
+        unsigned.push(record);
     }
+    progress(Stage::Matching, mapped.len(), mapped.len());
     if strict {
         if let Some((index, _, reason)) = report.skipped.first() {
             return Err(ImportError::Skipped {
@@ -435,19 +498,21 @@ pub fn import<S: Store>(
             });
         }
     }
-    let records: Vec<SignedRecord> = batch.iter().map(|(_, r)| r.clone()).collect();
+    let records = sign_all(key, unsigned, progress);
+    let kinds: Vec<EventKind> = records.iter().map(|r| r.record.event.kind()).collect();
+    progress(Stage::Committing, 0, records.len());
     // Records enter the network here: one lot per (GTIN, lot code).
-    for ((index, r), admitted) in batch.iter().zip(ledger.admit(&records)?) {
+    for (((index, _), kind), admitted) in meta.iter().zip(&kinds).zip(ledger.admit(&records)?) {
         if let Err(e) = admitted {
             return Err(ImportError::Rejected {
                 index: *index,
-                kind: r.record.event.kind(),
+                kind: *kind,
                 reason: e.to_string(),
             });
         }
     }
     let check = |outcomes: Vec<(Hash, Outcome)>| -> Result<(), ImportError> {
-        for ((index, r), (_, outcome)) in batch.iter().zip(outcomes) {
+        for (((index, _), kind), (_, outcome)) in meta.iter().zip(&kinds).zip(outcomes) {
             let reason = match outcome {
                 Outcome::Accepted => continue,
                 Outcome::Rejected { error } => error.to_string(),
@@ -473,14 +538,15 @@ pub fn import<S: Store>(
             };
             return Err(ImportError::Rejected {
                 index: *index,
-                kind: r.record.event.kind(),
+                kind: *kind,
                 reason,
             });
         }
         Ok(())
     };
+    let len = records.len();
     match ledger.ingest_atomic(records, now)? {
-        Atomic::Committed(_) => {}
+        Atomic::Committed(_) => progress(Stage::Committing, len, len),
         Atomic::Refused(r) => {
             check(r.outcomes)?;
             // Every submitted record passed, so a released one failed.
@@ -498,9 +564,67 @@ pub fn import<S: Store>(
             );
         }
     }
-    report.imported = batch
+    report.imported = meta
         .iter()
-        .map(|(i, r)| (*i, r.hash(), r.record.event.kind()))
+        .zip(kinds)
+        .map(|((i, h), k)| (*i, *h, k))
         .collect();
     Ok(report)
+}
+
+/// Signs `records` with `key`, in order, on up to [`MAX_SIGN_THREADS`]
+/// threads, a round of [`SIGN_ROUND`] at a time, calling `progress` after
+/// each round.
+fn sign_all(
+    key: &SigningKey,
+    records: Vec<Record>,
+    progress: &mut dyn FnMut(Stage, usize, usize),
+) -> Vec<SignedRecord> {
+    let len = records.len();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, MAX_SIGN_THREADS);
+    let mut signed = Vec::with_capacity(len);
+    let mut rest = records.into_iter();
+    progress(Stage::Signing, 0, len);
+    loop {
+        let round: Vec<Record> = rest.by_ref().take(SIGN_ROUND).collect();
+        if round.is_empty() {
+            break;
+        }
+        if threads == 1 || round.len() < 2 * PROGRESS_EVERY {
+            signed.extend(round.into_iter().map(|r| r.sign(key)));
+        } else {
+            let per = round.len().div_ceil(threads);
+            let mut parts: Vec<Vec<Record>> = Vec::with_capacity(threads);
+            let mut round = round.into_iter();
+            loop {
+                let part: Vec<Record> = round.by_ref().take(per).collect();
+                if part.is_empty() {
+                    break;
+                }
+                parts.push(part);
+            }
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = parts
+                    .into_iter()
+                    .map(|part| {
+                        scope.spawn(move || {
+                            part.into_iter().map(|r| r.sign(key)).collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                for h in handles {
+                    // A signing thread cannot panic short of a bug;
+                    // pass one on as it is.
+                    match h.join() {
+                        Ok(part) => signed.extend(part),
+                        Err(panic) => std::panic::resume_unwind(panic),
+                    }
+                }
+            });
+        }
+        progress(Stage::Signing, signed.len(), len);
+    }
+    signed
 }

@@ -1,17 +1,42 @@
 //! An EPCIS 2.0 JSON/JSON-LD document → Terroir event drafts, one per
 //! EPCIS event, in document order. Lots and parties stay references here;
 //! [`crate::apply`] matches them to a ledger and signs the records.
+//!
+//! A JSON-LD document is read streaming ([`read`]): each event of the
+//! event list is parsed into a [`Value`], mapped and dropped before the
+//! next is read, so a 100,000-event document never exists as one `Value`
+//! tree (that tree is about ten times the document's bytes). The
+//! document-level checks are the same as [`map_document`]'s, made once the
+//! whole document has been read, in the same order and with the same
+//! words. The XML binding becomes a `Value` first ([`crate::xml::to_json`])
+//! and is mapped by [`map_document`]; it keeps the smaller
+//! [`MAX_XML_BYTES`].
+
+use std::fmt;
 
 use ledger_core::event::{Location, NewLot, Product, Reading, RefDoc, Verdict};
 use ledger_core::{Hash, PublicKey, Quantity};
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use crate::vocab::{self, LotRef};
 
-/// Largest document accepted, in bytes (16 MiB: about 20,000 events).
-pub const MAX_DOCUMENT_BYTES: usize = 16 * 1024 * 1024;
-/// Most events in one document: they become one atomic batch.
-pub const MAX_EVENTS: usize = 10_000;
+/// Largest document accepted, in bytes: 256 MiB. A 100,000-event export
+/// (harvests, observations, shipments; `terroir-bench import`) is 98 MB,
+/// 980 B an event, so this leaves room for events about 2.7 times as
+/// wordy. The streaming reader holds the bytes and the mapped events, not
+/// a `Value` tree of them.
+pub const MAX_DOCUMENT_BYTES: usize = 256 * 1024 * 1024;
+/// Most events in one document: 200,000, twice issue 15's 100,000. They
+/// become one atomic batch, which the ledger stages in memory before its
+/// one write (measured: about 2.2 KB a record at 100,000, so about 450 MB
+/// at this limit).
+pub const MAX_EVENTS: usize = 200_000;
+/// Largest XML document accepted, in bytes (16 MiB, about 15,000
+/// events). The XML binding is read into one JSON [`Value`] before it is
+/// mapped, about ten times its size in memory, so it keeps the limit both
+/// bindings had before JSON-LD was read streaming.
+pub const MAX_XML_BYTES: usize = 16 * 1024 * 1024;
 
 /// Why a whole document was refused.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +57,12 @@ pub enum DocumentError {
     /// Misses what the EPCIS 2.0 schema requires.
     #[error("the document does not follow the EPCIS 2.0 schema: {0}")]
     Schema(String),
+    /// An XML document larger than [`MAX_XML_BYTES`].
+    #[error("the XML document is {len} bytes; the limit for XML is {MAX_XML_BYTES} (JSON-LD may have up to {MAX_DOCUMENT_BYTES})")]
+    XmlTooLarge {
+        /// Its size.
+        len: usize,
+    },
     /// More than [`MAX_EVENTS`] events.
     #[error("the document has {len} events; one import takes at most {MAX_EVENTS}")]
     TooManyEvents {
@@ -157,8 +188,21 @@ pub struct Mapped {
     pub draft: Result<Draft, String>,
 }
 
-/// Parses and maps a document given as bytes.
+/// Parses and maps a document given as bytes: JSON-LD streaming, one
+/// event at a time; XML through [`map_document`].
 pub fn read(bytes: &[u8]) -> Result<Vec<Mapped>, DocumentError> {
+    read_with_progress(bytes, &mut |_| {})
+}
+
+/// Events between two calls of [`read_with_progress`]'s `progress`.
+pub const PROGRESS_EVERY: usize = 1_000;
+
+/// [`read`], calling `progress` with the number of events read so far
+/// every [`PROGRESS_EVERY`] events (the total is known only at the end).
+pub fn read_with_progress(
+    bytes: &[u8],
+    progress: &mut dyn FnMut(usize),
+) -> Result<Vec<Mapped>, DocumentError> {
     if bytes.len() > MAX_DOCUMENT_BYTES {
         return Err(DocumentError::TooLarge { len: bytes.len() });
     }
@@ -166,12 +210,24 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Mapped>, DocumentError> {
     // parser ignore it); tools on Windows write one.
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     // The XML binding reads into the JSON-LD form, then maps the same way.
-    let value: Value = if crate::xml::is_xml(bytes) {
-        crate::xml::to_json(bytes)?
-    } else {
-        serde_json::from_slice(bytes)?
+    if crate::xml::is_xml(bytes) {
+        if bytes.len() > MAX_XML_BYTES {
+            return Err(DocumentError::XmlTooLarge { len: bytes.len() });
+        }
+        return map_document(&crate::xml::to_json(bytes)?);
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let mut skim = Skim {
+        kind: None,
+        present: [false; REQUIRED.len()],
+        events: None,
+        query_events: None,
+        read: 0,
+        progress,
     };
-    map_document(&value)
+    let object = Object(&mut skim).deserialize(&mut de)?;
+    de.end()?;
+    skim.finish(object)
 }
 
 /// Maps a parsed document.
@@ -180,22 +236,10 @@ pub fn map_document(doc: &Value) -> Result<Vec<Mapped>, DocumentError> {
     let obj = doc
         .as_object()
         .ok_or_else(|| schema("it is not a JSON object"))?;
-    let query = match obj.get("type").and_then(Value::as_str) {
-        Some("EPCISDocument") => false,
-        // A query's answer carries its events the same way, one level down.
-        Some("EPCISQueryDocument") => true,
-        Some(other) => {
-            return Err(DocumentError::Schema(format!(
-                "its type is {other:?}; import takes an EPCISDocument or an EPCISQueryDocument"
-            )))
-        }
-        None => return Err(schema("it has no \"type\" (expected \"EPCISDocument\")")),
-    };
-    for field in ["@context", "schemaVersion", "creationDate", "epcisBody"] {
+    let query = document_kind(obj.get("type"))?;
+    for field in REQUIRED {
         if !obj.contains_key(field) {
-            return Err(DocumentError::Schema(format!(
-                "the required field {field:?} is missing"
-            )));
+            return Err(missing(field));
         }
     }
     let body = &obj["epcisBody"];
@@ -204,46 +248,317 @@ pub fn map_document(doc: &Value) -> Result<Vec<Mapped>, DocumentError> {
             .and_then(|q| q.get("resultsBody"))
             .and_then(|r| r.get("eventList"))
             .and_then(Value::as_array)
-            .ok_or_else(|| schema("epcisBody.queryResults.resultsBody has no eventList array"))?
+            .ok_or_else(|| schema(NO_QUERY_LIST))?
     } else {
         body.get("eventList")
             .and_then(Value::as_array)
-            .ok_or_else(|| schema("epcisBody has no eventList array"))?
+            .ok_or_else(|| schema(NO_LIST))?
     };
     if list.len() > MAX_EVENTS {
         return Err(DocumentError::TooManyEvents { len: list.len() });
     }
     let mut out = Vec::with_capacity(list.len());
     for (index, ev) in list.iter().enumerate() {
-        let Some(e) = ev.as_object() else {
-            return Err(DocumentError::Schema(format!(
-                "event {index} is not a JSON object"
-            )));
-        };
-        for field in ["type", "eventTime", "eventTimeZoneOffset"] {
-            if !e.contains_key(field) {
-                return Err(DocumentError::Schema(format!(
-                    "event {index} has no {field:?}"
-                )));
-            }
-        }
-        let event_id = e.get("eventID").and_then(Value::as_str).map(str::to_owned);
-        let time = e
-            .get("eventTime")
-            .and_then(Value::as_str)
-            .and_then(vocab::parse_time);
-        let draft = match time {
-            Some(_) => map_event(e).and_then(|d| all_kept(e, &d).map(|()| d)),
-            None => Err("eventTime is not an RFC 3339 time at or after 1970".to_owned()),
-        };
-        out.push(Mapped {
-            index,
-            event_id,
-            time: time.unwrap_or(0),
-            draft,
-        });
+        out.push(map_one(index, ev)?);
     }
     Ok(out)
+}
+
+/// The top-level fields every document needs besides its type.
+const REQUIRED: [&str; 4] = ["@context", "schemaVersion", "creationDate", "epcisBody"];
+const NO_LIST: &str = "epcisBody has no eventList array";
+const NO_QUERY_LIST: &str = "epcisBody.queryResults.resultsBody has no eventList array";
+
+/// Whether a document's `type` is a query's answer (`true`) or a plain
+/// document (`false`); refuses any other.
+fn document_kind(kind: Option<&Value>) -> Result<bool, DocumentError> {
+    match kind.and_then(Value::as_str) {
+        Some("EPCISDocument") => Ok(false),
+        // A query's answer carries its events the same way, one level down.
+        Some("EPCISQueryDocument") => Ok(true),
+        Some(other) => Err(DocumentError::Schema(format!(
+            "its type is {other:?}; import takes an EPCISDocument or an EPCISQueryDocument"
+        ))),
+        None => Err(DocumentError::Schema(
+            "it has no \"type\" (expected \"EPCISDocument\")".to_owned(),
+        )),
+    }
+}
+
+fn missing(field: &str) -> DocumentError {
+    DocumentError::Schema(format!("the required field {field:?} is missing"))
+}
+
+/// One event of the list, at `index`: the per-event checks, then
+/// [`map_event`] and [`all_kept`]. Both readers map every event here.
+fn map_one(index: usize, ev: &Value) -> Result<Mapped, DocumentError> {
+    let Some(e) = ev.as_object() else {
+        return Err(DocumentError::Schema(format!(
+            "event {index} is not a JSON object"
+        )));
+    };
+    for field in ["type", "eventTime", "eventTimeZoneOffset"] {
+        if !e.contains_key(field) {
+            return Err(DocumentError::Schema(format!(
+                "event {index} has no {field:?}"
+            )));
+        }
+    }
+    let event_id = e.get("eventID").and_then(Value::as_str).map(str::to_owned);
+    let time = e
+        .get("eventTime")
+        .and_then(Value::as_str)
+        .and_then(vocab::parse_time);
+    let draft = match time {
+        Some(_) => map_event(e).and_then(|d| all_kept(e, &d).map(|()| d)),
+        None => Err("eventTime is not an RFC 3339 time at or after 1970".to_owned()),
+    };
+    Ok(Mapped {
+        index,
+        event_id,
+        time: time.unwrap_or(0),
+        draft,
+    })
+}
+
+// --- The streaming reader ------------------------------------------------
+//
+// serde visits the document's members in the order they are written, and
+// `type` may come after `epcisBody`: so the reader notes what it saw
+// (the type, which required fields, each event list mapped as it went
+// by) and [`Skim::finish`] makes map_document's checks in map_document's
+// order once the document is read. Both places an event list can be
+// (`epcisBody.eventList`, and `epcisBody.queryResults.resultsBody
+// .eventList` for a query's answer) are mapped as read; the type then
+// picks one. A repeated member replaces the earlier one, as it does in
+// a `Value`.
+
+/// What the streaming reader saw of a document.
+struct Skim<'p> {
+    /// The `type` member.
+    kind: Option<Value>,
+    /// Which of [`REQUIRED`] were present.
+    present: [bool; REQUIRED.len()],
+    /// `epcisBody.eventList`, when it was an array.
+    events: Option<List>,
+    /// `epcisBody.queryResults.resultsBody.eventList`, when an array.
+    query_events: Option<List>,
+    /// Events read so far, in either list, for `progress`.
+    read: usize,
+    progress: &'p mut dyn FnMut(usize),
+}
+
+/// An event list as read: how long it is, the events mapped (the first
+/// [`MAX_EVENTS`], up to the first that is refused), and that refusal.
+#[derive(Default)]
+struct List {
+    len: usize,
+    mapped: Vec<Mapped>,
+    error: Option<DocumentError>,
+}
+
+impl Skim<'_> {
+    /// map_document's checks, in its order, on what was read.
+    fn finish(mut self, object: bool) -> Result<Vec<Mapped>, DocumentError> {
+        if !object {
+            return Err(DocumentError::Schema("it is not a JSON object".to_owned()));
+        }
+        let query = document_kind(self.kind.as_ref())?;
+        for (field, present) in REQUIRED.iter().zip(self.present) {
+            if !present {
+                return Err(missing(field));
+            }
+        }
+        let list = if query {
+            self.query_events.take()
+        } else {
+            self.events.take()
+        };
+        let list = list.ok_or_else(|| {
+            DocumentError::Schema(if query { NO_QUERY_LIST } else { NO_LIST }.to_owned())
+        })?;
+        if list.len > MAX_EVENTS {
+            return Err(DocumentError::TooManyEvents { len: list.len });
+        }
+        match list.error {
+            Some(e) => Err(e),
+            None => Ok(list.mapped),
+        }
+    }
+}
+
+/// The members of a JSON object, one at a time.
+trait Members<'de> {
+    /// Reads the value of member `key` from `map`.
+    fn member<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error>;
+}
+
+/// Reads one JSON value: an object's members go to `T`, anything else is
+/// skipped. Yields whether it was an object.
+struct Object<'a, T>(&'a mut T);
+
+impl<'de, T: Members<'de>> DeserializeSeed<'de> for Object<'_, T> {
+    type Value = bool;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+/// The visitor methods of a reader that wants one kind of JSON value and
+/// skips (answering `$no`) every other kind.
+macro_rules! skip_others {
+    ($no:expr) => {
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($no)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($no)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($no)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($no)
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok($no)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok($no)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok($no)
+        }
+    };
+}
+
+impl<'de, T: Members<'de>> Visitor<'de> for Object<'_, T> {
+    type Value = bool;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    skip_others!(false);
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(false)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+        while let Some(key) = map.next_key::<String>()? {
+            self.0.member(&key, &mut map)?;
+        }
+        Ok(true)
+    }
+}
+
+impl<'de> Members<'de> for Skim<'_> {
+    fn member<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        if let Some(i) = REQUIRED.iter().position(|f| *f == key) {
+            self.present[i] = true;
+        }
+        match key {
+            "type" => self.kind = Some(map.next_value()?),
+            "epcisBody" => {
+                self.events = None;
+                self.query_events = None;
+                map.next_value_seed(Object(&mut Body(self)))?;
+            }
+            _ => {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `epcisBody`.
+struct Body<'s, 'p>(&'s mut Skim<'p>);
+
+impl<'de> Members<'de> for Body<'_, '_> {
+    fn member<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "eventList" => {
+                let list = map.next_value_seed(Events(self.0))?;
+                self.0.events = list;
+            }
+            "queryResults" => {
+                self.0.query_events = None;
+                map.next_value_seed(Object(&mut Results(self.0, false)))?;
+            }
+            _ => {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `queryResults` (`false`), then its `resultsBody` (`true`).
+struct Results<'s, 'p>(&'s mut Skim<'p>, bool);
+
+impl<'de> Members<'de> for Results<'_, '_> {
+    fn member<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match (self.1, key) {
+            (false, "resultsBody") => {
+                self.0.query_events = None;
+                map.next_value_seed(Object(&mut Results(self.0, true)))?;
+            }
+            (true, "eventList") => {
+                let list = map.next_value_seed(Events(self.0))?;
+                self.0.query_events = list;
+            }
+            _ => {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An event list: each event read into a `Value`, mapped by [`map_one`]
+/// and dropped. Past [`MAX_EVENTS`], or after an event is refused, the
+/// rest are only counted. `None` when it is not an array.
+struct Events<'s, 'p>(&'s mut Skim<'p>);
+
+impl<'de> DeserializeSeed<'de> for Events<'_, '_> {
+    type Value = Option<List>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Option<List>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Events<'_, '_> {
+    type Value = Option<List>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    skip_others!(None);
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<List>, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<List>, A::Error> {
+        let mut list = List::default();
+        loop {
+            let index = list.len;
+            if index < MAX_EVENTS && list.error.is_none() {
+                let Some(ev) = seq.next_element::<Value>()? else {
+                    break;
+                };
+                match map_one(index, &ev) {
+                    Ok(m) => list.mapped.push(m),
+                    Err(e) => list.error = Some(e),
+                }
+            } else if seq.next_element::<IgnoredAny>()?.is_none() {
+                break;
+            }
+            list.len += 1;
+            self.0.read += 1;
+            if self.0.read % PROGRESS_EVERY == 0 {
+                (self.0.progress)(self.0.read);
+            }
+        }
+        Ok(Some(list))
+    }
 }
 
 /// A CBV term without its namespace (`urn:epcglobal:cbv:bizstep:shipping`,

@@ -1,16 +1,22 @@
 //! `terroir import epcis FILE --key KEY [--strict]`: sign the events of an
-//! EPCIS 2.0 document as your records, all in one atomic batch.
+//! EPCIS 2.0 document as your records, all in one atomic batch. On a
+//! terminal a progress bar on stderr follows the reading, the signing and
+//! the commit; the summary comes at the end.
 
 use std::io::Read;
 use std::path::PathBuf;
 
+use std::time::Duration;
+
 use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
-use terroir_standards::{apply, import};
+use terroir_standards::apply::{self, Stage};
+use terroir_standards::import;
 
 use crate::keyfile;
 use crate::ledger_dir;
-use crate::output::say;
+use crate::output::{self, say, Output};
 use crate::parse;
 use crate::settings::Settings;
 
@@ -48,11 +54,43 @@ pub(crate) fn run(s: &Settings, c: Command) -> Result<()> {
     f.take(limit.saturating_add(1))
         .read_to_end(&mut bytes)
         .with_context(|| format!("cannot read {shown}"))?;
-    let mapped = import::read(&bytes).with_context(|| format!("{shown}"))?;
+    let reading = spinner(&s.out);
+    reading.set_message(format!("reading {shown}"));
+    let mapped = import::read_with_progress(&bytes, &mut |n| {
+        reading.set_message(format!("reading {shown}: {n} events"));
+    });
+    reading.finish_and_clear();
+    let mapped = mapped.with_context(|| format!("{shown}"))?;
+    drop(bytes);
     let mut ledger = ledger_dir::open(&s.ledger)?;
     let signer = keyfile::load(&key)?;
-    let report = apply::import(&mut ledger, &signer.key, &mapped, strict, parse::now_ms())
-        .with_context(|| format!("cannot import {shown}"))?;
+    let pb = output::bar(&s.out, mapped.len() as u64, "matching", "events");
+    let report = apply::import_with_progress(
+        &mut ledger,
+        &signer.key,
+        &mapped,
+        strict,
+        parse::now_ms(),
+        &mut |stage, done, of| {
+            let label = match stage {
+                Stage::Matching => "matching",
+                Stage::Signing => "signing",
+                _ => "committing",
+            };
+            if pb.message() != label {
+                pb.set_message(label);
+                pb.set_length(of as u64);
+                if label == "committing" {
+                    // One atomic write, with no steps to count: keep the
+                    // bar alive meanwhile.
+                    pb.enable_steady_tick(Duration::from_millis(200));
+                }
+            }
+            pb.set_position(done as u64);
+        },
+    );
+    pb.finish_and_clear();
+    let report = report.with_context(|| format!("cannot import {shown}"))?;
     s.out.json(&json!({
         "imported": report.imported.iter().map(|(i, h, k)| json!({"event": i, "record": h, "kind": k})).collect::<Vec<_>>(),
         "skipped": report.skipped.iter().map(|(i, id, r)| json!({"event": i, "event_id": id, "reason": r})).collect::<Vec<_>>(),
@@ -62,6 +100,21 @@ pub(crate) fn run(s: &Settings, c: Command) -> Result<()> {
         print_summary(&shown.to_string(), &report, verbose);
     }
     Ok(())
+}
+
+/// A spinner on stderr while the document is read (its number of events
+/// is known only at the end); hidden like [`output::bar`].
+fn spinner(out: &Output) -> ProgressBar {
+    if !out.human() {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new_spinner();
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    pb.enable_steady_tick(Duration::from_millis(200));
+    pb
 }
 
 /// What an import did, in a few lines however many events it had: the

@@ -5,14 +5,13 @@
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
-use indicatif::{ProgressBar, ProgressStyle};
 use ledger_core::{Hash, PublicKey, SignedRecord};
 use serde_json::json;
 
 use crate::backend::Backend;
 use crate::book::Book;
 use crate::ledger_dir;
-use crate::output::{say, BOLD, DIM, OK};
+use crate::output::{bar, say, BOLD, DIM, OK};
 use crate::remote::{BatchOutcome, Node};
 use crate::replica::{self, Outbox, Replica, ReplicaFile};
 use crate::settings::{NodeUrl, Settings};
@@ -131,26 +130,12 @@ struct LineageCheck {
     node: Option<ledger_core::query::Lineage>,
 }
 
-fn bar(s: &Settings, len: u64, what: &str) -> ProgressBar {
-    if !s.out.human() {
-        return ProgressBar::hidden();
-    }
-    let pb = ProgressBar::new(len);
-    pb.set_style(
-        ProgressStyle::with_template("{msg:8} [{bar:30}] {pos}/{len} records")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
-    pb.set_message(what.to_owned());
-    pb
-}
-
 /// Pushes the outbox, then pulls what is new, then compares lineages.
 fn run_sync(s: &Settings, replica: &mut Replica, node: &Node) -> Result<Summary> {
     let mut summary = Summary::default();
     // Push, oldest first: each record goes after what it depends on.
     let queued = Outbox::of(&replica.dir).list()?;
-    let pb = bar(s, queued.len() as u64, "sending");
+    let pb = bar(&s.out, queued.len() as u64, "sending", "records");
     for chunk in queued.chunks(PUSH_BATCH) {
         let records: Vec<SignedRecord> = chunk.iter().map(|q| q.record.clone()).collect();
         let outcomes = node.submit_batch(&records)?;
@@ -173,9 +158,10 @@ fn run_sync(s: &Settings, replica: &mut Replica, node: &Node) -> Result<Summary>
     // Pull what the node has that this replica has not read yet.
     let first = node.log_page(replica.file.cursor, PULL_PAGE)?;
     let pb = bar(
-        s,
+        &s.out,
         first.end.saturating_sub(replica.file.cursor),
         "receiving",
+        "records",
     );
     let mut page = first;
     loop {

@@ -276,13 +276,13 @@ async fn start(st: AppState, headers: &HeaderMap, body: Bytes) -> EpcisResult<Re
         .await
         .map_err(|_| EpcisError::internal("reading the document failed; the node's log says why"))?
         .map_err(|e| match e {
-            DocumentError::TooLarge { .. } | DocumentError::TooManyEvents { .. } => {
-                EpcisError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "epcisException:CaptureLimitExceededException",
-                    e.to_string(),
-                )
-            }
+            DocumentError::TooLarge { .. }
+            | DocumentError::XmlTooLarge { .. }
+            | DocumentError::TooManyEvents { .. } => EpcisError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "epcisException:CaptureLimitExceededException",
+                e.to_string(),
+            ),
             other => EpcisError::invalid(document_words(&other)),
         })?;
     let job = Job {
