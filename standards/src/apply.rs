@@ -27,15 +27,12 @@ pub enum ImportError {
     /// The key signs for nobody in this ledger.
     #[error("key {0} is not enrolled in this ledger")]
     NotEnrolled(String),
-    /// `strict` and some events were skipped.
-    #[error("{count} event(s) cannot be imported (strict mode imports nothing then); first: event {index}: {reason}")]
+    /// `strict` and some events were skipped: every one of them, as
+    /// (event index, eventID, reason), in document order.
+    #[error("{} event(s) cannot be imported (strict mode imports nothing then); first: event {}: {}", skipped.len(), first(skipped).0, first(skipped).2)]
     Skipped {
-        /// How many.
-        count: usize,
-        /// The first one's index.
-        index: usize,
-        /// Its reason.
-        reason: String,
+        /// The skipped events (never empty).
+        skipped: Vec<(usize, Option<String>, String)>,
     },
     /// A record would be refused by the ledger.
     #[error(
@@ -65,6 +62,16 @@ pub struct ImportReport {
     pub imported: Vec<(usize, Hash, EventKind)>,
     /// Skipped events: (event index, eventID, reason).
     pub skipped: Vec<(usize, Option<String>, String)>,
+    /// Records of others that waited in the pending pool for what this
+    /// import signed, and were stored with it (a node announces them too).
+    pub released: Vec<Hash>,
+}
+
+/// The first skipped event, for the error's one line.
+fn first(skipped: &[(usize, Option<String>, String)]) -> (usize, &str, &str) {
+    skipped.first().map_or((0, "", ""), |(i, id, r)| {
+        (*i, id.as_deref().unwrap_or(""), r.as_str())
+    })
 }
 
 struct Signer {
@@ -489,14 +496,10 @@ pub fn import_with_progress<S: Store>(
         unsigned.push(record);
     }
     progress(Stage::Matching, mapped.len(), mapped.len());
-    if strict {
-        if let Some((index, _, reason)) = report.skipped.first() {
-            return Err(ImportError::Skipped {
-                count: report.skipped.len(),
-                index: *index,
-                reason: reason.clone(),
-            });
-        }
+    if strict && !report.skipped.is_empty() {
+        return Err(ImportError::Skipped {
+            skipped: report.skipped,
+        });
     }
     let records = sign_all(key, unsigned, progress);
     let kinds: Vec<EventKind> = records.iter().map(|r| r.record.event.kind()).collect();
@@ -546,7 +549,15 @@ pub fn import_with_progress<S: Store>(
     };
     let len = records.len();
     match ledger.ingest_atomic(records, now)? {
-        Atomic::Committed(_) => progress(Stage::Committing, len, len),
+        Atomic::Committed(r) => {
+            progress(Stage::Committing, len, len);
+            report.released = r
+                .released
+                .into_iter()
+                .filter(|(_, o)| matches!(o, Outcome::Accepted))
+                .map(|(h, _)| h)
+                .collect();
+        }
         Atomic::Refused(r) => {
             check(r.outcomes)?;
             // Every submitted record passed, so a released one failed.

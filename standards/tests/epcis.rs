@@ -518,3 +518,32 @@ fn a_query_answer_and_a_byte_order_mark_import_like_a_document() {
     bom.extend(serde_json::to_vec(&doc).unwrap());
     assert_eq!(import::read(&bom).unwrap(), from_doc);
 }
+
+#[test]
+fn a_strict_import_names_every_event_it_cannot_take() {
+    let mut l = farm_story("S");
+    let before = l.state_digest().unwrap();
+    let mut doc: Value =
+        serde_json::from_slice(&inspection("04012345123456", "QDH-0401", "conformant")).unwrap();
+    let event = doc["epcisBody"]["eventList"][0].clone();
+    let mut good: Value =
+        serde_json::from_slice(&inspection("06901234567892", "QDH-0401", "conformant")).unwrap();
+    let good = good["epcisBody"]["eventList"][0].take();
+    doc["epcisBody"]["eventList"] = Value::Array(vec![event.clone(), good, event]);
+    let mapped = import::map_document(&doc).unwrap();
+    let err = apply::import(&mut l, &key("lab"), &mapped, true, u64::MAX / 2).unwrap_err();
+    let ImportError::Skipped { skipped } = &err else {
+        panic!("{err}");
+    };
+    let indexes: Vec<usize> = skipped.iter().map(|(i, _, _)| *i).collect();
+    assert_eq!(
+        indexes,
+        vec![0, 2],
+        "both unresolvable events, not only the first"
+    );
+    assert!(
+        err.to_string().starts_with("2 event(s) cannot be imported"),
+        "{err}"
+    );
+    assert_eq!(l.state_digest().unwrap(), before);
+}

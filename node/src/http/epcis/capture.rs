@@ -322,9 +322,17 @@ async fn start(st: AppState, headers: &HeaderMap, body: Bytes) -> EpcisResult<Re
             .exclusive_announcing(move |s| {
                 let r = apply::import(&mut s.ledger, &key, &mapped, strict, now_ms());
                 metrics.set_gauges(s.ledger.len(), s.ledger.pending_len());
+                // What it signed, and what that released from the pending
+                // pool: both go out on gossip.
                 let landed = r
                     .as_ref()
-                    .map(|rep| rep.imported.iter().map(|(_, h, _)| *h).collect())
+                    .map(|rep| {
+                        rep.imported
+                            .iter()
+                            .map(|(_, h, _)| *h)
+                            .chain(rep.released.iter().copied())
+                            .collect()
+                    })
                     .unwrap_or_default();
                 (r, landed)
             })
@@ -374,31 +382,19 @@ fn finish(
                 .collect(),
             report.imported.into_iter().map(|(_, h, _)| h).collect(),
         ),
-        Ok(Err(ImportError::Skipped {
-            count,
-            index,
-            reason,
-        })) => {
+        Ok(Err(ImportError::Skipped { skipped })) => {
+            // Every event that did not map or resolve, in document order.
             let mut errors = unmapped;
-            if !errors.iter().any(|e| e.index == Some(index)) {
-                errors.push(JobError {
-                    index: Some(index),
-                    event_id: id_of(index),
-                    reason,
-                });
-                errors.sort_by_key(|e| e.index);
+            for (index, event_id, reason) in skipped {
+                if !errors.iter().any(|e| e.index == Some(index)) {
+                    errors.push(JobError {
+                        index: Some(index),
+                        event_id: event_id.or_else(|| id_of(index)),
+                        reason,
+                    });
+                }
             }
-            if count > errors.len() {
-                errors.push(JobError {
-                    index: None,
-                    event_id: None,
-                    reason: format!(
-                        "{} more event(s) cannot be captured either; under rollback the node \
-                         names the events that do not map and the first that does not resolve",
-                        count - errors.len()
-                    ),
-                });
-            }
+            errors.sort_by_key(|e| e.index);
             (errors, Vec::new())
         }
         Ok(Err(ImportError::Rejected {
