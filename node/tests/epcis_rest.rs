@@ -458,3 +458,181 @@ async fn queries_can_need_a_token_and_a_wrong_passphrase_stops_the_node() {
     .await;
     assert_eq!(a.status, 200, "{}", a.body);
 }
+
+/// A DELETE, answered with its status.
+async fn delete(addr: SocketAddr, path: &str) -> u16 {
+    let url = format!("http://{addr}{path}");
+    tokio::task::spawn_blocking(move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        agent.delete(&url).call().unwrap().status().as_u16()
+    })
+    .await
+    .unwrap()
+}
+
+/// The event IDs of an answer.
+fn ids(a: &Answer) -> Vec<Value> {
+    a.json()["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["eventID"].clone())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn named_queries_are_created_listed_run_and_deleted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let w = workload(120);
+    let gpath = write_genesis(tmp.path(), &w.genesis);
+    let farm = key_for("farm", 0);
+    let key_path = tmp.path().join("farm.key");
+    ledger_core::keyfile::create(&key_path, Some("farm"), &farm).unwrap();
+    write_token(tmp.path(), "capture-tokens", "erp");
+    let epcis = Epcis {
+        capture_key: key_path,
+        capture_tokens: tmp.path().join("capture-tokens"),
+        query_tokens: None,
+    };
+    let node = TestNode::start_with(&tmp.path().join("node"), &gpath, &[], |c| {
+        c.epcis = Some(epcis);
+    })
+    .await;
+    node.submit_all(&w.records, 500).await;
+    let want = w.records.len() as u64;
+    wait_for("the workload stored", || async {
+        node.status().await["records"].as_u64() == Some(want)
+    })
+    .await;
+    let addr = node.http;
+    let json_body = |v: Value| Some(serde_json::to_vec(&v).unwrap());
+    let ct = [("Content-Type", "application/json")];
+
+    // Created without a capture token (none is needed when queries are
+    // open), with a Location.
+    let query = json!({ "EQ_bizStep": "commissioning", "perPage": "1000" });
+    let a = call(
+        addr,
+        "POST",
+        "/queries",
+        &ct,
+        json_body(json!({ "name": "harvests", "query": query })),
+    )
+    .await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    assert_eq!(a.location.as_deref(), Some("/queries/harvests"));
+    assert_eq!(a.json()["query"], query);
+
+    // Listed, and shown alone.
+    let a = call(addr, "GET", "/queries", &[], None).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.json(), json!([{ "name": "harvests", "query": query }]));
+    let a = call(addr, "GET", "/queries/harvests", &[], None).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert_eq!(a.json()["name"], "harvests");
+
+    // Run: what GET /events answers with the same parameters.
+    let run = call(addr, "GET", "/queries/harvests/events", &[], None).await;
+    assert_eq!(run.status, 200, "{}", run.body);
+    let direct = call(
+        addr,
+        "GET",
+        "/events?EQ_bizStep=commissioning&perPage=1000",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(direct.status, 200, "{}", direct.body);
+    assert!(ids(&direct).len() > 2, "too few to page: {}", direct.body);
+    assert_eq!(ids(&run), ids(&direct));
+
+    // Paged on the run, following its own Link headers.
+    let mut seen = Vec::new();
+    let mut next = Some("/queries/harvests/events?perPage=2".to_owned());
+    while let Some(path) = next {
+        let a = call(addr, "GET", &path, &[], None).await;
+        assert_eq!(a.status, 200, "{path}: {}", a.body);
+        assert!(ids(&a).len() <= 2);
+        seen.extend(ids(&a));
+        next = a.link.map(|l| {
+            let target = l.trim_start_matches('<').split_once('>').unwrap().0;
+            assert!(target.starts_with("/queries/harvests/events?"), "{l}");
+            target.to_owned()
+        });
+    }
+    assert_eq!(seen, ids(&direct));
+    // A run takes only paging parameters.
+    let a = call(
+        addr,
+        "GET",
+        "/queries/harvests/events?eventType=ObjectEvent",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(a.status, 400, "{}", a.body);
+
+    // A taken name is a 409; a bad name or parameter a 400 naming it.
+    let a = call(
+        addr,
+        "POST",
+        "/queries",
+        &ct,
+        json_body(json!({ "name": "harvests", "query": {} })),
+    )
+    .await;
+    assert_eq!(a.status, 409, "{}", a.body);
+    let a = call(
+        addr,
+        "POST",
+        "/queries",
+        &ct,
+        json_body(json!({ "name": "colours", "query": { "EQ_color": "red" } })),
+    )
+    .await;
+    assert_eq!(a.status, 400, "{}", a.body);
+    assert!(
+        a.json()["error"].as_str().unwrap().contains("EQ_color"),
+        "{}",
+        a.body
+    );
+    let a = call(
+        addr,
+        "POST",
+        "/queries",
+        &ct,
+        json_body(json!({ "name": "late", "query": { "GE_eventTime": "yesterday" } })),
+    )
+    .await;
+    assert_eq!(a.status, 400, "{}", a.body);
+    assert!(
+        a.json()["error"].as_str().unwrap().contains("GE_eventTime"),
+        "{}",
+        a.body
+    );
+    let a = call(
+        addr,
+        "POST",
+        "/queries",
+        &ct,
+        json_body(json!({ "name": "no spaces", "query": {} })),
+    )
+    .await;
+    assert_eq!(a.status, 400, "{}", a.body);
+    let a = call(addr, "GET", "/queries", &[], None).await;
+    assert_eq!(a.json().as_array().unwrap().len(), 1, "{}", a.body);
+
+    // Deleted, then gone.
+    assert_eq!(delete(addr, "/queries/harvests").await, 204);
+    let a = call(addr, "GET", "/queries/harvests", &[], None).await;
+    assert_eq!(a.status, 404, "{}", a.body);
+    let a = call(addr, "GET", "/queries/harvests/events", &[], None).await;
+    assert_eq!(a.status, 404, "{}", a.body);
+    assert_eq!(delete(addr, "/queries/harvests").await, 404);
+
+    let a = call(addr, "GET", "/openapi.json", &[], None).await;
+    assert!(a.json()["paths"]["/queries/{queryName}/events"]["get"].is_object());
+}

@@ -1,7 +1,8 @@
 //! The EPCIS 2.0 REST binding, first slice: capture (`POST /capture`),
 //! capture jobs (`GET /capture`, `GET /capture/{captureID}`), the events
-//! query (`GET /events`) and the OpenAPI document (`GET /openapi.json`).
-//! Named queries and subscriptions are not served yet. See `docs/api.md`,
+//! query (`GET /events`), named queries (`/queries`, kept in memory) and
+//! the OpenAPI document (`GET /openapi.json`). Subscriptions are not
+//! served yet. See `docs/api.md`,
 //! "EPCIS 2.0 REST binding", and `docs/operator.md`, "Capturing EPCIS
 //! events".
 //!
@@ -16,11 +17,13 @@
 //!   the routes and their own edge;
 //! - `capture`: capture and capture jobs;
 //! - `events`: the events query;
+//! - `queries`: named queries;
 //! - `openapi`: the OpenAPI 3 document.
 
 mod capture;
 mod events;
 mod openapi;
+mod queries;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -30,7 +33,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{delete, get};
 use axum::{Json, Router};
 use ledger_core::SigningKey;
 use serde_json::json;
@@ -56,6 +59,8 @@ pub struct Epcis {
     query_tokens: Option<SubmitTokens>,
     /// The capture jobs, running and recent.
     jobs: capture::Jobs,
+    /// The named queries, in memory.
+    named: queries::Named,
 }
 
 impl std::fmt::Debug for Epcis {
@@ -94,6 +99,7 @@ impl Epcis {
             capture_tokens: Arc::new(capture_tokens),
             query_tokens,
             jobs: capture::Jobs::default(),
+            named: queries::Named::default(),
         })
     }
 
@@ -125,13 +131,28 @@ fn load_capture_key(path: &Path) -> anyhow::Result<SigningKey> {
 /// pages), their own per-address write rate, the same body deadline and
 /// size cap; a capture without a capture token is refused there, before
 /// its body is read.
+///
+/// Named queries are behind an edge of their own with the same limits
+/// but no capture token: creating and deleting one needs what querying
+/// needs (a query token when `epcis.query_tokens` is set), checked by
+/// their handlers.
 pub(super) fn router(
     epcis: Option<Arc<Epcis>>,
     limits: &Limits,
     counters: Arc<EdgeCounters>,
 ) -> Router<AppState> {
     let tokens = epcis.as_ref().map(|e| e.capture_tokens.clone());
+    let named_edge = Arc::new(Edge::new(limits, None, counters.clone()));
     let edge = Arc::new(Edge::new(limits, tokens, counters));
+    let named = Router::new()
+        .route("/queries", get(queries::list).post(queries::create))
+        .route(
+            "/queries/{name}",
+            get(queries::one).merge(delete(queries::delete)),
+        )
+        .route("/queries/{name}/events", get(queries::run))
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(middleware::from_fn_with_state(named_edge, edge::gate));
     Router::new()
         .route("/capture", get(capture::list).post(capture::capture))
         .route("/capture/{id}", get(capture::job))
@@ -139,6 +160,7 @@ pub(super) fn router(
         .route("/openapi.json", get(openapi::document))
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(middleware::from_fn_with_state(edge, edge::gate))
+        .merge(named)
 }
 
 /// An EPCIS answer's error: `{"error": reason}` like every other, with

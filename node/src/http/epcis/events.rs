@@ -551,7 +551,26 @@ async fn answer(
     }
     let Query(pairs) = query
         .map_err(|e| EpcisError::parameter(format!("the query string does not parse: {e}")))?;
-    let filter = parse(&pairs)?;
+    respond(st, headers, &pairs, "/events", &pairs).await
+}
+
+/// Whether `pairs` are parameters `GET /events` takes, and well formed;
+/// the error is the one `GET /events` would answer.
+pub(super) fn check(pairs: &[(String, String)]) -> EpcisResult<()> {
+    parse(pairs).map(|_| ())
+}
+
+/// Answers the query `pairs` (the caller has checked who asks) as
+/// `GET /events` does; the next page's `Link` is `path` with
+/// `link_pairs` (less any `nextPageToken`) and the next page's token.
+pub(super) async fn respond(
+    st: &AppState,
+    headers: &HeaderMap,
+    pairs: &[(String, String)],
+    path: &str,
+    link_pairs: &[(String, String)],
+) -> EpcisResult<Response> {
+    let filter = parse(pairs)?;
     let now = now_ms();
     let f = filter.clone();
     let (events, next) = st
@@ -560,13 +579,13 @@ async fn answer(
         .await?
         .map_err(EpcisError::internal)??;
     let link = next.map(|t| {
-        let mut q: Vec<String> = pairs
+        let mut q: Vec<String> = link_pairs
             .iter()
             .filter(|(k, _)| k != "nextPageToken")
             .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
             .collect();
         q.push(format!("nextPageToken={}", enc(&t.encode())));
-        format!("</events?{}>; rel=\"next\"", q.join("&"))
+        format!("<{path}?{}>; rel=\"next\"", q.join("&"))
     });
     let mut r = if wants_xml(headers) {
         let text = query_xml(events, now).map_err(EpcisError::internal)?;

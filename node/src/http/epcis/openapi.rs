@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use super::capture::{MAX_JOBS, MAX_RUNNING};
 use super::events::{DEFAULT_PER_PAGE, MAX_PER_PAGE};
+use super::queries::{MAX_NAME, MAX_QUERIES};
 use super::versions;
 
 fn list_param(name: &str, what: &str) -> Value {
@@ -43,10 +44,11 @@ pub(crate) fn openapi() -> Value {
         "info": {
             "title": "terroird EPCIS 2.0 REST binding",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Capture, capture jobs and the events query of the EPCIS 2.0 REST binding. \
-                Named queries and subscriptions are not available yet. Captured events are signed \
+            "description": "Capture, capture jobs, the events query and named queries of the EPCIS 2.0 \
+                REST binding. Subscriptions are not available yet. Named queries are kept in memory: \
+                a restart forgets them. Captured events are signed \
                 with the organisation's participant key the operator configured in [epcis]. A node \
-                without [epcis] answers 404 on /capture and /events.",
+                without [epcis] answers 404 on /capture, /events and /queries.",
         },
         "components": {
             "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
@@ -59,6 +61,18 @@ pub(crate) fn openapi() -> Value {
                         "type": { "type": "string", "example": "epcisException:QueryParameterException" },
                         "title": { "type": "string" },
                         "status": { "type": "integer" },
+                    },
+                },
+                "NamedQuery": {
+                    "type": "object",
+                    "required": ["name", "query"],
+                    "properties": {
+                        "name": { "type": "string", "pattern": format!("^[A-Za-z0-9_-]{{1,{MAX_NAME}}}$") },
+                        "query": {
+                            "type": "object",
+                            "description": "GET /events parameters (not nextPageToken), each a string; a list is comma-separated",
+                            "additionalProperties": { "type": "string" },
+                        },
                     },
                 },
                 "CaptureJob": {
@@ -189,6 +203,93 @@ pub(crate) fn openapi() -> Value {
                         "400": problem("an unknown or malformed query parameter (QueryParameterException)"),
                         "401": problem("no accepted query token (when query_tokens is set)"),
                         "404": problem("this node's operator has not configured [epcis]"),
+                    },
+                },
+            },
+            "/queries": {
+                "post": {
+                    "summary": "Name a query (kept in memory; a restart forgets it)",
+                    "description": format!("The query's parameters are checked as GET /events checks them (400 naming \
+                        the one at fault). At most {MAX_QUERIES} named queries at once (409 beyond). \
+                        A bearer token is needed only when the operator set epcis.query_tokens."),
+                    "security": [{}, { "bearer": [] }],
+                    "requestBody": {
+                        "required": true,
+                        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NamedQuery" } } },
+                    },
+                    "responses": {
+                        "201": {
+                            "description": "named",
+                            "headers": { "Location": { "schema": { "type": "string" }, "description": "/queries/{queryName}" } },
+                            "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NamedQuery" } } },
+                        },
+                        "400": problem("a bad name, body, or query parameter"),
+                        "401": problem("no accepted query token (when query_tokens is set)"),
+                        "404": problem("this node's operator has not configured [epcis]"),
+                        "409": problem("the name is taken, or the node keeps as many named queries as it will"),
+                    },
+                },
+                "get": {
+                    "summary": "The named queries, by name",
+                    "security": [{}, { "bearer": [] }],
+                    "responses": {
+                        "200": { "description": "the queries", "content": { "application/json": { "schema": {
+                            "type": "array", "items": { "$ref": "#/components/schemas/NamedQuery" } } } } },
+                        "401": problem("no accepted query token (when query_tokens is set)"),
+                        "404": problem("this node's operator has not configured [epcis]"),
+                    },
+                },
+            },
+            "/queries/{queryName}": {
+                "parameters": [{ "name": "queryName", "in": "path", "required": true, "schema": { "type": "string" } }],
+                "get": {
+                    "summary": "One named query",
+                    "security": [{}, { "bearer": [] }],
+                    "responses": {
+                        "200": { "description": "the query", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NamedQuery" } } } },
+                        "401": problem("no accepted query token (when query_tokens is set)"),
+                        "404": problem("no such query (or [epcis] not configured)"),
+                    },
+                },
+                "delete": {
+                    "summary": "Forget a named query",
+                    "security": [{}, { "bearer": [] }],
+                    "responses": {
+                        "204": { "description": "forgotten" },
+                        "401": problem("no accepted query token (when query_tokens is set)"),
+                        "404": problem("no such query (or [epcis] not configured)"),
+                    },
+                },
+            },
+            "/queries/{queryName}/events": {
+                "get": {
+                    "summary": "Run a named query, as GET /events with its parameters",
+                    "security": [{}, { "bearer": [] }],
+                    "parameters": [
+                        { "name": "queryName", "in": "path", "required": true, "schema": { "type": "string" } },
+                        {
+                            "name": "perPage", "in": "query", "required": false,
+                            "description": "overrides the query's own perPage",
+                            "schema": { "type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": DEFAULT_PER_PAGE },
+                        },
+                        {
+                            "name": "nextPageToken", "in": "query", "required": false,
+                            "description": "from the previous page's Link header",
+                            "schema": { "type": "string" },
+                        },
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "an EPCISQueryDocument",
+                            "headers": { "Link": { "schema": { "type": "string" }, "description": "<…>; rel=\"next\" when there may be more" } },
+                            "content": {
+                                "application/ld+json": { "schema": { "type": "object" } },
+                                "application/xml": { "schema": { "type": "string" } },
+                            },
+                        },
+                        "400": problem("a parameter other than perPage or nextPageToken, or a malformed one"),
+                        "401": problem("no accepted query token (when query_tokens is set)"),
+                        "404": problem("no such query (or [epcis] not configured)"),
                     },
                 },
             },
