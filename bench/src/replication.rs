@@ -222,6 +222,28 @@ impl Setup {
     }
 }
 
+/// Starts `terroird run --config CONFIG` with its log (plain, info
+/// level) written to `log`; the caller waits for it to answer.
+pub(crate) fn spawn_run(
+    terroird: &Path,
+    config: &Path,
+    log: &Path,
+) -> anyhow::Result<std::process::Child> {
+    let log_file =
+        std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
+    Command::new(terroird)
+        .arg("run")
+        .arg("--config")
+        .arg(config)
+        .env("RUST_LOG", "terroir_node=info")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log_file)
+        .spawn()
+        .with_context(|| format!("starting {} run", terroird.display()))
+}
+
 /// `init`s a data dir and runs a node on ephemeral ports, returning once
 /// its log names both addresses and `GET /status` answers.
 pub(crate) fn start_node(
@@ -264,19 +286,7 @@ pub(crate) fn start_node(
     std::fs::write(&config_path, toml)
         .with_context(|| format!("writing {}", config_path.display()))?;
     let log = data.join("terroird.log");
-    let log_file =
-        std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
-    let child = Command::new(terroird)
-        .arg("run")
-        .arg("--config")
-        .arg(&config_path)
-        .env("RUST_LOG", "terroir_node=info")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log_file)
-        .spawn()
-        .with_context(|| format!("starting {} run", terroird.display()))?;
+    let child = spawn_run(terroird, &config_path, &log)?;
     // From here on the child is killed on every early return.
     let mut node = NodeProc {
         name,

@@ -317,19 +317,7 @@ fn restart(
     }
     std::fs::write(&config, pinned).with_context(|| format!("writing {}", config.display()))?;
     let log = data.join("terroird-restarted.log");
-    let log_file =
-        std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
-    let child = Command::new(terroird)
-        .arg("run")
-        .arg("--config")
-        .arg(&config)
-        .env("RUST_LOG", "terroir_node=info")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log_file)
-        .spawn()
-        .with_context(|| format!("starting {} run", terroird.display()))?;
+    let child = replication::spawn_run(terroird, &config, &log)?;
     let node = Restarted(Arc::new(Mutex::new(child)));
     guard.watch(name, data, &node.0);
     let deadline = Instant::now() + START_DEADLINE;

@@ -16,21 +16,12 @@ use terroir_node::{Config, Node};
 #[test]
 fn sign_locally_submit_trace_bundle_verify_and_status_against_a_node() {
     let env = Env::new();
-    for (file, name) in [
+    env.keys(&[
         ("bureau", "County Bureau"),
         ("farm", "Hillside Farm"),
         ("coop", "Tea Coop"),
         ("stranger", "Nobody"),
-    ] {
-        env.json(&[
-            "key",
-            "new",
-            "--out",
-            &format!("{file}.key"),
-            "--name",
-            name,
-        ]);
-    }
+    ]);
     // The genesis is founded with a scratch local ledger; only its
     // genesis.json is used, by the node.
     let founded = env.json(&[
@@ -215,20 +206,11 @@ fn a_node_that_needs_a_write_token_gets_it_from_the_cli() {
             name,
         ]);
     }
-    env.json(&[
-        "--ledger",
-        "founding",
-        "init",
-        "--network",
-        "token test",
-        "--authority-key",
-        "bureau.key",
-    ]);
+    let genesis = env.found("token test", &[]);
     let (token, line) = terroir_node::http::tokens::new_token("bureau-desk").unwrap();
     let tokens = env.path("submit-tokens");
     std::fs::write(&tokens, format!("{line}\n")).unwrap();
     let data = env.path("node");
-    let genesis = env.path("founding/genesis.json");
     terroir_node::init(&data, &genesis).unwrap();
     let mut c = Config::new(data.clone(), genesis);
     c.listen = vec!["/ip4/127.0.0.1/tcp/0".into()];
@@ -429,32 +411,15 @@ fn an_old_bundle_reads_recalled_once_the_node_checkpoints_the_recall() {
 #[test]
 fn every_read_command_works_through_a_node_and_on_a_replica() {
     let env = Env::new();
-    for (file, name) in [
+    env.keys(&[
         ("bureau", "County Bureau"),
         ("farm", "Hillside Farm"),
         ("coop", "Tea Coop"),
         ("thief", "Lost Laptop"),
-    ] {
-        env.json(&[
-            "key",
-            "new",
-            "--out",
-            &format!("{file}.key"),
-            "--name",
-            name,
-        ]);
-    }
-    env.json(&[
-        "--ledger",
-        "founding",
-        "init",
-        "--network",
-        "reads test",
-        "--authority-key",
-        "bureau.key",
     ]);
+    let genesis = env.found("reads test", &[]);
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let node = start_node(&rt, &env.path("node"), &env.path("founding/genesis.json"));
+    let node = start_node(&rt, &env.path("node"), &genesis);
     let url = format!("http://{}", node.http_addr);
     let n = |args: &[&str]| -> Vec<String> {
         let mut v = vec!["--node".to_owned(), url.clone()];

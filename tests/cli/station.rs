@@ -45,34 +45,13 @@ fn rfc3339(ms: u64) -> String {
 #[test]
 fn a_station_signs_a_month_offline_and_syncs_without_losing_a_record() {
     let env = Env::new();
-    for (file, name) in [
+    env.keys(&[
         ("bureau", "淳安县农业农村局"),
         ("garden", "千岛湖鸠坑茶园"),
         ("station", "枫树岭镇电商服务站"),
         ("farmer", "王大姐"),
-    ] {
-        env.json(&[
-            "key",
-            "new",
-            "--plain",
-            "--out",
-            &format!("{file}.key"),
-            "--name",
-            name,
-        ]);
-    }
-    env.json(&[
-        "--ledger",
-        "founding",
-        "init",
-        "--network",
-        "淳安县 千岛湖茶",
-        "--authority-key",
-        "bureau.key",
-        "--time-zone",
-        "Asia/Shanghai",
     ]);
-    let genesis = env.path("founding/genesis.json");
+    let genesis = env.found("淳安县 千岛湖茶", &["--time-zone", "Asia/Shanghai"]);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let node = start_node(&rt, &env.path("county"), &genesis);
     let url = format!("http://{}", node.http_addr);

@@ -60,6 +60,39 @@ impl Env {
         serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: bad JSON ({e}): {out}"))
     }
 
+    /// Makes a plain key file `FILE.key` for each (file, name).
+    pub(crate) fn keys(&self, people: &[(&str, &str)]) {
+        for (file, name) in people {
+            self.json(&[
+                "key",
+                "new",
+                "--plain",
+                "--out",
+                &format!("{file}.key"),
+                "--name",
+                name,
+            ]);
+        }
+    }
+
+    /// Founds network `name` with `bureau.key` as its authority in the
+    /// scratch ledger `founding/` (plus `extra` init flags); returns the
+    /// path of its genesis file, which nodes start from.
+    pub(crate) fn found(&self, name: &str, extra: &[&str]) -> PathBuf {
+        let mut args = vec![
+            "--ledger",
+            "founding",
+            "init",
+            "--network",
+            name,
+            "--authority-key",
+            "bureau.key",
+        ];
+        args.extend_from_slice(extra);
+        self.json(&args);
+        self.path("founding/genesis.json")
+    }
+
     /// Runs a command that must fail with exit 1 and one `error: …` line.
     pub(crate) fn fails(&self, args: &[&str]) -> String {
         let o = self.run(args);
