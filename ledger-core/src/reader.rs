@@ -352,6 +352,12 @@ impl<S: Store> Reader<S> {
         self.for_each_logged_after(0, visit)
     }
 
+    /// The last log seq this view sees (0 while the log is empty): a
+    /// position to follow the log from, seeing only what comes after.
+    pub fn log_end(&self) -> u64 {
+        self.log_end
+    }
+
     /// [`Self::for_each_logged`] from the log seq after `after` on.
     pub fn for_each_logged_after(
         &self,

@@ -73,6 +73,14 @@ pub struct Epcis {
     /// are open to anyone who reaches the API.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query_tokens: Option<PathBuf>,
+    /// The longest pause between retries of a webhook delivery its
+    /// receiver did not acknowledge (the pause doubles from 0.5 s).
+    #[serde(default = "default_webhook_retry_max_ms")]
+    pub webhook_retry_max_ms: u64,
+}
+
+fn default_webhook_retry_max_ms() -> u64 {
+    60_000
 }
 
 /// `[checkpoints]`: whether this node signs checkpoints, and how often.

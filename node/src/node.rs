@@ -169,7 +169,7 @@ impl Node {
         // a wrong key or passphrase stops the node at once.
         let epcis = match &s.epcis {
             Some(cfg) => {
-                let e = http::epcis::Epcis::load(cfg)?;
+                let e = http::epcis::Epcis::load(cfg, Some(&s.data_dir))?;
                 tracing::info!(key = %e.capture_key().short(), "EPCIS capture enabled");
                 Some(Arc::new(e))
             }
@@ -253,6 +253,7 @@ impl Node {
             checkpoints: checkpoints.clone(),
             epcis,
         };
+        http::epcis::start_subscriptions(&state, stop_rx.clone());
         let limits = s.limits.clone();
         let mut http_stop = stop_rx;
         let http_join = tokio::spawn(async move {

@@ -13,6 +13,8 @@ mod common;
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{wait_for, workload, write_genesis, TestNode, DEADLINE};
@@ -237,6 +239,7 @@ async fn capture_jobs_and_the_events_query() {
         capture_key: key_path,
         capture_tokens: tmp.path().join("capture-tokens"),
         query_tokens: None,
+        webhook_retry_max_ms: 1_000,
     };
     let node = TestNode::start_with(&tmp.path().join("node"), &gpath, &[], |c| {
         c.epcis = Some(epcis);
@@ -423,6 +426,7 @@ async fn queries_can_need_a_token_and_a_wrong_passphrase_stops_the_node() {
         capture_key: key_path,
         capture_tokens: tmp.path().join("capture-tokens"),
         query_tokens: Some(tmp.path().join("query-tokens")),
+        webhook_retry_max_ms: 1_000,
     };
     // The passphrase is read from the environment at start; without it,
     // the node does not start, and says why on one line.
@@ -496,6 +500,7 @@ async fn named_queries_are_created_listed_run_and_deleted() {
         capture_key: key_path,
         capture_tokens: tmp.path().join("capture-tokens"),
         query_tokens: None,
+        webhook_retry_max_ms: 1_000,
     };
     let node = TestNode::start_with(&tmp.path().join("node"), &gpath, &[], |c| {
         c.epcis = Some(epcis);
@@ -635,4 +640,398 @@ async fn named_queries_are_created_listed_run_and_deleted() {
 
     let a = call(addr, "GET", "/openapi.json", &[], None).await;
     assert!(a.json()["paths"]["/queries/{queryName}/events"]["get"].is_object());
+}
+
+/// What the test's webhook receiver saw: the lot codes of every
+/// delivery it acknowledged, and how many it refused.
+#[derive(Debug, Default)]
+struct Received {
+    acked: Vec<String>,
+    refused: usize,
+    bad_signatures: usize,
+}
+
+/// The test's webhook receiver: checks `GS1-Signature` (HMAC-SHA256 of
+/// the body under `secret`), answers 503 while `up` is false, else 204
+/// and keeps the deliveries' lot codes.
+#[derive(Clone)]
+struct Receiver {
+    secret: &'static str,
+    up: Arc<AtomicBool>,
+    seen: Arc<Mutex<Received>>,
+}
+
+async fn receive(
+    axum::extract::State(r): axum::extract::State<Receiver>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> axum::http::StatusCode {
+    use base64::Engine as _;
+    use hmac::Mac as _;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(r.secret.as_bytes()).unwrap();
+    mac.update(&body);
+    let want = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    let got = headers
+        .get("GS1-Signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mut seen = r.seen.lock().unwrap();
+    if got != want {
+        seen.bad_signatures += 1;
+        return axum::http::StatusCode::UNAUTHORIZED;
+    }
+    if !r.up.load(Ordering::SeqCst) {
+        seen.refused += 1;
+        return axum::http::StatusCode::SERVICE_UNAVAILABLE;
+    }
+    let doc: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(doc["type"], "EPCISQueryDocument", "{doc}");
+    assert_eq!(doc["epcisBody"]["queryResults"]["queryName"], "garden");
+    seen.acked.extend(lot_codes(&doc));
+    axum::http::StatusCode::NO_CONTENT
+}
+
+/// The lot codes of a query document's events.
+fn lot_codes(doc: &Value) -> Vec<String> {
+    doc["epcisBody"]["queryResults"]["resultsBody"]["eventList"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let class = e["quantityList"][0]["epcClass"].as_str().unwrap();
+            vocab::parse_lot_class(class).unwrap().code
+        })
+        .collect()
+}
+
+/// Serves the receiver on `addr` until `stop` fires.
+async fn serve_receiver(
+    listener: tokio::net::TcpListener,
+    r: Receiver,
+    stop: tokio::sync::oneshot::Receiver<()>,
+) {
+    let app = axum::Router::new()
+        .route("/hook", axum::routing::post(receive))
+        .with_state(r);
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => accepted.unwrap(),
+            _ = &mut stop => return,
+        };
+        let svc = hyper_util::service::TowerToHyperService::new(app.clone());
+        tokio::spawn(async move {
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                .await;
+        });
+    }
+}
+
+/// A harvest captured at `location`.
+fn harvest_at(farm: &SigningKey, code: &str, location: &str) -> Value {
+    let mut e = harvest(farm, code);
+    e["bizLocation"]["id"] = json!(location);
+    e
+}
+
+/// A WebSocket stream of the named query `garden`, after `after`.
+fn open_stream(
+    addr: SocketAddr,
+    auth: &str,
+    after: Option<&str>,
+) -> tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<std::net::TcpStream>> {
+    use tungstenite::client::IntoClientRequest as _;
+    let mut url = format!("ws://{addr}/queries/garden/subscriptions?stream=true");
+    if let Some(a) = after {
+        url.push_str(&format!("&after={a}"));
+    }
+    let mut req = url.into_client_request().unwrap();
+    req.headers_mut()
+        .insert("Authorization", auth.parse().unwrap());
+    let (mut ws, resp) = tungstenite::connect(req).unwrap();
+    assert_eq!(resp.status().as_u16(), 101);
+    if let tungstenite::stream::MaybeTlsStream::Plain(s) = ws.get_mut() {
+        s.set_read_timeout(Some(DEADLINE)).unwrap();
+    }
+    ws
+}
+
+/// The next document a stream sends.
+fn next_document(
+    ws: &mut tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<std::net::TcpStream>>,
+) -> Value {
+    loop {
+        match ws.read().unwrap() {
+            tungstenite::Message::Text(t) => return serde_json::from_str(t.as_str()).unwrap(),
+            tungstenite::Message::Ping(_) | tungstenite::Message::Pong(_) => continue,
+            other => panic!("unexpected frame {other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_deliver_signed_and_resume_after_outages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let w = workload(120);
+    let gpath = write_genesis(tmp.path(), &w.genesis);
+    let farm = key_for("farm", 0);
+    let key_path = tmp.path().join("farm.key");
+    ledger_core::keyfile::create(&key_path, Some("farm"), &farm).unwrap();
+    let token = write_token(tmp.path(), "capture-tokens", "erp");
+    let auth = format!("Bearer {token}");
+    let epcis = Epcis {
+        capture_key: key_path,
+        capture_tokens: tmp.path().join("capture-tokens"),
+        query_tokens: None,
+        webhook_retry_max_ms: 1_000,
+    };
+    let cfg = epcis.clone();
+    let data = tmp.path().join("node");
+    let mut node = TestNode::start_with(&data, &gpath, &[], |c| {
+        c.epcis = Some(cfg);
+    })
+    .await;
+    node.submit_all(&w.records, 500).await;
+    let want = w.records.len() as u64;
+    wait_for("the workload stored", || async {
+        node.status().await["records"].as_u64() == Some(want)
+    })
+    .await;
+    let addr = node.http;
+    let json_body = |v: Value| Some(serde_json::to_vec(&v).unwrap());
+    let with_auth = [
+        ("Authorization", auth.as_str()),
+        ("Content-Type", "application/json"),
+    ];
+    let garden = "urn:terroir:loc:tea-garden";
+    let capture_lots = |codes: &'static [(&'static str, &'static str)]| {
+        let farm = key_for("farm", 0);
+        let auth = auth.clone();
+        async move {
+            let events = codes
+                .iter()
+                .map(|(code, at)| harvest_at(&farm, code, at))
+                .collect();
+            let doc = serde_json::to_vec(&document(events)).unwrap();
+            let job = capture(addr, &auth, "application/ld+json", None, doc).await;
+            assert_eq!(job["success"], json!(true), "{job}");
+        }
+    };
+
+    // The query: harvests in the tea garden.
+    let a = call(
+        addr,
+        "POST",
+        "/queries",
+        &with_auth,
+        json_body(json!({ "name": "garden", "query": {
+            "EQ_bizStep": "commissioning", "EQ_bizLocation": garden,
+        }})),
+    )
+    .await;
+    assert_eq!(a.status, 201, "{}", a.body);
+
+    // The receiver, up.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook = listener.local_addr().unwrap();
+    let receiver = Receiver {
+        secret: "s3cret-from-the-subscriber",
+        up: Arc::new(AtomicBool::new(true)),
+        seen: Arc::default(),
+    };
+    let (stop_receiver, stopped) = tokio::sync::oneshot::channel();
+    tokio::spawn(serve_receiver(listener, receiver.clone(), stopped));
+
+    // Subscribing needs a token; a subscription says when it delivers.
+    let sub = json!({
+        "dest": format!("http://{hook}/hook"),
+        "signatureToken": receiver.secret,
+        "stream": true,
+    });
+    let path = "/queries/garden/subscriptions";
+    let ct = [("Content-Type", "application/json")];
+    let a = call(addr, "POST", path, &ct, json_body(sub.clone())).await;
+    assert_eq!(a.status, 401, "{}", a.body);
+    let mut unscheduled = sub.clone();
+    unscheduled.as_object_mut().unwrap().remove("stream");
+    let a = call(addr, "POST", path, &with_auth, json_body(unscheduled)).await;
+    assert_eq!(a.status, 400, "{}", a.body);
+    assert!(
+        a.json()["error"].as_str().unwrap().contains("stream"),
+        "{}",
+        a.body
+    );
+    let a = call(
+        addr,
+        "POST",
+        "/queries/nothing/subscriptions",
+        &with_auth,
+        json_body(sub.clone()),
+    )
+    .await;
+    assert_eq!(a.status, 404, "{}", a.body);
+    let a = call(addr, "POST", path, &with_auth, json_body(sub.clone())).await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    let created = a.json();
+    let id = created["subscriptionID"].as_str().unwrap().to_owned();
+    let sub_path = format!("{path}/{id}");
+    assert_eq!(a.location.as_deref(), Some(sub_path.as_str()));
+    assert_eq!(created["stream"], json!(true));
+    assert!(
+        !a.body.contains(receiver.secret),
+        "the secret is never shown"
+    );
+
+    // Capture → query → delivery: the garden's harvest arrives, signed;
+    // the one elsewhere matches neither the query nor the subscription.
+    capture_lots(&[
+        ("SUB-1", "urn:terroir:loc:tea-garden"),
+        ("ELSEWHERE", "urn:terroir:loc:mill"),
+    ])
+    .await;
+    let (found, _) = events(
+        addr,
+        &format!("EQ_bizLocation={}&perPage=1000", enc(garden)),
+    )
+    .await;
+    assert_eq!(
+        lot_codes(&json!({"epcisBody": {"queryResults": {"resultsBody": {"eventList": found}}}})),
+        ["SUB-1"]
+    );
+    let acked = |n: usize| {
+        let seen = receiver.seen.clone();
+        move || {
+            let seen = seen.clone();
+            async move { seen.lock().unwrap().acked.len() >= n }
+        }
+    };
+    wait_for("the first delivery", acked(1)).await;
+
+    // Outage 1: the receiver answers 503. Deliveries are retried, the
+    // subscription shows why, and nothing is acknowledged meanwhile.
+    receiver.up.store(false, Ordering::SeqCst);
+    capture_lots(&[
+        ("SUB-2", "urn:terroir:loc:tea-garden"),
+        ("SUB-3", "urn:terroir:loc:tea-garden"),
+    ])
+    .await;
+    wait_for("two refused attempts", || async {
+        receiver.seen.lock().unwrap().refused >= 2
+    })
+    .await;
+    let a = call(addr, "GET", &sub_path, &with_auth, None).await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    let shown = a.json();
+    assert!(
+        shown["terroir:failedAttempts"].as_u64().unwrap() >= 1,
+        "{shown}"
+    );
+    assert!(
+        shown["terroir:lastError"].as_str().unwrap().contains("503"),
+        "{shown}"
+    );
+
+    // Outage 2: the receiver is gone altogether, and the node restarts.
+    stop_receiver.send(()).unwrap();
+    node.stop().await;
+    let cfg = epcis.clone();
+    node = TestNode::start_with(&data, &gpath, &[], |c| {
+        c.epcis = Some(cfg);
+    })
+    .await;
+    let addr = node.http;
+    let a = call(addr, "GET", &sub_path, &with_auth, None).await;
+    assert_eq!(
+        a.status, 200,
+        "the subscription survives a restart: {}",
+        a.body
+    );
+    assert_eq!(a.json()["terroir:delivered"], json!(1));
+    let auth2 = auth.clone();
+    let farm2 = key_for("farm", 0);
+    let doc = serde_json::to_vec(&document(vec![harvest_at(&farm2, "SUB-4", garden)])).unwrap();
+    let job = capture(addr, &auth2, "application/ld+json", None, doc).await;
+    assert_eq!(job["success"], json!(true), "{job}");
+    wait_for("a failed attempt while the receiver is gone", || async {
+        let a = call(addr, "GET", &sub_path, &with_auth, None).await;
+        a.json()["terroir:lastError"]
+            .as_str()
+            .is_some_and(|e| e.contains("could not be reached"))
+    })
+    .await;
+
+    // The receiver comes back on its address: every missed event
+    // arrives, each exactly once, in the order the node accepted them.
+    let listener = tokio::net::TcpListener::bind(hook).await.unwrap();
+    receiver.up.store(true, Ordering::SeqCst);
+    let (_stop_receiver, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(serve_receiver(listener, receiver.clone(), stopped));
+    wait_for("the missed deliveries", acked(4)).await;
+    {
+        let seen = receiver.seen.lock().unwrap();
+        assert_eq!(seen.acked, ["SUB-1", "SUB-2", "SUB-3", "SUB-4"], "{seen:?}");
+        assert_eq!(seen.bad_signatures, 0);
+    }
+    wait_for("the delivered count saved", || async {
+        let a = call(addr, "GET", &sub_path, &with_auth, None).await;
+        a.json()["terroir:delivered"] == json!(4)
+    })
+    .await;
+
+    // WebSocket: a stream sends new matching events; a client that
+    // reconnects after the cursor of its last document misses nothing
+    // and gets nothing twice.
+    let auth_ws = auth.clone();
+    let mut ws = tokio::task::spawn_blocking(move || open_stream(addr, &auth_ws, None))
+        .await
+        .unwrap();
+    let doc = serde_json::to_vec(&document(vec![harvest_at(&farm, "WS-1", garden)])).unwrap();
+    let job = capture(addr, &auth, "application/ld+json", None, doc).await;
+    assert_eq!(job["success"], json!(true), "{job}");
+    let (first, ws) = tokio::task::spawn_blocking(move || {
+        let d = next_document(&mut ws);
+        (d, ws)
+    })
+    .await
+    .unwrap();
+    assert_eq!(lot_codes(&first), ["WS-1"]);
+    let cursor = first["terroir:cursor"].as_str().unwrap().to_owned();
+    drop(ws);
+    let doc = serde_json::to_vec(&document(vec![harvest_at(&farm, "WS-2", garden)])).unwrap();
+    let job = capture(addr, &auth, "application/ld+json", None, doc).await;
+    assert_eq!(job["success"], json!(true), "{job}");
+    let auth_ws = auth.clone();
+    let again = tokio::task::spawn_blocking(move || {
+        let mut ws = open_stream(addr, &auth_ws, Some(&cursor));
+        next_document(&mut ws)
+    })
+    .await
+    .unwrap();
+    assert_eq!(lot_codes(&again), ["WS-2"]);
+    // The webhook got both as well.
+    wait_for("the webhook's share of the stream", acked(6)).await;
+
+    // Unsubscribed: gone from the list.
+    let del = |p: String| {
+        let auth = auth.clone();
+        tokio::task::spawn_blocking(move || {
+            let agent: ureq::Agent = ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .build()
+                .into();
+            agent
+                .delete(&format!("http://{addr}{p}"))
+                .header("Authorization", &auth)
+                .call()
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+    };
+    assert_eq!(del(sub_path.clone()).await.unwrap(), 204);
+    let a = call(addr, "GET", &sub_path, &with_auth, None).await;
+    assert_eq!(a.status, 404, "{}", a.body);
+    let a = call(addr, "GET", path, &with_auth, None).await;
+    assert_eq!(a.json(), json!([]));
 }

@@ -1,8 +1,10 @@
-//! The EPCIS 2.0 REST binding, first slice: capture (`POST /capture`),
-//! capture jobs (`GET /capture`, `GET /capture/{captureID}`), the events
-//! query (`GET /events`), named queries (`/queries`, kept in memory) and
-//! the OpenAPI document (`GET /openapi.json`). Subscriptions are not
-//! served yet. See `docs/api.md`,
+//! The EPCIS 2.0 REST binding: capture (`POST /capture`), capture jobs
+//! (`GET /capture`, `GET /capture/{captureID}`), the events query
+//! (`GET /events`), named queries (`/queries`), their subscriptions by
+//! webhook and WebSocket (`/queries/{name}/subscriptions`) and the OpenAPI
+//! document (`GET /openapi.json`). Named queries and webhook
+//! subscriptions are saved in the data directory (`epcis.json`). See
+//! `docs/api.md`,
 //! "EPCIS 2.0 REST binding", and `docs/operator.md`, "Capturing EPCIS
 //! events".
 //!
@@ -18,12 +20,18 @@
 //! - `capture`: capture and capture jobs;
 //! - `events`: the events query;
 //! - `queries`: named queries;
+//! - `subscriptions`: webhook and WebSocket subscriptions;
+//! - `book`: the named queries and subscriptions saved across restarts;
 //! - `openapi`: the OpenAPI 3 document.
 
+mod book;
 mod capture;
 mod events;
 mod openapi;
 mod queries;
+mod subscriptions;
+
+pub(crate) use subscriptions::start as start_subscriptions;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -59,8 +67,10 @@ pub struct Epcis {
     query_tokens: Option<SubmitTokens>,
     /// The capture jobs, running and recent.
     jobs: capture::Jobs,
-    /// The named queries, in memory.
-    named: queries::Named,
+    /// The named queries and webhook subscriptions, saved.
+    book: book::Book,
+    /// The subscriptions' deliveries.
+    runner: subscriptions::Runner,
 }
 
 impl std::fmt::Debug for Epcis {
@@ -79,8 +89,10 @@ impl std::fmt::Debug for Epcis {
 impl Epcis {
     /// Reads `[epcis]`'s files: the capture key (an encrypted one opened
     /// with [`CAPTURE_PASSPHRASE_ENV`]), the capture tokens and the query
-    /// tokens, if any. Errors say which setting is at fault, on one line.
-    pub fn load(cfg: &crate::config::Epcis) -> anyhow::Result<Self> {
+    /// tokens, if any, and the named queries and subscriptions saved in
+    /// `data_dir` (`None`: kept in memory only). Errors say which setting
+    /// or file is at fault, on one line.
+    pub fn load(cfg: &crate::config::Epcis, data_dir: Option<&Path>) -> anyhow::Result<Self> {
         let key = load_capture_key(&cfg.capture_key)?;
         let capture_tokens =
             SubmitTokens::load(&cfg.capture_tokens).context("epcis.capture_tokens")?;
@@ -99,7 +111,10 @@ impl Epcis {
             capture_tokens: Arc::new(capture_tokens),
             query_tokens,
             jobs: capture::Jobs::default(),
-            named: queries::Named::default(),
+            book: book::Book::open(data_dir)?,
+            runner: subscriptions::Runner::new(std::time::Duration::from_millis(
+                cfg.webhook_retry_max_ms,
+            )),
         })
     }
 
@@ -132,10 +147,11 @@ fn load_capture_key(path: &Path) -> anyhow::Result<SigningKey> {
 /// size cap; a capture without a capture token is refused there, before
 /// its body is read.
 ///
-/// Named queries are behind an edge of their own with the same limits
-/// but no capture token: creating and deleting one needs what querying
-/// needs (a query token when `epcis.query_tokens` is set), checked by
-/// their handlers.
+/// Named queries and their subscriptions are behind an edge of their own
+/// with the same limits but no capture token: creating and deleting a
+/// query needs what querying needs (a query token when
+/// `epcis.query_tokens` is set), subscribing a token always; their
+/// handlers check.
 pub(super) fn router(
     epcis: Option<Arc<Epcis>>,
     limits: &Limits,
@@ -151,6 +167,14 @@ pub(super) fn router(
             get(queries::one).merge(delete(queries::delete)),
         )
         .route("/queries/{name}/events", get(queries::run))
+        .route(
+            "/queries/{name}/subscriptions",
+            get(subscriptions::list_or_stream).post(subscriptions::create),
+        )
+        .route(
+            "/queries/{name}/subscriptions/{id}",
+            get(subscriptions::one).merge(delete(subscriptions::delete)),
+        )
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(middleware::from_fn_with_state(named_edge, edge::gate));
     Router::new()

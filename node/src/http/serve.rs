@@ -26,10 +26,9 @@ use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tower::ServiceExt;
 
 use super::counters::EdgeCounters;
@@ -78,7 +77,12 @@ pub(crate) async fn serve(
     stop: impl Future<Output = ()>,
 ) {
     let slots = Slots::new(limits.max_connections, limits.max_per_ip);
-    let graceful = GracefulShutdown::new();
+    // Connections are upgradeable (EPCIS WebSocket streams), which
+    // hyper-util's graceful shutdown does not watch: each connection task
+    // holds an `open` sender and shuts its connection down gracefully
+    // when `shutdown` says so; the drain waits until every sender is gone.
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let (open_tx, mut open_rx) = mpsc::channel::<()>(1);
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
@@ -142,12 +146,24 @@ pub(crate) async fn serve(
                 req.extensions_mut().insert(ConnectInfo(peer));
                 req
             });
-        let conn = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(svc));
-        let conn = graceful.watch(conn);
+        let conn = http
+            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(svc))
+            .with_upgrades();
         let counters = counters.clone();
+        let mut shutdown = shutdown_rx.clone();
+        let open = open_tx.clone();
         tokio::spawn(async move {
+            let _open = open;
             counters.connections_open.fetch_add(1, Ordering::Relaxed);
-            if let Err(e) = conn.await {
+            let mut conn = std::pin::pin!(conn);
+            let ended = tokio::select! {
+                ended = conn.as_mut() => ended,
+                _ = shutdown.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(e) = ended {
                 if e.is_timeout() {
                     counters.inc(&counters.header_timeouts);
                 }
@@ -158,7 +174,9 @@ pub(crate) async fn serve(
         });
     }
     drop(listener);
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+    let _ = shutdown_tx.send(true);
+    drop(open_tx);
+    if tokio::time::timeout(DRAIN_TIMEOUT, open_rx.recv())
         .await
         .is_err()
     {

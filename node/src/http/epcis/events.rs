@@ -76,7 +76,7 @@ const EPCIS_KINDS: &[EventKind] = &[
 
 /// A parsed query.
 #[derive(Debug, Default, Clone)]
-struct Filter {
+pub(super) struct Filter {
     event_types: Option<BTreeSet<String>>,
     biz_steps: Option<BTreeSet<String>>,
     ge_time: Option<u64>,
@@ -449,6 +449,91 @@ fn run(r: &Reader<SledStore>, f: &Filter, now: u64) -> Result<EpcisResult<Page>,
         return indexed(r, f, hashes, &x);
     }
     scanned(r, f, &x)
+}
+
+/// A standing query's filter: a named query's parameters, read as
+/// `GET /events` reads them (a saved query has no paging token).
+pub(super) fn standing(pairs: &[(String, String)]) -> EpcisResult<Filter> {
+    parse(pairs)
+}
+
+/// Where a subscription's backlog ends: records logged up to `until`
+/// are delivered only when their event time is at or after `from`
+/// (`initialRecordTime`); later ones all are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(super) struct Backlog {
+    pub(super) until: u64,
+    pub(super) from: u64,
+}
+
+/// What a subscription has not seen yet: the events of the records
+/// logged after `after` that pass `f` (its time bounds included), at
+/// most `limit`, and the log seq read up to — the last event's when the
+/// batch is full, else the end of the log, so records that match nothing
+/// are read once.
+pub(super) fn since(
+    r: &Reader<SledStore>,
+    f: &Filter,
+    after: u64,
+    limit: usize,
+    backlog: Option<Backlog>,
+    now: u64,
+) -> Result<(Vec<Value>, u64), StoreError> {
+    let x = Exporter {
+        reader: r,
+        products: RefCell::new(HashMap::new()),
+        now,
+    };
+    let mut events = Vec::new();
+    let mut cursor = after;
+    let mut damaged = None;
+    r.for_each_logged_after(after, |seq, bytes| {
+        let rec = match SignedRecord::decode(bytes) {
+            Ok(rec) => rec,
+            Err(e) => {
+                damaged = Some(StoreError::Corrupt {
+                    key: format!("log seq {seq}"),
+                    why: e.to_string(),
+                });
+                return false;
+            }
+        };
+        cursor = seq;
+        let t = rec.record.time;
+        let before_start = backlog.is_some_and(|b| seq <= b.until && t < b.from);
+        if before_start || !in_time(f, t) {
+            return true;
+        }
+        if let Some(e) = x.event(rec.hash(), &rec).filter(|e| matches(f, e)) {
+            events.push(e);
+        }
+        events.len() < limit
+    })?;
+    if let Some(e) = damaged {
+        return Err(e);
+    }
+    if events.len() < limit {
+        cursor = cursor.max(r.log_end());
+    }
+    Ok((events, cursor))
+}
+
+/// What a subscription delivers: the EPCISQueryDocument of `events` for
+/// the named query, with the subscription's id and, as `terroir:cursor`,
+/// the log position a WebSocket client resumes after.
+pub(super) fn delivery(
+    events: Vec<Value>,
+    now: u64,
+    query: &str,
+    subscription: &str,
+    cursor: u64,
+) -> Value {
+    let mut doc = query_document(events, now);
+    let results = &mut doc["epcisBody"]["queryResults"];
+    results["queryName"] = Value::String(query.to_owned());
+    results["subscriptionID"] = Value::String(subscription.to_owned());
+    doc["terroir:cursor"] = Value::String(cursor.to_string());
+    doc
 }
 
 /// Percent-encodes a query component.

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use super::capture::{MAX_JOBS, MAX_RUNNING};
 use super::events::{DEFAULT_PER_PAGE, MAX_PER_PAGE};
 use super::queries::{MAX_NAME, MAX_QUERIES};
+use super::subscriptions::{BATCH, MAX_STREAMS, MAX_SUBSCRIPTIONS};
 use super::versions;
 
 fn list_param(name: &str, what: &str) -> Value {
@@ -73,6 +74,45 @@ pub(crate) fn openapi() -> Value {
                             "description": "GET /events parameters (not nextPageToken), each a string; a list is comma-separated",
                             "additionalProperties": { "type": "string" },
                         },
+                    },
+                },
+                "SubscriptionRequest": {
+                    "type": "object",
+                    "required": ["dest"],
+                    "description": "Either stream: true (deliver as events come) or a schedule (deliver what came since, when it fires).",
+                    "properties": {
+                        "dest": { "type": "string", "format": "uri", "description": "the receiver's http:// or https:// URL" },
+                        "signatureToken": { "type": "string", "description": "the subscriber's secret: each delivery's GS1-Signature is the base64 HMAC-SHA256 of its body under it" },
+                        "stream": { "type": "boolean" },
+                        "schedule": {
+                            "type": "object",
+                            "description": "cron fields in the network's time zone; second defaults to 0, the others to any; dayOfWeek 1 = Monday … 7 = Sunday",
+                            "properties": {
+                                "second": { "type": "string" }, "minute": { "type": "string" }, "hour": { "type": "string" },
+                                "dayOfMonth": { "type": "string" }, "month": { "type": "string" }, "dayOfWeek": { "type": "string" },
+                            },
+                            "additionalProperties": false,
+                        },
+                        "reportIfEmpty": { "type": "boolean", "description": "a scheduled delivery is sent even with no events" },
+                        "initialRecordTime": { "type": "string", "format": "date-time", "description": "also deliver the events this node already holds with an event time at or after it" },
+                    },
+                    "additionalProperties": false,
+                },
+                "Subscription": {
+                    "type": "object",
+                    "properties": {
+                        "subscriptionID": { "type": "string" },
+                        "queryName": { "type": "string" },
+                        "dest": { "type": "string" },
+                        "stream": { "type": "boolean" },
+                        "schedule": { "type": "object" },
+                        "reportIfEmpty": { "type": "boolean" },
+                        "createdAt": { "type": "string", "format": "date-time" },
+                        "lastNotifiedAt": { "type": "string", "format": "date-time", "description": "when the receiver last acknowledged a delivery" },
+                        "terroir:delivered": { "type": "integer", "description": "events the receiver has acknowledged" },
+                        "terroir:failedAttempts": { "type": "integer", "description": "failed attempts since the last acknowledged delivery" },
+                        "terroir:lastError": { "type": "string" },
+                        "terroir:nextAttempt": { "type": "string", "format": "date-time" },
                     },
                 },
                 "CaptureJob": {
@@ -208,7 +248,7 @@ pub(crate) fn openapi() -> Value {
             },
             "/queries": {
                 "post": {
-                    "summary": "Name a query (kept in memory; a restart forgets it)",
+                    "summary": "Name a query (saved: it survives a restart)",
                     "description": format!("The query's parameters are checked as GET /events checks them (400 naming \
                         the one at fault). At most {MAX_QUERIES} named queries at once (409 beyond). \
                         A bearer token is needed only when the operator set epcis.query_tokens."),
@@ -252,7 +292,7 @@ pub(crate) fn openapi() -> Value {
                     },
                 },
                 "delete": {
-                    "summary": "Forget a named query",
+                    "summary": "Forget a named query and end its subscriptions",
                     "security": [{}, { "bearer": [] }],
                     "responses": {
                         "204": { "description": "forgotten" },
@@ -290,6 +330,78 @@ pub(crate) fn openapi() -> Value {
                         "400": problem("a parameter other than perPage or nextPageToken, or a malformed one"),
                         "401": problem("no accepted query token (when query_tokens is set)"),
                         "404": problem("no such query (or [epcis] not configured)"),
+                    },
+                },
+            },
+            "/queries/{queryName}/subscriptions": {
+                "parameters": [{ "name": "queryName", "in": "path", "required": true, "schema": { "type": "string" } }],
+                "post": {
+                    "summary": "Subscribe a webhook to a named query",
+                    "description": format!("Deliveries are POSTed as EPCISQueryDocuments of at most {BATCH} events, in the \
+                        order this node accepted them, each with GS1-Signature when a signatureToken was given. \
+                        A 2xx answer acknowledges a delivery; anything else is retried with the same body, \
+                        so after an outage every missed event arrives once. Subscribing needs a token: a query \
+                        token where query_tokens is set, else a capture token. At most {MAX_SUBSCRIPTIONS} \
+                        subscriptions (409 beyond); they are saved and survive a restart."),
+                    "security": [{ "bearer": [] }],
+                    "requestBody": {
+                        "required": true,
+                        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/SubscriptionRequest" } } },
+                    },
+                    "responses": {
+                        "201": {
+                            "description": "subscribed",
+                            "headers": { "Location": { "schema": { "type": "string" }, "description": "/queries/{queryName}/subscriptions/{subscriptionID}" } },
+                            "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Subscription" } } },
+                        },
+                        "400": problem("a bad body: no dest, neither stream nor schedule, an unreadable schedule"),
+                        "401": problem("no accepted token"),
+                        "404": problem("no such query (or [epcis] not configured)"),
+                        "409": problem("the node keeps as many subscriptions as it will"),
+                    },
+                },
+                "get": {
+                    "summary": "The query's webhook subscriptions; with a WebSocket upgrade and ?stream=true, a stream of its new events",
+                    "description": format!("A WebSocket stream sends each new batch of matching events as an EPCISQueryDocument \
+                        text frame carrying terroir:cursor; reconnecting with ?stream=true&after=CURSOR resumes after the \
+                        last document processed, with nothing missed or repeated. At most {MAX_STREAMS} streams at once (503 beyond)."),
+                    "security": [{ "bearer": [] }],
+                    "parameters": [
+                        { "name": "stream", "in": "query", "required": false, "schema": { "type": "boolean" } },
+                        { "name": "after", "in": "query", "required": false, "description": "a stream's resume point: the terroir:cursor of the last document processed", "schema": { "type": "string" } },
+                        { "name": "initialRecordTime", "in": "query", "required": false, "schema": { "type": "string", "format": "date-time" } },
+                    ],
+                    "responses": {
+                        "101": { "description": "a WebSocket stream" },
+                        "200": { "description": "the subscriptions (never their secrets)", "content": { "application/json": { "schema": {
+                            "type": "array", "items": { "$ref": "#/components/schemas/Subscription" } } } } },
+                        "401": problem("no accepted token"),
+                        "404": problem("no such query (or [epcis] not configured)"),
+                        "503": problem("too many streams open"),
+                    },
+                },
+            },
+            "/queries/{queryName}/subscriptions/{subscriptionID}": {
+                "parameters": [
+                    { "name": "queryName", "in": "path", "required": true, "schema": { "type": "string" } },
+                    { "name": "subscriptionID", "in": "path", "required": true, "schema": { "type": "string" } },
+                ],
+                "get": {
+                    "summary": "One subscription, with its delivery state",
+                    "security": [{ "bearer": [] }],
+                    "responses": {
+                        "200": { "description": "the subscription", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Subscription" } } } },
+                        "401": problem("no accepted token"),
+                        "404": problem("no such subscription"),
+                    },
+                },
+                "delete": {
+                    "summary": "Unsubscribe",
+                    "security": [{ "bearer": [] }],
+                    "responses": {
+                        "204": { "description": "ended" },
+                        "401": problem("no accepted token"),
+                        "404": problem("no such subscription"),
                     },
                 },
             },

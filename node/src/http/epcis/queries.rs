@@ -1,16 +1,13 @@
-//! Named queries (EPCIS 2.0 REST binding, no subscriptions):
-//! `POST /queries` names a set of `GET /events` parameters, `GET /queries`
-//! and `GET /queries/{name}` show them, `GET /queries/{name}/events` runs
-//! one exactly as `GET /events` would, and `DELETE /queries/{name}`
-//! forgets it.
+//! Named queries (EPCIS 2.0 REST binding): `POST /queries` names a set
+//! of `GET /events` parameters, `GET /queries` and `GET /queries/{name}`
+//! show them, `GET /queries/{name}/events` runs one exactly as
+//! `GET /events` would, and `DELETE /queries/{name}` forgets it and ends
+//! its subscriptions (see `subscriptions`).
 //!
-//! They are kept in memory only (a restart forgets them), at most
+//! They are saved in the data directory (see `book`), at most
 //! [`MAX_QUERIES`] at once. Who may create, read, run or delete them is
 //! who may query: anyone, or the holders of `epcis.query_tokens` when the
 //! operator set it.
-
-use std::collections::BTreeMap;
-use std::sync::Mutex;
 
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
@@ -20,7 +17,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map, Value};
 
-use super::{authorize, configured, events, versions, Epcis, EpcisError, EpcisResult};
+use super::{
+    authorize, configured, events, subscriptions, versions, Epcis, EpcisError, EpcisResult,
+};
 use crate::http::AppState;
 
 /// The most named queries a node keeps.
@@ -30,22 +29,6 @@ pub(crate) const MAX_NAME: usize = 64;
 
 /// The paging parameters a run may add to a named query's own.
 const PAGING: &[&str] = &["perPage", "nextPageToken"];
-
-/// The named queries: name → parameters, in the order given.
-#[derive(Debug, Default)]
-pub(super) struct Named {
-    queries: Mutex<BTreeMap<String, Vec<(String, String)>>>,
-}
-
-impl Named {
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Vec<(String, String)>>> {
-        // A panic while holding the lock leaves the map whole (every
-        // change is one insert or remove), so a poisoned lock is used.
-        self.queries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
 
 fn shown(name: &str, pairs: &[(String, String)]) -> Value {
     let query: Map<String, Value> = pairs
@@ -149,24 +132,25 @@ fn create_answer(st: &AppState, headers: &HeaderMap, body: &[u8]) -> EpcisResult
         ));
     }
     events::check(&pairs)?;
-    let mut map = epcis.named.lock();
-    if map.contains_key(&name) {
-        return Err(EpcisError::new(
-            StatusCode::CONFLICT,
-            "epcisException:DuplicateNameException",
-            format!("a query named {name:?} already exists; delete it first to replace it"),
-        ));
-    }
-    if map.len() >= MAX_QUERIES {
-        return Err(EpcisError::new(
-            StatusCode::CONFLICT,
-            "epcisException:ImplementationException",
-            format!("this node keeps at most {MAX_QUERIES} named queries; delete one first"),
-        ));
-    }
     let body = shown(&name, &pairs);
-    map.insert(name.clone(), pairs);
-    drop(map);
+    epcis.book.change(|s| {
+        if s.queries.contains_key(&name) {
+            return Err(EpcisError::new(
+                StatusCode::CONFLICT,
+                "epcisException:DuplicateNameException",
+                format!("a query named {name:?} already exists; delete it first to replace it"),
+            ));
+        }
+        if s.queries.len() >= MAX_QUERIES {
+            return Err(EpcisError::new(
+                StatusCode::CONFLICT,
+                "epcisException:ImplementationException",
+                format!("this node keeps at most {MAX_QUERIES} named queries; delete one first"),
+            ));
+        }
+        s.queries.insert(name.clone(), pairs);
+        Ok(())
+    })?;
     let mut r = (StatusCode::CREATED, Json(body)).into_response();
     if let Ok(loc) = HeaderValue::from_str(&format!("/queries/{name}")) {
         r.headers_mut().insert(header::LOCATION, loc);
@@ -179,11 +163,8 @@ pub(crate) async fn list(State(st): State<AppState>, headers: HeaderMap) -> Resp
     st.metrics.inc(&st.metrics.http_requests);
     finish(allowed(&st, &headers).map(|epcis| {
         let all: Vec<Value> = epcis
-            .named
-            .lock()
-            .iter()
-            .map(|(n, p)| shown(n, p))
-            .collect();
+            .book
+            .read(|s| s.queries.iter().map(|(n, p)| shown(n, p)).collect());
         Json(all).into_response()
     }))
 }
@@ -196,9 +177,11 @@ pub(crate) async fn one(
 ) -> Response {
     st.metrics.inc(&st.metrics.http_requests);
     finish(allowed(&st, &headers).and_then(|epcis| {
-        let map = epcis.named.lock();
-        let pairs = map.get(&name).ok_or_else(|| no_such(&name))?;
-        Ok(Json(shown(&name, pairs)).into_response())
+        let pairs = epcis
+            .book
+            .read(|s| s.queries.get(&name).cloned())
+            .ok_or_else(|| no_such(&name))?;
+        Ok(Json(shown(&name, &pairs)).into_response())
     }))
 }
 
@@ -210,11 +193,20 @@ pub(crate) async fn delete(
 ) -> Response {
     st.metrics.inc(&st.metrics.http_requests);
     finish(allowed(&st, &headers).and_then(|epcis| {
-        epcis
-            .named
-            .lock()
-            .remove(&name)
-            .ok_or_else(|| no_such(&name))?;
+        let ended = epcis.book.change(|s| {
+            s.queries.remove(&name).ok_or_else(|| no_such(&name))?;
+            let ids: Vec<String> = s
+                .subscriptions
+                .values()
+                .filter(|sub| sub.query == name)
+                .map(|sub| sub.id.clone())
+                .collect();
+            for id in &ids {
+                s.subscriptions.remove(id);
+            }
+            Ok(ids)
+        })?;
+        subscriptions::end_all_of(epcis, &ended);
         Ok(StatusCode::NO_CONTENT.into_response())
     }))
 }
@@ -246,10 +238,8 @@ async fn run_answer(
         )));
     }
     let mut pairs = epcis
-        .named
-        .lock()
-        .get(name)
-        .cloned()
+        .book
+        .read(|s| s.queries.get(name).cloned())
         .ok_or_else(|| no_such(name))?;
     // Given after the query's own, so a perPage here wins.
     pairs.extend(paging.iter().cloned());
