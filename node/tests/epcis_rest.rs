@@ -647,6 +647,8 @@ async fn named_queries_are_created_listed_run_and_deleted() {
 #[derive(Debug, Default)]
 struct Received {
     acked: Vec<String>,
+    /// Acknowledged deliveries, empty ones included.
+    deliveries: usize,
     refused: usize,
     bad_signatures: usize,
 }
@@ -688,6 +690,7 @@ async fn receive(
     assert_eq!(doc["type"], "EPCISQueryDocument", "{doc}");
     assert_eq!(doc["epcisBody"]["queryResults"]["queryName"], "garden");
     seen.acked.extend(lot_codes(&doc));
+    seen.deliveries += 1;
     axum::http::StatusCode::NO_CONTENT
 }
 
@@ -1012,6 +1015,29 @@ async fn subscriptions_deliver_signed_and_resume_after_outages() {
     // The webhook got both as well.
     wait_for("the webhook's share of the stream", acked(6)).await;
 
+    // A scheduled subscription (every second, reporting when empty)
+    // calls with an empty document when nothing came.
+    let before = receiver.seen.lock().unwrap().deliveries;
+    let scheduled = json!({
+        "dest": format!("http://{hook}/hook"),
+        "signatureToken": receiver.secret,
+        "schedule": { "second": "*" },
+        "reportIfEmpty": true,
+    });
+    let a = call(addr, "POST", path, &with_auth, json_body(scheduled)).await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    assert_eq!(a.json()["schedule"], json!({ "second": "*" }));
+    let scheduled_path = a.location.clone().unwrap();
+    wait_for("an empty scheduled delivery", || async {
+        receiver.seen.lock().unwrap().deliveries > before
+    })
+    .await;
+    assert_eq!(
+        receiver.seen.lock().unwrap().acked.len(),
+        6,
+        "nothing new came"
+    );
+
     // Unsubscribed: gone from the list.
     let del = |p: String| {
         let auth = auth.clone();
@@ -1030,6 +1056,7 @@ async fn subscriptions_deliver_signed_and_resume_after_outages() {
         })
     };
     assert_eq!(del(sub_path.clone()).await.unwrap(), 204);
+    assert_eq!(del(scheduled_path).await.unwrap(), 204);
     let a = call(addr, "GET", &sub_path, &with_auth, None).await;
     assert_eq!(a.status, 404, "{}", a.body);
     let a = call(addr, "GET", path, &with_auth, None).await;
