@@ -1061,4 +1061,22 @@ async fn subscriptions_deliver_signed_and_resume_after_outages() {
     assert_eq!(a.status, 404, "{}", a.body);
     let a = call(addr, "GET", path, &with_auth, None).await;
     assert_eq!(a.json(), json!([]));
+
+    // initialRecordTime: a new subscription also gets the events already
+    // held whose time is at or after it — the six garden harvests, in
+    // the order the node accepted them.
+    let before = receiver.seen.lock().unwrap().acked.len();
+    let backfill = json!({
+        "dest": format!("http://{hook}/hook"),
+        "signatureToken": receiver.secret,
+        "stream": true,
+        "initialRecordTime": vocab::rfc3339(common::now() - 3_600_000),
+    });
+    let a = call(addr, "POST", path, &with_auth, json_body(backfill)).await;
+    assert_eq!(a.status, 201, "{}", a.body);
+    wait_for("the backfill", acked(before + 6)).await;
+    assert_eq!(
+        receiver.seen.lock().unwrap().acked[before..],
+        ["SUB-1", "SUB-2", "SUB-3", "SUB-4", "WS-1", "WS-2"]
+    );
 }
