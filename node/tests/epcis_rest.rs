@@ -225,24 +225,38 @@ fn write_token(dir: &Path, file: &str, name: &str) -> String {
     token
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn capture_jobs_and_the_events_query() {
+/// A node with `[epcis]` (the farm's plain key file, a capture token,
+/// open queries) that holds a workload of `records`.
+struct Setup {
+    /// Held until the test ends: the directory goes with it.
+    tmp: tempfile::TempDir,
+    gpath: std::path::PathBuf,
+    data: std::path::PathBuf,
+    farm: SigningKey,
+    auth: String,
+    epcis: Epcis,
+    node: TestNode,
+    want: u64,
+}
+
+async fn epcis_node(records: usize) -> Setup {
     let tmp = tempfile::tempdir().unwrap();
-    let w = workload(300);
+    let w = workload(records);
     let gpath = write_genesis(tmp.path(), &w.genesis);
     let farm = key_for("farm", 0);
     let key_path = tmp.path().join("farm.key");
     ledger_core::keyfile::create(&key_path, Some("farm"), &farm).unwrap();
     let token = write_token(tmp.path(), "capture-tokens", "erp");
-    let auth = format!("Bearer {token}");
     let epcis = Epcis {
         capture_key: key_path,
         capture_tokens: tmp.path().join("capture-tokens"),
         query_tokens: None,
         webhook_retry_max_ms: 1_000,
     };
-    let node = TestNode::start_with(&tmp.path().join("node"), &gpath, &[], |c| {
-        c.epcis = Some(epcis);
+    let data = tmp.path().join("node");
+    let cfg = epcis.clone();
+    let node = TestNode::start_with(&data, &gpath, &[], |c| {
+        c.epcis = Some(cfg);
     })
     .await;
     node.submit_all(&w.records, 500).await;
@@ -251,6 +265,30 @@ async fn capture_jobs_and_the_events_query() {
         node.status().await["records"].as_u64() == Some(want)
     })
     .await;
+    Setup {
+        tmp,
+        gpath,
+        data,
+        farm,
+        auth: format!("Bearer {token}"),
+        epcis,
+        node,
+        want,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn capture_jobs_and_the_events_query() {
+    let Setup {
+        tmp: _tmp,
+        gpath,
+        data,
+        farm,
+        auth,
+        node,
+        want,
+        ..
+    } = epcis_node(300).await;
     let addr = node.http;
     let class = |code: &str| vocab::lot_class(&farm.public(), code, None);
 
@@ -395,7 +433,7 @@ async fn capture_jobs_and_the_events_query() {
     assert!(api["paths"]["/events"]["get"].is_object());
 
     // A node whose operator did not configure [epcis] says so.
-    let other = TestNode::start(&tmp.path().join("other"), &gpath, &[]).await;
+    let other = TestNode::start(&data.with_file_name("other"), &gpath, &[]).await;
     let a = call(other.http, "GET", "/events", &[], None).await;
     assert_eq!(a.status, 404, "{}", a.body);
     assert!(a.json()["error"].as_str().unwrap().contains("[epcis]"));
@@ -489,29 +527,9 @@ fn ids(a: &Answer) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn named_queries_are_created_listed_run_and_deleted() {
-    let tmp = tempfile::tempdir().unwrap();
-    let w = workload(120);
-    let gpath = write_genesis(tmp.path(), &w.genesis);
-    let farm = key_for("farm", 0);
-    let key_path = tmp.path().join("farm.key");
-    ledger_core::keyfile::create(&key_path, Some("farm"), &farm).unwrap();
-    write_token(tmp.path(), "capture-tokens", "erp");
-    let epcis = Epcis {
-        capture_key: key_path,
-        capture_tokens: tmp.path().join("capture-tokens"),
-        query_tokens: None,
-        webhook_retry_max_ms: 1_000,
-    };
-    let node = TestNode::start_with(&tmp.path().join("node"), &gpath, &[], |c| {
-        c.epcis = Some(epcis);
-    })
-    .await;
-    node.submit_all(&w.records, 500).await;
-    let want = w.records.len() as u64;
-    wait_for("the workload stored", || async {
-        node.status().await["records"].as_u64() == Some(want)
-    })
-    .await;
+    let Setup {
+        tmp: _tmp, node, ..
+    } = epcis_node(120).await;
     let addr = node.http;
     let json_body = |v: Value| Some(serde_json::to_vec(&v).unwrap());
     let ct = [("Content-Type", "application/json")];
@@ -775,32 +793,16 @@ fn next_document(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscriptions_deliver_signed_and_resume_after_outages() {
-    let tmp = tempfile::tempdir().unwrap();
-    let w = workload(120);
-    let gpath = write_genesis(tmp.path(), &w.genesis);
-    let farm = key_for("farm", 0);
-    let key_path = tmp.path().join("farm.key");
-    ledger_core::keyfile::create(&key_path, Some("farm"), &farm).unwrap();
-    let token = write_token(tmp.path(), "capture-tokens", "erp");
-    let auth = format!("Bearer {token}");
-    let epcis = Epcis {
-        capture_key: key_path,
-        capture_tokens: tmp.path().join("capture-tokens"),
-        query_tokens: None,
-        webhook_retry_max_ms: 1_000,
-    };
-    let cfg = epcis.clone();
-    let data = tmp.path().join("node");
-    let mut node = TestNode::start_with(&data, &gpath, &[], |c| {
-        c.epcis = Some(cfg);
-    })
-    .await;
-    node.submit_all(&w.records, 500).await;
-    let want = w.records.len() as u64;
-    wait_for("the workload stored", || async {
-        node.status().await["records"].as_u64() == Some(want)
-    })
-    .await;
+    let Setup {
+        tmp: _tmp,
+        gpath,
+        data,
+        farm,
+        auth,
+        epcis,
+        mut node,
+        ..
+    } = epcis_node(120).await;
     let addr = node.http;
     let json_body = |v: Value| Some(serde_json::to_vec(&v).unwrap());
     let with_auth = [

@@ -307,6 +307,14 @@ fn authorize(tokens: &SubmitTokens, headers: &HeaderMap, what: &str) -> EpcisRes
     })
 }
 
+/// An EPCIS answer: the response with the versions, or the error.
+fn finish(r: EpcisResult<Response>) -> Response {
+    match r {
+        Ok(r) => versions(r),
+        Err(e) => e.into_response(),
+    }
+}
+
 /// Adds the EPCIS and CBV versions every EPCIS answer carries.
 fn versions(mut r: Response) -> Response {
     let h = r.headers_mut();

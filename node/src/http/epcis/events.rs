@@ -354,6 +354,15 @@ fn indexed(
     Ok(Ok((events, None)))
 }
 
+/// The record logged at `seq`; a log entry that does not decode is a
+/// damaged store.
+fn logged(seq: u64, bytes: &[u8]) -> Result<SignedRecord, StoreError> {
+    SignedRecord::decode(bytes).map_err(|e| StoreError::Corrupt {
+        key: format!("log seq {seq}"),
+        why: e.to_string(),
+    })
+}
+
 fn scanned(
     r: &Reader<SledStore>,
     f: &Filter,
@@ -373,13 +382,10 @@ fn scanned(
     let mut more = false;
     let mut damaged = None;
     r.for_each_logged_after(after, |seq, bytes| {
-        let rec = match SignedRecord::decode(bytes) {
+        let rec = match logged(seq, bytes) {
             Ok(rec) => rec,
             Err(e) => {
-                damaged = Some(StoreError::Corrupt {
-                    key: format!("log seq {seq}"),
-                    why: e.to_string(),
-                });
+                damaged = Some(e);
                 return false;
             }
         };
@@ -488,13 +494,10 @@ pub(super) fn since(
     let mut cursor = after;
     let mut damaged = None;
     r.for_each_logged_after(after, |seq, bytes| {
-        let rec = match SignedRecord::decode(bytes) {
+        let rec = match logged(seq, bytes) {
             Ok(rec) => rec,
             Err(e) => {
-                damaged = Some(StoreError::Corrupt {
-                    key: format!("log seq {seq}"),
-                    why: e.to_string(),
-                });
+                damaged = Some(e);
                 return false;
             }
         };

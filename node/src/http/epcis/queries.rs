@@ -17,9 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map, Value};
 
-use super::{
-    authorize, configured, events, subscriptions, versions, Epcis, EpcisError, EpcisResult,
-};
+use super::{authorize, configured, events, finish, subscriptions, Epcis, EpcisError, EpcisResult};
 use crate::http::AppState;
 
 /// The most named queries a node keeps.
@@ -251,13 +249,6 @@ async fn run_answer(
         &paging,
     )
     .await
-}
-
-fn finish(r: EpcisResult<Response>) -> Response {
-    match r {
-        Ok(r) => versions(r),
-        Err(e) => e.into_response(),
-    }
 }
 
 #[cfg(test)]

@@ -59,7 +59,7 @@ use terroir_standards::vocab;
 use tokio::sync::{watch, Semaphore};
 
 use super::events::{self, Backlog, Filter};
-use super::{authorize, configured, versions, Epcis, EpcisError, EpcisResult};
+use super::{authorize, configured, finish, Epcis, EpcisError, EpcisResult};
 use crate::http::AppState;
 use crate::ledger_task::{now_ms, ReadFailed};
 
@@ -997,13 +997,6 @@ impl Stream {
                 }
             }
         }
-    }
-}
-
-fn finish(r: EpcisResult<Response>) -> Response {
-    match r {
-        Ok(r) => versions(r),
-        Err(e) => e.into_response(),
     }
 }
 
