@@ -238,7 +238,16 @@ async fn deliver_webhook(
         }) else {
             return;
         };
-        let schedule = sub.schedule.as_ref().and_then(|m| read_schedule(m).ok());
+        let schedule = match sub.schedule.as_ref().map(read_schedule) {
+            None => None,
+            Some(Ok(s)) => Some(s),
+            Some(Err(e)) => {
+                // Checked when it was created; a saved one that no longer
+                // reads is not turned into a stream.
+                tracing::error!(subscription = %id, "its schedule does not read: {}", e.reason);
+                return;
+            }
+        };
         let wait = match &schedule {
             Some(s) => match until_next(s, zone) {
                 Some(d) => d,
