@@ -253,7 +253,7 @@ impl Node {
             checkpoints: checkpoints.clone(),
             epcis,
         };
-        http::epcis::start_subscriptions(&state, stop_rx.clone());
+        let subscriptions = http::epcis::start_subscriptions(&state, stop_rx.clone());
         let limits = s.limits.clone();
         let mut http_stop = stop_rx;
         let http_join = tokio::spawn(async move {
@@ -275,7 +275,10 @@ impl Node {
             net,
             checkpoints,
             stop,
-            tasks: vec![net_join, http_join, checkpoint_join],
+            tasks: [net_join, http_join, checkpoint_join]
+                .into_iter()
+                .chain(subscriptions)
+                .collect(),
             ledger_join,
         })
     }

@@ -599,52 +599,32 @@ async fn named_queries_are_created_listed_run_and_deleted() {
     assert_eq!(a.status, 400, "{}", a.body);
 
     // A taken name is a 409; a bad name or parameter a 400 naming it.
-    let a = call(
-        addr,
-        "POST",
-        "/queries",
-        &ct,
-        json_body(json!({ "name": "harvests", "query": {} })),
-    )
-    .await;
-    assert_eq!(a.status, 409, "{}", a.body);
-    let a = call(
-        addr,
-        "POST",
-        "/queries",
-        &ct,
-        json_body(json!({ "name": "colours", "query": { "EQ_color": "red" } })),
-    )
-    .await;
-    assert_eq!(a.status, 400, "{}", a.body);
-    assert!(
-        a.json()["error"].as_str().unwrap().contains("EQ_color"),
-        "{}",
-        a.body
-    );
-    let a = call(
-        addr,
-        "POST",
-        "/queries",
-        &ct,
-        json_body(json!({ "name": "late", "query": { "GE_eventTime": "yesterday" } })),
-    )
-    .await;
-    assert_eq!(a.status, 400, "{}", a.body);
-    assert!(
-        a.json()["error"].as_str().unwrap().contains("GE_eventTime"),
-        "{}",
-        a.body
-    );
-    let a = call(
-        addr,
-        "POST",
-        "/queries",
-        &ct,
-        json_body(json!({ "name": "no spaces", "query": {} })),
-    )
-    .await;
-    assert_eq!(a.status, 400, "{}", a.body);
+    for (body, status, named) in [
+        (json!({ "name": "harvests", "query": {} }), 409, "harvests"),
+        (
+            json!({ "name": "colours", "query": { "EQ_color": "red" } }),
+            400,
+            "EQ_color",
+        ),
+        (
+            json!({ "name": "late", "query": { "GE_eventTime": "yesterday" } }),
+            400,
+            "GE_eventTime",
+        ),
+        (
+            json!({ "name": "no spaces", "query": {} }),
+            400,
+            "no spaces",
+        ),
+    ] {
+        let a = call(addr, "POST", "/queries", &ct, json_body(body)).await;
+        assert_eq!(a.status, status, "{}", a.body);
+        assert!(
+            a.json()["error"].as_str().unwrap().contains(named),
+            "{}",
+            a.body
+        );
+    }
     let a = call(addr, "GET", "/queries", &[], None).await;
     assert_eq!(a.json().as_array().unwrap().len(), 1, "{}", a.body);
 

@@ -8,15 +8,22 @@
 //! file cannot be written is undone and answered 500, so what a client
 //! was told was created survives a restart.
 //!
-//! A subscription's cursor is saved when its receiver acknowledges a
-//! delivery. The cursor it moves past records that match nothing is kept
-//! in memory until the next save: after a restart those records are read
-//! again and, matching nothing, deliver nothing.
+//! Creating or deleting a query or subscription is saved before it is
+//! answered. What deliveries change — a subscription's cursor, its count
+//! of delivered events, its last acknowledgement — is kept in memory and
+//! saved at most once a [`SAVE_EVERY`] and when the node stops
+//! ([`Book::save_if_changed`]), so a busy receiver costs no file write per
+//! acknowledgement. After a crash the file may hold an older cursor: the
+//! deliveries acknowledged since are sent again, once (at least once, as
+//! webhooks are), and records that matched nothing are read again and
+//! deliver nothing.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
@@ -28,6 +35,8 @@ use super::{EpcisError, EpcisResult};
 pub(crate) const FILE: &str = "epcis.json";
 /// The format of [`FILE`].
 const VERSION: u32 = 1;
+/// How often what deliveries changed is saved, at most.
+pub(super) const SAVE_EVERY: Duration = Duration::from_secs(1);
 
 /// The saved state.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -46,6 +55,8 @@ pub(super) struct Saved {
 pub(super) struct Book {
     path: Option<PathBuf>,
     saved: Mutex<Saved>,
+    /// Deliveries changed the state since it was last saved.
+    changed: AtomicBool,
 }
 
 impl Book {
@@ -81,6 +92,7 @@ impl Book {
         Ok(Book {
             path,
             saved: Mutex::new(saved),
+            changed: AtomicBool::new(false),
         })
     }
 
@@ -101,7 +113,10 @@ impl Book {
         let mut saved = self.lock();
         let mut next = saved.clone();
         let out = f(&mut next)?;
+        // This save carries what deliveries changed, too.
+        self.changed.store(false, Ordering::SeqCst);
         self.save(&next).map_err(|e| {
+            self.changed.store(true, Ordering::SeqCst);
             tracing::error!(error = %format!("{e:#}"), "could not save the EPCIS state");
             EpcisError::internal("the node could not save this change; its log says why")
         })?;
@@ -109,11 +124,38 @@ impl Book {
         Ok(out)
     }
 
-    /// Moves a subscription's cursor in memory only (see the module
-    /// comment); never backwards.
+    /// Moves a subscription's cursor past records that matched nothing;
+    /// never backwards. Saved later (see the module comment).
     pub(super) fn advance(&self, id: &str, cursor: u64) {
         if let Some(s) = self.lock().subscriptions.get_mut(id) {
+            if cursor > s.cursor {
+                s.cursor = cursor;
+                self.changed.store(true, Ordering::SeqCst);
+            }
+        }
+    }
+
+    /// Records that a subscription's receiver acknowledged `events`
+    /// events up to `cursor` at `now`. Saved later (see the module comment).
+    pub(super) fn acknowledged(&self, id: &str, cursor: u64, events: u64, now: u64) {
+        if let Some(s) = self.lock().subscriptions.get_mut(id) {
             s.cursor = s.cursor.max(cursor);
+            s.last_notified_at = Some(now);
+            s.delivered += events;
+            self.changed.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// Saves what deliveries changed since the last save, if anything; a
+    /// failure is logged and tried again next time.
+    pub(super) fn save_if_changed(&self) {
+        if !self.changed.swap(false, Ordering::SeqCst) {
+            return;
+        }
+        let snapshot = self.lock().clone();
+        if let Err(e) = self.save(&snapshot) {
+            self.changed.store(true, Ordering::SeqCst);
+            tracing::error!(error = %format!("{e:#}"), "could not save the EPCIS subscriptions' cursors");
         }
     }
 
@@ -178,6 +220,35 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o077, 0, "the file holds signature tokens");
         }
+    }
+
+    #[test]
+    fn acknowledgements_are_saved_when_asked() {
+        use super::super::subscriptions::tests::subscription;
+        let dir = tempfile::tempdir().unwrap();
+        let book = Book::open(Some(dir.path())).unwrap();
+        book.change(|s| {
+            s.subscriptions.insert("a".into(), subscription("a"));
+            Ok(())
+        })
+        .unwrap();
+        book.acknowledged("a", 42, 3, 1_000);
+        let on_disk = |d: &Path| {
+            Book::open(Some(d))
+                .unwrap()
+                .read(|s| s.subscriptions["a"].clone())
+        };
+        assert_eq!(
+            on_disk(dir.path()).cursor,
+            0,
+            "not written per acknowledgement"
+        );
+        book.save_if_changed();
+        let saved = on_disk(dir.path());
+        assert_eq!(
+            (saved.cursor, saved.delivered, saved.last_notified_at),
+            (42, 3, Some(1_000))
+        );
     }
 
     #[test]

@@ -279,7 +279,15 @@ struct Exporter<'r> {
     now: u64,
 }
 
-impl Exporter<'_> {
+impl<'r> Exporter<'r> {
+    fn new(reader: &'r Reader<SledStore>, now: u64) -> Self {
+        Exporter {
+            reader,
+            products: RefCell::new(HashMap::new()),
+            now,
+        }
+    }
+
     fn product(&self, lot: &LotId) -> Option<Product> {
         if let Some(p) = self.products.borrow().get(lot) {
             return p.clone();
@@ -354,13 +362,40 @@ fn indexed(
     Ok(Ok((events, None)))
 }
 
-/// The record logged at `seq`; a log entry that does not decode is a
-/// damaged store.
-fn logged(seq: u64, bytes: &[u8]) -> Result<SignedRecord, StoreError> {
-    SignedRecord::decode(bytes).map_err(|e| StoreError::Corrupt {
-        key: format!("log seq {seq}"),
-        why: e.to_string(),
-    })
+/// Walks the log after `after` in acceptance order, handing `take` each
+/// record's seq and its EPCIS event when it passes `f` (else `None`);
+/// records `skip` names (by seq and event time) pass nothing. Stops when
+/// `take` returns false. A log entry that does not decode is a damaged
+/// store.
+fn walk(
+    r: &Reader<SledStore>,
+    f: &Filter,
+    x: &Exporter<'_>,
+    after: u64,
+    skip: impl Fn(u64, u64) -> bool,
+    mut take: impl FnMut(u64, Option<Value>) -> bool,
+) -> Result<(), StoreError> {
+    let mut damaged = None;
+    r.for_each_logged_after(after, |seq, bytes| {
+        let rec = match SignedRecord::decode(bytes) {
+            Ok(rec) => rec,
+            Err(e) => {
+                damaged = Some(StoreError::Corrupt {
+                    key: format!("log seq {seq}"),
+                    why: e.to_string(),
+                });
+                return false;
+            }
+        };
+        let t = rec.record.time;
+        let event = if skip(seq, t) || !in_time(f, t) {
+            None
+        } else {
+            x.event(rec.hash(), &rec).filter(|e| matches(f, e))
+        };
+        take(seq, event)
+    })?;
+    damaged.map_or(Ok(()), Err)
 }
 
 fn scanned(
@@ -380,44 +415,28 @@ fn scanned(
     let mut events = Vec::new();
     let mut last = None;
     let mut more = false;
-    let mut damaged = None;
-    r.for_each_logged_after(after, |seq, bytes| {
-        let rec = match logged(seq, bytes) {
-            Ok(rec) => rec,
-            Err(e) => {
-                damaged = Some(e);
+    walk(
+        r,
+        f,
+        x,
+        after,
+        |_, _| false,
+        |seq, event| {
+            let Some(e) = event else { return true };
+            if events.len() == f.per_page {
+                more = true;
                 return false;
             }
-        };
-        if !in_time(f, rec.record.time) {
-            return true;
-        }
-        let Some(e) = x.event(rec.hash(), &rec) else {
-            return true;
-        };
-        if !matches(f, &e) {
-            return true;
-        }
-        if events.len() == f.per_page {
-            more = true;
-            return false;
-        }
-        events.push(e);
-        last = Some(seq);
-        true
-    })?;
-    if let Some(e) = damaged {
-        return Err(e);
-    }
+            events.push(e);
+            last = Some(seq);
+            true
+        },
+    )?;
     Ok(Ok((events, last.filter(|_| more).map(Token::Seq))))
 }
 
 fn run(r: &Reader<SledStore>, f: &Filter, now: u64) -> Result<EpcisResult<Page>, StoreError> {
-    let x = Exporter {
-        reader: r,
-        products: RefCell::new(HashMap::new()),
-        now,
-    };
+    let x = Exporter::new(r, now);
     if !f.classes.is_empty() {
         // Every lot the first MATCH_ parameter names; the others are
         // checked on the events.
@@ -485,36 +504,15 @@ pub(super) fn since(
     backlog: Option<Backlog>,
     now: u64,
 ) -> Result<(Vec<Value>, u64), StoreError> {
-    let x = Exporter {
-        reader: r,
-        products: RefCell::new(HashMap::new()),
-        now,
-    };
+    let x = Exporter::new(r, now);
     let mut events = Vec::new();
     let mut cursor = after;
-    let mut damaged = None;
-    r.for_each_logged_after(after, |seq, bytes| {
-        let rec = match logged(seq, bytes) {
-            Ok(rec) => rec,
-            Err(e) => {
-                damaged = Some(e);
-                return false;
-            }
-        };
+    let before_start = |seq: u64, t: u64| backlog.is_some_and(|b| seq <= b.until && t < b.from);
+    walk(r, f, &x, after, before_start, |seq, event| {
         cursor = seq;
-        let t = rec.record.time;
-        let before_start = backlog.is_some_and(|b| seq <= b.until && t < b.from);
-        if before_start || !in_time(f, t) {
-            return true;
-        }
-        if let Some(e) = x.event(rec.hash(), &rec).filter(|e| matches(f, e)) {
-            events.push(e);
-        }
+        events.extend(event);
         events.len() < limit
     })?;
-    if let Some(e) = damaged {
-        return Err(e);
-    }
     if events.len() < limit {
         cursor = cursor.max(r.log_end());
     }

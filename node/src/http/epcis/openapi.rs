@@ -27,6 +27,39 @@ fn time_param(name: &str, what: &str) -> Value {
     })
 }
 
+/// The paging parameters: `perPage` (described as `what`) and
+/// `nextPageToken`.
+fn paging(what: &str) -> [Value; 2] {
+    [
+        json!({
+            "name": "perPage", "in": "query", "required": false, "description": what,
+            "schema": { "type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": DEFAULT_PER_PAGE },
+        }),
+        json!({
+            "name": "nextPageToken", "in": "query", "required": false,
+            "description": "from the previous page's Link header",
+            "schema": { "type": "string" },
+        }),
+    ]
+}
+
+/// A 200 answer carrying one page of an EPCISQueryDocument.
+fn query_page() -> Value {
+    json!({
+        "description": "an EPCISQueryDocument",
+        "headers": { "Link": { "schema": { "type": "string" }, "description": "<…>; rel=\"next\" when there may be more" } },
+        "content": {
+            "application/ld+json": { "schema": { "type": "object" } },
+            "application/xml": { "schema": { "type": "string" } },
+        },
+    })
+}
+
+/// A path parameter, a string.
+fn path_param(name: &str) -> Value {
+    json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } })
+}
+
 fn problem(what: &str) -> Value {
     json!({
         "description": what,
@@ -36,6 +69,8 @@ fn problem(what: &str) -> Value {
 
 /// The document.
 pub(crate) fn openapi() -> Value {
+    let page = paging("events per page");
+    let named_page = paging("overrides the query's own perPage");
     let epcis_doc = json!({
         "type": "object",
         "description": "An EPCIS 2.0 EPCISDocument (JSON-LD binding)",
@@ -196,7 +231,7 @@ pub(crate) fn openapi() -> Value {
                 "get": {
                     "summary": "One capture job",
                     "security": [{ "bearer": [] }],
-                    "parameters": [{ "name": "captureID", "in": "path", "required": true, "schema": { "type": "string" } }],
+                    "parameters": [path_param("captureID")],
                     "responses": {
                         "200": { "description": "the job", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/CaptureJob" } } } },
                         "401": problem("no accepted capture token"),
@@ -221,25 +256,10 @@ pub(crate) fn openapi() -> Value {
                         list_param("MATCH_anyEPC", "a lot class as exported; Terroir tracks lots, so this matches quantity lists"),
                         list_param("MATCH_epcClass", "a lot class as exported (GS1 Digital Link /01/GTIN/10/LOT or urn:terroir:lot:KEY:CODE)"),
                         list_param("MATCH_anyEPCClass", "as MATCH_epcClass"),
-                        {
-                            "name": "perPage", "in": "query", "required": false,
-                            "schema": { "type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": DEFAULT_PER_PAGE },
-                        },
-                        {
-                            "name": "nextPageToken", "in": "query", "required": false,
-                            "description": "from the previous page's Link header",
-                            "schema": { "type": "string" },
-                        },
+                        page[0], page[1],
                     ],
                     "responses": {
-                        "200": {
-                            "description": "an EPCISQueryDocument",
-                            "headers": { "Link": { "schema": { "type": "string" }, "description": "<…>; rel=\"next\" when there may be more" } },
-                            "content": {
-                                "application/ld+json": { "schema": { "type": "object" } },
-                                "application/xml": { "schema": { "type": "string" } },
-                            },
-                        },
+                        "200": query_page(),
                         "400": problem("an unknown or malformed query parameter (QueryParameterException)"),
                         "401": problem("no accepted query token (when query_tokens is set)"),
                         "404": problem("this node's operator has not configured [epcis]"),
@@ -281,7 +301,7 @@ pub(crate) fn openapi() -> Value {
                 },
             },
             "/queries/{queryName}": {
-                "parameters": [{ "name": "queryName", "in": "path", "required": true, "schema": { "type": "string" } }],
+                "parameters": [path_param("queryName")],
                 "get": {
                     "summary": "One named query",
                     "security": [{}, { "bearer": [] }],
@@ -306,27 +326,10 @@ pub(crate) fn openapi() -> Value {
                     "summary": "Run a named query, as GET /events with its parameters",
                     "security": [{}, { "bearer": [] }],
                     "parameters": [
-                        { "name": "queryName", "in": "path", "required": true, "schema": { "type": "string" } },
-                        {
-                            "name": "perPage", "in": "query", "required": false,
-                            "description": "overrides the query's own perPage",
-                            "schema": { "type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": DEFAULT_PER_PAGE },
-                        },
-                        {
-                            "name": "nextPageToken", "in": "query", "required": false,
-                            "description": "from the previous page's Link header",
-                            "schema": { "type": "string" },
-                        },
+                        path_param("queryName"), named_page[0], named_page[1],
                     ],
                     "responses": {
-                        "200": {
-                            "description": "an EPCISQueryDocument",
-                            "headers": { "Link": { "schema": { "type": "string" }, "description": "<…>; rel=\"next\" when there may be more" } },
-                            "content": {
-                                "application/ld+json": { "schema": { "type": "object" } },
-                                "application/xml": { "schema": { "type": "string" } },
-                            },
-                        },
+                        "200": query_page(),
                         "400": problem("a parameter other than perPage or nextPageToken, or a malformed one"),
                         "401": problem("no accepted query token (when query_tokens is set)"),
                         "404": problem("no such query (or [epcis] not configured)"),
@@ -334,7 +337,7 @@ pub(crate) fn openapi() -> Value {
                 },
             },
             "/queries/{queryName}/subscriptions": {
-                "parameters": [{ "name": "queryName", "in": "path", "required": true, "schema": { "type": "string" } }],
+                "parameters": [path_param("queryName")],
                 "post": {
                     "summary": "Subscribe a webhook to a named query",
                     "description": format!("Deliveries are POSTed as EPCISQueryDocuments of at most {BATCH} events, in the \
@@ -383,8 +386,8 @@ pub(crate) fn openapi() -> Value {
             },
             "/queries/{queryName}/subscriptions/{subscriptionID}": {
                 "parameters": [
-                    { "name": "queryName", "in": "path", "required": true, "schema": { "type": "string" } },
-                    { "name": "subscriptionID", "in": "path", "required": true, "schema": { "type": "string" } },
+                    path_param("queryName"),
+                    path_param("subscriptionID"),
                 ],
                 "get": {
                     "summary": "One subscription, with its delivery state",

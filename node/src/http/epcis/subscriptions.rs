@@ -58,6 +58,7 @@ use sha2::Sha256;
 use terroir_standards::vocab;
 use tokio::sync::{watch, Semaphore};
 
+use super::book;
 use super::events::{self, Backlog, Filter};
 use super::{authorize, configured, finish, Epcis, EpcisError, EpcisResult};
 use crate::http::AppState;
@@ -172,20 +173,33 @@ impl Runner {
     }
 }
 
-/// Starts delivering every saved webhook subscription; `stop` ends them.
-pub(crate) fn start(st: &AppState, stop: watch::Receiver<bool>) {
-    let Some(epcis) = &st.epcis else { return };
+/// Starts delivering every saved webhook subscription, and the task that
+/// saves what deliveries change; `stop` ends them, and the returned task
+/// ends after a last save (a node's stop waits for it).
+pub(crate) fn start(
+    st: &AppState,
+    stop: watch::Receiver<bool>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let epcis = st.epcis.as_ref()?;
     *epcis
         .runner
         .stop
         .lock()
-        .unwrap_or_else(PoisonError::into_inner) = Some(stop);
+        .unwrap_or_else(PoisonError::into_inner) = Some(stop.clone());
     let ids: Vec<String> = epcis
         .book
         .read(|s| s.subscriptions.keys().cloned().collect());
     for id in ids {
         spawn(st, epcis, id);
     }
+    let saver = epcis.clone();
+    let mut stop = stop;
+    Some(tokio::spawn(async move {
+        while !pause(book::SAVE_EVERY, &mut stop).await {
+            saver.book.save_if_changed();
+        }
+        saver.book.save_if_changed();
+    }))
 }
 
 fn spawn(st: &AppState, epcis: &Arc<Epcis>, id: String) {
@@ -294,19 +308,7 @@ async fn deliver_webhook(
                     Ok(()) => {
                         backoff = RETRY_FIRST;
                         epcis.runner.set_health(&id, None);
-                        let acked = epcis.book.change(|s| {
-                            if let Some(sub) = s.subscriptions.get_mut(&id) {
-                                sub.cursor = sub.cursor.max(reached);
-                                sub.last_notified_at = Some(now_ms());
-                                sub.delivered += n as u64;
-                            }
-                            Ok(())
-                        });
-                        if acked.is_err() {
-                            // Not saved: the cursor moves in memory, and
-                            // a restart sends this delivery again.
-                            epcis.book.advance(&id, reached);
-                        }
+                        epcis.book.acknowledged(&id, reached, n as u64, now_ms());
                         break;
                     }
                     Err(why) => {
@@ -1010,8 +1012,25 @@ impl Stream {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
+
+    /// A streamed subscription `id` to the query `q`, at cursor 0.
+    pub(in crate::http::epcis) fn subscription(id: &str) -> Subscription {
+        Subscription {
+            id: id.into(),
+            query: "q".into(),
+            dest: "http://127.0.0.1:9/hook".into(),
+            signature_token: None,
+            schedule: None,
+            report_if_empty: false,
+            created_at: 0,
+            cursor: 0,
+            backlog: None,
+            last_notified_at: None,
+            delivered: 0,
+        }
+    }
 
     fn sched(v: Value) -> EpcisResult<cron::Schedule> {
         read_schedule(v.as_object().unwrap())
