@@ -1061,4 +1061,37 @@ async fn subscriptions_deliver_signed_and_resume_after_outages() {
         receiver.seen.lock().unwrap().acked[before..],
         ["SUB-1", "SUB-2", "SUB-3", "SUB-4", "WS-1", "WS-2"]
     );
+
+    // A stranger without a token opens no stream either.
+    let refused = tokio::task::spawn_blocking(move || {
+        use tungstenite::client::IntoClientRequest as _;
+        let req = format!("ws://{addr}{path}?stream=true")
+            .into_client_request()
+            .unwrap();
+        match tungstenite::connect(req) {
+            Err(tungstenite::Error::Http(resp)) => resp.status().as_u16(),
+            other => panic!(
+                "a stream without a token: {:?}",
+                other.map(|(_, r)| r.status())
+            ),
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(refused, 401);
+
+    // A token holder cannot make the node keep more than 100: the 101st
+    // is a 409 that says so.
+    let idle = json!({ "dest": "http://127.0.0.1:9/idle", "stream": true });
+    for _ in 1..100 {
+        let a = call(addr, "POST", path, &with_auth, json_body(idle.clone())).await;
+        assert_eq!(a.status, 201, "{}", a.body);
+    }
+    let a = call(addr, "POST", path, &with_auth, json_body(idle)).await;
+    assert_eq!(a.status, 409, "{}", a.body);
+    assert!(
+        a.json()["error"].as_str().unwrap().contains("at most 100"),
+        "{}",
+        a.body
+    );
 }
