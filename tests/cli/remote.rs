@@ -52,24 +52,13 @@ fn sign_locally_submit_trace_bundle_verify_and_status_against_a_node() {
     };
 
     // The regulator enrolls two participants through the node.
-    for (file, name, role) in [
-        ("farm", "Hillside Farm", "farm"),
-        ("coop", "Tea Coop", "processor"),
-    ] {
-        json(&[
-            "enroll",
-            "--key",
-            "bureau.key",
-            "--participant",
-            &format!("{file}.key"),
-            "--name",
-            name,
-            "--role",
-            role,
-            "--location",
-            "Valley",
-        ]);
-    }
+    env.enroll_through(
+        &url,
+        &[
+            ("farm", "Hillside Farm", "farm"),
+            ("coop", "Tea Coop", "processor"),
+        ],
+    );
     let parts = json(&["participants"]);
     assert_eq!(parts.as_array().unwrap().len(), 3);
 
@@ -441,25 +430,14 @@ fn every_read_command_works_through_a_node_and_on_a_replica() {
         String::from_utf8(o.stdout).unwrap()
     };
 
-    for (file, name, role) in [
-        ("farm", "Hillside Farm", "farm"),
-        ("coop", "Tea Coop", "processor"),
-        ("thief", "Lost Laptop", "farm"),
-    ] {
-        json(&[
-            "enroll",
-            "--key",
-            "bureau.key",
-            "--participant",
-            &format!("{file}.key"),
-            "--name",
-            name,
-            "--role",
-            role,
-            "--location",
-            "Valley",
-        ]);
-    }
+    env.enroll_through(
+        &url,
+        &[
+            ("farm", "Hillside Farm", "farm"),
+            ("coop", "Tea Coop", "processor"),
+            ("thief", "Lost Laptop", "farm"),
+        ],
+    );
     json(&[
         "record",
         "harvest",

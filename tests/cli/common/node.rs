@@ -75,6 +75,28 @@ impl Env {
         }
     }
 
+    /// The bureau (`bureau.key`) enrolls each (key file stem, name,
+    /// role) at "Valley" through the node at `url`.
+    pub(crate) fn enroll_through(&self, url: &str, people: &[(&str, &str, &str)]) {
+        for (file, name, role) in people {
+            self.json(&[
+                "--node",
+                url,
+                "enroll",
+                "--key",
+                "bureau.key",
+                "--participant",
+                &format!("{file}.key"),
+                "--name",
+                name,
+                "--role",
+                role,
+                "--location",
+                "Valley",
+            ]);
+        }
+    }
+
     /// Founds network `name` with `bureau.key` as its authority in the
     /// scratch ledger `founding/` (plus `extra` init flags); returns the
     /// path of its genesis file, which nodes start from.
