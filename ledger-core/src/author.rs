@@ -74,6 +74,7 @@ impl Author {
             time,
             deps,
             event,
+            extras: None,
         }
     }
 }

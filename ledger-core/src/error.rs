@@ -24,6 +24,10 @@ pub enum ValidationError {
         /// The record's.
         got: Hash,
     },
+    /// The version does not match whether the record keeps extras, or the
+    /// extras are not a JSON object within their size limit.
+    #[error("the record's extras {0}")]
+    Extras(String),
     /// Encoded size over the limit.
     #[error("record is {len} bytes, over the {max}-byte limit")]
     TooLarge {

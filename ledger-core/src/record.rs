@@ -1,6 +1,9 @@
 //! Records: one link of a participant's hash chain, and its signature.
 
-use bincode::{Decode, Encode};
+use bincode::de::{BorrowDecoder, Decoder};
+use bincode::enc::Encoder;
+use bincode::error::{DecodeError as BincodeDecodeError, EncodeError};
+use bincode::{BorrowDecode, Decode, Encode};
 use serde::{Deserialize, Serialize};
 
 use crate::encoding::{self, DecodeError, MAX_RECORD_BYTES};
@@ -8,9 +11,30 @@ use crate::event::Event;
 use crate::hash::{Hash, NetworkId};
 use crate::key::{self, BadSignature, PublicKey, Signature, SigningKey};
 
-/// Current record format version (2 added the `AssignPrefix` and
-/// `AuthorisePacker` events).
+/// The record format version of a record without [`Extras`] (2 added the
+/// `AssignPrefix` and `AuthorisePacker` events).
 pub const RECORD_VERSION: u16 = 2;
+
+/// The record format version of a record with [`Extras`]: its encoding
+/// ends with them. Version 2 records end with the event, so their bytes,
+/// and hashes, are unchanged.
+pub const RECORD_VERSION_EXTRAS: u16 = 3;
+
+/// The largest [`Extras::epcis`] text, in bytes.
+pub const MAX_EXTRAS_BYTES: usize = 16 * 1024;
+
+/// What a record keeps beside its event that the ledger does not
+/// interpret: the fields of the EPCIS event it was captured from that the
+/// event has no place for (the original `eventID`, `eventTimeZoneOffset`,
+/// `readPoint`, source and destination lists, `ilmd`, further business
+/// documents, extension fields), so an export gives them back. Signed
+/// with the record; validation checks only their shape.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct Extras {
+    /// A JSON object of EPCIS 2.0 JSON-LD fields, at most
+    /// [`MAX_EXTRAS_BYTES`].
+    pub epcis: String,
+}
 
 /// Domain-separation tag prefixed to every signed message, so a record
 /// signature can never be replayed as a signature over anything else.
@@ -18,9 +42,13 @@ pub const RECORD_SIGNING_TAG: &[u8; 16] = b"terroir/record/1";
 
 /// One link of a participant's chain. Its hash (its identity) is SHA-256 of
 /// its canonical encoding; the signature is not part of it.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+///
+/// The encoding is the fields in order; a [`RECORD_VERSION_EXTRAS`] record
+/// appends `extras` (as an option), an older one has none to append.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
-    /// Format version ([`RECORD_VERSION`]).
+    /// Format version: [`RECORD_VERSION`], or [`RECORD_VERSION_EXTRAS`]
+    /// exactly when `extras` is present.
     pub version: u16,
     /// The network this record belongs to (its genesis hash).
     pub network: NetworkId,
@@ -37,9 +65,74 @@ pub struct Record {
     pub deps: Vec<Hash>,
     /// What happened.
     pub event: Event,
+    /// What it keeps beside the event (version 3 only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extras: Option<Extras>,
+}
+
+impl Encode for Record {
+    fn encode<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
+        self.version.encode(e)?;
+        self.network.encode(e)?;
+        self.author.encode(e)?;
+        self.seq.encode(e)?;
+        self.prev.encode(e)?;
+        self.time.encode(e)?;
+        self.deps.encode(e)?;
+        self.event.encode(e)?;
+        if self.version >= RECORD_VERSION_EXTRAS {
+            self.extras.encode(e)?;
+        }
+        Ok(())
+    }
+}
+
+impl<Context> Decode<Context> for Record {
+    fn decode<D: Decoder<Context = Context>>(d: &mut D) -> Result<Self, BincodeDecodeError> {
+        let version = u16::decode(d)?;
+        let network = Decode::decode(d)?;
+        let author = Decode::decode(d)?;
+        let seq = Decode::decode(d)?;
+        let prev = Decode::decode(d)?;
+        let time = Decode::decode(d)?;
+        let deps = Decode::decode(d)?;
+        let event = Decode::decode(d)?;
+        let extras = if version >= RECORD_VERSION_EXTRAS {
+            Decode::decode(d)?
+        } else {
+            None
+        };
+        Ok(Record {
+            version,
+            network,
+            author,
+            seq,
+            prev,
+            time,
+            deps,
+            event,
+            extras,
+        })
+    }
+}
+
+impl<'de, Context> BorrowDecode<'de, Context> for Record {
+    fn borrow_decode<D: BorrowDecoder<'de, Context = Context>>(
+        d: &mut D,
+    ) -> Result<Self, BincodeDecodeError> {
+        Decode::decode(d)
+    }
 }
 
 impl Record {
+    /// The record keeping `extras` beside its event (format version
+    /// [`RECORD_VERSION_EXTRAS`]).
+    pub fn with_extras(mut self, extras: Extras) -> Record {
+        self.version = RECORD_VERSION_EXTRAS;
+        self.extras = Some(extras);
+        self
+    }
+
     /// Canonical bytes.
     pub fn encode(&self) -> Vec<u8> {
         encoding::encode(self)

@@ -20,7 +20,9 @@ use crate::genesis::Genesis;
 use crate::gs1;
 use crate::hash::{Hash, NetworkId};
 use crate::key::PublicKey;
-use crate::record::{SignedRecord, RECORD_VERSION};
+use crate::record::{
+    Extras, SignedRecord, MAX_EXTRAS_BYTES, RECORD_VERSION, RECORD_VERSION_EXTRAS,
+};
 
 /// Most deps one record may list.
 pub const MAX_DEPS: usize = 64;
@@ -174,12 +176,43 @@ fn at_most(what: &'static str, len: usize, max: usize) -> Result<(), ValidationE
     Ok(())
 }
 
+/// A record's extras: a non-empty JSON object of at most
+/// [`MAX_EXTRAS_BYTES`].
+fn check_extras(x: &Extras) -> Result<(), ValidationError> {
+    if x.epcis.len() > MAX_EXTRAS_BYTES {
+        return Err(ValidationError::Extras(format!(
+            "are {} bytes, over the {MAX_EXTRAS_BYTES}-byte limit",
+            x.epcis.len()
+        )));
+    }
+    match serde_json::from_str::<serde_json::Value>(&x.epcis) {
+        Ok(serde_json::Value::Object(m)) if !m.is_empty() => Ok(()),
+        Ok(serde_json::Value::Object(_)) => Err(ValidationError::Extras(
+            "keep nothing (an empty object)".into(),
+        )),
+        Ok(_) => Err(ValidationError::Extras("are not a JSON object".into())),
+        Err(e) => Err(ValidationError::Extras(format!("are not JSON: {e}"))),
+    }
+}
+
 /// Checks everything that can be judged from the record alone, except the
 /// signature.
 pub fn check_intrinsic(signed: &SignedRecord, network: &NetworkId) -> Result<(), ValidationError> {
     let r = &signed.record;
-    if r.version != RECORD_VERSION {
-        return Err(ValidationError::Version(r.version));
+    match (r.version, &r.extras) {
+        (RECORD_VERSION, None) => {}
+        (RECORD_VERSION, Some(_)) => {
+            return Err(ValidationError::Extras(format!(
+                "need record version {RECORD_VERSION_EXTRAS}; version {RECORD_VERSION} cannot keep them"
+            )))
+        }
+        (RECORD_VERSION_EXTRAS, Some(x)) => check_extras(x)?,
+        (RECORD_VERSION_EXTRAS, None) => {
+            return Err(ValidationError::Extras(format!(
+                "are missing: a version {RECORD_VERSION_EXTRAS} record keeps some"
+            )))
+        }
+        (v, _) => return Err(ValidationError::Version(v)),
     }
     if r.network != *network {
         return Err(ValidationError::WrongNetwork {

@@ -29,7 +29,9 @@ use ledger_core::event::{
 };
 use ledger_core::genesis::{Authority, Genesis, NetworkProfile, GENESIS_VERSION};
 use ledger_core::key;
-use ledger_core::record::{Record, SignedRecord, RECORD_SIGNING_TAG, RECORD_VERSION};
+use ledger_core::record::{
+    Extras, Record, SignedRecord, RECORD_SIGNING_TAG, RECORD_VERSION, RECORD_VERSION_EXTRAS,
+};
 use ledger_core::{Hash, PublicKey, SigningKey};
 
 // ---------------------------------------------------------------------------
@@ -126,6 +128,18 @@ struct Builder {
 
 impl Builder {
     fn push(&mut self, who: &'static str, time: u64, deps: Vec<Hash>, event: Event) -> Hash {
+        self.push_keeping(who, time, deps, event, None)
+    }
+
+    /// [`Self::push`] of a record that keeps `extras` (version 3).
+    fn push_keeping(
+        &mut self,
+        who: &'static str,
+        time: u64,
+        deps: Vec<Hash>,
+        event: Event,
+        extras: Option<Extras>,
+    ) -> Hash {
         let key = signer(who);
         let author = key.public();
         let (seq, prev) = match self.heads.get(&author) {
@@ -141,10 +155,24 @@ impl Builder {
             time,
             deps,
             event,
+            extras: None,
+        };
+        let record = match extras {
+            Some(x) => record.with_extras(x),
+            None => record,
         };
         let hash = record.hash();
         self.heads.insert(author, (seq, hash));
-        let stem = format!("{:02}-{}", self.vectors.len() + 1, record.event.kind());
+        let kept = if record.extras.is_some() {
+            "-extras"
+        } else {
+            ""
+        };
+        let stem = format!(
+            "{:02}-{}{kept}",
+            self.vectors.len() + 1,
+            record.event.kind()
+        );
         self.vectors.push(Vector {
             stem,
             signer: who,
@@ -357,6 +385,26 @@ fn vectors() -> Vec<Vector> {
             valid_until: Some(T0 + 365 * DAY),
         },
     );
+    // A harvest captured from an EPCIS event, keeping what the event has
+    // no place for (record version 3).
+    b.push_keeping(
+        "goji_farm",
+        T0 + 11 * DAY,
+        vec![],
+        Event::Harvest {
+            lot_code: "JY-GQ-2024-08".to_owned(),
+            product: Product {
+                description: "靖远枸杞 dried goji".to_owned(),
+                gtin: None,
+            },
+            quantity: Quantity::new(40_000, Unit::Gram),
+            location: loc("靖远县 东湾镇", None),
+            reference: None,
+        },
+        Some(Extras {
+            epcis: r#"{"eventID":"urn:uuid:6e0f4a4e-1d1b-4d5e-9a51-2f0c3b8d7a10","eventTimeZoneOffset":"+08:00","readPoint":{"id":"urn:epc:id:sgln:6952012.00001.7"}}"#.to_owned(),
+        }),
+    );
     b.vectors
 }
 
@@ -536,9 +584,16 @@ fn there_is_one_vector_per_event_type() {
             "revoke",
             "rotate_key",
             "assign_prefix",
-            "authorise_packer"
+            "authorise_packer",
+            "harvest"
         ]
     );
+    // The last keeps extras, so it is version 3; the others are version 2.
+    let versions: Vec<u16> = vectors().iter().map(|v| v.signed.record.version).collect();
+    assert_eq!(versions.last(), Some(&RECORD_VERSION_EXTRAS));
+    assert!(versions[..versions.len() - 1]
+        .iter()
+        .all(|v| *v == RECORD_VERSION));
 }
 
 #[test]
@@ -718,7 +773,7 @@ fn genesis_layout_by_hand() {
 /// event's variant index.
 fn walk_header<'a>(r: &Record, bytes: &'a [u8]) -> Cursor<'a> {
     let mut c = Cursor::new(bytes);
-    assert_eq!(c.u16(), RECORD_VERSION);
+    assert_eq!(c.u16(), r.version);
     assert_eq!(Hash(c.array32()), r.network);
     assert_eq!(PublicKey(c.array32()), r.author);
     assert_eq!(c.u64(), r.seq);
@@ -779,6 +834,37 @@ fn revoke_record_layout_by_hand() {
     let signed = v.signed.encode();
     assert_eq!(signed.len(), bytes.len() + 64);
     assert_eq!(signed[bytes.len()..], v.signed.signature.0[..]);
+}
+
+#[test]
+fn extras_record_layout_by_hand() {
+    // Version 3: the event as in version 2, then the extras as an
+    // Option (tag 01) of a struct holding one string.
+    let v = vector("extras");
+    let r = &v.signed.record;
+    let bytes = r.encode();
+    assert_eq!(hex(&bytes[0..2]), "0300", "version 3, u16 LE");
+    let mut c = walk_header(r, &bytes);
+    assert_eq!(c.u32(), 0, "Event::Harvest = 0");
+    assert_eq!(c.string(), "JY-GQ-2024-08");
+    assert_eq!(c.string(), "靖远枸杞 dried goji");
+    assert_eq!(c.opt_string(), None, "no GTIN");
+    assert_eq!(c.u64(), 40_000);
+    assert_eq!(c.u32(), 0, "Unit::Gram = 0");
+    assert_eq!(c.string(), "靖远县 东湾镇");
+    assert_eq!(c.opt_string(), None, "no GLN");
+    assert!(!c.option_tag(), "no reference");
+    assert!(c.option_tag(), "extras: Some");
+    assert_eq!(Some(c.string()), r.extras.as_ref().map(|x| x.epcis.clone()));
+    c.done();
+
+    // The same record as version 2 is the same bytes without the tail,
+    // so records without extras hash as they always did.
+    let mut plain = r.clone();
+    plain.version = RECORD_VERSION;
+    plain.extras = None;
+    let short = plain.encode();
+    assert_eq!(short[2..], bytes[2..short.len()]);
 }
 
 #[test]

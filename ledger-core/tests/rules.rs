@@ -9,7 +9,7 @@ use ledger_core::event::{
 };
 use ledger_core::graph::Graph;
 use ledger_core::ledger::{Ledger, LedgerConfig, Outcome, PendingReason};
-use ledger_core::record::{Record, SignedRecord};
+use ledger_core::record::{Extras, Record, SignedRecord, MAX_EXTRAS_BYTES};
 use ledger_core::{Hash, PublicKey, SigningKey, ValidationError};
 
 mod common;
@@ -160,6 +160,77 @@ fn unsupported_version() {
     r.record.version = 1;
     let r = resign(&r.record, &SigningKey::from_seed(&[10; 32]));
     assert_eq!(w.reject(r), ValidationError::Version(1));
+}
+
+/// The farm's next harvest at `version`, keeping `extras`, signed.
+fn harvest_keeping(w: &mut World, version: u16, extras: Option<&str>) -> SignedRecord {
+    let r = w.draft(
+        "farm",
+        vec![],
+        Event::Harvest {
+            lot_code: "L1".into(),
+            product: tea(),
+            quantity: g(10),
+            location: here(),
+            reference: None,
+        },
+    );
+    let mut record = r.record;
+    record.version = version;
+    record.extras = extras.map(|e| Extras {
+        epcis: e.to_owned(),
+    });
+    let key = w.authors["farm"].key();
+    record.sign(key)
+}
+
+#[test]
+fn extras_need_version_3_and_version_3_needs_extras() {
+    let mut w = World::new();
+    let kept = r#"{"eventID":"urn:uuid:1"}"#;
+    let r = harvest_keeping(&mut w, 2, Some(kept));
+    assert!(
+        matches!(w.reject(r), ValidationError::Extras(ref why) if why.contains("version 3")),
+        "a version 2 record cannot keep extras (its bytes would not carry them)"
+    );
+    let r = harvest_keeping(&mut w, 3, None);
+    assert!(matches!(w.reject(r), ValidationError::Extras(ref why) if why.contains("missing")));
+    let r = harvest_keeping(&mut w, 4, Some(kept));
+    assert_eq!(w.reject(r), ValidationError::Version(4));
+}
+
+#[test]
+fn extras_are_a_non_empty_json_object_within_the_limit() {
+    let mut w = World::new();
+    for (extras, says) in [
+        ("not json", "not JSON"),
+        ("[1, 2]", "not a JSON object"),
+        ("{}", "keep nothing"),
+    ] {
+        let r = harvest_keeping(&mut w, 3, Some(extras));
+        match w.reject(r) {
+            ValidationError::Extras(why) => assert!(why.contains(says), "{extras}: {why}"),
+            other => panic!("{extras}: {other:?}"),
+        }
+    }
+    let big = format!(r#"{{"ilmd":"{}"}}"#, "x".repeat(MAX_EXTRAS_BYTES));
+    let r = harvest_keeping(&mut w, 3, Some(&big));
+    assert!(matches!(w.reject(r), ValidationError::Extras(ref why) if why.contains("limit")));
+}
+
+#[test]
+fn a_record_keeping_extras_is_accepted_and_stored_with_them() {
+    let mut w = World::new();
+    let kept = r#"{"eventID":"urn:uuid:1","readPoint":{"id":"urn:epc:id:sgln:0614141.00777.0"}}"#;
+    let r = harvest_keeping(&mut w, 3, Some(kept));
+    let h = r.hash();
+    assert_eq!(
+        w.ledger.ingest_one(r.clone(), common::NOW).unwrap(),
+        Outcome::Accepted
+    );
+    let stored = Graph::record(&w.ledger, &h).unwrap().unwrap();
+    assert_eq!(stored, r);
+    assert_eq!(stored.record.extras.unwrap().epcis, kept);
 }
 
 #[test]
