@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use ledger_core::graph::Graph;
 use ledger_core::gs1;
 use ledger_core::ledger::Atomic;
-use ledger_core::record::RECORD_VERSION;
+use ledger_core::record::{Extras, RECORD_VERSION};
 use ledger_core::store::Store;
 use ledger_core::{
     Event, EventKind, Hash, Ledger, LotId, Outcome, PublicKey, Record, Role, SignedRecord,
@@ -485,6 +485,13 @@ pub fn import_with_progress<S: Store>(
             time: m.time,
             deps,
             event,
+            extras: None,
+        };
+        let record = match &m.extras {
+            Some(epcis) => record.with_extras(Extras {
+                epcis: epcis.clone(),
+            }),
+            None => record,
         };
         let hash = record.hash();
         next_seq = next_seq.saturating_add(1);

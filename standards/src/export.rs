@@ -321,5 +321,29 @@ fn event(item: &Item<'_>, pf: &dyn Fn(&LotId) -> Option<Product>) -> Option<Valu
         | Event::AssignPrefix { .. }
         | Event::AuthorisePacker { .. } => return None,
     }
+    restore_extras(&mut e, r);
     Some(Value::Object(e))
+}
+
+/// Gives back what the record kept of the event it was captured from
+/// (its extras, see `import`): those fields replace the export's own, and
+/// the event time is written at the kept time-zone offset (UTC as `Z`).
+fn restore_extras(e: &mut Map<String, Value>, r: &ledger_core::Record) {
+    let Some(extras) = &r.extras else { return };
+    // Validation admits only a JSON object here.
+    let Ok(Value::Object(kept)) = serde_json::from_str::<Value>(&extras.epcis) else {
+        return;
+    };
+    for (k, v) in kept {
+        e.insert(k, v);
+    }
+    // UTC stays written as `Z`, as every export writes it.
+    if let Some(at) = e
+        .get("eventTimeZoneOffset")
+        .and_then(Value::as_str)
+        .filter(|o| !matches!(*o, "+00:00" | "-00:00"))
+        .and_then(|o| vocab::rfc3339_at(r.time, o))
+    {
+        e.insert("eventTime".into(), at.into());
+    }
 }

@@ -15,6 +15,7 @@
 use std::fmt;
 
 use ledger_core::event::{Location, NewLot, Product, Reading, RefDoc, Verdict};
+use ledger_core::record::MAX_EXTRAS_BYTES;
 use ledger_core::{Hash, PublicKey, Quantity};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
@@ -186,6 +187,9 @@ pub struct Mapped {
     pub time: u64,
     /// The draft, or why the event has no Terroir form.
     pub draft: Result<Draft, String>,
+    /// What the record keeps beside its event (a JSON object), when the
+    /// event carries any of it.
+    pub extras: Option<String>,
 }
 
 /// Parses and maps a document given as bytes: JSON-LD streaming, one
@@ -310,14 +314,19 @@ fn map_one(index: usize, ev: &Value) -> Result<Mapped, DocumentError> {
         .and_then(Value::as_str)
         .and_then(vocab::parse_time);
     let draft = match time {
-        Some(_) => map_event(e).and_then(|d| all_kept(e, &d).map(|()| d)),
+        Some(_) => map_event(e).and_then(|d| all_kept(e, &d).map(|x| (d, x))),
         None => Err("eventTime is not an RFC 3339 time at or after 1970".to_owned()),
+    };
+    let (draft, extras) = match draft {
+        Ok((d, x)) => (Ok(d), x),
+        Err(why) => (Err(why), None),
     };
     Ok(Mapped {
         index,
         event_id,
         time: time.unwrap_or(0),
         draft,
+        extras,
     })
 }
 
@@ -926,12 +935,36 @@ fn readings(e: &Ev) -> Result<Vec<Reading>, String> {
     Ok(out)
 }
 
-/// Refuses an event that carries something its draft would not keep: an
-/// import never drops data while reporting success. `Ok` when every field
-/// is kept in the record (or is one of the documented differences: the
-/// eventID, the time-zone offset and the recordTime, which the capturing
-/// repository sets).
-fn all_kept(e: &Ev, d: &Draft) -> Result<(), String> {
+/// Fields a record keeps as they came, in its extras (record version 3),
+/// and an export gives back: what identifies or describes the event
+/// without changing what the ledger tracks.
+pub const EXTRAS_FIELDS: &[&str] = &[
+    "eventID",
+    "eventTimeZoneOffset",
+    "readPoint",
+    "sourceList",
+    "destinationList",
+    "ilmd",
+    "persistentDisposition",
+];
+
+/// What of the event the record keeps beside its event (its extras, a
+/// JSON object; `None` when nothing), or why the event is refused: an
+/// import never drops data while reporting success.
+///
+/// Kept as they came: [`EXTRAS_FIELDS`], the business location and the
+/// quantity list (its quantities) of an event that has no place for them
+/// (inspections, certifications and recalls, which would silently lose
+/// them), every business transaction
+/// when there is more than the one a record's reference holds (or the
+/// record keeps none), and certification information on an event that is
+/// no certification. Refused, because they change what the ledger would
+/// track: an error declaration, serialised items (`epcList`) beside the
+/// lot, sensor readings on an event that is no sensor report (and sensor
+/// fields a reading has no place for), extra fields on a quantity
+/// element, and extension fields. Not kept: `recordTime`, which the
+/// capturing repository sets.
+fn all_kept(e: &Ev, d: &Draft) -> Result<Option<String>, String> {
     let drop = |what: String| {
         Err(format!(
             "it carries {what}, which Terroir cannot keep yet; importing it would drop that"
@@ -941,39 +974,47 @@ fn all_kept(e: &Ev, d: &Draft) -> Result<(), String> {
         d,
         Draft::Observe { .. } | Draft::Recall { .. } | Draft::Sell { .. }
     );
+    // Inspections, certifications and recalls name a lot, but have no
+    // place for a location or a quantity.
+    let has_location = !matches!(
+        d,
+        Draft::Inspect { .. } | Draft::Certify { .. } | Draft::Recall { .. }
+    );
+    let mut extras = serde_json::Map::new();
     for (key, value) in e {
         let kept = match key.as_str() {
-            "type"
-            | "eventTime"
-            | "eventTimeZoneOffset"
-            | "recordTime"
-            | "eventID"
-            | "@context"
-            | "action"
-            | "bizStep"
-            | "disposition"
-            | "bizLocation" => true,
-            k if k.starts_with("terroir:") => true,
-            "quantityList" => !matches!(d, Draft::Transform { .. }),
-            "inputQuantityList" | "outputQuantityList" => matches!(d, Draft::Transform { .. }),
-            "readPoint" => {
-                let id = |k: &str| e.get(k).and_then(|l| l.get("id")).and_then(Value::as_str);
-                id("bizLocation").is_none() || id("bizLocation") == id("readPoint")
-            }
-            "bizTransactionList" => {
-                let n = value.as_array().map_or(0, Vec::len);
-                if has_reference && n > 1 {
-                    return drop(format!("{n} business transactions (a record keeps one)"));
+            "type" | "eventTime" | "recordTime" | "@context" | "action" | "bizStep"
+            | "disposition" => true,
+            // Inspections, certifications and recalls have no place.
+            "bizLocation" => {
+                if !has_location {
+                    extras.insert(key.clone(), value.clone());
                 }
-                has_reference
-            }
-            "sourceList" => {
-                party_list(value, "source", matches!(d, Draft::Ship { .. }), e, d)?;
                 true
             }
-            "destinationList" => {
-                let shipping_or_receiving = matches!(d, Draft::Ship { .. } | Draft::Receive { .. });
-                party_list(value, "destination", shipping_or_receiving, e, d)?;
+            k if k.starts_with("terroir:") => true,
+            k if EXTRAS_FIELDS.contains(&k) => {
+                extras.insert(key.clone(), value.clone());
+                true
+            }
+            "quantityList" => {
+                // The lot is the record's; the quantity inspected,
+                // certified or recalled has no place, so the list is
+                // kept as it came.
+                if !has_location
+                    && value
+                        .as_array()
+                        .is_some_and(|l| l.iter().any(|q| q.get("quantity").is_some()))
+                {
+                    extras.insert(key.clone(), value.clone());
+                }
+                !matches!(d, Draft::Transform { .. })
+            }
+            "inputQuantityList" | "outputQuantityList" => matches!(d, Draft::Transform { .. }),
+            "bizTransactionList" => {
+                if !has_reference || value.as_array().map_or(0, Vec::len) > 1 {
+                    extras.insert(key.clone(), value.clone());
+                }
                 true
             }
             "sensorElementList" => {
@@ -986,7 +1027,12 @@ fn all_kept(e: &Ev, d: &Draft) -> Result<(), String> {
                 sensors_kept(value)?;
                 true
             }
-            "certificationInfo" => matches!(d, Draft::Certify { .. }),
+            "certificationInfo" => {
+                if !matches!(d, Draft::Certify { .. }) {
+                    extras.insert(key.clone(), value.clone());
+                }
+                true
+            }
             "epcList" => value.as_array().is_none_or(Vec::is_empty),
             _ => false,
         };
@@ -1004,66 +1050,31 @@ fn all_kept(e: &Ev, d: &Draft) -> Result<(), String> {
             }
         }
     }
-    Ok(())
+    if extras.is_empty() {
+        return Ok(None);
+    }
+    let text = Value::Object(extras).to_string();
+    if text.len() > MAX_EXTRAS_BYTES {
+        return Err(format!(
+            "what it carries beside its event ({}) is {} bytes, over the {} KiB a record keeps",
+            EXTRAS_FIELDS.join(", "),
+            text.len(),
+            MAX_EXTRAS_BYTES / 1024
+        ));
+    }
+    Ok(Some(text))
 }
 
 /// What a field is, in words, for the refusal.
 fn describe_field(key: &str) -> String {
     match key {
-        "ilmd" => "lot master data (ilmd: best-before, origin, harvest dates …)".into(),
         "errorDeclaration" => {
             "an error declaration (its sender declared the event erroneous)".into()
         }
         "epcList" => "serialised items (epcList) beside the lot".into(),
-        "persistentDisposition" => "a persistent disposition".into(),
-        "readPoint" => "a read point other than its business location".into(),
-        "certificationInfo" => {
-            "certification information on an event that is no certification".into()
-        }
-        "bizTransactionList" => "business transactions on an event that keeps none".into(),
         "quantityList" => "a quantity list on a transformation".into(),
         other => format!("the field {other:?}"),
     }
-}
-
-/// A source or destination list: only the owning party and the location
-/// of a shipment (or of a receipt's destination) are kept, and a location
-/// must be the event's own.
-fn party_list(value: &Value, field: &str, kept: bool, e: &Ev, d: &Draft) -> Result<(), String> {
-    let entries = value.as_array().map(Vec::as_slice).unwrap_or_default();
-    if entries.is_empty() {
-        return Ok(());
-    }
-    let drop = |what: String| {
-        Err(format!(
-            "it carries {what}, which Terroir cannot keep yet; importing it would drop that"
-        ))
-    };
-    if !kept {
-        return drop(format!("a {field} list ({} keeps none)", d.noun()));
-    }
-    for entry in entries {
-        let kind = entry.get("type").and_then(Value::as_str).map(bare);
-        let id = entry.get(field).and_then(Value::as_str).unwrap_or_default();
-        match kind {
-            Some("owning_party") => {}
-            Some("location") if field == "destination" => {}
-            Some("location") => {
-                let own = e
-                    .get("bizLocation")
-                    .or_else(|| e.get("readPoint"))
-                    .and_then(|l| l.get("id"))
-                    .and_then(Value::as_str);
-                if own != Some(id) {
-                    return drop(format!(
-                        "a source location {id:?} other than its business location"
-                    ));
-                }
-            }
-            other => return drop(format!("a {field} of type {:?}", other.unwrap_or("(none)"))),
-        }
-    }
-    Ok(())
 }
 
 /// Sensor reports keep a type, value, unit and time, and Terroir's

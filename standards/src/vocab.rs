@@ -367,6 +367,25 @@ pub fn parse_sensor(kind: &str, uom: Option<&str>) -> Option<SensorKind> {
     }
 }
 
+/// `ms` since the epoch as an RFC 3339 time with milliseconds at the
+/// EPCIS time-zone offset `offset` (`+08:00`); `None` for an offset that
+/// does not read.
+pub fn rfc3339_at(ms: u64, offset: &str) -> Option<String> {
+    let offset = time::UtcOffset::parse(
+        offset,
+        &time::macros::format_description!("[offset_hour sign:mandatory]:[offset_minute]"),
+    )
+    .ok()?;
+    let t = i128::from(ms) * 1_000_000;
+    time::OffsetDateTime::from_unix_timestamp_nanos(t)
+        .ok()?
+        .to_offset(offset)
+        .format(&time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3][offset_hour sign:mandatory]:[offset_minute]"
+        ))
+        .ok()
+}
+
 /// RFC 3339 UTC with milliseconds.
 pub fn rfc3339(ms: u64) -> String {
     let t = i128::from(ms) * 1_000_000;

@@ -38,6 +38,10 @@ const BTT: &str = "urn:epcglobal:cbv:btt:";
 const SDT: &str = "urn:epcglobal:cbv:sdt:";
 const ER: &str = "urn:epcglobal:cbv:er:";
 const GS1: &str = "gs1:";
+/// The CBV master-data namespace: JSON-LD documents write its terms as
+/// `cbvmda:…` (the EPCIS context declares the prefix), XML in this
+/// namespace (ilmd's best-before date, country of origin …).
+const CBVMDA_NS: &str = "urn:epcglobal:cbv:mda";
 /// Terroir extension keys whose values are integers in the JSON form.
 const TERROIR_INTEGERS: [&str; 3] = ["terroir:loss", "terroir:allowedMin", "terroir:allowedMax"];
 /// Sensor report attributes that are numbers in the JSON form.
@@ -344,6 +348,9 @@ impl Names {
     /// namespace always `terroir:` and no other namespace ever `terroir:`.
     fn key(&mut self, ns: &str, prefix: Option<&str>, local: &str) -> String {
         let terroir = vocab::NAMESPACE.trim_end_matches('/');
+        if ns.trim_end_matches(':') == CBVMDA_NS {
+            return format!("cbvmda:{local}");
+        }
         if ns.trim_end_matches('/') == terroir {
             self.prefixes
                 .insert("terroir".into(), vocab::NAMESPACE.to_owned());
@@ -1165,6 +1172,10 @@ pub fn from_json(doc: &Value) -> Result<String, XmlError> {
             }
         }
     }
+    // The EPCIS context's own master-data prefix needs no declaration
+    // in JSON-LD; XML declares it.
+    ns.entry("cbvmda".to_owned())
+        .or_insert_with(|| CBVMDA_NS.to_owned());
     let mut w = Writer {
         out: String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"),
         depth: 0,

@@ -14,7 +14,7 @@ use terroir_standards::import::{
 const EVENTS: usize = 20_000;
 
 /// A generated supply chain's first 20,000 events as one EPCISDocument,
-/// with a few that cannot be imported (an `ilmd`, an unreadable time).
+/// with a few that cannot be imported (an error declaration, an unreadable time).
 fn document() -> Value {
     let w = workload::generate(Shape::for_records(EVENTS + 600));
     let hashes: Vec<Hash> = w.records.iter().map(SignedRecord::hash).collect();
@@ -33,7 +33,7 @@ fn document() -> Value {
     list.truncate(EVENTS);
     for (i, e) in list.iter_mut().enumerate().step_by(997) {
         if i % 2 == 0 {
-            e["ilmd"] = json!({ "bestBeforeDate": "2026-01-01" });
+            e["errorDeclaration"] = json!({ "declarationTime": "2026-01-01T00:00:00Z" });
         } else {
             e["eventTime"] = json!("yesterday");
         }
