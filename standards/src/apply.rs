@@ -17,6 +17,9 @@ use ledger_core::{
     SigningKey, StoreError,
 };
 
+use serde_json::{Map, Value};
+
+use crate::export;
 use crate::import::{Draft, Mapped, PartyRef};
 use crate::vocab::LotRef;
 
@@ -487,12 +490,7 @@ pub fn import_with_progress<S: Store>(
             event,
             extras: None,
         };
-        let record = match &m.extras {
-            Some(epcis) => record.with_extras(Extras {
-                epcis: epcis.clone(),
-            }),
-            None => record,
-        };
+        let record = with_extras(record, m.extras.as_ref());
         let hash = record.hash();
         next_seq = next_seq.saturating_add(1);
         prev = Some(hash);
@@ -645,4 +643,32 @@ fn sign_all(
         progress(Stage::Signing, signed.len(), len);
     }
     signed
+}
+
+/// `record` keeping `extras` (version 3), less what an export of the
+/// record gives back anyway (`export::own_fields`): a UTC offset, a read
+/// point that is the business location, the source and destination
+/// lists Terroir writes itself. An `eventID` that names the very record
+/// this is (`urn:terroir:record:{hash}`) is dropped when nothing else is
+/// kept: re-importing a Terroir export into its own network then signs
+/// the original records, hash for hash, and the eventID still comes back.
+fn with_extras(record: Record, extras: Option<&Map<String, Value>>) -> Record {
+    let Some(extras) = extras else { return record };
+    let hash = record.hash();
+    let own = export::own_fields(&hash, &record).unwrap_or_default();
+    let mut fields = extras.clone();
+    let event_id = fields.remove("eventID");
+    fields.retain(|k, v| own.get(k) != Some(v));
+    match event_id {
+        Some(id) if !(fields.is_empty() && own.get("eventID") == Some(&id)) => {
+            fields.insert("eventID".into(), id);
+        }
+        _ => {}
+    }
+    if fields.is_empty() {
+        return record;
+    }
+    record.with_extras(Extras {
+        epcis: Value::Object(fields).to_string(),
+    })
 }

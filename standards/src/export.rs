@@ -120,12 +120,31 @@ fn lot_list(
 /// One record as an EPCIS event; `None` for records with no EPCIS form.
 fn event(item: &Item<'_>, pf: &dyn Fn(&LotId) -> Option<Product>) -> Option<Value> {
     let r = &item.record.record;
+    let mut e = own_event(&item.hash, r, pf)?;
+    restore_extras(&mut e, r);
+    Some(Value::Object(e))
+}
+
+/// The fields an export writes of record `r` (whose hash is `hash`) from
+/// its event alone, without what it keeps beside it: what an import need
+/// not keep, since the export gives it back anyway. Lots are named
+/// without their products (a GTIN lot by its Terroir class). `None` for
+/// records with no EPCIS form.
+pub fn own_fields(hash: &Hash, r: &ledger_core::Record) -> Option<Map<String, Value>> {
+    own_event(hash, r, &|_| None)
+}
+
+fn own_event(
+    hash: &Hash,
+    r: &ledger_core::Record,
+    pf: &dyn Fn(&LotId) -> Option<Product>,
+) -> Option<Map<String, Value>> {
     let mut e = Map::new();
     e.insert("type".into(), Value::Null);
     e.insert("eventTime".into(), vocab::rfc3339(r.time).into());
     e.insert("eventTimeZoneOffset".into(), "+00:00".into());
-    e.insert("eventID".into(), vocab::record_id(&item.hash).into());
-    e.insert("terroir:record".into(), item.hash.to_hex().into());
+    e.insert("eventID".into(), vocab::record_id(hash).into());
+    e.insert("terroir:record".into(), hash.to_hex().into());
     e.insert("terroir:author".into(), vocab::party_id(&r.author).into());
     match &r.event {
         Event::Harvest {
@@ -321,8 +340,7 @@ fn event(item: &Item<'_>, pf: &dyn Fn(&LotId) -> Option<Product>) -> Option<Valu
         | Event::AssignPrefix { .. }
         | Event::AuthorisePacker { .. } => return None,
     }
-    restore_extras(&mut e, r);
-    Some(Value::Object(e))
+    Some(e)
 }
 
 /// Gives back what the record kept of the event it was captured from

@@ -187,9 +187,9 @@ pub struct Mapped {
     pub time: u64,
     /// The draft, or why the event has no Terroir form.
     pub draft: Result<Draft, String>,
-    /// What the record keeps beside its event (a JSON object), when the
-    /// event carries any of it.
-    pub extras: Option<String>,
+    /// What the record keeps beside its event (the event's fields it has
+    /// no place for), when the event carries any.
+    pub extras: Option<Map<String, Value>>,
 }
 
 /// Parses and maps a document given as bytes: JSON-LD streaming, one
@@ -964,7 +964,7 @@ pub const EXTRAS_FIELDS: &[&str] = &[
 /// fields a reading has no place for), extra fields on a quantity
 /// element, and extension fields. Not kept: `recordTime`, which the
 /// capturing repository sets.
-fn all_kept(e: &Ev, d: &Draft) -> Result<Option<String>, String> {
+fn all_kept(e: &Ev, d: &Draft) -> Result<Option<Map<String, Value>>, String> {
     let drop = |what: String| {
         Err(format!(
             "it carries {what}, which Terroir cannot keep yet; importing it would drop that"
@@ -1053,16 +1053,17 @@ fn all_kept(e: &Ev, d: &Draft) -> Result<Option<String>, String> {
     if extras.is_empty() {
         return Ok(None);
     }
-    let text = Value::Object(extras).to_string();
-    if text.len() > MAX_EXTRAS_BYTES {
+    // What an export would give back anyway is left out when the record
+    // is made (`apply`), so this bound is on the most it can keep.
+    let len = serde_json::to_vec(&extras).map_or(usize::MAX, |b| b.len());
+    if len > MAX_EXTRAS_BYTES {
         return Err(format!(
-            "what it carries beside its event ({}) is {} bytes, over the {} KiB a record keeps",
+            "what it carries beside its event ({}) is {len} bytes, over the {} KiB a record keeps",
             EXTRAS_FIELDS.join(", "),
-            text.len(),
             MAX_EXTRAS_BYTES / 1024
         ));
     }
-    Ok(Some(text))
+    Ok(Some(extras))
 }
 
 /// What a field is, in words, for the refusal.
