@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 
 use crate::export;
 use crate::import::{Draft, Mapped, PartyRef};
-use crate::vocab::LotRef;
+use crate::vocab::{self, LotRef};
 
 /// Why an import committed nothing.
 #[derive(Debug, thiserror::Error)]
@@ -490,7 +490,7 @@ pub fn import_with_progress<S: Store>(
             event,
             extras: None,
         };
-        let record = with_extras(record, m.extras.as_ref());
+        let record = with_extras(record, m.extras.as_deref());
         let hash = record.hash();
         next_seq = next_seq.saturating_add(1);
         prev = Some(hash);
@@ -652,23 +652,32 @@ fn sign_all(
 /// this is (`urn:terroir:record:{hash}`) is dropped when nothing else is
 /// kept: re-importing a Terroir export into its own network then signs
 /// the original records, hash for hash, and the eventID still comes back.
-fn with_extras(record: Record, extras: Option<&Map<String, Value>>) -> Record {
-    let Some(extras) = extras else { return record };
+fn with_extras(record: Record, extras: Option<&str>) -> Record {
+    let Some(text) = extras else { return record };
+    let keep = |fields: Map<String, Value>| {
+        record.clone().with_extras(Extras {
+            epcis: Value::Object(fields).to_string(),
+        })
+    };
+    // Import wrote this object; anything else is kept as it came.
+    let Ok(Value::Object(mut fields)) = serde_json::from_str::<Value>(text) else {
+        return record.with_extras(Extras {
+            epcis: text.to_owned(),
+        });
+    };
     let hash = record.hash();
-    let own = export::own_fields(&hash, &record).unwrap_or_default();
-    let mut fields = extras.clone();
     let event_id = fields.remove("eventID");
-    fields.retain(|k, v| own.get(k) != Some(v));
+    if !fields.is_empty() {
+        let own = export::own_fields(&hash, &record).unwrap_or_default();
+        fields.retain(|k, v| own.get(k) != Some(v));
+    }
     match event_id {
-        Some(id) if !(fields.is_empty() && own.get("eventID") == Some(&id)) => {
+        Some(Value::String(id)) if fields.is_empty() && id == vocab::record_id(&hash) => record,
+        Some(id) => {
             fields.insert("eventID".into(), id);
+            keep(fields)
         }
-        _ => {}
+        None if fields.is_empty() => record,
+        None => keep(fields),
     }
-    if fields.is_empty() {
-        return record;
-    }
-    record.with_extras(Extras {
-        epcis: Value::Object(fields).to_string(),
-    })
 }

@@ -188,8 +188,8 @@ pub struct Mapped {
     /// The draft, or why the event has no Terroir form.
     pub draft: Result<Draft, String>,
     /// What the record keeps beside its event (the event's fields it has
-    /// no place for), when the event carries any.
-    pub extras: Option<Map<String, Value>>,
+    /// no place for, a JSON object), when the event carries any.
+    pub extras: Option<String>,
 }
 
 /// Parses and maps a document given as bytes: JSON-LD streaming, one
@@ -964,7 +964,7 @@ pub const EXTRAS_FIELDS: &[&str] = &[
 /// fields a reading has no place for), extra fields on a quantity
 /// element, and extension fields. Not kept: `recordTime`, which the
 /// capturing repository sets.
-fn all_kept(e: &Ev, d: &Draft) -> Result<Option<Map<String, Value>>, String> {
+fn all_kept(e: &Ev, d: &Draft) -> Result<Option<String>, String> {
     let drop = |what: String| {
         Err(format!(
             "it carries {what}, which Terroir cannot keep yet; importing it would drop that"
@@ -993,6 +993,16 @@ fn all_kept(e: &Ev, d: &Draft) -> Result<Option<Map<String, Value>>, String> {
                 true
             }
             k if k.starts_with("terroir:") => true,
+            // What every export writes anyway is not kept (the rest of
+            // that is left out when the record is made, see `apply`).
+            "eventTimeZoneOffset" if value.as_str() == Some("+00:00") => true,
+            "readPoint"
+                if has_location
+                    && e.get("bizLocation")
+                        .is_some_and(|b| b.get("id") == value.get("id")) =>
+            {
+                true
+            }
             k if EXTRAS_FIELDS.contains(&k) => {
                 extras.insert(key.clone(), value.clone());
                 true
@@ -1053,17 +1063,20 @@ fn all_kept(e: &Ev, d: &Draft) -> Result<Option<Map<String, Value>>, String> {
     if extras.is_empty() {
         return Ok(None);
     }
-    // What an export would give back anyway is left out when the record
-    // is made (`apply`), so this bound is on the most it can keep.
-    let len = serde_json::to_vec(&extras).map_or(usize::MAX, |b| b.len());
-    if len > MAX_EXTRAS_BYTES {
+    // Held as text until the record is made: a few hundred bytes an
+    // event rather than a tree of values. What an export would give back
+    // anyway is left out then (`apply`), so this bound is on the most it
+    // can keep.
+    let text = Value::Object(extras).to_string();
+    if text.len() > MAX_EXTRAS_BYTES {
         return Err(format!(
-            "what it carries beside its event ({}) is {len} bytes, over the {} KiB a record keeps",
+            "what it carries beside its event ({}) is {} bytes, over the {} KiB a record keeps",
             EXTRAS_FIELDS.join(", "),
+            text.len(),
             MAX_EXTRAS_BYTES / 1024
         ));
     }
-    Ok(Some(extras))
+    Ok(Some(text))
 }
 
 /// What a field is, in words, for the refusal.

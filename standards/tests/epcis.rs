@@ -339,7 +339,7 @@ fn every_reference_example_imports_or_is_rejected_with_its_reason() {
         }
         other => panic!("{other:?}"),
     }
-    let extras = Value::Object(mapped[1].extras.clone().unwrap());
+    let extras: Value = serde_json::from_str(mapped[1].extras.as_deref().unwrap()).unwrap();
     let receipt = &doc["epcisBody"]["eventList"][1];
     for field in [
         "eventID",
