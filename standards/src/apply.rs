@@ -649,9 +649,10 @@ fn sign_all(
 /// record gives back anyway (`export::own_fields`): a UTC offset, a read
 /// point that is the business location, the source and destination
 /// lists Terroir writes itself. An `eventID` that names the very record
-/// this is (`urn:terroir:record:{hash}`) is dropped when nothing else is
-/// kept: re-importing a Terroir export into its own network then signs
-/// the original records, hash for hash, and the eventID still comes back.
+/// this is (`urn:terroir:record:{hash}`, its hash with the rest of what
+/// it keeps) is dropped too: re-importing a Terroir export into its own
+/// network then signs the original records, hash for hash, and the
+/// eventID still comes back.
 fn with_extras(record: Record, extras: Option<&str>) -> Record {
     let Some(text) = extras else { return record };
     let keep = |fields: Map<String, Value>| {
@@ -665,19 +666,23 @@ fn with_extras(record: Record, extras: Option<&str>) -> Record {
             epcis: text.to_owned(),
         });
     };
-    let hash = record.hash();
     let event_id = fields.remove("eventID");
     if !fields.is_empty() {
-        let own = export::own_fields(&hash, &record).unwrap_or_default();
+        let own = export::own_fields(&record.hash(), &record).unwrap_or_default();
         fields.retain(|k, v| own.get(k) != Some(v));
     }
+    let without_id = if fields.is_empty() {
+        record.clone()
+    } else {
+        keep(fields.clone())
+    };
     match event_id {
-        Some(Value::String(id)) if fields.is_empty() && id == vocab::record_id(&hash) => record,
+        // The eventID names the very record: the export writes it anyway.
+        Some(Value::String(id)) if id == vocab::record_id(&without_id.hash()) => without_id,
         Some(id) => {
             fields.insert("eventID".into(), id);
             keep(fields)
         }
-        None if fields.is_empty() => record,
-        None => keep(fields),
+        None => without_id,
     }
 }

@@ -12,6 +12,7 @@
 //! and is mapped by [`map_document`]; it keeps the smaller
 //! [`MAX_XML_BYTES`].
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use ledger_core::event::{Location, NewLot, Product, Reading, RefDoc, Verdict};
@@ -226,6 +227,7 @@ pub fn read_with_progress(
         present: [false; REQUIRED.len()],
         events: None,
         query_events: None,
+        context: BTreeMap::new(),
         read: 0,
         progress,
     };
@@ -261,11 +263,27 @@ pub fn map_document(doc: &Value) -> Result<Vec<Mapped>, DocumentError> {
     if list.len() > MAX_EVENTS {
         return Err(DocumentError::TooManyEvents { len: list.len() });
     }
+    let context = namespaces(obj.get("@context"));
     let mut out = Vec::with_capacity(list.len());
     for (index, ev) in list.iter().enumerate() {
-        out.push(map_one(index, ev)?);
+        out.push(map_one(index, ev, &context)?);
     }
     Ok(out)
+}
+
+/// The extension namespaces a JSON-LD `@context` declares: prefix → URI,
+/// from its objects (a string entry is a context document's URL).
+fn namespaces(context: Option<&Value>) -> BTreeMap<String, String> {
+    let objects: Vec<&Map<String, Value>> = match context {
+        Some(Value::Object(m)) => vec![m],
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_object).collect(),
+        _ => Vec::new(),
+    };
+    objects
+        .into_iter()
+        .flatten()
+        .filter_map(|(p, u)| Some((p.clone(), u.as_str()?.to_owned())))
+        .collect()
 }
 
 /// The top-level fields every document needs besides its type.
@@ -295,7 +313,11 @@ fn missing(field: &str) -> DocumentError {
 
 /// One event of the list, at `index`: the per-event checks, then
 /// [`map_event`] and [`all_kept`]. Both readers map every event here.
-fn map_one(index: usize, ev: &Value) -> Result<Mapped, DocumentError> {
+fn map_one(
+    index: usize,
+    ev: &Value,
+    context: &BTreeMap<String, String>,
+) -> Result<Mapped, DocumentError> {
     let Some(e) = ev.as_object() else {
         return Err(DocumentError::Schema(format!(
             "event {index} is not a JSON object"
@@ -314,7 +336,7 @@ fn map_one(index: usize, ev: &Value) -> Result<Mapped, DocumentError> {
         .and_then(Value::as_str)
         .and_then(vocab::parse_time);
     let draft = match time {
-        Some(_) => map_event(e).and_then(|d| all_kept(e, &d).map(|x| (d, x))),
+        Some(_) => map_event(e).and_then(|d| all_kept(e, &d, context).map(|x| (d, x))),
         None => Err("eventTime is not an RFC 3339 time at or after 1970".to_owned()),
     };
     let (draft, extras) = match draft {
@@ -352,6 +374,9 @@ struct Skim<'p> {
     events: Option<List>,
     /// `epcisBody.queryResults.resultsBody.eventList`, when an array.
     query_events: Option<List>,
+    /// The namespaces `@context` declared, as far as read: events met
+    /// before it see none (documents put it first).
+    context: BTreeMap<String, String>,
     /// Events read so far, in either list, for `progress`.
     read: usize,
     progress: &'p mut dyn FnMut(usize),
@@ -466,6 +491,7 @@ impl<'de> Members<'de> for Skim<'_> {
         }
         match key {
             "type" => self.kind = Some(map.next_value()?),
+            "@context" => self.context = namespaces(Some(&map.next_value::<Value>()?)),
             "epcisBody" => {
                 self.events = None;
                 self.query_events = None;
@@ -553,7 +579,7 @@ impl<'de> Visitor<'de> for Events<'_, '_> {
                 let Some(ev) = seq.next_element::<Value>()? else {
                     break;
                 };
-                match map_one(index, &ev) {
+                match map_one(index, &ev, &self.0.context) {
                     Ok(m) => list.mapped.push(m),
                     Err(e) => list.error = Some(e),
                 }
@@ -964,7 +990,11 @@ pub const EXTRAS_FIELDS: &[&str] = &[
 /// fields a reading has no place for), extra fields on a quantity
 /// element, and extension fields. Not kept: `recordTime`, which the
 /// capturing repository sets.
-fn all_kept(e: &Ev, d: &Draft) -> Result<Option<String>, String> {
+fn all_kept(
+    e: &Ev,
+    d: &Draft,
+    context: &BTreeMap<String, String>,
+) -> Result<Option<String>, String> {
     let drop = |what: String| {
         Err(format!(
             "it carries {what}, which Terroir cannot keep yet; importing it would drop that"
@@ -981,6 +1011,10 @@ fn all_kept(e: &Ev, d: &Draft) -> Result<Option<String>, String> {
         Draft::Inspect { .. } | Draft::Certify { .. } | Draft::Recall { .. }
     );
     let mut extras = serde_json::Map::new();
+    // Extension fields keep their namespaces with them: the event's own
+    // @context, then the document's.
+    let own = namespaces(e.get("@context"));
+    let mut used = Map::new();
     for (key, value) in e {
         let kept = match key.as_str() {
             "type" | "eventTime" | "recordTime" | "@context" | "action" | "bizStep"
@@ -1044,6 +1078,17 @@ fn all_kept(e: &Ev, d: &Draft) -> Result<Option<String>, String> {
                 true
             }
             "epcList" => value.as_array().is_none_or(Vec::is_empty),
+            k if k.contains(':') => {
+                let prefix = k.split_once(':').map_or(k, |(p, _)| p);
+                let Some(uri) = own.get(prefix).or_else(|| context.get(prefix)) else {
+                    return drop(format!(
+                        "the field {k:?}, whose namespace prefix {prefix:?} no @context declares"
+                    ));
+                };
+                used.insert(prefix.to_owned(), Value::String(uri.clone()));
+                extras.insert(key.clone(), value.clone());
+                true
+            }
             _ => false,
         };
         if !kept {
@@ -1059,6 +1104,9 @@ fn all_kept(e: &Ev, d: &Draft) -> Result<Option<String>, String> {
                 return drop(format!("{extra:?} on a quantity element"));
             }
         }
+    }
+    if !used.is_empty() {
+        extras.insert("@context".into(), Value::Object(used));
     }
     if extras.is_empty() {
         return Ok(None);

@@ -1158,16 +1158,34 @@ pub fn from_json(doc: &Value) -> Result<String, XmlError> {
         }
     }
     let mut ns = BTreeMap::new();
-    for c in obj
-        .get("@context")
+    // The document's namespaces, then those an event declares in its own
+    // @context (an imported record keeps its extensions' that way): XML
+    // declares them all on the root, so one prefix names one namespace.
+    let events_contexts = obj
+        .get("epcisBody")
+        .and_then(|b| b.get("eventList"))
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-    {
-        for (p, u) in c.as_object().into_iter().flatten() {
+        .filter_map(|e| e.get("@context"));
+    for c in obj.get("@context").into_iter().chain(events_contexts) {
+        let objects: Vec<&Value> = match c {
+            Value::Array(items) => items.iter().collect(),
+            other => vec![other],
+        };
+        for (p, u) in objects.into_iter().filter_map(Value::as_object).flatten() {
             if let (Some(u), true) = (u.as_str(), ncname(p)) {
                 if p != "epcis" && p != "xsi" && p != "xml" && !p.starts_with("xml") {
-                    ns.insert(p.clone(), u.to_owned());
+                    match ns.get(p) {
+                        Some(bound) if bound != u => {
+                            return Err(unwritable(format!(
+                                "the prefix {p:?} names two namespaces ({bound} and {u})"
+                            )))
+                        }
+                        _ => {
+                            ns.insert(p.clone(), u.to_owned());
+                        }
+                    }
                 }
             }
         }

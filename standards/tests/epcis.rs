@@ -308,21 +308,10 @@ fn every_reference_example_imports_or_is_rejected_with_its_reason() {
         "{:?}",
         mapped[0]
     );
-    // The receipt carries the sender's own extension field: refused,
-    // named (it would need its namespace kept too).
-    assert!(
-        matches!(mapped[1].draft, Err(ref r) if r.contains("\"example:myField\"")),
-        "{:?}",
-        mapped[1]
-    );
-    doc["epcisBody"]["eventList"][1]
-        .as_object_mut()
-        .unwrap()
-        .retain(|k, _| !k.starts_with("example:"));
-    // Without it, the receipt maps, and keeps beside its record what the
-    // record has no place for: its second business document and its read
-    // point (a dock door inside its business location), with its eventID
-    // and time-zone offset.
+    // The receipt maps, and keeps beside its record what the record has
+    // no place for: its second business document, its read point (a dock
+    // door inside its business location), its eventID and time-zone
+    // offset, and the sender's own extension field with its namespace.
     let mapped = import::map_document(&doc).unwrap();
     match &mapped[1].draft {
         Ok(Draft::Receive {
@@ -346,10 +335,25 @@ fn every_reference_example_imports_or_is_rejected_with_its_reason() {
         "eventTimeZoneOffset",
         "readPoint",
         "bizTransactionList",
+        "example:myField",
     ] {
         assert_eq!(extras[field], receipt[field], "{field}");
     }
     assert_eq!(extras["bizTransactionList"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        extras["@context"],
+        serde_json::json!({"example": "http://ns.example.com/epcis/"})
+    );
+    // Without the namespace in the document's @context, the same field is
+    // refused, naming the prefix nobody declared.
+    doc["@context"] =
+        serde_json::json!(["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"]);
+    let mapped = import::map_document(&doc).unwrap();
+    assert!(
+        matches!(mapped[1].draft, Err(ref r) if r.contains("\"example:myField\", whose namespace prefix \"example\" no @context declares")),
+        "{:?}",
+        mapped[1]
+    );
 }
 
 #[test]
@@ -581,12 +585,14 @@ fn import_and_export(doc: &Value, who: &str) -> (Value, Value, SignedRecord) {
     .document;
     assert!(schema_errors(&out).is_empty(), "{:?}", schema_errors(&out));
     // The XML binding carries the same event (its XSD check is in
-    // tests/xml.rs).
+    // tests/xml.rs); an event's own @context becomes the document's there.
     let text = terroir_standards::xml::from_json(&out).unwrap();
-    assert_eq!(
-        terroir_standards::xml::to_json(text.as_bytes()).unwrap(),
-        out
-    );
+    if out["epcisBody"]["eventList"][0].get("@context").is_none() {
+        assert_eq!(
+            terroir_standards::xml::to_json(text.as_bytes()).unwrap(),
+            out
+        );
+    }
     let back = out["epcisBody"]["eventList"][0].clone();
     (doc["epcisBody"]["eventList"][0].clone(), back, record)
 }
@@ -707,4 +713,52 @@ fn lot_master_data_of_a_harvest_comes_back() {
     });
     let (input, back, _) = import_and_export(&doc, "farm");
     same_fields(&input, &back, "2025-04-05T09:30:00.000+08:00");
+}
+
+#[test]
+fn extension_fields_come_back_with_their_namespace_in_json_and_xml() {
+    let mut doc: Value =
+        serde_json::from_slice(&inspection("06901234567892", "QDH-0401", "conformant")).unwrap();
+    doc["@context"] = serde_json::json!([
+        "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld",
+        {"acme": "https://acme.example.com/epcis/"}
+    ]);
+    let e = doc["epcisBody"]["eventList"][0].as_object_mut().unwrap();
+    e.insert("acme:grade".into(), serde_json::json!("特级 special grade"));
+    e.insert(
+        "acme:sampler".into(),
+        serde_json::json!({"acme:name": "王大姐", "acme:station": "3"}),
+    );
+    let (input, back, record) = import_and_export(&doc, "lab");
+    same_fields(&input, &back, "2025-04-03T08:00:00.000+08:00");
+    // The namespace travels with the event.
+    assert_eq!(
+        back["@context"],
+        serde_json::json!({"acme": "https://acme.example.com/epcis/"})
+    );
+
+    // Through XML: the namespace is declared on the root, the fields are
+    // elements in it, and an import of the XML keeps the same.
+    let out = serde_json::json!({
+        "@context": [
+            terroir_standards::export::EPCIS_CONTEXT,
+            {"terroir": terroir_standards::vocab::NAMESPACE}
+        ],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": "2025-04-04T00:00:00Z",
+        "epcisBody": { "eventList": [back] },
+    });
+    let text = terroir_standards::xml::from_json(&out).unwrap();
+    assert!(
+        text.contains("xmlns:acme=\"https://acme.example.com/epcis/\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("<acme:grade>特级 special grade</acme:grade>"),
+        "{text}"
+    );
+    let from_xml = terroir_standards::xml::to_json(text.as_bytes()).unwrap();
+    let (_, _, again) = import_and_export(&from_xml, "lab");
+    assert_eq!(again.record.extras, record.record.extras);
 }
