@@ -978,18 +978,20 @@ pub const EXTRAS_FIELDS: &[&str] = &[
 /// JSON object; `None` when nothing), or why the event is refused: an
 /// import never drops data while reporting success.
 ///
-/// Kept as they came: [`EXTRAS_FIELDS`], the business location and the
+/// Kept as they came: [`EXTRAS_FIELDS`]; the business location and the
 /// quantity list (its quantities) of an event that has no place for them
 /// (inspections, certifications and recalls, which would silently lose
-/// them), every business transaction
-/// when there is more than the one a record's reference holds (or the
-/// record keeps none), and certification information on an event that is
-/// no certification. Refused, because they change what the ledger would
-/// track: an error declaration, serialised items (`epcList`) beside the
-/// lot, sensor readings on an event that is no sensor report (and sensor
-/// fields a reading has no place for), extra fields on a quantity
-/// element, and extension fields. Not kept: `recordTime`, which the
-/// capturing repository sets.
+/// them); every business transaction when there is more than the one a
+/// record's reference holds (or the record keeps none); certification
+/// information on an event that is no certification; and extension
+/// fields, with the namespaces their prefixes name in the event's or the
+/// document's `context` (as `@context`). Refused, because they change
+/// what the ledger would track: an error declaration, serialised items
+/// (`epcList`) beside the lot, sensor readings on an event that is no
+/// sensor report (and sensor fields a reading has no place for), extra
+/// fields on a quantity element; and an extension field whose prefix no
+/// context declares. Not kept: `recordTime`, which the capturing
+/// repository sets.
 fn all_kept(
     e: &Ev,
     d: &Draft,
@@ -1019,7 +1021,7 @@ fn all_kept(
         let kept = match key.as_str() {
             "type" | "eventTime" | "recordTime" | "@context" | "action" | "bizStep"
             | "disposition" => true,
-            // Inspections, certifications and recalls have no place.
+            // Kept where the record has no place for it.
             "bizLocation" => {
                 if !has_location {
                     extras.insert(key.clone(), value.clone());
