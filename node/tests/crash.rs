@@ -412,25 +412,28 @@ async fn catch_up_survives_sigkill() {
     let (child, status) = run_binary(BIN, &cfg, addr).await;
     let _b = Running(child);
     assert_eq!(status["records"].as_u64(), held, "B serves what it stored");
+    // Caught up, and the catch-up knows it: the log sync counts as
+    // finished once A answers that nothing follows, which comes a request
+    // after the last page is stored, so both are waited for.
     let polled = Instant::now();
-    loop {
+    let m = loop {
         let (code, body) = http(addr, "GET", "/status", None).await;
         assert_eq!(code, 200);
         let s: Value = serde_json::from_slice(&body).unwrap();
-        if s["records"].as_u64() == Some(total) && s["state_digest"].as_str() == Some(&digest) {
-            break;
+        let caught_up =
+            s["records"].as_u64() == Some(total) && s["state_digest"].as_str() == Some(&digest);
+        let m = metrics(addr).await;
+        if caught_up && m["terroir_sync_logs_completed_total"] >= 1 {
+            break m;
         }
         assert!(
             polled.elapsed() < DEADLINE,
-            "B did not catch up after the last restart: {s}"
+            "B did not catch up after the last restart ({s}), or never finished A's log \
+             (logs completed: {})",
+            m["terroir_sync_logs_completed_total"]
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let m = metrics(addr).await;
-    assert!(
-        m["terroir_sync_logs_completed_total"] >= 1,
-        "B never finished A's log"
-    );
+    };
     assert!(m["terroir_sync_log_records_duplicate_total"] <= MAX_RECORDS_PER_RESPONSE as u64);
     received += m["terroir_sync_records_total"];
     // Each record B lacked comes once; a kill costs at most two pages
