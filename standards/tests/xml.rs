@@ -163,7 +163,7 @@ fn the_reference_examples_in_xml_validate_and_map_like_their_json() {
 }
 
 #[test]
-fn lot_level_xml_maps_to_drafts_and_an_unknown_extension_is_refused_by_name() {
+fn lot_level_xml_maps_to_drafts_and_keeps_an_extension_with_its_namespace() {
     let ship = r#"<?xml version="1.0"?>
 <epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:2" xmlns:t="https://terroir.example/epcis/"
     xmlns:acme="http://acme.example/ns" schemaVersion="2.0" creationDate="2025-04-01T00:00:00Z">
@@ -220,8 +220,13 @@ fn lot_level_xml_maps_to_drafts_and_an_unknown_extension_is_refused_by_name() {
         }
         other => panic!("{other:?}"),
     }
-    let refused = mapped[1].draft.as_ref().unwrap_err();
-    assert!(refused.contains("\"acme:grade\""), "{refused}");
+    // The sale maps, and keeps the extension with the namespace the
+    // document declared for it.
+    assert!(mapped[1].draft.is_ok(), "{:?}", mapped[1]);
+    let kept: serde_json::Value =
+        serde_json::from_str(mapped[1].extras.as_deref().unwrap()).unwrap();
+    assert_eq!(kept["acme:grade"], "A");
+    assert_eq!(kept["@context"], json!({"acme": "http://acme.example/ns"}));
 }
 
 #[test]
