@@ -404,7 +404,14 @@ fn measure(
             description: "green tea leaves, first flush".into(),
             gtin: None,
         };
-        let exported = export::export(&items, now, &|_| Some(leaves.clone()));
+        let exported = export::export(
+            &items,
+            now,
+            &export::Lookup {
+                product: &|_| Some(leaves.clone()),
+                record: &|_| None,
+            },
+        );
         ensure!(
             exported.events == events,
             "the export holds {} events",

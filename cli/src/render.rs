@@ -3,14 +3,14 @@
 //! warning (recall, failed inspection, temperature excursion, revoked key,
 //! equivocation).
 
-use ledger_core::event::{thousandths, Location, Reading, SensorKind, Verdict as Outcome};
+use ledger_core::event::{thousandths, Action, Location, Reading, SensorKind, Verdict as Outcome};
 use ledger_core::excursion::{excursion_events, ExcursionEvent};
 use ledger_core::graph::KeyInfo;
 use ledger_core::overlay::Flag;
 use ledger_core::query::{Trace, TraceEvent};
 use ledger_core::reach::{Holding, InTransit};
 use ledger_core::verdict::{CertificateProblem, Finding, Verdict};
-use ledger_core::{Event, LotId, PublicKey, Quantity};
+use ledger_core::{gs1, Event, LotId, PublicKey, Quantity};
 
 use crate::output::{say, BAD, BOLD, DIM, KEY, OK, WARN};
 use crate::parse::show_time;
@@ -363,6 +363,92 @@ pub(crate) fn describe(e: &Event, names: &Names<'_>) -> Vec<String> {
                 crate::parse::show_time(u)
             ))
         )],
+        Event::Aggregate {
+            action,
+            parent,
+            children,
+            location,
+        }
+        | Event::Associate {
+            action,
+            parent,
+            children,
+            location,
+        } => {
+            let verb = match (e, action) {
+                (Event::Aggregate { .. }, Action::Add) => "packed into",
+                (Event::Aggregate { .. }, Action::Observe) => "counted in",
+                (Event::Aggregate { .. }, Action::Delete) => "unpacked from",
+                (_, Action::Add) => "attached to",
+                (_, Action::Observe) => "checked on",
+                (_, Action::Delete) => "detached from",
+            };
+            let mut v = vec![format!(
+                "{verb} {}{}",
+                gs1::parent_words(parent),
+                at(location)
+            )];
+            if children.is_empty() {
+                v.push("all its contents".to_owned());
+            }
+            for c in children {
+                v.push(format!("{} of lot {}", q(&c.quantity), names.lot(&c.lot)));
+            }
+            v
+        }
+        Event::Transact {
+            action,
+            documents,
+            lots,
+            location,
+        } => {
+            let verb = match action {
+                Action::Add => "linked",
+                Action::Observe => "confirmed",
+                Action::Delete => "unlinked",
+            };
+            let docs: Vec<String> = documents
+                .iter()
+                .map(|d| format!("{} {}", d.kind, d.number))
+                .collect();
+            let mut v = vec![format!("{verb} {}{}", docs.join(", "), at(location))];
+            for l in lots {
+                v.push(format!("{} of lot {}", q(&l.quantity), names.lot(&l.lot)));
+            }
+            v
+        }
+        Event::Correct {
+            record,
+            reason,
+            corrective,
+            ..
+        } => {
+            let mut v = vec![format!(
+                "declared its record {} erroneous{}",
+                record.short(),
+                if reason.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", error_reason(reason))
+                }
+            )];
+            if !corrective.is_empty() {
+                let c: Vec<String> = corrective.iter().map(|h| h.short()).collect();
+                v.push(format!("corrected by {}", c.join(", ")));
+            }
+            v
+        }
+    }
+}
+
+/// Why a record was declared erroneous, in words: the CBV reasons
+/// (`did_not_occur`, `incorrect_data`) spelled out, anything else as
+/// written.
+pub(crate) fn error_reason(reason: &str) -> &str {
+    match ledger_core::event::bare_error_reason(reason) {
+        "did_not_occur" => "the event did not occur",
+        "incorrect_data" => "its data were incorrect",
+        other => other,
     }
 }
 
@@ -630,6 +716,17 @@ pub(crate) fn print_trace(t: &Trace, v: &Verdict, names: &Names<'_>) {
                 anstyle::Style::new()
             };
             say!("                               {style}{line}{style:#}");
+        }
+        for (declaration, reason) in t.declared_erroneous(&e.hash) {
+            let why = if reason.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", error_reason(reason))
+            };
+            say!(
+                "                               {WARN}⚠ declared erroneous by its signer{why} ({}){WARN:#}",
+                declaration.short()
+            );
         }
         for f in &e.flags {
             say!("                               {BAD}⚠ {}{BAD:#}", flag(f));

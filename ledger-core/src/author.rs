@@ -3,7 +3,7 @@
 use crate::event::Event;
 use crate::hash::{Hash, NetworkId};
 use crate::key::{PublicKey, SigningKey};
-use crate::record::{Record, SignedRecord, RECORD_VERSION};
+use crate::record::{Record, SignedRecord};
 
 /// An author appending to its own chain: signs each new record with the
 /// next seq and the previous record's hash.
@@ -66,7 +66,7 @@ impl Author {
     /// The next record, unsigned, without advancing the chain.
     pub fn draft(&self, time: u64, deps: Vec<Hash>, event: Event) -> Record {
         Record {
-            version: RECORD_VERSION,
+            version: Record::version_for(&event, false),
             network: self.network,
             author: self.key.public(),
             seq: self.next_seq,

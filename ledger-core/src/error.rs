@@ -24,6 +24,25 @@ pub enum ValidationError {
         /// The record's.
         got: Hash,
     },
+    /// The version is not the one the record's event kind is written in.
+    #[error("a {kind} record is written in record version {expected}, not {version}")]
+    VersionForKind {
+        /// The event kind.
+        kind: EventKind,
+        /// The version it must have.
+        expected: u16,
+        /// The record's.
+        version: u16,
+    },
+    /// An error declaration that does not fit the record it declares
+    /// erroneous.
+    #[error("declaration that record {} is erroneous: {why}", record.short())]
+    BadCorrection {
+        /// The record declared erroneous.
+        record: Hash,
+        /// What is wrong.
+        why: String,
+    },
     /// The version does not match whether the record keeps extras, or the
     /// extras are not a JSON object within their size limit.
     #[error("the record's extras {0}")]

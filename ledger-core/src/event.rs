@@ -76,6 +76,13 @@ impl Role {
             // Whoever owns a prefix may authorise a packer; the rule that
             // it owns one is checked in context.
             K::RotateKey | K::AuthorisePacker => true,
+            // Packing and attaching need the lot held (checked in context).
+            K::Aggregate | K::Associate => {
+                matches!(self, R::Farm | R::Processor | R::Logistics | R::Retailer)
+            }
+            // A buyer links its order before it holds anything; anyone may
+            // declare its own record erroneous.
+            K::Transact | K::Correct => true,
         }
     }
 }
@@ -361,6 +368,44 @@ pub enum Verdict {
     Fail,
 }
 
+/// What an aggregation, association or transaction does to the relation
+/// it names (EPCIS `action`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Starts the relation: lots packed, attached or linked.
+    Add,
+    /// Confirms the relation as it stands.
+    Observe,
+    /// Ends it: lots unpacked, detached or unlinked (no lots: all of them).
+    Delete,
+}
+
+impl Action {
+    /// The EPCIS spelling: `ADD`, `OBSERVE`, `DELETE`.
+    pub fn epcis(self) -> &'static str {
+        match self {
+            Action::Add => "ADD",
+            Action::Observe => "OBSERVE",
+            Action::Delete => "DELETE",
+        }
+    }
+}
+
+/// An error declaration's reason as its bare CBV term (`did_not_occur`,
+/// `incorrect_data`) in whichever form it was written (bare, URN, GS1 web
+/// URI); any other text as written.
+pub fn bare_error_reason(reason: &str) -> &str {
+    [
+        "urn:epcglobal:cbv:er:",
+        "https://ref.gs1.org/cbv/ER-",
+        "https://gs1.org/voc/ER-",
+    ]
+    .iter()
+    .find_map(|p| reason.strip_prefix(p))
+    .unwrap_or(reason)
+}
+
 /// The event a record carries. See DESIGN.md's table for who may sign what.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -514,6 +559,62 @@ pub enum Event {
         /// the authorisation ends.
         valid_until: Option<u64>,
     },
+    /// Packs lots into a logistic unit (a case or pallet named by its
+    /// SSCC) or unpacks them: EPCIS's AggregationEvent. Custody does not
+    /// change; the contents keep their lots, their lineage and their
+    /// holder, and the unit is a name to find them by. Record version 4.
+    Aggregate {
+        /// Packing, checking, or unpacking.
+        action: Action,
+        /// The unit's identifier: an EPC URI (`urn:epc:id:sscc:…`) or the
+        /// author's own name for it.
+        parent: String,
+        /// The lots in it and how much of each (none: unpack everything).
+        children: Vec<LotAmount>,
+        /// Where.
+        location: Location,
+    },
+    /// Attaches lots to an asset (a data logger, a returnable crate) or
+    /// detaches them: EPCIS's AssociationEvent. No custody effect. Record
+    /// version 4.
+    Associate {
+        /// Attaching, checking, or detaching.
+        action: Action,
+        /// The asset's identifier (`urn:epc:id:giai:…`, `…:grai:…`).
+        parent: String,
+        /// The lots and how much of each (none on detach: all of them).
+        children: Vec<LotAmount>,
+        /// Where.
+        location: Location,
+    },
+    /// Links business documents (a purchase order, a despatch advice, an
+    /// invoice) to lots, or unlinks them: EPCIS's TransactionEvent. No
+    /// custody effect. Record version 4.
+    Transact {
+        /// Linking, confirming, or unlinking.
+        action: Action,
+        /// The documents, at least one.
+        documents: Vec<RefDoc>,
+        /// The lots and how much of each.
+        lots: Vec<LotAmount>,
+        /// Where.
+        location: Location,
+    },
+    /// The author declares one of its own earlier records erroneous
+    /// (EPCIS's errorDeclaration). Nothing is deleted or undone: the
+    /// record is shown as declared erroneous, and the records that correct
+    /// it, if any, are named. Record version 4.
+    Correct {
+        /// The record declared erroneous (in `deps`, or the author's prev).
+        record: Hash,
+        /// Every lot that record names or creates, so the declaration
+        /// travels with them (in traces and bundles).
+        lots: Vec<LotId>,
+        /// Why (`did not occur`, `incorrect data`, or free text; may be empty).
+        reason: String,
+        /// The records that correct it (each in `deps`).
+        corrective: Vec<Hash>,
+    },
 }
 
 /// The kind of an [`Event`], without its data.
@@ -535,6 +636,10 @@ pub enum EventKind {
     RotateKey,
     AssignPrefix,
     AuthorisePacker,
+    Aggregate,
+    Associate,
+    Transact,
+    Correct,
 }
 
 impl EventKind {
@@ -555,6 +660,21 @@ impl EventKind {
             EventKind::RotateKey => "rotate_key",
             EventKind::AssignPrefix => "assign_prefix",
             EventKind::AuthorisePacker => "authorise_packer",
+            EventKind::Aggregate => "aggregate",
+            EventKind::Associate => "associate",
+            EventKind::Transact => "transact",
+            EventKind::Correct => "correct",
+        }
+    }
+
+    /// The first record format version that may carry this kind.
+    pub fn since_version(self) -> u16 {
+        match self {
+            EventKind::Aggregate
+            | EventKind::Associate
+            | EventKind::Transact
+            | EventKind::Correct => 4,
+            _ => 2,
         }
     }
 }
@@ -583,6 +703,10 @@ impl Event {
             Event::RotateKey { .. } => EventKind::RotateKey,
             Event::AssignPrefix { .. } => EventKind::AssignPrefix,
             Event::AuthorisePacker { .. } => EventKind::AuthorisePacker,
+            Event::Aggregate { .. } => EventKind::Aggregate,
+            Event::Associate { .. } => EventKind::Associate,
+            Event::Transact { .. } => EventKind::Transact,
+            Event::Correct { .. } => EventKind::Correct,
         }
     }
 
@@ -597,6 +721,11 @@ impl Event {
             | Event::Certify { lot, .. }
             | Event::Recall { lot, .. }
             | Event::Sell { lot, .. } => vec![lot],
+            Event::Aggregate { children, .. } | Event::Associate { children, .. } => {
+                children.iter().map(|c| &c.lot).collect()
+            }
+            Event::Transact { lots, .. } => lots.iter().map(|l| &l.lot).collect(),
+            Event::Correct { lots, .. } => lots.iter().collect(),
             Event::Harvest { .. }
             | Event::Enroll { .. }
             | Event::Revoke { .. }

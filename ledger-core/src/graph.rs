@@ -24,7 +24,7 @@ pub struct KeyInfo {
 /// Whether a ledger indexes records of `kind`, so that
 /// [`Graph::records_of_kind`] lists them without a scan: enrollments,
 /// revocations, key rotations, inspections, certifications, recalls,
-/// prefix assignments and packer authorisations.
+/// prefix assignments, packer authorisations and error declarations.
 pub fn kind_indexed(kind: EventKind) -> bool {
     crate::tables::indexed_kind(kind)
 }

@@ -107,17 +107,23 @@ pub fn downstream_lots(graph: &impl Graph, lot: &LotId) -> Result<BTreeSet<LotId
 /// Every record that contributed to `lot`: all records naming the lot
 /// itself, and for each upstream lot the custody path that brought it to
 /// the transform that consumed it (creation, ship and receive records), and
-/// the observations, inspections, certifications and recalls of it.
+/// the observations, inspections, certifications and recalls of it; and
+/// every declaration that one of those records is erroneous.
 pub fn lineage(graph: &impl Graph, lot: &LotId) -> Result<BTreeSet<Hash>, StoreError> {
     let mut out = BTreeSet::new();
     let mut visited = BTreeSet::new();
     // (lot, holder whose path to follow; None = every record of the lot)
     let mut stack: Vec<(LotId, Option<PublicKey>)> = vec![(lot.clone(), None)];
+    // Error declarations met on the way: (declared record, declaration).
+    let mut declarations = Vec::new();
     while let Some((l, holder)) = stack.pop() {
         if !visited.insert((l.clone(), holder)) {
             continue;
         }
         for (h, r) in records(graph, &graph.lot_records(&l)?)? {
+            if let Event::Correct { record, .. } = &r.record.event {
+                declarations.push((*record, h));
+            }
             let author = identity_of(graph, &r.record.author)?;
             let creates = creates(graph, &r, &l)?;
             let include = match (&r.record.event, holder) {
@@ -152,6 +158,13 @@ pub fn lineage(graph: &impl Graph, lot: &LotId) -> Result<BTreeSet<Hash>, StoreE
                 }
                 _ => {}
             }
+        }
+    }
+    // A declaration that a record of the lineage is erroneous travels
+    // with it, wherever upstream the record is.
+    for (declared, declaration) in declarations {
+        if out.contains(&declared) {
+            out.insert(declaration);
         }
     }
     Ok(out)
@@ -267,6 +280,18 @@ pub enum Warning {
         /// The reading.
         reading: Reading,
     },
+    /// Its author declared a record of the trace erroneous (an EPCIS
+    /// error declaration): the record stays, read as erroneous.
+    DeclaredErroneous {
+        /// The record declared erroneous.
+        record: Hash,
+        /// The declaration.
+        declaration: Hash,
+        /// The stated reason (may be empty).
+        reason: String,
+        /// The records that correct it.
+        corrective: Vec<Hash>,
+    },
     /// A record of the trace is flagged by an overlay.
     Flagged {
         /// The record.
@@ -296,9 +321,29 @@ pub struct Trace {
 }
 
 impl Trace {
-    /// Whether the trace carries no warning.
+    /// Whether the trace carries no warning (an author's declaration that
+    /// one of its own records is erroneous is shown on that record, and
+    /// is no warning about the lot).
     pub fn is_clean(&self) -> bool {
-        self.warnings.is_empty()
+        self.warnings
+            .iter()
+            .all(|w| matches!(w, Warning::DeclaredErroneous { .. }))
+    }
+
+    /// The declarations that `record` is erroneous: (declaration, reason).
+    pub fn declared_erroneous(&self, record: &Hash) -> Vec<(Hash, &str)> {
+        self.warnings
+            .iter()
+            .filter_map(|w| match w {
+                Warning::DeclaredErroneous {
+                    record: r,
+                    declaration,
+                    reason,
+                    ..
+                } if r == record => Some((*declaration, reason.as_str())),
+                _ => None,
+            })
+            .collect()
     }
 }
 
@@ -364,6 +409,17 @@ pub fn trace(
             Event::Certify { lot, claim, .. } => {
                 certifications.push((lot.clone(), claim.clone(), *h))
             }
+            Event::Correct {
+                record,
+                reason,
+                corrective,
+                ..
+            } => warnings.push(Warning::DeclaredErroneous {
+                record: *record,
+                declaration: *h,
+                reason: reason.clone(),
+                corrective: corrective.clone(),
+            }),
             _ => {}
         }
         let flags = flags.flags_of(h)?;

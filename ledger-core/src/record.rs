@@ -20,6 +20,12 @@ pub const RECORD_VERSION: u16 = 2;
 /// and hashes, are unchanged.
 pub const RECORD_VERSION_EXTRAS: u16 = 3;
 
+/// The record format version of a record whose event is of a kind added
+/// in version 4 (aggregate, associate, transact, correct). Its encoding
+/// ends with the extras option, present or not, as version 3's does; older
+/// kinds keep versions 2 and 3, so their bytes and hashes never change.
+pub const RECORD_VERSION_EVENTS: u16 = 4;
+
 /// The largest [`Extras::epcis`] text, in bytes.
 pub const MAX_EXTRAS_BYTES: usize = 16 * 1024;
 
@@ -47,8 +53,10 @@ pub const RECORD_SIGNING_TAG: &[u8; 16] = b"terroir/record/1";
 /// appends `extras` (as an option), an older one has none to append.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
-    /// Format version: [`RECORD_VERSION`], or [`RECORD_VERSION_EXTRAS`]
-    /// exactly when `extras` is present.
+    /// Format version, fixed by the content ([`Record::version_for`]):
+    /// [`RECORD_VERSION_EVENTS`] for an event of a kind version 4 added,
+    /// else [`RECORD_VERSION_EXTRAS`] exactly when `extras` is present,
+    /// else [`RECORD_VERSION`].
     pub version: u16,
     /// The network this record belongs to (its genesis hash).
     pub network: NetworkId,
@@ -65,7 +73,7 @@ pub struct Record {
     pub deps: Vec<Hash>,
     /// What happened.
     pub event: Event,
-    /// What it keeps beside the event (version 3 only).
+    /// What it keeps beside the event (versions 3 and 4).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extras: Option<Extras>,
 }
@@ -125,10 +133,23 @@ impl<'de, Context> BorrowDecode<'de, Context> for Record {
 }
 
 impl Record {
-    /// The record keeping `extras` beside its event (format version
-    /// [`RECORD_VERSION_EXTRAS`]).
+    /// The one format version a record with this event, keeping extras or
+    /// not, is written in: the version is a function of the content, so
+    /// one content never has two encodings.
+    pub fn version_for(event: &Event, keeps_extras: bool) -> u16 {
+        let since = event.kind().since_version();
+        if since >= RECORD_VERSION_EVENTS {
+            since
+        } else if keeps_extras {
+            RECORD_VERSION_EXTRAS
+        } else {
+            RECORD_VERSION
+        }
+    }
+
+    /// The record keeping `extras` beside its event.
     pub fn with_extras(mut self, extras: Extras) -> Record {
-        self.version = RECORD_VERSION_EXTRAS;
+        self.version = Record::version_for(&self.event, true);
         self.extras = Some(extras);
         self
     }

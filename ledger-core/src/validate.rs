@@ -15,13 +15,14 @@ use serde::Serialize;
 
 use crate::encoding::MAX_RECORD_BYTES;
 use crate::error::{StoreError, ValidationError};
-use crate::event::{Event, Location, LotId, Product, Quantity, RefDoc, Role};
+use crate::event::{Action, Event, Location, LotAmount, LotId, Product, Quantity, RefDoc, Role};
 use crate::genesis::Genesis;
 use crate::gs1;
 use crate::hash::{Hash, NetworkId};
 use crate::key::PublicKey;
 use crate::record::{
-    Extras, SignedRecord, MAX_EXTRAS_BYTES, RECORD_VERSION, RECORD_VERSION_EXTRAS,
+    Extras, Record, SignedRecord, MAX_EXTRAS_BYTES, RECORD_VERSION, RECORD_VERSION_EVENTS,
+    RECORD_VERSION_EXTRAS,
 };
 
 /// Most deps one record may list.
@@ -157,6 +158,23 @@ fn reference(r: &Option<RefDoc>) -> Result<(), ValidationError> {
     Ok(())
 }
 
+/// The lots of a grouping or transaction: well-formed codes, quantities
+/// above zero, each lot once.
+fn lot_amounts(quantity: &'static str, lots: &[LotAmount]) -> Result<(), ValidationError> {
+    let mut seen = BTreeSet::new();
+    for l in lots {
+        lot_code("lot code", &l.lot.code)?;
+        nonzero(quantity, &l.quantity)?;
+        if !seen.insert(&l.lot) {
+            return Err(ValidationError::BadText {
+                field: "lots",
+                problem: format!("name lot {} twice", l.lot),
+            });
+        }
+    }
+    Ok(())
+}
+
 fn nonzero(field: &'static str, q: &Quantity) -> Result<(), ValidationError> {
     if q.amount == 0 {
         return Err(ValidationError::ZeroQuantity { field });
@@ -199,7 +217,21 @@ fn check_extras(x: &Extras) -> Result<(), ValidationError> {
 /// signature.
 pub fn check_intrinsic(signed: &SignedRecord, network: &NetworkId) -> Result<(), ValidationError> {
     let r = &signed.record;
-    match (r.version, &r.extras) {
+    let kind = r.event.kind();
+    if kind.since_version() >= RECORD_VERSION_EVENTS || r.version == RECORD_VERSION_EVENTS {
+        let expected = Record::version_for(&r.event, r.extras.is_some());
+        if r.version != expected {
+            return Err(ValidationError::VersionForKind {
+                kind,
+                expected,
+                version: r.version,
+            });
+        }
+        if let Some(x) = &r.extras {
+            check_extras(x)?;
+        }
+    } else {
+        match (r.version, &r.extras) {
         (RECORD_VERSION, None) => {}
         (RECORD_VERSION, Some(_)) => {
             return Err(ValidationError::Extras(format!(
@@ -213,6 +245,7 @@ pub fn check_intrinsic(signed: &SignedRecord, network: &NetworkId) -> Result<(),
             )))
         }
         (v, _) => return Err(ValidationError::Version(v)),
+    }
     }
     if r.network != *network {
         return Err(ValidationError::WrongNetwork {
@@ -407,6 +440,74 @@ pub fn check_intrinsic(signed: &SignedRecord, network: &NetworkId) -> Result<(),
                 }
             }
         }
+        Event::Aggregate {
+            action,
+            parent,
+            children,
+            location: l,
+        }
+        | Event::Associate {
+            action,
+            parent,
+            children,
+            location: l,
+        } => {
+            text("parent", parent, MAX_TEXT_BYTES, false)?;
+            at_most("children", children.len(), MAX_LOTS_PER_TRANSFORM)?;
+            if children.is_empty() && *action == Action::Add {
+                return Err(ValidationError::BadText {
+                    field: "children",
+                    problem: "must not be empty when adding".into(),
+                });
+            }
+            lot_amounts("child quantity", children)?;
+            location(l)?;
+        }
+        Event::Transact {
+            documents,
+            lots,
+            location: l,
+            ..
+        } => {
+            at_most("documents", documents.len(), MAX_LOTS_PER_TRANSFORM)?;
+            if documents.is_empty() {
+                return Err(ValidationError::BadText {
+                    field: "documents",
+                    problem: "must not be empty".into(),
+                });
+            }
+            for d in documents {
+                reference(&Some(d.clone()))?;
+            }
+            at_most("lots", lots.len(), MAX_LOTS_PER_TRANSFORM)?;
+            if lots.is_empty() {
+                return Err(ValidationError::BadText {
+                    field: "lots",
+                    problem: "must not be empty".into(),
+                });
+            }
+            lot_amounts("lot quantity", lots)?;
+            location(l)?;
+        }
+        Event::Correct {
+            record,
+            lots,
+            reason,
+            corrective,
+        } => {
+            text("correction reason", reason, MAX_TEXT_BYTES, true)?;
+            at_most("lots", lots.len(), MAX_LOTS_PER_TRANSFORM)?;
+            for l in lots {
+                lot_code("lot code", &l.code)?;
+            }
+            at_most("corrective records", corrective.len(), MAX_DEPS)?;
+            if corrective.contains(record) {
+                return Err(ValidationError::BadCorrection {
+                    record: *record,
+                    why: "a record cannot correct itself".into(),
+                });
+            }
+        }
         Event::RotateKey { new_key } => {
             strong(new_key)?;
             if *new_key == r.author {
@@ -458,6 +559,101 @@ fn first_state(
 }
 
 /// Finds among `deps` (and the prev) the record that created `lot`.
+/// Adds the author's previous record to `deps`: a lot's creation may be
+/// the author's own previous record.
+fn with_prev(deps: &mut Vec<SignedRecord>, r: &Record, view: &impl View) -> Result<(), StoreError> {
+    if let Some(p) = r.prev {
+        if let Some(prev) = view.record(&p)? {
+            deps.push(prev);
+        }
+    }
+    Ok(())
+}
+
+/// An error declaration names one of the author's own records (its prev
+/// or a dep), every lot that record names or creates, in order, and
+/// corrective records among its deps (or its prev).
+fn check_correction(
+    r: &Record,
+    identity: &PublicKey,
+    record: &Hash,
+    lots: &[LotId],
+    corrective: &[Hash],
+    deps: &[SignedRecord],
+    view: &impl View,
+) -> Result<(), CheckError> {
+    let bad = |why: String| ValidationError::BadCorrection {
+        record: *record,
+        why,
+    };
+    let target = if r.prev == Some(*record) {
+        need(view.record(record)?, record)?
+    } else {
+        match r.deps.iter().position(|d| d == record) {
+            Some(i) => deps[i].clone(),
+            None => {
+                return Err(ValidationError::NotInDeps {
+                    what: format!("the record declared erroneous ({})", record.short()),
+                }
+                .into())
+            }
+        }
+    };
+    let author = view
+        .key_state(&target.record.author)?
+        .map(|k| k.identity)
+        .unwrap_or(target.record.author);
+    if author != *identity {
+        return Err(bad(
+            "it is another participant's record; only its author may declare it erroneous".into(),
+        )
+        .into());
+    }
+    if let Event::Correct { .. } = target.record.event {
+        return Err(
+            bad("it is itself a declaration, which cannot be declared erroneous".into()).into(),
+        );
+    }
+    let mut named: BTreeSet<LotId> = target
+        .record
+        .event
+        .referenced_lots()
+        .into_iter()
+        .cloned()
+        .collect();
+    for (code, _, _) in target.record.event.created_lots() {
+        named.insert(LotId {
+            source: *identity,
+            code: code.to_owned(),
+        });
+    }
+    if !lots.iter().eq(named.iter()) {
+        let list = |l: &mut dyn Iterator<Item = &LotId>| {
+            let v: Vec<String> = l.map(|x| x.to_string()).collect();
+            if v.is_empty() {
+                "none".to_owned()
+            } else {
+                v.join(", ")
+            }
+        };
+        return Err(bad(format!(
+            "it names lots {}, but the record names {} (each once, in order)",
+            list(&mut lots.iter()),
+            list(&mut named.iter())
+        ))
+        .into());
+    }
+    for c in corrective {
+        if !r.deps.contains(c) && r.prev != Some(*c) {
+            return Err(ValidationError::NotInDeps {
+                what: format!("corrective record {}", c.short()),
+            }
+            .into());
+        }
+    }
+    Ok(())
+}
+
 fn lot_in_deps(lot: &LotId, deps: &[SignedRecord], view: &impl View) -> Result<(), CheckError> {
     for d in deps {
         let creator = view.key_state(&d.record.author)?.map(|k| k.identity);
@@ -552,6 +748,14 @@ impl<V: View> Ledgerbook<'_, V> {
     }
 
     fn debit(&mut self, lot: &LotId, q: Quantity) -> Result<(), CheckError> {
+        let left = self.after_debit(lot, q)?;
+        self.changed.insert(lot.clone(), left);
+        Ok(())
+    }
+
+    /// What the author would hold of `lot` after giving up `q`: an error
+    /// if it holds less, or counts the lot in another unit.
+    fn after_debit(&self, lot: &LotId, q: Quantity) -> Result<Quantity, CheckError> {
         let held = self
             .held(lot)?
             .ok_or_else(|| ValidationError::NotHeld(lot.clone()))?;
@@ -571,9 +775,7 @@ impl<V: View> Ledgerbook<'_, V> {
                 held,
                 wanted: q,
             })?;
-        self.changed
-            .insert(lot.clone(), Quantity::new(left, q.unit));
-        Ok(())
+        Ok(Quantity::new(left, q.unit))
     }
 
     fn credit(&mut self, lot: &LotId, q: Quantity) -> Result<(), CheckError> {
@@ -834,14 +1036,37 @@ pub fn check_in_context(
         | Event::Inspect { lot, .. }
         | Event::Certify { lot, .. }
         | Event::Recall { lot, .. } => {
-            // The lot's creation may be the author's own previous record.
-            if let Some(p) = r.prev {
-                if let Some(prev) = view.record(&p)? {
-                    deps.push(prev);
-                }
-            }
+            with_prev(&mut deps, r, view)?;
             lot_in_deps(lot, &deps, view)?
         }
+        Event::Aggregate {
+            action, children, ..
+        }
+        | Event::Associate {
+            action, children, ..
+        } => {
+            with_prev(&mut deps, r, view)?;
+            for c in children {
+                lot_in_deps(&c.lot, &deps, view)?;
+                // Packing or attaching needs the lot in hand; unpacking
+                // what has since left does not.
+                if *action != Action::Delete {
+                    book.after_debit(&c.lot, c.quantity)?;
+                }
+            }
+        }
+        Event::Transact { lots, .. } => {
+            with_prev(&mut deps, r, view)?;
+            for l in lots {
+                lot_in_deps(&l.lot, &deps, view)?;
+            }
+        }
+        Event::Correct {
+            record,
+            lots,
+            corrective,
+            ..
+        } => check_correction(r, &identity, record, lots, corrective, &deps, view)?,
         Event::AuthorisePacker { prefix, .. } => owns_prefix(&identity, prefix, &deps)?,
         Event::Enroll { .. }
         | Event::Revoke { .. }

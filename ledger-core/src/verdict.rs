@@ -270,6 +270,9 @@ pub fn verdict(trace: &Trace, genesis: &Genesis, now: u64) -> Verdict {
             // Excursions are read from the readings below, where
             // consecutive ones join into one.
             Warning::Excursion { .. } => {}
+            // Shown on the declared record itself, in the journey: its
+            // author's own correction, no warning about the food.
+            Warning::DeclaredErroneous { .. } => {}
             Warning::Flagged { record, flag } => flags.push(Flagged {
                 record: *record,
                 signer: signer(record),

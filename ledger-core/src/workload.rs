@@ -7,8 +7,8 @@ use std::collections::VecDeque;
 
 use crate::author::Author;
 use crate::event::{
-    Event, Location, LotAmount, LotId, NewLot, Product, Quantity, Reading, Role, SensorKind, Unit,
-    Verdict,
+    Action, Event, Location, LotAmount, LotId, NewLot, Product, Quantity, Reading, RefDoc, Role,
+    SensorKind, Unit, Verdict,
 };
 use crate::genesis::{Authority, Genesis, GENESIS_VERSION};
 use crate::hash::Hash;
@@ -347,12 +347,58 @@ pub fn generate(shape: Shape) -> Workload {
                     reference: None,
                 },
             );
+            let transform_hash = transform.hash();
             records.push(transform);
             let product = LotId {
                 source: processor.public(),
                 code: out_code,
             };
             product_lots.push(product.clone());
+            let made = LotAmount {
+                lot: product.clone(),
+                quantity: Quantity::new(total - loss, Unit::Gram),
+            };
+
+            // Now and then the processor packs the lot onto a pallet,
+            // links its despatch advice, and declares the packing
+            // erroneous: record version 4's events in every history.
+            if round % 25 == 7 {
+                let pack = processor.sign(
+                    clock.tick(),
+                    vec![],
+                    Event::Aggregate {
+                        action: Action::Add,
+                        parent: format!("urn:epc:id:sscc:0614141.{round:010}"),
+                        children: vec![made.clone()],
+                        location: loc(format!("plant {p}")),
+                    },
+                );
+                let pack_hash = pack.hash();
+                records.push(pack);
+                records.push(processor.sign(
+                    clock.tick(),
+                    vec![transform_hash],
+                    Event::Transact {
+                        action: Action::Add,
+                        documents: vec![RefDoc {
+                            kind: "desadv".into(),
+                            number: format!("DA-{round}"),
+                        }],
+                        lots: vec![made.clone()],
+                        location: loc(format!("plant {p}")),
+                    },
+                ));
+                records.push(processor.sign(
+                    clock.tick(),
+                    vec![pack_hash],
+                    Event::Correct {
+                        record: pack_hash,
+                        lots: vec![product.clone()],
+                        reason: "incorrect_data".into(),
+                        corrective: vec![],
+                    },
+                ));
+            }
 
             let (retailer, retail_first) = &mut retailers[round % shape.retailers];
             let ship = processor.sign(

@@ -24,13 +24,14 @@ use std::path::{Path, PathBuf};
 
 use ledger_core::encoding::{self, DecodeError, MAX_RECORD_BYTES};
 use ledger_core::event::{
-    Event, Location, LotAmount, LotId, NewLot, Product, Quantity, Reading, RefDoc, Role,
+    Action, Event, Location, LotAmount, LotId, NewLot, Product, Quantity, Reading, RefDoc, Role,
     SensorKind, Unit, Verdict,
 };
 use ledger_core::genesis::{Authority, Genesis, NetworkProfile, GENESIS_VERSION};
 use ledger_core::key;
 use ledger_core::record::{
-    Extras, Record, SignedRecord, RECORD_SIGNING_TAG, RECORD_VERSION, RECORD_VERSION_EXTRAS,
+    Extras, Record, SignedRecord, RECORD_SIGNING_TAG, RECORD_VERSION, RECORD_VERSION_EVENTS,
+    RECORD_VERSION_EXTRAS,
 };
 use ledger_core::{Hash, PublicKey, SigningKey};
 
@@ -147,7 +148,7 @@ impl Builder {
             Some((seq, hash)) => (seq + 1, Some(*hash)),
         };
         let record = Record {
-            version: RECORD_VERSION,
+            version: Record::version_for(&event, false),
             network: self.network,
             author,
             seq,
@@ -343,7 +344,7 @@ fn vectors() -> Vec<Vector> {
         T0 + 6 * DAY,
         vec![observe],
         Event::Sell {
-            lot: tins,
+            lot: tins.clone(),
             quantity: Quantity::new(4, Unit::Piece),
             location: loc("杭州 湖滨 超市", Some(GLN)),
         },
@@ -404,6 +405,71 @@ fn vectors() -> Vec<Vector> {
         Some(Extras {
             epcis: r#"{"eventID":"urn:uuid:6e0f4a4e-1d1b-4d5e-9a51-2f0c3b8d7a10","eventTimeZoneOffset":"+08:00","readPoint":{"id":"urn:epc:id:sgln:6952012.00001.7"}}"#.to_owned(),
         }),
+    );
+    // Record version 4's events: the processor packs tins onto a pallet,
+    // attaches a data logger, the retailer links its order and despatch
+    // advice, and the processor declares its packing erroneous.
+    let packed = b.push(
+        "processor",
+        T0 + 12 * DAY,
+        vec![],
+        Event::Aggregate {
+            action: Action::Add,
+            parent: "urn:epc:id:sscc:9520123.0000000017".to_owned(),
+            children: vec![LotAmount {
+                lot: tins.clone(),
+                quantity: Quantity::new(20, Unit::Piece),
+            }],
+            location: loc("淳安县 千岛湖镇 茶厂", Some(GLN)),
+        },
+    );
+    b.push(
+        "processor",
+        T0 + 12 * DAY + HOUR,
+        vec![],
+        Event::Associate {
+            action: Action::Add,
+            parent: "urn:epc:id:giai:9520123.LOGGER-07".to_owned(),
+            children: vec![LotAmount {
+                lot: tins.clone(),
+                quantity: Quantity::new(20, Unit::Piece),
+            }],
+            location: loc("淳安县 千岛湖镇 茶厂", Some(GLN)),
+        },
+    );
+    b.push(
+        "retailer",
+        T0 + 13 * DAY,
+        vec![packed],
+        Event::Transact {
+            action: Action::Add,
+            documents: vec![
+                RefDoc {
+                    kind: "po".to_owned(),
+                    number: "杭州-PO-0088".to_owned(),
+                },
+                RefDoc {
+                    kind: "desadv".to_owned(),
+                    number: "DA-0041".to_owned(),
+                },
+            ],
+            lots: vec![LotAmount {
+                lot: tins.clone(),
+                quantity: Quantity::new(20, Unit::Piece),
+            }],
+            location: loc("杭州 湖滨 超市", Some(GLN)),
+        },
+    );
+    b.push(
+        "processor",
+        T0 + 14 * DAY,
+        vec![packed],
+        Event::Correct {
+            record: packed,
+            lots: vec![tins],
+            reason: "incorrect_data".to_owned(),
+            corrective: vec![],
+        },
     );
     b.vectors
 }
@@ -585,15 +651,19 @@ fn there_is_one_vector_per_event_type() {
             "rotate_key",
             "assign_prefix",
             "authorise_packer",
-            "harvest"
+            "harvest",
+            "aggregate",
+            "associate",
+            "transact",
+            "correct"
         ]
     );
-    // The last keeps extras, so it is version 3; the others are version 2.
+    // The harvest keeping extras is version 3, the four kinds version 4
+    // added are version 4; the others are version 2.
     let versions: Vec<u16> = vectors().iter().map(|v| v.signed.record.version).collect();
-    assert_eq!(versions.last(), Some(&RECORD_VERSION_EXTRAS));
-    assert!(versions[..versions.len() - 1]
-        .iter()
-        .all(|v| *v == RECORD_VERSION));
+    assert_eq!(versions[14], RECORD_VERSION_EXTRAS);
+    assert!(versions[15..].iter().all(|v| *v == RECORD_VERSION_EVENTS));
+    assert!(versions[..14].iter().all(|v| *v == RECORD_VERSION));
 }
 
 #[test]
@@ -951,6 +1021,10 @@ fn event_variant_index_of_every_vector() {
             Event::RotateKey { .. } => 11,
             Event::AssignPrefix { .. } => 12,
             Event::AuthorisePacker { .. } => 13,
+            Event::Aggregate { .. } => 14,
+            Event::Associate { .. } => 15,
+            Event::Transact { .. } => 16,
+            Event::Correct { .. } => 17,
         };
         assert_eq!(index, expected, "vector {i} ({})", v.stem);
     }

@@ -195,8 +195,8 @@ fn extras_need_version_3_and_version_3_needs_extras() {
     );
     let r = harvest_keeping(&mut w, 3, None);
     assert!(matches!(w.reject(r), ValidationError::Extras(ref why) if why.contains("missing")));
-    let r = harvest_keeping(&mut w, 4, Some(kept));
-    assert_eq!(w.reject(r), ValidationError::Version(4));
+    let r = harvest_keeping(&mut w, 5, Some(kept));
+    assert_eq!(w.reject(r), ValidationError::Version(5));
 }
 
 #[test]

@@ -5,16 +5,17 @@
 //! if every record is accepted: a refused import leaves the ledger as it
 //! was.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
+use ledger_core::event::LotAmount;
 use ledger_core::graph::Graph;
 use ledger_core::gs1;
 use ledger_core::ledger::Atomic;
-use ledger_core::record::{Extras, RECORD_VERSION};
+use ledger_core::record::Extras;
 use ledger_core::store::Store;
 use ledger_core::{
-    Event, EventKind, Hash, Ledger, LotId, Outcome, PublicKey, Record, Role, SignedRecord,
-    SigningKey, StoreError,
+    Event, EventKind, Hash, Ledger, LotId, Outcome, PublicKey, Quantity, Record, Role,
+    SignedRecord, SigningKey, StoreError,
 };
 
 use serde_json::{Map, Value};
@@ -98,7 +99,14 @@ fn signer<S: Store>(ledger: &Ledger<S>, pk: &PublicKey) -> Result<Signer, Import
 /// The ledger (or this batch) as import resolves lots in it.
 struct Resolver<'l, S: Store> {
     ledger: &'l Ledger<S>,
+    /// The importing key, and whom it signs for.
+    key: PublicKey,
     identity: PublicKey,
+    /// The eventIDs of this batch's events → their place in the batch.
+    ids: BTreeMap<String, usize>,
+    /// The eventIDs the importing key's records in the ledger keep,
+    /// read once, when an error declaration first needs them.
+    ledger_ids: Option<BTreeMap<String, Hash>>,
     /// Lots created earlier in this batch (by code) → the creating
     /// record and the product's GTIN.
     created: BTreeMap<String, (Hash, Option<String>)>,
@@ -214,9 +222,173 @@ impl<S: Store> Resolver<'_, S> {
         }
     }
 
-    /// The event and the deps it needs.
-    fn resolve(&mut self, d: &Draft) -> Result<(Event, Vec<Hash>), String> {
+    /// The importer's record with EPCIS eventID `id` (a record URN, or
+    /// an eventID kept from the event it was captured from): in this
+    /// batch, else in the ledger.
+    fn own_event(&mut self, id: &str, batch: &[Record]) -> Result<(Hash, Record), String> {
+        let err = |e: StoreError| e.to_string();
+        let missing = || {
+            format!(
+                "the event {id} is not among your records in the ledger or earlier in the document"
+            )
+        };
+        if let Some(i) = self.ids.get(id) {
+            let r = batch.get(*i).ok_or_else(missing)?;
+            return Ok((r.hash(), r.clone()));
+        }
+        let found = match id.strip_prefix(vocab::RECORD_URN) {
+            Some(hex) => Hash::from_hex(hex).ok(),
+            None => {
+                if self.ledger_ids.is_none() {
+                    let mut ids = BTreeMap::new();
+                    for (_, h) in self.ledger.chain(&self.key).map_err(err)? {
+                        let Some(r) = self.ledger.record(&h).map_err(err)? else {
+                            continue;
+                        };
+                        if let Some(kept) = r
+                            .record
+                            .extras
+                            .as_ref()
+                            .and_then(|x| serde_json::from_str::<Value>(&x.epcis).ok())
+                            .and_then(|v| v.get("eventID")?.as_str().map(str::to_owned))
+                        {
+                            ids.insert(kept, h);
+                        }
+                    }
+                    self.ledger_ids = Some(ids);
+                }
+                self.ledger_ids.as_ref().and_then(|m| m.get(id)).copied()
+            }
+        };
+        let h = found.ok_or_else(missing)?;
+        let r = self.ledger.record(&h).map_err(err)?.ok_or_else(missing)?;
+        if r.record.author != self.key {
+            return Err(format!(
+                "the event {id} is another participant's record; only its author may declare it erroneous or correct it"
+            ));
+        }
+        Ok((h, r.record))
+    }
+
+    /// Lots and quantities of a grouping or transaction, and the records
+    /// creating them (its deps).
+    fn lot_amounts(
+        &self,
+        lots: &[(LotRef, Quantity)],
+    ) -> Result<(Vec<LotAmount>, Vec<Hash>), String> {
+        let mut out = Vec::with_capacity(lots.len());
+        let mut deps = Vec::with_capacity(lots.len());
+        for (lot, quantity) in lots {
+            let lot = self.lot(lot)?;
+            let made = self.creation(&lot)?;
+            if !deps.contains(&made) {
+                deps.push(made);
+            }
+            out.push(LotAmount {
+                lot,
+                quantity: *quantity,
+            });
+        }
+        Ok((out, deps))
+    }
+
+    /// The event and the deps it needs; `batch` is the records made so
+    /// far in this import.
+    fn resolve(&mut self, d: &Draft, batch: &[Record]) -> Result<(Event, Vec<Hash>), String> {
         let event = match d.clone() {
+            Draft::Aggregate {
+                action,
+                parent,
+                children,
+                location,
+            } => {
+                let (children, deps) = self.lot_amounts(&children)?;
+                return Ok((
+                    Event::Aggregate {
+                        action,
+                        parent,
+                        children,
+                        location,
+                    },
+                    deps,
+                ));
+            }
+            Draft::Associate {
+                action,
+                parent,
+                children,
+                location,
+            } => {
+                let (children, deps) = self.lot_amounts(&children)?;
+                return Ok((
+                    Event::Associate {
+                        action,
+                        parent,
+                        children,
+                        location,
+                    },
+                    deps,
+                ));
+            }
+            Draft::Transact {
+                action,
+                documents,
+                lots,
+                location,
+            } => {
+                let (lots, deps) = self.lot_amounts(&lots)?;
+                return Ok((
+                    Event::Transact {
+                        action,
+                        documents,
+                        lots,
+                        location,
+                    },
+                    deps,
+                ));
+            }
+            Draft::Correct {
+                declared,
+                reason,
+                corrective,
+            } => {
+                let (record, target) = self.own_event(&declared, batch)?;
+                if let Event::Correct { .. } = target.event {
+                    return Err(format!(
+                        "the event {declared} is itself an error declaration, which cannot be declared erroneous"
+                    ));
+                }
+                let mut lots: BTreeSet<LotId> = target
+                    .event
+                    .referenced_lots()
+                    .into_iter()
+                    .cloned()
+                    .collect();
+                for (code, _, _) in target.event.created_lots() {
+                    lots.insert(LotId {
+                        source: self.identity,
+                        code: code.to_owned(),
+                    });
+                }
+                let mut deps = vec![record];
+                let mut correcting = Vec::with_capacity(corrective.len());
+                for id in &corrective {
+                    let (h, _) = self.own_event(id, batch)?;
+                    correcting.push(h);
+                    if !deps.contains(&h) {
+                        deps.push(h);
+                    }
+                }
+                return Ok((
+                    Event::Correct {
+                        record,
+                        lots: lots.into_iter().collect(),
+                        reason,
+                        corrective: correcting,
+                    },
+                    deps,
+                ));
+            }
             Draft::Harvest {
                 lot_code,
                 product,
@@ -424,7 +596,10 @@ pub fn import_with_progress<S: Store>(
     let rights = ledger.gtin_rights(&who.identity)?;
     let mut resolver = Resolver {
         ledger,
+        key: pk,
         identity: who.identity,
+        ids: BTreeMap::new(),
+        ledger_ids: None,
         created: BTreeMap::new(),
         received: Vec::new(),
     };
@@ -436,7 +611,7 @@ pub fn import_with_progress<S: Store>(
             .draft
             .as_ref()
             .map_err(Clone::clone)
-            .and_then(|d| resolver.resolve(d))
+            .and_then(|d| resolver.resolve(d, &unsigned))
             .and_then(|(event, deps)| {
                 if who.role.may_sign(event.kind()) {
                     Ok((event, deps))
@@ -480,7 +655,7 @@ pub fn import_with_progress<S: Store>(
             .map(|(c, product, _)| ((*c).to_owned(), product.gtin.clone()))
             .collect();
         let record = Record {
-            version: RECORD_VERSION,
+            version: Record::version_for(&event, false),
             network,
             author: pk,
             seq: next_seq,
@@ -496,6 +671,11 @@ pub fn import_with_progress<S: Store>(
         prev = Some(hash);
         for (code, gtin) in created {
             resolver.created.insert(code, (hash, gtin));
+        }
+        // A declaration carries the eventID of the event it declares
+        // erroneous: that id stays the declared record's.
+        if let (Some(id), false) = (&m.event_id, record.event.kind() == EventKind::Correct) {
+            resolver.ids.insert(id.clone(), unsigned.len());
         }
         meta.push((m.index, hash));
         unsigned.push(record);

@@ -31,18 +31,24 @@ pub struct Exported {
     pub skipped: Vec<Hash>,
 }
 
+/// What an export looks up beside the records it writes: the product
+/// of a lot (for its GTIN and description) and a record by hash (the
+/// record an error declaration declares erroneous, and the records that
+/// correct it), `None` when unknown.
+pub struct Lookup<'a> {
+    /// The product of a lot.
+    pub product: &'a dyn Fn(&LotId) -> Option<Product>,
+    /// A record by hash.
+    pub record: &'a dyn Fn(&Hash) -> Option<SignedRecord>,
+}
+
 /// Exports `items` (in the order given) as one EPCISDocument created at
-/// `created` (ms since epoch). `product_of` tells the product of a lot
-/// (for its GTIN and description), `None` when unknown.
-pub fn export(
-    items: &[Item<'_>],
-    created: u64,
-    product_of: &dyn Fn(&LotId) -> Option<Product>,
-) -> Exported {
+/// `created` (ms since epoch).
+pub fn export(items: &[Item<'_>], created: u64, lookup: &Lookup<'_>) -> Exported {
     let mut events = Vec::new();
     let mut skipped = Vec::new();
     for item in items {
-        match event(item, product_of) {
+        match event(item, lookup) {
             Some(e) => events.push(e),
             None => skipped.push(item.hash),
         }
@@ -117,11 +123,68 @@ fn lot_list(
     e.insert("quantityList".into(), json!([element]));
 }
 
-/// One record as an EPCIS event; `None` for records with no EPCIS form.
-fn event(item: &Item<'_>, pf: &dyn Fn(&LotId) -> Option<Product>) -> Option<Value> {
+/// One record as an EPCIS event; `None` for records with no EPCIS form
+/// (and for an error declaration whose declared record is unknown).
+fn event(item: &Item<'_>, lookup: &Lookup<'_>) -> Option<Value> {
     let r = &item.record.record;
-    let mut e = own_event(&item.hash, r, pf)?;
+    if let Event::Correct {
+        record,
+        reason,
+        corrective,
+        ..
+    } = &r.event
+    {
+        return declaration(item, record, reason, corrective, lookup);
+    }
+    let mut e = own_event(&item.hash, r, lookup.product)?;
     restore_extras(&mut e, r);
+    Some(Value::Object(e))
+}
+
+/// The eventID an export gives a record: the one it kept, else its URN.
+fn event_id(hash: &Hash, r: &ledger_core::Record) -> String {
+    r.extras
+        .as_ref()
+        .and_then(|x| serde_json::from_str::<Value>(&x.epcis).ok())
+        .and_then(|v| v.get("eventID").and_then(Value::as_str).map(str::to_owned))
+        .unwrap_or_else(|| vocab::record_id(hash))
+}
+
+/// An error declaration, as EPCIS writes one: the declared event as the
+/// ledger holds it, under its own eventID, with an `errorDeclaration`
+/// giving the declaration's time, reason and corrective events.
+fn declaration(
+    item: &Item<'_>,
+    declared: &Hash,
+    reason: &str,
+    corrective: &[Hash],
+    lookup: &Lookup<'_>,
+) -> Option<Value> {
+    let target = (lookup.record)(declared)?;
+    // own_event has no form for a declaration, so a declaration of a
+    // declaration (which validation refuses) exports nothing.
+    let mut e = own_event(declared, &target.record, lookup.product)?;
+    restore_extras(&mut e, &target.record);
+    let mut decl = Map::new();
+    decl.insert(
+        "declarationTime".into(),
+        vocab::rfc3339(item.record.record.time).into(),
+    );
+    if !reason.is_empty() {
+        decl.insert("reason".into(), reason.into());
+    }
+    if !corrective.is_empty() {
+        let ids: Vec<Value> = corrective
+            .iter()
+            .map(|h| match (lookup.record)(h) {
+                Some(c) => event_id(h, &c.record).into(),
+                None => vocab::record_id(h).into(),
+            })
+            .collect();
+        decl.insert("correctiveEventIDs".into(), ids.into());
+    }
+    e.insert("errorDeclaration".into(), Value::Object(decl));
+    e.insert("terroir:record".into(), item.hash.to_hex().into());
     Some(Value::Object(e))
 }
 
@@ -334,11 +397,57 @@ fn own_event(
             lot_list(&mut e, lot, Some(*q), pf);
             place(&mut e, location);
         }
+        Event::Aggregate {
+            action,
+            parent,
+            children,
+            location,
+        }
+        | Event::Associate {
+            action,
+            parent,
+            children,
+            location,
+        } => {
+            let kind = match r.event {
+                Event::Aggregate { .. } => "AggregationEvent",
+                _ => "AssociationEvent",
+            };
+            e.insert("type".into(), kind.into());
+            e.insert("action".into(), action.epcis().into());
+            e.insert("parentID".into(), parent.clone().into());
+            if !children.is_empty() {
+                let list: Vec<Value> = children
+                    .iter()
+                    .map(|c| quantity(class_of(&c.lot, pf), c.quantity))
+                    .collect();
+                e.insert("childQuantityList".into(), list.into());
+            }
+            place(&mut e, location);
+        }
+        Event::Transact {
+            action,
+            documents,
+            lots,
+            location,
+        } => {
+            e.insert("type".into(), "TransactionEvent".into());
+            e.insert("action".into(), action.epcis().into());
+            let docs: Vec<Value> = documents.iter().map(vocab::doc_transaction).collect();
+            e.insert("bizTransactionList".into(), docs.into());
+            let list: Vec<Value> = lots
+                .iter()
+                .map(|l| quantity(class_of(&l.lot, pf), l.quantity))
+                .collect();
+            e.insert("quantityList".into(), list.into());
+            place(&mut e, location);
+        }
         Event::Enroll { .. }
         | Event::Revoke { .. }
         | Event::RotateKey { .. }
         | Event::AssignPrefix { .. }
-        | Event::AuthorisePacker { .. } => return None,
+        | Event::AuthorisePacker { .. }
+        | Event::Correct { .. } => return None,
     }
     Some(e)
 }

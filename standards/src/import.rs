@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use ledger_core::event::{Location, NewLot, Product, Reading, RefDoc, Verdict};
+use ledger_core::event::{Action, Location, NewLot, Product, Reading, RefDoc, Verdict};
 use ledger_core::record::MAX_EXTRAS_BYTES;
 use ledger_core::{Hash, PublicKey, Quantity};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -143,6 +143,32 @@ pub enum Draft {
         quantity: Quantity,
         location: Location,
     },
+    Aggregate {
+        action: Action,
+        parent: String,
+        children: Vec<(LotRef, Quantity)>,
+        location: Location,
+    },
+    Associate {
+        action: Action,
+        parent: String,
+        children: Vec<(LotRef, Quantity)>,
+        location: Location,
+    },
+    Transact {
+        action: Action,
+        documents: Vec<RefDoc>,
+        lots: Vec<(LotRef, Quantity)>,
+        location: Location,
+    },
+    /// An error declaration: the eventID of the event declared erroneous,
+    /// the reason as written (a CBV term such as `incorrect_data`, or
+    /// text) and the eventIDs of the corrective events.
+    Correct {
+        declared: String,
+        reason: String,
+        corrective: Vec<String>,
+    },
 }
 
 impl Draft {
@@ -158,6 +184,10 @@ impl Draft {
             Draft::Certify { .. } => "a certification",
             Draft::Recall { .. } => "a recall",
             Draft::Sell { .. } => "a sale",
+            Draft::Aggregate { .. } => "an aggregation",
+            Draft::Associate { .. } => "an association",
+            Draft::Transact { .. } => "a transaction",
+            Draft::Correct { .. } => "an error declaration",
         }
     }
 
@@ -173,6 +203,10 @@ impl Draft {
             Draft::Certify { .. } => "certify",
             Draft::Recall { .. } => "recall",
             Draft::Sell { .. } => "sell",
+            Draft::Aggregate { .. } => "aggregate",
+            Draft::Associate { .. } => "associate",
+            Draft::Transact { .. } => "transact",
+            Draft::Correct { .. } => "correct",
         }
     }
 }
@@ -338,6 +372,14 @@ fn map_one(
     let draft = match time {
         Some(_) => map_event(e).and_then(|d| all_kept(e, &d, context).map(|x| (d, x))),
         None => Err("eventTime is not an RFC 3339 time at or after 1970".to_owned()),
+    };
+    // A declaration's record is dated when the error was declared.
+    let (time, draft) = match draft {
+        Ok((d @ Draft::Correct { .. }, x)) => match declaration_time(e) {
+            Ok(t) => (Some(t), Ok((d, x))),
+            Err(why) => (time, Err(why)),
+        },
+        other => (time, other),
     };
     let (draft, extras) = match draft {
         Ok((d, x)) => (Ok(d), x),
@@ -713,24 +755,184 @@ fn product(e: &Ev, class_uri: &str, lot: &LotRef) -> Product {
 }
 
 fn map_event(e: &Ev) -> Result<Draft, String> {
+    if e.contains_key("errorDeclaration") {
+        return error_declaration(e);
+    }
     let kind = str_of(e, "type").unwrap_or_default();
     match kind {
         "ObjectEvent" => object_event(e),
         "TransformationEvent" => transformation(e),
+        "AggregationEvent" | "AssociationEvent" => grouping(e, kind == "AggregationEvent"),
+        "TransactionEvent" => transaction(e),
         other => Err(format!(
-            "{other} has no Terroir form (Terroir records lots' custody, not aggregation, association or transactions)"
+            "{other:?} is not an EPCIS 2.0 event type (ObjectEvent, AggregationEvent, AssociationEvent, TransactionEvent, TransformationEvent)"
         )),
     }
 }
 
-fn transformation(e: &Ev) -> Result<Draft, String> {
-    for list in ["inputEPCList", "outputEPCList"] {
-        if e.get(list)
+fn action(e: &Ev) -> Result<Action, String> {
+    match str_of(e, "action") {
+        Some("ADD") => Ok(Action::Add),
+        Some("OBSERVE") => Ok(Action::Observe),
+        Some("DELETE") => Ok(Action::Delete),
+        Some(other) => Err(format!(
+            "its action {other:?} is none of ADD, OBSERVE, DELETE"
+        )),
+        None => Err("it has no action (ADD, OBSERVE or DELETE)".into()),
+    }
+}
+
+/// The lots and quantities of a quantity list, or why there are none
+/// Terroir can hold: serialised items (`epcs`) alone name no lot.
+fn lots_of(e: &Ev, list: &str, epcs: &str, what: &str) -> Result<Vec<(LotRef, Quantity)>, String> {
+    let mut out = Vec::new();
+    for (i, q) in e
+        .get(list)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        out.push((class(q)?, quantity(q, &format!("{what} {i}"))?));
+    }
+    if out.is_empty()
+        && e.get(epcs)
             .and_then(Value::as_array)
             .is_some_and(|l| !l.is_empty())
-        {
+    {
+        return Err(format!(
+            "it names serialised items ({epcs}) without a lot; Terroir tracks quantities of lots ({list} with an LGTIN class), and keeps serialised items only beside them"
+        ));
+    }
+    Ok(out)
+}
+
+/// An AggregationEvent (`aggregation`) or an AssociationEvent: a parent
+/// (the case, pallet or asset) and the lots in or on it.
+fn grouping(e: &Ev, aggregation: bool) -> Result<Draft, String> {
+    let action = action(e)?;
+    let parent = str_of(e, "parentID")
+        .filter(|p| !p.is_empty())
+        .ok_or(if aggregation {
+            "it has no parentID; Terroir names the case or pallet by it"
+        } else {
+            "it has no parentID; Terroir names the asset by it"
+        })?
+        .to_owned();
+    let children = lots_of(e, "childQuantityList", "childEPCs", "child")?;
+    if children.is_empty() && action == Action::Add {
+        return Err("it adds no lot (no childQuantityList)".into());
+    }
+    let location = location(e)?;
+    Ok(if aggregation {
+        Draft::Aggregate {
+            action,
+            parent,
+            children,
+            location,
+        }
+    } else {
+        Draft::Associate {
+            action,
+            parent,
+            children,
+            location,
+        }
+    })
+}
+
+/// A TransactionEvent: business documents and the lots they concern.
+fn transaction(e: &Ev) -> Result<Draft, String> {
+    let action = action(e)?;
+    let mut documents = Vec::new();
+    for tx in e
+        .get("bizTransactionList")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let id = tx
+            .get("bizTransaction")
+            .and_then(Value::as_str)
+            .ok_or("a business transaction has no bizTransaction")?;
+        documents.push(vocab::parse_doc(id, tx.get("type").and_then(Value::as_str)));
+    }
+    if documents.is_empty() {
+        return Err("it names no business document (bizTransactionList)".into());
+    }
+    let lots = lots_of(e, "quantityList", "epcList", "lot")?;
+    if lots.is_empty() {
+        return Err("it names no lot (no quantityList)".into());
+    }
+    Ok(Draft::Transact {
+        action,
+        documents,
+        lots,
+        location: location(e)?,
+    })
+}
+
+/// An event carrying an `errorDeclaration`: its sender declares the event
+/// with this eventID erroneous.
+fn error_declaration(e: &Ev) -> Result<Draft, String> {
+    let declared = str_of(e, "eventID")
+        .ok_or("it declares an error but has no eventID naming the event declared erroneous")?;
+    let decl = e
+        .get("errorDeclaration")
+        .and_then(Value::as_object)
+        .ok_or("its errorDeclaration is not an object")?;
+    // Kept as written, so the export gives it back in the same form.
+    let reason = decl
+        .get("reason")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let mut corrective = Vec::new();
+    for id in decl
+        .get("correctiveEventIDs")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        corrective.push(
+            id.as_str()
+                .ok_or("a correctiveEventID is not text")?
+                .to_owned(),
+        );
+    }
+    Ok(Draft::Correct {
+        declared: declared.to_owned(),
+        reason,
+        corrective,
+    })
+}
+
+/// When the error was declared (`errorDeclaration.declarationTime`).
+fn declaration_time(e: &Ev) -> Result<u64, String> {
+    e.get("errorDeclaration")
+        .and_then(|d| d.get("declarationTime"))
+        .and_then(Value::as_str)
+        .and_then(vocab::parse_time)
+        .ok_or_else(|| {
+            "its errorDeclaration has no declarationTime that is an RFC 3339 time at or after 1970"
+                .to_owned()
+        })
+}
+
+fn transformation(e: &Ev) -> Result<Draft, String> {
+    // Serialised items are kept beside lots (all_kept), never instead.
+    for (epcs, lots) in [
+        ("inputEPCList", "inputQuantityList"),
+        ("outputEPCList", "outputQuantityList"),
+    ] {
+        let some = |k: &str| {
+            e.get(k)
+                .and_then(Value::as_array)
+                .is_some_and(|l| !l.is_empty())
+        };
+        if some(epcs) && !some(lots) {
             return Err(format!(
-                "it lists serialised items in {list}; Terroir transforms quantities of lots"
+                "it lists serialised items in {epcs} and no lot in {lots}; Terroir transforms quantities of lots, and keeps serialised items only beside them"
             ));
         }
     }
@@ -1002,10 +1204,21 @@ fn all_kept(
             "it carries {what}, which Terroir cannot keep yet; importing it would drop that"
         ))
     };
-    let has_reference = !matches!(
-        d,
-        Draft::Observe { .. } | Draft::Recall { .. } | Draft::Sell { .. }
-    );
+    // A declaration repeats the declared event, which the ledger holds:
+    // only the declaration itself is read.
+    if let Draft::Correct { .. } = d {
+        let decl = e.get("errorDeclaration").and_then(Value::as_object);
+        if let Some(extra) = decl.into_iter().flatten().map(|(k, _)| k).find(|k| {
+            !matches!(
+                k.as_str(),
+                "declarationTime" | "reason" | "correctiveEventIDs"
+            )
+        }) {
+            return drop(format!("{extra:?} in its errorDeclaration"));
+        }
+        return Ok(None);
+    }
+    let grouping = matches!(d, Draft::Aggregate { .. } | Draft::Associate { .. });
     // Inspections, certifications and recalls name a lot, but have no
     // place for a location or a quantity.
     let has_location = !matches!(
@@ -1019,8 +1232,14 @@ fn all_kept(
     let mut used = Map::new();
     for (key, value) in e {
         let kept = match key.as_str() {
-            "type" | "eventTime" | "recordTime" | "@context" | "action" | "bizStep"
-            | "disposition" => true,
+            "type" | "eventTime" | "recordTime" | "@context" => true,
+            // Kept as they came; what the export writes the same is left
+            // out when the record is made (`apply`), so a CBV URN or a
+            // step Terroir reads another way comes back as it came.
+            "action" | "bizStep" | "disposition" => {
+                extras.insert(key.clone(), value.clone());
+                true
+            }
             // Kept where the record has no place for it.
             "bizLocation" => {
                 if !has_location {
@@ -1043,6 +1262,28 @@ fn all_kept(
                 extras.insert(key.clone(), value.clone());
                 true
             }
+            "parentID" => {
+                if matches!(d, Draft::Transact { .. }) {
+                    extras.insert(key.clone(), value.clone());
+                }
+                grouping || matches!(d, Draft::Transact { .. })
+            }
+            "childQuantityList" => grouping,
+            // Serialised items are kept beside the lots: instance identity
+            // the ledger's custody of lots does not count.
+            "childEPCs" if grouping => {
+                if value.as_array().is_some_and(|l| !l.is_empty()) {
+                    extras.insert(key.clone(), value.clone());
+                }
+                true
+            }
+            "inputEPCList" | "outputEPCList" if matches!(d, Draft::Transform { .. }) => {
+                if value.as_array().is_some_and(|l| !l.is_empty()) {
+                    extras.insert(key.clone(), value.clone());
+                }
+                true
+            }
+            "quantityList" if grouping => false,
             "quantityList" => {
                 // The lot is the record's; the quantity inspected,
                 // certified or recalled has no place, so the list is
@@ -1057,20 +1298,19 @@ fn all_kept(
                 !matches!(d, Draft::Transform { .. })
             }
             "inputQuantityList" | "outputQuantityList" => matches!(d, Draft::Transform { .. }),
+            // Kept as it came (a record's reference holds one document,
+            // in Terroir's form); left out when the export writes the same.
             "bizTransactionList" => {
-                if !has_reference || value.as_array().map_or(0, Vec::len) > 1 {
-                    extras.insert(key.clone(), value.clone());
-                }
+                extras.insert(key.clone(), value.clone());
                 true
             }
+            // An observation's readings are the record's (checked against
+            // their range); sensor data on any other event, or fields a
+            // reading has no place for, are kept as they came.
             "sensorElementList" => {
-                if !matches!(d, Draft::Observe { .. }) {
-                    return drop(format!(
-                        "sensor readings (only a sensor-reporting event keeps them; this is {})",
-                        d.noun()
-                    ));
+                if !matches!(d, Draft::Observe { .. }) || !sensors_fit(value) {
+                    extras.insert(key.clone(), value.clone());
                 }
-                sensors_kept(value)?;
                 true
             }
             "certificationInfo" => {
@@ -1079,7 +1319,12 @@ fn all_kept(
                 }
                 true
             }
-            "epcList" => value.as_array().is_none_or(Vec::is_empty),
+            "epcList" if !grouping && !matches!(d, Draft::Transform { .. }) => {
+                if value.as_array().is_some_and(|l| !l.is_empty()) {
+                    extras.insert(key.clone(), value.clone());
+                }
+                true
+            }
             k if k.contains(':') => {
                 let prefix = k.split_once(':').map_or(k, |(p, _)| p);
                 let Some(uri) = own.get(prefix).or_else(|| context.get(prefix)) else {
@@ -1097,7 +1342,12 @@ fn all_kept(
             return drop(describe_field(key));
         }
     }
-    for list in ["quantityList", "inputQuantityList", "outputQuantityList"] {
+    for list in [
+        "quantityList",
+        "inputQuantityList",
+        "outputQuantityList",
+        "childQuantityList",
+    ] {
         for q in e.get(list).and_then(Value::as_array).into_iter().flatten() {
             if let Some(extra) = q.as_object().and_then(|o| {
                 o.keys()
@@ -1141,52 +1391,34 @@ fn describe_field(key: &str) -> String {
     }
 }
 
-/// Sensor reports keep a type, value, unit and time, and Terroir's
-/// allowed range; anything else (statistics, device ids, exceptions …)
-/// would be lost.
-fn sensors_kept(value: &Value) -> Result<(), String> {
-    for (i, el) in value.as_array().into_iter().flatten().enumerate() {
-        let Some(el) = el.as_object() else { continue };
-        for (k, v) in el {
-            match k.as_str() {
-                "sensorReport" => {
-                    for rep in v.as_array().into_iter().flatten() {
-                        if let Some(extra) = rep.as_object().and_then(|o| {
-                            o.keys().find(|k| {
-                                !matches!(
-                                    k.as_str(),
-                                    "type"
-                                        | "value"
-                                        | "uom"
-                                        | "time"
-                                        | "terroir:allowedMin"
-                                        | "terroir:allowedMax"
-                                )
-                            })
-                        }) {
-                            return Err(format!(
-                                "it carries {extra:?} in sensor element {i}, which Terroir cannot keep yet; importing it would drop that"
-                            ));
-                        }
-                    }
-                }
-                "sensorMetadata" => {
-                    if let Some(extra) = v
-                        .as_object()
-                        .and_then(|o| o.keys().find(|k| k.as_str() != "time"))
-                    {
-                        return Err(format!(
-                            "it carries sensor metadata {extra:?} in sensor element {i}, which Terroir cannot keep yet; importing it would drop that"
-                        ));
-                    }
-                }
-                other => {
-                    return Err(format!(
-                        "it carries {other:?} in sensor element {i}, which Terroir cannot keep yet; importing it would drop that"
-                    ))
-                }
-            }
-        }
-    }
-    Ok(())
+/// Whether sensor reports fit readings: a type, value, unit and time, and
+/// Terroir's allowed range; anything else (statistics, device ids,
+/// exceptions …) has no place in a reading, so the list is kept as it came.
+fn sensors_fit(value: &Value) -> bool {
+    value.as_array().into_iter().flatten().all(|el| {
+        let Some(el) = el.as_object() else {
+            return true;
+        };
+        el.iter().all(|(k, v)| match k.as_str() {
+            "sensorReport" => v.as_array().into_iter().flatten().all(|rep| {
+                rep.as_object().is_none_or(|o| {
+                    o.keys().all(|k| {
+                        matches!(
+                            k.as_str(),
+                            "type"
+                                | "value"
+                                | "uom"
+                                | "time"
+                                | "terroir:allowedMin"
+                                | "terroir:allowedMax"
+                        )
+                    })
+                })
+            }),
+            "sensorMetadata" => v
+                .as_object()
+                .is_none_or(|o| o.keys().all(|k| k.as_str() == "time")),
+            _ => false,
+        })
+    })
 }

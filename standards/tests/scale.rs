@@ -14,7 +14,8 @@ use terroir_standards::import::{
 const EVENTS: usize = 20_000;
 
 /// A generated supply chain's first 20,000 events as one EPCISDocument,
-/// with a few that cannot be imported (an error declaration, an unreadable time).
+/// with a few that cannot be imported (an unknown event type, an
+/// unreadable time).
 fn document() -> Value {
     let w = workload::generate(Shape::for_records(EVENTS + 600));
     let hashes: Vec<Hash> = w.records.iter().map(SignedRecord::hash).collect();
@@ -27,13 +28,20 @@ fn document() -> Value {
             record,
         })
         .collect();
-    let mut doc = export::export(&items, workload::T0, &|_| None).document;
+    let by_hash: std::collections::BTreeMap<Hash, &SignedRecord> =
+        hashes.iter().copied().zip(&w.records).collect();
+    let record = |h: &Hash| by_hash.get(h).map(|r| (*r).clone());
+    let lookup = export::Lookup {
+        product: &|_| None,
+        record: &record,
+    };
+    let mut doc = export::export(&items, workload::T0, &lookup).document;
     let list = doc["epcisBody"]["eventList"].as_array_mut().unwrap();
     assert!(list.len() >= EVENTS, "{} events", list.len());
     list.truncate(EVENTS);
     for (i, e) in list.iter_mut().enumerate().step_by(997) {
         if i % 2 == 0 {
-            e["errorDeclaration"] = json!({ "declarationTime": "2026-01-01T00:00:00Z" });
+            e["type"] = json!("SensorEvent");
         } else {
             e["eventTime"] = json!("yesterday");
         }

@@ -173,8 +173,13 @@ fn write(
                     record: r,
                 })
                 .collect();
-            let pf = |l: &LotId| product(graph, l);
-            let doc = export::export(&items, parse::now_ms(), &pf);
+            let product = |l: &LotId| product(graph, l);
+            let find = |h: &Hash| graph.record(h).ok().flatten();
+            let lookup = export::Lookup {
+                product: &product,
+                record: &find,
+            };
+            let doc = export::export(&items, parse::now_ms(), &lookup);
             // The XML binding when the file is named .xml, else JSON-LD.
             let xml = out
                 .extension()

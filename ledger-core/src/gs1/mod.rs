@@ -173,3 +173,52 @@ mod ai;
 mod link;
 
 pub use link::{percent_encode, DigitalLink, LinkError, PrimaryKey};
+
+/// A parent identifier (the unit of an aggregation, the asset of an
+/// association) as a person reads it: an SSCC as its 18 digits (from an
+/// EPC URI `urn:epc:id:sscc:CompanyPrefix.SerialReference` or a Digital
+/// Link `…/00/…`), anything else as written.
+pub fn parent_words(parent: &str) -> String {
+    if let Some(rest) = parent.strip_prefix("urn:epc:id:sscc:") {
+        if let Some((prefix, serial)) = rest.split_once('.') {
+            let digits = serial
+                .get(..1)
+                .map(|ext| format!("{ext}{prefix}{}", serial.get(1..).unwrap_or_default()));
+            if let Some(body) =
+                digits.filter(|d| d.len() == 17 && d.bytes().all(|b| b.is_ascii_digit()))
+            {
+                return format!("SSCC {body}{}", check_digit(body.as_bytes()));
+            }
+        }
+    }
+    if let Some((_, sscc)) = parent.split_once("/00/") {
+        let sscc = sscc.split(['/', '?', '#']).next().unwrap_or_default();
+        if check_sscc(sscc).is_ok() {
+            return format!("SSCC {sscc}");
+        }
+    }
+    parent.to_owned()
+}
+
+#[cfg(test)]
+mod parent_tests {
+    use super::*;
+
+    #[test]
+    fn an_sscc_reads_as_its_eighteen_digits() {
+        // GS1's example: company prefix 0614141, serial reference 1234567890.
+        assert_eq!(
+            parent_words("urn:epc:id:sscc:0614141.1234567890"),
+            "SSCC 106141412345678908"
+        );
+        assert_eq!(
+            parent_words("https://id.gs1.org/00/106141412345678908"),
+            "SSCC 106141412345678908"
+        );
+        assert_eq!(
+            parent_words("urn:epc:id:giai:0614141.LOGGER-7"),
+            "urn:epc:id:giai:0614141.LOGGER-7"
+        );
+        assert_eq!(parent_words("托盘 7"), "托盘 7");
+    }
+}

@@ -243,6 +243,10 @@ fn kind_byte(k: EventKind) -> u8 {
         EventKind::RotateKey => 11,
         EventKind::AssignPrefix => 12,
         EventKind::AuthorisePacker => 13,
+        EventKind::Aggregate => 14,
+        EventKind::Associate => 15,
+        EventKind::Transact => 16,
+        EventKind::Correct => 17,
     }
 }
 
@@ -258,6 +262,7 @@ pub(crate) fn indexed_kind(k: EventKind) -> bool {
             | EventKind::Recall
             | EventKind::AssignPrefix
             | EventKind::AuthorisePacker
+            | EventKind::Correct
     )
 }
 

@@ -7,7 +7,7 @@
 //! (`lang.tr("已召回", "Recalled")`), so a missing one is a compile error,
 //! not a blank.
 
-use ledger_core::event::{thousandths, SensorKind};
+use ledger_core::event::{bare_error_reason, thousandths, Action, SensorKind};
 use ledger_core::excursion::ExcursionEvent;
 use ledger_core::{EventKind, Genesis, Quantity, Role, Unit};
 
@@ -221,6 +221,36 @@ impl Lang {
             EventKind::RotateKey => self.tr("更换密钥", "Key changed"),
             EventKind::AssignPrefix => self.tr("分配厂商识别代码", "GS1 company prefix assigned"),
             EventKind::AuthorisePacker => self.tr("授权代工包装", "Contract packer authorised"),
+            EventKind::Aggregate => self.tr("装箱 / 组托", "Packing"),
+            EventKind::Associate => self.tr("关联设备", "Attached asset"),
+            EventKind::Transact => self.tr("业务单据", "Business documents"),
+            EventKind::Correct => self.tr("更正声明", "Correction"),
+        }
+    }
+
+    /// What a packing, attaching or document event did, before the unit,
+    /// asset or documents it names.
+    pub fn action(self, k: EventKind, a: Action) -> &'static str {
+        match (k, a) {
+            (EventKind::Aggregate, Action::Add) => self.tr("装入", "Packed into"),
+            (EventKind::Aggregate, Action::Observe) => self.tr("清点于", "Counted in"),
+            (EventKind::Aggregate, Action::Delete) => self.tr("拆出自", "Unpacked from"),
+            (EventKind::Associate, Action::Add) => self.tr("关联到", "Attached to"),
+            (EventKind::Associate, Action::Observe) => self.tr("确认关联", "Checked on"),
+            (EventKind::Associate, Action::Delete) => self.tr("解除关联", "Detached from"),
+            (_, Action::Add) => self.tr("关联单据", "Linked"),
+            (_, Action::Observe) => self.tr("确认单据", "Confirmed"),
+            (_, Action::Delete) => self.tr("撤销单据", "Unlinked"),
+        }
+    }
+
+    /// Why a record was declared erroneous: the CBV reasons in words,
+    /// anything else as written.
+    pub fn error_reason(self, reason: &str) -> &str {
+        match bare_error_reason(reason) {
+            "did_not_occur" => self.tr("该事件并未发生", "the event did not occur"),
+            "incorrect_data" => self.tr("数据有误", "its data were incorrect"),
+            other => other,
         }
     }
 

@@ -196,6 +196,7 @@ h2{font-size:19px;margin:22px 0 8px;border-bottom:1px solid #ddd;padding-bottom:
 ol.journey{list-style:none;padding:0;margin:0}\
 ol.journey li{background:#fff;border-left:4px solid #9bb7d9;border-radius:4px;padding:8px 10px;margin:0 0 10px}\
 ol.journey li.alert{border-left-color:#c62828}\
+ol.journey li.erroneous{border-left-color:#9e9e9e;color:#555}\
 .when{color:#555;font-size:14px;margin:0}\
 .journey h3{margin:2px 0;font-size:17px}\
 .journey p{margin:2px 0}\

@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use ledger_core::event::{Location, Reading, SensorKind, Verdict as Outcome};
 use ledger_core::query::{Trace, TraceEvent};
-use ledger_core::{Event, LotId};
+use ledger_core::{gs1, Event, LotId};
 
 use super::verdict::flag_words;
 use super::{chart, doc, esc, lot_words, place, who, Ctx};
@@ -24,11 +24,18 @@ pub(super) fn event_item(ctx: &Ctx<'_>, t: &Trace, e: &TraceEvent) -> String {
             }
     ) || matches!(&e.event, Event::Observe { readings, .. } if readings.iter().any(Reading::is_excursion))
         || !e.flags.is_empty();
+    let declared = t.declared_erroneous(&e.hash);
     let mut h = String::new();
     let _ = write!(
         h,
         "<li{}><p class=\"when\">{}</p><h3>{}</h3>",
-        if alert { " class=\"alert\"" } else { "" },
+        if alert {
+            " class=\"alert\""
+        } else if !declared.is_empty() {
+            " class=\"erroneous\""
+        } else {
+            ""
+        },
         l.datetime(e.time, g),
         l.event(e.event.kind())
     );
@@ -265,6 +272,107 @@ pub(super) fn event_item(ctx: &Ctx<'_>, t: &Trace, e: &TraceEvent) -> String {
             );
         }
         Event::RotateKey { .. } => {}
+        Event::Aggregate {
+            action,
+            parent,
+            children,
+            location,
+        }
+        | Event::Associate {
+            action,
+            parent,
+            children,
+            location,
+        } => {
+            let _ = write!(
+                h,
+                "<p>{} {}</p>",
+                l.action(e.event.kind(), *action),
+                esc(&gs1::parent_words(parent))
+            );
+            for c in children {
+                let _ = write!(
+                    h,
+                    "<p class=\"small\">{} {}</p>",
+                    l.quantity(&c.quantity),
+                    lotw(&c.lot)
+                );
+            }
+            let _ = write!(
+                h,
+                "<p class=\"small\">{}{}</p>",
+                l.tr("地点：", "Where: "),
+                esc(&place(location))
+            );
+        }
+        Event::Transact {
+            action,
+            documents,
+            lots,
+            location,
+        } => {
+            let docs: Vec<String> = documents
+                .iter()
+                .map(|d| format!("{} {}", esc(&d.kind), esc(&d.number)))
+                .collect();
+            let _ = write!(
+                h,
+                "<p>{}{}{}</p>",
+                l.action(e.event.kind(), *action),
+                l.tr("：", ": "),
+                docs.join(l.tr("、", ", "))
+            );
+            for x in lots {
+                let _ = write!(
+                    h,
+                    "<p class=\"small\">{} {}</p>",
+                    l.quantity(&x.quantity),
+                    lotw(&x.lot)
+                );
+            }
+            let _ = write!(
+                h,
+                "<p class=\"small\">{}{}</p>",
+                l.tr("地点：", "Where: "),
+                esc(&place(location))
+            );
+        }
+        Event::Correct {
+            record,
+            reason,
+            corrective,
+            ..
+        } => {
+            let what = t
+                .events
+                .iter()
+                .find(|x| x.hash == *record)
+                .map(|x| format!("{}（{}）", l.event(x.event.kind()), l.datetime(x.time, g)))
+                .unwrap_or_else(|| record.short());
+            let _ = write!(
+                h,
+                "<p>{}{}{}</p>",
+                l.tr("声明以下记录有误：", "Declared erroneous: "),
+                esc(&what),
+                if reason.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "{}{}",
+                        l.tr("，原因：", ", because "),
+                        esc(l.error_reason(reason))
+                    )
+                }
+            );
+            if !corrective.is_empty() {
+                let _ = write!(
+                    h,
+                    "<p class=\"small\">{}{}</p>",
+                    l.tr("更正记录：", "Corrected by: "),
+                    corrective.len()
+                );
+            }
+        }
         Event::AssignPrefix {
             participant,
             prefix,
@@ -294,6 +402,21 @@ pub(super) fn event_item(ctx: &Ctx<'_>, t: &Trace, e: &TraceEvent) -> String {
             );
         }
     }
+    for (_, reason) in &declared {
+        let _ = write!(
+            h,
+            "<p class=\"small\"><b>{}</b>{}</p>",
+            l.tr(
+                "⚠ 签署者已声明此记录有误",
+                "⚠ Its signer declared this record erroneous"
+            ),
+            if reason.is_empty() {
+                String::new()
+            } else {
+                format!("{}{}", l.tr("：", ": "), esc(l.error_reason(reason)))
+            }
+        );
+    }
     for f in &e.flags {
         let _ = write!(h, "<p class=\"small\"><b>⚠{}</b></p>", flag_words(l, f));
     }
@@ -310,7 +433,10 @@ pub(super) fn route(t: &Trace) -> Vec<String> {
             | Event::Transform { location, .. }
             | Event::Receive { location, .. }
             | Event::Observe { location, .. }
-            | Event::Sell { location, .. } => vec![location],
+            | Event::Sell { location, .. }
+            | Event::Aggregate { location, .. }
+            | Event::Associate { location, .. }
+            | Event::Transact { location, .. } => vec![location],
             Event::Ship {
                 from, destination, ..
             } => vec![from, destination],
@@ -324,4 +450,115 @@ pub(super) fn route(t: &Trace) -> Vec<String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ledger_core::event::{Action, LotAmount, Product, Quantity, Unit};
+    use ledger_core::hash::Hash;
+    use ledger_core::key::PublicKey;
+    use ledger_core::query::Warning;
+    use ledger_core::workload::{generate, Shape};
+
+    use crate::page::Lang;
+
+    const T0: u64 = 1_744_453_200_000; // 2025-04-12 10:20 UTC
+
+    fn ev(n: u8, time: u64, event: Event) -> TraceEvent {
+        TraceEvent {
+            hash: Hash([n; 32]),
+            author: PublicKey([7; 32]),
+            signer: None,
+            seq: u64::from(n),
+            time,
+            event,
+            flags: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_packing_declared_erroneous_reads_as_such_in_both_languages() {
+        let genesis = generate(Shape::for_records(10)).genesis;
+        let lot = LotId {
+            source: PublicKey([7; 32]),
+            code: "QDH-0403".into(),
+        };
+        let pack = ev(
+            1,
+            T0,
+            Event::Aggregate {
+                action: Action::Add,
+                parent: "urn:epc:id:sscc:0614141.1234567890".into(),
+                children: vec![LotAmount {
+                    lot: lot.clone(),
+                    quantity: Quantity::new(20_000, Unit::Gram),
+                }],
+                location: Location {
+                    description: "淳安县 茶厂".into(),
+                    gln: None,
+                },
+            },
+        );
+        let correct = ev(
+            2,
+            T0 + 3_600_000,
+            Event::Correct {
+                record: pack.hash,
+                lots: vec![lot.clone()],
+                reason: "https://ref.gs1.org/cbv/ER-incorrect_data".into(),
+                corrective: vec![],
+            },
+        );
+        let t = Trace {
+            lot,
+            product: Some(Product {
+                description: "千岛湖茶".into(),
+                gtin: None,
+            }),
+            events: vec![pack.clone(), correct.clone()],
+            upstream: vec![],
+            downstream: vec![],
+            certifications: vec![],
+            warnings: vec![Warning::DeclaredErroneous {
+                record: pack.hash,
+                declaration: correct.hash,
+                reason: "https://ref.gs1.org/cbv/ER-incorrect_data".into(),
+                corrective: vec![],
+            }],
+        };
+        for (lang, packed, declared, why, heading) in [
+            (
+                Lang::Zh,
+                "装入 SSCC 106141412345678908",
+                "签署者已声明此记录有误",
+                "数据有误",
+                "声明以下记录有误：装箱 / 组托",
+            ),
+            (
+                Lang::En,
+                "Packed into SSCC 106141412345678908",
+                "Its signer declared this record erroneous",
+                "its data were incorrect",
+                "Declared erroneous: Packing",
+            ),
+        ] {
+            let ctx = Ctx {
+                genesis: &genesis,
+                network: genesis.id(),
+                lang,
+                now: T0,
+                path: "/",
+            };
+            let item = event_item(&ctx, &t, &pack);
+            assert!(item.contains(packed), "{item}");
+            assert!(item.contains(declared), "{item}");
+            assert!(item.contains(why), "{item}");
+            assert!(item.contains("class=\"erroneous\""), "{item}");
+            assert!(item.contains("20 "), "{item}");
+            let item = event_item(&ctx, &t, &correct);
+            assert!(item.contains(heading), "{item}");
+            assert!(!item.contains("https://"), "{item}");
+        }
+    }
 }

@@ -297,6 +297,20 @@ pub fn products<S: Store>(
     }
 }
 
+/// Exports `items`, looking products and records up in `l`.
+pub fn export_with<S: Store>(l: &Ledger<S>, items: &[Item<'_>], created: u64) -> export::Exported {
+    let product = products(l);
+    let record = |h: &Hash| l.record(h).ok().flatten();
+    export::export(
+        items,
+        created,
+        &export::Lookup {
+            product: &product,
+            record: &record,
+        },
+    )
+}
+
 pub fn export_ledger<S: Store>(l: &Ledger<S>) -> Value {
     let recs = all_records(l);
     let items: Vec<Item<'_>> = recs
@@ -306,6 +320,29 @@ pub fn export_ledger<S: Store>(l: &Ledger<S>) -> Value {
             record: r,
         })
         .collect();
-    let pf = products(l);
-    export::export(&items, T0, &pf).document
+    export_with(l, &items, T0).document
+}
+
+/// Every input field comes back as it was, but for the allowed
+/// differences docs/standards.md lists: the event time is written with
+/// milliseconds (the same instant at the same offset), kilograms come
+/// back as grams (the same quantity), and the fields the export adds
+/// (`terroir:…`) are new.
+pub fn same_fields(input: &Value, back: &Value, event_time: &str) {
+    let grams = |q: &Value| match q["uom"].as_str() {
+        Some("KGM") => (q["quantity"].as_f64().unwrap() * 1000.0).round(),
+        _ => q["quantity"].as_f64().unwrap(),
+    };
+    for (field, value) in input.as_object().unwrap() {
+        match field.as_str() {
+            "eventTime" => assert_eq!(back[field], event_time),
+            "quantityList" | "childQuantityList" if back[field] != *value => {
+                let (a, b) = (&value[0], &back[field][0]);
+                assert_eq!(a["epcClass"], b["epcClass"]);
+                assert_eq!(grams(a), grams(b));
+                assert_eq!(b["uom"], "GRM");
+            }
+            _ => assert_eq!(&back[field], value, "{field}"),
+        }
+    }
 }

@@ -26,7 +26,7 @@ use axum::Json;
 use ledger_core::event::Product;
 use ledger_core::graph::Graph;
 use ledger_core::store::SledStore;
-use ledger_core::{EventKind, Hash, LotId, Reader, SignedRecord, StoreError};
+use ledger_core::{Hash, LotId, Reader, SignedRecord, StoreError};
 use serde_json::{json, Value};
 use terroir_standards::export::{self, Item, EPCIS_CONTEXT};
 use terroir_standards::{vocab, xml};
@@ -61,19 +61,6 @@ const BIZSTEP_PREFIXES: &[&str] = &[
     "https://gs1.org/voc/BizStep-",
 ];
 
-/// Every kind of record with an EPCIS form.
-const EPCIS_KINDS: &[EventKind] = &[
-    EventKind::Harvest,
-    EventKind::Transform,
-    EventKind::Ship,
-    EventKind::Receive,
-    EventKind::Sell,
-    EventKind::Observe,
-    EventKind::Inspect,
-    EventKind::Certify,
-    EventKind::Recall,
-];
-
 /// A parsed query.
 #[derive(Debug, Default, Clone)]
 pub(super) struct Filter {
@@ -82,8 +69,9 @@ pub(super) struct Filter {
     ge_time: Option<u64>,
     lt_time: Option<u64>,
     locations: Option<BTreeSet<String>>,
-    /// Each `MATCH_…` parameter given: one of its classes must be named.
-    classes: Vec<BTreeSet<String>>,
+    /// Each `MATCH_…` parameter given, and its values: one of them must
+    /// be named (`MATCH_anyEPC` also by a parent or serialised item).
+    classes: Vec<(&'static str, BTreeSet<String>)>,
     per_page: usize,
     after: Option<Token>,
 }
@@ -184,48 +172,8 @@ fn parse(pairs: &[(String, String)]) -> EpcisResult<Filter> {
             }
         }
     }
-    f.classes = classes.into_values().collect();
+    f.classes = classes.into_iter().collect();
     Ok(f)
-}
-
-/// The kinds of record an event type or business step can be.
-fn kinds(f: &Filter) -> Option<Vec<EventKind>> {
-    if f.event_types.is_none() && f.biz_steps.is_none() {
-        return None;
-    }
-    let of_type = |t: &str| -> Vec<EventKind> {
-        match t {
-            "ObjectEvent" => EPCIS_KINDS
-                .iter()
-                .copied()
-                .filter(|k| *k != EventKind::Transform)
-                .collect(),
-            "TransformationEvent" => vec![EventKind::Transform],
-            _ => Vec::new(),
-        }
-    };
-    let of_step = |s: &str| -> Vec<EventKind> {
-        match s {
-            "commissioning" => vec![EventKind::Harvest],
-            "shipping" => vec![EventKind::Ship],
-            "receiving" => vec![EventKind::Receive],
-            "sensor_reporting" => vec![EventKind::Observe],
-            "inspecting" => vec![EventKind::Inspect],
-            "retail_selling" => vec![EventKind::Sell],
-            s if s.starts_with(vocab::PROCESS_URN) => vec![EventKind::Transform],
-            _ => Vec::new(),
-        }
-    };
-    let mut out: Vec<EventKind> = EPCIS_KINDS.to_vec();
-    if let Some(types) = &f.event_types {
-        let allowed: Vec<EventKind> = types.iter().flat_map(|t| of_type(t)).collect();
-        out.retain(|k| allowed.contains(k));
-    }
-    if let Some(steps) = &f.biz_steps {
-        let allowed: Vec<EventKind> = steps.iter().flat_map(|s| of_step(s)).collect();
-        out.retain(|k| allowed.contains(k));
-    }
-    Some(out)
 }
 
 /// Whether an exported event passes the filter (its time is checked
@@ -251,17 +199,29 @@ fn matches(f: &Filter, e: &Value) -> bool {
         }
     }
     if !f.classes.is_empty() {
-        let named: Vec<&str> = ["quantityList", "inputQuantityList", "outputQuantityList"]
+        let classes: Vec<&str> = [
+            "quantityList",
+            "inputQuantityList",
+            "outputQuantityList",
+            "childQuantityList",
+        ]
+        .iter()
+        .filter_map(|k| e[*k].as_array())
+        .flatten()
+        .filter_map(|q| q["epcClass"].as_str())
+        .collect();
+        // Instances: the parent (a pallet's SSCC) and serialised items.
+        let instances: Vec<&str> = ["epcList", "childEPCs", "inputEPCList", "outputEPCList"]
             .iter()
             .filter_map(|k| e[*k].as_array())
             .flatten()
-            .filter_map(|q| q["epcClass"].as_str())
+            .filter_map(Value::as_str)
+            .chain(e["parentID"].as_str())
             .collect();
-        if !f
-            .classes
-            .iter()
-            .all(|set| named.iter().any(|c| set.contains(*c)))
-        {
+        if !f.classes.iter().all(|(key, set)| {
+            classes.iter().any(|c| set.contains(*c))
+                || (*key == "MATCH_anyEPC" && instances.iter().any(|c| set.contains(*c)))
+        }) {
             return false;
         }
     }
@@ -310,8 +270,13 @@ impl<'r> Exporter<'r> {
 
     /// The record's EPCIS event, `None` for records with no EPCIS form.
     fn event(&self, hash: Hash, record: &SignedRecord) -> Option<Value> {
-        let pf = |lot: &LotId| self.product(lot);
-        let mut doc = export::export(&[Item { hash, record }], self.now, &pf).document;
+        let product = |lot: &LotId| self.product(lot);
+        let find = |h: &Hash| Graph::record(self.reader, h).ok().flatten();
+        let lookup = export::Lookup {
+            product: &product,
+            record: &find,
+        };
+        let mut doc = export::export(&[Item { hash, record }], self.now, &lookup).document;
         let e = doc["epcisBody"]["eventList"].get_mut(0)?.take();
         Some(e)
     }
@@ -437,11 +402,13 @@ fn scanned(
 
 fn run(r: &Reader<SledStore>, f: &Filter, now: u64) -> Result<EpcisResult<Page>, StoreError> {
     let x = Exporter::new(r, now);
-    if !f.classes.is_empty() {
-        // Every lot the first MATCH_ parameter names; the others are
-        // checked on the events.
+    // Every lot the first MATCH_ parameter names, when it names only lot
+    // classes; the others are checked on the events. One naming an
+    // instance (a pallet's SSCC, a serialised item) is found by a scan.
+    let first = f.classes.first().map(|(_, set)| set);
+    if let Some(first) = first.filter(|set| set.iter().all(|c| vocab::parse_lot_class(c).is_ok())) {
         let mut lots: BTreeSet<LotId> = BTreeSet::new();
-        for class in f.classes.iter().take(1).flatten() {
+        for class in first {
             let Ok(lot) = vocab::parse_lot_class(class) else {
                 continue;
             };
@@ -462,17 +429,9 @@ fn run(r: &Reader<SledStore>, f: &Filter, now: u64) -> Result<EpcisResult<Page>,
         }
         return indexed(r, f, hashes, &x);
     }
-    // Kinds the ledger indexes are listed without a scan; any other query
-    // scans the log in acceptance order.
-    if let Some(kinds) =
-        kinds(f).filter(|ks| ks.iter().all(|k| ledger_core::graph::kind_indexed(*k)))
-    {
-        let mut hashes = BTreeSet::new();
-        for k in kinds {
-            hashes.extend(Graph::records_of_kind(r, k)?);
-        }
-        return indexed(r, f, hashes, &x);
-    }
+    // Any other query scans the log in acceptance order: neither an event
+    // type nor a step tells the kind of record (a declaration has the
+    // type of what it declares; a record keeps the step it came with).
     scanned(r, f, &x)
 }
 
@@ -719,8 +678,11 @@ mod tests {
         .unwrap();
         assert_eq!(f.per_page, 5);
         assert_eq!(
-            kinds(&f).unwrap(),
-            vec![EventKind::Harvest, EventKind::Ship]
+            f.biz_steps,
+            Some(BTreeSet::from([
+                "commissioning".to_owned(),
+                "shipping".to_owned()
+            ]))
         );
         let e = parse(&pairs(&[("EQ_color", "red")])).unwrap_err();
         assert!(e.reason.contains("EQ_color"), "{}", e.reason);
