@@ -408,6 +408,21 @@ pub(crate) fn authority(s: &str) -> Result<AuthoritySpec, String> {
 }
 
 /// `CODE=QUANTITY`, for transform inputs and outputs.
+/// A packing unit or asset: an SSCC's 18 digits (check digit verified),
+/// written as its GS1 Digital Link `https://id.gs1.org/00/{SSCC}`; an EPC
+/// URI or other URI as given; or the packer's own name for it.
+pub(crate) fn parent(s: &str) -> Result<String, String> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err("the unit needs a name: an SSCC (18 digits), an EPC URI or your own".into());
+    }
+    if t.len() == 18 && t.bytes().all(|b| b.is_ascii_digit()) {
+        ledger_core::gs1::check_sscc(t).map_err(|e| e.to_string())?;
+        return Ok(format!("https://id.gs1.org/00/{t}"));
+    }
+    Ok(t.to_owned())
+}
+
 pub(crate) fn code_quantity(s: &str) -> Result<(String, Quantity), String> {
     let (code, q) = s
         .rsplit_once('=')

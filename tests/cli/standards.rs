@@ -349,3 +349,126 @@ fn epcis_exports_and_imports_as_xml_too() {
     assert_eq!(a, b);
     assert!(!a.is_empty());
 }
+
+#[test]
+fn packing_linking_and_a_declared_error_show_in_the_trace_and_the_epcis_export() {
+    let demo = Demo::new();
+    let env = &demo.env;
+    let coop = demo.key("cooperative");
+    let shop = demo.key("retailer");
+    // The cooperative packs two lots onto a pallet (an SSCC), the shop
+    // links its order; packing moves nothing.
+    let held = env.ok(&["holdings", &coop]);
+    let packed = env.json(&[
+        "record",
+        "pack",
+        "--key",
+        &coop,
+        "--into",
+        "106141412345678908",
+        "--lot",
+        "QDH-PACK-0404=20kg",
+        "--lot",
+        "QDH-PACK-0415=5kg",
+    ]);
+    let pack_hash = packed["record"].as_str().unwrap().to_owned();
+    assert_eq!(env.ok(&["holdings", &coop]), held);
+    env.ok(&[
+        "record",
+        "link",
+        "--key",
+        &shop,
+        "--doc",
+        "po:PO-2025-118",
+        "--lot",
+        "QDH-PACK-0404=10kg",
+    ]);
+    // What the ledger would refuse is refused in one line, nothing signed.
+    env.malformed(
+        &[
+            "record",
+            "pack",
+            "--key",
+            &coop,
+            "--into",
+            "106141412345678907",
+            "--lot",
+            "QDH-PACK-0404=1kg",
+        ],
+        "check digit 7, expected 8",
+    );
+    env.refused(
+        &[
+            "record",
+            "pack",
+            "--key",
+            &coop,
+            "--into",
+            "pallet 9",
+            "--lot",
+            "QDH-PACK-0404=30kg",
+        ],
+        "you hold only 27.5 kg",
+    );
+    env.refused(
+        &[
+            "record",
+            "correct",
+            "--key",
+            &shop,
+            "--record",
+            &pack_hash[..12],
+            "--reason",
+            "incorrect-data",
+        ],
+        "only its signer may declare it erroneous",
+    );
+    // The cooperative declares its packing erroneous.
+    env.ok(&[
+        "record",
+        "correct",
+        "--key",
+        &coop,
+        "--record",
+        &pack_hash[..12],
+        "--reason",
+        "incorrect-data",
+    ]);
+    let trace = env.ok(&["trace", "QDH-PACK-0415"]);
+    assert!(
+        trace.contains("packed into SSCC 106141412345678908"),
+        "{trace}"
+    );
+    assert!(
+        trace.contains("⚠ declared erroneous by its signer: its data were incorrect"),
+        "{trace}"
+    );
+    let trace = env.ok(&["trace", "QDH-PACK-0404"]);
+    assert!(trace.contains("linked po PO-2025-118"), "{trace}");
+
+    // The export carries the aggregation, the transaction and the
+    // declaration, valid EPCIS 2.0.
+    let out = env.path("pack.jsonld");
+    env.ok(&[
+        "export",
+        "epcis",
+        "QDH-PACK-0404",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let doc: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert!(schema_errors(&doc).is_empty(), "{:?}", schema_errors(&doc));
+    let events = doc["epcisBody"]["eventList"].as_array().unwrap();
+    let packing: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["type"] == "AggregationEvent")
+        .collect();
+    assert_eq!(packing.len(), 2, "the packing and its declaration");
+    assert_eq!(
+        packing[0]["parentID"],
+        "https://id.gs1.org/00/106141412345678908"
+    );
+    assert_eq!(packing[1]["errorDeclaration"]["reason"], "incorrect_data");
+    assert!(events.iter().any(|e| e["type"] == "TransactionEvent"
+        && e["bizTransactionList"][0]["bizTransaction"] == "urn:terroir:doc:po:PO-2025-118"));
+}

@@ -10,9 +10,9 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use ledger_core::event::{
-    Location, LotAmount, NewLot, Product, Reading, RefDoc, SensorKind, Verdict,
+    Action, Location, LotAmount, NewLot, Product, Reading, RefDoc, SensorKind, Verdict,
 };
-use ledger_core::{Event, Hash, Quantity};
+use ledger_core::{Event, Hash, LotId, Quantity};
 
 use crate::backend::Backend;
 use crate::book::Book;
@@ -250,6 +250,69 @@ pub(crate) enum Command {
         #[command(flatten)]
         place: Place,
     },
+    /// Pack lots you hold into a case or pallet (an SSCC): custody does
+    /// not change; the unit is a name to find them by.
+    #[command(after_help = "Examples:
+  terroir record pack --key coop.key --into 106141412345678908 --lot QDH-PACK-0404=\"24 case\"
+  terroir record pack --key coop.key --into \"pallet 7\" --lot QDH-0403=20kg --lot QDH-0405=10kg")]
+    Pack {
+        #[command(flatten)]
+        sign: Sign,
+        /// The unit: an SSCC (18 digits, check digit verified), an EPC URI, or your own name for it.
+        #[arg(long, value_parser = parse::parent)]
+        into: String,
+        /// A lot and how much of it, LOT=QUANTITY (repeat).
+        #[arg(long = "lot", value_parser = parse::code_quantity, required = true)]
+        lots: Vec<(String, Quantity)>,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// Unpack a case or pallet (all of it, or the lots named).
+    Unpack {
+        #[command(flatten)]
+        sign: Sign,
+        /// The unit, as it was packed.
+        #[arg(long, value_parser = parse::parent)]
+        from: String,
+        /// A lot taken out, LOT=QUANTITY (repeat; none: everything).
+        #[arg(long = "lot", value_parser = parse::code_quantity)]
+        lots: Vec<(String, Quantity)>,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// Link business documents (an order, a despatch advice, an invoice) to lots.
+    #[command(after_help = "Example:
+  terroir record link --key shop.key --doc po:PO-2025-118 --doc desadv:DA-41 --lot QDH-PACK-0404=\"24 case\"")]
+    Link {
+        #[command(flatten)]
+        sign: Sign,
+        /// A document, TYPE:NUMBER (repeat).
+        #[arg(long = "doc", value_parser = parse::refdoc, required = true)]
+        documents: Vec<RefDoc>,
+        /// A lot and how much of it, LOT=QUANTITY (repeat).
+        #[arg(long = "lot", value_parser = parse::code_quantity, required = true)]
+        lots: Vec<(String, Quantity)>,
+        #[command(flatten)]
+        place: Place,
+    },
+    /// Declare one of your own records erroneous. It stays, shown as
+    /// declared erroneous; correct it with new records and name them.
+    #[command(after_help = "Examples:
+  terroir record correct --key farm.key --record 3f2a9c --reason incorrect-data
+  terroir record correct --key farm.key --record 3f2a9c --reason did-not-occur --corrected-by 7be014")]
+    Correct {
+        #[command(flatten)]
+        sign: Sign,
+        /// The record: its hash or a prefix of it.
+        #[arg(long, value_parser = parse::hash_prefix)]
+        record: parse::HashPrefix,
+        /// Why: did-not-occur, incorrect-data, or your own words.
+        #[arg(long)]
+        reason: String,
+        /// A record that corrects it (hash or prefix; repeat).
+        #[arg(long = "corrected-by", value_parser = parse::hash_prefix)]
+        corrected_by: Vec<parse::HashPrefix>,
+    },
 }
 
 struct Ctx {
@@ -299,6 +362,22 @@ impl Ctx {
 
     fn lot(&self, spec: &str) -> Result<ledger_core::LotId> {
         lots::resolve(self.ledger.as_ref(), &self.book, spec)
+    }
+
+    /// Lots named `LOT=QUANTITY`, and the records creating them (the deps
+    /// a record naming them needs).
+    fn amounts(&self, given: Vec<(String, Quantity)>) -> Result<(Vec<LotAmount>, Vec<Hash>)> {
+        let mut out = Vec::with_capacity(given.len());
+        let mut deps = Vec::with_capacity(given.len());
+        for (spec, quantity) in given {
+            let lot = self.lot(&spec)?;
+            let made = lots::creation(self.ledger.as_ref(), &lot)?;
+            if !deps.contains(&made) {
+                deps.push(made);
+            }
+            out.push(LotAmount { lot, quantity });
+        }
+        Ok((out, deps))
     }
 
     fn commit(mut self, s: &Settings, deps: Vec<Hash>, event: Event) -> Result<()> {
@@ -697,6 +776,105 @@ pub(crate) fn run(s: &Settings, c: Command) -> Result<()> {
                 location: ctx.place(place)?,
             };
             ctx.commit(s, vec![], event)
+        }
+        Command::Pack {
+            sign,
+            into,
+            lots,
+            place,
+        } => {
+            let ctx = Ctx::open(s, &sign)?;
+            let (children, deps) = ctx.amounts(lots)?;
+            let event = Event::Aggregate {
+                action: Action::Add,
+                parent: into,
+                children,
+                location: ctx.place(place)?,
+            };
+            ctx.commit(s, deps, event)
+        }
+        Command::Unpack {
+            sign,
+            from,
+            lots,
+            place,
+        } => {
+            let ctx = Ctx::open(s, &sign)?;
+            let (children, deps) = ctx.amounts(lots)?;
+            let event = Event::Aggregate {
+                action: Action::Delete,
+                parent: from,
+                children,
+                location: ctx.place(place)?,
+            };
+            ctx.commit(s, deps, event)
+        }
+        Command::Link {
+            sign,
+            documents,
+            lots,
+            place,
+        } => {
+            let ctx = Ctx::open(s, &sign)?;
+            let (lots, deps) = ctx.amounts(lots)?;
+            let event = Event::Transact {
+                action: Action::Add,
+                documents,
+                lots,
+                location: ctx.place(place)?,
+            };
+            ctx.commit(s, deps, event)
+        }
+        Command::Correct {
+            sign,
+            record,
+            reason,
+            corrected_by,
+        } => {
+            let ctx = Ctx::open(s, &sign)?;
+            let target = crate::backend::resolve_hash(ctx.ledger.as_ref(), &record)?;
+            let Some(declared) = ctx.ledger.record(&target)? else {
+                bail!("no record {} in {}", target.short(), ctx.ledger.place());
+            };
+            if declared.record.author != ctx.signer.public() {
+                bail!(
+                    "record {} was signed by {}, not by you; only its signer may declare it erroneous",
+                    target.short(),
+                    ctx.book.name(&declared.record.author)
+                );
+            }
+            let mut lots: std::collections::BTreeSet<LotId> = declared
+                .record
+                .event
+                .referenced_lots()
+                .into_iter()
+                .cloned()
+                .collect();
+            for (code, _, _) in declared.record.event.created_lots() {
+                lots.insert(LotId {
+                    source: ctx.signer.identity,
+                    code: code.to_owned(),
+                });
+            }
+            let mut deps = vec![target];
+            let mut corrective = Vec::with_capacity(corrected_by.len());
+            for c in &corrected_by {
+                let h = crate::backend::resolve_hash(ctx.ledger.as_ref(), c)?;
+                corrective.push(h);
+                deps.push(h);
+            }
+            let reason = match reason.as_str() {
+                "did-not-occur" | "did_not_occur" => "did_not_occur".to_owned(),
+                "incorrect-data" | "incorrect_data" => "incorrect_data".to_owned(),
+                _ => reason,
+            };
+            let event = Event::Correct {
+                record: target,
+                lots: lots.into_iter().collect(),
+                reason,
+                corrective,
+            };
+            ctx.commit(s, deps, event)
         }
     }
 }
