@@ -1,7 +1,7 @@
 //! Records → an EPCIS 2.0 JSON-LD document (see `docs/standards.md`).
 
-use ledger_core::event::{Location, Product, RefDoc, Verdict};
-use ledger_core::{Event, Hash, LotId, Quantity, SignedRecord};
+use ledger_core::event::{Location, Product, Reading, RefDoc, Verdict};
+use ledger_core::{Event, EventKind, Hash, LotId, Quantity, SignedRecord};
 use serde_json::{json, Map, Value};
 
 use crate::vocab::{self, NAMESPACE};
@@ -98,7 +98,39 @@ fn reference(e: &mut Map<String, Value>, r: Option<&RefDoc>) {
     }
 }
 
-fn object(e: &mut Map<String, Value>, action: &str, step: Option<&str>, disposition: Option<&str>) {
+/// The CBV terms an export writes for a record of `kind` that is an
+/// ObjectEvent (an inspection's disposition by its `verdict`): its action,
+/// business step and disposition, `None` where it writes none; `None` for
+/// kinds that are no ObjectEvent. An import need not keep terms that say
+/// the same.
+pub fn object_terms(
+    kind: EventKind,
+    verdict: Option<Verdict>,
+) -> Option<(&'static str, Option<&'static str>, Option<&'static str>)> {
+    Some(match kind {
+        EventKind::Harvest => ("ADD", Some("commissioning"), Some("active")),
+        EventKind::Ship => ("OBSERVE", Some("shipping"), Some("in_transit")),
+        EventKind::Receive => ("OBSERVE", Some("receiving"), Some("in_progress")),
+        EventKind::Observe => ("OBSERVE", Some("sensor_reporting"), None),
+        EventKind::Inspect => (
+            "OBSERVE",
+            Some("inspecting"),
+            Some(match verdict {
+                Some(Verdict::Fail) => "non_conformant",
+                _ => "conformant",
+            }),
+        ),
+        EventKind::Certify => ("OBSERVE", None, None),
+        EventKind::Recall => ("OBSERVE", None, Some("recalled")),
+        EventKind::Sell => ("OBSERVE", Some("retail_selling"), Some("retail_sold")),
+        _ => return None,
+    })
+}
+
+fn object(e: &mut Map<String, Value>, kind: EventKind, verdict: Option<Verdict>) {
+    let Some((action, step, disposition)) = object_terms(kind, verdict) else {
+        return;
+    };
     e.insert("type".into(), "ObjectEvent".into());
     e.insert("action".into(), action.into());
     if let Some(step) = step {
@@ -217,7 +249,7 @@ fn own_event(
             location,
             reference: refdoc,
         } => {
-            object(&mut e, "ADD", Some("commissioning"), Some("active"));
+            object(&mut e, EventKind::Harvest, None);
             let class = vocab::lot_class(&r.author, lot_code, product.gtin.as_deref());
             e.insert("quantityList".into(), json!([quantity(class.clone(), *q)]));
             e.insert(
@@ -268,7 +300,7 @@ fn own_event(
             destination,
             reference: refdoc,
         } => {
-            object(&mut e, "OBSERVE", Some("shipping"), Some("in_transit"));
+            object(&mut e, EventKind::Ship, None);
             lot_list(&mut e, lot, Some(*q), pf);
             place(&mut e, from);
             e.insert(
@@ -298,7 +330,7 @@ fn own_event(
             location,
             reference: refdoc,
         } => {
-            object(&mut e, "OBSERVE", Some("receiving"), Some("in_progress"));
+            object(&mut e, EventKind::Receive, None);
             lot_list(&mut e, lot, Some(*q), pf);
             place(&mut e, location);
             e.insert(
@@ -316,26 +348,10 @@ fn own_event(
             location,
             readings,
         } => {
-            object(&mut e, "OBSERVE", Some("sensor_reporting"), None);
+            object(&mut e, EventKind::Observe, None);
             lot_list(&mut e, lot, None, pf);
             place(&mut e, location);
-            let elements: Vec<Value> = readings
-                .iter()
-                .map(|rd| {
-                    let (kind, uom) = vocab::sensor_type(rd.kind);
-                    json!({
-                        "sensorMetadata": { "time": vocab::rfc3339(rd.time) },
-                        "sensorReport": [{
-                            "type": kind,
-                            "value": vocab::milli_number(rd.value),
-                            "uom": uom,
-                            "terroir:allowedMin": rd.min,
-                            "terroir:allowedMax": rd.max,
-                        }],
-                    })
-                })
-                .collect();
-            e.insert("sensorElementList".into(), elements.into());
+            e.insert("sensorElementList".into(), sensor_elements(readings));
         }
         Event::Inspect {
             lot,
@@ -344,11 +360,7 @@ fn own_event(
             notes,
             reference: refdoc,
         } => {
-            let disposition = match verdict {
-                Verdict::Pass => "conformant",
-                Verdict::Fail => "non_conformant",
-            };
-            object(&mut e, "OBSERVE", Some("inspecting"), Some(disposition));
+            object(&mut e, EventKind::Inspect, Some(*verdict));
             lot_list(&mut e, lot, None, pf);
             e.insert("terroir:test".into(), test.clone().into());
             e.insert("terroir:notes".into(), notes.clone().into());
@@ -360,7 +372,7 @@ fn own_event(
             reference: refdoc,
             valid_until,
         } => {
-            object(&mut e, "OBSERVE", None, None);
+            object(&mut e, EventKind::Certify, None);
             lot_list(&mut e, lot, None, pf);
             let cert = match refdoc {
                 Some(d) => format!(
@@ -379,7 +391,7 @@ fn own_event(
             reference(&mut e, refdoc.as_ref());
         }
         Event::Recall { lot, reason } => {
-            object(&mut e, "OBSERVE", None, Some("recalled"));
+            object(&mut e, EventKind::Recall, None);
             lot_list(&mut e, lot, None, pf);
             e.insert("terroir:reason".into(), reason.clone().into());
         }
@@ -388,12 +400,7 @@ fn own_event(
             quantity: q,
             location,
         } => {
-            object(
-                &mut e,
-                "OBSERVE",
-                Some("retail_selling"),
-                Some("retail_sold"),
-            );
+            object(&mut e, EventKind::Sell, None);
             lot_list(&mut e, lot, Some(*q), pf);
             place(&mut e, location);
         }
@@ -450,6 +457,34 @@ fn own_event(
         | Event::Correct { .. } => return None,
     }
     Some(e)
+}
+
+/// An observation's readings as EPCIS writes them: one sensor element a
+/// reading, with its time, and the allowed range where it has one
+/// (`terroir:allowedMin`/`Max`, in thousandths).
+pub fn sensor_elements(readings: &[Reading]) -> Value {
+    readings
+        .iter()
+        .map(|rd| {
+            let (kind, uom) = vocab::sensor_type(rd.kind);
+            let mut report = json!({
+                "type": kind,
+                "value": vocab::milli_number(rd.value),
+                "uom": uom,
+            });
+            let (min, max) = rd.bounds();
+            if let Some(min) = min {
+                report["terroir:allowedMin"] = min.into();
+            }
+            if let Some(max) = max {
+                report["terroir:allowedMax"] = max.into();
+            }
+            json!({
+                "sensorMetadata": { "time": vocab::rfc3339(rd.time) },
+                "sensorReport": [report],
+            })
+        })
+        .collect()
 }
 
 /// Gives back what the record kept of the event it was captured from

@@ -17,7 +17,7 @@ use std::fmt;
 
 use ledger_core::event::{Action, Location, NewLot, Product, Reading, RefDoc, Verdict};
 use ledger_core::record::MAX_EXTRAS_BYTES;
-use ledger_core::{Hash, PublicKey, Quantity};
+use ledger_core::{EventKind, Hash, PublicKey, Quantity};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
@@ -1180,20 +1180,20 @@ pub const EXTRAS_FIELDS: &[&str] = &[
 /// JSON object; `None` when nothing), or why the event is refused: an
 /// import never drops data while reporting success.
 ///
-/// Kept as they came: [`EXTRAS_FIELDS`]; the business location and the
-/// quantity list (its quantities) of an event that has no place for them
-/// (inspections, certifications and recalls, which would silently lose
-/// them); every business transaction when there is more than the one a
-/// record's reference holds (or the record keeps none); certification
+/// Kept as they came: [`EXTRAS_FIELDS`]; the action, business step and
+/// disposition, and the business transactions, where an export of the
+/// record would write other ones; the business location and the quantity
+/// list (its quantities) of an event that has no place for them
+/// (inspections, certifications and recalls); serialised items beside
+/// the lots; sensor data on an event that is no sensor report, or with
+/// fields a reading has no place for; a transaction's parent; certification
 /// information on an event that is no certification; and extension
 /// fields, with the namespaces their prefixes name in the event's or the
-/// document's `context` (as `@context`). Refused, because they change
-/// what the ledger would track: an error declaration, serialised items
-/// (`epcList`) beside the lot, sensor readings on an event that is no
-/// sensor report (and sensor fields a reading has no place for), extra
-/// fields on a quantity element; and an extension field whose prefix no
-/// context declares. Not kept: `recordTime`, which the capturing
-/// repository sets.
+/// document's `context` (as `@context`). Refused: extra fields on a
+/// quantity element, a field of an error declaration other than its
+/// three, and an extension field whose prefix no context declares. An
+/// error declaration keeps nothing: the rest of it repeats the declared
+/// event. Not kept: `recordTime`, which the capturing repository sets.
 fn all_kept(
     e: &Ev,
     d: &Draft,
@@ -1237,7 +1237,9 @@ fn all_kept(
             // out when the record is made (`apply`), so a CBV URN or a
             // step Terroir reads another way comes back as it came.
             "action" | "bizStep" | "disposition" => {
-                extras.insert(key.clone(), value.clone());
+                if value.as_str() != written(d, key).as_deref() {
+                    extras.insert(key.clone(), value.clone());
+                }
                 true
             }
             // Kept where the record has no place for it.
@@ -1301,14 +1303,19 @@ fn all_kept(
             // Kept as it came (a record's reference holds one document,
             // in Terroir's form); left out when the export writes the same.
             "bizTransactionList" => {
-                extras.insert(key.clone(), value.clone());
+                if Some(value) != written_documents(d).as_ref() {
+                    extras.insert(key.clone(), value.clone());
+                }
                 true
             }
             // An observation's readings are the record's (checked against
-            // their range); sensor data on any other event, or fields a
-            // reading has no place for, are kept as they came.
+            // their range); sensor data on any other event, or written
+            // otherwise than an export writes the readings (statistics,
+            // device ids, no time …), are kept as they came.
             "sensorElementList" => {
-                if !matches!(d, Draft::Observe { .. }) || !sensors_fit(value) {
+                let same = matches!(d, Draft::Observe { readings, .. }
+                    if crate::export::sensor_elements(readings) == *value);
+                if !same {
                     extras.insert(key.clone(), value.clone());
                 }
                 true
@@ -1379,6 +1386,55 @@ fn all_kept(
     Ok(Some(text))
 }
 
+/// What an export of the record `d` becomes writes for `key` (`action`,
+/// `bizStep` or `disposition`): what an import need not keep.
+fn written(d: &Draft, key: &str) -> Option<String> {
+    let (kind, verdict) = match d {
+        Draft::Transform { process, .. } => {
+            return (key == "bizStep")
+                .then(|| format!("{}{}", vocab::PROCESS_URN, vocab::enc(process)))
+        }
+        Draft::Aggregate { action, .. }
+        | Draft::Associate { action, .. }
+        | Draft::Transact { action, .. } => {
+            return (key == "action").then(|| action.epcis().to_owned())
+        }
+        Draft::Correct { .. } => return None,
+        Draft::Inspect { verdict, .. } => (EventKind::Inspect, Some(*verdict)),
+        Draft::Harvest { .. } => (EventKind::Harvest, None),
+        Draft::Ship { .. } => (EventKind::Ship, None),
+        Draft::Receive { .. } => (EventKind::Receive, None),
+        Draft::Observe { .. } => (EventKind::Observe, None),
+        Draft::Certify { .. } => (EventKind::Certify, None),
+        Draft::Recall { .. } => (EventKind::Recall, None),
+        Draft::Sell { .. } => (EventKind::Sell, None),
+    };
+    let (action, step, disposition) = crate::export::object_terms(kind, verdict)?;
+    match key {
+        "action" => Some(action.to_owned()),
+        "bizStep" => step.map(str::to_owned),
+        "disposition" => disposition.map(str::to_owned),
+        _ => None,
+    }
+}
+
+/// The `bizTransactionList` an export of the record `d` becomes writes.
+fn written_documents(d: &Draft) -> Option<Value> {
+    let one = match d {
+        Draft::Transact { documents, .. } => {
+            return Some(documents.iter().map(vocab::doc_transaction).collect())
+        }
+        Draft::Harvest { reference, .. }
+        | Draft::Transform { reference, .. }
+        | Draft::Ship { reference, .. }
+        | Draft::Receive { reference, .. }
+        | Draft::Inspect { reference, .. }
+        | Draft::Certify { reference, .. } => reference.as_ref()?,
+        _ => return None,
+    };
+    Some(Value::Array(vec![vocab::doc_transaction(one)]))
+}
+
 /// What a field is, in words, for the refusal.
 fn describe_field(key: &str) -> String {
     match key {
@@ -1389,36 +1445,4 @@ fn describe_field(key: &str) -> String {
         "quantityList" => "a quantity list on a transformation".into(),
         other => format!("the field {other:?}"),
     }
-}
-
-/// Whether sensor reports fit readings: a type, value, unit and time, and
-/// Terroir's allowed range; anything else (statistics, device ids,
-/// exceptions …) has no place in a reading, so the list is kept as it came.
-fn sensors_fit(value: &Value) -> bool {
-    value.as_array().into_iter().flatten().all(|el| {
-        let Some(el) = el.as_object() else {
-            return true;
-        };
-        el.iter().all(|(k, v)| match k.as_str() {
-            "sensorReport" => v.as_array().into_iter().flatten().all(|rep| {
-                rep.as_object().is_none_or(|o| {
-                    o.keys().all(|k| {
-                        matches!(
-                            k.as_str(),
-                            "type"
-                                | "value"
-                                | "uom"
-                                | "time"
-                                | "terroir:allowedMin"
-                                | "terroir:allowedMax"
-                        )
-                    })
-                })
-            }),
-            "sensorMetadata" => v
-                .as_object()
-                .is_none_or(|o| o.keys().all(|k| k.as_str() == "time")),
-            _ => false,
-        })
-    })
 }

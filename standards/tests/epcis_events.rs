@@ -438,3 +438,43 @@ fn a_declaration_names_its_corrective_events_and_refuses_what_it_cannot_find() {
         assert_eq!(l.state_digest().unwrap(), before);
     }
 }
+
+#[test]
+fn a_step_written_another_way_comes_back_as_written() {
+    // The farm's cold-store reading, captured as `storing` in CBV web URIs;
+    // Terroir reads it as a sensor report, and keeps the terms it came
+    // with.
+    let mut l = farm_story("steps");
+    let lot = "https://id.gs1.org/01/06901234567892/10/QDH-0401";
+    let event = json!({
+        "type": "ObjectEvent",
+        "eventTime": "2025-04-03T08:00:00+08:00",
+        "eventTimeZoneOffset": "+08:00",
+        "action": "OBSERVE",
+        "bizStep": "https://ref.gs1.org/cbv/BizStep-storing",
+        "disposition": "https://ref.gs1.org/cbv/Disp-in_progress",
+        "bizLocation": { "id": "https://id.gs1.org/414/6901234000016" },
+        "quantityList": [{ "epcClass": lot }],
+        "sensorElementList": [{ "sensorReport": [{ "type": "Temperature", "value": 3.5, "uom": "CEL" }] }],
+    });
+    let doc = document(vec![event.clone()]);
+    let records = import_all(&mut l, &doc, "farm");
+    assert_eq!(records[0].record.event.kind().as_str(), "observe");
+    let out = export_records(&l, &records);
+    let back = &out["epcisBody"]["eventList"][0];
+    same_fields(&event, back, "2025-04-03T08:00:00.000+08:00");
+    // What the export writes the same is not kept: a sensor report
+    // written as Terroir writes one keeps nothing beside its event.
+    let mut plain = event.clone();
+    plain["bizStep"] = json!("sensor_reporting");
+    plain.as_object_mut().unwrap().remove("disposition");
+    plain["eventTimeZoneOffset"] = json!("+00:00");
+    plain["eventTime"] = json!("2025-04-03T09:00:00Z");
+    plain["sensorElementList"] = json!([{
+        "sensorMetadata": { "time": "2025-04-03T09:00:00.000Z" },
+        "sensorReport": [{ "type": "Temperature", "value": 3.5, "uom": "CEL" }],
+    }]);
+    let records = import_all(&mut l, &document(vec![plain]), "farm");
+    assert_eq!(records[0].record.extras, None);
+    assert_eq!(records[0].record.version, 2);
+}
