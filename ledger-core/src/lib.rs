@@ -39,6 +39,7 @@
 //! - [`bundle`]: self-contained trace bundles and their offline verification.
 //! - [`checkpoint`]: the authorities' signed checkpoints (C2SP signed
 //!   notes and cosignatures) and the contradictions between them.
+//! - [`china`]: China's unified social credit code (GB 32100).
 //! - [`merkle`]: RFC 9162 transparency-log tree hashes, inclusion,
 //!   consistency and batch proofs, the append frontier, tlog-tiles paths.
 //! - [`tlog`]: the transparency log checkpoints state: extending it by a
@@ -52,6 +53,7 @@ pub mod author;
 mod branch;
 pub mod bundle;
 pub mod checkpoint;
+pub mod china;
 mod digest;
 pub mod encoding;
 pub mod error;
