@@ -417,6 +417,60 @@ pub(crate) fn describe(e: &Event, names: &Names<'_>) -> Vec<String> {
             }
             v
         }
+        Event::InputUse {
+            product,
+            ingredients,
+            registration,
+            dose,
+            field,
+            safety_interval_days,
+        } => {
+            let mut v = vec![format!(
+                "applied {} of {product} ({}){}",
+                q(dose),
+                ingredients.join(", "),
+                at(field)
+            )];
+            v.extend(registration.as_ref().map(|r| format!("registration {r}")));
+            v.push(match safety_interval_days {
+                0 => "no pre-harvest safety interval".to_owned(),
+                1 => "pre-harvest safety interval 1 day".to_owned(),
+                n => format!("pre-harvest safety interval {n} days"),
+            });
+            v
+        }
+        Event::Certificate {
+            lot,
+            quantity,
+            origin,
+            contact,
+            basis,
+            tests,
+            inputs,
+        } => {
+            let basis = match basis {
+                ledger_core::event::Basis::QualityControl => "quality and safety control",
+                ledger_core::event::Basis::OwnTest => "own test",
+                ledger_core::event::Basis::CommissionedTest => "test by a commissioned lab",
+            };
+            let mut v = vec![
+                format!(
+                    "compliance certificate (承诺达标合格证) for {} of lot {}",
+                    q(quantity),
+                    names.lot(lot)
+                ),
+                format!("origin {origin}, contact {contact}; basis: {basis}"),
+            ];
+            if !tests.is_empty() {
+                let t: Vec<String> = tests.iter().map(|h| h.short()).collect();
+                v.push(format!("tests {}", t.join(", ")));
+            }
+            if !inputs.is_empty() {
+                let c: Vec<String> = inputs.iter().map(|h| h.short()).collect();
+                v.push(format!("from the certificates {}", c.join(", ")));
+            }
+            v
+        }
         Event::Correct {
             record,
             reason,
@@ -438,6 +492,23 @@ pub(crate) fn describe(e: &Event, names: &Names<'_>) -> Vec<String> {
             }
             v
         }
+    }
+}
+
+/// A time span in days and hours, as a person reads it: `3 days 4 h`,
+/// `1 day`, `5 h`.
+pub(crate) fn span_days(ms: u64) -> String {
+    let hours = ms / 3_600_000;
+    let (days, hours) = (hours / 24, hours % 24);
+    let d = match days {
+        0 => String::new(),
+        1 => "1 day".to_owned(),
+        n => format!("{n} days"),
+    };
+    match (d.is_empty(), hours) {
+        (true, h) => format!("{h} h"),
+        (false, 0) => d,
+        (false, h) => format!("{d} {h} h"),
     }
 }
 
@@ -574,6 +645,28 @@ pub(crate) fn finding(f: &Finding, names: &Names<'_>) -> String {
                 show_time(*time)
             )
         }
+        Finding::SafetyInterval {
+            lot,
+            this_lot,
+            product,
+            ingredients,
+            applied,
+            harvested,
+            interval_days,
+            ..
+        } => {
+            let whose = if *this_lot {
+                format!("lot {}", names.lot(lot))
+            } else {
+                format!("lot {}, which it was made from,", names.lot(lot))
+            };
+            format!(
+                "HARVESTED INSIDE A SAFETY INTERVAL: {whose} was harvested {} after {product} ({}) was applied on {}; its label sets {interval_days} days",
+                span_days(harvested.saturating_sub(*applied)),
+                ingredients.join(", "),
+                show_time(*applied)
+            )
+        }
         Finding::Excursion {
             lot,
             sensor,
@@ -642,6 +735,9 @@ pub(crate) fn print_verdict(v: &Verdict, names: &Names<'_>) {
     let advice = match &v.finding {
         Finding::Recalled { .. } | Finding::FailedTest { .. } => {
             Some("Do not eat it; return it to the shop where it was bought.")
+        }
+        Finding::SafetyInterval { .. } => {
+            Some("Residues may exceed the limits: do not eat it until it is tested; ask the shop.")
         }
         Finding::Excursion { .. } => Some("Quality may be affected: check it before eating."),
         Finding::Certificate { .. } => {

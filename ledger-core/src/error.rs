@@ -43,6 +43,34 @@ pub enum ValidationError {
         /// What is wrong.
         why: String,
     },
+    /// A certificate on a test basis that names no test.
+    #[error(
+        "a certificate on a test basis names the passing test it rests on; this one names none"
+    )]
+    CertificateNeedsTest,
+    /// A test a certificate names is not a passing inspection of the lot
+    /// or of a lot it was made from.
+    #[error("certificate test {}: {why}", test.short())]
+    CertificateTest {
+        /// The record named as a test.
+        test: Hash,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// The tests a certificate names do not test for every active
+    /// ingredient used on the fields the lot came from (用什么药、检什么药).
+    #[error("the tests this certificate rests on do not test for {}, used on the field the lot came from; test for what was used", missing.join(", "))]
+    CertificateUntested {
+        /// The ingredients used and not tested for.
+        missing: Vec<String>,
+    },
+    /// A certificate of a lot made from others that does not name the
+    /// certificate of one of them.
+    #[error("lot {lot} went into this lot; a certificate of a mixed or split lot names the certificate of every lot it was made from, and none of lot {lot} is named")]
+    CertificateMissingInput {
+        /// The input lot without a certificate.
+        lot: LotId,
+    },
     /// The version does not match whether the record keeps extras, or the
     /// extras are not a JSON object within their size limit.
     #[error("the record's extras {0}")]

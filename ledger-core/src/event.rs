@@ -83,6 +83,10 @@ impl Role {
             // A buyer links its order before it holds anything; anyone may
             // declare its own record erroneous.
             K::Transact | K::Correct => true,
+            // Farms and cooperatives spray; producers and purchasers
+            // (a cooperative, a buyer, a market) issue certificates.
+            K::InputUse => matches!(self, R::Farm | R::Processor),
+            K::Certificate => matches!(self, R::Farm | R::Processor | R::Retailer),
         }
     }
 }
@@ -392,6 +396,26 @@ impl Action {
     }
 }
 
+/// What a compliance-commitment certificate's promise rests on (the
+/// order's three bases).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    /// Quality and safety control meeting the requirements (质量安全控制符合要求).
+    QualityControl,
+    /// The issuer's own test (自行检测合格).
+    OwnTest,
+    /// A test by a commissioned body (委托检测合格).
+    CommissionedTest,
+}
+
+impl Basis {
+    /// Whether the promise rests on a test, which the certificate must name.
+    pub fn is_test(self) -> bool {
+        !matches!(self, Basis::QualityControl)
+    }
+}
+
 /// An error declaration's reason as its bare CBV term (`did_not_occur`,
 /// `incorrect_data`) in whichever form it was written (bare, URN, GS1 web
 /// URI); any other text as written.
@@ -615,6 +639,50 @@ pub enum Event {
         /// The records that correct it (each in `deps`).
         corrective: Vec<Hash>,
     },
+    /// A farm applies an input (a pesticide, a veterinary drug) to a
+    /// field, at the record's time. A harvest of that field before the
+    /// label's pre-harvest safety interval (安全间隔期) has passed is flagged.
+    /// Record version 4.
+    InputUse {
+        /// The product as its label names it (`10% 吡虫啉可湿性粉剂`).
+        product: String,
+        /// Its active ingredients, at least one (`吡虫啉 imidacloprid`).
+        ingredients: Vec<String>,
+        /// Its registration number (农药登记证号 `PD20070101`), if it has one.
+        registration: Option<String>,
+        /// How much was applied.
+        dose: Quantity,
+        /// The field, as the farm's harvests name it (the same GLN, or
+        /// without GLNs the same description).
+        field: Location,
+        /// The pre-harvest safety interval, in days (0: none).
+        safety_interval_days: u32,
+    },
+    /// A compliance-commitment certificate (承诺达标合格证) for a quantity
+    /// of a lot its author holds: the promise that no banned substance was
+    /// used, intervals were kept and residues are within limits, on the
+    /// basis it names. Product, producer and date are the lot's, the
+    /// author's and the record's. Record version 4.
+    Certificate {
+        /// The lot.
+        lot: LotId,
+        /// How much it covers (at most what the author holds).
+        quantity: Quantity,
+        /// Place of origin (产地).
+        origin: String,
+        /// Whom to call about it (a phone number).
+        contact: String,
+        /// What the promise rests on.
+        basis: Basis,
+        /// The passing tests it rests on (each in `deps`): a test basis
+        /// names at least one, together covering every active ingredient
+        /// used on the fields the lot came from.
+        tests: Vec<Hash>,
+        /// The certificates of the lots it was made from (each in
+        /// `deps`): a holder that mixed or split lots names one for every
+        /// input lot.
+        inputs: Vec<Hash>,
+    },
 }
 
 /// The kind of an [`Event`], without its data.
@@ -640,6 +708,8 @@ pub enum EventKind {
     Associate,
     Transact,
     Correct,
+    InputUse,
+    Certificate,
 }
 
 impl EventKind {
@@ -664,6 +734,8 @@ impl EventKind {
             EventKind::Associate => "associate",
             EventKind::Transact => "transact",
             EventKind::Correct => "correct",
+            EventKind::InputUse => "input_use",
+            EventKind::Certificate => "certificate",
         }
     }
 
@@ -673,7 +745,9 @@ impl EventKind {
             EventKind::Aggregate
             | EventKind::Associate
             | EventKind::Transact
-            | EventKind::Correct => 4,
+            | EventKind::Correct
+            | EventKind::InputUse
+            | EventKind::Certificate => 4,
             _ => 2,
         }
     }
@@ -707,6 +781,8 @@ impl Event {
             Event::Associate { .. } => EventKind::Associate,
             Event::Transact { .. } => EventKind::Transact,
             Event::Correct { .. } => EventKind::Correct,
+            Event::InputUse { .. } => EventKind::InputUse,
+            Event::Certificate { .. } => EventKind::Certificate,
         }
     }
 
@@ -720,13 +796,15 @@ impl Event {
             | Event::Inspect { lot, .. }
             | Event::Certify { lot, .. }
             | Event::Recall { lot, .. }
-            | Event::Sell { lot, .. } => vec![lot],
+            | Event::Sell { lot, .. }
+            | Event::Certificate { lot, .. } => vec![lot],
             Event::Aggregate { children, .. } | Event::Associate { children, .. } => {
                 children.iter().map(|c| &c.lot).collect()
             }
             Event::Transact { lots, .. } => lots.iter().map(|l| &l.lot).collect(),
             Event::Correct { lots, .. } => lots.iter().collect(),
             Event::Harvest { .. }
+            | Event::InputUse { .. }
             | Event::Enroll { .. }
             | Event::Revoke { .. }
             | Event::RotateKey { .. }

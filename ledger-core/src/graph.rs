@@ -24,7 +24,8 @@ pub struct KeyInfo {
 /// Whether a ledger indexes records of `kind`, so that
 /// [`Graph::records_of_kind`] lists them without a scan: enrollments,
 /// revocations, key rotations, inspections, certifications, recalls,
-/// prefix assignments, packer authorisations and error declarations.
+/// prefix assignments, packer authorisations, error declarations, input
+/// uses and compliance certificates.
 pub fn kind_indexed(kind: EventKind) -> bool {
     crate::tables::indexed_kind(kind)
 }

@@ -280,6 +280,26 @@ pub enum Warning {
         /// The reading.
         reading: Reading,
     },
+    /// A lot of the trace was harvested from a field before the safety
+    /// interval (安全间隔期) of an input used on it had passed.
+    SafetyInterval {
+        /// The harvested lot.
+        lot: LotId,
+        /// The harvest record.
+        harvest: Hash,
+        /// When it was harvested (ms since epoch).
+        harvested: u64,
+        /// The input-use record.
+        input: Hash,
+        /// The input as its label names it.
+        product: String,
+        /// Its active ingredients.
+        ingredients: Vec<String>,
+        /// When it was applied (ms since epoch).
+        applied: u64,
+        /// Its safety interval, in days.
+        interval_days: u32,
+    },
     /// Its author declared a record of the trace erroneous (an EPCIS
     /// error declaration): the record stays, read as erroneous.
     DeclaredErroneous {
@@ -347,6 +367,31 @@ impl Trace {
     }
 }
 
+/// The input uses whose pre-harvest safety interval had not passed when
+/// `harvest` was harvested from their field (none for another record).
+pub fn safety_breaches(
+    graph: &impl Graph,
+    harvest: &SignedRecord,
+) -> Result<Vec<(Hash, SignedRecord)>, StoreError> {
+    let inputs = crate::validate::inputs_before(harvest, |h| graph.record(h))?;
+    Ok(inputs
+        .into_iter()
+        .filter(|(_, used)| match &used.record.event {
+            Event::InputUse {
+                safety_interval_days,
+                ..
+            } => {
+                let until = used
+                    .record
+                    .time
+                    .saturating_add(u64::from(*safety_interval_days) * crate::time::DAY_MS);
+                harvest.record.time < until
+            }
+            _ => false,
+        })
+        .collect())
+}
+
 /// Builds the trace of `lot`, or `None` if no record creates it.
 pub fn trace(
     graph: &impl Graph,
@@ -379,6 +424,31 @@ pub fn trace(
                 .find(|(c, _, _)| *c == lot.code)
             {
                 product = Some(p.clone());
+            }
+        }
+        if let Event::Harvest { lot_code, .. } = &r.record.event {
+            for (input, used) in safety_breaches(graph, &r)? {
+                if let Event::InputUse {
+                    product,
+                    ingredients,
+                    safety_interval_days,
+                    ..
+                } = used.record.event
+                {
+                    warnings.push(Warning::SafetyInterval {
+                        lot: LotId {
+                            source: identity,
+                            code: lot_code.clone(),
+                        },
+                        harvest: *h,
+                        harvested: r.record.time,
+                        input,
+                        product,
+                        ingredients,
+                        applied: used.record.time,
+                        interval_days: safety_interval_days,
+                    });
+                }
             }
         }
         match &r.record.event {

@@ -5,6 +5,9 @@
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
+/// A day in milliseconds.
+pub const DAY_MS: u64 = 86_400_000;
+
 /// The instant `ms` (milliseconds since the Unix epoch) in zone `tz`.
 /// Instants beyond chrono's range (about 262,000 years) show as the epoch.
 pub fn local(ms: u64, tz: Tz) -> DateTime<Tz> {

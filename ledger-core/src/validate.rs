@@ -33,6 +33,16 @@ pub const MAX_LOTS_PER_TRANSFORM: usize = 256;
 pub const MAX_READINGS: usize = 1024;
 /// Longest free-text field, in bytes of UTF-8.
 pub const MAX_TEXT_BYTES: usize = 1024;
+/// Most active ingredients an input use names.
+pub const MAX_INGREDIENTS: usize = 32;
+/// The longest pre-harvest safety interval an input use may state, in
+/// days (a year: labels set days or weeks; anything longer is a typing
+/// error).
+pub const MAX_SAFETY_INTERVAL_DAYS: u32 = 365;
+/// How far back along a farm's chain the input uses of a harvested field
+/// are looked for: the records of the year before the harvest
+/// ([`MAX_SAFETY_INTERVAL_DAYS`]), and at most this many.
+pub const MAX_INPUT_WALK: usize = 100_000;
 /// Longest lot code, in bytes of UTF-8.
 pub const MAX_LOT_CODE_BYTES: usize = 128;
 
@@ -508,6 +518,58 @@ pub fn check_intrinsic(signed: &SignedRecord, network: &NetworkId) -> Result<(),
                 });
             }
         }
+        Event::InputUse {
+            product,
+            ingredients,
+            registration,
+            dose,
+            field,
+            safety_interval_days,
+        } => {
+            text("input product", product, MAX_TEXT_BYTES, false)?;
+            at_most("ingredients", ingredients.len(), MAX_INGREDIENTS)?;
+            if ingredients.is_empty() {
+                return Err(ValidationError::BadText {
+                    field: "ingredients",
+                    problem: "must not be empty: name each active ingredient".into(),
+                });
+            }
+            for i in ingredients {
+                text("ingredient", i, MAX_TEXT_BYTES, false)?;
+            }
+            if let Some(reg) = registration {
+                text("registration number", reg, MAX_TEXT_BYTES, false)?;
+            }
+            nonzero("dose", dose)?;
+            location(field)?;
+            if *safety_interval_days > MAX_SAFETY_INTERVAL_DAYS {
+                return Err(ValidationError::BadText {
+                    field: "safety interval",
+                    problem: format!(
+                        "is {safety_interval_days} days; at most {MAX_SAFETY_INTERVAL_DAYS}"
+                    ),
+                });
+            }
+        }
+        Event::Certificate {
+            lot,
+            quantity,
+            origin,
+            contact,
+            basis,
+            tests,
+            inputs,
+        } => {
+            lot_code("lot code", &lot.code)?;
+            nonzero("certificate quantity", quantity)?;
+            text("place of origin", origin, MAX_TEXT_BYTES, false)?;
+            text("contact", contact, MAX_TEXT_BYTES, false)?;
+            at_most("tests", tests.len(), MAX_DEPS)?;
+            at_most("input certificates", inputs.len(), MAX_DEPS)?;
+            if basis.is_test() && tests.is_empty() {
+                return Err(ValidationError::CertificateNeedsTest);
+            }
+        }
         Event::RotateKey { new_key } => {
             strong(new_key)?;
             if *new_key == r.author {
@@ -650,6 +712,221 @@ fn check_correction(
             }
             .into());
         }
+    }
+    Ok(())
+}
+
+/// The record among `known` that created `lot`.
+fn creation_among<'k>(
+    lot: &LotId,
+    known: &'k BTreeMap<Hash, SignedRecord>,
+    view: &impl View,
+) -> Result<Option<&'k SignedRecord>, StoreError> {
+    for d in known.values() {
+        if d.record
+            .event
+            .created_lots()
+            .iter()
+            .any(|(c, _, _)| *c == lot.code)
+            && view.key_state(&d.record.author)?.map(|k| k.identity) == Some(lot.source)
+        {
+            return Ok(Some(d));
+        }
+    }
+    Ok(None)
+}
+
+/// Whether two locations name one field: the same GLN, or, where either
+/// has none, the same description.
+pub fn same_field(a: &Location, b: &Location) -> bool {
+    match (&a.gln, &b.gln) {
+        (Some(x), Some(y)) => x == y,
+        _ => a.description.trim() == b.description.trim(),
+    }
+}
+
+/// Whether a test's description names an active ingredient: the
+/// ingredient as recorded, or any word of it of two characters or more
+/// (its Chinese or its English name), ignoring case.
+pub fn test_names(test: &str, ingredient: &str) -> bool {
+    let t = test.to_lowercase();
+    let i = ingredient.trim().to_lowercase();
+    t.contains(&i)
+        || i.split_whitespace()
+            .any(|w| w.chars().count() >= 2 && t.contains(w))
+}
+
+/// The input uses on `harvest`'s field that count for it: the author's
+/// records of the year before it ([`MAX_SAFETY_INTERVAL_DAYS`], and at
+/// most [`MAX_INPUT_WALK`] records), newest first. A farm that picks a
+/// field again and again (tea) counts every spraying of the year, and no
+/// interval can reach further back.
+pub fn inputs_before(
+    harvest: &SignedRecord,
+    mut record: impl FnMut(&Hash) -> Result<Option<SignedRecord>, StoreError>,
+) -> Result<Vec<(Hash, SignedRecord)>, StoreError> {
+    let Event::Harvest {
+        location: field, ..
+    } = &harvest.record.event
+    else {
+        return Ok(Vec::new());
+    };
+    let since = harvest
+        .record
+        .time
+        .saturating_sub(u64::from(MAX_SAFETY_INTERVAL_DAYS) * crate::time::DAY_MS);
+    let mut out = Vec::new();
+    let mut at = harvest.record.prev;
+    let mut walked = 0;
+    while let Some(h) = at {
+        walked += 1;
+        if walked > MAX_INPUT_WALK {
+            break;
+        }
+        let Some(r) = record(&h)? else { break };
+        // A chain's times never decrease: the rest is older still.
+        if r.record.time < since {
+            break;
+        }
+        at = r.record.prev;
+        if let Event::InputUse { field: f, .. } = &r.record.event {
+            if same_field(f, field) {
+                out.push((h, r));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A certificate's rules beyond holding: the certificates of the lots a
+/// mixed or split lot was made from, and the tests it rests on — passing
+/// inspections of the lot or of a lot it was made from, which on a test
+/// basis name every active ingredient used on the fields it came from.
+fn check_certificate(
+    lot: &LotId,
+    basis: crate::event::Basis,
+    tests: &[Hash],
+    inputs: &[Hash],
+    known: &BTreeMap<Hash, SignedRecord>,
+    view: &impl View,
+) -> Result<(), CheckError> {
+    let creation = creation_among(lot, known, view)?.ok_or_else(|| ValidationError::NotInDeps {
+        what: format!("the record that created lot {lot}"),
+    })?;
+    // A mixed or split lot names the certificate of every input lot.
+    if let Event::Transform {
+        inputs: made_from, ..
+    } = &creation.record.event
+    {
+        for i in inputs {
+            let named = known.get(i).ok_or_else(|| ValidationError::NotInDeps {
+                what: format!("input certificate {}", i.short()),
+            })?;
+            match &named.record.event {
+                Event::Certificate { lot: l, .. } if made_from.iter().any(|m| m.lot == *l) => {}
+                other => {
+                    return Err(ValidationError::WrongDep {
+                        dep: *i,
+                        why: format!(
+                            "an input certificate is a certificate of a lot this one was made from, not a {}",
+                            other.kind()
+                        ),
+                    }
+                    .into())
+                }
+            }
+        }
+        for m in made_from {
+            let certified = inputs.iter().any(|i| {
+                matches!(known.get(i).map(|r| &r.record.event),
+                    Some(Event::Certificate { lot: l, .. }) if *l == m.lot)
+            });
+            if !certified {
+                return Err(ValidationError::CertificateMissingInput { lot: m.lot.clone() }.into());
+            }
+        }
+    } else if let Some(i) = inputs.first() {
+        return Err(ValidationError::WrongDep {
+            dep: *i,
+            why: format!("lot {lot} was made from no other lot, so its certificate names no input certificate"),
+        }
+        .into());
+    }
+    if tests.is_empty() {
+        return Ok(());
+    }
+    // The lot and every lot it was made from, with their harvests.
+    let mut upstream: BTreeSet<LotId> = BTreeSet::new();
+    let mut harvests: Vec<&SignedRecord> = Vec::new();
+    let mut stack = vec![lot.clone()];
+    while let Some(l) = stack.pop() {
+        if !upstream.insert(l.clone()) {
+            continue;
+        }
+        let made = creation_among(&l, known, view)?.ok_or_else(|| ValidationError::NotInDeps {
+            what: format!(
+                "the record that created lot {l} (a certificate's tests are checked against the fields its lot came from)"
+            ),
+        })?;
+        match &made.record.event {
+            Event::Transform { inputs, .. } => stack.extend(inputs.iter().map(|i| i.lot.clone())),
+            Event::Harvest { .. } => harvests.push(made),
+            _ => {}
+        }
+    }
+    let mut named = Vec::with_capacity(tests.len());
+    for t in tests {
+        let record = known.get(t).ok_or_else(|| ValidationError::NotInDeps {
+            what: format!("test {}", t.short()),
+        })?;
+        let bad = |why: String| ValidationError::CertificateTest { test: *t, why };
+        match &record.record.event {
+            Event::Inspect {
+                lot: tested,
+                test,
+                verdict,
+                ..
+            } => {
+                if *verdict != crate::event::Verdict::Pass {
+                    return Err(
+                        bad("it failed; a certificate rests only on passing tests".into()).into(),
+                    );
+                }
+                if !upstream.contains(tested) {
+                    return Err(bad(format!(
+                        "it tested lot {tested}, which is neither lot {lot} nor a lot it was made from"
+                    ))
+                    .into());
+                }
+                named.push(test.as_str());
+            }
+            other => {
+                return Err(bad(format!(
+                    "it is a {} record, not an inspection",
+                    other.kind()
+                ))
+                .into())
+            }
+        }
+    }
+    if !basis.is_test() {
+        return Ok(());
+    }
+    // 用什么药、检什么药: every active ingredient used must be tested for.
+    let mut missing: Vec<String> = Vec::new();
+    for h in harvests {
+        for (_, used) in inputs_before(h, |x| view.record(x))? {
+            if let Event::InputUse { ingredients, .. } = &used.record.event {
+                for i in ingredients {
+                    if !named.iter().any(|t| test_names(t, i)) && !missing.contains(i) {
+                        missing.push(i.clone());
+                    }
+                }
+            }
+        }
+    }
+    if !missing.is_empty() {
+        return Err(ValidationError::CertificateUntested { missing }.into());
     }
     Ok(())
 }
@@ -1067,6 +1344,26 @@ pub fn check_in_context(
             corrective,
             ..
         } => check_correction(r, &identity, record, lots, corrective, &deps, view)?,
+        Event::InputUse { .. } => {}
+        Event::Certificate {
+            lot,
+            quantity,
+            basis,
+            tests,
+            inputs,
+            ..
+        } => {
+            // Only the lot's holder certifies, and at most what it holds.
+            book.after_debit(lot, *quantity)?;
+            let mut known: BTreeMap<Hash, SignedRecord> =
+                r.deps.iter().copied().zip(deps.iter().cloned()).collect();
+            if let Some(p) = r.prev {
+                if let Some(prev) = view.record(&p)? {
+                    known.insert(p, prev);
+                }
+            }
+            check_certificate(lot, *basis, tests, inputs, &known, view)?;
+        }
         Event::AuthorisePacker { prefix, .. } => owns_prefix(&identity, prefix, &deps)?,
         Event::Enroll { .. }
         | Event::Revoke { .. }

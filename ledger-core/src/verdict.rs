@@ -9,12 +9,14 @@
 //!    (do not eat it; return it; the regulator's contact is in
 //!    [`Verdict::contact`]);
 //! 2. [`Finding::FailedTest`]: a test of the lot or an upstream lot failed;
-//! 3. [`Finding::Excursion`]: a cold-chain excursion, with how far out of
+//! 3. [`Finding::SafetyInterval`]: the lot or an upstream lot was harvested
+//!    inside the safety interval of an input used on its field;
+//! 4. [`Finding::Excursion`]: a cold-chain excursion, with how far out of
 //!    the allowed band and for how long (consecutive readings out of band
 //!    form one excursion);
-//! 4. [`Finding::Certificate`]: a certified claim whose certificate has
+//! 5. [`Finding::Certificate`]: a certified claim whose certificate has
 //!    expired, or is not yet valid, at `now`;
-//! 5. [`Finding::Clean`].
+//! 6. [`Finding::Clean`].
 //!
 //! Overlay flags (revoked key, equivocation, tainted) are listed beside the
 //! findings in [`Verdict::flags`]. The function is pure: `now` is an
@@ -67,6 +69,31 @@ pub enum Finding {
         time: u64,
         /// The inspect record.
         record: Hash,
+    },
+    /// The lot, or a lot it was made from, was harvested before the
+    /// pre-harvest safety interval (安全间隔期) of an input used on its field
+    /// had passed: residues may exceed the limits.
+    SafetyInterval {
+        /// The harvested lot.
+        lot: LotId,
+        /// Whether it is the lot itself (else upstream).
+        this_lot: bool,
+        /// The input as its label names it.
+        product: String,
+        /// Its active ingredients.
+        ingredients: Vec<String>,
+        /// When it was applied (ms since epoch).
+        applied: u64,
+        /// When the lot was harvested (ms since epoch).
+        harvested: u64,
+        /// The interval the label sets, in days.
+        interval_days: u32,
+        /// Who harvested it, when known.
+        by: Option<String>,
+        /// The harvest record.
+        record: Hash,
+        /// The input-use record.
+        input: Hash,
     },
     /// Consecutive sensor readings outside the allowed band.
     Excursion {
@@ -130,15 +157,16 @@ pub enum CertificateProblem {
 }
 
 impl Finding {
-    /// 0 for the most severe ([`Finding::Recalled`]) up to 4 for
+    /// 0 for the most severe ([`Finding::Recalled`]) up to 5 for
     /// [`Finding::Clean`].
     pub fn severity_rank(&self) -> u8 {
         match self {
             Finding::Recalled { .. } => 0,
             Finding::FailedTest { .. } => 1,
-            Finding::Excursion { .. } => 2,
-            Finding::Certificate { .. } => 3,
-            Finding::Clean => 4,
+            Finding::SafetyInterval { .. } => 2,
+            Finding::Excursion { .. } => 3,
+            Finding::Certificate { .. } => 4,
+            Finding::Clean => 5,
         }
     }
 
@@ -147,6 +175,7 @@ impl Finding {
         match self {
             Finding::Recalled { .. } => "recalled",
             Finding::FailedTest { .. } => "failed_test",
+            Finding::SafetyInterval { .. } => "safety_interval",
             Finding::Excursion { .. } => "excursion",
             Finding::Certificate { .. } => "certificate",
             Finding::Clean => "clean",
@@ -270,6 +299,27 @@ pub fn verdict(trace: &Trace, genesis: &Genesis, now: u64) -> Verdict {
             // Excursions are read from the readings below, where
             // consecutive ones join into one.
             Warning::Excursion { .. } => {}
+            Warning::SafetyInterval {
+                lot,
+                harvest,
+                harvested,
+                input,
+                product,
+                ingredients,
+                applied,
+                interval_days,
+            } => found.push(Finding::SafetyInterval {
+                lot: lot.clone(),
+                this_lot: *lot == trace.lot,
+                product: product.clone(),
+                ingredients: ingredients.clone(),
+                applied: *applied,
+                harvested: *harvested,
+                interval_days: *interval_days,
+                by: signer(harvest),
+                record: *harvest,
+                input: *input,
+            }),
             // Shown on the declared record itself, in the journey: its
             // author's own correction, no warning about the food.
             Warning::DeclaredErroneous { .. } => {}
@@ -290,6 +340,11 @@ pub fn verdict(trace: &Trace, genesis: &Genesis, now: u64) -> Verdict {
         let (this, time) = match f {
             Finding::Recalled { this_lot, time, .. }
             | Finding::FailedTest { this_lot, time, .. } => (!*this_lot, *time),
+            Finding::SafetyInterval {
+                this_lot,
+                harvested,
+                ..
+            } => (!*this_lot, *harvested),
             Finding::Excursion { from, .. } => (false, *from),
             Finding::Certificate { valid_from, .. } => (false, *valid_from),
             Finding::Clean => (false, 0),

@@ -7,8 +7,8 @@ use std::collections::VecDeque;
 
 use crate::author::Author;
 use crate::event::{
-    Action, Event, Location, LotAmount, LotId, NewLot, Product, Quantity, Reading, RefDoc, Role,
-    SensorKind, Unit, Verdict,
+    Action, Basis, Event, Location, LotAmount, LotId, NewLot, Product, Quantity, Reading, RefDoc,
+    Role, SensorKind, Unit, Verdict,
 };
 use crate::genesis::{Authority, Genesis, GENESIS_VERSION};
 use crate::hash::Hash;
@@ -230,6 +230,25 @@ pub fn generate(shape: Shape) -> Workload {
         let (farm, farm_first) = &mut farms[f];
         let code = format!("H{round}");
         let amount = 100_000 + (round as u64 % 7) * 10_000;
+        // Now and then the farm sprays the field before picking it (an
+        // input with no safety interval, so nothing is flagged) and
+        // certifies the harvest (承诺达标合格证): issue 16's records in every
+        // history.
+        let certified = round % 20 == 9;
+        if certified {
+            records.push(farm.sign(
+                clock.tick(),
+                deps(farm_first, vec![]),
+                Event::InputUse {
+                    product: "枯草芽孢杆菌 可湿性粉剂".into(),
+                    ingredients: vec!["枯草芽孢杆菌 Bacillus subtilis".into()],
+                    registration: None,
+                    dose: Quantity::new(500, Unit::Gram),
+                    field: loc(format!("field {f}")),
+                    safety_interval_days: 0,
+                },
+            ));
+        }
         let harvest = farm.sign(
             clock.tick(),
             deps(farm_first, vec![]),
@@ -250,6 +269,21 @@ pub fn generate(shape: Shape) -> Workload {
             source: farm.public(),
             code,
         };
+        if certified {
+            records.push(farm.sign(
+                clock.tick(),
+                vec![],
+                Event::Certificate {
+                    lot: lot.clone(),
+                    quantity: Quantity::new(amount, Unit::Gram),
+                    origin: format!("field {f}"),
+                    contact: "0571-0000 0000".into(),
+                    basis: Basis::QualityControl,
+                    tests: vec![],
+                    inputs: vec![],
+                },
+            ));
+        }
         harvest_lots.push(lot.clone());
 
         let (processor, proc_first) = &mut processors[p];

@@ -24,8 +24,8 @@ use std::path::{Path, PathBuf};
 
 use ledger_core::encoding::{self, DecodeError, MAX_RECORD_BYTES};
 use ledger_core::event::{
-    Action, Event, Location, LotAmount, LotId, NewLot, Product, Quantity, Reading, RefDoc, Role,
-    SensorKind, Unit, Verdict,
+    Action, Basis, Event, Location, LotAmount, LotId, NewLot, Product, Quantity, Reading, RefDoc,
+    Role, SensorKind, Unit, Verdict,
 };
 use ledger_core::genesis::{Authority, Genesis, NetworkProfile, GENESIS_VERSION};
 use ledger_core::key;
@@ -335,7 +335,7 @@ fn vectors() -> Vec<Vector> {
         T0 + 5 * DAY,
         vec![inspect, certify],
         Event::Recall {
-            lot: goji,
+            lot: goji.clone(),
             reason: "靖远枸杞 JY-GQ-2024-07: 二氧化硫超标 sulphite above limit".to_owned(),
         },
     );
@@ -469,6 +469,35 @@ fn vectors() -> Vec<Vector> {
             lots: vec![tins],
             reason: "incorrect_data".to_owned(),
             corrective: vec![],
+        },
+    );
+    // Issue 16's records: the goji farm sprays a field, and issues a
+    // compliance certificate (承诺达标合格证) for its lot on a lab's test.
+    b.push(
+        "goji_farm",
+        T0 + 15 * DAY,
+        vec![],
+        Event::InputUse {
+            product: "1.8% 阿维菌素乳油".to_owned(),
+            ingredients: vec!["阿维菌素 abamectin".to_owned()],
+            registration: Some("PD20080001".to_owned()),
+            dose: Quantity::new(150, Unit::Millilitre),
+            field: loc("靖远县 东湾镇 枸杞园 2号地", None),
+            safety_interval_days: 14,
+        },
+    );
+    b.push(
+        "goji_farm",
+        T0 + 30 * DAY,
+        vec![inspect],
+        Event::Certificate {
+            lot: goji,
+            quantity: Quantity::new(40_000, Unit::Gram),
+            origin: "甘肃省白银市靖远县 东湾镇".to_owned(),
+            contact: "0943-612 3456".to_owned(),
+            basis: Basis::CommissionedTest,
+            tests: vec![inspect],
+            inputs: vec![],
         },
     );
     b.vectors
@@ -655,7 +684,9 @@ fn there_is_one_vector_per_event_type() {
             "aggregate",
             "associate",
             "transact",
-            "correct"
+            "correct",
+            "input_use",
+            "certificate"
         ]
     );
     // The harvest keeping extras is version 3, the four kinds version 4
@@ -1025,6 +1056,8 @@ fn event_variant_index_of_every_vector() {
             Event::Associate { .. } => 15,
             Event::Transact { .. } => 16,
             Event::Correct { .. } => 17,
+            Event::InputUse { .. } => 18,
+            Event::Certificate { .. } => 19,
         };
         assert_eq!(index, expected, "vector {i} ({})", v.stem);
     }

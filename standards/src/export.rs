@@ -454,7 +454,9 @@ fn own_event(
         | Event::RotateKey { .. }
         | Event::AssignPrefix { .. }
         | Event::AuthorisePacker { .. }
-        | Event::Correct { .. } => return None,
+        | Event::Correct { .. }
+        | Event::InputUse { .. }
+        | Event::Certificate { .. } => return None,
     }
     Some(e)
 }

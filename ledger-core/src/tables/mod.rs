@@ -247,6 +247,8 @@ fn kind_byte(k: EventKind) -> u8 {
         EventKind::Associate => 15,
         EventKind::Transact => 16,
         EventKind::Correct => 17,
+        EventKind::InputUse => 18,
+        EventKind::Certificate => 19,
     }
 }
 
@@ -263,6 +265,8 @@ pub(crate) fn indexed_kind(k: EventKind) -> bool {
             | EventKind::AssignPrefix
             | EventKind::AuthorisePacker
             | EventKind::Correct
+            | EventKind::InputUse
+            | EventKind::Certificate
     )
 }
 

@@ -225,6 +225,8 @@ impl Lang {
             EventKind::Associate => self.tr("关联设备", "Attached asset"),
             EventKind::Transact => self.tr("业务单据", "Business documents"),
             EventKind::Correct => self.tr("更正声明", "Correction"),
+            EventKind::InputUse => self.tr("施用农业投入品", "Input applied"),
+            EventKind::Certificate => self.tr("承诺达标合格证", "Compliance certificate"),
         }
     }
 

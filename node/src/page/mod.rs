@@ -432,6 +432,10 @@ pub fn product_page(
         let (mark, words) = match &v.finding {
             Finding::Recalled { .. } => ("⚠", l.tr("已召回", "recalled")),
             Finding::FailedTest { .. } => ("⚠", l.tr("检测不合格", "failed a test")),
+            Finding::SafetyInterval { .. } => (
+                "⚠",
+                l.tr("未过安全间隔期即采收", "harvested inside a safety interval"),
+            ),
             Finding::Excursion { .. } => ("⚠", l.tr("冷链超标", "cold chain broken")),
             Finding::Certificate { .. } => ("⚠", l.tr("认证无效", "certificate not valid")),
             Finding::Clean => ("✓", l.tr("未发现问题", "no problems found")),

@@ -337,6 +337,57 @@ pub(super) fn event_item(ctx: &Ctx<'_>, t: &Trace, e: &TraceEvent) -> String {
                 esc(&place(location))
             );
         }
+        Event::InputUse {
+            product,
+            ingredients,
+            dose,
+            field,
+            safety_interval_days,
+            ..
+        } => {
+            let _ = write!(
+                h,
+                "<p>{} {}（{}）</p><p class=\"small\">{}{}</p><p class=\"small\">{}{safety_interval_days}{}</p>",
+                l.quantity(dose),
+                esc(product),
+                esc(&ingredients.join(l.tr("、", ", "))),
+                l.tr("地块：", "Field: "),
+                esc(&place(field)),
+                l.tr("安全间隔期 ", "Safety interval: "),
+                l.tr(" 天", " days")
+            );
+        }
+        Event::Certificate {
+            lot,
+            quantity,
+            origin,
+            contact,
+            basis,
+            ..
+        } => {
+            let basis = match basis {
+                ledger_core::event::Basis::QualityControl => l.tr(
+                    "质量安全控制符合要求",
+                    "quality and safety control meets the requirements",
+                ),
+                ledger_core::event::Basis::OwnTest => l.tr("自行检测合格", "passed its own test"),
+                ledger_core::event::Basis::CommissionedTest => {
+                    l.tr("委托检测合格", "passed a test by a commissioned lab")
+                }
+            };
+            let _ = write!(
+                h,
+                "<p>{} {}</p><p class=\"small\">{}{}</p><p class=\"small\">{}{}{}{}</p>",
+                l.quantity(quantity),
+                lotw(lot),
+                l.tr("承诺依据：", "Basis: "),
+                basis,
+                l.tr("产地：", "Origin: "),
+                esc(origin),
+                l.tr("，联系电话：", ", phone: "),
+                esc(contact)
+            );
+        }
         Event::Correct {
             record,
             reason,

@@ -117,6 +117,32 @@ pub(super) fn verdict_box(ctx: &Ctx<'_>, t: &Trace, v: &Verdict) -> String {
                 )
             );
         }
+        Finding::SafetyInterval { lot, this_lot, .. } => {
+            let _ = write!(
+                h,
+                "<section id=\"verdict\" class=\"verdict bad\"><h1>⚠ {}</h1>",
+                l.tr("未过安全间隔期即采收", "HARVESTED INSIDE A SAFETY INTERVAL")
+            );
+            let whose = if *this_lot {
+                l.tr("本批次", "This lot").to_owned()
+            } else {
+                format!(
+                    "{}{}",
+                    l.tr("原料", "An ingredient, "),
+                    lot_words(ctx, t, lot)
+                )
+            };
+            let _ = write!(
+                h,
+                "<p>{whose}{}</p><p>{}</p><p class=\"do\">{}</p><p>{contact}</p>",
+                l.tr("：", ": "),
+                safety_words(ctx, &v.finding),
+                l.tr(
+                    "怎么办：农药残留可能超标，检测合格前请勿食用，可咨询购买的商店。",
+                    "What to do: residues may exceed the limits; do not eat it until it is tested, and ask the shop where you bought it."
+                )
+            );
+        }
         Finding::Excursion {
             sensor,
             peak,
@@ -346,6 +372,47 @@ pub(super) fn flag_words(l: Lang, f: &Flag) -> &'static str {
     }
 }
 
+/// What was applied when, and how soon after it the lot was harvested:
+/// `吡虫啉可湿性粉剂（吡虫啉）于 2025年4月1日 施用，安全间隔期 7 天，3 天后即采收`.
+fn safety_words(ctx: &Ctx<'_>, f: &Finding) -> String {
+    let Finding::SafetyInterval {
+        product,
+        ingredients,
+        applied,
+        harvested,
+        interval_days,
+        ..
+    } = f
+    else {
+        return String::new();
+    };
+    let l = ctx.lang;
+    let after = harvested.saturating_sub(*applied);
+    let days = after / ledger_core::time::DAY_MS;
+    let after = if days > 0 {
+        format!(
+            "{days}{}",
+            l.tr(" 天", if days == 1 { " day" } else { " days" })
+        )
+    } else {
+        format!("{}{}", after / 3_600_000, l.tr(" 小时", " hours"))
+    };
+    match l {
+        Lang::Zh => format!(
+            "{}（{}）于 {} 施用，安全间隔期 {interval_days} 天，{after}后即采收",
+            esc(product),
+            esc(&ingredients.join("、")),
+            l.date(*applied, ctx.genesis)
+        ),
+        Lang::En => format!(
+            "{} ({}) was applied on {}; its label sets {interval_days} days before harvest, and it was harvested {after} later",
+            esc(product),
+            esc(&ingredients.join(", ")),
+            l.date(*applied, ctx.genesis)
+        ),
+    }
+}
+
 /// One short line for a finding after the first.
 fn finding_line(ctx: &Ctx<'_>, t: &Trace, f: &Finding) -> String {
     let l = ctx.lang;
@@ -364,6 +431,16 @@ fn finding_line(ctx: &Ctx<'_>, t: &Trace, f: &Finding) -> String {
             lot_words(ctx, t, lot),
             l.tr("，", ", "),
             esc(test)
+        ),
+        Finding::SafetyInterval { lot, .. } => format!(
+            "{}{}{}{}",
+            l.tr(
+                "未过安全间隔期即采收：",
+                "Harvested inside a safety interval: "
+            ),
+            lot_words(ctx, t, lot),
+            l.tr("，", ", "),
+            safety_words(ctx, f)
         ),
         Finding::Excursion {
             lot,
