@@ -55,7 +55,7 @@ pub enum DocumentError {
     Json(#[from] serde_json::Error),
     /// XML that is malformed or no EPCIS document.
     #[error("the XML document cannot be read: {0}")]
-    Xml(#[from] crate::xml::XmlError),
+    Xml(crate::xml::XmlError),
     /// Misses what the EPCIS 2.0 schema requires.
     #[error("the document does not follow the EPCIS 2.0 schema: {0}")]
     Schema(String),
@@ -71,6 +71,14 @@ pub enum DocumentError {
         /// How many.
         len: usize,
     },
+}
+
+// Not `#[from]`: that would make the XML error the source as well, and a
+// report of the chain would say it twice.
+impl From<crate::xml::XmlError> for DocumentError {
+    fn from(e: crate::xml::XmlError) -> Self {
+        DocumentError::Xml(e)
+    }
 }
 
 /// A party named by an EPCIS source or destination.
@@ -258,6 +266,7 @@ pub fn read_with_progress(
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let mut skim = Skim {
         kind: None,
+        is_a: None,
         present: [false; REQUIRED.len()],
         events: None,
         query_events: None,
@@ -276,7 +285,7 @@ pub fn map_document(doc: &Value) -> Result<Vec<Mapped>, DocumentError> {
     let obj = doc
         .as_object()
         .ok_or_else(|| schema("it is not a JSON object"))?;
-    let query = document_kind(obj.get("type"))?;
+    let query = document_kind(obj.get("type").or_else(|| obj.get(IS_A)))?;
     for field in REQUIRED {
         if !obj.contains_key(field) {
             return Err(missing(field));
@@ -320,6 +329,11 @@ fn namespaces(context: Option<&Value>) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// What drafts of EPCIS 2.0 called `type`, as many of GS1's example
+/// documents still do: read as `type` where `type` is missing (an export
+/// writes `type`).
+const IS_A: &str = "isA";
+
 /// The top-level fields every document needs besides its type.
 const REQUIRED: [&str; 4] = ["@context", "schemaVersion", "creationDate", "epcisBody"];
 const NO_LIST: &str = "epcisBody has no eventList array";
@@ -356,6 +370,17 @@ fn map_one(
         return Err(DocumentError::Schema(format!(
             "event {index} is not a JSON object"
         )));
+    };
+    let renamed;
+    let e = match e.get(IS_A) {
+        Some(kind) if !e.contains_key("type") => {
+            let mut m = e.clone();
+            m.remove(IS_A);
+            m.insert("type".into(), kind.clone());
+            renamed = m;
+            &renamed
+        }
+        _ => e,
     };
     for field in ["type", "eventTime", "eventTimeZoneOffset"] {
         if !e.contains_key(field) {
@@ -410,6 +435,8 @@ fn map_one(
 struct Skim<'p> {
     /// The `type` member.
     kind: Option<Value>,
+    /// The `isA` member (a draft's `type`).
+    is_a: Option<Value>,
     /// Which of [`REQUIRED`] were present.
     present: [bool; REQUIRED.len()],
     /// `epcisBody.eventList`, when it was an array.
@@ -439,7 +466,7 @@ impl Skim<'_> {
         if !object {
             return Err(DocumentError::Schema("it is not a JSON object".to_owned()));
         }
-        let query = document_kind(self.kind.as_ref())?;
+        let query = document_kind(self.kind.as_ref().or(self.is_a.as_ref()))?;
         for (field, present) in REQUIRED.iter().zip(self.present) {
             if !present {
                 return Err(missing(field));
@@ -533,6 +560,7 @@ impl<'de> Members<'de> for Skim<'_> {
         }
         match key {
             "type" => self.kind = Some(map.next_value()?),
+            IS_A => self.is_a = Some(map.next_value()?),
             "@context" => self.context = namespaces(Some(&map.next_value::<Value>()?)),
             "epcisBody" => {
                 self.events = None;
@@ -726,7 +754,7 @@ fn one_lot(e: &Ev) -> Result<(LotRef, &Value), String> {
             .and_then(Value::as_array)
             .is_some_and(|l| !l.is_empty())
         {
-            return Err("it names serialised items (epcList) without a lot; Terroir tracks quantities of lots (quantityList with an LGTIN class)".into());
+            return Err("it names serialised items (epcList) without a lot; Terroir tracks quantities of lots (quantityList with an LGTIN class), and keeps serialised items only beside them".into());
         }
         return Err("it names no lot (no quantityList)".into());
     };
@@ -993,10 +1021,13 @@ fn object_event(e: &Ev) -> Result<Draft, String> {
     let text = |k: &str| str_of(e, k).map(str::to_owned);
     if action == "ADD" {
         if step != Some("commissioning") {
-            return Err(format!(
-                "action ADD with bizStep {:?}: only commissioning (harvest) creates a lot",
-                step.unwrap_or("(none)")
-            ));
+            return Err(match step {
+                Some(step) => format!(
+                    "action ADD with bizStep {step:?}: only commissioning (harvest) creates a lot"
+                ),
+                None => "action ADD without a bizStep: only commissioning (harvest) creates a lot"
+                    .to_owned(),
+            });
         }
         let uri = q
             .get("epcClass")
@@ -1078,11 +1109,16 @@ fn object_event(e: &Ev) -> Result<Draft, String> {
             let verdict = match disposition {
                 Some("conformant") => Verdict::Pass,
                 Some("non_conformant") => Verdict::Fail,
-                other => {
+                Some(other) => {
                     return Err(format!(
-                        "inspecting with disposition {:?}: the result is unknown (Terroir needs conformant or non_conformant)",
-                        other.unwrap_or("(none)")
+                        "inspecting with disposition {other:?}: the result is unknown (Terroir needs conformant or non_conformant)"
                     ))
+                }
+                None => {
+                    return Err(
+                        "inspecting without a disposition: the result is unknown (Terroir needs conformant or non_conformant)"
+                            .to_owned(),
+                    )
                 }
             };
             Ok(Draft::Inspect {
@@ -1105,9 +1141,11 @@ fn object_event(e: &Ev) -> Result<Draft, String> {
                 readings: readings(e)?,
             })
         }
-        other => Err(format!(
-            "bizStep {:?} with action {action} has no Terroir form",
-            other.unwrap_or("(none)")
+        Some(other) => Err(format!(
+            "bizStep {other:?} with action {action} has no Terroir form"
+        )),
+        None => Err(format!(
+            "an ObjectEvent with action {action}, no bizStep and no sensor data has no Terroir form"
         )),
     }
 }

@@ -512,10 +512,17 @@ pub fn to_json(xml: &[u8]) -> Result<Value, XmlError> {
         (Some(EPCIS_NS), "EPCISDocument") => false,
         (Some(QUERY_NS), "EPCISQueryDocument") => true,
         (ns, local) => {
-            return Err(XmlError::Schema(format!(
-                "the root element is {local} in namespace {:?}; expected epcis:EPCISDocument ({EPCIS_NS})",
-                ns.unwrap_or("(none)")
-            )))
+            return Err(XmlError::Schema(match ns {
+                Some("urn:epcglobal:epcis:xsd:1") => format!(
+                    "the root element is EPCIS 1.x's {local} (namespace urn:epcglobal:epcis:xsd:1); Terroir reads EPCIS 2.0 (epcis:EPCISDocument in {EPCIS_NS})"
+                ),
+                Some(ns) => format!(
+                    "the root element is {local} in namespace {ns:?}; expected epcis:EPCISDocument ({EPCIS_NS})"
+                ),
+                None => format!(
+                    "the root element is {local} in no namespace; expected epcis:EPCISDocument ({EPCIS_NS})"
+                ),
+            }))
         }
     };
     // The extension namespaces the document declares up front go to the
@@ -1151,10 +1158,10 @@ pub fn from_json(doc: &Value) -> Result<String, XmlError> {
     match obj.get("type").and_then(Value::as_str) {
         Some("EPCISDocument") => {}
         other => {
-            return Err(unwritable(format!(
-                "its type is {:?}; the XML writer takes an EPCISDocument",
-                other.unwrap_or("(none)")
-            )))
+            return Err(unwritable(match other {
+                Some(t) => format!("its type is {t:?}; the XML writer takes an EPCISDocument"),
+                None => "it has no type; the XML writer takes an EPCISDocument".to_owned(),
+            }))
         }
     }
     let mut ns = BTreeMap::new();

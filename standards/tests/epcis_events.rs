@@ -478,3 +478,27 @@ fn a_step_written_another_way_comes_back_as_written() {
     assert_eq!(records[0].record.extras, None);
     assert_eq!(records[0].record.version, 2);
 }
+
+#[test]
+fn a_drafts_is_a_reads_as_type_and_xml_errors_say_it_once() {
+    // Drafts of EPCIS 2.0 wrote `isA` where the standard writes `type`,
+    // as many of GS1's example documents still do.
+    let mut event = processor_events().remove(0);
+    let kind = event.as_object_mut().unwrap().remove("type").unwrap();
+    event["isA"] = kind;
+    let mut doc = document(vec![event]);
+    let kind = doc.as_object_mut().unwrap().remove("type").unwrap();
+    doc["isA"] = kind;
+    let bytes = serde_json::to_vec(&doc).unwrap();
+    let streamed = import::read(&bytes).unwrap();
+    assert_eq!(streamed, import::map_document(&doc).unwrap());
+    assert_eq!(streamed[0].draft.as_ref().unwrap().name(), "aggregate");
+
+    // An EPCIS 1.x XML document is refused once, in words.
+    let old = br#"<?xml version="1.0"?><epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:1" schemaVersion="1.2" creationDate="2025-01-01T00:00:00Z"><EPCISBody><EventList/></EPCISBody></epcis:EPCISDocument>"#;
+    let err = import::read(old).unwrap_err();
+    assert!(std::error::Error::source(&err).is_none(), "{err:?}");
+    let words = err.to_string();
+    assert!(words.contains("EPCIS 1.x"), "{words}");
+    assert_eq!(words.matches("root element").count(), 1, "{words}");
+}

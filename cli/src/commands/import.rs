@@ -22,7 +22,7 @@ use crate::settings::Settings;
 
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum Command {
-    /// Import an EPCIS 2.0 JSON/JSON-LD document.
+    /// Import an EPCIS 2.0 document, JSON-LD or XML.
     Epcis {
         /// The document.
         file: PathBuf,
