@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::commands::{
-    audit, bundle, checkpoint, completions, demo, enroll, export, genesis, holdings, import, init,
-    key, participants, prefix, qr, record, revoke, rotate_key, status, sync, trace, verify,
+    audit, bundle, certificate, checkpoint, completions, demo, enroll, export, genesis, holdings,
+    import, init, key, participants, prefix, qr, record, revoke, rotate_key, status, sync, trace,
+    verify,
 };
 
 /// The command line with the global options shown once: `terroir --help`
@@ -150,6 +151,9 @@ pub(crate) enum Command {
     /// Sign a supply-chain event.
     #[command(subcommand)]
     Record(record::Command),
+    /// Issue China's compliance-commitment certificate (承诺达标合格证).
+    #[command(subcommand)]
+    Certificate(certificate::Command),
     /// Show a lot's journey.
     #[command(after_help = "Examples:
   terroir trace QDH-PACK-0404

@@ -408,6 +408,26 @@ pub(crate) fn authority(s: &str) -> Result<AuthoritySpec, String> {
 }
 
 /// `CODE=QUANTITY`, for transform inputs and outputs.
+/// A number of days: `7`, `7d`, `7 days`, `7天` (at most a year).
+pub(crate) fn days(s: &str) -> Result<u32, String> {
+    let t = s.trim();
+    let digits = t.trim_end_matches(|c: char| !c.is_ascii_digit()).trim();
+    let unit = t[digits.len()..].trim();
+    if !matches!(unit, "" | "d" | "day" | "days" | "天") {
+        return Err(format!("{s:?} is not a number of days (7, 7d, 7 days)"));
+    }
+    let n: u32 = digits
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of days (7, 7d, 7 days)"))?;
+    let max = ledger_core::validate::MAX_SAFETY_INTERVAL_DAYS;
+    if n > max {
+        return Err(format!(
+            "{n} days is longer than any label sets (at most {max})"
+        ));
+    }
+    Ok(n)
+}
+
 /// A packing unit or asset: an SSCC's 18 digits (check digit verified),
 /// written as its GS1 Digital Link `https://id.gs1.org/00/{SSCC}`; an EPC
 /// URI or other URI as given; or the packer's own name for it.

@@ -107,8 +107,9 @@ pub fn downstream_lots(graph: &impl Graph, lot: &LotId) -> Result<BTreeSet<LotId
 /// Every record that contributed to `lot`: all records naming the lot
 /// itself, and for each upstream lot the custody path that brought it to
 /// the transform that consumed it (creation, ship and receive records), and
-/// the observations, inspections, certifications and recalls of it; and
-/// every declaration that one of those records is erroneous.
+/// the observations, inspections, certifications, recalls and compliance
+/// certificates of it; and every declaration that one of those records is
+/// erroneous.
 pub fn lineage(graph: &impl Graph, lot: &LotId) -> Result<BTreeSet<Hash>, StoreError> {
     let mut out = BTreeSet::new();
     let mut visited = BTreeSet::new();
@@ -133,7 +134,8 @@ pub fn lineage(graph: &impl Graph, lot: &LotId) -> Result<BTreeSet<Hash>, StoreE
                     Event::Observe { .. }
                     | Event::Inspect { .. }
                     | Event::Certify { .. }
-                    | Event::Recall { .. },
+                    | Event::Recall { .. }
+                    | Event::Certificate { .. },
                     _,
                 ) => true,
                 (Event::Receive { .. }, Some(p)) => author == p,

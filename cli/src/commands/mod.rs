@@ -3,6 +3,7 @@
 
 pub(crate) mod audit;
 pub(crate) mod bundle;
+pub(crate) mod certificate;
 pub(crate) mod checkpoint;
 pub(crate) mod completions;
 pub(crate) mod demo;
@@ -58,6 +59,7 @@ pub(crate) fn run(s: &Settings, command: Command) -> Result<()> {
         Command::Revoke(a) => revoke::run(s, a),
         Command::RotateKey(a) => rotate_key::run(s, a),
         Command::Record(c) => record::run(s, c),
+        Command::Certificate(c) => certificate::run(s, c),
         Command::Trace(a) => trace::run(s, a),
         Command::Bundle(a) => bundle::run(s, a),
         Command::Verify(a) => verify::run(s, a),

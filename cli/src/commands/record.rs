@@ -25,10 +25,10 @@ use crate::{lots, writer};
 pub(crate) struct Sign {
     /// Your key file.
     #[arg(long, value_name = "FILE")]
-    key: PathBuf,
+    pub(crate) key: PathBuf,
     /// Event time (RFC 3339 or YYYY-MM-DD; default now).
     #[arg(long, value_parser = parse::timestamp)]
-    time: Option<Timestamp>,
+    pub(crate) time: Option<Timestamp>,
 }
 
 /// A location given by flags.
@@ -250,6 +250,36 @@ pub(crate) enum Command {
         #[command(flatten)]
         place: Place,
     },
+    /// Record an input applied to a field (a pesticide, a veterinary
+    /// drug): a harvest of the field before its safety interval has
+    /// passed is flagged.
+    #[command(after_help = "Example:
+  terroir record input --key farm.key --product \"10% 吡虫啉可湿性粉剂\" --ingredient \"吡虫啉 imidacloprid\" --registration PD20070101 --dose 300g --field \"鸠坑乡 3号地\" --interval 7")]
+    Input {
+        #[command(flatten)]
+        sign: Sign,
+        /// The product as its label names it.
+        #[arg(long)]
+        product: String,
+        /// An active ingredient (repeat): its Chinese and English names.
+        #[arg(long = "ingredient", required = true)]
+        ingredients: Vec<String>,
+        /// Its registration number (农药登记证号), if it has one.
+        #[arg(long)]
+        registration: Option<String>,
+        /// How much was applied (300g, 1.5l …).
+        #[arg(long, value_parser = parse::quantity, allow_hyphen_values = true)]
+        dose: Quantity,
+        /// The field, as your harvests name it.
+        #[arg(long, value_name = "TEXT")]
+        field: String,
+        /// The field's GLN.
+        #[arg(long = "field-gln", value_parser = parse::gln)]
+        field_gln: Option<String>,
+        /// The pre-harvest safety interval (安全间隔期) on the label, in days.
+        #[arg(long, value_name = "DAYS", value_parser = parse::days)]
+        interval: u32,
+    },
     /// Pack lots you hold into a case or pallet (an SSCC): custody does
     /// not change; the unit is a name to find them by.
     #[command(after_help = "Examples:
@@ -315,16 +345,18 @@ pub(crate) enum Command {
     },
 }
 
-struct Ctx {
-    ledger: Box<dyn Backend>,
-    book: Book,
-    signer: writer::Signer,
+/// What signing one record needs: the ledger, its address book, the
+/// signer, the clock and the record's time.
+pub(crate) struct Ctx {
+    pub(crate) ledger: Box<dyn Backend>,
+    pub(crate) book: Book,
+    pub(crate) signer: writer::Signer,
     now: u64,
     time: u64,
 }
 
 impl Ctx {
-    fn open(s: &Settings, sign: &Sign) -> Result<Self> {
+    pub(crate) fn open(s: &Settings, sign: &Sign) -> Result<Self> {
         let ledger = s.backend()?;
         // The clock is read once the ledger is open (and locked): a
         // concurrent signer's record is then never later than ours.
@@ -360,7 +392,7 @@ impl Ctx {
         })
     }
 
-    fn lot(&self, spec: &str) -> Result<ledger_core::LotId> {
+    pub(crate) fn lot(&self, spec: &str) -> Result<ledger_core::LotId> {
         lots::resolve(self.ledger.as_ref(), &self.book, spec)
     }
 
@@ -380,7 +412,7 @@ impl Ctx {
         Ok((out, deps))
     }
 
-    fn commit(mut self, s: &Settings, deps: Vec<Hash>, event: Event) -> Result<()> {
+    pub(crate) fn commit(mut self, s: &Settings, deps: Vec<Hash>, event: Event) -> Result<()> {
         let record = self.sign(deps, event)?;
         writer::report(&s.out, &self.book, &self.signer, &record)?;
         self.queued_hint(s);
@@ -774,6 +806,30 @@ pub(crate) fn run(s: &Settings, c: Command) -> Result<()> {
                 lot,
                 quantity,
                 location: ctx.place(place)?,
+            };
+            ctx.commit(s, vec![], event)
+        }
+        Command::Input {
+            sign,
+            product,
+            ingredients,
+            registration,
+            dose,
+            field,
+            field_gln,
+            interval,
+        } => {
+            let ctx = Ctx::open(s, &sign)?;
+            let event = Event::InputUse {
+                product,
+                ingredients,
+                registration,
+                dose,
+                field: Location {
+                    description: field,
+                    gln: field_gln,
+                },
+                safety_interval_days: interval,
             };
             ctx.commit(s, vec![], event)
         }

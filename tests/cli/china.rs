@@ -1,0 +1,352 @@
+//! China's compliance-commitment certificate (承诺达标合格证, issue 16)
+//! through the real binary, on the demo network: a tea garden sprays a
+//! field, picks it too early (flagged) and after the interval, has the
+//! leaf tested for what it used, and certifies it; a certificate whose
+//! test missed an ingredient is refused; the cooperative blends two
+//! certified lots and its certificate names both.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::Demo;
+
+#[test]
+fn sprayed_field_to_certified_blend() {
+    let demo = Demo::new();
+    let env = &demo.env;
+    let garden = demo.key("jiukeng-garden");
+    let lin = demo.key("lin-garden");
+    let coop = demo.key("cooperative");
+    let lab = demo.key("lab");
+    let ok = |args: &[&str]| env.ok(args);
+
+    // The garden sprays plot 3 with two active ingredients, 7-day interval.
+    ok(&[
+        "record",
+        "input",
+        "--key",
+        &garden,
+        "--product",
+        "10% 吡虫啉·毒死蜱 乳油",
+        "--ingredient",
+        "吡虫啉 imidacloprid",
+        "--ingredient",
+        "毒死蜱 chlorpyrifos",
+        "--registration",
+        "PD20070101",
+        "--dose",
+        "300g",
+        "--field",
+        "鸠坑乡 3号地",
+        "--interval",
+        "7",
+        "--time",
+        "2026-11-01",
+    ]);
+    // Picked two days later: accepted, and flagged for the shopper.
+    ok(&[
+        "record",
+        "harvest",
+        "--key",
+        &garden,
+        "--lot",
+        "JK-1103",
+        "--product",
+        "千岛湖茶 鲜叶",
+        "--quantity",
+        "20kg",
+        "--location",
+        "鸠坑乡 3号地",
+        "--time",
+        "2026-11-03",
+    ]);
+    let early = ok(&["trace", "JK-1103"]);
+    assert!(
+        early.contains("HARVESTED INSIDE A SAFETY INTERVAL")
+            && early.contains("its label sets 7 days")
+            && early.contains("2 days after"),
+        "{early}"
+    );
+    let verdict = env.json(&["trace", "JK-1103"]);
+    assert_eq!(
+        verdict["verdict"]["finding"]["kind"], "safety_interval",
+        "{verdict}"
+    );
+
+    // Picked after the interval: clean.
+    ok(&[
+        "record",
+        "harvest",
+        "--key",
+        &garden,
+        "--lot",
+        "JK-1110",
+        "--product",
+        "千岛湖茶 鲜叶",
+        "--quantity",
+        "50kg",
+        "--location",
+        "鸠坑乡 3号地",
+        "--time",
+        "2026-11-10",
+    ]);
+    assert!(ok(&["trace", "JK-1110"]).contains("Verdict: clean"));
+
+    // A lab test for imidacloprid only: a test-based certificate is
+    // refused, naming chlorpyrifos, and nothing is signed.
+    ok(&[
+        "record",
+        "inspect",
+        "--key",
+        &lab,
+        "--lot",
+        "JK-1110",
+        "--test",
+        "农药残留 吡虫啉",
+        "--verdict",
+        "pass",
+        "--time",
+        "2026-11-11",
+    ]);
+    let issue = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = [
+            "certificate",
+            "issue",
+            "--key",
+            &garden,
+            "--lot",
+            "JK-1110",
+            "--quantity",
+            "50kg",
+            "--basis",
+            "commissioned-test",
+            "--contact",
+            "0571-6500 1234",
+            "--time",
+            "2026-11-12",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        v.extend(extra.iter().map(|s| (*s).to_owned()));
+        v
+    };
+    env.refused(&issue(&[]), "do not test for 毒死蜱 chlorpyrifos");
+    // A test for both: certified.
+    ok(&[
+        "record",
+        "inspect",
+        "--key",
+        &lab,
+        "--lot",
+        "JK-1110",
+        "--test",
+        "农药残留 吡虫啉、毒死蜱",
+        "--verdict",
+        "pass",
+        "--time",
+        "2026-11-11T12:00:00+08:00",
+    ]);
+    let args = issue(&[]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let cert = env.json(&args);
+    assert_eq!(cert["kind"], "certificate");
+
+    // The other garden certifies on quality control; both ship to the
+    // cooperative, which blends them.
+    ok(&[
+        "record",
+        "harvest",
+        "--key",
+        &lin,
+        "--lot",
+        "LIN-1110",
+        "--product",
+        "千岛湖茶 鲜叶",
+        "--quantity",
+        "30kg",
+        "--time",
+        "2026-11-10",
+    ]);
+    ok(&[
+        "certificate",
+        "issue",
+        "--key",
+        &lin,
+        "--lot",
+        "LIN-1110",
+        "--quantity",
+        "30kg",
+        "--basis",
+        "quality-control",
+        "--contact",
+        "13800000000",
+        "--time",
+        "2026-11-12",
+    ]);
+    for (key, lot, q) in [(&garden, "JK-1110", "50kg"), (&lin, "LIN-1110", "30kg")] {
+        let ship = ok(&[
+            "--quiet",
+            "record",
+            "ship",
+            "--key",
+            key,
+            "--lot",
+            lot,
+            "--quantity",
+            q,
+            "--to",
+            &coop,
+            "--time",
+            "2026-11-13",
+        ]);
+        ok(&[
+            "record",
+            "receive",
+            "--key",
+            &coop,
+            "--shipment",
+            ship.trim(),
+            "--time",
+            "2026-11-14",
+        ]);
+    }
+    ok(&[
+        "record",
+        "transform",
+        "--key",
+        &coop,
+        "--process",
+        "blend 拼配",
+        "--input",
+        "JK-1110=50kg",
+        "--input",
+        "LIN-1110=30kg",
+        "--output",
+        "BLEND-1114=80kg",
+        "--product",
+        "千岛湖茶 拼配鲜叶",
+        "--time",
+        "2026-11-14T10:00:00+08:00",
+    ]);
+    let blend = env.json(&[
+        "certificate",
+        "issue",
+        "--key",
+        &coop,
+        "--lot",
+        "BLEND-1114",
+        "--quantity",
+        "80kg",
+        "--basis",
+        "quality-control",
+        "--contact",
+        "0571-6500 8888",
+        "--time",
+        "2026-11-15",
+    ]);
+    let named: Vec<&str> = blend["event"]["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h.as_str().unwrap())
+        .collect();
+    assert_eq!(named.len(), 2, "{blend}");
+    assert!(named.contains(&cert["record"].as_str().unwrap()), "{blend}");
+
+    // The blend's trace shows its certificate and those of its inputs.
+    let trace = ok(&["trace", "BLEND-1114"]);
+    assert_eq!(
+        trace
+            .matches("compliance certificate (承诺达标合格证)")
+            .count(),
+        3,
+        "{trace}"
+    );
+    assert!(
+        trace.contains("basis: test by a commissioned lab"),
+        "{trace}"
+    );
+    assert!(trace.contains("from the certificates"), "{trace}");
+}
+
+#[test]
+fn certificate_mistakes_are_refused_in_one_line() {
+    let demo = Demo::new();
+    let env = &demo.env;
+    let shop = demo.key("retailer");
+    let garden = demo.key("jiukeng-garden");
+    // Not the holder.
+    env.refused(
+        &[
+            "certificate",
+            "issue",
+            "--key",
+            &garden,
+            "--lot",
+            "QDH-PACK-0404",
+            "--quantity",
+            "1kg",
+            "--basis",
+            "quality-control",
+            "--contact",
+            "1",
+        ],
+        "you hold none of lot QDH-PACK-0404",
+    );
+    // More than the shop holds (17.5 kg).
+    env.refused(
+        &[
+            "certificate",
+            "issue",
+            "--key",
+            &shop,
+            "--lot",
+            "QDH-PACK-0404",
+            "--quantity",
+            "20kg",
+            "--basis",
+            "quality-control",
+            "--contact",
+            "1",
+        ],
+        "you hold only 17.5 kg of lot QDH-PACK-0404",
+    );
+    // A basis that is none, and an interval no label sets.
+    env.malformed(
+        &[
+            "certificate",
+            "issue",
+            "--key",
+            &shop,
+            "--lot",
+            "QDH-PACK-0404",
+            "--quantity",
+            "1kg",
+            "--basis",
+            "trust-me",
+            "--contact",
+            "1",
+        ],
+        "is no basis",
+    );
+    env.malformed(
+        &[
+            "record",
+            "input",
+            "--key",
+            &garden,
+            "--product",
+            "x",
+            "--ingredient",
+            "y",
+            "--dose",
+            "1g",
+            "--field",
+            "f",
+            "--interval",
+            "400",
+        ],
+        "longer than any label sets",
+    );
+}
