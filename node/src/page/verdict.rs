@@ -608,4 +608,73 @@ mod tests {
         let h = verdict_box(&ctx, &t, &v);
         assert!(h.contains("40 min from "), "{h}");
     }
+
+    #[test]
+    fn a_harvest_inside_a_safety_interval_leads_the_page_in_words() {
+        let genesis = generate(Shape::for_records(10)).genesis;
+        let harvest = ev(
+            1,
+            T0 + 3 * 86_400_000,
+            Event::Harvest {
+                lot_code: lot().code,
+                product: Product {
+                    description: "千岛湖茶 鲜叶".into(),
+                    gtin: None,
+                },
+                quantity: ledger_core::Quantity::new(20_000, ledger_core::Unit::Gram),
+                location: Location {
+                    description: "鸠坑乡 3号地".into(),
+                    gln: None,
+                },
+                reference: None,
+            },
+        );
+        let t = Trace {
+            lot: lot(),
+            product: None,
+            events: vec![harvest],
+            upstream: vec![],
+            downstream: vec![],
+            certifications: vec![],
+            warnings: vec![Warning::SafetyInterval {
+                lot: lot(),
+                harvest: Hash([1; 32]),
+                harvested: T0 + 3 * 86_400_000,
+                input: Hash([2; 32]),
+                product: "10% 吡虫啉可湿性粉剂".into(),
+                ingredients: vec!["吡虫啉 imidacloprid".into()],
+                applied: T0,
+                interval_days: 7,
+            }],
+        };
+        let v = verdict(&t, &genesis, T0 + 10 * 86_400_000);
+        for (lang, words) in [
+            (
+                Lang::Zh,
+                ["未过安全间隔期即采收", "安全间隔期 7 天", "3 天后即采收"],
+            ),
+            (
+                Lang::En,
+                [
+                    "HARVESTED INSIDE A SAFETY INTERVAL",
+                    "sets 7 days before harvest",
+                    "3 days later",
+                ],
+            ),
+        ] {
+            let ctx = Ctx {
+                genesis: &genesis,
+                network: genesis.id(),
+                lang,
+                now: T0,
+                path: "/",
+            };
+            let h = verdict_box(&ctx, &t, &v);
+            for w in words {
+                assert!(h.contains(w), "{w}: {h}");
+            }
+            assert!(h.contains("吡虫啉"), "{h}");
+            assert!(!h.contains(&T0.to_string()), "no epoch milliseconds: {h}");
+        }
+    }
 }
