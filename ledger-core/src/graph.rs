@@ -45,6 +45,20 @@ pub trait Graph {
     /// Records of one kind; a store-backed ledger lists only the kinds
     /// [`kind_indexed`] names (an in-memory graph lists every kind).
     fn records_of_kind(&self, kind: EventKind) -> Result<Vec<Hash>, StoreError>;
+    /// The input uses one key signed, in seq order (a stored ledger keeps
+    /// an index; the default reads every input use).
+    fn input_uses(&self, author: &PublicKey) -> Result<Vec<Hash>, StoreError> {
+        let mut out = Vec::new();
+        for h in self.records_of_kind(EventKind::InputUse)? {
+            if let Some(r) = self.record(&h)? {
+                if r.record.author == *author {
+                    out.push((r.record.seq, h));
+                }
+            }
+        }
+        out.sort();
+        Ok(out.into_iter().map(|(_, h)| h).collect())
+    }
     /// Seqs at which an author signed two different records.
     fn forks(&self) -> Result<Vec<(PublicKey, u64)>, StoreError>;
 }

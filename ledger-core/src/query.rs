@@ -371,27 +371,52 @@ impl Trace {
 
 /// The input uses whose pre-harvest safety interval had not passed when
 /// `harvest` was harvested from their field (none for another record).
+///
+/// Read from the author's input uses (indexed by author), never by
+/// walking its chain: a consumer page pays for the farm's sprays, not for
+/// all it signed.
 pub fn safety_breaches(
     graph: &impl Graph,
     harvest: &SignedRecord,
 ) -> Result<Vec<(Hash, SignedRecord)>, StoreError> {
-    let inputs = crate::validate::inputs_before(harvest, |h| graph.record(h))?;
-    Ok(inputs
-        .into_iter()
-        .filter(|(_, used)| match &used.record.event {
-            Event::InputUse {
-                safety_interval_days,
-                ..
-            } => {
-                let until = used
-                    .record
-                    .time
-                    .saturating_add(u64::from(*safety_interval_days) * crate::time::DAY_MS);
-                harvest.record.time < until
-            }
-            _ => false,
-        })
-        .collect())
+    let Event::Harvest {
+        location: field, ..
+    } = &harvest.record.event
+    else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    // Newest first; the interval is at most a year.
+    for h in graph.input_uses(&harvest.record.author)?.iter().rev() {
+        let Some(used) = graph.record(h)? else {
+            continue;
+        };
+        if used.record.seq >= harvest.record.seq {
+            continue;
+        }
+        let Event::InputUse {
+            field: sprayed,
+            safety_interval_days,
+            ..
+        } = &used.record.event
+        else {
+            continue;
+        };
+        let until = used
+            .record
+            .time
+            .saturating_add(u64::from(*safety_interval_days) * crate::time::DAY_MS);
+        if until <= harvest.record.time
+            && harvest.record.time.saturating_sub(used.record.time)
+                > u64::from(crate::validate::MAX_SAFETY_INTERVAL_DAYS) * crate::time::DAY_MS
+        {
+            break;
+        }
+        if harvest.record.time < until && crate::validate::same_field(sprayed, field) {
+            out.push((*h, used));
+        }
+    }
+    Ok(out)
 }
 
 /// Builds the trace of `lot`, or `None` if no record creates it.

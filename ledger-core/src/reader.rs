@@ -525,6 +525,10 @@ impl<S: Store> Graph for Reader<S> {
         self.kv().of_kind(kind)
     }
 
+    fn input_uses(&self, author: &PublicKey) -> Result<Vec<Hash>, StoreError> {
+        self.kv().input_uses(author)
+    }
+
     fn forks(&self) -> Result<Vec<(PublicKey, u64)>, StoreError> {
         self.kv().forks()
     }
@@ -560,6 +564,10 @@ impl<S: Store> Graph for crate::ledger::Ledger<S> {
 
     fn records_of_kind(&self, kind: EventKind) -> Result<Vec<Hash>, StoreError> {
         Graph::records_of_kind(&**self, kind)
+    }
+
+    fn input_uses(&self, author: &PublicKey) -> Result<Vec<Hash>, StoreError> {
+        Graph::input_uses(&**self, author)
     }
 
     fn forks(&self) -> Result<Vec<(PublicKey, u64)>, StoreError> {

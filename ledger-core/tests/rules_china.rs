@@ -214,6 +214,23 @@ fn a_harvest_inside_the_safety_interval_is_flagged_not_refused() {
     put(&mut w, "farm", vec![], harvest("LATER", "3号地", 5_000));
     assert!(interval_warnings(&w, "LATER").is_empty());
 
+    // A trace bundle of the early lot carries the spray, so an offline
+    // verifier flags it too.
+    let early = w.lot("farm", "EARLY");
+    let bundle = ledger_core::bundle::export(&w.ledger, &early)
+        .unwrap()
+        .unwrap();
+    let graph = ledger_core::graph::MemGraph::new(&w.genesis, bundle.records);
+    let overlays = Overlays::compute(&graph).unwrap();
+    let offline = query::trace(&graph, &overlays, &early).unwrap().unwrap();
+    assert!(offline.warnings.iter().any(|x| matches!(
+        x,
+        Warning::SafetyInterval {
+            interval_days: 7,
+            ..
+        }
+    )));
+
     // The verdict on the early lot says so first, for the shopper.
     let overlays = Overlays::compute(&w.ledger).unwrap();
     let t = query::trace(&w.ledger, &overlays, &w.lot("farm", "EARLY"))

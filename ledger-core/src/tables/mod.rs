@@ -470,6 +470,15 @@ pub(crate) trait Tables: Kv {
             .collect())
     }
 
+    /// The input uses `author` signed, in seq order.
+    fn input_uses(&self, author: &PublicKey) -> Result<Vec<Hash>, StoreError> {
+        Ok(self
+            .scan(&key(&[&[KIND, kind_byte(EventKind::InputUse)], &author.0]))?
+            .iter()
+            .filter_map(|(k, _)| trailing_hash(k))
+            .collect())
+    }
+
     /// The lot's posting value (its first records), as stored.
     fn lot_posting(&self, lot: &LotId) -> Result<Vec<Hash>, StoreError> {
         let k = lot_posting_key(lot);
@@ -769,9 +778,23 @@ pub(crate) trait TablesMut: KvWrite {
         self.put(key(&[&[CHILD], &parent.0, &child.0]), Vec::new());
     }
 
-    /// A record of an indexed kind.
-    fn put_kind(&mut self, kind: EventKind, h: &Hash) {
-        self.put(key(&[&[KIND, kind_byte(kind)], &h.0]), Vec::new());
+    /// A record of an indexed kind. An input use is keyed by its author
+    /// and seq before its hash, so one farm's sprays are one prefix scan
+    /// ([`Tables::input_uses`]); every key still ends with the hash.
+    fn put_kind(&mut self, kind: EventKind, h: &Hash, author: &PublicKey, seq: u64) {
+        if kind == EventKind::InputUse {
+            self.put(
+                key(&[
+                    &[KIND, kind_byte(kind)],
+                    &author.0,
+                    &seq.to_be_bytes(),
+                    &h.0,
+                ]),
+                Vec::new(),
+            );
+        } else {
+            self.put(key(&[&[KIND, kind_byte(kind)], &h.0]), Vec::new());
+        }
     }
 
     /// A lot's posting value.
