@@ -268,6 +268,44 @@ fn sprayed_field_to_certified_blend() {
         "{trace}"
     );
     assert!(trace.contains("from the certificates"), "{trace}");
+
+    // The regulator's list of November: the three certificates, and no
+    // shipment by a farm or cooperative of a lot it never certified; the
+    // demo's shipments of 2025 were never certified.
+    let csv = env.path("certificates.csv");
+    let listed = ok(&[
+        "certificate",
+        "list",
+        "--from",
+        "2026-11-01",
+        "--to",
+        "2026-12-01",
+        "--csv",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(listed.contains("3 certificate(s) issued"), "{listed}");
+    assert!(listed.contains("0 shipment(s)"), "{listed}");
+    assert!(
+        listed.contains("委托检测合格 commissioned test"),
+        "{listed}"
+    );
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(text.lines().count(), 4, "{text}");
+    assert!(
+        text.contains("BLEND-1114") && text.contains("千岛湖茶 拼配鲜叶") && text.contains("80 kg"),
+        "{text}"
+    );
+    let all = env.json(&["certificate", "list", "--to", "2026-01-01"]);
+    let unlisted = all["shipped_without_certificate"].as_array().unwrap();
+    // The gardens' and the cooperative's six shipments of 2025; the
+    // carrier's hand-overs are not a shipper's own lots.
+    assert_eq!(unlisted.len(), 6, "{all}");
+    assert!(
+        unlisted
+            .iter()
+            .all(|r| !r["shipper"].as_str().unwrap().contains("浙冷链物流")),
+        "carriers pass on what they received: {all}"
+    );
 }
 
 #[test]

@@ -48,6 +48,24 @@ lots, which are found for you.")]
         #[arg(long)]
         contact: String,
     },
+    /// List the certificates issued in a period, and the shipments by
+    /// farms and cooperatives of lots their shipper never certified
+    /// (regulators; a local ledger or replica).
+    #[command(after_help = "Examples:
+  terroir certificate list --from 2026-11-01 --to 2026-12-01
+  terroir certificate list --from 2026-11-01 --csv certificates-2026-11.csv")]
+    List {
+        /// From this time (RFC 3339 or YYYY-MM-DD), inclusive.
+        #[arg(long, value_parser = parse::timestamp)]
+        from: Option<parse::Timestamp>,
+        /// Until this time, exclusive.
+        #[arg(long, value_parser = parse::timestamp)]
+        to: Option<parse::Timestamp>,
+        /// Also write them as CSV (UTF-8, one row per certificate or
+        /// uncertified shipment).
+        #[arg(long, value_name = "FILE")]
+        csv: Option<std::path::PathBuf>,
+    },
 }
 
 fn basis(s: &str) -> Result<Basis, String> {
@@ -63,6 +81,7 @@ fn basis(s: &str) -> Result<Basis, String> {
 
 pub(crate) fn run(s: &Settings, c: Command) -> Result<()> {
     match c {
+        Command::List { from, to, csv } => list(s, from.map(|t| t.0), to.map(|t| t.0), csv),
         Command::Issue {
             sign,
             lot,
@@ -194,4 +213,240 @@ fn input_certificates(ctx: &Ctx, lot: &LotId, made: Hash) -> Result<Vec<Hash>> {
         }
     }
     Ok(out)
+}
+
+/// One row of the list: a certificate, or a shipment without one.
+struct Row {
+    time: u64,
+    what: &'static str,
+    who: String,
+    lot: LotId,
+    product: String,
+    quantity: Quantity,
+    basis: String,
+    origin: String,
+    contact: String,
+    record: Hash,
+}
+
+fn basis_words(b: Basis) -> &'static str {
+    match b {
+        Basis::QualityControl => "质量安全控制符合要求 quality control",
+        Basis::OwnTest => "自行检测合格 own test",
+        Basis::CommissionedTest => "委托检测合格 commissioned test",
+    }
+}
+
+fn list(
+    s: &Settings,
+    from: Option<u64>,
+    to: Option<u64>,
+    csv: Option<std::path::PathBuf>,
+) -> Result<()> {
+    use ledger_core::graph::Graph;
+    use std::collections::BTreeMap;
+
+    s.local_only("certificate list")?;
+    if let (Some(f), Some(t)) = (from, to) {
+        if f >= t {
+            bail!("--from must be before --to");
+        }
+    }
+    let ledger = crate::ledger_dir::open(&s.ledger)?;
+    let in_period = |t: u64| from.is_none_or(|f| t >= f) && to.is_none_or(|u| t < u);
+    let name = |k: &ledger_core::PublicKey| -> Result<(ledger_core::PublicKey, String, Option<ledger_core::Role>)> {
+        Ok(match Graph::key_info(&ledger, k)? {
+            Some(i) => (i.identity, i.name, Some(i.role)),
+            None => (*k, k.short(), None),
+        })
+    };
+    let product = |lot: &LotId| -> Result<String> {
+        let Some(h) = ledger_core::query::creation(&ledger, lot)? else {
+            return Ok(String::new());
+        };
+        Ok(Graph::record(&ledger, &h)?
+            .and_then(|r| {
+                r.record
+                    .event
+                    .created_lots()
+                    .into_iter()
+                    .find(|(c, _, _)| *c == lot.code)
+                    .map(|(_, p, _)| p.description.clone())
+            })
+            .unwrap_or_default())
+    };
+    // Every certificate (when each issuer first certified each lot), and
+    // the shipments of the period.
+    let mut first_certified: BTreeMap<(ledger_core::PublicKey, LotId), u64> = BTreeMap::new();
+    let mut rows = Vec::new();
+    let mut ships = Vec::new();
+    let mut failed = None;
+    ledger.for_each_record(|h, bytes| {
+        let Ok(r) = ledger_core::SignedRecord::decode(bytes) else {
+            return true;
+        };
+        let r = r.record;
+        match &r.event {
+            Event::Certificate { lot, .. } => {
+                match name(&r.author) {
+                    Ok((identity, _, _)) => {
+                        let at = first_certified
+                            .entry((identity, lot.clone()))
+                            .or_insert(r.time);
+                        *at = (*at).min(r.time);
+                    }
+                    Err(e) => {
+                        failed = Some(e);
+                        return false;
+                    }
+                }
+                if in_period(r.time) {
+                    rows.push((h, r));
+                }
+            }
+            Event::Ship { .. } if in_period(r.time) => ships.push((h, r)),
+            _ => {}
+        }
+        true
+    })?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    let mut out = Vec::new();
+    for (h, r) in rows {
+        let (_, who, _) = name(&r.author)?;
+        if let Event::Certificate {
+            lot,
+            quantity,
+            origin,
+            contact,
+            basis,
+            ..
+        } = r.event
+        {
+            out.push(Row {
+                time: r.time,
+                what: "certificate",
+                who,
+                product: product(&lot)?,
+                lot,
+                quantity,
+                basis: basis_words(basis).to_owned(),
+                origin,
+                contact,
+                record: h,
+            });
+        }
+    }
+    let certified = out.len();
+    for (h, r) in ships {
+        let (identity, who, role) = name(&r.author)?;
+        // Farms and cooperatives issue at origin and when they buy; others
+        // (carriers, shops) pass on what they received.
+        if !matches!(
+            role,
+            Some(ledger_core::Role::Farm | ledger_core::Role::Processor)
+        ) {
+            continue;
+        }
+        if let Event::Ship { lot, quantity, .. } = r.event {
+            let covered = first_certified
+                .get(&(identity, lot.clone()))
+                .is_some_and(|t| *t <= r.time);
+            if !covered {
+                out.push(Row {
+                    time: r.time,
+                    what: "shipped without a certificate",
+                    who,
+                    product: product(&lot)?,
+                    lot,
+                    quantity,
+                    basis: String::new(),
+                    origin: String::new(),
+                    contact: String::new(),
+                    record: h,
+                });
+            }
+        }
+    }
+    let uncertified = out.len() - certified;
+    if let Some(path) = &csv {
+        let mut w = ::csv::Writer::from_writer(Vec::new());
+        w.write_record([
+            "time",
+            "what",
+            "issuer or shipper",
+            "lot",
+            "lot source",
+            "product",
+            "quantity",
+            "basis",
+            "origin",
+            "contact",
+            "record",
+        ])?;
+        for row in &out {
+            w.write_record([
+                parse::show_time(row.time),
+                row.what.to_owned(),
+                row.who.clone(),
+                row.lot.code.clone(),
+                row.lot.source.to_hex(),
+                row.product.clone(),
+                row.quantity.to_string(),
+                row.basis.clone(),
+                row.origin.clone(),
+                row.contact.clone(),
+                row.record.to_hex(),
+            ])?;
+        }
+        let bytes = w
+            .into_inner()
+            .map_err(|e| anyhow::anyhow!("cannot write the CSV: {e}"))?;
+        std::fs::write(path, bytes)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    }
+    s.out.json(&serde_json::json!({
+        "certificates": out.iter().take(certified).map(|r| serde_json::json!({
+            "time": parse::rfc3339(r.time), "issuer": r.who, "lot": r.lot, "product": r.product,
+            "quantity": r.quantity, "basis": r.basis, "origin": r.origin, "contact": r.contact,
+            "record": r.record,
+        })).collect::<Vec<_>>(),
+        "shipped_without_certificate": out.iter().skip(certified).map(|r| serde_json::json!({
+            "time": parse::rfc3339(r.time), "shipper": r.who, "lot": r.lot, "product": r.product,
+            "quantity": r.quantity, "record": r.record,
+        })).collect::<Vec<_>>(),
+    }))?;
+    if s.out.human() {
+        use crate::output::say;
+        say!("{certified} certificate(s) issued:");
+        for r in out.iter().take(certified) {
+            say!(
+                "  {}  {}  {} of lot {} ({})  {}  产地 {}  电话 {}",
+                parse::show_time(r.time),
+                r.who,
+                r.quantity,
+                r.lot.code,
+                r.product,
+                r.basis,
+                r.origin,
+                r.contact
+            );
+        }
+        say!("{uncertified} shipment(s) by farms and cooperatives of lots they never certified:");
+        for r in out.iter().skip(certified) {
+            say!(
+                "  {}  {}  {} of lot {} ({})",
+                parse::show_time(r.time),
+                r.who,
+                r.quantity,
+                r.lot.code,
+                r.product
+            );
+        }
+        if let Some(path) = &csv {
+            say!("wrote {} row(s) to {}", out.len(), path.display());
+        }
+    }
+    Ok(())
 }
