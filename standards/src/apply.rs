@@ -237,7 +237,17 @@ impl<S: Store> Resolver<'_, S> {
             return Ok((r.hash(), r.clone()));
         }
         let found = match id.strip_prefix(vocab::RECORD_URN) {
-            Some(hex) => Hash::from_hex(hex).ok(),
+            Some(hex) => {
+                let h = Hash::from_hex(hex).map_err(|_| missing())?;
+                // Earlier in this batch (rare: a declaration in the very
+                // document that captured the record), else the ledger.
+                if self.ledger.record(&h).map_err(err)?.is_none() {
+                    if let Some(r) = batch.iter().find(|r| r.hash() == h) {
+                        return Ok((h, r.clone()));
+                    }
+                }
+                Some(h)
+            }
             None => {
                 if self.ledger_ids.is_none() {
                     let mut ids = BTreeMap::new();
@@ -674,8 +684,12 @@ pub fn import_with_progress<S: Store>(
         }
         // A declaration carries the eventID of the event it declares
         // erroneous: that id stays the declared record's.
+        // A record URN is found by its hash instead (an export's every
+        // eventID is one), so it needs no entry.
         if let (Some(id), false) = (&m.event_id, record.event.kind() == EventKind::Correct) {
-            resolver.ids.insert(id.clone(), unsigned.len());
+            if !id.starts_with(vocab::RECORD_URN) {
+                resolver.ids.insert(id.clone(), unsigned.len());
+            }
         }
         meta.push((m.index, hash));
         unsigned.push(record);

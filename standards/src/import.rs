@@ -12,6 +12,7 @@
 //! and is mapped by [`map_document`]; it keeps the smaller
 //! [`MAX_XML_BYTES`].
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -1426,16 +1427,16 @@ fn all_kept(
 
 /// What an export of the record `d` becomes writes for `key` (`action`,
 /// `bizStep` or `disposition`): what an import need not keep.
-fn written(d: &Draft, key: &str) -> Option<String> {
+fn written(d: &Draft, key: &str) -> Option<Cow<'static, str>> {
     let (kind, verdict) = match d {
         Draft::Transform { process, .. } => {
             return (key == "bizStep")
-                .then(|| format!("{}{}", vocab::PROCESS_URN, vocab::enc(process)))
+                .then(|| Cow::Owned(format!("{}{}", vocab::PROCESS_URN, vocab::enc(process))))
         }
         Draft::Aggregate { action, .. }
         | Draft::Associate { action, .. }
         | Draft::Transact { action, .. } => {
-            return (key == "action").then(|| action.epcis().to_owned())
+            return (key == "action").then(|| Cow::Borrowed(action.epcis()))
         }
         Draft::Correct { .. } => return None,
         Draft::Inspect { verdict, .. } => (EventKind::Inspect, Some(*verdict)),
@@ -1449,11 +1450,12 @@ fn written(d: &Draft, key: &str) -> Option<String> {
     };
     let (action, step, disposition) = crate::export::object_terms(kind, verdict)?;
     match key {
-        "action" => Some(action.to_owned()),
-        "bizStep" => step.map(str::to_owned),
-        "disposition" => disposition.map(str::to_owned),
+        "action" => Some(action),
+        "bizStep" => step,
+        "disposition" => disposition,
         _ => None,
     }
+    .map(Cow::Borrowed)
 }
 
 /// The `bizTransactionList` an export of the record `d` becomes writes.
