@@ -26,6 +26,7 @@ mod book;
 mod cli;
 mod commands;
 mod keyfile;
+mod label;
 mod ledger_dir;
 mod lots;
 mod note;

@@ -199,6 +199,15 @@ pub(crate) fn show_time(ms: u64) -> String {
     ledger_core::time::show(ms, shown_zone(network))
 }
 
+/// `2025年4月1日`: the local date in the network's time zone, as a
+/// Chinese certificate prints it.
+pub(crate) fn show_date_zh(ms: u64) -> String {
+    let network = ZONE.get().copied().unwrap_or(chrono_tz::Tz::UTC);
+    ledger_core::time::local(ms, shown_zone(network))
+        .format("%Y年%-m月%-d日")
+        .to_string()
+}
+
 /// RFC 3339 in UTC, for JSON.
 pub(crate) fn rfc3339(ms: u64) -> String {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)

@@ -388,3 +388,139 @@ fn certificate_mistakes_are_refused_in_one_line() {
         "longer than any label sets",
     );
 }
+
+/// `tool` on PATH, or a line saying the check that needs it is skipped.
+fn tool(name: &str, package: &str) -> Option<std::path::PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    });
+    if found.is_none() {
+        eprintln!("skipped: {name} not installed (apt-get install {package})");
+    }
+    found
+}
+
+#[test]
+fn the_printed_certificate_renders_in_chinese_and_its_qr_opens_the_lot() {
+    let demo = Demo::new();
+    let env = &demo.env;
+    let garden = demo.key("jiukeng-garden");
+    env.ok(&[
+        "record",
+        "harvest",
+        "--key",
+        &garden,
+        "--lot",
+        "JK-1120",
+        "--product",
+        "千岛湖茶 鲜叶",
+        "--quantity",
+        "12kg",
+        "--time",
+        "2026-11-20",
+    ]);
+    env.ok(&[
+        "certificate",
+        "issue",
+        "--key",
+        &garden,
+        "--lot",
+        "JK-1120",
+        "--quantity",
+        "12kg",
+        "--basis",
+        "quality-control",
+        "--contact",
+        "0571-6500 1234",
+        "--time",
+        "2026-11-20T09:00:00+08:00",
+    ]);
+    // Without a Chinese font there is nothing to print with: say so.
+    let fonts = std::path::Path::new("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc");
+    if !fonts.is_file() && std::env::var_os("TERROIR_LABEL_FONT").is_none() {
+        eprintln!("skipped: no Chinese font (apt-get install fonts-noto-cjk)");
+        return;
+    }
+    let pdf = env.path("JK-1120.pdf");
+    let printed = env.json(&[
+        "certificate",
+        "print",
+        "JK-1120",
+        "--out",
+        pdf.to_str().unwrap(),
+    ]);
+    let link = printed["link"].as_str().unwrap().to_owned();
+    assert!(link.ends_with("/JK-1120"), "{printed}");
+    let bytes = std::fs::read(&pdf).unwrap();
+    assert!(bytes.starts_with(b"%PDF-"), "a PDF");
+    let png = env.path("JK-1120.png");
+    env.ok(&[
+        "certificate",
+        "print",
+        "JK-1120",
+        "--out",
+        png.to_str().unwrap(),
+        "--size",
+        "60x40",
+    ]);
+    // A label for a lot without a certificate, or to a file of no known
+    // kind, is refused in one line.
+    env.fails_with(
+        1,
+        &["certificate", "print", "QDH-JK-0401", "--out", "x.pdf"],
+        "has no certificate yet",
+    );
+    env.fails_with(
+        1,
+        &["certificate", "print", "JK-1120", "--out", "x.jpg"],
+        "name the label .pdf or .png",
+    );
+
+    let (Some(pdftoppm), Some(zbarimg)) = (
+        tool("pdftoppm", "poppler-utils"),
+        tool("zbarimg", "zbar-tools"),
+    ) else {
+        return;
+    };
+    // The PDF renders, at A6, and its QR code opens the lot's page; so
+    // does the package label's.
+    let out = std::process::Command::new(pdftoppm)
+        .args(["-r", "150", "-png", "-singlefile"])
+        .arg(&pdf)
+        .arg(env.path("rendered"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rendered = env.path("rendered.png");
+    for image in [&rendered, &png] {
+        let out = std::process::Command::new(&zbarimg)
+            .args(["-q", "--raw"])
+            .arg(image)
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            link,
+            "{}",
+            image.display()
+        );
+    }
+    // 105 × 148 mm at 150 dpi (620 × 874 pixels, give or take the
+    // renderer's rounding).
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(&rendered).unwrap(),
+    ));
+    let info = decoder.read_info().unwrap().info().clone();
+    assert!(
+        info.width.abs_diff(620) <= 1 && info.height.abs_diff(874) <= 1,
+        "{} × {}",
+        info.width,
+        info.height
+    );
+}

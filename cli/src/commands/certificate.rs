@@ -48,6 +48,24 @@ lots, which are found for you.")]
         #[arg(long)]
         contact: String,
     },
+    /// Print a lot's latest certificate as a label: A6 or 60×40 mm, PDF or
+    /// PNG, in Chinese, with the QR code of the lot's page.
+    #[command(after_help = "Examples:
+  terroir certificate print JK-1110 --out JK-1110.pdf
+  terroir certificate print JK-1110 --out label.png --size 60x40 --base-url https://trace.example.cn")]
+    Print {
+        /// The lot (CODE or CODE@SOURCE).
+        lot: String,
+        /// The file to write: .pdf or .png.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        out: std::path::PathBuf,
+        /// a6 (105×148 mm, travelling with a batch) or 60x40 (a package label).
+        #[arg(long, value_enum, default_value = "a6")]
+        size: crate::label::Size,
+        /// The resolver the QR code points to.
+        #[arg(long, default_value = super::qr::DEFAULT_BASE_URL, value_name = "URL")]
+        base_url: String,
+    },
     /// List the certificates issued in a period, and the shipments by
     /// farms and cooperatives of lots their shipper never certified
     /// (regulators; a local ledger or replica).
@@ -82,6 +100,12 @@ fn basis(s: &str) -> Result<Basis, String> {
 pub(crate) fn run(s: &Settings, c: Command) -> Result<()> {
     match c {
         Command::List { from, to, csv } => list(s, from.map(|t| t.0), to.map(|t| t.0), csv),
+        Command::Print {
+            lot,
+            out,
+            size,
+            base_url,
+        } => print(s, &lot, &out, size, &base_url),
         Command::Issue {
             sign,
             lot,
@@ -447,6 +471,89 @@ fn list(
         if let Some(path) = &csv {
             say!("wrote {} row(s) to {}", out.len(), path.display());
         }
+    }
+    Ok(())
+}
+
+/// 承诺依据 as the certificate prints it.
+fn basis_zh(b: Basis) -> &'static str {
+    match b {
+        Basis::QualityControl => "质量安全控制符合要求",
+        Basis::OwnTest => "自行检测合格",
+        Basis::CommissionedTest => "委托检测合格",
+    }
+}
+
+fn print(
+    s: &Settings,
+    spec: &str,
+    out: &std::path::Path,
+    size: crate::label::Size,
+    base: &str,
+) -> Result<()> {
+    let ledger = s.backend()?;
+    let book = crate::book::Book::load(ledger.as_ref())?;
+    let lot = lots::resolve(ledger.as_ref(), &book, spec)?;
+    let Some(trace) = ledger.trace(&lot)? else {
+        bail!("no record creates lot {lot} in {}", ledger.place());
+    };
+    let Some(cert) = trace
+        .events
+        .iter()
+        .filter(|e| matches!(&e.event, Event::Certificate { lot: l, .. } if *l == lot))
+        .max_by_key(|e| (e.time, e.hash))
+    else {
+        bail!("lot {lot} has no certificate yet; its holder issues one with `terroir certificate issue`");
+    };
+    let Event::Certificate {
+        quantity,
+        origin,
+        contact,
+        basis,
+        tests,
+        ..
+    } = &cert.event
+    else {
+        bail!("lot {lot} has no certificate yet");
+    };
+    let mut tested = Vec::new();
+    for t in tests {
+        if let Some(r) = ledger.record(t)? {
+            if let Event::Inspect { test, .. } = &r.record.event {
+                tested.push(format!("{test}：合格（{}）", book.name(&r.record.author)));
+            }
+        }
+    }
+    let product = trace.product.as_ref();
+    let contents = crate::label::Contents {
+        product: product.map(|p| p.description.clone()).unwrap_or_default(),
+        quantity: quantity.to_string(),
+        producer: book.name(&cert.author),
+        origin: origin.clone(),
+        contact: contact.clone(),
+        date: parse::show_date_zh(cert.time),
+        basis: basis_zh(*basis).to_owned(),
+        tests: tested,
+        lot: lot.code.clone(),
+        link: super::qr::link(base.trim(), &lot, product.and_then(|p| p.gtin.as_deref())),
+    };
+    crate::label::write(out, &contents, size)?;
+    s.out.json(&serde_json::json!({
+        "file": out, "lot": lot, "certificate": cert.hash, "link": contents.link,
+    }))?;
+    s.out.quiet(out.display());
+    if s.out.human() {
+        crate::output::say!(
+            "wrote the certificate of lot {} ({}, {}) to {}; its QR code opens {}",
+            lot.code,
+            match size {
+                crate::label::Size::A6 => "A6",
+                crate::label::Size::Small => "60×40 mm",
+            },
+            contents.quantity,
+            out.display(),
+            contents.link
+        );
     }
     Ok(())
 }
