@@ -357,6 +357,61 @@ impl<S: Store> Resolver<'_, S> {
                     deps,
                 ));
             }
+            Draft::InputUse {
+                product,
+                ingredients,
+                registration,
+                dose,
+                field,
+                safety_interval_days,
+            } => {
+                return Ok((
+                    Event::InputUse {
+                        product,
+                        ingredients,
+                        registration,
+                        dose,
+                        field,
+                        safety_interval_days,
+                    },
+                    vec![],
+                ))
+            }
+            Draft::Certificate {
+                lot,
+                quantity,
+                origin,
+                contact,
+                basis,
+                tests,
+                inputs,
+            } => {
+                let lot = self.lot(&lot)?;
+                let mut deps = vec![self.creation(&lot)?];
+                // The rules check tests against the fields the lot came
+                // from: every upstream lot's creation goes along.
+                if !tests.is_empty() {
+                    for up in ledger_core::query::upstream_lots(self.ledger, &lot)
+                        .map_err(|e| e.to_string())?
+                    {
+                        deps.push(self.creation(&up)?);
+                    }
+                }
+                deps.extend(tests.iter().chain(&inputs));
+                deps.dedup();
+                return Ok((
+                    Event::Certificate {
+                        lot,
+                        quantity,
+                        origin,
+                        contact,
+                        basis,
+                        tests,
+                        inputs,
+                    },
+                    deps,
+                ));
+            }
             Draft::Correct {
                 declared,
                 reason,

@@ -454,11 +454,88 @@ fn own_event(
         | Event::RotateKey { .. }
         | Event::AssignPrefix { .. }
         | Event::AuthorisePacker { .. }
-        | Event::Correct { .. }
-        | Event::InputUse { .. }
-        | Event::Certificate { .. } => return None,
+        | Event::Correct { .. } => return None,
+        Event::InputUse {
+            product,
+            ingredients,
+            registration,
+            dose,
+            field,
+            safety_interval_days,
+        } => {
+            // An OBSERVE of the input product applied to the field: the
+            // dose as its quantity, the rest as Terroir's fields.
+            e.insert("type".into(), "ObjectEvent".into());
+            e.insert("action".into(), "OBSERVE".into());
+            e.insert("bizStep".into(), vocab::INPUT_USE_STEP.into());
+            e.insert("epcList".into(), json!([]));
+            e.insert(
+                "quantityList".into(),
+                json!([quantity(
+                    format!("{}{}", vocab::INPUT_URN, vocab::enc(product)),
+                    *dose
+                )]),
+            );
+            place(&mut e, field);
+            e.insert("terroir:inputProduct".into(), product.clone().into());
+            if let Some(v) = one_or_many(ingredients.iter().cloned()) {
+                e.insert("terroir:ingredient".into(), v);
+            }
+            if let Some(r) = registration {
+                e.insert("terroir:registration".into(), r.clone().into());
+            }
+            e.insert(
+                "terroir:safetyIntervalDays".into(),
+                (*safety_interval_days).into(),
+            );
+        }
+        Event::Certificate {
+            lot,
+            quantity: q,
+            origin,
+            contact,
+            basis,
+            tests,
+            inputs,
+        } => {
+            // A certification of the lot (certificationInfo names the
+            // certificate), with what the order requires it to say.
+            e.insert("type".into(), "ObjectEvent".into());
+            e.insert("action".into(), "OBSERVE".into());
+            lot_list(&mut e, lot, Some(*q), pf);
+            e.insert(
+                "certificationInfo".into(),
+                format!("{}{}", vocab::CERTIFICATE_URN, hash.to_hex()).into(),
+            );
+            let basis = match basis {
+                ledger_core::event::Basis::QualityControl => "quality_control",
+                ledger_core::event::Basis::OwnTest => "own_test",
+                ledger_core::event::Basis::CommissionedTest => "commissioned_test",
+            };
+            e.insert("terroir:basis".into(), basis.into());
+            e.insert("terroir:origin".into(), origin.clone().into());
+            e.insert("terroir:contact".into(), contact.clone().into());
+            if let Some(v) = one_or_many(tests.iter().map(Hash::to_hex)) {
+                e.insert("terroir:test".into(), v);
+            }
+            if let Some(v) = one_or_many(inputs.iter().map(Hash::to_hex)) {
+                e.insert("terroir:inputCertificate".into(), v);
+            }
+        }
     }
     Some(e)
+}
+
+/// A list of texts as an extension field writes it, so that XML, where a
+/// repeated element is the list, reads back the same: nothing for none,
+/// the text for one, an array for more.
+fn one_or_many(items: impl Iterator<Item = String>) -> Option<Value> {
+    let mut v: Vec<Value> = items.map(Value::String).collect();
+    match v.len() {
+        0 => None,
+        1 => v.pop(),
+        _ => Some(Value::Array(v)),
+    }
 }
 
 /// An observation's readings as EPCIS writes them: one sensor element a

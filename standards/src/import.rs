@@ -16,7 +16,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
-use ledger_core::event::{Action, Location, NewLot, Product, Reading, RefDoc, Verdict};
+use ledger_core::event::{Action, Basis, Location, NewLot, Product, Reading, RefDoc, Verdict};
 use ledger_core::record::MAX_EXTRAS_BYTES;
 use ledger_core::{EventKind, Hash, PublicKey, Quantity};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -170,6 +170,23 @@ pub enum Draft {
         lots: Vec<(LotRef, Quantity)>,
         location: Location,
     },
+    InputUse {
+        product: String,
+        ingredients: Vec<String>,
+        registration: Option<String>,
+        dose: Quantity,
+        field: Location,
+        safety_interval_days: u32,
+    },
+    Certificate {
+        lot: LotRef,
+        quantity: Quantity,
+        origin: String,
+        contact: String,
+        basis: Basis,
+        tests: Vec<Hash>,
+        inputs: Vec<Hash>,
+    },
     /// An error declaration: the eventID of the event declared erroneous,
     /// the reason as written (a CBV term such as `incorrect_data`, or
     /// text) and the eventIDs of the corrective events.
@@ -197,6 +214,8 @@ impl Draft {
             Draft::Associate { .. } => "an association",
             Draft::Transact { .. } => "a transaction",
             Draft::Correct { .. } => "an error declaration",
+            Draft::InputUse { .. } => "an input use",
+            Draft::Certificate { .. } => "a compliance certificate",
         }
     }
 
@@ -216,6 +235,8 @@ impl Draft {
             Draft::Associate { .. } => "associate",
             Draft::Transact { .. } => "transact",
             Draft::Correct { .. } => "correct",
+            Draft::InputUse { .. } => "input_use",
+            Draft::Certificate { .. } => "certificate",
         }
     }
 }
@@ -1018,8 +1039,14 @@ fn object_event(e: &Ev) -> Result<Draft, String> {
     if action == "DELETE" {
         return Err("action DELETE (decommissioning) has no Terroir form".into());
     }
+    if str_of(e, "bizStep") == Some(vocab::INPUT_USE_STEP) {
+        return input_use(e);
+    }
     let (lot, q) = one_lot(e)?;
     let text = |k: &str| str_of(e, k).map(str::to_owned);
+    if e.contains_key("terroir:basis") {
+        return certificate(e, lot, q);
+    }
     if action == "ADD" {
         if step != Some("commissioning") {
             return Err(match step {
@@ -1151,6 +1178,80 @@ fn object_event(e: &Ev) -> Result<Draft, String> {
     }
 }
 
+/// An extension field's texts: one, or a list (XML's repeated element).
+fn texts(e: &Ev, k: &str) -> Vec<String> {
+    match e.get(k) {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Terroir's input use, as its export writes it.
+fn input_use(e: &Ev) -> Result<Draft, String> {
+    let q = e
+        .get("quantityList")
+        .and_then(Value::as_array)
+        .and_then(|l| l.first())
+        .ok_or("an input use without its dose (quantityList)")?;
+    Ok(Draft::InputUse {
+        product: str_of(e, "terroir:inputProduct")
+            .ok_or("an input use without its terroir:inputProduct")?
+            .to_owned(),
+        ingredients: texts(e, "terroir:ingredient"),
+        registration: str_of(e, "terroir:registration").map(str::to_owned),
+        dose: quantity(q, "the dose")?,
+        field: location(e)?,
+        safety_interval_days: e
+            .get("terroir:safetyIntervalDays")
+            .and_then(Value::as_u64)
+            .and_then(|d| u32::try_from(d).ok())
+            .ok_or("an input use without its terroir:safetyIntervalDays")?,
+    })
+}
+
+/// Terroir's compliance certificate, as its export writes it.
+fn certificate(e: &Ev, lot: LotRef, q: &Value) -> Result<Draft, String> {
+    let text = |k: &str| {
+        str_of(e, k)
+            .map(str::to_owned)
+            .ok_or_else(|| format!("a compliance certificate without its {k}"))
+    };
+    let basis = match str_of(e, "terroir:basis") {
+        Some("quality_control") => Basis::QualityControl,
+        Some("own_test") => Basis::OwnTest,
+        Some("commissioned_test") => Basis::CommissionedTest,
+        other => {
+            return Err(format!(
+                "a compliance certificate's basis is quality_control, own_test or commissioned_test, not {}",
+                other.map_or("missing".to_owned(), |o| format!("{o:?}"))
+            ))
+        }
+    };
+    let hashes = |k: &str| -> Result<Vec<Hash>, String> {
+        texts(e, k)
+            .iter()
+            .map(|h| {
+                Hash::from_hex(h).map_err(|_| {
+                    format!("a compliance certificate's {k} is a record hash, not {h:?}")
+                })
+            })
+            .collect()
+    };
+    Ok(Draft::Certificate {
+        lot,
+        quantity: quantity(q, "the certified lot")?,
+        origin: text("terroir:origin")?,
+        contact: text("terroir:contact")?,
+        basis,
+        tests: hashes("terroir:test")?,
+        inputs: hashes("terroir:inputCertificate")?,
+    })
+}
+
 fn readings(e: &Ev) -> Result<Vec<Reading>, String> {
     let mut out = Vec::new();
     let elements = e.get("sensorElementList").and_then(Value::as_array);
@@ -1262,7 +1363,10 @@ fn all_kept(
     // place for a location or a quantity.
     let has_location = !matches!(
         d,
-        Draft::Inspect { .. } | Draft::Certify { .. } | Draft::Recall { .. }
+        Draft::Inspect { .. }
+            | Draft::Certify { .. }
+            | Draft::Recall { .. }
+            | Draft::Certificate { .. }
     );
     let mut extras = serde_json::Map::new();
     // Extension fields keep their namespaces with them: the event's own
@@ -1330,6 +1434,7 @@ fn all_kept(
                 // certified or recalled has no place, so the list is
                 // kept as it came.
                 if !has_location
+                    && !matches!(d, Draft::Certificate { .. })
                     && value
                         .as_array()
                         .is_some_and(|l| l.iter().any(|q| q.get("quantity").is_some()))
@@ -1439,6 +1544,14 @@ fn written(d: &Draft, key: &str) -> Option<Cow<'static, str>> {
             return (key == "action").then(|| Cow::Borrowed(action.epcis()))
         }
         Draft::Correct { .. } => return None,
+        Draft::InputUse { .. } => {
+            return match key {
+                "action" => Some(Cow::Borrowed("OBSERVE")),
+                "bizStep" => Some(Cow::Borrowed(vocab::INPUT_USE_STEP)),
+                _ => None,
+            }
+        }
+        Draft::Certificate { .. } => return (key == "action").then_some(Cow::Borrowed("OBSERVE")),
         Draft::Inspect { verdict, .. } => (EventKind::Inspect, Some(*verdict)),
         Draft::Harvest { .. } => (EventKind::Harvest, None),
         Draft::Ship { .. } => (EventKind::Ship, None),

@@ -20,6 +20,12 @@ pub const DOC_URN: &str = "urn:terroir:doc:";
 pub const RECORD_URN: &str = "urn:terroir:record:";
 /// Prefix of a transform's business step: `urn:terroir:bizstep:{process}`.
 pub const PROCESS_URN: &str = "urn:terroir:bizstep:";
+/// The business step of an input applied to a field (CBV has none).
+pub const INPUT_USE_STEP: &str = "urn:terroir:bizstep:input_use";
+/// The class of an input product, by its label name.
+pub const INPUT_URN: &str = "urn:terroir:input:";
+/// A compliance certificate (承诺达标合格证), by its record hash.
+pub const CERTIFICATE_URN: &str = "urn:terroir:certificate:";
 /// The JSON-LD namespace of Terroir's extension fields (`terroir:…`).
 pub const NAMESPACE: &str = "https://terroir.example/epcis/";
 

@@ -43,7 +43,12 @@ const GS1: &str = "gs1:";
 /// namespace (ilmd's best-before date, country of origin …).
 const CBVMDA_NS: &str = "urn:epcglobal:cbv:mda";
 /// Terroir extension keys whose values are integers in the JSON form.
-const TERROIR_INTEGERS: [&str; 3] = ["terroir:loss", "terroir:allowedMin", "terroir:allowedMax"];
+const TERROIR_INTEGERS: [&str; 4] = [
+    "terroir:loss",
+    "terroir:allowedMin",
+    "terroir:allowedMax",
+    "terroir:safetyIntervalDays",
+];
 /// Sensor report attributes that are numbers in the JSON form.
 const SENSOR_NUMBERS: [&str; 7] = [
     "value",

@@ -502,3 +502,91 @@ fn a_drafts_is_a_reads_as_type_and_xml_errors_say_it_once() {
     assert!(words.contains("EPCIS 1.x"), "{words}");
     assert_eq!(words.matches("root element").count(), 1, "{words}");
 }
+
+#[test]
+fn input_use_and_certificates_map_to_epcis_and_back_and_the_fsma_sheet_ignores_them() {
+    // The farm records a spray of its plot 7 and certifies 20 kg of
+    // QDH-0401 (it holds 20.5 kg after the story's cooling) on quality
+    // control, through EPCIS as Terroir's export writes them.
+    let mut l = farm_story("inputs");
+    let lot = terroir_standards::vocab::lot_class(
+        &key("farm").public(),
+        "QDH-0401",
+        Some("06901234567892"),
+    );
+    let events = vec![
+        json!({
+            "type": "ObjectEvent",
+            "eventTime": "2025-04-03T08:00:00+08:00",
+            "eventTimeZoneOffset": "+08:00",
+            "action": "OBSERVE",
+            "bizStep": terroir_standards::vocab::INPUT_USE_STEP,
+            "epcList": [],
+            "quantityList": [{ "epcClass": "urn:terroir:input:10%25%20%E5%90%A1%E8%99%AB%E5%95%89", "quantity": 300, "uom": "GRM" }],
+            "bizLocation": { "id": "https://id.gs1.org/414/6901234000016" },
+            "terroir:inputProduct": "10% 吡虫啉",
+            "terroir:ingredient": ["吡虫啉 imidacloprid", "毒死蜱 chlorpyrifos"],
+            "terroir:registration": "PD20070101",
+            "terroir:safetyIntervalDays": 7,
+        }),
+        json!({
+            "type": "ObjectEvent",
+            "eventTime": "2025-04-03T09:00:00+08:00",
+            "eventTimeZoneOffset": "+08:00",
+            "action": "OBSERVE",
+            "quantityList": [{ "epcClass": lot, "quantity": 20, "uom": "KGM" }],
+            "certificationInfo": "urn:terroir:certificate:00",
+            "terroir:basis": "quality_control",
+            "terroir:origin": "浙江省杭州市淳安县 鸠坑乡",
+            "terroir:contact": "0571-6500 1234",
+        }),
+    ];
+    let doc = document(events.clone());
+    let records = import_all(&mut l, &doc, "farm");
+    let kinds: Vec<&str> = records
+        .iter()
+        .map(|r| r.record.event.kind().as_str())
+        .collect();
+    assert_eq!(kinds, ["input_use", "certificate"]);
+    let out = export_records(&l, &records);
+    let back = out["epcisBody"]["eventList"].as_array().unwrap();
+    same_fields(&events[0], &back[0], "2025-04-03T08:00:00.000+08:00");
+    for k in ["terroir:basis", "terroir:origin", "terroir:contact"] {
+        assert_eq!(back[1][k], events[1][k], "{k}");
+    }
+    assert_eq!(back[1]["quantityList"][0]["quantity"], 20000);
+    // The XML binding carries them too.
+    let text = terroir_standards::xml::from_json(&out).unwrap();
+    assert_eq!(
+        terroir_standards::xml::to_json(text.as_bytes()).unwrap(),
+        out
+    );
+
+    // The FSMA 204 sheet has no row for them: the same rows as before.
+    struct Names;
+    impl terroir_standards::fsma::Lookup for Names {
+        fn product(&self, _: &LotId) -> Option<ledger_core::event::Product> {
+            None
+        }
+        fn name(&self, _: &ledger_core::PublicKey) -> Option<String> {
+            None
+        }
+        fn record(&self, _: &Hash) -> Option<SignedRecord> {
+            None
+        }
+    }
+    let all = all_records(&l);
+    let without: Vec<(Hash, SignedRecord)> = all
+        .iter()
+        .filter(|(_, r)| {
+            !matches!(
+                r.record.event,
+                Event::InputUse { .. } | Event::Certificate { .. }
+            )
+        })
+        .cloned()
+        .collect();
+    let (_, rows) = terroir_standards::fsma::spreadsheet(&all, &Names).unwrap();
+    let (_, rows_before) = terroir_standards::fsma::spreadsheet(&without, &Names).unwrap();
+    assert_eq!(rows, rows_before);
+}
