@@ -72,6 +72,8 @@ pub(crate) struct Contents {
     pub(crate) quantity: String,
     /// 生产者名称.
     pub(crate) producer: String,
+    /// 统一社会信用代码 of the producer, when it has one.
+    pub(crate) uscc: Option<String>,
     /// 产地.
     pub(crate) origin: String,
     /// 联系方式.
@@ -309,12 +311,15 @@ fn draw(c: &Contents, size: Size, font: &FontVec) -> Result<Canvas> {
                 ("数量（重量）", c.quantity.as_str()),
                 ("批次", c.lot.as_str()),
                 ("生产者", c.producer.as_str()),
+                ("统一社会信用代码", c.uscc.as_deref().unwrap_or("")),
                 ("产地", c.origin.as_str()),
                 ("联系方式", c.contact.as_str()),
                 ("开具日期", c.date.as_str()),
                 ("承诺依据", c.basis.as_str()),
             ] {
-                y = body.para(&mut canvas, x, y, right - x, &format!("{k}：{v}"));
+                if !v.is_empty() {
+                    y = body.para(&mut canvas, x, y, right - x, &format!("{k}：{v}"));
+                }
             }
             for t in &c.tests {
                 y = body.para(&mut canvas, x, y, right - x, &format!("检测结果：{t}"));

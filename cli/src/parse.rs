@@ -417,6 +417,13 @@ pub(crate) fn authority(s: &str) -> Result<AuthoritySpec, String> {
 }
 
 /// `CODE=QUANTITY`, for transform inputs and outputs.
+/// A unified social credit code (GB 32100), check character verified.
+pub(crate) fn uscc(s: &str) -> Result<String, String> {
+    let v = s.trim().to_ascii_uppercase();
+    ledger_core::china::check_uscc(&v).map_err(|e| e.to_string())?;
+    Ok(v)
+}
+
 /// A number of days: `7`, `7d`, `7 days`, `7天` (at most a year).
 pub(crate) fn days(s: &str) -> Result<u32, String> {
     let t = s.trim();

@@ -72,6 +72,9 @@ struct ParticipantJson {
     role: Role,
     location: Option<ledger_core::event::Location>,
     enrolled_by: Option<Hash>,
+    /// Absent from nodes of earlier builds.
+    #[serde(default)]
+    uscc: Option<String>,
 }
 
 /// One page of a node's log (see [`Node::log_page`]).
@@ -473,6 +476,7 @@ impl Backend for Node {
                 role: p.role,
                 location: p.location,
                 enrolled_by: p.enrolled_by,
+                uscc: p.uscc,
             })
             .collect())
     }

@@ -417,6 +417,10 @@ pub(crate) fn describe(e: &Event, names: &Names<'_>) -> Vec<String> {
             }
             v
         }
+        Event::Identify { participant, uscc } => vec![format!(
+            "recorded the unified social credit code of {}: {uscc}",
+            names.of(participant)
+        )],
         Event::InputUse {
             product,
             ingredients,

@@ -43,6 +43,9 @@ pub enum ValidationError {
         /// What is wrong.
         why: String,
     },
+    /// A malformed unified social credit code.
+    #[error(transparent)]
+    Uscc(#[from] crate::china::UsccError),
     /// A certificate on a test basis that names no test.
     #[error(
         "a certificate on a test basis names the passing test it rests on; this one names none"

@@ -76,6 +76,9 @@ pub struct Participant {
     pub location: Option<crate::event::Location>,
     /// The enroll record (`None` for genesis authorities).
     pub enrolled_by: Option<Hash>,
+    /// Its unified social credit code (GB 32100), when a regulator
+    /// recorded one (the latest).
+    pub uscc: Option<String>,
 }
 
 /// Who a key signs for and where its chain stands: what a client needs
@@ -314,6 +317,7 @@ impl<S: Store> Reader<S> {
                 role: crate::event::Role::Regulator,
                 location: None,
                 enrolled_by: None,
+                uscc: None,
             })
             .collect();
         let mut enrolled = Vec::new();
@@ -334,6 +338,7 @@ impl<S: Store> Reader<S> {
                             role,
                             location: Some(location),
                             enrolled_by: Some(h),
+                            uscc: None,
                         },
                     ));
                 }
@@ -341,6 +346,21 @@ impl<S: Store> Reader<S> {
         }
         enrolled.sort_by_key(|(time, p)| (*time, p.key));
         out.extend(enrolled.into_iter().map(|(_, p)| p));
+        let mut codes: Vec<(u64, Hash, PublicKey, String)> = Vec::new();
+        for h in self.records_of_kind(EventKind::Identify)? {
+            if let Some(r) = self.record(&h)? {
+                if let Event::Identify { participant, uscc } = r.record.event {
+                    codes.push((r.record.time, h, participant, uscc));
+                }
+            }
+        }
+        // The latest recorded code wins.
+        codes.sort();
+        for (_, _, participant, uscc) in codes {
+            if let Some(p) = out.iter_mut().find(|p| p.key == participant) {
+                p.uscc = Some(uscc);
+            }
+        }
         Ok(out)
     }
 

@@ -570,6 +570,7 @@ pub fn check_intrinsic(signed: &SignedRecord, network: &NetworkId) -> Result<(),
                 return Err(ValidationError::CertificateNeedsTest);
             }
         }
+        Event::Identify { uscc, .. } => crate::china::check_uscc(uscc)?,
         Event::RotateKey { new_key } => {
             strong(new_key)?;
             if *new_key == r.author {
@@ -1345,6 +1346,19 @@ pub fn check_in_context(
             ..
         } => check_correction(r, &identity, record, lots, corrective, &deps, view)?,
         Event::InputUse { .. } => {}
+        Event::Identify { participant, .. } => {
+            // The enrollment may be the regulator's own previous record.
+            with_prev(&mut deps, r, view)?;
+            let enrolled = deps.iter().any(|d| {
+                matches!(&d.record.event, Event::Enroll { participant: p, .. } if p == participant)
+            });
+            if !enrolled {
+                return Err(ValidationError::NotInDeps {
+                    what: format!("the enrollment of participant {}", participant.short()),
+                }
+                .into());
+            }
+        }
         Event::Certificate {
             lot,
             quantity,

@@ -500,6 +500,16 @@ fn vectors() -> Vec<Vector> {
             inputs: vec![],
         },
     );
+    // The regulator records the processor's unified social credit code.
+    b.push(
+        "regulator",
+        T0 + 31 * DAY,
+        vec![enroll],
+        Event::Identify {
+            participant: public("processor"),
+            uscc: "93330127MA2B0X1Q6M".to_owned(),
+        },
+    );
     b.vectors
 }
 
@@ -686,7 +696,8 @@ fn there_is_one_vector_per_event_type() {
             "transact",
             "correct",
             "input_use",
-            "certificate"
+            "certificate",
+            "identify"
         ]
     );
     // The harvest keeping extras is version 3, the four kinds version 4
@@ -1058,6 +1069,7 @@ fn event_variant_index_of_every_vector() {
             Event::Correct { .. } => 17,
             Event::InputUse { .. } => 18,
             Event::Certificate { .. } => 19,
+            Event::Identify { .. } => 20,
         };
         assert_eq!(index, expected, "vector {i} ({})", v.stem);
     }

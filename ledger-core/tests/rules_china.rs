@@ -553,3 +553,60 @@ fn a_certificate_of_a_lot_made_from_none_names_no_input() {
         ValidationError::WrongDep { dep, ref why } if dep == cert2 && why.contains("made from no other lot")
     ));
 }
+
+#[test]
+fn a_registration_code_is_checked_and_names_an_enrolled_participant() {
+    let mut w = world();
+    let coop = w.pk("coop");
+    let enrolled = w.enrolled[&coop];
+    let identify = |uscc: &str| Event::Identify {
+        participant: coop,
+        uscc: uscc.into(),
+    };
+    // One mistyped character.
+    assert_eq!(
+        refuse(
+            &mut w,
+            "reg",
+            vec![enrolled],
+            identify("93330127MA2B0X1Q6N")
+        ),
+        ValidationError::Uscc(ledger_core::china::UsccError::CheckCharacter {
+            code: "93330127MA2B0X1Q6N".into(),
+            found: 'N',
+            expected: 'M'
+        })
+    );
+    assert!(matches!(
+        refuse(&mut w, "reg", vec![enrolled], identify("9333")),
+        ValidationError::Uscc(ledger_core::china::UsccError::Length { len: 4, .. })
+    ));
+    // Without the enrollment among its deps.
+    let stranger = put(&mut w, "farm", vec![], harvest("X", "1号地", 1));
+    assert!(matches!(
+        refuse(&mut w, "reg", vec![stranger], identify("93330127MA2B0X1Q6M")),
+        ValidationError::NotInDeps { ref what } if what.contains("enrollment")
+    ));
+    // Only a regulator records one.
+    assert_eq!(
+        refuse(
+            &mut w,
+            "farm",
+            vec![enrolled],
+            identify("93330127MA2B0X1Q6M")
+        ),
+        ValidationError::RoleNotAllowed {
+            role: Role::Farm,
+            kind: ledger_core::EventKind::Identify
+        }
+    );
+    put(
+        &mut w,
+        "reg",
+        vec![enrolled],
+        identify("93330127MA2B0X1Q6M"),
+    );
+    let listed = w.ledger.participants().unwrap();
+    let p = listed.iter().find(|p| p.key == coop).unwrap();
+    assert_eq!(p.uscc.as_deref(), Some("93330127MA2B0X1Q6M"));
+}

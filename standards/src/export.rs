@@ -454,7 +454,8 @@ fn own_event(
         | Event::RotateKey { .. }
         | Event::AssignPrefix { .. }
         | Event::AuthorisePacker { .. }
-        | Event::Correct { .. } => return None,
+        | Event::Correct { .. }
+        | Event::Identify { .. } => return None,
         Event::InputUse {
             product,
             ingredients,

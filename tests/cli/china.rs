@@ -312,6 +312,39 @@ fn sprayed_field_to_certified_blend() {
 fn certificate_mistakes_are_refused_in_one_line() {
     let demo = Demo::new();
     let env = &demo.env;
+    // A cooperative enrolled with its unified social credit code; one
+    // mistyped character is refused, naming the check character expected.
+    let key = env.path("coop2.key");
+    env.ok(&["key", "new", "--out", key.to_str().unwrap(), "--plain"]);
+    let authority = demo.key("authority");
+    let enroll = |uscc: &str| -> Vec<String> {
+        [
+            "enroll",
+            "--key",
+            &authority,
+            "--participant",
+            key.to_str().unwrap(),
+            "--name",
+            "淳安县鸠坑乡茶叶专业合作社",
+            "--role",
+            "processor",
+            "--uscc",
+            uscc,
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect()
+    };
+    env.malformed(&enroll("93330127MA2B0X1Q6N"), "expected M");
+    let ok = enroll("93330127MA2B0X1Q6M");
+    let ok: Vec<&str> = ok.iter().map(String::as_str).collect();
+    env.ok(&ok);
+    let listed = env.ok(&["participants"]);
+    assert!(
+        listed.contains("淳安县鸠坑乡茶叶专业合作社")
+            && listed.contains("统一社会信用代码 93330127MA2B0X1Q6M"),
+        "{listed}"
+    );
     let shop = demo.key("retailer");
     let garden = demo.key("jiukeng-garden");
     // Not the holder.

@@ -529,6 +529,7 @@ fn print(
         product: product.map(|p| p.description.clone()).unwrap_or_default(),
         quantity: quantity.to_string(),
         producer: book.name(&cert.author),
+        uscc: book.get(&cert.author).and_then(|p| p.uscc.clone()),
         origin: origin.clone(),
         contact: contact.clone(),
         date: parse::show_date_zh(cert.time),

@@ -22,6 +22,7 @@ pub(crate) fn run(s: &Settings, _a: Args) -> Result<()> {
                 "name": p.name,
                 "role": p.role,
                 "enrolled_by": p.enrolled_by,
+                "uscc": p.uscc,
             })
         })
         .collect();
@@ -37,10 +38,14 @@ pub(crate) fn run(s: &Settings, _a: Args) -> Result<()> {
         s.out.quiet(format!("{} {}", p.key, p.name));
         if s.out.human() {
             say!(
-                "{BOLD}{:<10}{BOLD:#} {}  {DIM}{}{DIM:#}",
+                "{BOLD}{:<10}{BOLD:#} {}  {DIM}{}{DIM:#}{}",
                 p.role.as_str(),
                 crate::output::pad(&p.name, name_width),
-                p.key
+                p.key,
+                p.uscc
+                    .as_ref()
+                    .map(|u| format!("  统一社会信用代码 {u}"))
+                    .unwrap_or_default()
             );
         }
     }

@@ -249,6 +249,7 @@ fn kind_byte(k: EventKind) -> u8 {
         EventKind::Correct => 17,
         EventKind::InputUse => 18,
         EventKind::Certificate => 19,
+        EventKind::Identify => 20,
     }
 }
 
@@ -267,6 +268,7 @@ pub(crate) fn indexed_kind(k: EventKind) -> bool {
             | EventKind::Correct
             | EventKind::InputUse
             | EventKind::Certificate
+            | EventKind::Identify
     )
 }
 

@@ -227,6 +227,7 @@ impl Lang {
             EventKind::Correct => self.tr("更正声明", "Correction"),
             EventKind::InputUse => self.tr("施用农业投入品", "Input applied"),
             EventKind::Certificate => self.tr("承诺达标合格证", "Compliance certificate"),
+            EventKind::Identify => self.tr("登记统一社会信用代码", "Registration code recorded"),
         }
     }
 

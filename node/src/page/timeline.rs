@@ -337,6 +337,15 @@ pub(super) fn event_item(ctx: &Ctx<'_>, t: &Trace, e: &TraceEvent) -> String {
                 esc(&place(location))
             );
         }
+        Event::Identify { participant, uscc } => {
+            let _ = write!(
+                h,
+                "<p>{}{}{}</p>",
+                esc(&who(t, participant)),
+                l.tr("：统一社会信用代码 ", ": unified social credit code "),
+                esc(uscc)
+            );
+        }
         Event::InputUse {
             product,
             ingredients,
