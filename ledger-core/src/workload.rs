@@ -155,6 +155,7 @@ pub fn generate(shape: Shape) -> Workload {
     let mut clock = Clock(T0);
     let mut records = Vec::with_capacity(shape.records + 64);
     let mut regulator = Author::new(regulator_key, network);
+    let mut registered = 0usize;
 
     let mut enroll = |role: Role,
                       name: String,
@@ -170,6 +171,22 @@ pub fn generate(shape: Shape) -> Workload {
         let r = regulator.sign(clock.tick(), vec![], event);
         let h = r.hash();
         records.push(r);
+        // Cooperatives are registered firms: the regulator records each
+        // one's unified social credit code with its enrollment.
+        if role == Role::Processor {
+            let body = format!("93330127MA2B0X{:03}", registered % 1000);
+            registered += 1;
+            if let Some(check) = crate::china::uscc_check_character(&body) {
+                records.push(regulator.sign(
+                    clock.tick(),
+                    vec![],
+                    Event::Identify {
+                        participant: key.public(),
+                        uscc: format!("{body}{check}"),
+                    },
+                ));
+            }
+        }
         (Author::new(key, network), Some(h))
     };
     let mut group =

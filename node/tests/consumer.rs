@@ -112,3 +112,99 @@ async fn a_lot_without_gtin_is_served_at_its_qr_link() {
     }
     assert_eq!(record_count(addr).await, want);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_and_a_harvest_inside_its_safety_interval_show_on_the_page() {
+    let tmp = tempfile::tempdir().unwrap();
+    let w = workload(40);
+    let (_node, addr) = serve_binary(BIN, tmp.path(), &w.genesis).await;
+
+    // The farm sprays plot 3 (7-day interval), picks it two days later,
+    // and certifies the lot (承诺达标合格证) on quality control.
+    let mut farm = resume(&w, "farm", 0);
+    let farm_key = farm.public();
+    let enrolled = enrollment(&w, &farm_key);
+    let first = if farm.next_seq() == 0 {
+        vec![enrolled]
+    } else {
+        vec![]
+    };
+    let day = 86_400_000;
+    let t = now() - 3 * day;
+    let field = Location {
+        description: "鸠坑乡 3号地".into(),
+        gln: None,
+    };
+    let spray = farm.sign(
+        t,
+        first,
+        Event::InputUse {
+            product: "10% 吡虫啉可湿性粉剂".into(),
+            ingredients: vec!["吡虫啉 imidacloprid".into()],
+            registration: Some("PD20070101".into()),
+            dose: Quantity::new(300, Unit::Gram),
+            field: field.clone(),
+            safety_interval_days: 7,
+        },
+    );
+    let code = "JK-EARLY";
+    let harvest = farm.sign(
+        t + 2 * day,
+        vec![],
+        Event::Harvest {
+            lot_code: code.into(),
+            product: Product {
+                description: "千岛湖茶 鲜叶".into(),
+                gtin: None,
+            },
+            quantity: Quantity::new(20_000, Unit::Gram),
+            location: field,
+            reference: None,
+        },
+    );
+    let lot = LotId {
+        source: farm_key,
+        code: code.into(),
+    };
+    let certificate = farm.sign(
+        t + 2 * day + 3_600_000,
+        vec![],
+        Event::Certificate {
+            lot: lot.clone(),
+            quantity: Quantity::new(20_000, Unit::Gram),
+            origin: "淳安县鸠坑乡".into(),
+            contact: "0571-6500 1234".into(),
+            basis: ledger_core::event::Basis::QualityControl,
+            tests: vec![],
+            inputs: vec![],
+        },
+    );
+    let mut all = w.records.clone();
+    all.extend([spray, harvest, certificate]);
+    submit_ok(addr, &all).await;
+    let want = all.len() as u64;
+    wait_for("every record stored", || async {
+        record_count(addr).await == want
+    })
+    .await;
+
+    let base = format!("http://{addr}");
+    let url = consumer_url(&base, &lot, None);
+    let path = url.strip_prefix(&base).unwrap();
+    let (status, page) = get(addr, path).await;
+    assert_eq!(status, 200, "{page}");
+    let either = |zh: &str, en: &str| page.contains(zh) || page.contains(en);
+    assert!(
+        either("未过安全间隔期即采收", "HARVESTED INSIDE A SAFETY INTERVAL"),
+        "{page}"
+    );
+    assert!(either("承诺达标合格证", "Compliance certificate"), "{page}");
+    assert!(
+        either(
+            "质量安全控制符合要求",
+            "quality and safety control meets the requirements"
+        ),
+        "{page}"
+    );
+    assert!(page.contains("0571-6500 1234"), "{page}");
+}

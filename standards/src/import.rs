@@ -364,7 +364,11 @@ const NO_QUERY_LIST: &str = "epcisBody.queryResults.resultsBody has no eventList
 /// Whether a document's `type` is a query's answer (`true`) or a plain
 /// document (`false`); refuses any other.
 fn document_kind(kind: Option<&Value>) -> Result<bool, DocumentError> {
-    match kind.and_then(Value::as_str) {
+    // A compact IRI in the EPCIS namespace names the same type.
+    match kind
+        .and_then(Value::as_str)
+        .map(|k| k.strip_prefix("epcis:").unwrap_or(k))
+    {
         Some("EPCISDocument") => Ok(false),
         // A query's answer carries its events the same way, one level down.
         Some("EPCISQueryDocument") => Ok(true),

@@ -493,6 +493,9 @@ fn a_drafts_is_a_reads_as_type_and_xml_errors_say_it_once() {
     let streamed = import::read(&bytes).unwrap();
     assert_eq!(streamed, import::map_document(&doc).unwrap());
     assert_eq!(streamed[0].draft.as_ref().unwrap().name(), "aggregate");
+    // So is a type written as a compact IRI.
+    doc["isA"] = json!("epcis:EPCISDocument");
+    assert_eq!(import::map_document(&doc).unwrap(), streamed);
 
     // An EPCIS 1.x XML document is refused once, in words.
     let old = br#"<?xml version="1.0"?><epcis:EPCISDocument xmlns:epcis="urn:epcglobal:epcis:xsd:1" schemaVersion="1.2" creationDate="2025-01-01T00:00:00Z"><EPCISBody><EventList/></EPCISBody></epcis:EPCISDocument>"#;

@@ -299,7 +299,11 @@ fn an_import_prints_a_summary_and_lists_events_only_when_asked() {
         .ok(&["import", "epcis", path, "--key", &demo.key("cooperative")]);
     assert!(out.contains("imported 0 event(s)"), "{out}");
     assert!(out.contains("skipped 3 event(s)"), "{out}");
-    assert_eq!(out.matches("names serialised items").count(), 1, "grouped: {out}");
+    assert_eq!(
+        out.matches("names serialised items").count(),
+        1,
+        "grouped: {out}"
+    );
     assert!(out.contains("3 events, the first event 0"), "{out}");
     assert!(out.contains("--verbose lists every event"), "{out}");
     let verbose = demo.env.ok(&[
@@ -310,7 +314,11 @@ fn an_import_prints_a_summary_and_lists_events_only_when_asked() {
         &demo.key("cooperative"),
         "--verbose",
     ]);
-    assert_eq!(verbose.matches("names serialised items").count(), 3, "{verbose}");
+    assert_eq!(
+        verbose.matches("names serialised items").count(),
+        3,
+        "{verbose}"
+    );
     for i in 0..3 {
         assert!(verbose.contains(&format!("event {i}")), "{verbose}");
     }
