@@ -830,6 +830,21 @@ impl Event {
         }
     }
 
+    /// Every lot this event names or creates (those it creates as
+    /// `creator`'s, the identity that signs it), each once, in `LotId`
+    /// order: the lots a declaration that it is erroneous names.
+    pub fn lots_touched(&self, creator: &PublicKey) -> Vec<LotId> {
+        let mut lots: std::collections::BTreeSet<LotId> =
+            self.referenced_lots().into_iter().cloned().collect();
+        for (code, _, _) in self.created_lots() {
+            lots.insert(LotId {
+                source: *creator,
+                code: code.to_owned(),
+            });
+        }
+        lots.into_iter().collect()
+    }
+
     /// The lot codes this event creates, with their product and quantity.
     pub fn created_lots(&self) -> Vec<(&str, &Product, Quantity)> {
         match self {

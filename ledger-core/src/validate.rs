@@ -677,20 +677,8 @@ fn check_correction(
             bad("it is itself a declaration, which cannot be declared erroneous".into()).into(),
         );
     }
-    let mut named: BTreeSet<LotId> = target
-        .record
-        .event
-        .referenced_lots()
-        .into_iter()
-        .cloned()
-        .collect();
-    for (code, _, _) in target.record.event.created_lots() {
-        named.insert(LotId {
-            source: *identity,
-            code: code.to_owned(),
-        });
-    }
-    if !lots.iter().eq(named.iter()) {
+    let named = target.record.event.lots_touched(identity);
+    if lots != named.as_slice() {
         let list = |l: &mut dyn Iterator<Item = &LotId>| {
             let v: Vec<String> = l.map(|x| x.to_string()).collect();
             if v.is_empty() {

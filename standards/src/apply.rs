@@ -5,7 +5,7 @@
 //! if every record is accepted: a refused import leaves the ledger as it
 //! was.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use ledger_core::event::LotAmount;
 use ledger_core::graph::Graph;
@@ -423,18 +423,7 @@ impl<S: Store> Resolver<'_, S> {
                         "the event {declared} is itself an error declaration, which cannot be declared erroneous"
                     ));
                 }
-                let mut lots: BTreeSet<LotId> = target
-                    .event
-                    .referenced_lots()
-                    .into_iter()
-                    .cloned()
-                    .collect();
-                for (code, _, _) in target.event.created_lots() {
-                    lots.insert(LotId {
-                        source: self.identity,
-                        code: code.to_owned(),
-                    });
-                }
+                let lots = target.event.lots_touched(&self.identity);
                 let mut deps = vec![record];
                 let mut correcting = Vec::with_capacity(corrective.len());
                 for id in &corrective {
@@ -447,7 +436,7 @@ impl<S: Store> Resolver<'_, S> {
                 return Ok((
                     Event::Correct {
                         record,
-                        lots: lots.into_iter().collect(),
+                        lots,
                         reason,
                         corrective: correcting,
                     },

@@ -12,7 +12,7 @@ use anyhow::{bail, Result};
 use ledger_core::event::{
     Action, Location, LotAmount, NewLot, Product, Reading, RefDoc, SensorKind, Verdict,
 };
-use ledger_core::{Event, Hash, LotId, Quantity};
+use ledger_core::{Event, Hash, Quantity};
 
 use crate::backend::Backend;
 use crate::book::Book;
@@ -899,19 +899,7 @@ pub(crate) fn run(s: &Settings, c: Command) -> Result<()> {
                     ctx.book.name(&declared.record.author)
                 );
             }
-            let mut lots: std::collections::BTreeSet<LotId> = declared
-                .record
-                .event
-                .referenced_lots()
-                .into_iter()
-                .cloned()
-                .collect();
-            for (code, _, _) in declared.record.event.created_lots() {
-                lots.insert(LotId {
-                    source: ctx.signer.identity,
-                    code: code.to_owned(),
-                });
-            }
+            let lots = declared.record.event.lots_touched(&ctx.signer.identity);
             let mut deps = vec![target];
             let mut corrective = Vec::with_capacity(corrected_by.len());
             for c in &corrected_by {
@@ -926,7 +914,7 @@ pub(crate) fn run(s: &Settings, c: Command) -> Result<()> {
             };
             let event = Event::Correct {
                 record: target,
-                lots: lots.into_iter().collect(),
+                lots,
                 reason,
                 corrective,
             };
