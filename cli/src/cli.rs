@@ -140,6 +140,10 @@ pub(crate) enum Command {
     Holdings(holdings::Args),
     /// Enroll a participant with a role (regulators).
     Enroll(enroll::Args),
+    /// Record a participant's unified social credit code (regulators).
+    #[command(after_help = "Example:
+  terroir identify --key bureau.key --participant \"Qiandao Lake Tea Cooperative\" --uscc 93330127MA2B0X1Q6M")]
+    Identify(enroll::IdentifyArgs),
     /// Assign a GS1 company prefix to a participant (regulators).
     AssignPrefix(prefix::AssignArgs),
     /// Let a contract packer put your GTINs on the lots it packs.

@@ -339,7 +339,34 @@ fn certificate_mistakes_are_refused_in_one_line() {
     let ok = enroll("93330127MA2B0X1Q6M");
     let ok: Vec<&str> = ok.iter().map(String::as_str).collect();
     env.ok(&ok);
+    // A code for the cooperative enrolled earlier, by the regulator only.
+    let coop = demo.key("cooperative");
+    env.refused(
+        &[
+            "identify",
+            "--key",
+            &coop,
+            "--participant",
+            &coop,
+            "--uscc",
+            "91350100M000100Y43",
+        ],
+        "may not sign identify records",
+    );
+    env.ok(&[
+        "identify",
+        "--key",
+        &authority,
+        "--participant",
+        &coop,
+        "--uscc",
+        "91350100M000100Y43",
+    ]);
     let listed = env.ok(&["participants"]);
+    assert!(
+        listed.contains("统一社会信用代码 91350100M000100Y43"),
+        "{listed}"
+    );
     assert!(
         listed.contains("淳安县鸠坑乡茶叶专业合作社")
             && listed.contains("统一社会信用代码 93330127MA2B0X1Q6M"),

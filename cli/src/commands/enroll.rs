@@ -105,3 +105,50 @@ pub(crate) fn run(s: &Settings, a: Args) -> Result<()> {
     }
     Ok(())
 }
+
+/// `terroir identify`: a regulator records the unified social credit code
+/// of a participant enrolled earlier.
+#[derive(Debug, clap::Args)]
+pub(crate) struct IdentifyArgs {
+    /// Your (the regulator's) key file.
+    #[arg(long, value_name = "FILE")]
+    key: PathBuf,
+    /// The participant: name, key, key prefix or key file.
+    #[arg(long, value_name = "WHO")]
+    participant: String,
+    /// Its unified social credit code (统一社会信用代码, 18 characters,
+    /// check character verified).
+    #[arg(long, value_parser = parse::uscc)]
+    uscc: String,
+    /// Event time (RFC 3339 or YYYY-MM-DD; default now).
+    #[arg(long, value_parser = parse::timestamp)]
+    time: Option<Timestamp>,
+}
+
+pub(crate) fn identify(s: &Settings, a: IdentifyArgs) -> Result<()> {
+    let mut ledger = s.backend()?;
+    let now = parse::now_ms();
+    let book = Book::load(ledger.as_ref())?;
+    let participant = book.resolve(&a.participant)?;
+    let Some(enrolled_by) = book.get(&participant).and_then(|p| p.enrolled_by) else {
+        bail!(
+            "{} was not enrolled by a regulator (a genesis authority has no enrollment to attach a code to)",
+            book.name(&participant)
+        );
+    };
+    let signer = writer::load_signer(ledger.as_ref(), &a.key)?;
+    let time = a.time.map_or(now, |t| t.0);
+    let record = writer::commit(
+        ledger.as_mut(),
+        &book,
+        &signer,
+        time,
+        now,
+        vec![enrolled_by],
+        Event::Identify {
+            participant,
+            uscc: a.uscc,
+        },
+    )?;
+    writer::report(&s.out, &book, &signer, &record)
+}

@@ -54,6 +54,7 @@ pub(crate) fn run(s: &Settings, command: Command) -> Result<()> {
         Command::Participants(a) => participants::run(s, a),
         Command::Holdings(a) => holdings::run(s, a),
         Command::Enroll(a) => enroll::run(s, a),
+        Command::Identify(a) => enroll::identify(s, a),
         Command::AssignPrefix(a) => prefix::assign(s, a),
         Command::AuthorisePacker(a) => prefix::authorise(s, a),
         Command::Revoke(a) => revoke::run(s, a),
