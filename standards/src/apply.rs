@@ -5,7 +5,7 @@
 //! if every record is accepted: a refused import leaves the ledger as it
 //! was.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use ledger_core::event::LotAmount;
 use ledger_core::graph::Graph;
@@ -291,9 +291,7 @@ impl<S: Store> Resolver<'_, S> {
         for (lot, quantity) in lots {
             let lot = self.lot(lot)?;
             let made = self.creation(&lot)?;
-            if !deps.contains(&made) {
-                deps.push(made);
-            }
+            deps.push(made);
             out.push(LotAmount {
                 lot,
                 quantity: *quantity,
@@ -398,7 +396,6 @@ impl<S: Store> Resolver<'_, S> {
                     }
                 }
                 deps.extend(tests.iter().chain(&inputs));
-                deps.dedup();
                 return Ok((
                     Event::Certificate {
                         lot,
@@ -429,9 +426,7 @@ impl<S: Store> Resolver<'_, S> {
                 for id in &corrective {
                     let (h, _) = self.own_event(id, batch)?;
                     correcting.push(h);
-                    if !deps.contains(&h) {
-                        deps.push(h);
-                    }
+                    deps.push(h);
                 }
                 return Ok((
                     Event::Correct {
@@ -701,8 +696,11 @@ pub fn import_with_progress<S: Store>(
             deps.extend(who.first_dep);
             first = false;
         }
-        deps.retain(|d| Some(*d) != prev);
-        deps.dedup();
+        // Each dep once, and never the prev, whichever way a draft's
+        // resolution named it twice (two upstream lots made by one
+        // transform, a corrective record also the declared one's dep …).
+        let mut seen = BTreeSet::new();
+        deps.retain(|d| Some(*d) != prev && seen.insert(*d));
         let created: Vec<(String, Option<String>)> = event
             .created_lots()
             .iter()

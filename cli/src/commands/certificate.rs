@@ -167,7 +167,7 @@ pub(crate) fn run(s: &Settings, c: Command) -> Result<()> {
                 }
                 deps.extend(&tests);
             }
-            deps.dedup();
+            // writer::commit names each dep once.
             let origin = match origin {
                 Some(o) => o,
                 None => {

@@ -404,9 +404,8 @@ impl Ctx {
         for (spec, quantity) in given {
             let lot = self.lot(&spec)?;
             let made = lots::creation(self.ledger.as_ref(), &lot)?;
-            if !deps.contains(&made) {
-                deps.push(made);
-            }
+            // writer::commit names each dep once.
+            deps.push(made);
             out.push(LotAmount { lot, quantity });
         }
         Ok((out, deps))
@@ -838,33 +837,13 @@ pub(crate) fn run(s: &Settings, c: Command) -> Result<()> {
             into,
             lots,
             place,
-        } => {
-            let ctx = Ctx::open(s, &sign)?;
-            let (children, deps) = ctx.amounts(lots)?;
-            let event = Event::Aggregate {
-                action: Action::Add,
-                parent: into,
-                children,
-                location: ctx.place(place)?,
-            };
-            ctx.commit(s, deps, event)
-        }
+        } => aggregate(s, &sign, Action::Add, into, lots, place),
         Command::Unpack {
             sign,
             from,
             lots,
             place,
-        } => {
-            let ctx = Ctx::open(s, &sign)?;
-            let (children, deps) = ctx.amounts(lots)?;
-            let event = Event::Aggregate {
-                action: Action::Delete,
-                parent: from,
-                children,
-                location: ctx.place(place)?,
-            };
-            ctx.commit(s, deps, event)
-        }
+        } => aggregate(s, &sign, Action::Delete, from, lots, place),
         Command::Link {
             sign,
             documents,
@@ -921,4 +900,24 @@ pub(crate) fn run(s: &Settings, c: Command) -> Result<()> {
             ctx.commit(s, deps, event)
         }
     }
+}
+
+/// Packs `lots` into `parent` or unpacks them (an aggregation).
+fn aggregate(
+    s: &Settings,
+    sign: &Sign,
+    action: Action,
+    parent: String,
+    lots: Vec<(String, Quantity)>,
+    place: Place,
+) -> Result<()> {
+    let ctx = Ctx::open(s, sign)?;
+    let (children, deps) = ctx.amounts(lots)?;
+    let event = Event::Aggregate {
+        action,
+        parent,
+        children,
+        location: ctx.place(place)?,
+    };
+    ctx.commit(s, deps, event)
 }
