@@ -120,6 +120,84 @@ pub fn check_uscc(code: &str) -> Result<(), UsccError> {
     Ok(())
 }
 
+/// Which products China's certificate order covers, as a regulator's
+/// register decides it: vegetables, fruit, fresh tea leaf, livestock, eggs
+/// and farmed fish are in; made tea and dried goji, which fall under food
+/// licensing, are out. Nothing in a record says which a product is, so a
+/// product counts as covered when
+/// - someone in the ledger has issued a certificate for a lot of the same
+///   product (the same GTIN, or the same name where there is none), or
+/// - the regulator lists it: a word of its name (`鲜叶`, `枸杞鲜果`) or its
+///   GTIN's leading digits (a company prefix).
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    listed: Vec<String>,
+    certified: std::collections::BTreeSet<String>,
+}
+
+/// Why [`Scope`] counts a product as covered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Covered {
+    /// Lots of the same product have certificates.
+    LikeCertified,
+    /// The regulator's list names it (the entry that matched).
+    Listed(String),
+}
+
+impl Scope {
+    /// A scope with the regulator's entries: digits match a GTIN's leading
+    /// digits, anything else a part of the product's name.
+    pub fn new(listed: impl IntoIterator<Item = String>) -> Scope {
+        Scope {
+            listed: listed
+                .into_iter()
+                .map(|e| e.trim().to_lowercase())
+                .filter(|e| !e.is_empty())
+                .collect(),
+            certified: Default::default(),
+        }
+    }
+
+    /// Learns that a lot of `product` was certified.
+    pub fn certified(&mut self, product: &crate::event::Product) {
+        self.certified.insert(product_key(product));
+    }
+
+    /// Whether `product` is covered, and why.
+    pub fn covers(&self, product: &crate::event::Product) -> Option<Covered> {
+        if self.certified.contains(&product_key(product)) {
+            return Some(Covered::LikeCertified);
+        }
+        let name = product.description.to_lowercase();
+        let gtin = product.gtin.as_deref().map(|g| g.trim_start_matches('0'));
+        self.listed
+            .iter()
+            .find(|e| {
+                if e.bytes().all(|b| b.is_ascii_digit()) {
+                    gtin.is_some_and(|g| g.starts_with(e.trim_start_matches('0')))
+                } else {
+                    name.contains(e.as_str())
+                }
+            })
+            .map(|e| Covered::Listed(e.clone()))
+    }
+}
+
+/// What makes two lots the same product: the GTIN (as a number, so GTIN-13
+/// and its GTIN-14 form agree), else the name with its spacing evened out.
+fn product_key(p: &crate::event::Product) -> String {
+    match &p.gtin {
+        Some(g) => format!("gtin:{}", g.trim_start_matches('0')),
+        None => format!(
+            "name:{}",
+            p.description
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,5 +255,35 @@ mod tests {
             check_uscc("统一社会信用代码"),
             Err(UsccError::Length { len: 8, .. })
         ));
+    }
+
+    fn product(name: &str, gtin: Option<&str>) -> crate::event::Product {
+        crate::event::Product {
+            description: name.into(),
+            gtin: gtin.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn a_product_is_covered_when_certified_elsewhere_or_listed() {
+        let mut scope = Scope::new(["鲜叶".to_owned(), "0690123".to_owned(), " ".to_owned()]);
+        let leaf = product("千岛湖茶  鲜叶", None);
+        let made = product("千岛湖茶 龙井 green tea", None);
+        let goji = product("靖远枸杞 fresh", Some("06901234567892"));
+        let grain = product("大米 rice", Some("6951234567890"));
+        // Listed: by a word of the name, or by the GTIN's leading digits
+        // whether it is written as GTIN-13 or GTIN-14.
+        assert_eq!(scope.covers(&leaf), Some(Covered::Listed("鲜叶".into())));
+        assert_eq!(scope.covers(&goji), Some(Covered::Listed("0690123".into())));
+        assert_eq!(scope.covers(&made), None);
+        assert_eq!(scope.covers(&grain), None);
+        // Certified elsewhere: the same name, spacing aside, or GTIN.
+        scope.certified(&product("千岛湖茶 龙井 green tea ", None));
+        assert_eq!(scope.covers(&made), Some(Covered::LikeCertified));
+        scope.certified(&product("rice", Some("06951234567890")));
+        assert_eq!(scope.covers(&grain), Some(Covered::LikeCertified));
+        // An empty list covers only what was certified.
+        let bare = Scope::new(Vec::new());
+        assert_eq!(bare.covers(&leaf), None);
     }
 }

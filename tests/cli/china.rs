@@ -295,17 +295,96 @@ fn sprayed_field_to_certified_blend() {
         text.contains("BLEND-1114") && text.contains("千岛湖茶 拼配鲜叶") && text.contains("80 kg"),
         "{text}"
     );
-    let all = env.json(&["certificate", "list", "--to", "2026-01-01"]);
-    let unlisted = all["shipped_without_certificate"].as_array().unwrap();
-    // The gardens' and the cooperative's six shipments of 2025; the
-    // carrier's hand-overs are not a shipper's own lots.
-    assert_eq!(unlisted.len(), 6, "{all}");
-    assert!(
-        unlisted
-            .iter()
-            .all(|r| !r["shipper"].as_str().unwrap().contains("浙冷链物流")),
-        "carriers pass on what they received: {all}"
+
+    // The demo's 2025 season shipped fresh leaf and tins of made tea, none
+    // with a certificate. Nobody certified a lot of those products, so
+    // only the regulator's list of covered products brings the leaf in;
+    // made tea falls under food licensing and stays out.
+    let season = env.json(&["certificate", "list", "--to", "2026-01-01"]);
+    assert_eq!(
+        season["shipped_without_certificate"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0,
+        "{season}"
     );
+    let out_of_scope = season["uncertified_out_of_scope"].as_u64().unwrap();
+    assert!(out_of_scope >= 4, "{season}");
+    let shown = ok(&["certificate", "list", "--to", "2026-01-01"]);
+    assert!(
+        shown.contains(&format!("{out_of_scope} other uncertified shipment(s)"))
+            && shown.contains("--covered WORD"),
+        "{shown}"
+    );
+    let leaf = env.json(&[
+        "certificate",
+        "list",
+        "--to",
+        "2026-01-01",
+        "--covered",
+        "鲜叶",
+    ]);
+    let flagged = leaf["shipped_without_certificate"].as_array().unwrap();
+    assert!(!flagged.is_empty(), "{leaf}");
+    for r in flagged {
+        let product = r["product"].as_str().unwrap();
+        assert!(product.contains("鲜叶"), "only fresh leaf: {leaf}");
+        assert_eq!(r["covered_because"], "--covered 鲜叶", "{leaf}");
+        // Carriers pass on what they received.
+        assert!(
+            !r["shipper"].as_str().unwrap().contains("浙冷链物流"),
+            "{leaf}"
+        );
+    }
+    assert_eq!(
+        leaf["uncertified_out_of_scope"].as_u64().unwrap() + flagged.len() as u64,
+        out_of_scope,
+        "{leaf}"
+    );
+
+    // Once a lot of a product is certified, its uncertified siblings are
+    // flagged without a list: a third garden's leaf, shipped bare.
+    ok(&[
+        "record",
+        "harvest",
+        "--key",
+        &lin,
+        "--lot",
+        "LIN-1120",
+        "--product",
+        "千岛湖茶 鲜叶",
+        "--quantity",
+        "20kg",
+        "--location",
+        "界首 3号茶园",
+        "--time",
+        "2026-11-20",
+    ]);
+    ok(&[
+        "record",
+        "ship",
+        "--key",
+        &lin,
+        "--lot",
+        "LIN-1120",
+        "--quantity",
+        "20kg",
+        "--to",
+        &coop,
+        "--time",
+        "2026-11-21",
+    ]);
+    let bare = env.json(&["certificate", "list", "--from", "2026-11-01"]);
+    let flagged = bare["shipped_without_certificate"].as_array().unwrap();
+    assert_eq!(flagged.len(), 1, "{bare}");
+    assert_eq!(flagged[0]["lot"]["code"], "LIN-1120", "{bare}");
+    assert_eq!(
+        flagged[0]["covered_because"], "lots of this product have certificates",
+        "{bare}"
+    );
+    // The cooperative passed the gardens' certified lots on unmixed: those
+    // shipments carry the gardens' certificates and are not listed.
 }
 
 #[test]
@@ -371,6 +450,11 @@ fn certificate_mistakes_are_refused_in_one_line() {
         listed.contains("淳安县鸠坑乡茶叶专业合作社")
             && listed.contains("统一社会信用代码 93330127MA2B0X1Q6M"),
         "{listed}"
+    );
+    // The list reads a local ledger or replica, and says how to get one.
+    env.refused(
+        &["--node", "http://127.0.0.1:9", "certificate", "list"],
+        "follow the node with `terroir join --node http://127.0.0.1:9` once and `terroir sync`",
     );
     let shop = demo.key("retailer");
     let garden = demo.key("jiukeng-garden");
@@ -462,6 +546,27 @@ fn tool(name: &str, package: &str) -> Option<std::path::PathBuf> {
     found
 }
 
+/// What `pdftotext` reads from `pdf`, without spaces and line breaks
+/// (the narrow label wraps lines inside names).
+fn pdf_text(pdftotext: &std::path::Path, pdf: &std::path::Path) -> String {
+    let out = std::process::Command::new(pdftotext)
+        .args(["-enc", "UTF-8"])
+        .arg(pdf)
+        .arg("-")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect()
+}
+
 #[test]
 fn the_printed_certificate_renders_in_chinese_and_its_qr_opens_the_lot() {
     let demo = Demo::new();
@@ -515,16 +620,19 @@ fn the_printed_certificate_renders_in_chinese_and_its_qr_opens_the_lot() {
     assert!(link.ends_with("/JK-1120"), "{printed}");
     let bytes = std::fs::read(&pdf).unwrap();
     assert!(bytes.starts_with(b"%PDF-"), "a PDF");
+    let small = env.path("JK-1120-60x40.pdf");
     let png = env.path("JK-1120.png");
-    env.ok(&[
-        "certificate",
-        "print",
-        "JK-1120",
-        "--out",
-        png.to_str().unwrap(),
-        "--size",
-        "60x40",
-    ]);
+    for out in [&small, &png] {
+        env.ok(&[
+            "certificate",
+            "print",
+            "JK-1120",
+            "--out",
+            out.to_str().unwrap(),
+            "--size",
+            "60x40",
+        ]);
+    }
     // A label for a lot without a certificate, or to a file of no known
     // kind, is refused in one line.
     env.fails_with(
@@ -538,27 +646,72 @@ fn the_printed_certificate_renders_in_chinese_and_its_qr_opens_the_lot() {
         "name the label .pdf or .png",
     );
 
+    // The PDFs' text is text, in one embedded subset of the font, which
+    // reads back as the Chinese it says.
+    if let (Some(pdftotext), Some(pdffonts)) = (
+        tool("pdftotext", "poppler-utils"),
+        tool("pdffonts", "poppler-utils"),
+    ) {
+        for label in [&pdf, &small] {
+            let text = pdf_text(&pdftotext, label);
+            for said in [
+                "承诺达标合格证",
+                "千岛湖茶鲜叶",
+                "12kg",
+                "千岛湖鸠坑茶园",
+                "质量安全控制符合要求",
+                "2026年11月20日",
+            ] {
+                assert!(text.contains(said), "{}: {said} in {text}", label.display());
+            }
+            let out = std::process::Command::new(&pdffonts)
+                .arg(label)
+                .output()
+                .unwrap();
+            let listed = String::from_utf8(out.stdout).unwrap();
+            // A heading, a rule, then one line a font: name, type,
+            // encoding, embedded, subset, ToUnicode, object, generation.
+            let fonts: Vec<Vec<&str>> = listed
+                .lines()
+                .skip(2)
+                .map(|l| l.split_whitespace().collect())
+                .collect();
+            assert_eq!(fonts.len(), 1, "{}: {listed}", label.display());
+            let font = &fonts[0];
+            assert!(font[0].contains('+'), "a subset's name: {listed}");
+            assert_eq!(
+                font[font.len() - 5..font.len() - 2],
+                ["yes", "yes", "yes"],
+                "embedded, a subset, with ToUnicode: {listed}"
+            );
+        }
+    }
+
     let (Some(pdftoppm), Some(zbarimg)) = (
         tool("pdftoppm", "poppler-utils"),
         tool("zbarimg", "zbar-tools"),
     ) else {
         return;
     };
-    // The PDF renders, at A6, and its QR code opens the lot's page; so
-    // does the package label's.
-    let out = std::process::Command::new(pdftoppm)
-        .args(["-r", "150", "-png", "-singlefile"])
-        .arg(&pdf)
-        .arg(env.path("rendered"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let rendered = env.path("rendered.png");
-    for image in [&rendered, &png] {
+    // The PDFs render, at A6 and 60 × 40 mm, and their QR codes open the
+    // lot's page; so does the package label's picture.
+    let render = |label: &std::path::Path, name: &str| {
+        let out = std::process::Command::new(&pdftoppm)
+            .args(["-r", "150", "-png", "-singlefile"])
+            .arg(label)
+            .arg(env.path(name))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        env.path(&format!("{name}.png"))
+    };
+    let rendered = render(&pdf, "rendered");
+    let rendered_small = render(&small, "rendered-60x40");
+    for image in [&rendered, &rendered_small, &png] {
         let out = std::process::Command::new(&zbarimg)
             .args(["-q", "--raw"])
             .arg(image)
@@ -571,16 +724,18 @@ fn the_printed_certificate_renders_in_chinese_and_its_qr_opens_the_lot() {
             image.display()
         );
     }
-    // 105 × 148 mm at 150 dpi (620 × 874 pixels, give or take the
-    // renderer's rounding).
-    let decoder = png::Decoder::new(std::io::BufReader::new(
-        std::fs::File::open(&rendered).unwrap(),
-    ));
-    let info = decoder.read_info().unwrap().info().clone();
-    assert!(
-        info.width.abs_diff(620) <= 1 && info.height.abs_diff(874) <= 1,
-        "{} × {}",
-        info.width,
-        info.height
-    );
+    // 105 × 148 mm and 60 × 40 mm at 150 dpi (620 × 874 and 354 × 236
+    // pixels, give or take the renderer's rounding).
+    for (image, (w, h)) in [(&rendered, (620, 874)), (&rendered_small, (354, 236))] {
+        let decoder =
+            png::Decoder::new(std::io::BufReader::new(std::fs::File::open(image).unwrap()));
+        let info = decoder.read_info().unwrap().info().clone();
+        assert!(
+            info.width.abs_diff(w) <= 1 && info.height.abs_diff(h) <= 1,
+            "{}: {} × {}",
+            image.display(),
+            info.width,
+            info.height
+        );
+    }
 }

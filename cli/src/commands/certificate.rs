@@ -3,7 +3,8 @@
 //! purchaser that mixed or split lots (docs/china.md).
 
 use anyhow::{bail, Result};
-use ledger_core::event::{Basis, Event, Verdict};
+use ledger_core::china::{Covered, Scope};
+use ledger_core::event::{Basis, Event, Product, Verdict};
 use ledger_core::query::Trace;
 use ledger_core::{Hash, LotId, Quantity};
 
@@ -67,11 +68,19 @@ lots, which are found for you.")]
         base_url: String,
     },
     /// List the certificates issued in a period, and the shipments by
-    /// farms and cooperatives of lots their shipper never certified
-    /// (regulators; a local ledger or replica).
+    /// farms and cooperatives of covered products whose lot had no
+    /// certificate (regulators; a local ledger or a replica).
     #[command(after_help = "Examples:
   terroir certificate list --from 2026-11-01 --to 2026-12-01
-  terroir certificate list --from 2026-11-01 --csv certificates-2026-11.csv")]
+  terroir certificate list --from 2026-11-01 --covered 鲜叶 --covered 鲜果 --csv certificates-2026-11.csv
+
+A product counts as covered when a lot of the same product (same GTIN, or
+same name) has a certificate somewhere in the ledger, or when --covered
+names it. Made tea, dried goji and other processed food fall under food
+licensing instead; list only what the order covers.
+
+A regulator running terroird follows its network with a replica:
+`terroir join --node URL` once, then `terroir sync` before listing.")]
     List {
         /// From this time (RFC 3339 or YYYY-MM-DD), inclusive.
         #[arg(long, value_parser = parse::timestamp)]
@@ -79,6 +88,10 @@ lots, which are found for you.")]
         /// Until this time, exclusive.
         #[arg(long, value_parser = parse::timestamp)]
         to: Option<parse::Timestamp>,
+        /// A covered product: a word of its name (鲜叶) or its GTIN's
+        /// leading digits (repeat).
+        #[arg(long = "covered", value_name = "WORD|DIGITS")]
+        covered: Vec<String>,
         /// Also write them as CSV (UTF-8, one row per certificate or
         /// uncertified shipment).
         #[arg(long, value_name = "FILE")]
@@ -99,7 +112,18 @@ fn basis(s: &str) -> Result<Basis, String> {
 
 pub(crate) fn run(s: &Settings, c: Command) -> Result<()> {
     match c {
-        Command::List { from, to, csv } => list(s, from.map(|t| t.0), to.map(|t| t.0), csv),
+        Command::List {
+            from,
+            to,
+            covered,
+            csv,
+        } => list(
+            s,
+            from.map(|t| t.0),
+            to.map(|t| t.0),
+            Scope::new(covered),
+            csv,
+        ),
         Command::Print {
             lot,
             out,
@@ -250,6 +274,8 @@ struct Row {
     basis: String,
     origin: String,
     contact: String,
+    /// Why an uncertified shipment is listed: what made it covered.
+    why: String,
     record: Hash,
 }
 
@@ -261,16 +287,29 @@ fn basis_words(b: Basis) -> &'static str {
     }
 }
 
+fn covered_words(c: &Covered) -> String {
+    match c {
+        Covered::LikeCertified => "lots of this product have certificates".to_owned(),
+        Covered::Listed(e) => format!("--covered {e}"),
+    }
+}
+
 fn list(
     s: &Settings,
     from: Option<u64>,
     to: Option<u64>,
+    mut scope: Scope,
     csv: Option<std::path::PathBuf>,
 ) -> Result<()> {
     use ledger_core::graph::Graph;
     use std::collections::BTreeMap;
 
-    s.local_only("certificate list")?;
+    if let Some(url) = &s.node {
+        bail!(
+            "`terroir certificate list` reads a local ledger or replica, not --node {url}; \
+             follow the node with `terroir join --node {url}` once and `terroir sync`, then list"
+        );
+    }
     if let (Some(f), Some(t)) = (from, to) {
         if f >= t {
             bail!("--from must be before --to");
@@ -278,68 +317,40 @@ fn list(
     }
     let ledger = crate::ledger_dir::open(&s.ledger)?;
     let in_period = |t: u64| from.is_none_or(|f| t >= f) && to.is_none_or(|u| t < u);
-    let name = |k: &ledger_core::PublicKey| -> Result<(ledger_core::PublicKey, String, Option<ledger_core::Role>)> {
+    let name = |k: &ledger_core::PublicKey| -> Result<(String, Option<ledger_core::Role>)> {
         Ok(match Graph::key_info(&ledger, k)? {
-            Some(i) => (i.identity, i.name, Some(i.role)),
-            None => (*k, k.short(), None),
+            Some(i) => (i.name, Some(i.role)),
+            None => (k.short(), None),
         })
     };
-    let product = |lot: &LotId| -> Result<String> {
+    let product = |lot: &LotId| -> Result<Option<Product>> {
         let Some(h) = ledger_core::query::creation(&ledger, lot)? else {
-            return Ok(String::new());
+            return Ok(None);
         };
-        Ok(Graph::record(&ledger, &h)?
-            .and_then(|r| {
-                r.record
-                    .event
-                    .created_lots()
-                    .into_iter()
-                    .find(|(c, _, _)| *c == lot.code)
-                    .map(|(_, p, _)| p.description.clone())
-            })
-            .unwrap_or_default())
+        Ok(Graph::record(&ledger, &h)?.and_then(|r| {
+            r.record
+                .event
+                .created_lots()
+                .into_iter()
+                .find(|(c, _, _)| *c == lot.code)
+                .map(|(_, p, _)| p.clone())
+        }))
     };
-    // Every certificate (when each issuer first certified each lot), and
-    // the shipments of the period.
-    let mut first_certified: BTreeMap<(ledger_core::PublicKey, LotId), u64> = BTreeMap::new();
-    let mut rows = Vec::new();
-    let mut ships = Vec::new();
-    let mut failed = None;
-    ledger.for_each_record(|h, bytes| {
-        let Ok(r) = ledger_core::SignedRecord::decode(bytes) else {
-            return true;
+    let described = |p: &Option<Product>| {
+        p.as_ref()
+            .map(|p| p.description.clone())
+            .unwrap_or_default()
+    };
+    // Every certificate (kept in an index of their own): when each lot was
+    // first certified, by whoever held it, and what products are covered.
+    let mut first_certified: BTreeMap<LotId, u64> = BTreeMap::new();
+    let mut out = Vec::new();
+    for h in Graph::records_of_kind(&ledger, ledger_core::EventKind::Certificate)? {
+        let Some(r) = Graph::record(&ledger, &h)? else {
+            continue;
         };
         let r = r.record;
-        match &r.event {
-            Event::Certificate { lot, .. } => {
-                match name(&r.author) {
-                    Ok((identity, _, _)) => {
-                        let at = first_certified
-                            .entry((identity, lot.clone()))
-                            .or_insert(r.time);
-                        *at = (*at).min(r.time);
-                    }
-                    Err(e) => {
-                        failed = Some(e);
-                        return false;
-                    }
-                }
-                if in_period(r.time) {
-                    rows.push((h, r));
-                }
-            }
-            Event::Ship { .. } if in_period(r.time) => ships.push((h, r)),
-            _ => {}
-        }
-        true
-    })?;
-    if let Some(e) = failed {
-        return Err(e);
-    }
-    let mut out = Vec::new();
-    for (h, r) in rows {
-        let (_, who, _) = name(&r.author)?;
-        if let Event::Certificate {
+        let Event::Certificate {
             lot,
             quantity,
             origin,
@@ -347,24 +358,47 @@ fn list(
             basis,
             ..
         } = r.event
-        {
+        else {
+            continue;
+        };
+        let made = product(&lot)?;
+        if let Some(p) = &made {
+            scope.certified(p);
+        }
+        let at = first_certified.entry(lot.clone()).or_insert(r.time);
+        *at = (*at).min(r.time);
+        if in_period(r.time) {
             out.push(Row {
                 time: r.time,
                 what: "certificate",
-                who,
-                product: product(&lot)?,
+                who: name(&r.author)?.0,
+                product: described(&made),
                 lot,
                 quantity,
                 basis: basis_words(basis).to_owned(),
                 origin,
                 contact,
+                why: String::new(),
                 record: h,
             });
         }
     }
+    out.sort_by_key(|r| (r.time, r.record));
     let certified = out.len();
+    // The period's shipments (not indexed: one pass over the ledger).
+    let mut ships = Vec::new();
+    ledger.for_each_record(|h, bytes| {
+        if let Ok(r) = ledger_core::SignedRecord::decode(bytes) {
+            if matches!(r.record.event, Event::Ship { .. }) && in_period(r.record.time) {
+                ships.push((h, r.record));
+            }
+        }
+        true
+    })?;
+    ships.sort_by_key(|(h, r)| (r.time, *h));
+    let mut out_of_scope = 0usize;
     for (h, r) in ships {
-        let (identity, who, role) = name(&r.author)?;
+        let (who, role) = name(&r.author)?;
         // Farms and cooperatives issue at origin and when they buy; others
         // (carriers, shops) pass on what they received.
         if !matches!(
@@ -373,25 +407,32 @@ fn list(
         ) {
             continue;
         }
-        if let Event::Ship { lot, quantity, .. } = r.event {
-            let covered = first_certified
-                .get(&(identity, lot.clone()))
-                .is_some_and(|t| *t <= r.time);
-            if !covered {
-                out.push(Row {
-                    time: r.time,
-                    what: "shipped without a certificate",
-                    who,
-                    product: product(&lot)?,
-                    lot,
-                    quantity,
-                    basis: String::new(),
-                    origin: String::new(),
-                    contact: String::new(),
-                    record: h,
-                });
-            }
+        let Event::Ship { lot, quantity, .. } = r.event else {
+            continue;
+        };
+        // A lot certified before it left, by its holder then or earlier
+        // (a purchaser passes on the certificate of a lot it did not mix).
+        if first_certified.get(&lot).is_some_and(|t| *t <= r.time) {
+            continue;
         }
+        let made = product(&lot)?;
+        let Some(why) = made.as_ref().and_then(|p| scope.covers(p)) else {
+            out_of_scope += 1;
+            continue;
+        };
+        out.push(Row {
+            time: r.time,
+            what: "shipped without a certificate",
+            who,
+            product: described(&made),
+            lot,
+            quantity,
+            basis: String::new(),
+            origin: String::new(),
+            contact: String::new(),
+            why: covered_words(&why),
+            record: h,
+        });
     }
     let uncertified = out.len() - certified;
     if let Some(path) = &csv {
@@ -407,6 +448,7 @@ fn list(
             "basis",
             "origin",
             "contact",
+            "covered because",
             "record",
         ])?;
         for row in &out {
@@ -421,6 +463,7 @@ fn list(
                 row.basis.clone(),
                 row.origin.clone(),
                 row.contact.clone(),
+                row.why.clone(),
                 row.record.to_hex(),
             ])?;
         }
@@ -438,8 +481,9 @@ fn list(
         })).collect::<Vec<_>>(),
         "shipped_without_certificate": out.iter().skip(certified).map(|r| serde_json::json!({
             "time": parse::rfc3339(r.time), "shipper": r.who, "lot": r.lot, "product": r.product,
-            "quantity": r.quantity, "record": r.record,
+            "quantity": r.quantity, "covered_because": r.why, "record": r.record,
         })).collect::<Vec<_>>(),
+        "uncertified_out_of_scope": out_of_scope,
     }))?;
     if s.out.human() {
         use crate::output::say;
@@ -457,15 +501,22 @@ fn list(
                 r.contact
             );
         }
-        say!("{uncertified} shipment(s) by farms and cooperatives of lots they never certified:");
+        say!("{uncertified} shipment(s) of covered products by farms and cooperatives without a certificate:");
         for r in out.iter().skip(certified) {
             say!(
-                "  {}  {}  {} of lot {} ({})",
+                "  {}  {}  {} of lot {} ({}; covered: {})",
                 parse::show_time(r.time),
                 r.who,
                 r.quantity,
                 r.lot.code,
-                r.product
+                r.product,
+                r.why
+            );
+        }
+        if out_of_scope > 0 {
+            say!(
+                "{out_of_scope} other uncertified shipment(s) are of products not known to be covered \
+                 (name them with --covered WORD if the order covers them)"
             );
         }
         if let Some(path) = &csv {
