@@ -166,8 +166,10 @@ async fn a_certificate_and_a_harvest_inside_its_safety_interval_show_on_the_page
         source: farm_key,
         code: code.into(),
     };
+    let hour = 3_600_000;
+    let harvested = harvest.hash();
     let certificate = farm.sign(
-        t + 2 * day + 3_600_000,
+        t + 2 * day + hour,
         vec![],
         Event::Certificate {
             lot: lot.clone(),
@@ -179,8 +181,54 @@ async fn a_certificate_and_a_harvest_inside_its_safety_interval_show_on_the_page
             inputs: vec![],
         },
     );
+    // A lab tests the lot for what was sprayed, the farm certifies 12 kg
+    // again on that test, and the regulator records the farm's unified
+    // social credit code: the page's certificate section shows the latest.
+    let mut lab = resume(&w, "lab", 0);
+    let mut tested_deps = vec![harvested];
+    if lab.next_seq() == 0 {
+        tested_deps.push(enrollment(&w, &lab.public()));
+    }
+    let test = lab.sign(
+        t + 2 * day + 2 * hour,
+        tested_deps,
+        Event::Inspect {
+            lot: lot.clone(),
+            test: "吡虫啉 imidacloprid 残留 (GB 2763-2021)".into(),
+            verdict: ledger_core::event::Verdict::Pass,
+            notes: String::new(),
+            reference: None,
+        },
+    );
+    let issued = t + 2 * day + 3 * hour;
+    let on_test = farm.sign(
+        issued,
+        vec![test.hash(), harvested],
+        Event::Certificate {
+            lot: lot.clone(),
+            quantity: Quantity::new(12_000, Unit::Gram),
+            origin: "淳安县鸠坑乡 <3号地>".into(),
+            contact: "0571-6500 1234".into(),
+            basis: ledger_core::event::Basis::CommissionedTest,
+            tests: vec![test.hash()],
+            inputs: vec![],
+        },
+    );
+    let body = "92330127MA2JK0001";
+    let uscc = format!(
+        "{body}{}",
+        ledger_core::china::uscc_check_character(body).unwrap()
+    );
+    let identify = resume(&w, "regulator", 0).sign(
+        t + 2 * day + 4 * hour,
+        vec![enrolled],
+        Event::Identify {
+            participant: farm_key,
+            uscc: uscc.clone(),
+        },
+    );
     let mut all = w.records.clone();
-    all.extend([spray, harvest, certificate]);
+    all.extend([spray, harvest, certificate, test, on_test, identify]);
     submit_ok(addr, &all).await;
     let want = all.len() as u64;
     wait_for("every record stored", || async {
@@ -207,4 +255,53 @@ async fn a_certificate_and_a_harvest_inside_its_safety_interval_show_on_the_page
         "{page}"
     );
     assert!(page.contains("0571-6500 1234"), "{page}");
+
+    // The certificate section, after the verdict and before the journey,
+    // in both languages: the latest certificate, in local dates and kg.
+    let day_of = |ms: u64, fmt: &str| {
+        chrono::DateTime::from_timestamp_millis(ms as i64)
+            .unwrap()
+            .format(fmt)
+            .to_string()
+    };
+    for (lang, words) in [
+        (
+            "zh",
+            [
+                format!("farm 0（统一社会信用代码 {uscc}）"),
+                "委托检测合格".to_owned(),
+                "12 千克".to_owned(),
+                format!("<dd>{}</dd>", day_of(issued, "%Y年%-m月%-d日")),
+                "吡虫啉 imidacloprid 残留 (GB 2763-2021)：<b>合格</b>".to_owned(),
+                "开具者承诺".to_owned(),
+            ],
+        ),
+        (
+            "en",
+            [
+                format!("farm 0 (unified social credit code {uscc})"),
+                "passed a test by a commissioned lab".to_owned(),
+                "12 kg".to_owned(),
+                format!("<dd>{}</dd>", day_of(issued, "%-d %b %Y")),
+                "吡虫啉 imidacloprid 残留 (GB 2763-2021): <b>PASS</b>".to_owned(),
+                "The issuer promises".to_owned(),
+            ],
+        ),
+    ] {
+        let (status, page) = get(addr, &format!("{path}?lang={lang}")).await;
+        assert_eq!(status, 200, "{page}");
+        let at = |w: &str| page.find(w).unwrap_or_else(|| panic!("{w}: {page}"));
+        let (from, to) = (at("<section id=\"certificate\""), at("class=\"journey\""));
+        assert!(at("id=\"verdict\"") < from, "{page}");
+        let section = &page[from..to];
+        for w in &words {
+            assert!(section.contains(w.as_str()), "{w}: {section}");
+        }
+        assert!(section.contains("淳安县鸠坑乡 &lt;3号地&gt;"), "{section}");
+        assert!(
+            !section.contains("20 千克") && !section.contains("20 kg"),
+            "{section}"
+        );
+        assert!(!section.contains(&issued.to_string()), "{section}");
+    }
 }

@@ -720,6 +720,8 @@ fn lot_answer(
                     page::Note::SharedCode(lots) => ("lots_with_this_code", json!(lots)),
                     // Its own field, `checkpoint`, below.
                     page::Note::Standing(_) => continue,
+                    // Shown on the page's certificates only.
+                    page::Note::CreditCodes(_) => continue,
                 };
                 note.insert(key.into(), value);
             }
@@ -795,12 +797,16 @@ async fn digital_link(State(st): State<AppState>, uri: Uri, headers: HeaderMap) 
                         return Ok(None);
                     };
                     let standing = page::standing(r, &genesis, &trace.lot)?;
-                    Ok(Some((trace, lots, standing)))
+                    let codes = page::credit_codes(r, &trace)?;
+                    Ok(Some((trace, lots, standing, codes)))
                 })
                 .await;
             match result {
-                Ok(Ok(Some((trace, lots, standing)))) => {
-                    let mut notes = vec![page::Note::Standing(standing)];
+                Ok(Ok(Some((trace, lots, standing, codes)))) => {
+                    let mut notes = vec![
+                        page::Note::Standing(standing),
+                        page::Note::CreditCodes(codes),
+                    ];
                     if lots > 1 {
                         notes.push(page::Note::SharedCode(lots));
                     }
@@ -892,13 +898,20 @@ async fn consumer_page_by_lot(
                 return Ok(None);
             };
             let standing = page::standing(r, &genesis, &lot)?;
-            Ok(Some((trace, standing)))
+            let codes = page::credit_codes(r, &trace)?;
+            Ok(Some((trace, standing, codes)))
         })
         .await;
     match result {
-        Ok(Ok(Some((trace, standing)))) => {
-            lot_answer(&st, &asked, &trace, &[page::Note::Standing(standing)])
-        }
+        Ok(Ok(Some((trace, standing, codes)))) => lot_answer(
+            &st,
+            &asked,
+            &trace,
+            &[
+                page::Note::Standing(standing),
+                page::Note::CreditCodes(codes),
+            ],
+        ),
         Ok(Ok(None)) => unknown_answer(&st, &asked, None, Some(&code)),
         Ok(Err(e)) => ApiError::internal(e).into_response(),
         Err(e) => closed(e).into_response(),

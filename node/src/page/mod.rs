@@ -4,7 +4,8 @@
 //!
 //! The page answers "can I eat this?" in its first screen: one verdict
 //! ([`ledger_core::verdict`]), large, with what to do and whom to call;
-//! then the journey as a timeline in local time, the cold-chain readings as
+//! then the lot's compliance-commitment certificate when its lineage has
+//! one; then the journey as a timeline in local time, the cold-chain readings as
 //! a chart with the allowed band, the route, and how to verify the lot's
 //! bundle offline. One request, no script, no external file, in Chinese or
 //! English.
@@ -15,11 +16,14 @@
 //! - [`chart`]: the SVG chart of sensor readings.
 //! - [`link`]: Digital Link paths, parsed with their typed errors.
 //! - `verdict`: the verdict box of the first screen.
+//! - [`certificate`]: the compliance-commitment certificate (承诺达标合格证)
+//!   section, and the issuers' credit codes it shows.
 //! - `timeline`: the journey, event by event, and the route.
 //! - `bad_link`: what is wrong with a link, in words.
 //! - [`standing`]: what the newest checkpoint says about the lot.
 
 mod bad_link;
+pub mod certificate;
 pub mod chart;
 pub mod i18n;
 pub mod link;
@@ -27,6 +31,7 @@ pub mod standing;
 mod timeline;
 mod verdict;
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use ledger_core::event::{Location, RefDoc};
@@ -38,6 +43,8 @@ use ledger_core::verdict::{Finding, Verdict};
 use ledger_core::{Genesis, LotId, NetworkId, PublicKey, Reader, StoreError};
 
 pub use bad_link::bad_link_words;
+use certificate::certificate_section;
+pub use certificate::credit_codes;
 pub use i18n::Lang;
 pub use standing::{standing, Standing};
 use timeline::{event_item, route};
@@ -158,6 +165,10 @@ pub enum Note {
     /// What the newest checkpoint says about the lot (shown first, under
     /// the verdict).
     Standing(Standing),
+    /// The unified social credit codes of the participants that issued
+    /// the certificates of the lot's lineage ([`credit_codes`]): no line
+    /// of their own, they show on those certificates.
+    CreditCodes(BTreeMap<PublicKey, String>),
 }
 
 fn esc(s: &str) -> String {
@@ -204,6 +215,16 @@ ol.journey li.erroneous{border-left-color:#9e9e9e;color:#555}\
 .chart{width:100%;height:auto;background:#fff;margin:6px 0}\
 ol.route{padding-left:1.4em}\
 ul.lots{padding-left:1.2em}\
+.cert .card{background:#fff;border-left:4px solid #2e7d32;border-radius:4px;padding:8px 10px;margin:0 0 10px}\
+.cert .card.alert{border-left-color:#c62828}\
+.cert .card.erroneous{border-left-color:#9e9e9e;color:#555}\
+.cert p{margin:2px 0}\
+dl.facts{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:2px 12px;margin:0 0 6px}\
+dl.facts dt{color:#555}\
+dl.facts dd{margin:0}\
+ul.certs{list-style:none;padding:0;margin:0}\
+ul.tests{padding-left:1.2em;margin:2px 0 6px}\
+.promise{font-size:15px}\
 code{font-size:14px;background:#eee;padding:1px 4px;border-radius:3px}\
 a{color:#1d4f91}";
 
@@ -319,8 +340,8 @@ fn product_line(ctx: &Ctx<'_>, t: &Trace) -> String {
     )
 }
 
-/// The lot's page: product, verdict, certificates, journey, route and how
-/// to verify its bundle offline.
+/// The lot's page: product, verdict, compliance certificate, certified
+/// claims, journey, route and how to verify its bundle offline.
 pub fn lot_page(ctx: &Ctx<'_>, t: &Trace, v: &Verdict, notes: &[Note]) -> String {
     let l = ctx.lang;
     let product = t.product.as_ref().map_or("", |p| p.description.as_str());
@@ -330,6 +351,15 @@ pub fn lot_page(ctx: &Ctx<'_>, t: &Trace, v: &Verdict, notes: &[Note]) -> String
     for note in notes {
         note_line(&mut h, ctx, note);
     }
+    let no_codes = BTreeMap::new();
+    let codes = notes
+        .iter()
+        .find_map(|n| match n {
+            Note::CreditCodes(c) => Some(c),
+            _ => None,
+        })
+        .unwrap_or(&no_codes);
+    h.push_str(&certificate_section(ctx, t, codes));
     if !v.certified.is_empty() {
         let _ = write!(h, "<h2>{}</h2><ul>", l.tr("有效认证", "Valid certificates"));
         for c in &v.certified {
@@ -504,6 +534,8 @@ fn note_line(h: &mut String, ctx: &Ctx<'_>, note: &Note) {
     let l = ctx.lang;
     match note {
         Note::Standing(st) => h.push_str(&standing::standing_html(ctx, st)),
+        // Shown on the certificates they belong to.
+        Note::CreditCodes(_) => {}
         Note::Serial(s) => {
             let _ = write!(
                 h,

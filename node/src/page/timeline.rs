@@ -8,8 +8,9 @@ use ledger_core::event::{Location, Reading, SensorKind, Verdict as Outcome};
 use ledger_core::query::{Trace, TraceEvent};
 use ledger_core::{gs1, Event, LotId};
 
+use super::certificate::basis_words;
 use super::verdict::flag_words;
-use super::{chart, doc, esc, lot_words, place, who, Ctx};
+use super::{chart, doc, esc, lot_words, place, who, Ctx, Lang};
 
 /// One event of the journey as a timeline entry.
 pub(super) fn event_item(ctx: &Ctx<'_>, t: &Trace, e: &TraceEvent) -> String {
@@ -374,23 +375,13 @@ pub(super) fn event_item(ctx: &Ctx<'_>, t: &Trace, e: &TraceEvent) -> String {
             basis,
             ..
         } => {
-            let basis = match basis {
-                ledger_core::event::Basis::QualityControl => l.tr(
-                    "质量安全控制符合要求",
-                    "quality and safety control meets the requirements",
-                ),
-                ledger_core::event::Basis::OwnTest => l.tr("自行检测合格", "passed its own test"),
-                ledger_core::event::Basis::CommissionedTest => {
-                    l.tr("委托检测合格", "passed a test by a commissioned lab")
-                }
-            };
             let _ = write!(
                 h,
                 "<p>{} {}</p><p class=\"small\">{}{}</p><p class=\"small\">{}{}{}{}</p>",
                 l.quantity(quantity),
                 lotw(lot),
                 l.tr("承诺依据：", "Basis: "),
-                basis,
+                basis_words(l, *basis),
                 l.tr("产地：", "Origin: "),
                 esc(origin),
                 l.tr("，联系电话：", ", phone: "),
@@ -462,7 +453,18 @@ pub(super) fn event_item(ctx: &Ctx<'_>, t: &Trace, e: &TraceEvent) -> String {
             );
         }
     }
-    for (_, reason) in &declared {
+    h.push_str(&marks(l, t, e));
+    h.push_str("</li>");
+    h
+}
+
+/// What the trace says against a record, one line each: its signer
+/// declared it erroneous (and why), or an overlay flags it (a revoked
+/// key, an equivocation, a taint). Empty for a record nothing is said
+/// against.
+pub(super) fn marks(l: Lang, t: &Trace, e: &TraceEvent) -> String {
+    let mut h = String::new();
+    for (_, reason) in t.declared_erroneous(&e.hash) {
         let _ = write!(
             h,
             "<p class=\"small\"><b>{}</b>{}</p>",
@@ -480,7 +482,6 @@ pub(super) fn event_item(ctx: &Ctx<'_>, t: &Trace, e: &TraceEvent) -> String {
     for f in &e.flags {
         let _ = write!(h, "<p class=\"small\"><b>⚠{}</b></p>", flag_words(l, f));
     }
-    h.push_str("</li>");
     h
 }
 
