@@ -176,6 +176,11 @@ impl<S: Store> Reader<S> {
         self.pending
     }
 
+    /// Whether the record `h` waits in the pending pool.
+    pub fn is_pending(&self, h: &Hash) -> Result<bool, StoreError> {
+        Ok(self.kv().pending(h)?.is_some())
+    }
+
     /// Who `key` signs for, or `None` when nothing in the ledger enrolls
     /// it (as a genesis authority, by an enrollment or by a key rotation).
     pub fn signer(&self, key: &PublicKey) -> Result<Option<Signer>, StoreError> {

@@ -11,6 +11,7 @@
 //! with everyone else once it takes in the rest.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 use ledger_core::audit;
@@ -113,9 +114,13 @@ fn a_crash_at_any_write_loses_nothing_acknowledged_and_recovers_whole() {
 
     let store = Recording::new();
     let mut ledger = Ledger::create(store.store.clone(), w.genesis.clone(), config()).unwrap();
-    // (writes made when the call returned, records acknowledged by then)
-    let mut acked: Vec<(usize, Vec<Hash>)> = vec![(store.len(), Vec::new())];
+    // (writes made when the call returned, records acknowledged by then,
+    // records answered "pending" and not yet taken by then)
+    type Acked = (usize, Vec<Hash>, BTreeSet<Hash>);
+    let mut acked: Vec<Acked> = vec![(store.len(), Vec::new(), BTreeSet::new())];
     let mut so_far = Vec::new();
+    let mut waiting = BTreeSet::new();
+    let mut parked = 0;
     for batch in arrival_order(&w.records) {
         let report = ledger.ingest(batch, NOW).unwrap();
         for (h, o) in report.outcomes.iter().chain(&report.released) {
@@ -125,10 +130,14 @@ fn a_crash_at_any_write_loses_nothing_acknowledged_and_recovers_whole() {
             );
             if *o == Outcome::Accepted {
                 so_far.push(*h);
+                waiting.remove(h);
+            } else if waiting.insert(*h) {
+                parked += 1;
             }
         }
-        acked.push((store.len(), so_far.clone()));
+        acked.push((store.len(), so_far.clone(), waiting.clone()));
     }
+    assert!(parked > 50, "only {parked} records waited");
     assert_eq!(ledger.pending_len(), 0);
     assert_eq!(ledger.state_digest().unwrap(), full_digest);
     let folds = ledger.write_stats().folds;
@@ -145,16 +154,24 @@ fn a_crash_at_any_write_loses_nothing_acknowledged_and_recovers_whole() {
         let crashed = store.crashed_at(k);
         let mut l = Ledger::open(crashed, config())
             .unwrap_or_else(|e| panic!("crash at write {k}: reopening failed: {e}"));
-        let must_hold = acked
+        let (must_hold, must_wait) = acked
             .iter()
             .rev()
-            .find(|(at, _)| *at <= k)
-            .map(|(_, h)| h.as_slice())
+            .find(|(at, _, _)| *at <= k)
+            .map(|(_, h, p)| (h.as_slice(), p.clone()))
             .unwrap_or_default();
         for h in must_hold {
             assert!(
                 ledger_core::graph::Graph::record(&l, h).unwrap().is_some(),
                 "crash at write {k}: acknowledged record {h} is gone"
+            );
+        }
+        // A record answered "pending" still waits (or was taken since).
+        for h in &must_wait {
+            assert!(
+                l.is_pending(h).unwrap()
+                    || ledger_core::graph::Graph::record(&l, h).unwrap().is_some(),
+                "crash at write {k}: pending record {h} is lost"
             );
         }
         let report = audit::audit(&l, MemoryStore::new(), NOW, |_| {}).unwrap();

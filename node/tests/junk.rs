@@ -3,9 +3,9 @@
 //! still taken while the junk holds the pool, the data dir grows by no
 //! more than the strangers' budget allows, and the pool drains once the
 //! junk has waited `pending_ttl_ms` (60 s, the least the config takes),
-//! across a clean stop and a restart in the middle of that wait. (After
-//! a SIGKILL the pool is lost instead: `parked_records_survive_sigkill`,
-//! ignored until that is fixed.)
+//! across a clean stop and a restart in the middle of that wait; a
+//! record answered `pending` also survives a SIGKILL
+//! (`parked_records_survive_sigkill`).
 //!
 //! Junk is what costs a sender nothing: each record is signed by a fresh
 //! throwaway key (so it passes the signature check) and waits for deps
@@ -440,14 +440,11 @@ async fn junk_from_unenrolled_keys_is_bounded_and_drains() {
     );
 }
 
-/// A record answered 202 `pending` should survive a crash of the node
-/// as the pool's docs say ("kept in the ledger, so it survives
-/// restarts"). Today it does not: the pool's entries are derived state,
-/// kept in the ledger's in-memory tail until a fold (every 16,384
-/// records) or a clean close, and only the log is flushed at each
-/// batch, so a SIGKILL loses every record parked since the last fold.
+/// A record answered 202 `pending` survives a crash of the node: the
+/// pool's entries are derived state, kept in the ledger's in-memory tail
+/// until a fold (every 16,384 records), but a copy of each parked record
+/// is flushed with its batch and parked again on opening.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "product bug: the pending pool is lost on SIGKILL (reported)"]
 async fn parked_records_survive_sigkill() {
     let tmp = tempfile::tempdir().unwrap();
     let w = workload(200);
@@ -459,7 +456,7 @@ async fn parked_records_survive_sigkill() {
     let mut node = Running(child);
     submit_ok(addr, &w.records).await;
     let mut farm = resume(&w, "farm", 0);
-    let _first = farm.sign(now(), vec![], harvest("LEGIT-1".into()));
+    let first = farm.sign(now(), vec![], harvest("LEGIT-1".into()));
     let second = farm.sign(now(), vec![], harvest("LEGIT-2".into()));
     let body = serde_json::json!({ "record": hex::encode(second.encode()) }).to_string();
     let (code, _) = http(addr, "POST", "/records", Some(body.as_bytes())).await;
@@ -475,4 +472,16 @@ async fn parked_records_survive_sigkill() {
         Some(1),
         "the parked record was lost: {s}"
     );
+    // It still waits for what it waited for, and lands when that comes.
+    let body = serde_json::json!({ "record": hex::encode(first.encode()) }).to_string();
+    let (code, resp) = http(addr, "POST", "/records", Some(body.as_bytes())).await;
+    let v: Value = serde_json::from_slice(&resp).unwrap();
+    assert_eq!(
+        (code, v["outcome"].as_str()),
+        (200, Some("accepted")),
+        "{v}"
+    );
+    let (code, _) = http(addr, "GET", &format!("/records/{}", second.hash()), None).await;
+    assert_eq!(code, 200, "the revived record did not land");
+    assert_eq!(pending(addr).await, 0);
 }

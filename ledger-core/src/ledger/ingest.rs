@@ -57,6 +57,10 @@ pub(super) struct Context<'a> {
     /// Also drop the records that have waited too long (the ledger
     /// decides when: see `Ledger::stage`).
     pub(super) expire: bool,
+    /// Records parked before a crash that the pool lost, each with its
+    /// parking (on opening): decided again, keeping when they were first
+    /// parked and where they came from.
+    pub(super) revive: Vec<(Hash, SignedRecord, Parked)>,
 }
 
 /// What the pending pool holds, as kept between stagings.
@@ -168,14 +172,29 @@ impl Staged {
 /// then records whose time has come, then (if `cx.expire`) the records
 /// that have waited too long.
 pub(super) fn stage(
-    cx: Context<'_>,
+    mut cx: Context<'_>,
     (pool, records_len, next_seq): (Pool, u64, u64),
     checked: Vec<Checked>,
 ) -> Result<Staged, StoreError> {
     let (cx_sweep, expire) = (cx.sweep, cx.expire);
+    let revive = std::mem::take(&mut cx.revive);
     let mut ingest = Ingest::new(cx, pool, records_len, next_seq);
     if cx_sweep {
         ingest.adopt_unmarked()?;
+    }
+    for (hash, record, parked) in revive {
+        // Out of the copies first: parking it again writes a new copy.
+        ingest.txn.delete_parked_copy(&hash);
+        let arrival = Arrival {
+            since: Some(parked.since),
+            source: parked.source,
+        };
+        // Back in the pool is no news; anything else (taken, expired,
+        // refused) is reported as a release.
+        let outcome = ingest.admit(hash, record, arrival)?;
+        if !matches!(outcome, Outcome::Pending(_)) {
+            ingest.report.released.push((hash, outcome));
+        }
     }
     for (hash, record, verdict, source) in checked {
         let outcome = match verdict {
@@ -456,6 +475,7 @@ impl<'a> Ingest<'a> {
                 }
             }
             self.pool.add(&parked);
+            self.txn.put_parked_copy(&hash, &parked, &bytes);
             self.txn.put_pending(&hash, bytes);
             self.txn.put_parked(&hash, &parked);
         }
@@ -514,6 +534,7 @@ impl<'a> Ingest<'a> {
         };
         let parked = self.txn.parked(hash)?;
         self.txn.delete_pending(hash);
+        self.txn.delete_parked_copy(hash);
         self.pool.len = self.pool.len.saturating_sub(1);
         if let Some(p) = parked {
             self.txn.delete_parked(hash);
@@ -595,6 +616,7 @@ impl<'a> Ingest<'a> {
             }
             let Some((record, _)) = self.unpark(&h)? else {
                 self.txn.delete_parked(&h);
+                self.txn.delete_parked_copy(&h);
                 continue;
             };
             let r = &record.record;

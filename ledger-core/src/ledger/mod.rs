@@ -530,11 +530,71 @@ impl<S: Store> Ledger<S> {
         }
         self.pool = ingest::pool_counts(&self.current.kv())?;
         self.publish_reader();
+        self.park_lost()?;
         // A crash may have lost the release of pool records whose causes
         // the log holds: the first staging (with a real clock) does it,
         // and drops what has expired meanwhile.
         self.sweep = self.pool.len > 0;
         Ok(())
+    }
+
+    /// Parks again the records a crash took from the pool (see
+    /// [`Self::lost_from_pool`]), each decided as when it was last parked:
+    /// with the clock at the latest of their parking times, keeping each
+    /// one's own. What waited for something still waits for it; the first
+    /// staging with a real clock drops what has since expired.
+    fn park_lost(&mut self) -> Result<(), StoreError> {
+        let lost = self.lost_from_pool()?;
+        let Some(now) = lost.iter().map(|(_, _, p)| p.since).max() else {
+            return Ok(());
+        };
+        let staged = ingest::stage(
+            ingest::Context {
+                store: self.store.as_ref(),
+                layers: &self.layers,
+                base: None,
+                genesis: &self.genesis,
+                config: self.config,
+                now,
+                mode: Mode::Live,
+                sweep: false,
+                expire: false,
+                revive: lost,
+            },
+            (self.pool.clone(), self.records_len, self.next_seq),
+            Vec::new(),
+        )?;
+        self.write_log(&staged.writes)?;
+        self.publish(staged, false)?;
+        Ok(())
+    }
+
+    /// The records parked before a crash that the pool, derived again
+    /// from the log, no longer holds: their crash copies (`P`) outlive
+    /// them. Copies of records since taken or already in the pool are
+    /// left for the next staging to tidy.
+    fn lost_from_pool(&self) -> Result<Vec<(Hash, SignedRecord, tables::Parked)>, StoreError> {
+        let kv = self.current.kv();
+        let mut lost = Vec::new();
+        let mut stale = Vec::new();
+        for copy in tables::parked_copies(self.store.as_ref())? {
+            if kv.pending(&copy.hash)?.is_some() {
+                continue;
+            }
+            match copy.record {
+                Some(r) if !kv.has_record(&copy.hash)? && r.hash() == copy.hash => {
+                    lost.push((copy.hash, r, copy.parked))
+                }
+                _ => stale.push(copy.hash),
+            }
+        }
+        if !stale.is_empty() {
+            for h in &stale {
+                self.store.delete(&tables::parked_copy_key(h))?;
+            }
+            self.store.flush()?;
+        }
+        Ok(lost)
     }
 
     /// The limits this ledger was opened with.
@@ -753,6 +813,7 @@ impl<S: Store> Ledger<S> {
                 mode: Mode::Live,
                 sweep,
                 expire,
+                revive: Vec::new(),
             },
             counts,
             checked,
@@ -772,6 +833,7 @@ impl<S: Store> Ledger<S> {
                 mode: Mode::Replay,
                 sweep: false,
                 expire: false,
+                revive: Vec::new(),
             },
             (self.pool.clone(), self.records_len, self.next_seq),
             entries,
@@ -799,7 +861,7 @@ impl<S: Store> Ledger<S> {
         let records = records_len - self.records_len;
         let derived: Writes = writes
             .into_iter()
-            .filter(|(k, _)| !tables::is_log_key(k))
+            .filter(|(k, _)| !tables::is_durable_key(k))
             .collect();
         self.pool = pool;
         self.records_len = records_len;
@@ -878,10 +940,13 @@ impl<S: Store> Drop for Ledger<S> {
 /// many there were.
 fn write_log(store: &dyn Store, writes: &Writes) -> Result<u64, StoreError> {
     let mut n = 0;
-    for (k, v) in writes.iter().filter(|(k, _)| tables::is_log_key(k)) {
-        if let Some(v) = v {
-            store.put(k, v)?;
-            n += 1;
+    for (k, v) in writes.iter().filter(|(k, _)| tables::is_durable_key(k)) {
+        match v {
+            Some(v) => {
+                store.put(k, v)?;
+                n += 1;
+            }
+            None => store.delete(k)?,
         }
     }
     store.flush()?;

@@ -26,6 +26,7 @@
 //! | `w` | missing, waiter | ∅: what a pending record waits for |
 //! | `t` | time, hash | ∅: pending records dated ahead |
 //! | `o` | hash | a pending record's parking: when, whose (stranger or not), its size, its source (if known) |
+//! | `P` | hash | a parked record as it must outlive a crash: its parking (as `o`), then its bytes |
 //! | `u` | key | ∅: keys an enroll or rotation the ledger holds introduces |
 //! | `x` | hash | the record's overlay flags |
 //! | `r` | revoked key, revoke hash | its last trusted seq |
@@ -34,8 +35,12 @@
 //! | `m` | name | ledger metadata (fold cursor, record count, digest sums) |
 //! | `T`, `E`, `X`, `Z`, `C` | … | the transparency log: tree rows, entries, leaf indexes by local log seq, status map versions, final checkpoints ([`tlog`]) |
 //!
-//! Only `L` is written when a batch is accepted; everything else is
-//! derived from the log and folded in behind it (see [`crate::tail`]).
+//! Only `L` and `P` are written when a batch is accepted; everything else
+//! is derived from the log and folded in behind it (see [`crate::tail`]).
+//! `P` is what the pending pool would lose to a crash before the next
+//! fold: a record answered "pending" is in it once the batch's flush
+//! returns, and leaves it with the batch that takes it out of the pool.
+//! Opening puts back into the pool what `P` holds and the pool lacks.
 
 mod tlog;
 
@@ -50,7 +55,7 @@ use crate::key::PublicKey;
 use crate::ledger::Source;
 use crate::overlay::Flag;
 use crate::record::SignedRecord;
-use crate::store::Entry;
+use crate::store::{Entry, Store};
 use crate::validate::KeyState;
 
 const GENESIS: &[u8] = b"g";
@@ -70,6 +75,7 @@ const PENDING: u8 = b'p';
 const WAITING: u8 = b'w';
 const FUTURE: u8 = b't';
 const PARKED: u8 = b'o';
+const PARKED_LOG: u8 = b'P';
 const INTRODUCED: u8 = b'u';
 const FLAGS: u8 = b'x';
 const REVOKED: u8 = b'r';
@@ -163,6 +169,10 @@ fn future_key(time: u64, h: &Hash) -> Vec<u8> {
 
 fn parked_key(h: &Hash) -> Vec<u8> {
     key(&[&[PARKED], &h.0])
+}
+
+fn parked_log_key(h: &Hash) -> Vec<u8> {
+    key(&[&[PARKED_LOG], &h.0])
 }
 
 fn introduced_key(k: &PublicKey) -> Vec<u8> {
@@ -275,6 +285,53 @@ pub(crate) fn indexed_kind(k: EventKind) -> bool {
 /// Whether a key belongs to the log (written when accepted, never folded).
 pub(crate) fn is_log_key(k: &[u8]) -> bool {
     k.first() == Some(&LOG)
+}
+
+/// Whether `k` is written when its batch is accepted, not derived and
+/// folded in later: the log, and the parked records' crash copies.
+pub(crate) fn is_durable_key(k: &[u8]) -> bool {
+    matches!(k.first(), Some(&LOG | &PARKED_LOG))
+}
+
+/// A parked record's crash copy, read back on opening.
+pub(crate) struct ParkedCopy {
+    pub(crate) hash: Hash,
+    pub(crate) parked: Parked,
+    /// The record, `None` when its bytes do not decode.
+    pub(crate) record: Option<SignedRecord>,
+}
+
+/// Every crash copy of a parked record in `store` (`P` is never in the
+/// tail: it is read from the store alone). An entry that does not parse
+/// is skipped: it only ever duplicates the pool.
+pub(crate) fn parked_copies(store: &dyn Store) -> Result<Vec<ParkedCopy>, StoreError> {
+    let mut out = Vec::new();
+    for (k, v) in store.scan_prefix(&[PARKED_LOG])? {
+        let Some(hash) = trailing_hash(&k) else {
+            continue;
+        };
+        let Some((&n, rest)) = v.split_first() else {
+            continue;
+        };
+        let n = usize::from(n);
+        let (Some(head), Some(bytes)) = (rest.get(..n), rest.get(n..)) else {
+            continue;
+        };
+        let Ok(parked) = Parked::decode(&k, head) else {
+            continue;
+        };
+        out.push(ParkedCopy {
+            hash,
+            parked,
+            record: SignedRecord::decode(bytes).ok(),
+        });
+    }
+    Ok(out)
+}
+
+/// The key of a parked record's crash copy.
+pub(crate) fn parked_copy_key(h: &Hash) -> Vec<u8> {
+    parked_log_key(h)
 }
 
 fn corrupt(k: &[u8], why: impl Into<String>) -> StoreError {
@@ -883,6 +940,22 @@ pub(crate) trait TablesMut: KvWrite {
     /// A pending record's parking entry, removed with it.
     fn delete_parked(&mut self, h: &Hash) {
         self.delete(parked_key(h));
+    }
+
+    /// A parked record's crash copy: its parking, then its bytes.
+    fn put_parked_copy(&mut self, h: &Hash, parked: &Parked, bytes: &[u8]) {
+        let head = parked.encode();
+        let mut v = Vec::with_capacity(1 + head.len() + bytes.len());
+        // 13 or 21 bytes: fits the length byte.
+        v.push(u8::try_from(head.len()).unwrap_or(u8::MAX));
+        v.extend_from_slice(&head);
+        v.extend_from_slice(bytes);
+        self.put(parked_log_key(h), v);
+    }
+
+    /// A record left the pool: its crash copy goes with it.
+    fn delete_parked_copy(&mut self, h: &Hash) {
+        self.delete(parked_log_key(h));
     }
 
     /// A key introduced by an enroll or rotation record stored.
