@@ -862,6 +862,21 @@ pub(crate) fn print_trace(t: &Trace, v: &Verdict, names: &Names<'_>) {
             say!("  {WARN}⚠{WARN:#} {}", excursion_event(e));
         }
     }
+    if !t.left_out.is_empty() {
+        say!(
+            "{DIM}Left out ({}): signed by someone who never had the lot they name{DIM:#}",
+            t.left_out.len()
+        );
+        for e in &t.left_out {
+            say!(
+                "  {DIM}{}  {} by {}  {}{DIM:#}",
+                show_time(e.time),
+                e.event.kind().as_str(),
+                signer(e, names),
+                e.hash.short()
+            );
+        }
+    }
     print_verdict(v, names);
 }
 

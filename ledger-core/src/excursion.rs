@@ -187,6 +187,7 @@ mod tests {
 
     fn trace(events: Vec<TraceEvent>) -> Trace {
         Trace {
+            left_out: Vec::new(),
             lot: lot("QDH-0403"),
             product: Some(Product {
                 description: "tea".into(),

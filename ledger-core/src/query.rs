@@ -340,6 +340,10 @@ pub struct Trace {
     pub certifications: Vec<(LotId, String, Hash)>,
     /// What a reader must be warned about.
     pub warnings: Vec<Warning>,
+    /// Observations, linked documents and unpackings of its lots signed by
+    /// someone who never had them, left out of `events` and `warnings`
+    /// (see [`trace`]), by time.
+    pub left_out: Vec<TraceEvent>,
 }
 
 impl Trace {
@@ -419,18 +423,28 @@ pub fn safety_breaches(
     Ok(out)
 }
 
-/// Builds the trace of `lot`, or `None` if no record creates it.
-pub fn trace(
-    graph: &impl Graph,
-    flags: &impl FlagSource,
-    lot: &LotId,
-) -> Result<Option<Trace>, StoreError> {
+/// One record of a lot's lineage, with who signed it.
+struct Member {
+    hash: Hash,
+    record: SignedRecord,
+    signer: Option<KeyInfo>,
+    identity: PublicKey,
+}
+
+/// The records of `lot`'s lineage that a trace shows, and those it leaves
+/// out: records that need no custody (an observation, a linked document,
+/// an unpacking) signed by someone who never had the lot. Anyone enrolled
+/// may sign those, so without this a stranger could put a made-up
+/// temperature excursion or document on any brand's page. A lot's parties
+/// are its maker, whoever shipped or received it, whoever it was shipped
+/// to (a buyer may observe a delivery before receiving it), and, for an
+/// observation, a logistics firm naming the shipment it carries.
+fn members(graph: &impl Graph, lot: &LotId) -> Result<(Vec<Member>, Vec<Member>), StoreError> {
     let hashes = lineage(graph, lot)?;
-    let mut events = Vec::with_capacity(hashes.len());
-    let mut product = None;
-    let mut warnings = Vec::new();
-    let mut certifications = Vec::new();
+    let mut all = Vec::with_capacity(hashes.len());
     let mut infos: BTreeMap<PublicKey, Option<KeyInfo>> = BTreeMap::new();
+    let mut parties: BTreeMap<LotId, BTreeSet<PublicKey>> = BTreeMap::new();
+    let mut shipments: BTreeMap<Hash, LotId> = BTreeMap::new();
     for h in &hashes {
         let Some(r) = graph.record(h)? else { continue };
         let signer = match infos.get(&r.record.author) {
@@ -442,6 +456,104 @@ pub fn trace(
             }
         };
         let identity = signer.as_ref().map_or(r.record.author, |i| i.identity);
+        for (code, _, _) in r.record.event.created_lots() {
+            let made = LotId {
+                source: identity,
+                code: code.to_owned(),
+            };
+            parties.entry(made).or_default().insert(identity);
+        }
+        match &r.record.event {
+            Event::Ship { lot, to, .. } => {
+                shipments.insert(*h, lot.clone());
+                let p = parties.entry(lot.clone()).or_default();
+                p.insert(identity);
+                p.insert(*to);
+            }
+            Event::Receive { lot, .. } => {
+                parties.entry(lot.clone()).or_default().insert(identity);
+            }
+            _ => {}
+        }
+        all.push(Member {
+            hash: *h,
+            record: r,
+            signer,
+            identity,
+        });
+    }
+    let (mut shown, mut left_out) = (Vec::with_capacity(all.len()), Vec::new());
+    for m in all {
+        let custody_free: Vec<&LotId> = match &m.record.record.event {
+            Event::Observe { lot, .. } => vec![lot],
+            Event::Transact { lots, .. } => lots.iter().map(|l| &l.lot).collect(),
+            Event::Aggregate {
+                action: crate::event::Action::Delete,
+                children,
+                ..
+            }
+            | Event::Associate {
+                action: crate::event::Action::Delete,
+                children,
+                ..
+            } => children.iter().map(|c| &c.lot).collect(),
+            _ => Vec::new(),
+        };
+        let stranger = custody_free.into_iter().any(|l| {
+            parties
+                .get(l)
+                .is_some_and(|p| !p.contains(&m.identity) && l.source != m.identity)
+                && !carries(&m, l, &shipments)
+        });
+        if stranger {
+            left_out.push(m);
+        } else {
+            shown.push(m);
+        }
+    }
+    Ok((shown, left_out))
+}
+
+/// Whether `m` is a logistics firm's observation of a shipment of `lot`
+/// it carries: it names the ship record among its deps. (A shipment does
+/// not name its carrier, so a truck's readings come from a firm off the
+/// custody path.)
+fn carries(m: &Member, lot: &LotId, shipments: &BTreeMap<Hash, LotId>) -> bool {
+    matches!(m.record.record.event, Event::Observe { .. })
+        && m.signer
+            .as_ref()
+            .is_some_and(|s| s.role == crate::event::Role::Logistics)
+        && m.record
+            .record
+            .deps
+            .iter()
+            .any(|d| shipments.get(d) == Some(lot))
+}
+
+/// Builds the trace of `lot`, or `None` if no record creates it.
+///
+/// An observation, linked document or unpacking signed by someone who
+/// never made, shipped, received or was sent the lot it names is left out
+/// of its events and warnings (anyone enrolled may sign those) and listed
+/// in [`Trace::left_out`], for an auditor to see who tried.
+pub fn trace(
+    graph: &impl Graph,
+    flags: &impl FlagSource,
+    lot: &LotId,
+) -> Result<Option<Trace>, StoreError> {
+    let (members, strangers) = members(graph, lot)?;
+    let mut events = Vec::with_capacity(members.len());
+    let mut product = None;
+    let mut warnings = Vec::new();
+    let mut certifications = Vec::new();
+    for Member {
+        hash,
+        record: r,
+        signer,
+        identity,
+    } in members
+    {
+        let h = &hash;
         if identity == lot.source {
             if let Some((_, p, _)) = r
                 .record
@@ -540,6 +652,19 @@ pub fn trace(
         return Ok(None);
     }
     events.sort_by_key(|e| (e.time, e.hash));
+    let mut left_out = Vec::with_capacity(strangers.len());
+    for m in strangers {
+        left_out.push(TraceEvent {
+            hash: m.hash,
+            author: m.record.record.author,
+            signer: m.signer,
+            seq: m.record.record.seq,
+            time: m.record.record.time,
+            flags: flags.flags_of(&m.hash)?,
+            event: m.record.record.event,
+        });
+    }
+    left_out.sort_by_key(|e| (e.time, e.hash));
     Ok(Some(Trace {
         lot: lot.clone(),
         product,
@@ -548,5 +673,6 @@ pub fn trace(
         downstream: downstream_lots(graph, lot)?.into_iter().collect(),
         certifications,
         warnings,
+        left_out,
     }))
 }

@@ -563,6 +563,7 @@ mod tests {
 
     fn trace(events: Vec<TraceEvent>, warnings: Vec<Warning>) -> Trace {
         Trace {
+            left_out: Vec::new(),
             lot: lot("PACK"),
             product: Some(Product {
                 description: "tea".into(),

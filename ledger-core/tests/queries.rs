@@ -115,3 +115,96 @@ fn recall_reach_lists_downstream_lots_in_transit() {
         [w.holding("合作社", 10_000), w.holding("鲜生超市", 20_000)]
     );
 }
+
+/// An enrolled stranger may sign an observation or link a document
+/// naming any lot (neither moves custody), but a made-up cold-chain
+/// excursion on another brand's lot must not reach its page: the trace
+/// leaves out such records by anyone who never made, shipped, received or
+/// was sent the lot, and lists them for an auditor. The lot's own parties
+/// still count, the recipient included before it receives.
+#[test]
+fn strangers_observations_and_documents_stay_off_the_trace() {
+    use ledger_core::event::{Action, LotAmount, Reading, RefDoc, SensorKind};
+    use ledger_core::query::{self, Warning};
+    let mut w = World::with_cast(
+        "strangers test",
+        &[
+            ("鸠坑茶园", Role::Farm),
+            ("合作社", Role::Processor),
+            ("鲜生超市", Role::Retailer),
+            ("浙冷链", Role::Logistics),
+        ],
+    );
+    let leaf = w.harvest_lot("鸠坑茶园", "JK-0401", 120_000);
+    let (ship, _) = w.ship_lot("鸠坑茶园", &leaf, 20_000, "合作社");
+    let warm = |value| ledger_core::event::Event::Observe {
+        lot: leaf.clone(),
+        location: place("truck"),
+        readings: vec![Reading {
+            time: common::T,
+            kind: SensorKind::Temperature,
+            value,
+            min: 0,
+            max: 8_000,
+        }],
+    };
+    let creation = ledger_core::query::creation(&w.ledger, &leaf)
+        .unwrap()
+        .unwrap();
+    // The shop never had the lot: its excursion and its document.
+    let fake = w.accept("鲜生超市", vec![creation], warm(35_000));
+    let linked = w.accept(
+        "鲜生超市",
+        vec![creation],
+        ledger_core::event::Event::Transact {
+            action: Action::Add,
+            documents: vec![RefDoc {
+                kind: "invoice".into(),
+                number: "FAKE-1".into(),
+            }],
+            lots: vec![LotAmount {
+                lot: leaf.clone(),
+                quantity: g(1_000),
+            }],
+            location: place("shop"),
+        },
+    );
+    // A logistics firm's truck readings count for the shipment it names
+    // as carried, not for the lot at large.
+    let idle = w.accept("浙冷链", vec![creation], warm(30_000));
+    let truck = w.accept("浙冷链", vec![creation, ship], warm(6_000));
+    // The cooperative the leaf was sent to reads its logger on arrival.
+    let arrival = w.accept("合作社", vec![ship, creation], warm(9_000));
+
+    let overlays = w.ledger.overlays().unwrap();
+    let t = query::trace(&w.ledger, &overlays, &leaf).unwrap().unwrap();
+    let shown: Vec<_> = t.events.iter().map(|e| e.hash).collect();
+    assert!(
+        !shown.contains(&fake) && !shown.contains(&linked),
+        "{shown:?}"
+    );
+    assert!(
+        shown.contains(&arrival) && shown.contains(&truck),
+        "{shown:?}"
+    );
+    assert!(!shown.contains(&idle), "{shown:?}");
+    let excursions: Vec<_> = t
+        .warnings
+        .iter()
+        .filter_map(|x| match x {
+            Warning::Excursion { record, .. } => Some(*record),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(excursions, [arrival]);
+    let mut left_out: Vec<_> = t.left_out.iter().map(|e| e.hash).collect();
+    left_out.sort();
+    let mut want = vec![fake, linked, idle];
+    want.sort();
+    assert_eq!(left_out, want);
+
+    // The farm's own observation is its own lot's.
+    let own = w.accept("鸠坑茶园", vec![creation], warm(4_000));
+    let t = query::trace(&w.ledger, &overlays, &leaf).unwrap().unwrap();
+    assert!(t.events.iter().any(|e| e.hash == own));
+}

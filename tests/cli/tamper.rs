@@ -450,3 +450,66 @@ fn checkpoints_show_and_prove_that_one_extends_another() {
         "forged.note is not a checkpoint of this network",
     );
 }
+
+/// A competitor enrolled on the network signs a cold-chain excursion on a
+/// garden's lot it never had. The ledger takes the record (an observation
+/// moves no custody, and it is signed and attributable), but the lot's
+/// trace, verdict and consumer page leave it out and list it for an
+/// auditor instead.
+#[test]
+fn a_strangers_excursion_does_not_reach_the_lots_trace() {
+    let demo = Demo::new();
+    let env = &demo.env;
+    let shop = demo.key("retailer");
+    let before = env.json(&["trace", "QDH-JK-0401"]);
+    let fake = env.json(&[
+        "record",
+        "observe",
+        "--key",
+        &shop,
+        "--lot",
+        "QDH-JK-0401",
+        "--temperature",
+        "35",
+        "--profile",
+        "chilled",
+    ]);
+    let fake = fake["record"].as_str().unwrap().to_owned();
+    let after = env.json(&["trace", "QDH-JK-0401"]);
+    assert_eq!(
+        after["verdict"]["finding"], before["verdict"]["finding"],
+        "{after}"
+    );
+    assert_eq!(after["events"], before["events"], "{after}");
+    assert_eq!(after["excursions"], before["excursions"], "{after}");
+    let left_out = after["left_out"].as_array().unwrap();
+    assert_eq!(left_out.len(), 1, "{after}");
+    assert_eq!(left_out[0]["hash"], fake.as_str(), "{after}");
+    let shown = env.ok(&["trace", "QDH-JK-0401"]);
+    assert!(
+        shown.contains("Left out (1): signed by someone who never had the lot they name"),
+        "{shown}"
+    );
+    assert!(!shown.contains("35 °C"), "{shown}");
+
+    // A logistics firm off the custody path (the leaf went from the garden
+    // straight to the cooperative) names the shipment it carries, so its
+    // truck's readings stay on the lot's journey.
+    let truck = env.json(&[
+        "record",
+        "observe",
+        "--key",
+        &demo.key("carrier"),
+        "--lot",
+        "QDH-JK-0401",
+        "--temperature",
+        "6",
+        "--profile",
+        "chilled",
+    ]);
+    let truck = truck["record"].as_str().unwrap();
+    let with_truck = env.json(&["trace", "QDH-JK-0401"]);
+    let events = with_truck["events"].as_array().unwrap();
+    assert!(events.iter().any(|e| e["hash"] == truck), "{with_truck}");
+    assert_eq!(with_truck["left_out"].as_array().unwrap().len(), 1);
+}

@@ -740,13 +740,29 @@ pub(crate) fn run(s: &Settings, c: Command) -> Result<()> {
             if rs.is_empty() {
                 bail!("give at least one --temperature or --humidity reading");
             }
-            let dep = lots::creation(ctx.ledger.as_ref(), &lot)?;
+            let mut deps = vec![lots::creation(ctx.ledger.as_ref(), &lot)?];
+            // A logistics firm off the custody path names the shipment it
+            // carries (the latest of the lot's), or its readings stay off
+            // the lot's trace.
+            if ctx.signer.role == ledger_core::Role::Logistics {
+                if let Some(t) = ctx.ledger.trace(&lot)? {
+                    let carried = t
+                        .events
+                        .iter()
+                        .rfind(|e| {
+                            e.time <= ctx.time
+                                && matches!(&e.event, Event::Ship { lot: l, .. } if *l == lot)
+                        })
+                        .map(|e| e.hash);
+                    deps.extend(carried);
+                }
+            }
             let event = Event::Observe {
                 lot,
                 location: ctx.place(place)?,
                 readings: rs,
             };
-            ctx.commit(s, vec![dep], event)
+            ctx.commit(s, deps, event)
         }
         Command::Inspect {
             sign,

@@ -466,6 +466,7 @@ mod tests {
 
     fn trace(of: LotId, events: Vec<TraceEvent>, warnings: Vec<Warning>) -> Trace {
         Trace {
+            left_out: Vec::new(),
             lot: of,
             product: Some(tea()),
             events,

@@ -572,6 +572,7 @@ mod tests {
             },
         );
         let t = Trace {
+            left_out: Vec::new(),
             lot,
             product: Some(Product {
                 description: "千岛湖茶".into(),

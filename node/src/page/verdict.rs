@@ -569,6 +569,7 @@ mod tests {
             test: "residue".into(),
         }];
         let t = Trace {
+            left_out: Vec::new(),
             lot: lot(),
             product: Some(Product {
                 description: "tea".into(),
@@ -630,6 +631,7 @@ mod tests {
             },
         );
         let t = Trace {
+            left_out: Vec::new(),
             lot: lot(),
             product: None,
             events: vec![harvest],
