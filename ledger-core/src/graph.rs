@@ -59,6 +59,29 @@ pub trait Graph {
         out.sort();
         Ok(out.into_iter().map(|(_, h)| h).collect())
     }
+    /// The unified social credit code a regulator last recorded for
+    /// `participant` (an identity key), if any (a stored ledger keeps an
+    /// index by participant; the default reads every such record).
+    fn credit_code(&self, participant: &PublicKey) -> Result<Option<String>, StoreError> {
+        let mut latest: Option<(u64, Hash, String)> = None;
+        for h in self.records_of_kind(EventKind::Identify)? {
+            let Some(r) = self.record(&h)? else { continue };
+            if let Event::Identify {
+                participant: p,
+                uscc,
+            } = r.record.event
+            {
+                if p == *participant
+                    && latest
+                        .as_ref()
+                        .is_none_or(|(t, x, _)| (r.record.time, h) > (*t, *x))
+                {
+                    latest = Some((r.record.time, h, uscc));
+                }
+            }
+        }
+        Ok(latest.map(|(_, _, c)| c))
+    }
     /// Seqs at which an author signed two different records.
     fn forks(&self) -> Result<Vec<(PublicKey, u64)>, StoreError>;
 }

@@ -554,6 +554,17 @@ impl<S: Store> Graph for Reader<S> {
         self.kv().input_uses(author)
     }
 
+    fn credit_code(&self, participant: &PublicKey) -> Result<Option<String>, StoreError> {
+        let kv = self.kv();
+        // Keyed by time: the last is the latest (same-time ties by hash).
+        for h in kv.identified(participant)?.iter().rev() {
+            if let Some(Event::Identify { uscc, .. }) = kv.record(h)?.map(|r| r.record.event) {
+                return Ok(Some(uscc));
+            }
+        }
+        Ok(None)
+    }
+
     fn forks(&self) -> Result<Vec<(PublicKey, u64)>, StoreError> {
         self.kv().forks()
     }
@@ -593,6 +604,10 @@ impl<S: Store> Graph for crate::ledger::Ledger<S> {
 
     fn input_uses(&self, author: &PublicKey) -> Result<Vec<Hash>, StoreError> {
         Graph::input_uses(&**self, author)
+    }
+
+    fn credit_code(&self, participant: &PublicKey) -> Result<Option<String>, StoreError> {
+        Graph::credit_code(&**self, participant)
     }
 
     fn forks(&self) -> Result<Vec<(PublicKey, u64)>, StoreError> {

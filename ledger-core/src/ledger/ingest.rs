@@ -709,7 +709,7 @@ impl<'a> Ingest<'a> {
         }
         let kind = r.event.kind();
         if tables::indexed_kind(kind) {
-            txn.put_kind(kind, &hash, &r.author, r.seq);
+            txn.put_kind(&hash, r);
         }
         for lot in r.event.referenced_lots() {
             index_lot(txn, lot, &hash)?;

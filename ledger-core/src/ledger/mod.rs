@@ -504,6 +504,21 @@ impl<S: Store> Ledger<S> {
             tail::apply(self.store.as_ref() as &dyn Store, &index)?;
             self.store.flush()?;
         }
+        let unkeyed = kv.identified_unkeyed()?;
+        if !unkeyed.is_empty() {
+            // A store from before credit codes were indexed by the
+            // participant they name: key its folded ones so (the log tail
+            // replayed below keys its own).
+            let mut index = Writes::default();
+            for h in unkeyed {
+                if let Some(r) = kv.record(&h)? {
+                    tables::KvWrite::delete(&mut index, tables::unkeyed_identify_key(&h));
+                    index.put_kind(&h, &r.record);
+                }
+            }
+            tail::apply(self.store.as_ref() as &dyn Store, &index)?;
+            self.store.flush()?;
+        }
         let mut after = Some(tables::log_entry_key(cursor));
         loop {
             let page = self

@@ -49,12 +49,12 @@ pub(crate) use self::tlog::{apply_order, LogTables, LogTablesMut, StoredCheckpoi
 use crate::digest::Sums;
 use crate::encoding;
 use crate::error::StoreError;
-use crate::event::{EventKind, LotId, Quantity};
+use crate::event::{Event, EventKind, LotId, Quantity};
 use crate::hash::Hash;
 use crate::key::PublicKey;
 use crate::ledger::Source;
 use crate::overlay::Flag;
-use crate::record::SignedRecord;
+use crate::record::{Record, SignedRecord};
 use crate::store::{Entry, Store};
 use crate::validate::KeyState;
 
@@ -169,6 +169,28 @@ fn future_key(time: u64, h: &Hash) -> Vec<u8> {
 
 fn parked_key(h: &Hash) -> Vec<u8> {
     key(&[&[PARKED], &h.0])
+}
+
+/// A credit-code record's kind-index key: kind, participant, time, hash.
+const IDENTIFY_KEY_LEN: usize = 2 + 32 + 8 + 32;
+
+/// The kind-index key of `r`, whose hash is `h` (see `put_kind`).
+fn kind_key(h: &Hash, r: &Record) -> Vec<u8> {
+    let kind = r.event.kind();
+    let head = [KIND, kind_byte(kind)];
+    match &r.event {
+        Event::InputUse { .. } => key(&[&head, &r.author.0, &r.seq.to_be_bytes(), &h.0]),
+        Event::Identify { participant, .. } => {
+            key(&[&head, &participant.0, &r.time.to_be_bytes(), &h.0])
+        }
+        _ => key(&[&head, &h.0]),
+    }
+}
+
+/// The key under which a store written before credit codes were keyed by
+/// participant indexes the credit-code record `h`.
+pub(crate) fn unkeyed_identify_key(h: &Hash) -> Vec<u8> {
+    key(&[&[KIND, kind_byte(EventKind::Identify)], &h.0])
 }
 
 fn parked_log_key(h: &Hash) -> Vec<u8> {
@@ -529,6 +551,30 @@ pub(crate) trait Tables: Kv {
             .collect())
     }
 
+    /// The credit-code records naming `participant`, in time order.
+    fn identified(&self, participant: &PublicKey) -> Result<Vec<Hash>, StoreError> {
+        Ok(self
+            .scan(&key(&[
+                &[KIND, kind_byte(EventKind::Identify)],
+                &participant.0,
+            ]))?
+            .iter()
+            .filter(|(k, _)| k.len() == IDENTIFY_KEY_LEN)
+            .filter_map(|(k, _)| trailing_hash(k))
+            .collect())
+    }
+
+    /// Credit-code records indexed by hash alone, as stores written before
+    /// [`Tables::identified`] keep them.
+    fn identified_unkeyed(&self) -> Result<Vec<Hash>, StoreError> {
+        Ok(self
+            .scan(&[KIND, kind_byte(EventKind::Identify)])?
+            .iter()
+            .filter(|(k, _)| k.len() == 2 + 32)
+            .filter_map(|(k, _)| trailing_hash(k))
+            .collect())
+    }
+
     /// The input uses `author` signed, in seq order.
     fn input_uses(&self, author: &PublicKey) -> Result<Vec<Hash>, StoreError> {
         Ok(self
@@ -839,21 +885,11 @@ pub(crate) trait TablesMut: KvWrite {
 
     /// A record of an indexed kind. An input use is keyed by its author
     /// and seq before its hash, so one farm's sprays are one prefix scan
-    /// ([`Tables::input_uses`]); every key still ends with the hash.
-    fn put_kind(&mut self, kind: EventKind, h: &Hash, author: &PublicKey, seq: u64) {
-        if kind == EventKind::InputUse {
-            self.put(
-                key(&[
-                    &[KIND, kind_byte(kind)],
-                    &author.0,
-                    &seq.to_be_bytes(),
-                    &h.0,
-                ]),
-                Vec::new(),
-            );
-        } else {
-            self.put(key(&[&[KIND, kind_byte(kind)], &h.0]), Vec::new());
-        }
+    /// ([`Tables::input_uses`]); a credit code by the participant it
+    /// names and its time, so a firm's latest code is one short scan
+    /// ([`Tables::identified`]); every key still ends with the hash.
+    fn put_kind(&mut self, h: &Hash, r: &Record) {
+        self.put(kind_key(h, r), Vec::new());
     }
 
     /// A lot's posting value.
@@ -1223,5 +1259,74 @@ mod tests {
         let mut bad_class = old;
         bad_class[8] = 2;
         assert!(Parked::decode(&k, &bad_class).is_err());
+    }
+
+    /// A firm's credit code is found through the index by participant,
+    /// the latest one when a regulator records it again, and a store
+    /// written before that index (keys by hash alone) is keyed so on
+    /// opening.
+    #[test]
+    fn credit_codes_are_found_by_participant_and_old_stores_are_keyed_on_opening() {
+        use crate::graph::{Graph, MemGraph};
+        use crate::ledger::{Ledger, LedgerConfig};
+        use crate::store::MemoryStore;
+        use crate::workload::{generate, Shape};
+
+        let w = generate(Shape::for_records(300));
+        let now = w.records.iter().map(|r| r.record.time).max().unwrap() + 1;
+        let codes: Vec<(Hash, Record)> = w
+            .records
+            .iter()
+            .filter(|r| matches!(r.record.event, Event::Identify { .. }))
+            .map(|r| (r.hash(), r.record.clone()))
+            .collect();
+        assert!(codes.len() >= 2, "the workload registers cooperatives");
+        let mut ledger = Ledger::create(
+            MemoryStore::new(),
+            w.genesis.clone(),
+            LedgerConfig::default(),
+        )
+        .unwrap();
+        ledger.ingest(w.records.clone(), now).unwrap();
+        let graph = MemGraph::new(&w.genesis, w.records.clone());
+        for (_, r) in &codes {
+            let Event::Identify { participant, uscc } = &r.event else {
+                unreachable!()
+            };
+            let reader = ledger.readers().latest();
+            assert_eq!(
+                reader.credit_code(participant).unwrap().as_ref(),
+                Some(uscc)
+            );
+            assert_eq!(graph.credit_code(participant).unwrap().as_ref(), Some(uscc));
+        }
+        assert_eq!(
+            ledger
+                .readers()
+                .latest()
+                .credit_code(&PublicKey([0; 32]))
+                .unwrap(),
+            None
+        );
+
+        // The same store as an older version wrote it.
+        let store = ledger.close().unwrap();
+        for (h, r) in &codes {
+            store.delete(&kind_key(h, r)).unwrap();
+            store.put(&unkeyed_identify_key(h), &[]).unwrap();
+        }
+        store.flush().unwrap();
+        let reopened = Ledger::open(store, LedgerConfig::default()).unwrap();
+        let reader = reopened.readers().latest();
+        assert!(reader.kv().identified_unkeyed().unwrap().is_empty());
+        for (_, r) in &codes {
+            let Event::Identify { participant, uscc } = &r.event else {
+                unreachable!()
+            };
+            assert_eq!(
+                reader.credit_code(participant).unwrap().as_ref(),
+                Some(uscc)
+            );
+        }
     }
 }

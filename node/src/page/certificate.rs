@@ -20,7 +20,7 @@ use std::fmt::Write;
 use ledger_core::event::{Basis, Verdict as Outcome};
 use ledger_core::graph::Graph;
 use ledger_core::query::{Trace, TraceEvent};
-use ledger_core::{Event, EventKind, Hash, LotId, PublicKey, StoreError};
+use ledger_core::{Event, Hash, LotId, PublicKey, StoreError};
 
 use super::timeline::marks;
 use super::{esc, lot_words, Ctx, Lang};
@@ -34,38 +34,24 @@ fn issuer(e: &TraceEvent) -> PublicKey {
 /// The unified social credit codes (统一社会信用代码) of the participants
 /// that issued the certificates in `t`, by identity: the latest a
 /// regulator recorded for each. A trace without a certificate reads
-/// nothing; otherwise one read per code recorded on the network (one per
-/// registered firm, few), never per record.
+/// nothing; otherwise one short index scan per issuer.
 pub fn credit_codes(
     graph: &impl Graph,
     t: &Trace,
 ) -> Result<BTreeMap<PublicKey, String>, StoreError> {
-    let issuers: Vec<PublicKey> = t
+    let issuers: std::collections::BTreeSet<PublicKey> = t
         .events
         .iter()
         .filter(|e| matches!(e.event, Event::Certificate { .. }))
         .map(issuer)
         .collect();
-    if issuers.is_empty() {
-        return Ok(BTreeMap::new());
-    }
-    let mut latest: BTreeMap<PublicKey, (u64, Hash, String)> = BTreeMap::new();
-    for h in graph.records_of_kind(EventKind::Identify)? {
-        let Some(r) = graph.record(&h)? else { continue };
-        let Event::Identify { participant, uscc } = r.record.event else {
-            continue;
-        };
-        if !issuers.contains(&participant) {
-            continue;
-        }
-        let newer = latest
-            .get(&participant)
-            .is_none_or(|(time, hash, _)| (r.record.time, h) > (*time, *hash));
-        if newer {
-            latest.insert(participant, (r.record.time, h, uscc));
+    let mut codes = BTreeMap::new();
+    for who in issuers {
+        if let Some(code) = graph.credit_code(&who)? {
+            codes.insert(who, code);
         }
     }
-    Ok(latest.into_iter().map(|(k, (_, _, c))| (k, c)).collect())
+    Ok(codes)
 }
 
 /// The basis of a promise in words: `委托检测合格` / `passed a test by a
