@@ -41,7 +41,8 @@ pub(crate) struct Args {
 
 /// Freezes the writer at one write of a fold. A fold stores its journal
 /// first, and once the first fold has begun, every write that is not a
-/// log entry (`L`) belongs to a fold.
+/// log entry (`L`) or a parked record's crash copy (`P`), both written
+/// with their batch, belongs to a fold.
 fn freezer(at: u64) -> Watcher {
     use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
     let fold_writes = AtomicU64::new(0);
@@ -50,7 +51,7 @@ fn freezer(at: u64) -> Watcher {
             store::Write::Put(k, _) | store::Write::Delete(k) => Some(k),
             store::Write::Journal(_) => None,
         };
-        if key.is_some_and(|k| k.starts_with(b"L")) {
+        if key.is_some_and(|k| k.starts_with(b"L") || k.starts_with(b"P")) {
             return;
         }
         if fold_writes.load(SeqCst) == 0 && key.is_some() {

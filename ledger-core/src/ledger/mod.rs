@@ -951,15 +951,16 @@ impl<S: Store> Drop for Ledger<S> {
     }
 }
 
-/// Writes the log entries among `writes` and flushes them; returns how
-/// many there were.
+/// Writes the log entries among `writes`, and the crash copies of the
+/// records parked or unparked, and flushes them; returns how many log
+/// entries there were.
 fn write_log(store: &dyn Store, writes: &Writes) -> Result<u64, StoreError> {
     let mut n = 0;
     for (k, v) in writes.iter().filter(|(k, _)| tables::is_durable_key(k)) {
         match v {
             Some(v) => {
                 store.put(k, v)?;
-                n += 1;
+                n += u64::from(tables::is_log_key(k));
             }
             None => store.delete(k)?,
         }
