@@ -195,4 +195,37 @@ mod tests {
             assert!(pdf.starts_with(b"%PDF-"), "{}", path.display());
         }
     }
+
+    #[test]
+    fn no_line_starts_with_closing_punctuation_or_splits_a_word() {
+        let Some(font) = font() else { return };
+        let mut c = sample();
+        // Commas that fell at a line's start on the narrow label before.
+        c.origin = "淳安县鸠坑乡 terraces, cooperative plot 7，鸠坑源头，3号茶园".into();
+        for size in [Size::A6, Size::Small] {
+            let layout = layout::lay_out(&c, size, &font).unwrap();
+            let lines: Vec<&str> = layout
+                .items
+                .iter()
+                .filter_map(|i| match i {
+                    layout::Item::Text { text, .. } => Some(text.as_str()),
+                    _ => None,
+                })
+                .collect();
+            assert!(lines.len() > 5, "{size:?}: {lines:?}");
+            for l in &lines {
+                let first = l.chars().next().unwrap();
+                assert!(
+                    !"，。、；：）」』,.;:)".contains(first),
+                    "{size:?}: a line starts with {first:?}: {lines:?}"
+                );
+                assert_eq!(l.trim(), *l, "{size:?}: {lines:?}");
+            }
+            // Latin words are whole on some line.
+            let text = lines.join(" ");
+            for word in ["terraces,", "cooperative", "Jiukeng"] {
+                assert!(text.contains(word), "{size:?}: {word} split: {lines:?}");
+            }
+        }
+    }
 }

@@ -78,49 +78,54 @@ impl Pen<'_> {
         s.chars().map(|c| f.h_advance(f.glyph_id(c))).sum()
     }
 
-    /// `text` broken into lines no wider than `max`: at any character
-    /// between Chinese ones (Chinese has no spaces to break at), at the
-    /// last space inside a word written in Latin letters.
+    /// `text` broken into lines no wider than `max`, at the break
+    /// opportunities of Unicode's line breaking algorithm (UAX #14): after
+    /// any Chinese character but never before 、，。；：）」 and the like,
+    /// between Latin words but not inside one. A piece wider than a line
+    /// by itself (a long number) is cut where it must be.
     fn wrap(&self, text: &str, max: f32) -> Vec<String> {
         let mut lines = Vec::new();
         let mut line = String::new();
-        for c in text.chars() {
-            let mut next = line.clone();
-            next.push(c);
-            if self.width(&next) <= max || line.is_empty() {
-                line = next;
-                continue;
-            }
-            // Inside a Latin word: carry the word over whole.
-            let cut = if c.is_ascii_alphanumeric() {
-                line.rfind(' ').filter(|i| {
-                    line[i + 1..]
-                        .chars()
-                        .all(|x| x.is_ascii_alphanumeric() || x == '-')
-                })
+        let mut start = 0;
+        for (end, opportunity) in unicode_linebreak::linebreaks(text) {
+            let piece = &text[start..end];
+            start = end;
+            let joined = format!("{line}{piece}");
+            if line.is_empty() || self.width(joined.trim_end()) <= max {
+                line = joined;
             } else {
-                None
-            };
-            match cut {
-                Some(i) if i > 0 => {
-                    let word = line[i + 1..].to_owned();
-                    line.truncate(i);
-                    lines.push(std::mem::take(&mut line));
-                    line = word;
-                    line.push(c);
-                }
-                _ => {
-                    lines.push(std::mem::take(&mut line));
-                    if c != ' ' {
-                        line.push(c);
-                    }
+                lines.push(line.trim_end().to_owned());
+                line = piece.to_owned();
+            }
+            while self.width(line.trim_end()) > max {
+                let rest = self.cut(&mut line, max);
+                lines.push(std::mem::replace(&mut line, rest));
+            }
+            if opportunity == unicode_linebreak::BreakOpportunity::Mandatory {
+                let done = line.trim_end().to_owned();
+                line.clear();
+                if !done.is_empty() {
+                    lines.push(done);
                 }
             }
         }
-        if !line.is_empty() {
-            lines.push(line);
+        if !line.trim_end().is_empty() {
+            lines.push(line.trim_end().to_owned());
         }
         lines
+    }
+
+    /// Cuts `line` after the most characters that fit in `max` (at least
+    /// one) and returns the rest.
+    fn cut(&self, line: &mut String, max: f32) -> String {
+        let mut at = line.char_indices().nth(1).map_or(line.len(), |(i, _)| i);
+        for (i, c) in line.char_indices().skip(1) {
+            if self.width(&line[..i + c.len_utf8()]) > max {
+                break;
+            }
+            at = i + c.len_utf8();
+        }
+        line.split_off(at)
     }
 
     /// One line with its top at `y`; returns the next line's top.
