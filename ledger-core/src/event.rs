@@ -222,6 +222,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_basis_term_is_what_serde_writes_and_reads_back() {
+        for b in Basis::ALL {
+            assert_eq!(
+                serde_json::to_value(b).ok(),
+                Some(serde_json::Value::from(b.term()))
+            );
+            assert_eq!(Basis::from_term(b.term()), Some(b));
+        }
+        assert_eq!(Basis::from_term("quality-control"), None);
+        assert_eq!(Basis::CommissionedTest.zh(), "委托检测合格");
+    }
+
+    #[test]
     fn quantities_print_without_trailing_zeros() {
         let g = |a| Quantity::new(a, Unit::Gram).to_string();
         assert_eq!(g(250), "250 g");
@@ -412,9 +425,40 @@ pub enum Basis {
 }
 
 impl Basis {
+    /// The three, in the order's order.
+    pub const ALL: [Basis; 3] = [
+        Basis::QualityControl,
+        Basis::OwnTest,
+        Basis::CommissionedTest,
+    ];
+
     /// Whether the promise rests on a test, which the certificate must name.
     pub fn is_test(self) -> bool {
         !matches!(self, Basis::QualityControl)
+    }
+
+    /// The order's own words, as a certificate prints them (承诺依据).
+    pub fn zh(self) -> &'static str {
+        match self {
+            Basis::QualityControl => "质量安全控制符合要求",
+            Basis::OwnTest => "自行检测合格",
+            Basis::CommissionedTest => "委托检测合格",
+        }
+    }
+
+    /// The term JSON and EPCIS (`terroir:basis`) carry: `quality_control`,
+    /// `own_test`, `commissioned_test` (what serde writes).
+    pub fn term(self) -> &'static str {
+        match self {
+            Basis::QualityControl => "quality_control",
+            Basis::OwnTest => "own_test",
+            Basis::CommissionedTest => "commissioned_test",
+        }
+    }
+
+    /// The basis a [`Basis::term`] names.
+    pub fn from_term(term: &str) -> Option<Basis> {
+        Basis::ALL.into_iter().find(|b| b.term() == term)
     }
 }
 

@@ -508,12 +508,7 @@ fn own_event(
                 "certificationInfo".into(),
                 format!("{}{}", vocab::CERTIFICATE_URN, hash.to_hex()).into(),
             );
-            let basis = match basis {
-                ledger_core::event::Basis::QualityControl => "quality_control",
-                ledger_core::event::Basis::OwnTest => "own_test",
-                ledger_core::event::Basis::CommissionedTest => "commissioned_test",
-            };
-            e.insert("terroir:basis".into(), basis.into());
+            e.insert("terroir:basis".into(), basis.term().into());
             e.insert("terroir:origin".into(), origin.clone().into());
             e.insert("terroir:contact".into(), contact.clone().into());
             if let Some(v) = one_or_many(tests.iter().map(Hash::to_hex)) {

@@ -1224,16 +1224,12 @@ fn certificate(e: &Ev, lot: LotRef, q: &Value) -> Result<Draft, String> {
             .map(str::to_owned)
             .ok_or_else(|| format!("a compliance certificate without its {k}"))
     };
-    let basis = match str_of(e, "terroir:basis") {
-        Some("quality_control") => Basis::QualityControl,
-        Some("own_test") => Basis::OwnTest,
-        Some("commissioned_test") => Basis::CommissionedTest,
-        other => {
-            return Err(format!(
-                "a compliance certificate's basis is quality_control, own_test or commissioned_test, not {}",
-                other.map_or("missing".to_owned(), |o| format!("{o:?}"))
-            ))
-        }
+    let term = str_of(e, "terroir:basis");
+    let Some(basis) = term.and_then(Basis::from_term) else {
+        return Err(format!(
+            "a compliance certificate's basis is quality_control, own_test or commissioned_test, not {}",
+            term.map_or("missing".to_owned(), |o| format!("{o:?}"))
+        ));
     };
     let hashes = |k: &str| -> Result<Vec<Hash>, String> {
         texts(e, k)

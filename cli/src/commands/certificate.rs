@@ -99,15 +99,13 @@ A regulator running terroird follows its network with a replica:
     },
 }
 
+/// A basis as typed: its term with hyphens (`quality-control`) or the
+/// order's own words (`质量安全控制符合要求`).
 fn basis(s: &str) -> Result<Basis, String> {
-    match s {
-        "quality-control" | "质量安全控制符合要求" => Ok(Basis::QualityControl),
-        "own-test" | "自行检测合格" => Ok(Basis::OwnTest),
-        "commissioned-test" | "委托检测合格" => Ok(Basis::CommissionedTest),
-        other => Err(format!(
-            "{other:?} is no basis: quality-control, own-test or commissioned-test"
-        )),
-    }
+    Basis::ALL
+        .into_iter()
+        .find(|b| b.zh() == s || b.term().replace('_', "-") == s)
+        .ok_or_else(|| format!("{s:?} is no basis: quality-control, own-test or commissioned-test"))
 }
 
 pub(crate) fn run(s: &Settings, c: Command) -> Result<()> {
@@ -279,12 +277,14 @@ struct Row {
     record: Hash,
 }
 
-fn basis_words(b: Basis) -> &'static str {
-    match b {
-        Basis::QualityControl => "质量安全控制符合要求 quality control",
-        Basis::OwnTest => "自行检测合格 own test",
-        Basis::CommissionedTest => "委托检测合格 commissioned test",
-    }
+/// The basis in the order's words and in English, for the regulator's list.
+fn basis_words(b: Basis) -> String {
+    let en = match b {
+        Basis::QualityControl => "quality control",
+        Basis::OwnTest => "own test",
+        Basis::CommissionedTest => "commissioned test",
+    };
+    format!("{} {en}", b.zh())
 }
 
 fn covered_words(c: &Covered) -> String {
@@ -375,7 +375,7 @@ fn list(
                 product: described(&made),
                 lot,
                 quantity,
-                basis: basis_words(basis).to_owned(),
+                basis: basis_words(basis),
                 origin,
                 contact,
                 why: String::new(),
@@ -526,15 +526,6 @@ fn list(
     Ok(())
 }
 
-/// 承诺依据 as the certificate prints it.
-fn basis_zh(b: Basis) -> &'static str {
-    match b {
-        Basis::QualityControl => "质量安全控制符合要求",
-        Basis::OwnTest => "自行检测合格",
-        Basis::CommissionedTest => "委托检测合格",
-    }
-}
-
 fn print(
     s: &Settings,
     spec: &str,
@@ -584,7 +575,7 @@ fn print(
         origin: origin.clone(),
         contact: contact.clone(),
         date: parse::show_date_zh(cert.time),
-        basis: basis_zh(*basis).to_owned(),
+        basis: basis.zh().to_owned(),
         tests: tested,
         lot: lot.code.clone(),
         link: super::qr::link(base.trim(), &lot, product.and_then(|p| p.gtin.as_deref())),

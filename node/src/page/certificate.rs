@@ -57,14 +57,14 @@ pub fn credit_codes(
 /// The basis of a promise in words: `委托检测合格` / `passed a test by a
 /// commissioned lab`.
 pub(super) fn basis_words(l: Lang, b: Basis) -> &'static str {
-    match b {
-        Basis::QualityControl => l.tr(
-            "质量安全控制符合要求",
-            "quality and safety control meets the requirements",
-        ),
-        Basis::OwnTest => l.tr("自行检测合格", "passed its own test"),
-        Basis::CommissionedTest => l.tr("委托检测合格", "passed a test by a commissioned lab"),
-    }
+    l.tr(
+        b.zh(),
+        match b {
+            Basis::QualityControl => "quality and safety control meets the requirements",
+            Basis::OwnTest => "passed its own test",
+            Basis::CommissionedTest => "passed a test by a commissioned lab",
+        },
+    )
 }
 
 /// The promise every certificate makes, in our own words.
