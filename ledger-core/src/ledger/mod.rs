@@ -565,16 +565,8 @@ impl<S: Store> Ledger<S> {
         };
         let staged = ingest::stage(
             ingest::Context {
-                store: self.store.as_ref(),
-                layers: &self.layers,
-                base: None,
-                genesis: &self.genesis,
-                config: self.config,
-                now,
-                mode: Mode::Live,
-                sweep: false,
-                expire: false,
                 revive: lost,
+                ..self.context(now, Mode::Live)
             },
             (self.pool.clone(), self.records_len, self.next_seq),
             Vec::new(),
@@ -586,8 +578,8 @@ impl<S: Store> Ledger<S> {
 
     /// The records parked before a crash that the pool, derived again
     /// from the log, no longer holds: their crash copies (`P`) outlive
-    /// them. Copies of records since taken or already in the pool are
-    /// left for the next staging to tidy.
+    /// them. The copies of records in the pool stay; those of records the
+    /// ledger holds by now, and any that do not parse, are removed.
     fn lost_from_pool(&self) -> Result<Vec<(Hash, SignedRecord, tables::Parked)>, StoreError> {
         let kv = self.current.kv();
         let mut lost = Vec::new();
@@ -596,9 +588,9 @@ impl<S: Store> Ledger<S> {
             if kv.pending(&copy.hash)?.is_some() {
                 continue;
             }
-            match copy.record {
-                Some(r) if !kv.has_record(&copy.hash)? && r.hash() == copy.hash => {
-                    lost.push((copy.hash, r, copy.parked))
+            match copy.parsed {
+                Some((parked, r)) if r.hash() == copy.hash && !kv.has_record(&copy.hash)? => {
+                    lost.push((copy.hash, r, parked))
                 }
                 _ => stale.push(copy.hash),
             }
@@ -819,37 +811,38 @@ impl<S: Store> Ledger<S> {
         }
         ingest::stage(
             ingest::Context {
-                store: self.store.as_ref(),
-                layers: &self.layers,
                 base,
-                genesis: &self.genesis,
-                config: self.config,
-                now,
-                mode: Mode::Live,
                 sweep,
                 expire,
-                revive: Vec::new(),
+                ..self.context(now, Mode::Live)
             },
             counts,
             checked,
         )
     }
 
+    /// What a staging reads: the store through the tail, against nothing
+    /// staged before it, with no sweep, expiry or revival unless the
+    /// caller sets them.
+    fn context(&self, now: u64, mode: Mode) -> ingest::Context<'_> {
+        ingest::Context {
+            store: self.store.as_ref(),
+            layers: &self.layers,
+            base: None,
+            genesis: &self.genesis,
+            config: self.config,
+            now,
+            mode,
+            sweep: false,
+            expire: false,
+            revive: Vec::new(),
+        }
+    }
+
     /// Re-derives logged records (opening after a crash).
     fn stage_replay(&self, entries: Vec<(u64, SignedRecord)>) -> Result<Staged, StoreError> {
         ingest::stage_logged(
-            ingest::Context {
-                store: self.store.as_ref(),
-                layers: &self.layers,
-                base: None,
-                genesis: &self.genesis,
-                config: self.config,
-                now: u64::MAX,
-                mode: Mode::Replay,
-                sweep: false,
-                expire: false,
-                revive: Vec::new(),
-            },
+            self.context(u64::MAX, Mode::Replay),
             (self.pool.clone(), self.records_len, self.next_seq),
             entries,
         )

@@ -318,35 +318,25 @@ pub(crate) fn is_durable_key(k: &[u8]) -> bool {
 /// A parked record's crash copy, read back on opening.
 pub(crate) struct ParkedCopy {
     pub(crate) hash: Hash,
-    pub(crate) parked: Parked,
-    /// The record, `None` when its bytes do not decode.
-    pub(crate) record: Option<SignedRecord>,
+    /// Its parking and record, `None` when the entry does not parse (it
+    /// is then only removed: a copy never decides anything alone).
+    pub(crate) parsed: Option<(Parked, SignedRecord)>,
 }
 
 /// Every crash copy of a parked record in `store` (`P` is never in the
-/// tail: it is read from the store alone). An entry that does not parse
-/// is skipped: it only ever duplicates the pool.
+/// tail: it is read from the store alone).
 pub(crate) fn parked_copies(store: &dyn Store) -> Result<Vec<ParkedCopy>, StoreError> {
     let mut out = Vec::new();
     for (k, v) in store.scan_prefix(&[PARKED_LOG])? {
         let Some(hash) = trailing_hash(&k) else {
             continue;
         };
-        let Some((&n, rest)) = v.split_first() else {
-            continue;
-        };
-        let n = usize::from(n);
-        let (Some(head), Some(bytes)) = (rest.get(..n), rest.get(n..)) else {
-            continue;
-        };
-        let Ok(parked) = Parked::decode(&k, head) else {
-            continue;
-        };
-        out.push(ParkedCopy {
-            hash,
-            parked,
-            record: SignedRecord::decode(bytes).ok(),
+        let parsed = v.split_first().and_then(|(&n, rest)| {
+            let (head, bytes) = rest.split_at_checked(usize::from(n))?;
+            let parked = Parked::decode(&k, head).ok()?;
+            Some((parked, SignedRecord::decode(bytes).ok()?))
         });
+        out.push(ParkedCopy { hash, parsed });
     }
     Ok(out)
 }
@@ -1328,5 +1318,38 @@ mod tests {
                 Some(uscc)
             );
         }
+    }
+
+    /// A crash copy that does not parse decides nothing and is removed on
+    /// opening, as is the copy of a record the ledger holds by now.
+    #[test]
+    fn unusable_crash_copies_are_removed_on_opening() {
+        use crate::ledger::{Ledger, LedgerConfig};
+        use crate::store::MemoryStore;
+        use crate::workload::{generate, Shape};
+
+        let w = generate(Shape::for_records(50));
+        let now = w.records.iter().map(|r| r.record.time).max().unwrap() + 1;
+        let mut ledger = Ledger::create(
+            MemoryStore::new(),
+            w.genesis.clone(),
+            LedgerConfig::default(),
+        )
+        .unwrap();
+        ledger.ingest(w.records.clone(), now).unwrap();
+        let store = ledger.close().unwrap();
+        let held = w.records[3].hash();
+        let junk = Hash::of(b"junk");
+        let mut copy = vec![13];
+        copy.extend_from_slice(&[0; 13]);
+        copy.extend_from_slice(&w.records[3].encode());
+        store.put(&parked_log_key(&held), &copy).unwrap();
+        store.put(&parked_log_key(&junk), &[200, 1, 2]).unwrap();
+        store.flush().unwrap();
+        assert_eq!(parked_copies(&store).unwrap().len(), 2);
+        let reopened = Ledger::open(store, LedgerConfig::default()).unwrap();
+        assert_eq!(reopened.pending_len(), 0);
+        let store = reopened.close().unwrap();
+        assert!(parked_copies(&store).unwrap().is_empty());
     }
 }
