@@ -8,7 +8,8 @@ mod common;
 use std::net::SocketAddr;
 
 use common::{
-    enrollment, http, now, record_count, resume, serve_binary, submit_ok, wait_for, workload,
+    enrollment, first_deps, http, now, record_count, resume, serve_binary, submit_ok, wait_for,
+    workload,
 };
 use ledger_core::event::{Location, Product};
 use ledger_core::{Event, LotId, Quantity, Unit};
@@ -32,12 +33,7 @@ async fn a_lot_without_gtin_is_served_at_its_qr_link() {
     // characters a URL must percent-encode, for a product without a GTIN.
     let mut farm = resume(&w, "farm", 0);
     let farm_key = farm.public();
-    let enrolled = enrollment(&w, &farm_key);
-    let deps = if farm.next_seq() == 0 {
-        vec![enrolled]
-    } else {
-        vec![]
-    };
+    let deps = first_deps(&w, &farm, Vec::new());
     let code = "鸠坑茶+2025&春:1";
     let harvest = farm.sign(
         now(),
@@ -124,11 +120,7 @@ async fn a_certificate_and_a_harvest_inside_its_safety_interval_show_on_the_page
     let mut farm = resume(&w, "farm", 0);
     let farm_key = farm.public();
     let enrolled = enrollment(&w, &farm_key);
-    let first = if farm.next_seq() == 0 {
-        vec![enrolled]
-    } else {
-        vec![]
-    };
+    let first = first_deps(&w, &farm, Vec::new());
     let day = 86_400_000;
     let t = now() - 3 * day;
     let field = Location {
@@ -185,10 +177,7 @@ async fn a_certificate_and_a_harvest_inside_its_safety_interval_show_on_the_page
     // again on that test, and the regulator records the farm's unified
     // social credit code: the page's certificate section shows the latest.
     let mut lab = resume(&w, "lab", 0);
-    let mut tested_deps = vec![harvested];
-    if lab.next_seq() == 0 {
-        tested_deps.push(enrollment(&w, &lab.public()));
-    }
+    let tested_deps = first_deps(&w, &lab, vec![harvested]);
     let test = lab.sign(
         t + 2 * day + 2 * hour,
         tested_deps,

@@ -10,12 +10,11 @@ mod common;
 use std::net::SocketAddr;
 
 use common::{
-    enrollment, http, now, record_count, resume, serve_binary, submit_ok, wait_for, workload,
+    first_deps, http, now, record_count, resume, serve_binary, submit_ok, wait_for, workload,
 };
-use ledger_core::author::Author;
 use ledger_core::event::{Location, Product};
 use ledger_core::workload::Workload;
-use ledger_core::{Event, Hash, PublicKey, Quantity, SignedRecord, Unit};
+use ledger_core::{Event, PublicKey, Quantity, SignedRecord, Unit};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_terroird");
@@ -32,14 +31,6 @@ async fn page(addr: SocketAddr) -> String {
     let (code, body) = http(addr, "GET", &format!("/01/{GTIN}/10/{LOT}"), None).await;
     assert_eq!(code, 200);
     String::from_utf8(body).unwrap()
-}
-
-/// The first record of `author` needs its enrollment in deps.
-fn first_deps(w: &Workload, author: &Author, mut deps: Vec<Hash>) -> Vec<Hash> {
-    if author.next_seq() == 0 {
-        deps.push(enrollment(w, &author.public()));
-    }
-    deps
 }
 
 fn tin(code: &str) -> Event {

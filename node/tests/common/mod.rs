@@ -369,6 +369,14 @@ pub async fn record_count(addr: SocketAddr) -> u64 {
 }
 
 /// The workload's enrollment of `participant`.
+/// `deps`, with `author`'s enrollment added when it signs its first record.
+pub fn first_deps(w: &Workload, author: &Author, mut deps: Vec<Hash>) -> Vec<Hash> {
+    if author.next_seq() == 0 {
+        deps.push(enrollment(w, &author.public()));
+    }
+    deps
+}
+
 pub fn enrollment(w: &Workload, participant: &PublicKey) -> Hash {
     w.records
         .iter()
