@@ -426,14 +426,19 @@ impl Net {
         self.strikes.prune(now);
         self.book.prune(now);
         self.close_dead_links(now);
-        let connected = self.swarm.connected_peers().count();
+        let connected = self.live_peers().len();
         let room = peers::MAX_PENDING_DIALS.saturating_sub(self.dialing.len());
         if connected < self.policy.target_peers && room > 0 {
             let want = room.min(self.policy.target_peers - connected);
-            let gate = &self.swarm.behaviour().gate;
+            let swarm = &self.swarm;
+            let gate = &swarm.behaviour().gate;
             let dialing: HashSet<&Target> = self.dialing.values().collect();
+            // A peer whose given-up link is still closing is dialled once
+            // the close is done (libp2p refuses a dial before), not
+            // counted as a failed dial meanwhile.
             let due = self.book.due(want, now, |t| {
-                dialing.contains(t) || matches!(t, Target::Peer(p, _) if gate.is_banned(p))
+                dialing.contains(t)
+                    || matches!(t, Target::Peer(p, _) if gate.is_banned(p) || swarm.is_connected(p))
             });
             for target in due {
                 self.dial(target);
@@ -453,10 +458,38 @@ impl Net {
             .collect();
         for (id, peer) in dead {
             tracing::warn!(%peer, "no ping answered for {LIVENESS_TIMEOUT:?}; closing the link");
-            self.metrics.inc(&self.metrics.peer_links_dropped);
-            self.alive.remove(&id);
-            self.swarm.close_connection(id);
+            self.drop_link(id, peer, now);
         }
+    }
+
+    /// Gives up on a link that carries no ping. It stops counting at once:
+    /// the close libp2p starts is graceful and, on a path that is gone,
+    /// can last as long as TCP takes to give up (minutes), and meanwhile
+    /// the peer would still be listed as connected. Its peer shows as lost
+    /// once no other link to it is alive.
+    fn drop_link(&mut self, id: ConnectionId, peer: PeerId, now: Instant) {
+        self.metrics.inc(&self.metrics.peer_links_dropped);
+        self.alive.remove(&id);
+        self.swarm.close_connection(id);
+        if !self.is_live(&peer) {
+            self.book.disconnected(&peer, now);
+        }
+        self.gauge_peers();
+    }
+
+    /// Whether some link to `peer` is alive (connected and not given up).
+    fn is_live(&self, peer: &PeerId) -> bool {
+        self.alive.values().any(|(p, _)| p == peer)
+    }
+
+    /// The peers with a live link: those the node counts, lists and syncs
+    /// with.
+    fn live_peers(&self) -> Vec<PeerId> {
+        self.swarm
+            .connected_peers()
+            .filter(|p| self.is_live(p))
+            .copied()
+            .collect()
     }
 
     fn dial(&mut self, target: Target) {
@@ -481,8 +514,7 @@ impl Net {
     }
 
     fn sync_round(&mut self) {
-        let peers: Vec<PeerId> = self.swarm.connected_peers().copied().collect();
-        for peer in peers {
+        for peer in self.live_peers() {
             self.fetch(peer, SyncRequest::Heads);
         }
         // Release records dated ahead of the clock whose time has come.
@@ -510,13 +542,8 @@ impl Net {
                 }
             }
             NetCmd::FetchCheckpoints { from_height } => {
-                let peers: Vec<PeerId> = self
-                    .swarm
-                    .connected_peers()
-                    .take(CHECKPOINT_PEERS_ASKED)
-                    .copied()
-                    .collect();
-                for peer in peers {
+                let peers = self.live_peers();
+                for peer in peers.into_iter().take(CHECKPOINT_PEERS_ASKED) {
                     self.fetch(peer, SyncRequest::Checkpoints { from_height });
                 }
             }
@@ -560,8 +587,8 @@ impl Net {
     fn peering(&self) -> Peering {
         let now = Instant::now();
         let peers = self
-            .swarm
-            .connected_peers()
+            .live_peers()
+            .iter()
             .map(|p| {
                 let known = self.book.get(p);
                 PeerInfo {
@@ -668,7 +695,14 @@ impl Net {
                 self.alive.remove(&connection_id);
                 if num_established == 0 {
                     tracing::info!(peer = %peer_id, cause = ?cause.map(|c| c.to_string()), "disconnected");
-                    self.book.disconnected(&peer_id, Instant::now());
+                    // Lost already if its link was given up (`drop_link`).
+                    if self
+                        .book
+                        .get(&peer_id)
+                        .is_none_or(|k| !matches!(k.link, Link::Lost(_)))
+                    {
+                        self.book.disconnected(&peer_id, Instant::now());
+                    }
                     self.budgets.forget(&peer_id);
                     self.outbound.remove(&peer_id);
                     self.chains_inflight.retain(|(p, _)| *p != peer_id);
@@ -738,9 +772,7 @@ impl Net {
                     // A link that cannot carry a ping is dead: close it, so
                     // the peer shows as lost and is dialled again.
                     tracing::warn!(%peer, error = %e, "ping failed; closing the link");
-                    self.metrics.inc(&self.metrics.peer_links_dropped);
-                    self.alive.remove(&connection);
-                    self.swarm.close_connection(connection);
+                    self.drop_link(connection, peer, Instant::now());
                 }
             },
             SwarmEvent::Behaviour(BehaviourEvent::Mdns(mdns::Event::Discovered(found))) => {
@@ -844,10 +876,7 @@ impl Net {
                 std::sync::atomic::Ordering::Relaxed,
             );
         };
-        set(
-            &self.metrics.peers_connected,
-            self.swarm.connected_peers().count(),
-        );
+        set(&self.metrics.peers_connected, self.live_peers().len());
         set(&self.metrics.peers_lost, self.book.lost().count());
         set(&self.metrics.peers_known, self.book.len());
     }
